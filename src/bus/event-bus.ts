@@ -1,0 +1,117 @@
+/**
+ * A typed, synchronous publish/subscribe bus. Publishing with no subscribers is a map lookup.
+ * A handler that throws never reaches the publisher: the error goes to `onHandlerError`
+ * (the session turns it into an `error` event and the `onError` hook) and is logged.
+ */
+import type { BusEvent, EventMap } from './events.ts';
+import { type Logger, consoleLogger } from '../logger.ts';
+
+export type Handler<P> = (payload: P) => void;
+export type AnyHandler<M> = (event: { [K in keyof M]: { type: K; payload: M[K] } }[keyof M]) => void;
+export type Unsubscribe = () => void;
+
+export interface EventBusOptions {
+  logger?: Logger;
+  /** Called with the error a handler threw and the event type it was handling. */
+  onHandlerError?: (error: unknown, type: string) => void;
+}
+
+export class EventBus<M extends object = EventMap> {
+  // Arrays are replaced on change (copy-on-write), so publish can iterate without copying.
+  private readonly handlers = new Map<keyof M, ReadonlyArray<Handler<any>>>();
+  private allHandlers: ReadonlyArray<AnyHandler<M>> = [];
+  private readonly logger: Logger;
+  private onHandlerError: ((error: unknown, type: string) => void) | undefined;
+  private reporting = false;
+
+  constructor(options: EventBusOptions = {}) {
+    this.logger = options.logger ?? consoleLogger;
+    this.onHandlerError = options.onHandlerError;
+  }
+
+  setHandlerErrorListener(listener: ((error: unknown, type: string) => void) | undefined): void {
+    this.onHandlerError = listener;
+  }
+
+  subscribe<K extends keyof M>(type: K, handler: Handler<M[K]>): Unsubscribe {
+    const list = this.handlers.get(type) ?? [];
+    this.handlers.set(type, [...list, handler]);
+    return () => {
+      const current = this.handlers.get(type);
+      if (!current) return;
+      const next = current.filter((h) => h !== handler);
+      if (next.length) this.handlers.set(type, next);
+      else this.handlers.delete(type);
+    };
+  }
+
+  /** Subscribe once: the handler is removed before it runs. */
+  once<K extends keyof M>(type: K, handler: Handler<M[K]>): Unsubscribe {
+    const off = this.subscribe(type, (payload) => {
+      off();
+      handler(payload);
+    });
+    return off;
+  }
+
+  /** Observe every event (what projections use). */
+  subscribeAll(handler: AnyHandler<M>): Unsubscribe {
+    this.allHandlers = [...this.allHandlers, handler];
+    return () => {
+      this.allHandlers = this.allHandlers.filter((h) => h !== handler);
+    };
+  }
+
+  /** True when publishing `type` would reach someone; lets producers skip building payloads. */
+  hasSubscribers(type: keyof M): boolean {
+    return this.allHandlers.length > 0 || this.handlers.has(type);
+  }
+
+  publish<K extends keyof M>(type: K, payload: M[K]): void {
+    const list = this.handlers.get(type);
+    const all = this.allHandlers;
+    if (list === undefined && all.length === 0) return;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        try {
+          list[i](payload);
+        } catch (error) {
+          this.report(error, type as string);
+        }
+      }
+    }
+    if (all.length > 0) {
+      const event = { type, payload } as unknown as Parameters<AnyHandler<M>>[0];
+      for (let i = 0; i < all.length; i++) {
+        try {
+          all[i](event);
+        } catch (error) {
+          this.report(error, type as string);
+        }
+      }
+    }
+  }
+
+  /** Remove every subscriber. */
+  clear(): void {
+    this.handlers.clear();
+    this.allHandlers = [];
+  }
+
+  private report(error: unknown, type: string): void {
+    this.logger.error(`event handler for "${type}" threw`, error);
+    // An error listener that itself throws (or a failing `error` handler) must not recurse.
+    if (this.reporting || !this.onHandlerError) return;
+    this.reporting = true;
+    try {
+      this.onHandlerError(error, type);
+    } catch (inner) {
+      this.logger.error('handler error listener threw', inner);
+    } finally {
+      this.reporting = false;
+    }
+  }
+}
+
+export type SessionEventBus = EventBus<EventMap>;
+export type { BusEvent };

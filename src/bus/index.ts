@@ -1,0 +1,2 @@
+export * from './event-bus.ts';
+export type * from './events.ts';

@@ -1,0 +1,70 @@
+/**
+ * Every error Colloquy raises or publishes is a `ColloquyError` with a stable `code`,
+ * a `retryable` flag and an optional `cause`. Subclasses group codes by area.
+ */
+export type ErrorSeverity = 'warn' | 'error' | 'fatal';
+
+export interface ColloquyErrorOptions {
+  cause?: unknown;
+  retryable?: boolean;
+  details?: Record<string, unknown>;
+}
+
+export class ColloquyError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, message: string, options: ColloquyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details;
+  }
+
+  toJSON(): { name: string; code: string; message: string; retryable: boolean } {
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/** Input from outside (client message, text, audio, tool arguments) failed validation. */
+export class InvalidInputError extends ColloquyError {}
+/** The session is in a state that does not allow the call (closed, destroyed, illegal transition). */
+export class SessionStateError extends ColloquyError {}
+/** Agent lookup or transfer problems. */
+export class AgentError extends ColloquyError {}
+/** A tool failed, timed out, or got arguments that fail its schema. */
+export class ToolError extends ColloquyError {}
+/** A model provider (LLM, STT, TTS, VAD) failed or stalled. */
+export class ProviderError extends ColloquyError {}
+/** Timed out waiting for something with a bounded wait. */
+export class TimeoutError extends ColloquyError {
+  constructor(what: string, timeoutMs: number, options: ColloquyErrorOptions = {}) {
+    super('timeout', `${what} timed out after ${timeoutMs} ms`, { retryable: true, ...options });
+  }
+}
+/** Audio with a wrong format, size or sample rate. */
+export class AudioFormatError extends ColloquyError {}
+/** Transport and protocol failures (WebSocket, WebRTC, RTVI). */
+export class TransportError extends ColloquyError {}
+/** Configuration problems (bad model spec, missing file). */
+export class ConfigError extends ColloquyError {}
+
+/** Wraps anything thrown into a ColloquyError, keeping ColloquyErrors as they are. */
+export function toColloquyError(err: unknown, code = 'internal_error'): ColloquyError {
+  if (err instanceof ColloquyError) return err;
+  if (err instanceof Error) return new ColloquyError(code, err.message, { cause: err });
+  return new ColloquyError(code, String(err), { cause: err });
+}
+
+export function isAbortError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR' || err.name === 'ResponseAborted')
+  );
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new ColloquyError('unreachable', `Unexpected ${what}: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * Model interfaces Colloquy adds to the AI SDK's (`LanguageModel`, `TranscriptionModel`, `SpeechModel`).
+ * Audio is PCM16 (host order Int16Array = little-endian here) with an explicit sample rate, mono
+ * unless `channels` says otherwise. Every call takes an `AbortSignal`.
+ */
+
+/** Voice activity detection over fixed-size frames. One model may serve many streams. */
+export interface VadModel {
+  readonly provider: string;
+  readonly modelId: string;
+  /** Sample rate the model expects (frames at other rates must be resampled first). */
+  readonly sampleRate: number;
+  /** Samples per frame the model scores (e.g. 512 at 16 kHz for Silero = 32 ms). */
+  readonly frameSamples: number;
+  /** A per-stream detector holding its own recurrent state. */
+  createStream(): VadStream;
+}
+
+export interface VadStream {
+  /** Speech probability 0..1 for exactly `frameSamples` samples. */
+  process(frame: Int16Array): number | Promise<number>;
+  /** Forget recurrent state (new utterance / new call). */
+  reset(): void;
+  close(): void;
+}
+
+export type SttEvent =
+  | { type: 'interim'; text: string }
+  | { type: 'final'; text: string; language?: string; confidence?: number };
+
+export interface SttStreamOptions {
+  /** Sample rate of the audio written to the stream. */
+  sampleRate: number;
+  language?: string;
+  abortSignal?: AbortSignal;
+}
+
+/** Streaming speech-to-text: audio frames in, interim and final transcripts out. */
+export interface SttModel {
+  readonly provider: string;
+  readonly modelId: string;
+  /** Preferred input sample rate (the pipeline resamples to it). */
+  readonly sampleRate: number;
+  /**
+   * Transcribe one utterance. The audio iterable ends when the user's turn ends; the returned
+   * iterable yields interim transcripts while audio arrives and exactly one `final` after it ends.
+   */
+  transcribe(audio: AsyncIterable<Int16Array>, options: SttStreamOptions): AsyncIterable<SttEvent>;
+}
+
+export interface TtsRequest {
+  text: string;
+  voice?: string;
+  instructions?: string;
+  abortSignal?: AbortSignal;
+}
+
+/** Streaming text-to-speech: yields PCM16 chunks of `sampleRate` as soon as each is synthesised. */
+export interface TtsModel {
+  readonly provider: string;
+  readonly modelId: string;
+  readonly sampleRate: number;
+  synthesize(request: TtsRequest): AsyncIterable<Int16Array>;
+}
+
+export interface EndOfTurnContext {
+  /** The user's words so far in this turn. */
+  transcript: string;
+  /** Recent conversation, oldest first. */
+  history: ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
+  /** Silence since the user stopped speaking. */
+  silenceMs: number;
+  abortSignal?: AbortSignal;
+}
+
+/** Decides whether the user finished their turn (semantic endpointing). */
+export interface EndOfTurnDetector {
+  readonly provider: string;
+  /** Probability 0..1 that the user is done speaking. */
+  predict(context: EndOfTurnContext): Promise<number>;
+  /** Probability at or above which the turn ends (default 0.5). */
+  readonly threshold?: number;
+}
