@@ -1,5 +1,8 @@
 /**
  * A typed, synchronous publish/subscribe bus. Publishing with no subscribers is a map lookup.
+ * Delivery is in publish order for every subscriber: an event published from inside a handler is
+ * queued and delivered (still synchronously, before the outer `publish` returns) once the current
+ * event has reached all of its subscribers.
  * A handler that throws never reaches the publisher: the error goes to `onHandlerError`
  * (the session turns it into an `error` event and the `onError` hook) and is logged.
  */
@@ -23,6 +26,8 @@ export class EventBus<M extends object = EventMap> {
   private readonly logger: Logger;
   private onHandlerError: ((error: unknown, type: string) => void) | undefined;
   private reporting = false;
+  private dispatching = false;
+  private readonly queue: Array<[keyof M, unknown]> = [];
 
   constructor(options: EventBusOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
@@ -68,9 +73,27 @@ export class EventBus<M extends object = EventMap> {
   }
 
   publish<K extends keyof M>(type: K, payload: M[K]): void {
+    if (!this.handlers.has(type) && this.allHandlers.length === 0) return;
+    if (this.dispatching) {
+      this.queue.push([type, payload]);
+      return;
+    }
+    this.dispatching = true;
+    try {
+      this.dispatch(type, payload);
+      for (let i = 0; i < this.queue.length; i++) {
+        const [t, p] = this.queue[i];
+        this.dispatch(t, p as M[typeof t]);
+      }
+    } finally {
+      this.queue.length = 0;
+      this.dispatching = false;
+    }
+  }
+
+  private dispatch<K extends keyof M>(type: K, payload: M[K]): void {
     const list = this.handlers.get(type);
     const all = this.allHandlers;
-    if (list === undefined && all.length === 0) return;
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         try {
@@ -100,8 +123,8 @@ export class EventBus<M extends object = EventMap> {
 
   private report(error: unknown, type: string): void {
     this.logger.error(`event handler for "${type}" threw`, error);
-    // An error listener that itself throws (or a failing `error` handler) must not recurse.
-    if (this.reporting || !this.onHandlerError) return;
+    // An error listener that itself throws, or a failing `error` handler, must not recurse.
+    if (this.reporting || !this.onHandlerError || type === 'error') return;
     this.reporting = true;
     try {
       this.onHandlerError(error, type);

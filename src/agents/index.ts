@@ -1,0 +1,3 @@
+export * from './agent.ts';
+export * from './transfer.ts';
+export * from './subagent.ts';

@@ -1,0 +1,154 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ColloquyError } from '../errors.ts';
+import { silentLogger } from '../logger.ts';
+import { EventBus } from './event-bus.ts';
+import type { EventMap } from './events.ts';
+import { attachHooks } from './hooks.ts';
+
+const bus = () => new EventBus<EventMap>({ logger: silentLogger });
+
+describe('EventBus', () => {
+  it('delivers a published payload to subscribers of that type only', () => {
+    const b = bus();
+    const seen: unknown[] = [];
+    b.subscribe('agent.transfer', (p) => seen.push(p));
+    b.subscribe('agent.enter', () => seen.push('wrong'));
+    b.publish('agent.transfer', { sessionId: 's', fromAgent: 'a', toAgent: 'b' });
+    expect(seen).toEqual([{ sessionId: 's', fromAgent: 'a', toAgent: 'b' }]);
+  });
+
+  it('subscribe returns an unsubscribe function', () => {
+    const b = bus();
+    const h = vi.fn();
+    const off = b.subscribe('gui.notification', h);
+    b.publish('gui.notification', { sessionId: 's', message: 'one' });
+    off();
+    b.publish('gui.notification', { sessionId: 's', message: 'two' });
+    expect(h).toHaveBeenCalledTimes(1);
+    expect(b.hasSubscribers('gui.notification')).toBe(false);
+  });
+
+  it('subscribeAll observes every event as a {type, payload} union', () => {
+    const b = bus();
+    const seen: string[] = [];
+    b.subscribeAll((e) => seen.push(e.type));
+    b.publish('turn.start', { sessionId: 's', turnId: 't1' });
+    b.publish('turn.end', { sessionId: 's', turnId: 't1' });
+    expect(seen).toEqual(['turn.start', 'turn.end']);
+  });
+
+  it('a throwing handler never reaches the publisher; later handlers still run; onHandlerError hears it', () => {
+    const errors: string[] = [];
+    const b = new EventBus<EventMap>({ logger: silentLogger, onHandlerError: (_e, type) => errors.push(type) });
+    const after = vi.fn();
+    b.subscribe('turn.start', () => {
+      throw new Error('boom');
+    });
+    b.subscribe('turn.start', after);
+    expect(() => b.publish('turn.start', { sessionId: 's', turnId: 't' })).not.toThrow();
+    expect(after).toHaveBeenCalledOnce();
+    expect(errors).toEqual(['turn.start']);
+  });
+
+  it('a throwing `error` handler does not loop', () => {
+    const b = new EventBus<EventMap>({
+      logger: silentLogger,
+      onHandlerError: () =>
+        b.publish('error', { component: 'x', error: new ColloquyError('e', 'e'), severity: 'warn' }),
+    });
+    const h = vi.fn(() => {
+      throw new Error('again');
+    });
+    b.subscribe('error', h);
+    b.publish('turn.start', { sessionId: 's', turnId: 't' });
+    b.publish('error', { component: 'x', error: new ColloquyError('e', 'e'), severity: 'warn' });
+    expect(h).toHaveBeenCalledTimes(1);
+  });
+
+  it('events published from inside a handler reach every subscriber after the current one (publish order)', () => {
+    const b = bus();
+    const order: string[] = [];
+    b.subscribe('turn.end', (p) => b.publish('turn.latency', { sessionId: 's', turnId: p.turnId, kind: 'text', segments: {}, marks: {} }));
+    b.subscribeAll((e) => order.push(e.type));
+    b.publish('turn.end', { sessionId: 's', turnId: 't' });
+    expect(order).toEqual(['turn.end', 'turn.latency']);
+  });
+
+  it('publishing with no subscribers does nothing and reports no subscribers', () => {
+    const b = bus();
+    expect(b.hasSubscribers('llm.text.delta')).toBe(false);
+    b.publish('llm.text.delta', { sessionId: 's', turnId: 't', id: 'x', text: 'hi' });
+  });
+});
+
+describe('attachHooks', () => {
+  it('projects bus events onto the nine hook shapes', () => {
+    const b = bus();
+    let t = 1000;
+    const calls: Array<[string, unknown]> = [];
+    const rec = (name: string) => (e: unknown) => {
+      calls.push([name, e]);
+    };
+    attachHooks(
+      b,
+      {
+        onSessionStart: rec('onSessionStart'),
+        onSessionEnd: rec('onSessionEnd'),
+        onTurnLatency: rec('onTurnLatency'),
+        onToolCall: rec('onToolCall'),
+        onToolResult: rec('onToolResult'),
+        onAgentTransfer: rec('onAgentTransfer'),
+        onSubagentStep: rec('onSubagentStep'),
+        onMemoryExtraction: rec('onMemoryExtraction'),
+        onError: rec('onError'),
+      },
+      silentLogger,
+      () => t,
+    );
+    b.publish('session.start', { sessionId: 's', userId: 'u', agentName: 'main' });
+    b.publish('tool.call', { sessionId: 's', agentName: 'main', id: 'c1', name: 'lookup', args: {}, execution: 'inline' });
+    b.publish('tool.result', { sessionId: 's', toolCallId: 'c1', status: 'success', result: 1, durationMs: 12 });
+    b.publish('agent.transfer', { sessionId: 's', fromAgent: 'main', toAgent: 'billing' });
+    t += 7;
+    b.publish('agent.enter', { sessionId: 's', agentName: 'billing' });
+    b.publish('turn.latency', { sessionId: 's', turnId: 't1', kind: 'text', segments: { totalE2EMs: 5 }, marks: {} });
+    b.publish('subagent.step', { sessionId: 's', subagentName: 'r', stepNumber: 1, toolCalls: [], tokensUsed: 30 });
+    b.publish('memory.extracted', { sessionId: 's', userId: 'u', factsExtracted: 2, durationMs: 40 });
+    const error = new ColloquyError('x', 'bad');
+    b.publish('error', { sessionId: 's', component: 'llm', error, severity: 'fatal' });
+    t += 93;
+    b.publish('session.close', { sessionId: 's', reason: 'bye' });
+    expect(calls).toEqual([
+      ['onSessionStart', { sessionId: 's', userId: 'u', agentName: 'main' }],
+      ['onToolCall', { sessionId: 's', toolCallId: 'c1', toolName: 'lookup', execution: 'inline', agentName: 'main' }],
+      ['onToolResult', { toolCallId: 'c1', durationMs: 12, status: 'success' }],
+      ['onAgentTransfer', { sessionId: 's', fromAgent: 'main', toAgent: 'billing', reconnectMs: 7 }],
+      ['onTurnLatency', { sessionId: 's', turnId: 't1', kind: 'text', segments: { totalE2EMs: 5 } }],
+      ['onSubagentStep', { subagentName: 'r', stepNumber: 1, toolCalls: [], tokensUsed: 30 }],
+      ['onMemoryExtraction', { userId: 'u', factsExtracted: 2, durationMs: 40 }],
+      ['onError', { sessionId: 's', component: 'llm', error, severity: 'fatal' }],
+      ['onSessionEnd', { sessionId: 's', durationMs: 100, reason: 'bye' }],
+    ]);
+  });
+
+  it('a hook that throws or rejects is caught and logged', async () => {
+    const b = bus();
+    const logger = { ...silentLogger, error: vi.fn() };
+    attachHooks(
+      b,
+      {
+        onSessionStart: () => {
+          throw new Error('sync');
+        },
+        onSessionEnd: async () => {
+          throw new Error('async');
+        },
+      },
+      logger,
+    );
+    expect(() => b.publish('session.start', { sessionId: 's', userId: 'u', agentName: 'a' })).not.toThrow();
+    b.publish('session.close', { sessionId: 's', reason: 'r' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(logger.error).toHaveBeenCalledTimes(2);
+  });
+});

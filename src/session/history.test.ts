@@ -1,0 +1,58 @@
+import type { ModelMessage } from 'ai';
+import { describe, expect, it } from 'vitest';
+import { truncateToHeard } from './heard.ts';
+import { ConversationHistory } from './history.ts';
+
+const toolCall: ModelMessage = {
+  role: 'assistant',
+  content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: { q: 'x' } }],
+};
+const toolResult: ModelMessage = {
+  role: 'tool',
+  content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'lookup', output: { type: 'json', value: 1 } }],
+};
+
+describe('ConversationHistory', () => {
+  it('drops tool results orphaned by trimming their call, and reports the count', () => {
+    const trims: Array<[number, string]> = [];
+    const h = new ConversationHistory({ maxMessages: 2 }, { onTrim: (n, r) => trims.push([n, r]) });
+    h.append({ role: 'user', content: 'q' }, toolCall, toolResult);
+    // 3 > 2: the user message goes; keeping [call, result] is fine
+    expect(h.all.map((m) => m.role)).toEqual(['assistant', 'tool']);
+    h.append({ role: 'assistant', content: 'answer' });
+    // dropping the call also drops its result
+    expect(h.all.map((m) => m.role)).toEqual(['assistant']);
+    expect(trims).toEqual([
+      [1, 'max_messages'],
+      [2, 'max_messages'],
+    ]);
+  });
+
+  it('counts characters and always keeps the newest message', () => {
+    const h = new ConversationHistory({ maxTotalChars: 5 });
+    h.append({ role: 'user', content: 'a much longer message' });
+    expect(h.length).toBe(1);
+    expect(h.totalChars).toBe(21);
+    h.clear();
+    expect(h.totalChars).toBe(0);
+  });
+});
+
+describe('truncateToHeard', () => {
+  it('keeps tool calls and results and cuts assistant text to the heard prefix', () => {
+    const steps: ModelMessage[] = [
+      { role: 'assistant', content: [{ type: 'text', text: 'Let me check. ' }, ...(toolCall.content as never[])] },
+      toolResult,
+    ];
+    const out = truncateToHeard(steps, 'It is sunny and warm today.', 'Let me check. It is sunny'.length);
+    expect(out).toEqual([
+      { role: 'assistant', content: [{ type: 'text', text: 'Let me check. ' }, (toolCall.content as never[])[0]] },
+      toolResult,
+      { role: 'assistant', content: 'It is sunny' },
+    ]);
+  });
+
+  it('drops assistant text the user never heard', () => {
+    expect(truncateToHeard([], 'Nothing was played yet', 0)).toEqual([]);
+  });
+});

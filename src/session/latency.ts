@@ -1,0 +1,104 @@
+/**
+ * Per-turn latency: records the time of every step of a turn from bus events and, when the turn
+ * ends, publishes `turn.latency` with the segment breakdown (the source of `onTurnLatency` and of
+ * RTVI metrics). Subscribes only to per-turn events, never to per-frame ones.
+ */
+import type { SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
+import type { LatencyMarks, LatencySegments } from '../bus/events.ts';
+
+export const now = (): number => performance.timeOrigin + performance.now();
+
+const diff = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined ? undefined : Math.max(0, b - a);
+
+/** Turn marks into segments; a segment whose marks are missing is left out. */
+export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime' | 'text'): LatencySegments {
+  const s: LatencySegments = {};
+  const set = (k: keyof LatencySegments, v: number | undefined) => {
+    if (v !== undefined) s[k] = Math.round(v * 100) / 100;
+  };
+  const origin = marks.userSpeechEndAt ?? marks.turnStartAt;
+  set('clientToBackendMs', diff(marks.clientSentAt, marks.userSpeechEndAt ?? marks.turnStartAt));
+  if (kind !== 'text') set('sttMs', diff(marks.userSpeechEndAt, marks.transcriptFinalAt));
+  set('endpointingMs', diff(marks.transcriptFinalAt, marks.turnStartAt));
+  set('backendToLLMMs', diff(marks.turnStartAt, marks.llmRequestAt));
+  set('llmProcessingMs', diff(marks.llmRequestAt, marks.llmFirstTokenAt));
+  set('llmToBackendMs', diff(marks.llmFirstTokenAt, marks.firstTextToTtsAt));
+  set('ttsMs', diff(marks.firstTextToTtsAt, marks.ttsFirstByteAt));
+  set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
+  set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.llmFirstTokenAt));
+  return s;
+}
+
+export class LatencyTracker {
+  private readonly turns = new Map<string, LatencyMarks>();
+  private lastSpeechEndAt: number | undefined;
+  private lastTranscriptAt: number | undefined;
+  private readonly off: Unsubscribe[];
+
+  constructor(
+    private readonly bus: SessionEventBus,
+    private readonly sessionId: string,
+    private readonly clock: () => number = now,
+  ) {
+    const mark = (turnId: string, key: keyof LatencyMarks, onlyFirst = true) => {
+      const m = this.turns.get(turnId);
+      if (m && (!onlyFirst || m[key] === undefined)) m[key] = this.clock();
+    };
+    this.off = [
+      bus.subscribe('user.speech.stop', () => {
+        this.lastSpeechEndAt = this.clock();
+      }),
+      bus.subscribe('user.speech.start', () => {
+        this.lastSpeechEndAt = undefined;
+        this.lastTranscriptAt = undefined;
+      }),
+      bus.subscribe('transcription.final', () => {
+        this.lastTranscriptAt = this.clock();
+      }),
+      bus.subscribe('turn.start', (p) => {
+        const m: LatencyMarks = { turnStartAt: this.clock() };
+        if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
+        if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
+        this.lastSpeechEndAt = undefined;
+        this.lastTranscriptAt = undefined;
+        this.turns.set(p.turnId, m);
+      }),
+      bus.subscribe('llm.start', (p) => mark(p.turnId, 'llmRequestAt')),
+      bus.subscribe('llm.text.delta', (p) => mark(p.turnId, 'llmFirstTokenAt')),
+      bus.subscribe('llm.tool-input.start', (p) => mark(p.turnId, 'llmFirstTokenAt')),
+      bus.subscribe('speech.chunk.queued', (p) => mark(p.turnId, 'firstTextToTtsAt')),
+      bus.subscribe('metrics.ttfb', (p) => {
+        if (p.processor === 'tts' && p.turnId) mark(p.turnId, 'ttsFirstByteAt');
+      }),
+      bus.subscribe('bot.speaking.start', (p) => mark(p.turnId, 'firstAudioOutAt')),
+    ];
+  }
+
+  /** Record the client's capture time of the audio/text that starts the next turn. */
+  setClientSentAt(turnId: string, at: number): void {
+    const m = this.turns.get(turnId);
+    if (m) m.clientSentAt = at;
+  }
+
+  /** Publish `turn.latency` for a turn that ended (the session calls this after `turn.end`). */
+  finish(turnId: string): void {
+    const marks = this.turns.get(turnId);
+    if (!marks) return;
+    this.turns.delete(turnId);
+    marks.turnEndAt = this.clock();
+    const kind = marks.userSpeechEndAt !== undefined ? 'cascade' : 'text';
+    this.bus.publish('turn.latency', {
+      sessionId: this.sessionId,
+      turnId,
+      kind,
+      segments: computeSegments(marks, kind),
+      marks,
+    });
+  }
+
+  dispose(): void {
+    for (const off of this.off) off();
+    this.turns.clear();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * One LLM pass of a turn for one agent: `streamText` with multi-step tool calling, every stream part
+ * published on the bus with the turn's id, text forwarded to speech as it streams. Once the turn's
+ * signal is aborted nothing more is published (late output of an aborted turn is dropped).
+ */
+import {
+  type LanguageModel,
+  type ModelMessage,
+  type StopCondition,
+  type ToolSet,
+  type LanguageModelUsage,
+  streamText,
+} from 'ai';
+import type { SessionEventBus } from '../bus/event-bus.ts';
+import type { TokenUsage } from '../bus/events.ts';
+import { InvalidInputError, ProviderError, toColloquyError } from '../errors.ts';
+
+export interface TextSink {
+  pushText(delta: string): void;
+}
+
+export interface LlmPassOptions {
+  bus: SessionEventBus;
+  sessionId: string;
+  turnId: string;
+  agentName: string;
+  model: LanguageModel;
+  system: string;
+  messages: ModelMessage[];
+  tools: ToolSet;
+  stopWhen: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
+  signal: AbortSignal;
+  /** Receives assistant text deltas as they stream (speech, transcript). */
+  sink?: TextSink;
+  /** Tool call ids the tool wrapper already announced (so schema failures can be reported once). */
+  announcedToolCalls: Set<string>;
+  /** Bound on time to the first stream part (0 = none). */
+  firstTokenTimeoutMs?: number;
+}
+
+export interface LlmPassResult {
+  outcome: 'finish' | 'abort' | 'error';
+  /** Assistant text of this pass. */
+  text: string;
+  /** Messages of completed steps (assistant + tool), ready for history. */
+  stepMessages: ModelMessage[];
+  finishReason?: string;
+  usage?: TokenUsage;
+  error?: ProviderError;
+}
+
+export function toUsage(u: LanguageModelUsage | undefined): TokenUsage {
+  const out: TokenUsage = {};
+  if (!u) return out;
+  if (u.inputTokens !== undefined) out.inputTokens = u.inputTokens;
+  if (u.outputTokens !== undefined) out.outputTokens = u.outputTokens;
+  if (u.totalTokens !== undefined) out.totalTokens = u.totalTokens;
+  const reasoning = u.outputTokenDetails?.reasoningTokens;
+  if (reasoning !== undefined) out.reasoningTokens = reasoning;
+  return out;
+}
+
+export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
+  const { bus, sessionId, turnId, signal } = o;
+  const live = () => !signal.aborted;
+  let text = '';
+  let stepMessages: ModelMessage[] = [];
+  let stepNumber = 0;
+  let streamError: unknown;
+  const textParts = new Map<string, string>();
+  const reasoningParts = new Map<string, string>();
+
+  // Our own controller so a first-token timeout can abort the request too.
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', onAbort, { once: true });
+  let firstPart = false;
+  const firstTimer =
+    o.firstTokenTimeoutMs && o.firstTokenTimeoutMs > 0
+      ? setTimeout(() => {
+          if (!firstPart) {
+            streamError = new ProviderError('llm_timeout', `LLM sent nothing for ${o.firstTokenTimeoutMs} ms`, {
+              retryable: true,
+            });
+            controller.abort(streamError);
+          }
+        }, o.firstTokenTimeoutMs)
+      : undefined;
+
+  bus.publish('llm.start', { sessionId, turnId, agentName: o.agentName });
+  let finishReason: string | undefined;
+  let usage: TokenUsage | undefined;
+  try {
+    const result = streamText({
+      model: o.model,
+      system: o.system,
+      messages: o.messages,
+      tools: o.tools,
+      stopWhen: o.stopWhen,
+      abortSignal: controller.signal,
+      maxRetries: 0,
+      onError: ({ error }) => {
+        streamError = error;
+      },
+      onStepFinish: (step) => {
+        stepMessages = step.response.messages as ModelMessage[];
+      },
+    });
+    for await (const part of result.fullStream) {
+      firstPart = true;
+      if (!live()) break;
+      switch (part.type) {
+        case 'start-step':
+          bus.publish('llm.step.start', { sessionId, turnId, stepNumber });
+          break;
+        case 'finish-step':
+          bus.publish('llm.step.finish', {
+            sessionId,
+            turnId,
+            stepNumber,
+            finishReason: part.finishReason,
+            usage: toUsage(part.usage),
+          });
+          bus.publish('metrics.usage', {
+            sessionId,
+            turnId,
+            agentName: o.agentName,
+            model: typeof o.model === 'string' ? o.model : o.model.modelId,
+            usage: toUsage(part.usage),
+          });
+          stepNumber++;
+          break;
+        case 'text-start':
+          textParts.set(part.id, '');
+          bus.publish('llm.text.start', { sessionId, turnId, id: part.id });
+          break;
+        case 'text-delta':
+          if (!part.text) break;
+          text += part.text;
+          textParts.set(part.id, (textParts.get(part.id) ?? '') + part.text);
+          bus.publish('llm.text.delta', { sessionId, turnId, id: part.id, text: part.text });
+          o.sink?.pushText(part.text);
+          break;
+        case 'text-end':
+          bus.publish('llm.text.end', { sessionId, turnId, id: part.id, text: textParts.get(part.id) ?? '' });
+          textParts.delete(part.id);
+          break;
+        case 'reasoning-start':
+          reasoningParts.set(part.id, '');
+          bus.publish('llm.reasoning.start', { sessionId, turnId, id: part.id });
+          break;
+        case 'reasoning-delta':
+          reasoningParts.set(part.id, (reasoningParts.get(part.id) ?? '') + part.text);
+          bus.publish('llm.reasoning.delta', { sessionId, turnId, id: part.id, text: part.text });
+          break;
+        case 'reasoning-end':
+          bus.publish('llm.reasoning.end', {
+            sessionId,
+            turnId,
+            id: part.id,
+            text: reasoningParts.get(part.id) ?? '',
+          });
+          reasoningParts.delete(part.id);
+          break;
+        case 'tool-input-start':
+          bus.publish('llm.tool-input.start', { sessionId, turnId, id: part.id, toolName: part.toolName });
+          break;
+        case 'tool-input-delta':
+          bus.publish('llm.tool-input.delta', { sessionId, turnId, id: part.id, delta: part.delta });
+          break;
+        case 'tool-input-end':
+          bus.publish('llm.tool-input.end', { sessionId, turnId, id: part.id });
+          break;
+        case 'tool-error':
+          reportUnannouncedToolError(o, part.toolCallId, part.toolName, part.input, part.error);
+          break;
+        case 'source':
+          bus.publish('llm.search-response', { sessionId, turnId, response: part });
+          break;
+        case 'finish':
+          finishReason = part.finishReason;
+          usage = toUsage(part.totalUsage);
+          break;
+        case 'error':
+          streamError = part.error;
+          break;
+        default:
+          // tool-call / tool-result are published by the tool wrapper; other parts carry nothing we project.
+          break;
+      }
+    }
+  } catch (err) {
+    if (!signal.aborted && streamError === undefined) streamError = err;
+  } finally {
+    if (firstTimer) clearTimeout(firstTimer);
+    signal.removeEventListener('abort', onAbort);
+  }
+
+  if (signal.aborted) return { outcome: 'abort', text, stepMessages };
+  if (streamError !== undefined) {
+    const error =
+      streamError instanceof ProviderError
+        ? streamError
+        : new ProviderError('llm_stream_failed', `LLM stream failed: ${toColloquyError(streamError).message}`, {
+            cause: streamError,
+            retryable: true,
+          });
+    bus.publish('llm.end', { sessionId, turnId, outcome: 'error', error });
+    bus.publish('error', { sessionId, component: 'llm', error, severity: 'error' });
+    return { outcome: 'error', text, stepMessages, error };
+  }
+  bus.publish('llm.end', { sessionId, turnId, outcome: 'finish', finishReason, usage });
+  return { outcome: 'finish', text, stepMessages, finishReason, usage };
+}
+
+/** Tool calls the wrapper never ran (bad arguments, unknown tool) still get call + result events. */
+function reportUnannouncedToolError(
+  o: LlmPassOptions,
+  toolCallId: string,
+  toolName: string,
+  input: unknown,
+  cause: unknown,
+): void {
+  if (o.announcedToolCalls.has(toolCallId)) return;
+  const { bus, sessionId, turnId } = o;
+  // The wrapper publishes tool.call for every call it runs; reaching here means it never ran.
+  const error = new InvalidInputError('invalid_tool_args', `Tool "${toolName}" got invalid arguments: ${toColloquyError(cause).message}`, {
+    cause,
+  });
+  bus.publish('tool.call', { sessionId, agentName: o.agentName, id: toolCallId, name: toolName, args: input, turnId });
+  bus.publish('tool.result', {
+    sessionId,
+    toolCallId,
+    status: 'error',
+    result: { error: error.message },
+    name: toolName,
+    turnId,
+    durationMs: 0,
+    error,
+  });
+  bus.publish('error', { sessionId, component: `tool:${toolName}`, error, severity: 'warn' });
+}

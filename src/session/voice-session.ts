@@ -1,0 +1,445 @@
+/**
+ * VoiceSession: one conversation. It owns the bus, the state machine, the agents, the history and
+ * the current turn. Text turns run here; audio input and speech output plug in through `SpeechPort`
+ * and `pushAudio` without changing the turn logic.
+ *
+ * Interruption ordering (tested): when a turn is cut short, the session publishes, synchronously and
+ * in this order: `speech.interrupted` + `bot.speaking.stop` (if speaking), `llm.end {outcome:'abort'}`
+ * (if the LLM was streaming), `tool.cancel` then one `tool.result {status:'cancelled'}` per running
+ * inline tool, `assistant.text {interrupted:true}`, `turn.latency`, `turn.interrupted`. Nothing carrying
+ * that turn's id is published afterwards; the next turn's `turn.start` comes after. Likewise
+ * `turn.end` is the last event of a turn that completes.
+ */
+import { randomUUID } from 'node:crypto';
+import { type LanguageModel, type ModelMessage, type StopCondition, type ToolSet, stepCountIs } from 'ai';
+import { type AgentDefinition, indexAgents, transferTargets } from '../agents/agent.ts';
+import { createHandoffTool, handoffToolName, type SubagentOutcome } from '../agents/subagent.ts';
+import { TRANSFER_TOOL_NAME, assertTransferAllowed, createTransferTool, type TransferRequest } from '../agents/transfer.ts';
+import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
+import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
+import { type SessionHooks, attachHooks } from '../bus/hooks.ts';
+import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
+import { type Logger, consoleLogger } from '../logger.ts';
+import { type BackgroundToolResult, type RunningTool, cancelRunningTools, wrapTools } from '../tools/tool-runner.ts';
+import { assistantText, truncateToHeard } from './heard.ts';
+import { ConversationHistory, type HistoryLimits } from './history.ts';
+import { LatencyTracker } from './latency.ts';
+import { SessionStateMachine } from './session-state.ts';
+import type { SpeechPort, SpeechResponse } from './speech-port.ts';
+import { runLlmPass } from './turn.ts';
+
+export interface VoiceSessionOptions {
+  sessionId?: string;
+  userId: string;
+  agents: AgentDefinition[];
+  /** Name of the first active agent (default: the first agent). */
+  initialAgent?: string;
+  /** Default LLM (any AI SDK `LanguageModel`); an agent may override it. */
+  model: LanguageModel;
+  hooks?: SessionHooks;
+  history?: HistoryLimits;
+  /** Tools every agent gets in addition to its own. */
+  tools?: ToolSet;
+  /** Default per-tool timeout (default 10 000 ms). */
+  toolTimeoutMs?: number;
+  /** Multi-step stop condition (default `stepCountIs(5)`). */
+  stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
+  /** Longest a user text may be (default 8 000 characters). */
+  maxTextLength?: number;
+  /** Bound on the wait for the LLM's first stream part (default 30 000 ms). */
+  llmFirstTokenTimeoutMs?: number;
+  /** After a background tool or subagent finishes, let the agent tell the user (default true). */
+  announceBackgroundResults?: boolean;
+  /** Speech output; without it the session is text-only. */
+  speech?: SpeechPort;
+  logger?: Logger;
+  /** Use an existing bus (e.g. shared with a transport); a new one by default. */
+  eventBus?: SessionEventBus;
+}
+
+export interface TurnResult {
+  turnId: string;
+  agentName: string;
+  /** The assistant's text (what was heard, when interrupted). */
+  text: string;
+  interrupted: boolean;
+  reason?: InterruptReason;
+  error?: ColloquyError;
+}
+
+interface ActiveTurn {
+  id: string;
+  controller: AbortController;
+  agentName: string;
+  /** Assistant text streamed so far in this turn (all passes). */
+  text: string;
+  /** Text of the LLM pass that is still streaming (not yet in `pending`). */
+  inflight: string;
+  /** Completed-step messages not yet committed to history. */
+  pending: ModelMessage[];
+  llmStreaming: boolean;
+  speech?: SpeechResponse;
+  resolve: (r: TurnResult) => void;
+}
+
+let turnCounter = 0;
+
+export class VoiceSession {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly eventBus: SessionEventBus;
+  private readonly options: VoiceSessionOptions;
+  private readonly logger: Logger;
+  private readonly agents: Map<string, AgentDefinition>;
+  private readonly machine: SessionStateMachine;
+  private readonly conversation: ConversationHistory;
+  private readonly latency: LatencyTracker;
+  private readonly running = new Map<string, RunningTool>();
+  private readonly sessionController = new AbortController();
+  private readonly detachHooks: () => void;
+  private agentName: string;
+  private active: ActiveTurn | undefined;
+  private notifications: string[] = [];
+
+  constructor(options: VoiceSessionOptions) {
+    if (!options || typeof options.userId !== 'string' || !options.userId) {
+      throw new InvalidInputError('invalid_options', 'VoiceSession needs a non-empty userId');
+    }
+    if (!options.model) throw new InvalidInputError('invalid_options', 'VoiceSession needs a model');
+    this.options = options;
+    this.sessionId = options.sessionId ?? randomUUID();
+    this.userId = options.userId;
+    this.logger = options.logger ?? consoleLogger;
+    this.agents = indexAgents(options.agents);
+    const first = options.initialAgent ?? options.agents[0].name;
+    if (!this.agents.has(first)) throw new AgentError('unknown_agent', `No agent named "${first}"`);
+    this.agentName = first;
+    this.eventBus = options.eventBus ?? new EventBus<EventMap>({ logger: this.logger });
+    this.eventBus.setHandlerErrorListener((error, type) => {
+      this.eventBus.publish('error', {
+        sessionId: this.sessionId,
+        component: 'event-bus',
+        error: new ColloquyError('handler_failed', `A "${type}" handler threw`, { cause: error }),
+        severity: 'warn',
+      });
+    });
+    this.detachHooks = options.hooks ? attachHooks(this.eventBus, options.hooks, this.logger) : () => {};
+    this.machine = new SessionStateMachine((fromState, toState) =>
+      this.eventBus.publish('session.stateChange', { sessionId: this.sessionId, fromState, toState }),
+    );
+    this.conversation = new ConversationHistory(options.history, {
+      onTrim: (removedCount, reason) =>
+        this.eventBus.publish('history.trimmed', { sessionId: this.sessionId, removedCount, reason }),
+      onAppend: (message) => this.eventBus.publish('history.append', { sessionId: this.sessionId, message }),
+    });
+    this.latency = new LatencyTracker(this.eventBus, this.sessionId);
+  }
+
+  get state(): SessionState {
+    return this.machine.state;
+  }
+  get currentAgent(): string {
+    return this.agentName;
+  }
+  get history(): ModelMessage[] {
+    return this.conversation.all;
+  }
+  get currentTurnId(): string | undefined {
+    return this.active?.id;
+  }
+  get speech(): SpeechPort | undefined {
+    return this.options.speech;
+  }
+
+  /** created → connecting → active; publishes `session.start` and `agent.enter`. Idempotent. */
+  async start(): Promise<void> {
+    this.startSync();
+  }
+
+  private startSync(): void {
+    if (this.machine.is('active', 'transferring', 'reconnecting')) return;
+    if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
+    this.machine.transition('connecting');
+    this.machine.transition('active');
+    this.eventBus.publish('session.start', { sessionId: this.sessionId, userId: this.userId, agentName: this.agentName });
+    this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: this.agentName });
+  }
+
+  /**
+   * A user text turn. Interrupts the running turn (if any) first. Resolves when the turn ends or is
+   * interrupted. Throws `InvalidInputError` for empty, non-string or oversized text.
+   */
+  sendText(text: string): Promise<TurnResult> {
+    const clean = this.validateText(text);
+    this.assertOpen();
+    if (this.machine.is('created')) this.startSync();
+    return this.beginTurn(clean, 'text');
+  }
+
+  /** Begin a turn from a final transcript (used by the audio pipeline). */
+  commitUserSpeech(text: string): Promise<TurnResult> {
+    const clean = this.validateText(text);
+    this.assertOpen();
+    return this.beginTurn(clean, 'speech');
+  }
+
+  /** Stop the current turn (and its speech). No-op when idle. */
+  interrupt(reason: InterruptReason = 'interrupted'): void {
+    this.interruptActive(reason);
+  }
+
+  /** Move the conversation to another agent now (outside the LLM's transfer tool). */
+  transferTo(agentName: string, reason?: string): void {
+    this.assertOpen();
+    assertTransferAllowed(this.agentName, agentName, this.agents);
+    this.performTransfer(agentName, reason);
+  }
+
+  clearHistory(): void {
+    this.conversation.clear();
+    this.eventBus.publish('history.cleared', { sessionId: this.sessionId });
+  }
+
+  /** Replace the history (e.g. restored from storage). */
+  setHistory(messages: ModelMessage[]): void {
+    this.conversation.replace(messages);
+  }
+
+  /** Close the session: interrupts the turn, cancels background work, publishes `session.close`. */
+  async close(reason = 'closed'): Promise<void> {
+    if (this.machine.is('closed')) return;
+    this.interruptActive('disconnected');
+    cancelRunningTools(this.eventBus, this.sessionId, this.running, () => true);
+    this.sessionController.abort(new SessionStateError('session_closed', `Session closed: ${reason}`));
+    this.machine.transition('closed');
+    this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
+    this.latency.dispose();
+    this.detachHooks();
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────
+
+  private validateText(text: unknown): string {
+    if (typeof text !== 'string') throw new InvalidInputError('invalid_text', 'Text must be a string');
+    const clean = text.trim();
+    if (!clean) throw new InvalidInputError('empty_text', 'Text is empty');
+    const max = this.options.maxTextLength ?? 8000;
+    if (clean.length > max) {
+      throw new InvalidInputError('text_too_long', `Text has ${clean.length} characters; the limit is ${max}`);
+    }
+    return clean;
+  }
+
+  private assertOpen(): void {
+    if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
+  }
+
+  private beginTurn(userText: string | undefined, source: 'text' | 'speech'): Promise<TurnResult> {
+    this.interruptActive(source === 'speech' ? 'user_speaking' : 'interrupted');
+    const id = `turn_${++turnCounter}`;
+    let resolve!: (r: TurnResult) => void;
+    const done = new Promise<TurnResult>((r) => {
+      resolve = r;
+    });
+    const turn: ActiveTurn = {
+      id,
+      controller: new AbortController(),
+      agentName: this.agentName,
+      text: '',
+      inflight: '',
+      pending: [],
+      llmStreaming: false,
+      resolve,
+    };
+    this.active = turn;
+    this.eventBus.publish('turn.start', { sessionId: this.sessionId, turnId: id });
+    if (userText !== undefined) {
+      this.eventBus.publish('user.text', { sessionId: this.sessionId, turnId: id, text: userText, source });
+      this.conversation.append({ role: 'user', content: userText });
+    }
+    void this.runTurn(turn);
+    return done;
+  }
+
+  private async runTurn(turn: ActiveTurn): Promise<void> {
+    const { signal } = turn.controller;
+    const speech = this.options.speech?.beginResponse(turn.id, signal);
+    turn.speech = speech;
+    let error: ColloquyError | undefined;
+    let passes = 0;
+    try {
+      while (!signal.aborted) {
+        const agent = this.agents.get(turn.agentName)!;
+        const transfer: { request?: TransferRequest } = {};
+        turn.inflight = '';
+        turn.llmStreaming = true;
+        const result = await runLlmPass({
+          bus: this.eventBus,
+          sessionId: this.sessionId,
+          turnId: turn.id,
+          agentName: agent.name,
+          model: agent.model ?? this.options.model,
+          system: agent.instructions,
+          messages: [...this.conversation.all, ...turn.pending],
+          tools: this.toolsFor(agent, turn, transfer),
+          stopWhen: [
+            ...toArray(agent.stopWhen ?? this.options.stopWhen ?? stepCountIs(5)),
+            () => transfer.request !== undefined,
+          ],
+          signal,
+          sink: {
+            pushText: (delta) => {
+              turn.text += delta;
+              turn.inflight += delta;
+              speech?.pushText(delta);
+            },
+          },
+          announcedToolCalls: new Set(),
+          firstTokenTimeoutMs: this.options.llmFirstTokenTimeoutMs ?? 30_000,
+        });
+        if (result.outcome === 'abort' || signal.aborted) return;
+        turn.llmStreaming = false;
+        turn.pending.push(...result.stepMessages);
+        const stepText = assistantText(result.stepMessages);
+        turn.inflight = result.text.length > stepText.length ? result.text.slice(stepText.length) : '';
+        if (result.outcome === 'error') {
+          error = result.error;
+          break;
+        }
+        if (!transfer.request || ++passes > 3) break;
+        this.performTransfer(transfer.request.toAgent, transfer.request.reason);
+        turn.agentName = this.agentName;
+      }
+      speech?.end();
+      if (speech) await speech.done;
+    } catch (err) {
+      error = err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
+      this.eventBus.publish('error', { sessionId: this.sessionId, component: 'session', error, severity: 'error' });
+    }
+    if (signal.aborted || this.active !== turn) return;
+    this.commitTurn(turn, turn.text.length);
+    this.active = undefined;
+    this.eventBus.publish('assistant.text', {
+      sessionId: this.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: turn.text,
+      interrupted: false,
+    });
+    this.latency.finish(turn.id);
+    this.eventBus.publish('turn.end', { sessionId: this.sessionId, turnId: turn.id });
+    turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: turn.text, interrupted: false, ...(error ? { error } : {}) });
+    this.flushNotifications();
+  }
+
+  private commitTurn(turn: ActiveTurn, heardLength: number): void {
+    const messages = truncateToHeard(turn.pending, turn.inflight, heardLength);
+    turn.pending = [];
+    turn.inflight = '';
+    if (messages.length) this.conversation.append(...messages);
+  }
+
+  private interruptActive(reason: InterruptReason): void {
+    const turn = this.active;
+    if (!turn) return;
+    this.active = undefined;
+    const outcome = turn.speech ? this.options.speech?.interrupt(reason) : undefined;
+    const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
+    turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
+    if (turn.llmStreaming) {
+      this.eventBus.publish('llm.end', { sessionId: this.sessionId, turnId: turn.id, outcome: 'abort' });
+    }
+    cancelRunningTools(
+      this.eventBus,
+      this.sessionId,
+      this.running,
+      (t) => t.turnId === turn.id && t.execution === 'inline',
+      turn.id,
+    );
+    this.commitTurn(turn, heard.length);
+    this.eventBus.publish('assistant.text', {
+      sessionId: this.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: heard,
+      interrupted: true,
+    });
+    this.latency.finish(turn.id);
+    this.eventBus.publish('turn.interrupted', { sessionId: this.sessionId, turnId: turn.id, reason });
+    turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: heard, interrupted: true, reason });
+  }
+
+  private performTransfer(toAgent: string, reason?: string): void {
+    const fromAgent = this.agentName;
+    this.machine.transition('transferring');
+    this.eventBus.publish('agent.exit', { sessionId: this.sessionId, agentName: fromAgent });
+    this.eventBus.publish('agent.transfer', { sessionId: this.sessionId, fromAgent, toAgent, ...(reason ? { reason } : {}) });
+    this.agentName = toAgent;
+    this.machine.transition('active');
+    this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: toAgent });
+  }
+
+  private toolsFor(agent: AgentDefinition, turn: ActiveTurn, transfer: { request?: TransferRequest }): ToolSet {
+    const base: ToolSet = { ...(this.options.tools ?? {}), ...(agent.tools ?? {}) };
+    const targets = transferTargets(agent, this.agents).map((n) => this.agents.get(n)!);
+    if (targets.length > 0) {
+      base[TRANSFER_TOOL_NAME] = createTransferTool(targets, (req) => {
+        assertTransferAllowed(agent.name, req.toAgent, this.agents);
+        transfer.request = req;
+      });
+    }
+    for (const sub of agent.subagents ?? []) {
+      base[handoffToolName(sub)] = createHandoffTool({
+        bus: this.eventBus,
+        sessionId: this.sessionId,
+        agentName: agent.name,
+        subagent: this.agents.get(sub)!,
+        model: this.options.model,
+        sessionSignal: this.sessionController.signal,
+        running: this.running,
+        toolTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
+        onDone: (o) => this.onSubagentDone(o),
+      });
+    }
+    return wrapTools(base, {
+      bus: this.eventBus,
+      sessionId: this.sessionId,
+      agentName: agent.name,
+      turnId: turn.id,
+      signal: turn.controller.signal,
+      sessionSignal: this.sessionController.signal,
+      running: this.running,
+      defaultTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
+      onBackgroundResult: (r) => this.onBackgroundResult(r),
+    });
+  }
+
+  private onBackgroundResult(r: BackgroundToolResult): void {
+    const body = typeof r.result === 'string' ? r.result : JSON.stringify(r.result);
+    this.notify(`[Background tool "${r.toolName}" (${r.toolCallId}) finished with ${r.status}: ${body}]`);
+  }
+
+  private onSubagentDone(o: SubagentOutcome): void {
+    if (o.event === 'cancelled') return;
+    this.notify(`[Subagent "${o.subagentName}" ${o.event === 'completed' ? 'finished' : 'failed'}: ${o.text}]`);
+  }
+
+  /** Background results enter history; the agent announces them once no turn is running. */
+  private notify(text: string): void {
+    if (this.machine.is('closed')) return;
+    this.notifications.push(text);
+    if (!this.active) this.flushNotifications();
+  }
+
+  private flushNotifications(): void {
+    if (this.notifications.length === 0 || this.active || this.machine.is('closed')) return;
+    const text = this.notifications.join('\n');
+    this.notifications = [];
+    this.conversation.append({ role: 'user', content: text });
+    if (this.options.announceBackgroundResults ?? true) void this.beginTurn(undefined, 'text');
+  }
+}
+
+function toArray<T>(v: T | T[]): T[] {
+  return Array.isArray(v) ? v : [v];
+}

@@ -1,0 +1,9 @@
+// Test doubles for every model interface. The AI SDK's own mock models are re-exported where they fit.
+export {
+  MockLanguageModelV3,
+  MockSpeechModelV3,
+  MockTranscriptionModelV3,
+  simulateReadableStream,
+} from 'ai/test';
+export * from './mock-llm.ts';
+export * from './recorder.ts';

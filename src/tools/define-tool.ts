@@ -1,0 +1,34 @@
+/**
+ * `defineTool` is the AI SDK's `tool()` plus Colloquy's per-tool settings: a timeout and the
+ * execution mode (`inline`: the turn waits; `background`: the LLM is told the work started and the
+ * result arrives later as a notification). Plain AI SDK tools work too, with the session defaults.
+ */
+import { type Tool, tool as aiTool } from 'ai';
+import type { ToolExecution } from '../bus/events.ts';
+
+export interface ToolSettings {
+  /** Longest the tool may run before it is aborted and the LLM sees a timeout error. */
+  timeoutMs?: number;
+  execution?: ToolExecution;
+}
+
+const SETTINGS = Symbol.for('colloquy.toolSettings');
+
+type WithSettings = { [SETTINGS]?: ToolSettings };
+
+export function defineTool<INPUT, OUTPUT>(definition: Tool<INPUT, OUTPUT> & ToolSettings): Tool<INPUT, OUTPUT> {
+  const { timeoutMs, execution, ...rest } = definition;
+  const t = aiTool(rest as Tool<INPUT, OUTPUT>) as Tool<INPUT, OUTPUT> & WithSettings;
+  t[SETTINGS] = { timeoutMs, execution };
+  return t;
+}
+
+export function toolSettings(t: Tool): ToolSettings {
+  return (t as WithSettings)[SETTINGS] ?? {};
+}
+
+/** Attach settings to an existing tool object (used by declarative tools). */
+export function withToolSettings<T extends Tool>(t: T, settings: ToolSettings): T {
+  (t as T & WithSettings)[SETTINGS] = settings;
+  return t;
+}
