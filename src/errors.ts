@@ -61,7 +61,9 @@ export function toColloquyError(err: unknown, code = 'internal_error'): Colloquy
 export function isAbortError(err: unknown): boolean {
   return (
     err instanceof Error &&
-    (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR' || err.name === 'ResponseAborted')
+    (err.name === 'AbortError' ||
+      (err as { code?: string }).code === 'ABORT_ERR' ||
+      err.name === 'ResponseAborted')
   );
 }
 

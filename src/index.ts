@@ -1,7 +1,7 @@
+export * from './agents/index.ts';
+export * from './bus/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';
-export * from './bus/index.ts';
-export * from './session/index.ts';
-export * from './agents/index.ts';
-export * from './tools/index.ts';
 export type * from './providers/types.ts';
+export * from './session/index.ts';
+export * from './tools/index.ts';

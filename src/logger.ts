@@ -9,10 +9,14 @@ export interface Logger {
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
-export function createConsoleLogger(level: LogLevel = (process.env.COLLOQUY_LOG_LEVEL as LogLevel) ?? 'warn'): Logger {
+export function createConsoleLogger(
+  level: LogLevel = (process.env.COLLOQUY_LOG_LEVEL as LogLevel) ?? 'warn',
+): Logger {
   const min = LEVELS[level] ?? LEVELS.warn;
   const at = (l: Exclude<LogLevel, 'silent'>, fn: (...a: unknown[]) => void) =>
-    LEVELS[l] >= min ? (message: string, ...meta: unknown[]) => fn(`[colloquy] ${message}`, ...meta) : () => {};
+    LEVELS[l] >= min
+      ? (message: string, ...meta: unknown[]) => fn(`[colloquy] ${message}`, ...meta)
+      : () => {};
   return {
     debug: at('debug', console.debug),
     info: at('info', console.info),

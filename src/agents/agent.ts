@@ -31,7 +31,8 @@ export function defineAgent<const T extends AgentDefinition>(definition: T): T {
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function validateAgent(a: AgentDefinition): void {
-  if (!a || typeof a !== 'object') throw new AgentError('invalid_agent', 'An agent definition must be an object');
+  if (!a || typeof a !== 'object')
+    throw new AgentError('invalid_agent', 'An agent definition must be an object');
   if (typeof a.name !== 'string' || !NAME.test(a.name)) {
     throw new AgentError('invalid_agent', `Agent name must match ${NAME} (got ${JSON.stringify(a.name)})`);
   }

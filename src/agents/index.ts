@@ -1,3 +1,4 @@
 export * from './agent.ts';
-export * from './transfer.ts';
+export * from './memory.ts';
 export * from './subagent.ts';
+export * from './transfer.ts';

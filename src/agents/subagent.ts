@@ -3,7 +3,7 @@
  * (`agent.handoff`, `subagent.step` per step, `subagent.notification` at the end) while the main
  * agent keeps talking. The result comes back to the session through `onDone`.
  */
-import { type LanguageModel, type Tool, type ToolSet, generateText, stepCountIs, tool } from 'ai';
+import { generateText, type LanguageModel, stepCountIs, type Tool, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import { toColloquyError } from '../errors.ts';
@@ -33,7 +33,9 @@ export interface HandoffContext {
   onDone: (outcome: SubagentOutcome) => void;
 }
 
-export function createHandoffTool(ctx: HandoffContext): Tool<{ task: string }, { status: string; subagent: string }> {
+export function createHandoffTool(
+  ctx: HandoffContext,
+): Tool<{ task: string }, { status: string; subagent: string }> {
   const { subagent } = ctx;
   return tool({
     description: `Hand a task to the background agent "${subagent.name}"${
@@ -80,8 +82,13 @@ async function runSubagent(ctx: HandoffContext, task: string, toolCallId: string
           sessionId,
           subagentName: subagent.name,
           stepNumber,
-          toolCalls: step.toolCalls.map((c) => ({ toolCallId: c.toolCallId, toolName: c.toolName, args: c.input })),
-          tokensUsed: step.usage.totalTokens ?? (step.usage.inputTokens ?? 0) + (step.usage.outputTokens ?? 0),
+          toolCalls: step.toolCalls.map((c) => ({
+            toolCallId: c.toolCallId,
+            toolName: c.toolName,
+            args: c.input,
+          })),
+          tokensUsed:
+            step.usage.totalTokens ?? (step.usage.inputTokens ?? 0) + (step.usage.outputTokens ?? 0),
         });
       },
     });

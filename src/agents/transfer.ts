@@ -34,7 +34,11 @@ export function createTransferTool(
   });
 }
 
-export function assertTransferAllowed(from: string, to: string, known: ReadonlySet<string> | Map<string, unknown>): void {
+export function assertTransferAllowed(
+  from: string,
+  to: string,
+  known: ReadonlySet<string> | Map<string, unknown>,
+): void {
   if (!known.has(to)) throw new AgentError('unknown_agent', `No agent named "${to}"`, { details: { to } });
   if (from === to) {
     throw new AgentError('transfer_to_self', `Agent "${to}" is already active`, { details: { to } });

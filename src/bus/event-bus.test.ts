@@ -39,7 +39,10 @@ describe('EventBus', () => {
 
   it('a throwing handler never reaches the publisher; later handlers still run; onHandlerError hears it', () => {
     const errors: string[] = [];
-    const b = new EventBus<EventMap>({ logger: silentLogger, onHandlerError: (_e, type) => errors.push(type) });
+    const b = new EventBus<EventMap>({
+      logger: silentLogger,
+      onHandlerError: (_e, type) => errors.push(type),
+    });
     const after = vi.fn();
     b.subscribe('turn.start', () => {
       throw new Error('boom');
@@ -68,7 +71,9 @@ describe('EventBus', () => {
   it('events published from inside a handler reach every subscriber after the current one (publish order)', () => {
     const b = bus();
     const order: string[] = [];
-    b.subscribe('turn.end', (p) => b.publish('turn.latency', { sessionId: 's', turnId: p.turnId, kind: 'text', segments: {}, marks: {} }));
+    b.subscribe('turn.end', (p) =>
+      b.publish('turn.latency', { sessionId: 's', turnId: p.turnId, kind: 'text', segments: {}, marks: {} }),
+    );
     b.subscribeAll((e) => order.push(e.type));
     b.publish('turn.end', { sessionId: 's', turnId: 't' });
     expect(order).toEqual(['turn.end', 'turn.latency']);
@@ -106,13 +111,38 @@ describe('attachHooks', () => {
       () => t,
     );
     b.publish('session.start', { sessionId: 's', userId: 'u', agentName: 'main' });
-    b.publish('tool.call', { sessionId: 's', agentName: 'main', id: 'c1', name: 'lookup', args: {}, execution: 'inline' });
-    b.publish('tool.result', { sessionId: 's', toolCallId: 'c1', status: 'success', result: 1, durationMs: 12 });
+    b.publish('tool.call', {
+      sessionId: 's',
+      agentName: 'main',
+      id: 'c1',
+      name: 'lookup',
+      args: {},
+      execution: 'inline',
+    });
+    b.publish('tool.result', {
+      sessionId: 's',
+      toolCallId: 'c1',
+      status: 'success',
+      result: 1,
+      durationMs: 12,
+    });
     b.publish('agent.transfer', { sessionId: 's', fromAgent: 'main', toAgent: 'billing' });
     t += 7;
     b.publish('agent.enter', { sessionId: 's', agentName: 'billing' });
-    b.publish('turn.latency', { sessionId: 's', turnId: 't1', kind: 'text', segments: { totalE2EMs: 5 }, marks: {} });
-    b.publish('subagent.step', { sessionId: 's', subagentName: 'r', stepNumber: 1, toolCalls: [], tokensUsed: 30 });
+    b.publish('turn.latency', {
+      sessionId: 's',
+      turnId: 't1',
+      kind: 'text',
+      segments: { totalE2EMs: 5 },
+      marks: {},
+    });
+    b.publish('subagent.step', {
+      sessionId: 's',
+      subagentName: 'r',
+      stepNumber: 1,
+      toolCalls: [],
+      tokensUsed: 30,
+    });
     b.publish('memory.extracted', { sessionId: 's', userId: 'u', factsExtracted: 2, durationMs: 40 });
     const error = new ColloquyError('x', 'bad');
     b.publish('error', { sessionId: 's', component: 'llm', error, severity: 'fatal' });
@@ -120,7 +150,10 @@ describe('attachHooks', () => {
     b.publish('session.close', { sessionId: 's', reason: 'bye' });
     expect(calls).toEqual([
       ['onSessionStart', { sessionId: 's', userId: 'u', agentName: 'main' }],
-      ['onToolCall', { sessionId: 's', toolCallId: 'c1', toolName: 'lookup', execution: 'inline', agentName: 'main' }],
+      [
+        'onToolCall',
+        { sessionId: 's', toolCallId: 'c1', toolName: 'lookup', execution: 'inline', agentName: 'main' },
+      ],
       ['onToolResult', { toolCallId: 'c1', durationMs: 12, status: 'success' }],
       ['onAgentTransfer', { sessionId: 's', fromAgent: 'main', toAgent: 'billing', reconnectMs: 7 }],
       ['onTurnLatency', { sessionId: 's', turnId: 't1', kind: 'text', segments: { totalE2EMs: 5 } }],

@@ -6,8 +6,9 @@
  * A handler that throws never reaches the publisher: the error goes to `onHandlerError`
  * (the session turns it into an `error` event and the `onError` hook) and is logged.
  */
+
+import { consoleLogger, type Logger } from '../logger.ts';
 import type { BusEvent, EventMap } from './events.ts';
-import { type Logger, consoleLogger } from '../logger.ts';
 
 export type Handler<P> = (payload: P) => void;
 export type AnyHandler<M> = (event: { [K in keyof M]: { type: K; payload: M[K] } }[keyof M]) => void;

@@ -127,7 +127,13 @@ export interface EventMap {
   /** A notification for the client. */
   'gui.notification': { sessionId: string; message: string };
   /** A `client_event` tool published its raw arguments on a data-channel topic (seed 000). */
-  'client.event': { sessionId: string; topic: string; payload: unknown; toolCallId?: string; turnId?: string };
+  'client.event': {
+    sessionId: string;
+    topic: string;
+    payload: unknown;
+    toolCallId?: string;
+    turnId?: string;
+  };
 
   // ── Session (seed 003) ───────────────────────────────────────────────────────────
   /** The session became active. */
@@ -149,7 +155,11 @@ export interface EventMap {
   /** The client answered a subagent's UI request. */
   'subagent.ui.response': { sessionId: string; response: unknown };
   /** A background subagent finished (or failed) and notifies the session. */
-  'subagent.notification': { sessionId: string; result: unknown; event: 'completed' | 'failed' | 'cancelled' };
+  'subagent.notification': {
+    sessionId: string;
+    result: unknown;
+    event: 'completed' | 'failed' | 'cancelled';
+  };
   /** One LLM step of a background subagent finished. */
   'subagent.step': {
     sessionId: string;
@@ -163,7 +173,13 @@ export interface EventMap {
 
   // ── User input ───────────────────────────────────────────────────────────────────
   /** User text entered the conversation (typed, or a final transcript). */
-  'user.text': { sessionId: string; turnId: string; text: string; source: 'text' | 'speech'; hasImage?: boolean };
+  'user.text': {
+    sessionId: string;
+    turnId: string;
+    text: string;
+    source: 'text' | 'speech';
+    hasImage?: boolean;
+  };
   /** Raw user audio arrived (before transcription). */
   'audio.received': { sessionId: string; size: number };
   /** VAD: the user started speaking. */
@@ -228,7 +244,13 @@ export interface EventMap {
   /** Search grounding results returned with an LLM response. */
   'llm.search-response': { sessionId: string; turnId: string; response: unknown };
   /** The assistant's full response text for the turn; `interrupted` marks what was cut short. */
-  'assistant.text': { sessionId: string; turnId: string; agentName: string; text: string; interrupted: boolean };
+  'assistant.text': {
+    sessionId: string;
+    turnId: string;
+    agentName: string;
+    text: string;
+    interrupted: boolean;
+  };
 
   // ── Speech output (TTS) ──────────────────────────────────────────────────────────
   /** A text chunk entered the TTS queue. */
@@ -246,7 +268,13 @@ export interface EventMap {
     sampleRate?: number;
   };
   /** A chunk failed to synthesize; it is skipped and the response goes on. */
-  'speech.chunk.error': { sessionId: string; turnId: string; chunkId: number; text: string; error: ColloquyError };
+  'speech.chunk.error': {
+    sessionId: string;
+    turnId: string;
+    chunkId: number;
+    text: string;
+    error: ColloquyError;
+  };
   /** All chunks of the response were generated and sent. */
   'speech.complete': { sessionId: string; turnId: string; streaming: boolean };
   /** Speech was cancelled; `heardText` is what the user actually heard. */

@@ -100,7 +100,11 @@ export function attachHooks(
   const offs: Unsubscribe[] = [
     bus.subscribe('session.start', (p) => {
       startedAt.set(p.sessionId, now());
-      call('onSessionStart', hooks.onSessionStart, { sessionId: p.sessionId, userId: p.userId, agentName: p.agentName });
+      call('onSessionStart', hooks.onSessionStart, {
+        sessionId: p.sessionId,
+        userId: p.userId,
+        agentName: p.agentName,
+      });
     }),
     bus.subscribe('session.close', (p) => {
       const start = startedAt.get(p.sessionId);
@@ -129,7 +133,11 @@ export function attachHooks(
       }),
     ),
     bus.subscribe('tool.result', (p) => {
-      const e: ToolResultHookEvent = { toolCallId: p.toolCallId, durationMs: p.durationMs ?? 0, status: p.status };
+      const e: ToolResultHookEvent = {
+        toolCallId: p.toolCallId,
+        durationMs: p.durationMs ?? 0,
+        status: p.status,
+      };
       if (p.error) e.error = p.error;
       call('onToolResult', hooks.onToolResult, e);
     }),

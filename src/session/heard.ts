@@ -5,7 +5,11 @@
  */
 import type { ModelMessage } from 'ai';
 
-export function truncateToHeard(stepMessages: ModelMessage[], inflightText: string, heardLength: number): ModelMessage[] {
+export function truncateToHeard(
+  stepMessages: ModelMessage[],
+  inflightText: string,
+  heardLength: number,
+): ModelMessage[] {
   let remaining = heardLength;
   const out: ModelMessage[] = [];
   for (const m of stepMessages) {

@@ -9,7 +9,9 @@ const toolCall: ModelMessage = {
 };
 const toolResult: ModelMessage = {
   role: 'tool',
-  content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'lookup', output: { type: 'json', value: 1 } }],
+  content: [
+    { type: 'tool-result', toolCallId: 'c1', toolName: 'lookup', output: { type: 'json', value: 1 } },
+  ],
 };
 
 describe('ConversationHistory', () => {
@@ -41,12 +43,18 @@ describe('ConversationHistory', () => {
 describe('truncateToHeard', () => {
   it('keeps tool calls and results and cuts assistant text to the heard prefix', () => {
     const steps: ModelMessage[] = [
-      { role: 'assistant', content: [{ type: 'text', text: 'Let me check. ' }, ...(toolCall.content as never[])] },
+      {
+        role: 'assistant',
+        content: [{ type: 'text', text: 'Let me check. ' }, ...(toolCall.content as never[])],
+      },
       toolResult,
     ];
     const out = truncateToHeard(steps, 'It is sunny and warm today.', 'Let me check. It is sunny'.length);
     expect(out).toEqual([
-      { role: 'assistant', content: [{ type: 'text', text: 'Let me check. ' }, (toolCall.content as never[])[0]] },
+      {
+        role: 'assistant',
+        content: [{ type: 'text', text: 'Let me check. ' }, (toolCall.content as never[])[0]],
+      },
       toolResult,
       { role: 'assistant', content: 'It is sunny' },
     ]);

@@ -1,5 +1,5 @@
-export * from './voice-session.ts';
-export * from './session-state.ts';
 export * from './history.ts';
 export * from './latency.ts';
+export * from './session-state.ts';
 export type * from './speech-port.ts';
+export * from './voice-session.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SessionStateError } from '../errors.ts';
-import { SESSION_TRANSITIONS, SessionStateMachine, canTransition } from './session-state.ts';
+import { canTransition, SESSION_TRANSITIONS, SessionStateMachine } from './session-state.ts';
 
 describe('session state machine', () => {
   it.each([

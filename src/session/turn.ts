@@ -5,11 +5,11 @@
  */
 import {
   type LanguageModel,
+  type LanguageModelUsage,
   type ModelMessage,
   type StopCondition,
-  type ToolSet,
-  type LanguageModelUsage,
   streamText,
+  type ToolSet,
 } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { TokenUsage } from '../bus/events.ts';
@@ -80,9 +80,13 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
     o.firstTokenTimeoutMs && o.firstTokenTimeoutMs > 0
       ? setTimeout(() => {
           if (!firstPart) {
-            streamError = new ProviderError('llm_timeout', `LLM sent nothing for ${o.firstTokenTimeoutMs} ms`, {
-              retryable: true,
-            });
+            streamError = new ProviderError(
+              'llm_timeout',
+              `LLM sent nothing for ${o.firstTokenTimeoutMs} ms`,
+              {
+                retryable: true,
+              },
+            );
             controller.abort(streamError);
           }
         }, o.firstTokenTimeoutMs)
@@ -202,10 +206,14 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
     const error =
       streamError instanceof ProviderError
         ? streamError
-        : new ProviderError('llm_stream_failed', `LLM stream failed: ${toColloquyError(streamError).message}`, {
-            cause: streamError,
-            retryable: true,
-          });
+        : new ProviderError(
+            'llm_stream_failed',
+            `LLM stream failed: ${toColloquyError(streamError).message}`,
+            {
+              cause: streamError,
+              retryable: true,
+            },
+          );
     bus.publish('llm.end', { sessionId, turnId, outcome: 'error', error });
     bus.publish('error', { sessionId, component: 'llm', error, severity: 'error' });
     return { outcome: 'error', text, stepMessages, error };
@@ -225,10 +233,21 @@ function reportUnannouncedToolError(
   if (o.announcedToolCalls.has(toolCallId)) return;
   const { bus, sessionId, turnId } = o;
   // The wrapper publishes tool.call for every call it runs; reaching here means it never ran.
-  const error = new InvalidInputError('invalid_tool_args', `Tool "${toolName}" got invalid arguments: ${toColloquyError(cause).message}`, {
-    cause,
+  const error = new InvalidInputError(
+    'invalid_tool_args',
+    `Tool "${toolName}" got invalid arguments: ${toColloquyError(cause).message}`,
+    {
+      cause,
+    },
+  );
+  bus.publish('tool.call', {
+    sessionId,
+    agentName: o.agentName,
+    id: toolCallId,
+    name: toolName,
+    args: input,
+    turnId,
   });
-  bus.publish('tool.call', { sessionId, agentName: o.agentName, id: toolCallId, name: toolName, args: input, turnId });
   bus.publish('tool.result', {
     sessionId,
     toolCallId,

@@ -6,7 +6,7 @@ import { silentLogger } from '../logger.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { defineTool } from '../tools/define-tool.ts';
-import { type VoiceSessionOptions, VoiceSession } from './voice-session.ts';
+import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
 function makeSession(overrides: Partial<VoiceSessionOptions> = {}) {
   const session = new VoiceSession({
@@ -40,8 +40,14 @@ describe('VoiceSession lifecycle', () => {
     await session.start();
     await session.close('user_left');
     expect(rec.payloads('session.close')).toEqual([{ sessionId: 's1', reason: 'user_left' }]);
-    expect(rec.payloads('session.stateChange').at(-1)).toEqual({ sessionId: 's1', fromState: 'active', toState: 'closed' });
-    expect(onSessionEnd).toHaveBeenCalledWith(expect.objectContaining({ sessionId: 's1', reason: 'user_left' }));
+    expect(rec.payloads('session.stateChange').at(-1)).toEqual({
+      sessionId: 's1',
+      fromState: 'active',
+      toState: 'closed',
+    });
+    expect(onSessionEnd).toHaveBeenCalledWith(
+      expect.objectContaining({ sessionId: 's1', reason: 'user_left' }),
+    );
     expect(() => session.sendText('hi')).toThrow(SessionStateError);
     await session.close('again'); // idempotent
     expect(rec.payloads('session.close')).toHaveLength(1);
@@ -77,8 +83,19 @@ describe('a text turn', () => {
     const turnId = result.turnId;
     expect(rec.first('user.text')).toEqual({ sessionId: 's1', turnId, text: 'Hi!', source: 'text' });
     expect(rec.payloads('llm.text.delta').map((p) => p.text)).toEqual(['Hello', ' there.']);
-    expect(rec.first('llm.end')).toMatchObject({ turnId, outcome: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 20 } });
-    expect(rec.first('assistant.text')).toEqual({ sessionId: 's1', turnId, agentName: 'main', text: 'Hello there.', interrupted: false });
+    expect(rec.first('llm.end')).toMatchObject({
+      turnId,
+      outcome: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 10, outputTokens: 20 },
+    });
+    expect(rec.first('assistant.text')).toEqual({
+      sessionId: 's1',
+      turnId,
+      agentName: 'main',
+      text: 'Hello there.',
+      interrupted: false,
+    });
     // every event of the turn carries its turnId
     for (const e of rec.events) {
       if ('turnId' in e.payload) expect(e.payload.turnId).toBe(turnId);
@@ -88,14 +105,22 @@ describe('a text turn', () => {
       expect.objectContaining({ role: 'assistant' }),
     ]);
     expect(onTurnLatency).toHaveBeenCalledWith(
-      expect.objectContaining({ turnId, kind: 'text', segments: expect.objectContaining({ llmProcessingMs: expect.any(Number) }) }),
+      expect.objectContaining({
+        turnId,
+        kind: 'text',
+        segments: expect.objectContaining({ llmProcessingMs: expect.any(Number) }),
+      }),
     );
   });
 
   it('auto-starts a session that was not started', async () => {
     const { session, rec } = makeSession();
     await session.sendText('hello');
-    expect(rec.types(['session.start', 'turn.start', 'turn.end'])).toEqual(['session.start', 'turn.start', 'turn.end']);
+    expect(rec.types(['session.start', 'turn.start', 'turn.end'])).toEqual([
+      'session.start',
+      'turn.start',
+      'turn.end',
+    ]);
   });
 
   it.each([
@@ -119,7 +144,10 @@ describe('a text turn', () => {
   });
 
   it('a model stream that errors mid-way gives llm.end error, an error event, turn.end, and the session goes on', async () => {
-    const model = mockLanguageModel([{ parts: [{ text: 'Partial answer' }, { error: new Error('upstream 500') }] }, 'Recovered.']);
+    const model = mockLanguageModel([
+      { parts: [{ text: 'Partial answer' }, { error: new Error('upstream 500') }] },
+      'Recovered.',
+    ]);
     const onError = vi.fn();
     const { session, rec } = makeSession({ model, hooks: { onError } });
     const r1 = await session.sendText('first');
@@ -177,8 +205,16 @@ describe('tools', () => {
       'tool.result',
       'llm.text.delta',
     ]);
-    expect(onToolCall).toHaveBeenCalledWith({ sessionId: 's1', toolCallId: 'call_1', toolName: 'weather', execution: 'inline', agentName: 'main' });
-    expect(onToolResult).toHaveBeenCalledWith(expect.objectContaining({ toolCallId: 'call_1', status: 'success' }));
+    expect(onToolCall).toHaveBeenCalledWith({
+      sessionId: 's1',
+      toolCallId: 'call_1',
+      toolName: 'weather',
+      execution: 'inline',
+      agentName: 'main',
+    });
+    expect(onToolResult).toHaveBeenCalledWith(
+      expect.objectContaining({ toolCallId: 'call_1', status: 'success' }),
+    );
     const secondPrompt = JSON.stringify(model.calls[1].prompt);
     expect(secondPrompt).toContain('"tempC":21');
     expect(session.history.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
@@ -187,12 +223,27 @@ describe('tools', () => {
   it('a tool that throws yields an error result the LLM sees and an onError warn', async () => {
     const model = mockLanguageModel([[{ toolCall: { name: 'broken', args: {}, id: 'c1' } }], 'Sorry.']);
     const onError = vi.fn();
-    const broken = tool({ inputSchema: z.object({}), execute: async () => { throw new Error('db down'); } });
-    const { session, rec } = makeSession({ model, agents: [{ name: 'main', instructions: 'x', tools: { broken } }], hooks: { onError } });
+    const broken = tool({
+      inputSchema: z.object({}),
+      execute: async (): Promise<string> => {
+        throw new Error('db down');
+      },
+    });
+    const { session, rec } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { broken } }],
+      hooks: { onError },
+    });
     await session.sendText('go');
-    expect(rec.first('tool.result')).toMatchObject({ toolCallId: 'c1', status: 'error', result: { error: expect.stringContaining('db down') } });
+    expect(rec.first('tool.result')).toMatchObject({
+      toolCallId: 'c1',
+      status: 'error',
+      result: { error: expect.stringContaining('db down') },
+    });
     expect(rec.first('tool.result')?.error?.code).toBe('tool_failed');
-    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ component: 'tool:broken', severity: 'warn' }));
+    expect(onError).toHaveBeenCalledWith(
+      expect.objectContaining({ component: 'tool:broken', severity: 'warn' }),
+    );
     expect(JSON.stringify(model.calls[1].prompt)).toContain('db down');
   });
 
@@ -210,7 +261,10 @@ describe('tools', () => {
           setTimeout(() => resolve('late'), 1000);
         }),
     });
-    const { session, rec } = makeSession({ model, agents: [{ name: 'main', instructions: 'x', tools: { slow } }] });
+    const { session, rec } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { slow } }],
+    });
     await session.sendText('go');
     expect(rec.first('tool.result')).toMatchObject({ toolCallId: 'c1', status: 'timeout' });
     expect(rec.first('tool.result')?.error?.code).toBe('tool_timeout');
@@ -221,8 +275,14 @@ describe('tools', () => {
   it('arguments that fail the schema give tool.call + tool.result error (invalid_tool_args) without running the tool', async () => {
     const execute = vi.fn(async () => 'never');
     const strict = tool({ inputSchema: z.object({ count: z.number().int() }), execute });
-    const model = mockLanguageModel([[{ toolCall: { name: 'strict', args: { count: 'many' }, id: 'c9' } }], 'Let me fix that.']);
-    const { session, rec } = makeSession({ model, agents: [{ name: 'main', instructions: 'x', tools: { strict } }] });
+    const model = mockLanguageModel([
+      [{ toolCall: { name: 'strict', args: { count: 'many' }, id: 'c9' } }],
+      'Let me fix that.',
+    ]);
+    const { session, rec } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { strict } }],
+    });
     const r = await session.sendText('go');
     expect(execute).not.toHaveBeenCalled();
     expect(rec.first('tool.call')).toMatchObject({ id: 'c9', name: 'strict', args: { count: 'many' } });
@@ -236,21 +296,31 @@ describe('tools', () => {
     const report = defineTool({
       inputSchema: z.object({}),
       execution: 'background',
-      execute: () => new Promise((r) => { finish = r; }),
+      execute: () =>
+        new Promise((r) => {
+          finish = r;
+        }),
     });
     const model = mockLanguageModel([
       [{ toolCall: { name: 'report', args: {}, id: 'bg1' } }],
       'I started the report.',
       'Your report is ready: 42 pages.',
     ]);
-    const { session, rec } = makeSession({ model, agents: [{ name: 'main', instructions: 'x', tools: { report } }] });
+    const { session, rec } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { report } }],
+    });
     const r = await session.sendText('make a report');
     expect(r.text).toBe('I started the report.');
     expect(rec.first('tool.call')).toMatchObject({ id: 'bg1', execution: 'background' });
     expect(rec.payloads('tool.result')).toEqual([]);
     finish({ pages: 42 });
     await rec.waitFor('tool.result');
-    expect(rec.first('tool.result')).toMatchObject({ toolCallId: 'bg1', status: 'success', result: { pages: 42 } });
+    expect(rec.first('tool.result')).toMatchObject({
+      toolCallId: 'bg1',
+      status: 'success',
+      result: { pages: 42 },
+    });
     await rec.waitFor('assistant.text', (p) => p.text.includes('42 pages'));
     expect(JSON.stringify(model.calls[2].prompt)).toContain('{\\"pages\\":42}');
   });

@@ -11,16 +11,27 @@
  * `turn.end` is the last event of a turn that completes.
  */
 import { randomUUID } from 'node:crypto';
-import { type LanguageModel, type ModelMessage, type StopCondition, type ToolSet, stepCountIs } from 'ai';
+import { type LanguageModel, type ModelMessage, type StopCondition, stepCountIs, type ToolSet } from 'ai';
 import { type AgentDefinition, indexAgents, transferTargets } from '../agents/agent.ts';
+import { extractFacts, type MemoryOptions, memoryPrompt } from '../agents/memory.ts';
 import { createHandoffTool, handoffToolName, type SubagentOutcome } from '../agents/subagent.ts';
-import { TRANSFER_TOOL_NAME, assertTransferAllowed, createTransferTool, type TransferRequest } from '../agents/transfer.ts';
+import {
+  assertTransferAllowed,
+  createTransferTool,
+  TRANSFER_TOOL_NAME,
+  type TransferRequest,
+} from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
-import { type SessionHooks, attachHooks } from '../bus/hooks.ts';
+import { attachHooks, type SessionHooks } from '../bus/hooks.ts';
 import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
-import { type Logger, consoleLogger } from '../logger.ts';
-import { type BackgroundToolResult, type RunningTool, cancelRunningTools, wrapTools } from '../tools/tool-runner.ts';
+import { consoleLogger, type Logger } from '../logger.ts';
+import {
+  type BackgroundToolResult,
+  cancelRunningTools,
+  type RunningTool,
+  wrapTools,
+} from '../tools/tool-runner.ts';
 import { assistantText, truncateToHeard } from './heard.ts';
 import { ConversationHistory, type HistoryLimits } from './history.ts';
 import { LatencyTracker } from './latency.ts';
@@ -50,6 +61,8 @@ export interface VoiceSessionOptions {
   llmFirstTokenTimeoutMs?: number;
   /** After a background tool or subagent finishes, let the agent tell the user (default true). */
   announceBackgroundResults?: boolean;
+  /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */
+  memory?: MemoryOptions;
   /** Speech output; without it the session is text-only. */
   speech?: SpeechPort;
   logger?: Logger;
@@ -100,6 +113,8 @@ export class VoiceSession {
   private agentName: string;
   private active: ActiveTurn | undefined;
   private notifications: string[] = [];
+  private memoryFacts: string[] = [];
+  private memoryReady: Promise<void> = Promise.resolve();
 
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
@@ -154,14 +169,28 @@ export class VoiceSession {
   /** created → connecting → active; publishes `session.start` and `agent.enter`. Idempotent. */
   async start(): Promise<void> {
     this.startSync();
+    await this.memoryReady;
   }
 
   private startSync(): void {
     if (this.machine.is('active', 'transferring', 'reconnecting')) return;
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
     this.machine.transition('connecting');
+    const memory = this.options.memory;
+    if (memory) {
+      this.memoryReady = memory.store.load(this.userId).then(
+        (facts) => {
+          this.memoryFacts = facts;
+        },
+        (err) => this.reportError('memory', err, 'error'),
+      );
+    }
     this.machine.transition('active');
-    this.eventBus.publish('session.start', { sessionId: this.sessionId, userId: this.userId, agentName: this.agentName });
+    this.eventBus.publish('session.start', {
+      sessionId: this.sessionId,
+      userId: this.userId,
+      agentName: this.agentName,
+    });
     this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: this.agentName });
   }
 
@@ -214,7 +243,41 @@ export class VoiceSession {
     this.machine.transition('closed');
     this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
     this.latency.dispose();
+    await this.extractMemory();
     this.detachHooks();
+  }
+
+  private async extractMemory(): Promise<void> {
+    const memory = this.options.memory;
+    if (!memory) return;
+    const started = performance.now();
+    try {
+      await this.memoryReady;
+      const { facts, added } = await extractFacts(
+        memory.model ?? this.options.model,
+        this.conversation.all,
+        this.memoryFacts,
+        memory.maxFacts ?? 50,
+      );
+      await memory.store.save(this.userId, facts);
+      this.memoryFacts = facts;
+      this.eventBus.publish('memory.extracted', {
+        sessionId: this.sessionId,
+        userId: this.userId,
+        factsExtracted: added,
+        durationMs: Math.round(performance.now() - started),
+      });
+    } catch (err) {
+      this.reportError('memory', err, 'error');
+    }
+  }
+
+  private reportError(component: string, err: unknown, severity: 'warn' | 'error' | 'fatal'): void {
+    const error =
+      err instanceof ColloquyError
+        ? err
+        : new ColloquyError(`${component}_failed`, String((err as Error)?.message ?? err), { cause: err });
+    this.eventBus.publish('error', { sessionId: this.sessionId, component, error, severity });
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────
@@ -225,7 +288,10 @@ export class VoiceSession {
     if (!clean) throw new InvalidInputError('empty_text', 'Text is empty');
     const max = this.options.maxTextLength ?? 8000;
     if (clean.length > max) {
-      throw new InvalidInputError('text_too_long', `Text has ${clean.length} characters; the limit is ${max}`);
+      throw new InvalidInputError(
+        'text_too_long',
+        `Text has ${clean.length} characters; the limit is ${max}`,
+      );
     }
     return clean;
   }
@@ -268,6 +334,7 @@ export class VoiceSession {
     let error: ColloquyError | undefined;
     let passes = 0;
     try {
+      await this.memoryReady;
       while (!signal.aborted) {
         const agent = this.agents.get(turn.agentName)!;
         const transfer: { request?: TransferRequest } = {};
@@ -279,7 +346,7 @@ export class VoiceSession {
           turnId: turn.id,
           agentName: agent.name,
           model: agent.model ?? this.options.model,
-          system: agent.instructions,
+          system: agent.instructions + memoryPrompt(this.memoryFacts),
           messages: [...this.conversation.all, ...turn.pending],
           tools: this.toolsFor(agent, turn, transfer),
           stopWhen: [
@@ -313,8 +380,9 @@ export class VoiceSession {
       speech?.end();
       if (speech) await speech.done;
     } catch (err) {
-      error = err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
-      this.eventBus.publish('error', { sessionId: this.sessionId, component: 'session', error, severity: 'error' });
+      error =
+        err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
+      this.reportError('session', error, 'error');
     }
     if (signal.aborted || this.active !== turn) return;
     this.commitTurn(turn, turn.text.length);
@@ -328,7 +396,13 @@ export class VoiceSession {
     });
     this.latency.finish(turn.id);
     this.eventBus.publish('turn.end', { sessionId: this.sessionId, turnId: turn.id });
-    turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: turn.text, interrupted: false, ...(error ? { error } : {}) });
+    turn.resolve({
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: turn.text,
+      interrupted: false,
+      ...(error ? { error } : {}),
+    });
     this.flushNotifications();
   }
 
@@ -373,13 +447,22 @@ export class VoiceSession {
     const fromAgent = this.agentName;
     this.machine.transition('transferring');
     this.eventBus.publish('agent.exit', { sessionId: this.sessionId, agentName: fromAgent });
-    this.eventBus.publish('agent.transfer', { sessionId: this.sessionId, fromAgent, toAgent, ...(reason ? { reason } : {}) });
+    this.eventBus.publish('agent.transfer', {
+      sessionId: this.sessionId,
+      fromAgent,
+      toAgent,
+      ...(reason ? { reason } : {}),
+    });
     this.agentName = toAgent;
     this.machine.transition('active');
     this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: toAgent });
   }
 
-  private toolsFor(agent: AgentDefinition, turn: ActiveTurn, transfer: { request?: TransferRequest }): ToolSet {
+  private toolsFor(
+    agent: AgentDefinition,
+    turn: ActiveTurn,
+    transfer: { request?: TransferRequest },
+  ): ToolSet {
     const base: ToolSet = { ...(this.options.tools ?? {}), ...(agent.tools ?? {}) };
     const targets = transferTargets(agent, this.agents).map((n) => this.agents.get(n)!);
     if (targets.length > 0) {
@@ -421,7 +504,9 @@ export class VoiceSession {
 
   private onSubagentDone(o: SubagentOutcome): void {
     if (o.event === 'cancelled') return;
-    this.notify(`[Subagent "${o.subagentName}" ${o.event === 'completed' ? 'finished' : 'failed'}: ${o.text}]`);
+    this.notify(
+      `[Subagent "${o.subagentName}" ${o.event === 'completed' ? 'finished' : 'failed'}: ${o.text}]`,
+    );
   }
 
   /** Background results enter history; the agent announces them once no turn is running. */

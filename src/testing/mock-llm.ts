@@ -12,7 +12,10 @@ import type {
 import { MockLanguageModelV3 } from 'ai/test';
 
 export type MockPart =
-  | { text: string; /** split into deltas of about this many characters (default: per word) */ chunk?: number }
+  | {
+      text: string /** split into deltas of about this many characters (default: per word) */;
+      chunk?: number;
+    }
   | { reasoning: string }
   | { toolCall: { name: string; args: unknown; id?: string } }
   | { error: unknown }
@@ -48,7 +51,9 @@ export function splitDeltas(text: string, chunk?: number): string[] {
 let idCounter = 0;
 
 function toStreamParts(r: MockResponse): Array<LanguageModelV3StreamPart | { delayMs: number }> {
-  const out: Array<LanguageModelV3StreamPart | { delayMs: number }> = [{ type: 'stream-start', warnings: [] }];
+  const out: Array<LanguageModelV3StreamPart | { delayMs: number }> = [
+    { type: 'stream-start', warnings: [] },
+  ];
   let hasTool = false;
   for (const p of r.parts) {
     if ('delayMs' in p) out.push({ delayMs: p.delayMs });
@@ -76,7 +81,12 @@ function toStreamParts(r: MockResponse): Array<LanguageModelV3StreamPart | { del
     type: 'finish',
     finishReason: { unified: hasTool ? 'tool-calls' : 'stop', raw: hasTool ? 'tool_calls' : 'stop' },
     usage: {
-      inputTokens: { total: r.usage?.inputTokens ?? 10, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
+      inputTokens: {
+        total: r.usage?.inputTokens ?? 10,
+        noCache: undefined,
+        cacheRead: undefined,
+        cacheWrite: undefined,
+      },
       outputTokens: { total: r.usage?.outputTokens ?? 20, text: undefined, reasoning: undefined },
     },
   });
@@ -156,7 +166,11 @@ export function mockLanguageModel(
                 await sleep(part.delayMs, signal);
                 continue;
               }
-              const wait = first ? (response.initialDelayMs ?? 0) : part.type === 'stream-start' ? 0 : (response.chunkDelayMs ?? 0);
+              const wait = first
+                ? (response.initialDelayMs ?? 0)
+                : part.type === 'stream-start'
+                  ? 0
+                  : (response.chunkDelayMs ?? 0);
               if (part.type !== 'stream-start') first = false;
               if (wait > 0) await sleep(wait, signal);
               if (signal?.aborted) throw signal.reason;

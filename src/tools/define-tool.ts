@@ -3,7 +3,7 @@
  * execution mode (`inline`: the turn waits; `background`: the LLM is told the work started and the
  * result arrives later as a notification). Plain AI SDK tools work too, with the session defaults.
  */
-import { type Tool, tool as aiTool } from 'ai';
+import { tool as aiTool, type Tool } from 'ai';
 import type { ToolExecution } from '../bus/events.ts';
 
 export interface ToolSettings {
@@ -16,7 +16,9 @@ const SETTINGS = Symbol.for('colloquy.toolSettings');
 
 type WithSettings = { [SETTINGS]?: ToolSettings };
 
-export function defineTool<INPUT, OUTPUT>(definition: Tool<INPUT, OUTPUT> & ToolSettings): Tool<INPUT, OUTPUT> {
+export function defineTool<INPUT, OUTPUT>(
+  definition: Tool<INPUT, OUTPUT> & ToolSettings,
+): Tool<INPUT, OUTPUT> {
   const { timeoutMs, execution, ...rest } = definition;
   const t = aiTool(rest as Tool<INPUT, OUTPUT>) as Tool<INPUT, OUTPUT> & WithSettings;
   t[SETTINGS] = { timeoutMs, execution };

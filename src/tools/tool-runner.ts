@@ -6,7 +6,7 @@
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { ToolExecution } from '../bus/events.ts';
-import { ColloquyError, TimeoutError, ToolError, isAbortError, toColloquyError } from '../errors.ts';
+import { type ColloquyError, isAbortError, TimeoutError, ToolError, toColloquyError } from '../errors.ts';
 import { now } from '../session/latency.ts';
 import { toolSettings } from './define-tool.ts';
 
@@ -47,7 +47,8 @@ export interface ToolRunContext {
 /** Message the LLM gets right away for a background tool. */
 export const BACKGROUND_STARTED = {
   status: 'started',
-  message: 'The task is running in the background. Its result will arrive later; tell the user you are on it.',
+  message:
+    'The task is running in the background. Its result will arrive later; tell the user you are on it.',
 };
 
 function errorMessage(err: ColloquyError): string {
@@ -109,13 +110,24 @@ function wrapTool(name: string, t: Tool, ctx: ToolRunContext): Tool {
       (err: unknown) => {
         finish();
         // Cancelled by interruption: the session publishes tool.cancel and the cancelled results.
-        if (controller.signal.aborted && !(controller.signal.reason instanceof TimeoutError)) throw cancelled(name);
+        if (controller.signal.aborted && !(controller.signal.reason instanceof TimeoutError))
+          throw cancelled(name);
         const timedOut = err instanceof TimeoutError;
         const error = timedOut
-          ? new ToolError('tool_timeout', `Tool "${name}" timed out after ${timeoutMs} ms`, { cause: err, retryable: true })
-          : new ToolError('tool_failed', `Tool "${name}" failed: ${toColloquyError(err).message}`, { cause: err });
+          ? new ToolError('tool_timeout', `Tool "${name}" timed out after ${timeoutMs} ms`, {
+              cause: err,
+              retryable: true,
+            })
+          : new ToolError('tool_failed', `Tool "${name}" failed: ${toColloquyError(err).message}`, {
+              cause: err,
+            });
         publishResult(ctx, running, timedOut ? 'timeout' : 'error', { error: errorMessage(error) }, error);
-        ctx.bus.publish('error', { sessionId: ctx.sessionId, component: `tool:${name}`, error, severity: 'warn' });
+        ctx.bus.publish('error', {
+          sessionId: ctx.sessionId,
+          component: `tool:${name}`,
+          error,
+          severity: 'warn',
+        });
         throw error;
       },
     );
