@@ -1,0 +1,106 @@
+/**
+ * Turns validated declarative tool definitions into AI SDK tools bound to one session's bus.
+ * Arguments are validated against the tool's JSON schema by the AI SDK before `execute` runs.
+ */
+
+import type { JSONSchema7 } from '@ai-sdk/provider';
+import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
+import type { SessionEventBus } from '../../bus/event-bus.ts';
+import { ConfigError, InvalidInputError } from '../../errors.ts';
+import { withToolSettings } from '../define-tool.ts';
+import { callHttpTool } from './http.ts';
+import { KnowledgeBase } from './kb.ts';
+import { type DeclarativeTool, DeclarativeToolSchema } from './schema.ts';
+
+export interface DeclarativeToolContext {
+  bus: SessionEventBus;
+  sessionId: string;
+  /** Injected fetch (tests, proxies); global fetch by default. */
+  fetch?: typeof fetch;
+}
+
+const EMPTY_OBJECT: JSONSchema7 = { type: 'object', properties: {}, additionalProperties: true };
+
+/** Validate raw JSON definitions; throws ConfigError naming the first bad tool. */
+export function parseDeclarativeTools(raw: unknown): DeclarativeTool[] {
+  if (!Array.isArray(raw)) throw new ConfigError('invalid_tools', 'tools must be an array');
+  return raw.map((def, i) => {
+    const r = DeclarativeToolSchema.safeParse(def);
+    if (!r.success) {
+      const name = (def as { name?: unknown })?.name;
+      throw new ConfigError(
+        'invalid_tool',
+        `tool #${i}${typeof name === 'string' ? ` "${name}"` : ''}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+      );
+    }
+    return r.data;
+  });
+}
+
+export function buildDeclarativeTools(defs: DeclarativeTool[], ctx: DeclarativeToolContext): ToolSet {
+  const out: ToolSet = {};
+  for (const def of defs) out[def.name] = buildOne(def, ctx);
+  return out;
+}
+
+function buildOne(def: DeclarativeTool, ctx: DeclarativeToolContext): Tool {
+  const inputSchema = jsonSchema<Record<string, unknown>>(
+    (def.input_schema as JSONSchema7 | undefined) ?? EMPTY_OBJECT,
+  );
+  let t: Tool;
+  switch (def.kind) {
+    case 'client_event':
+      t = tool({
+        description: def.description,
+        inputSchema,
+        execute: async (args, { toolCallId }) => {
+          // The payload is the LLM's raw arguments object, no envelope (seed 000).
+          ctx.bus.publish('client.event', {
+            sessionId: ctx.sessionId,
+            topic: def.config.topic,
+            payload: args,
+            toolCallId,
+          });
+          return { delivered: true, topic: def.config.topic };
+        },
+      });
+      break;
+    case 'http':
+      t = tool({
+        description: def.description,
+        inputSchema,
+        execute: (args, { abortSignal }) => callHttpTool(def, args, abortSignal, ctx.fetch ?? fetch),
+      });
+      break;
+    case 'kb': {
+      if (!def.config.documents) {
+        throw new ConfigError('kb_without_documents', `kb tool "${def.name}" has no documents loaded`);
+      }
+      const kb = KnowledgeBase.fromDocuments(def.config.documents);
+      const topK = def.config.top_k;
+      t = tool({
+        description: def.description,
+        inputSchema: def.input_schema
+          ? inputSchema
+          : jsonSchema<{ query: string }>({
+              type: 'object',
+              properties: { query: { type: 'string', description: 'What to look up' } },
+              required: ['query'],
+            }),
+        execute: async (args) => {
+          const query =
+            (args as { query?: unknown }).query ?? Object.values(args).find((v) => typeof v === 'string');
+          if (typeof query !== 'string' || !query.trim()) {
+            throw new InvalidInputError('invalid_tool_args', 'kb search needs a non-empty "query" string');
+          }
+          return { results: await kb.search(query, topK) };
+        },
+      });
+      break;
+    }
+  }
+  return withToolSettings(t, {
+    ...(def.timeout_ms ? { timeoutMs: def.timeout_ms } : {}),
+    ...(def.execution ? { execution: def.execution } : {}),
+  });
+}

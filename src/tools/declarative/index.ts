@@ -1,0 +1,4 @@
+export * from './build.ts';
+export * from './http.ts';
+export * from './kb.ts';
+export * from './schema.ts';

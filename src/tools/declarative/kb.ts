@@ -1,0 +1,65 @@
+/** A small full-text knowledge base on Orama (BM25), for `kb` tools. Documents are split into passages. */
+import { type AnyOrama, create, insertMultiple, search } from '@orama/orama';
+import type { KbDocument } from './schema.ts';
+
+export interface KbHit {
+  id: string;
+  title?: string;
+  text: string;
+  score: number;
+}
+
+const PASSAGE_CHARS = 800;
+
+/** Split text into passages of about PASSAGE_CHARS at paragraph or sentence boundaries. */
+export function splitPassages(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const para of text.split(/\n\s*\n/)) {
+    const sentences = para.match(/[^.!?]+[.!?]*\s*/g) ?? [para];
+    for (const s of sentences) {
+      if (current.length + s.length > PASSAGE_CHARS && current.trim()) {
+        out.push(current.trim());
+        current = '';
+      }
+      current += s;
+    }
+    current += '\n';
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
+}
+
+export class KnowledgeBase {
+  private constructor(
+    private readonly db: AnyOrama,
+    private readonly ready: Promise<void>,
+  ) {}
+
+  static fromDocuments(documents: KbDocument[]): KnowledgeBase {
+    const db = create({ schema: { docId: 'string', title: 'string', text: 'string' } as const });
+    const rows = documents.flatMap((d, i) =>
+      splitPassages(d.text).map((text) => ({ docId: d.id ?? `doc-${i + 1}`, title: d.title ?? '', text })),
+    );
+    const ready = Promise.resolve(insertMultiple(db, rows)).then(() => undefined);
+    return new KnowledgeBase(db, ready);
+  }
+
+  async search(query: string, topK = 3): Promise<KbHit[]> {
+    await this.ready;
+    const res = await search(this.db, {
+      term: query.slice(0, 500),
+      properties: ['title', 'text'],
+      limit: topK,
+    });
+    return res.hits.map((h) => {
+      const doc = h.document as { docId: string; title: string; text: string };
+      return {
+        id: doc.docId,
+        ...(doc.title ? { title: doc.title } : {}),
+        text: doc.text,
+        score: Math.round(h.score * 1000) / 1000,
+      };
+    });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Declarative JSON tools (seed 000): `{ name, kind, description, input_schema, config }` where kind is
+ * `client_event` (publish the LLM's raw arguments on a data-channel topic), `http` (call an HTTP API)
+ * or `kb` (search a knowledge base). Definitions are validated with these schemas.
+ */
+import { z } from 'zod';
+
+const JsonSchemaObject = z
+  .object({ type: z.literal('object') })
+  .passthrough()
+  .describe('JSON Schema of the tool input (an object schema)');
+
+const Base = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -'),
+  description: z.string().min(1).max(2000),
+  input_schema: JsonSchemaObject.optional(),
+  timeout_ms: z.number().int().positive().max(300_000).optional(),
+  execution: z.enum(['inline', 'background']).optional(),
+});
+
+export const ClientEventToolSchema = Base.extend({
+  kind: z.literal('client_event'),
+  config: z.object({ topic: z.string().min(1).max(256) }),
+});
+
+export const HttpToolSchema = Base.extend({
+  kind: z.literal('http'),
+  config: z.object({
+    url: z.string().url(),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Largest response body read, in bytes (default 64 KiB). */
+    max_response_bytes: z.number().int().positive().max(10_000_000).optional(),
+  }),
+});
+
+export const KbDocumentSchema = z.object({
+  id: z.string().min(1).optional(),
+  title: z.string().max(500).optional(),
+  text: z.string().min(1).max(200_000),
+});
+
+export const KbToolSchema = Base.extend({
+  kind: z.literal('kb'),
+  config: z
+    .object({
+      documents: z.array(KbDocumentSchema).max(10_000).optional(),
+      /** A JSON file with an array of documents (resolved by the config loader). */
+      file: z.string().optional(),
+      top_k: z.number().int().min(1).max(20).default(3),
+    })
+    .refine((c) => c.documents !== undefined || c.file !== undefined, 'kb tools need documents or a file'),
+});
+
+export const DeclarativeToolSchema = z.discriminatedUnion('kind', [
+  ClientEventToolSchema,
+  HttpToolSchema,
+  KbToolSchema,
+]);
+
+export type DeclarativeTool = z.infer<typeof DeclarativeToolSchema>;
+export type ClientEventTool = z.infer<typeof ClientEventToolSchema>;
+export type HttpTool = z.infer<typeof HttpToolSchema>;
+export type KbTool = z.infer<typeof KbToolSchema>;
+export type KbDocument = z.infer<typeof KbDocumentSchema>;
