@@ -53,7 +53,7 @@ export class KnowledgeBase {
       limit: topK,
     });
     return res.hits.map((h) => {
-      const doc = h.document as { docId: string; title: string; text: string };
+      const doc = h.document as unknown as { docId: string; title: string; text: string };
       return {
         id: doc.docId,
         ...(doc.title ? { title: doc.title } : {}),
