@@ -7,3 +7,6 @@ export {
 } from 'ai/test';
 export * from './mock-llm.ts';
 export * from './recorder.ts';
+export * from './mock-vad.ts';
+export * from './mock-stt.ts';
+export * from './mock-tts.ts';

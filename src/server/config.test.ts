@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadServerConfig, resolveProfile } from './config.ts';
+import { parseSpec, resolveLanguageModel, resolveStt, resolveTts, resolveVad } from './model-spec.ts';
+
+function withConfig(json: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-cfg-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+describe('server configuration', () => {
+  it('without a key or config file uses the bundled offline demo (scripted LLM, pocketsphinx, espeak, silero)', () => {
+    const c = loadServerConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.rtviEvents).toBe(true);
+    expect(c.defaults.llm).toMatch(/^scripted:.*demo-script\.json$/);
+    expect(c.defaults.stt).toMatch(/^pocketsphinx:.*demo\.jsgf$/);
+    expect(c.defaults).toMatchObject({ tts: 'espeak', vad: 'silero' });
+    expect(resolveProfile(c).agents.map((a) => a.name)).toEqual(['concierge', 'spa']);
+  });
+
+  it('environment names override the file: PORT, COLLOQUY_AUTH_TOKEN, COLLOQUY_LLM/STT/TTS/VAD, COLLOQUY_RTVI_EVENTS', () => {
+    const c = loadServerConfig({
+      PORT: '9001',
+      COLLOQUY_AUTH_TOKEN: 'sekret',
+      COLLOQUY_LLM: 'openai:gpt-4.1-mini',
+      COLLOQUY_STT: 'openai:whisper-1',
+      COLLOQUY_TTS: 'espeak:en-us',
+      COLLOQUY_VAD: 'energy',
+      COLLOQUY_RTVI_EVENTS: 'false',
+    });
+    expect(c).toMatchObject({ port: 9001, authToken: 'sekret', rtviEvents: false });
+    expect(c.defaults).toEqual({
+      llm: 'openai:gpt-4.1-mini',
+      stt: 'openai:whisper-1',
+      tts: 'espeak:en-us',
+      vad: 'energy',
+    });
+  });
+
+  it('requestData picks a named configuration, the first agent and the mode', () => {
+    const file = withConfig({
+      agents: [
+        { name: 'a', instructions: 'A' },
+        { name: 'b', instructions: 'B' },
+      ],
+      configurations: { sales: { mode: 'stream', models: { tts: 'espeak:en-gb' } } },
+    });
+    const c = loadServerConfig({ COLLOQUY_CONFIG: file });
+    const p = resolveProfile(c, { config: 'sales', agent: 'b' });
+    expect(p).toMatchObject({ mode: 'stream', initialAgent: 'b' });
+    expect(p.models.tts).toBe('espeak:en-gb');
+    expect(() => resolveProfile(c, { config: 'nope' })).toThrowError(
+      expect.objectContaining({ code: 'unknown_configuration' }),
+    );
+    expect(() => resolveProfile(c, { agent: 'zed' })).toThrowError(
+      expect.objectContaining({ code: 'unknown_agent' }),
+    );
+  });
+
+  it.each([
+    [{ agents: [] }, 'agents'],
+    [{ mode: 'turbo' }, 'mode'],
+    [{ tools: [{ name: 'x', kind: 'nope' }] }, 'tools.0'],
+    [{ unexpected: 1 }, 'unexpected'],
+  ])('rejects a bad config file naming the field (%#)', (json, field) => {
+    expect(() => loadServerConfig({ COLLOQUY_CONFIG: withConfig(json) })).toThrowError(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining(field) }),
+    );
+  });
+});
+
+describe('model specs', () => {
+  it('parses provider:model', () => {
+    expect(parseSpec('openai:gpt-4.1-mini', 'LLM')).toEqual({ provider: 'openai', model: 'gpt-4.1-mini' });
+    expect(parseSpec('openai-compatible:llama3@http://127.0.0.1:11434/v1', 'LLM')).toEqual({
+      provider: 'openai-compatible',
+      model: 'llama3@http://127.0.0.1:11434/v1',
+    });
+    expect(parseSpec('silero', 'VAD')).toEqual({ provider: 'silero', model: '' });
+  });
+
+  it.each([
+    ['openai:gpt-4.1-mini', 'openai.chat', 'gpt-4.1-mini'],
+    ['anthropic:claude-sonnet-4-5', 'anthropic.messages', 'claude-sonnet-4-5'],
+    ['google:gemini-2.5-flash', 'google.generative-ai', 'gemini-2.5-flash'],
+    ['groq:llama-3.3-70b-versatile', 'groq.chat', 'llama-3.3-70b-versatile'],
+    ['openai-compatible:llama3@http://127.0.0.1:11434/v1', 'openai-compatible.chat', 'llama3'],
+  ])('resolves the LLM %s to an AI SDK model', (spec, provider, modelId) => {
+    const m = resolveLanguageModel(spec, {}) as { provider: string; modelId: string };
+    expect(m.modelId).toBe(modelId);
+    expect(m.provider.startsWith(provider.split('.')[0])).toBe(true);
+  });
+
+  it('resolves embedded STT/TTS/VAD and AI SDK speech models', () => {
+    expect(resolveStt('pocketsphinx', {}).provider).toBe('pocketsphinx');
+    expect(resolveStt('openai:whisper-1', {}).modelId).toBe('whisper-1');
+    expect(resolveTts('espeak', {}).provider).toBe('espeak-ng');
+    expect(resolveTts('openai:gpt-4o-mini-tts', {}).modelId).toBe('gpt-4o-mini-tts');
+    expect(resolveVad('silero').provider).toBe('silero');
+    expect(resolveVad('energy').provider).toBe('energy');
+  });
+
+  it.each([
+    [() => resolveLanguageModel('foo:bar', {}), 'unknown_provider'],
+    [() => resolveLanguageModel('openai', {}), 'invalid_model_spec'],
+    [() => resolveLanguageModel('openai-compatible:llama3', {}), 'invalid_model_spec'],
+    [() => resolveLanguageModel('scripted:/no/such/file.json', {}), 'script_not_found'],
+    [() => resolveVad('webrtc'), 'unknown_provider'],
+    [() => resolveTts('', {}), 'invalid_model_spec'],
+  ])('rejects a bad spec with a typed ConfigError (%#)', (fn, code) => {
+    expect(fn).toThrowError(expect.objectContaining({ code }));
+  });
+});

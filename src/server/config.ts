@@ -1,0 +1,182 @@
+/**
+ * Server configuration: environment variables plus an optional JSON file (`COLLOQUY_CONFIG`).
+ *
+ *   PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS,
+ *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS
+ *
+ * The file names agents, declarative tools, model specs, the execution mode, and named
+ * `configurations` that a client picks with `requestData.config` on `POST /connect`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
+import { defaultSpecs } from './model-spec.ts';
+
+export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
+
+const ModelsSchema = z
+  .object({
+    llm: z.string().optional(),
+    stt: z.string().optional(),
+    tts: z.string().optional(),
+    vad: z.string().optional(),
+  })
+  .strict();
+
+const AgentSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    instructions: z.string(),
+    description: z.string().optional(),
+    /** Names of top-level tools, or inline declarative tool definitions. */
+    tools: z.array(z.union([z.string(), DeclarativeToolSchema])).optional(),
+    transfers: z.array(z.string()).optional(),
+    subagents: z.array(z.string()).optional(),
+    model: z.string().optional(),
+    voice: z.string().optional(),
+  })
+  .strict();
+
+const ProfileSchema = z
+  .object({
+    mode: z.enum(['agent', 'stream']).optional(),
+    models: ModelsSchema.optional(),
+    agents: z.array(AgentSchema).min(1).optional(),
+    initialAgent: z.string().optional(),
+    tools: z.array(DeclarativeToolSchema).optional(),
+    greeting: z.string().max(2000).optional(),
+  })
+  .strict();
+
+export const ConfigFileSchema = ProfileSchema.extend({
+  configurations: z.record(z.string(), ProfileSchema).optional(),
+  idleTimeoutMs: z.number().int().positive().optional(),
+}).strict();
+
+export type AgentConfig = z.infer<typeof AgentSchema>;
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** Everything one session needs, after a configuration was picked. */
+export interface SessionProfile {
+  mode: 'agent' | 'stream';
+  models: { llm: string; stt: string; tts: string; vad: string };
+  agents: AgentConfig[];
+  initialAgent?: string;
+  tools: DeclarativeTool[];
+  greeting?: string;
+}
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  authToken?: string;
+  rtviEvents: boolean;
+  idleTimeoutMs: number;
+  /** Directory relative paths in the config resolve against. */
+  baseDir: string;
+  file: ConfigFile;
+  defaults: SessionProfile['models'];
+}
+
+const DEFAULT_AGENT: AgentConfig = {
+  name: 'assistant',
+  instructions: 'You are a helpful voice assistant. Answer in one or two short spoken sentences.',
+};
+
+export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
+  let file: ConfigFile = {};
+  let baseDir = process.cwd();
+  if (env.COLLOQUY_CONFIG) {
+    const path = resolve(env.COLLOQUY_CONFIG);
+    baseDir = dirname(path);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (cause) {
+      throw new ConfigError(
+        'config_unreadable',
+        `Cannot read COLLOQUY_CONFIG ${path}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    file = parseConfigFile(raw, path);
+  } else {
+    file = parseConfigFile(
+      JSON.parse(readFileSync(resolve(DEMO_DIR, 'demo-config.json'), 'utf8')),
+      'demo-config.json',
+    );
+    baseDir = DEMO_DIR;
+  }
+  const port = Number(env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError('invalid_port', `PORT must be 0-65535, got ${env.PORT}`);
+  const idle = Number(env.COLLOQUY_IDLE_TIMEOUT_MS ?? file.idleTimeoutMs ?? 120_000);
+  const specs = defaultSpecs(env, DEMO_DIR);
+  return {
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    ...(env.COLLOQUY_AUTH_TOKEN ? { authToken: env.COLLOQUY_AUTH_TOKEN } : {}),
+    rtviEvents: !/^(0|false|off|no)$/i.test(env.COLLOQUY_RTVI_EVENTS ?? 'true'),
+    idleTimeoutMs: idle,
+    baseDir,
+    file,
+    defaults: {
+      llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
+      stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,
+      tts: env.COLLOQUY_TTS ?? file.models?.tts ?? specs.tts,
+      vad: env.COLLOQUY_VAD ?? file.models?.vad ?? specs.vad,
+    },
+  };
+}
+
+export function parseConfigFile(raw: unknown, origin: string): ConfigFile {
+  const r = ConfigFileSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ConfigError(
+      'invalid_config',
+      `${origin}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return r.data;
+}
+
+export const RequestDataSchema = z
+  .object({
+    config: z.string().max(100).optional(),
+    agent: z.string().max(64).optional(),
+    mode: z.enum(['agent', 'stream']).optional(),
+  })
+  .passthrough();
+export type RequestData = z.infer<typeof RequestDataSchema>;
+
+/** Merge the base config with the named configuration and request overrides. */
+export function resolveProfile(config: ServerConfig, requestData: RequestData = {}): SessionProfile {
+  const base = config.file;
+  let named: z.infer<typeof ProfileSchema> = {};
+  if (requestData.config !== undefined) {
+    const hit = base.configurations?.[requestData.config];
+    if (!hit)
+      throw new ConfigError('unknown_configuration', `No configuration named "${requestData.config}"`);
+    named = hit;
+  }
+  const agents = named.agents ?? base.agents ?? [DEFAULT_AGENT];
+  const initialAgent = requestData.agent ?? named.initialAgent ?? base.initialAgent;
+  if (initialAgent !== undefined && !agents.some((a) => a.name === initialAgent)) {
+    throw new ConfigError('unknown_agent', `No agent named "${initialAgent}"`);
+  }
+  return {
+    mode: requestData.mode ?? named.mode ?? base.mode ?? 'agent',
+    models: { ...config.defaults, ...stripUndefined(named.models ?? {}) },
+    agents,
+    ...(initialAgent ? { initialAgent } : {}),
+    tools: [...(base.tools ?? []), ...(named.tools ?? [])],
+    ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,196 @@
+/**
+ * Model specs: `provider:model` strings naming AI SDK providers (openai, anthropic, google, groq,
+ * openai-compatible) or Colloquy's embedded components (silero, energy, espeak, pocketsphinx,
+ * scripted:FILE). Each resolver validates the spec and builds the model; API keys are read by the
+ * providers from their usual environment variables when a request is made.
+ */
+import { resolve } from 'node:path';
+import { createAnthropic } from '@ai-sdk/anthropic';
+import { createGoogleGenerativeAI } from '@ai-sdk/google';
+import { createGroq } from '@ai-sdk/groq';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { LanguageModel } from 'ai';
+import { ConfigError } from '../errors.ts';
+import { SpeechTts } from '../providers/ai-sdk/speech-tts.ts';
+import { TranscriptionStt } from '../providers/ai-sdk/transcription-stt.ts';
+import { EnergyVad } from '../providers/local/energy-vad.ts';
+import { EspeakTts } from '../providers/local/espeak-tts.ts';
+import { PocketsphinxStt } from '../providers/local/pocketsphinx-stt.ts';
+import { SileroVad } from '../providers/local/silero-vad.ts';
+import { createScriptedModel, loadScript } from '../providers/scripted/scripted-model.ts';
+import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
+
+export interface ParsedSpec {
+  provider: string;
+  model: string;
+}
+
+export function parseSpec(spec: string, kind: string): ParsedSpec {
+  if (typeof spec !== 'string' || !spec.trim())
+    throw new ConfigError('invalid_model_spec', `${kind}: empty model spec`);
+  const s = spec.trim();
+  const i = s.indexOf(':');
+  return i < 0 ? { provider: s, model: '' } : { provider: s.slice(0, i), model: s.slice(i + 1) };
+}
+
+type Env = Record<string, string | undefined>;
+
+function need(p: ParsedSpec, kind: string, spec: string): string {
+  if (!p.model)
+    throw new ConfigError(
+      'invalid_model_spec',
+      `${kind}: "${spec}" needs a model name (${p.provider}:MODEL)`,
+    );
+  return p.model;
+}
+
+/** `openai-compatible:MODEL` uses COLLOQUY_OPENAI_COMPATIBLE_BASE_URL; `openai-compatible:MODEL@URL` names it inline. */
+function compatible(model: string, env: Env, kind: string) {
+  const at = model.lastIndexOf('@http');
+  const name = at >= 0 ? model.slice(0, at) : model;
+  const baseURL = at >= 0 ? model.slice(at + 1) : env.COLLOQUY_OPENAI_COMPATIBLE_BASE_URL;
+  if (!baseURL) {
+    throw new ConfigError(
+      'invalid_model_spec',
+      `${kind}: openai-compatible needs a base URL (COLLOQUY_OPENAI_COMPATIBLE_BASE_URL or openai-compatible:MODEL@URL)`,
+    );
+  }
+  const provider = createOpenAICompatible({
+    name: 'openai-compatible',
+    baseURL,
+    apiKey: env.COLLOQUY_OPENAI_COMPATIBLE_API_KEY,
+  });
+  return { provider, name };
+}
+
+export function resolveLanguageModel(
+  spec: string,
+  env: Env = process.env,
+  baseDir = process.cwd(),
+): LanguageModel {
+  const p = parseSpec(spec, 'LLM');
+  switch (p.provider) {
+    case 'openai':
+      return createOpenAI({})(need(p, 'LLM', spec));
+    case 'anthropic':
+      return createAnthropic({})(need(p, 'LLM', spec));
+    case 'google':
+      return createGoogleGenerativeAI({})(need(p, 'LLM', spec));
+    case 'groq':
+      return createGroq({})(need(p, 'LLM', spec));
+    case 'openai-compatible': {
+      const { provider, name } = compatible(need(p, 'LLM', spec), env, 'LLM');
+      return provider.chatModel(name);
+    }
+    case 'scripted': {
+      const file = resolve(baseDir, need(p, 'LLM', spec));
+      return createScriptedModel(loadScript(file), { modelId: file, wordDelayMs: 15 });
+    }
+    default:
+      throw new ConfigError(
+        'unknown_provider',
+        `LLM: unknown provider "${p.provider}" in "${spec}" (use openai, anthropic, google, groq, openai-compatible or scripted)`,
+      );
+  }
+}
+
+export function resolveStt(spec: string, env: Env = process.env, baseDir = process.cwd()): SttModel {
+  const p = parseSpec(spec, 'STT');
+  switch (p.provider) {
+    case 'pocketsphinx':
+      return new PocketsphinxStt(p.model ? { grammarFile: resolve(baseDir, p.model) } : {});
+    case 'openai':
+      return new TranscriptionStt({ model: createOpenAI({}).transcription(need(p, 'STT', spec)) });
+    case 'groq':
+      return new TranscriptionStt({ model: createGroq({}).transcription(need(p, 'STT', spec)) });
+    case 'openai-compatible': {
+      const baseURL = env.COLLOQUY_OPENAI_COMPATIBLE_BASE_URL;
+      if (!baseURL)
+        throw new ConfigError(
+          'invalid_model_spec',
+          'STT: openai-compatible needs COLLOQUY_OPENAI_COMPATIBLE_BASE_URL',
+        );
+      return new TranscriptionStt({
+        model: createOpenAI({
+          baseURL,
+          apiKey: env.COLLOQUY_OPENAI_COMPATIBLE_API_KEY ?? 'none',
+        }).transcription(need(p, 'STT', spec)),
+      });
+    }
+    default:
+      throw new ConfigError(
+        'unknown_provider',
+        `STT: unknown provider "${p.provider}" in "${spec}" (use pocketsphinx, openai, groq or openai-compatible)`,
+      );
+  }
+}
+
+export function resolveTts(spec: string, env: Env = process.env): TtsModel {
+  const p = parseSpec(spec, 'TTS');
+  switch (p.provider) {
+    case 'espeak':
+      return new EspeakTts(p.model ? { voice: p.model } : {});
+    case 'openai':
+      return new SpeechTts({
+        model: createOpenAI({}).speech(need(p, 'TTS', spec)),
+        outputFormat: 'pcm',
+        sampleRate: 24000,
+      });
+    case 'openai-compatible': {
+      const baseURL = env.COLLOQUY_OPENAI_COMPATIBLE_BASE_URL;
+      if (!baseURL)
+        throw new ConfigError(
+          'invalid_model_spec',
+          'TTS: openai-compatible needs COLLOQUY_OPENAI_COMPATIBLE_BASE_URL',
+        );
+      return new SpeechTts({
+        model: createOpenAI({ baseURL, apiKey: env.COLLOQUY_OPENAI_COMPATIBLE_API_KEY ?? 'none' }).speech(
+          need(p, 'TTS', spec),
+        ),
+        outputFormat: 'wav',
+      });
+    }
+    default:
+      throw new ConfigError(
+        'unknown_provider',
+        `TTS: unknown provider "${p.provider}" in "${spec}" (use espeak, openai or openai-compatible)`,
+      );
+  }
+}
+
+export function resolveVad(spec: string): VadModel {
+  const p = parseSpec(spec, 'VAD');
+  switch (p.provider) {
+    case 'silero':
+      return new SileroVad(p.model ? { modelPath: p.model } : {});
+    case 'energy':
+      return new EnergyVad();
+    default:
+      throw new ConfigError(
+        'unknown_provider',
+        `VAD: unknown provider "${p.provider}" in "${spec}" (use silero or energy)`,
+      );
+  }
+}
+
+/** Default specs: cloud models when an OpenAI key is present, the embedded offline stack otherwise. */
+export function defaultSpecs(
+  env: Env,
+  demoDir: string,
+): { llm: string; stt: string; tts: string; vad: string } {
+  if (env.OPENAI_API_KEY) {
+    return {
+      llm: 'openai:gpt-4.1-mini',
+      stt: 'openai:gpt-4o-mini-transcribe',
+      tts: 'openai:gpt-4o-mini-tts',
+      vad: 'silero',
+    };
+  }
+  return {
+    llm: `scripted:${resolve(demoDir, 'demo-script.json')}`,
+    stt: `pocketsphinx:${resolve(demoDir, 'demo.jsgf')}`,
+    tts: 'espeak',
+    vad: 'silero',
+  };
+}
