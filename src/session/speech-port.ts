@@ -20,6 +20,8 @@ export interface SpeechResponse {
 }
 
 export interface SpeechPort {
+  /** Speak a whole text, queued FIFO behind anything already speaking. */
+  speak(turnId: string, text: string, signal: AbortSignal): Promise<SpeechOutcome>;
   /** Start speaking a response; responses play FIFO. */
   beginResponse(turnId: string, signal: AbortSignal): SpeechResponse;
   /**

@@ -26,6 +26,7 @@ import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
 import { attachHooks, type SessionHooks } from '../bus/hooks.ts';
 import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import type { AudioSink } from '../pipeline/speech-output.ts';
 import {
   type BackgroundToolResult,
   cancelRunningTools,
@@ -38,6 +39,7 @@ import { LatencyTracker } from './latency.ts';
 import { SessionStateMachine } from './session-state.ts';
 import type { SpeechPort, SpeechResponse } from './speech-port.ts';
 import { runLlmPass } from './turn.ts';
+import { createVoicePipeline, type VoiceAudioOptions, type VoicePipeline } from './voice-pipeline.ts';
 
 export interface VoiceSessionOptions {
   sessionId?: string;
@@ -63,7 +65,11 @@ export interface VoiceSessionOptions {
   announceBackgroundResults?: boolean;
   /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */
   memory?: MemoryOptions;
-  /** Speech output; without it the session is text-only. */
+  /** Audio: VAD, STT, TTS, turn-taking and barge-in. Without it the session is text-only. */
+  audio?: VoiceAudioOptions;
+  /** `agent` runs the LLM on each user turn; `stream` runs no LLM: the app decides what the bot says (`speak`). */
+  mode?: 'agent' | 'stream';
+  /** A custom speech output (instead of the one built from `audio.tts`). */
   speech?: SpeechPort;
   logger?: Logger;
   /** Use an existing bus (e.g. shared with a transport); a new one by default. */
@@ -113,6 +119,10 @@ export class VoiceSession {
   private agentName: string;
   private active: ActiveTurn | undefined;
   private notifications: string[] = [];
+  private readonly pipeline: VoicePipeline | undefined;
+  private readonly speechPort: SpeechPort | undefined;
+  private readonly mode: 'agent' | 'stream';
+  private sayCounter = 0;
   private memoryFacts: string[] = [];
   private memoryReady: Promise<void> = Promise.resolve();
 
@@ -148,6 +158,27 @@ export class VoiceSession {
       onAppend: (message) => this.eventBus.publish('history.append', { sessionId: this.sessionId, message }),
     });
     this.latency = new LatencyTracker(this.eventBus, this.sessionId);
+    this.mode = options.mode ?? 'agent';
+    this.pipeline = options.audio
+      ? createVoicePipeline(options.audio, {
+          bus: this.eventBus,
+          sessionId: this.sessionId,
+          interrupt: (reason) => this.interrupt(reason),
+          onUserTurn: (text) => {
+            if (this.machine.is('closed')) return;
+            this.commitUserSpeech(text).catch((err) => this.reportError('session', err, 'warn'));
+          },
+          history: () =>
+            this.conversation.all
+              .filter((m) => m.role === 'user' || m.role === 'assistant')
+              .slice(-10)
+              .map((m) => ({
+                role: m.role as 'user' | 'assistant',
+                text: typeof m.content === 'string' ? m.content : '',
+              })),
+        })
+      : undefined;
+    this.speechPort = options.speech ?? this.pipeline?.speech;
   }
 
   get state(): SessionState {
@@ -163,7 +194,69 @@ export class VoiceSession {
     return this.active?.id;
   }
   get speech(): SpeechPort | undefined {
-    return this.options.speech;
+    return this.speechPort;
+  }
+
+  /**
+   * Feed user audio (PCM16 mono at `sampleRate`, any frame size up to 1 s). Needs `audio.vad`.
+   * Throws `AudioFormatError` for a bad frame (wrong rate, empty, oversized); the session goes on.
+   */
+  pushAudio(frame: Int16Array, sampleRate: number): void {
+    this.assertOpen();
+    if (!this.pipeline?.input) {
+      throw new SessionStateError('no_audio_input', 'This session has no audio input (configure audio.vad)');
+    }
+    if (this.machine.is('created')) this.startSync();
+    this.pipeline.input.pushAudio(frame, sampleRate);
+  }
+
+  /** Attach (or swap, or detach with undefined) where bot audio frames go. */
+  setAudioOutput(sink: AudioSink | undefined): void {
+    if (!this.pipeline)
+      throw new SessionStateError('no_audio_output', 'This session has no audio (configure audio)');
+    this.pipeline.sink.set(sink);
+  }
+
+  /** Mute / unmute the user's microphone input. */
+  setMuted(muted: boolean): void {
+    if (muted) this.pipeline?.input?.mute();
+    else this.pipeline?.input?.unmute();
+  }
+
+  /** Resolves when all audio pushed so far has been processed (VAD, STT). */
+  async audioIdle(): Promise<void> {
+    await this.pipeline?.input?.idle();
+  }
+
+  /**
+   * Say `text` as the bot, queued FIFO behind anything already speaking (never interrupting). The
+   * utterance enters history and publishes the normal speech events. Used by stream mode.
+   */
+  async speak(text: string): Promise<TurnResult> {
+    const clean = this.validateText(text);
+    this.assertOpen();
+    if (this.machine.is('created')) this.startSync();
+    const turnId = `say_${++this.sayCounter}`;
+    const speech = this.speechPort;
+    const outcome = speech
+      ? await speech.speak(turnId, clean, this.sessionController.signal)
+      : { heardText: clean, interrupted: false, reason: undefined };
+    const heard = outcome.heardText;
+    if (heard.trim()) this.conversation.append({ role: 'assistant', content: heard });
+    this.eventBus.publish('assistant.text', {
+      sessionId: this.sessionId,
+      turnId,
+      agentName: this.agentName,
+      text: heard,
+      interrupted: outcome.interrupted,
+    });
+    return {
+      turnId,
+      agentName: this.agentName,
+      text: heard,
+      interrupted: outcome.interrupted,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+    };
   }
 
   /** created → connecting → active; publishes `session.start` and `agent.enter`. Idempotent. */
@@ -209,12 +302,14 @@ export class VoiceSession {
   commitUserSpeech(text: string): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
+    if (this.machine.is('created')) this.startSync();
     return this.beginTurn(clean, 'speech');
   }
 
   /** Stop the current turn (and its speech). No-op when idle. */
   interrupt(reason: InterruptReason = 'interrupted'): void {
-    this.interruptActive(reason);
+    if (this.active) this.interruptActive(reason);
+    else this.speechPort?.interrupt(reason);
   }
 
   /** Move the conversation to another agent now (outside the LLM's transfer tool). */
@@ -238,6 +333,9 @@ export class VoiceSession {
   async close(reason = 'closed'): Promise<void> {
     if (this.machine.is('closed')) return;
     this.interruptActive('disconnected');
+    this.speechPort?.interrupt('disconnected');
+    this.pipeline?.input?.close();
+    this.pipeline?.speech?.close();
     cancelRunningTools(this.eventBus, this.sessionId, this.running, () => true);
     this.sessionController.abort(new SessionStateError('session_closed', `Session closed: ${reason}`));
     this.machine.transition('closed');
@@ -329,7 +427,8 @@ export class VoiceSession {
 
   private async runTurn(turn: ActiveTurn): Promise<void> {
     const { signal } = turn.controller;
-    const speech = this.options.speech?.beginResponse(turn.id, signal);
+    if (this.mode === 'stream') return this.endTurn(turn, undefined);
+    const speech = this.speechPort?.beginResponse(turn.id, signal);
     turn.speech = speech;
     let error: ColloquyError | undefined;
     let passes = 0;
@@ -385,8 +484,18 @@ export class VoiceSession {
       this.reportError('session', error, 'error');
     }
     if (signal.aborted || this.active !== turn) return;
+    this.endTurn(turn, error);
+  }
+
+  private endTurn(turn: ActiveTurn, error: ColloquyError | undefined): void {
     this.commitTurn(turn, turn.text.length);
     this.active = undefined;
+    if (this.mode === 'stream') {
+      this.latency.finish(turn.id);
+      this.eventBus.publish('turn.end', { sessionId: this.sessionId, turnId: turn.id });
+      turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: '', interrupted: false });
+      return;
+    }
     this.eventBus.publish('assistant.text', {
       sessionId: this.sessionId,
       turnId: turn.id,
@@ -417,7 +526,7 @@ export class VoiceSession {
     const turn = this.active;
     if (!turn) return;
     this.active = undefined;
-    const outcome = turn.speech ? this.options.speech?.interrupt(reason) : undefined;
+    const outcome = turn.speech ? this.speechPort?.interrupt(reason) : undefined;
     const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
     turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
     if (turn.llmStreaming) {

@@ -1,0 +1,374 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EventBus } from '../bus/event-bus.ts';
+import type { BusEvent, EventMap } from '../bus/events.ts';
+import { silentLogger } from '../logger.ts';
+import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import type { Clock } from './clock.ts';
+import { type AudioSink, SpeechOutput, type SpeechOutputOptions } from './speech-output.ts';
+
+/** How the scripted TTS treats one text: delays, failure, stall, and the sample value it emits. */
+interface Plan {
+  firstByteMs?: number;
+  pieceDelayMs?: number;
+  pieces?: number;
+  fail?: boolean;
+  /** Stop producing after this many pieces and never finish (ignores abort, like a hung socket). */
+  stallAfter?: number;
+  value?: number;
+}
+
+/** A TtsModel yielding `samplesPerChar` samples per character of text, per a scripted plan. */
+class ScriptedTts implements TtsModel {
+  readonly provider = 'test';
+  readonly modelId = 'scripted-tts';
+  readonly requests: TtsRequest[] = [];
+  active = 0;
+  maxActive = 0;
+  constructor(
+    readonly sampleRate: number,
+    private readonly samplesPerChar: number,
+    private readonly plan: (text: string) => Plan = () => ({}),
+  ) {}
+
+  async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
+    this.requests.push(request);
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      const p = this.plan(request.text);
+      await sleep(p.firstByteMs ?? 10, request.abortSignal);
+      if (p.fail) throw new Error('synthesis exploded');
+      const total = request.text.length * this.samplesPerChar;
+      const pieces = p.pieces ?? 2;
+      const per = Math.ceil(total / pieces);
+      for (let i = 0, sent = 0; sent < total; i++) {
+        if (p.stallAfter !== undefined && i >= p.stallAfter) await new Promise(() => {});
+        if (i > 0) await sleep(p.pieceDelayMs ?? 5, request.abortSignal);
+        const n = Math.min(per, total - sent);
+        yield new Int16Array(n).fill(p.value ?? 1000);
+        sent += n;
+      }
+    } finally {
+      this.active--;
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+}
+
+class RecordingSink implements AudioSink {
+  readonly frames: Int16Array[] = [];
+  readonly turnIds: string[] = [];
+  clears = 0;
+  write(frame: Int16Array, info: { turnId: string; sampleRate: number }): void {
+    this.frames.push(frame.slice());
+    this.turnIds.push(info.turnId);
+  }
+  clear(): void {
+    this.clears++;
+  }
+  /** Distinct non-zero sample values in playout order (run-length collapsed). */
+  values(): number[] {
+    const out: number[] = [];
+    for (const f of this.frames) for (const v of f) if (v !== 0 && out[out.length - 1] !== v) out.push(v);
+    return out;
+  }
+}
+
+const fakeClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+// 24 kHz, 20 ms frames = 480 samples; 480 samples per character = one frame per character.
+const SPC = 480;
+
+function setup(plan?: (text: string) => Plan, options: Partial<SpeechOutputOptions> = {}, ttsRate = 24000) {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const events: BusEvent[] = [];
+  bus.subscribeAll((e) => events.push(e));
+  const tts = new ScriptedTts(ttsRate, (SPC * ttsRate) / 24000, plan);
+  const sink = new RecordingSink();
+  const output = new SpeechOutput({
+    bus,
+    sessionId: 's1',
+    tts,
+    sink,
+    outputSampleRate: 24000,
+    minChunkSize: 1,
+    clock: fakeClock,
+    ...options,
+  });
+  const types = () => events.map((e) => e.type);
+  const of = <K extends BusEvent['type']>(type: K) =>
+    events.filter((e) => e.type === type).map((e) => e.payload as EventMap[K]);
+  return { bus, events, tts, sink, output, types, of };
+}
+
+const sampleValueOf = (text: string): number =>
+  text.startsWith('A') ? 1 : text.startsWith('B') ? 2 : text.startsWith('C') ? 3 : 9;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('SpeechOutput', () => {
+  it('releases audio strictly in text order when later chunks synthesise first', async () => {
+    const delays: Record<number, number> = { 1: 300, 2: 50, 3: 10 };
+    const { output, sink, of } = setup((t) => ({
+      firstByteMs: delays[sampleValueOf(t)],
+      value: sampleValueOf(t),
+    }));
+    const done = output.speak('t1', 'Alpha one. Bravo two. Charlie three.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(5000);
+    const outcome = await done;
+    expect(sink.values()).toEqual([1, 2, 3]);
+    expect(of('speech.chunk.queued').map((p) => p.text)).toEqual([
+      'Alpha one.',
+      'Bravo two.',
+      'Charlie three.',
+    ]);
+    expect(of('speech.chunk').map((p) => p.chunkId)).toEqual([1, 2, 3]);
+    expect(of('bot.tts.text').map((p) => p.chunkId)).toEqual([1, 2, 3]);
+    const chunk = of('speech.chunk')[1]!;
+    expect(chunk).toMatchObject({ turnId: 't1', text: 'Bravo two.', format: 'pcm16', sampleRate: 24000 });
+    expect(chunk.audio.byteLength).toBe('Bravo two.'.length * SPC * 2);
+    expect(outcome).toEqual({
+      turnId: 't1',
+      heardText: 'Alpha one. Bravo two. Charlie three.',
+      fullText: 'Alpha one. Bravo two. Charlie three.',
+      interrupted: false,
+    });
+    // Every frame is exactly 20 ms; audio starts only when chunk 1 arrives at 300 ms.
+    for (const f of sink.frames) expect(f.length).toBe(480);
+    expect(of('metrics.ttfb')).toEqual([
+      { sessionId: 's1', turnId: 't1', processor: 'tts', model: 'scripted-tts', valueMs: 300 },
+    ]);
+  });
+
+  it('publishes the lifecycle in order', async () => {
+    const { output, types } = setup();
+    const done = output.speak('t1', 'Hello world.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(2000);
+    await done;
+    expect(types()).toEqual([
+      'speech.chunk.queued',
+      'speech.start',
+      'metrics.ttfb',
+      'bot.speaking.start',
+      'bot.tts.text',
+      'speech.chunk',
+      'speech.complete',
+      'bot.speaking.stop',
+    ]);
+  });
+
+  it('respects maxParallelRequests', async () => {
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 100 }), { maxParallelRequests: 2 });
+    const done = output.speak('t1', 'A a. B b. C c. D d. E e. F f.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(tts.active).toBe(2);
+    await vi.advanceTimersByTimeAsync(5000);
+    await done;
+    expect(tts.maxActive).toBe(2);
+    expect(tts.requests).toHaveLength(6);
+    expect(sink.frames.length).toBe(6 * 4);
+  });
+
+  it('paces frames in real time, at most one frame ahead, and pads the last frame', async () => {
+    // 'Hi there' = 8 chars = 8 frames... plus a half-frame tail from a 240-sample extra piece.
+    const { output, sink, of } = setup(() => ({ firstByteMs: 50, pieces: 1 }));
+    output.speak('t1', 'x'.repeat(49) + '.', new AbortController().signal); // 50 chars = 1 s
+    await vi.advanceTimersByTimeAsync(50); // first byte arrives: frame 0 written at once
+    expect(sink.frames).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sink.frames).toHaveLength(26); // one per 20 ms, never ahead of the clock by more than one
+    await vi.advanceTimersByTimeAsync(19);
+    expect(sink.frames).toHaveLength(26);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sink.frames).toHaveLength(27);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(sink.frames).toHaveLength(50);
+    expect(of('bot.speaking.stop')).toEqual([{ sessionId: 's1', turnId: 't1', interrupted: false }]);
+  });
+
+  it('resamples TTS audio to the output rate and pads the final frame', async () => {
+    const { output, sink, of } = setup(() => ({ pieces: 3 }), {}, 16000);
+    await Promise.all([
+      output.speak('t1', 'Hey.', new AbortController().signal),
+      vi.advanceTimersByTimeAsync(2000),
+    ]);
+    // 4 chars × 320 samples at 16 kHz = 80 ms = 1920 samples at 24 kHz (± resampler edge).
+    const bytes = of('speech.chunk')[0]!.audio.byteLength / 2;
+    expect(Math.abs(bytes - 1920)).toBeLessThanOrEqual(2);
+    expect(sink.frames.length).toBe(Math.ceil(bytes / 480));
+    for (const f of sink.frames) expect(f.length).toBe(480);
+  });
+
+  it('publishes one start/complete pair even when TTS drains while the LLM still streams', async () => {
+    const { output, of, types } = setup();
+    const response = output.beginResponse('t1', new AbortController().signal);
+    response.pushText('First sentence here. ');
+    await vi.advanceTimersByTimeAsync(3000); // synthesised and played out: TTS idle, LLM still going
+    expect(of('speech.complete')).toHaveLength(0);
+    response.pushText('Second one. And more');
+    response.end();
+    await vi.advanceTimersByTimeAsync(3000);
+    const outcome = await response.done;
+    expect(of('speech.start')).toHaveLength(1);
+    expect(of('speech.complete')).toHaveLength(1);
+    expect(of('bot.speaking.start')).toHaveLength(1);
+    expect(of('bot.speaking.stop')).toHaveLength(1);
+    expect(of('speech.chunk').map((c) => c.text)).toEqual([
+      'First sentence here.',
+      'Second one.',
+      'And more',
+    ]);
+    const t = types();
+    expect(t.indexOf('speech.complete')).toBeGreaterThan(t.lastIndexOf('speech.chunk'));
+    expect(outcome.heardText).toBe('First sentence here. Second one. And more');
+  });
+
+  it('interrupt stops frames in the same tick, aborts pending requests and reports heardText', async () => {
+    const { output, sink, tts, of } = setup((t) =>
+      t.startsWith('Charlie') ? { firstByteMs: 60_000 } : { firstByteMs: 10, pieces: 1 },
+    );
+    const done = output.speak('t1', 'Alpha beta gamma delta. Charlie slow.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(10 + 230); // 12 frames of the 23 written
+    expect(sink.frames).toHaveLength(12);
+    output.interrupt('user_speaking');
+    expect(sink.frames).toHaveLength(12);
+    expect(sink.clears).toBe(1);
+    const charlie = tts.requests.find((r) => r.text.startsWith('Charlie'))!;
+    expect(charlie.abortSignal?.aborted).toBe(true);
+    expect(of('speech.interrupted')).toEqual([
+      { sessionId: 's1', turnId: 't1', reason: 'user_speaking', heardText: 'Alpha beta' },
+    ]);
+    expect(of('bot.speaking.stop')).toEqual([{ sessionId: 's1', turnId: 't1', interrupted: true }]);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sink.frames).toHaveLength(12);
+    expect(of('speech.complete')).toHaveLength(0);
+    expect(await done).toEqual({
+      turnId: 't1',
+      heardText: 'Alpha beta',
+      fullText: 'Alpha beta gamma delta. Charlie slow.',
+      interrupted: true,
+      reason: 'user_speaking',
+    });
+  });
+
+  it('counts fully played chunks in heardText and cuts through the one playing', async () => {
+    const { output } = setup(() => ({ firstByteMs: 10, pieces: 1 }));
+    const done = output.speak('t1', 'One two. Three four five six.', new AbortController().signal);
+    // chunk 1 = 8 frames, chunk 2 = 21 frames; stop after 8 + 11 frames.
+    await vi.advanceTimersByTimeAsync(10 + 18 * 20);
+    output.interrupt('client_request');
+    expect((await done).heardText).toBe('One two. Three four');
+  });
+
+  it("interrupts via the response's AbortSignal, with its reason or 'interrupted'", async () => {
+    const { output, of } = setup();
+    const a = new AbortController();
+    const first = output.speak('t1', 'Hello there friend.', a.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    a.abort('user_speaking');
+    expect((await first).reason).toBe('user_speaking');
+    const b = new AbortController();
+    const second = output.speak('t2', 'Hello again.', b.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    b.abort(new Error('cancelled'));
+    expect((await second).reason).toBe('interrupted');
+    expect(of('speech.interrupted').map((p) => p.reason)).toEqual(['user_speaking', 'interrupted']);
+  });
+
+  it('plays responses FIFO and interrupt cancels the queued ones too', async () => {
+    const { output, sink, of } = setup((t) => ({ value: sampleValueOf(t) }));
+    const a = output.speak('a', 'Alpha.', new AbortController().signal);
+    const b = output.speak('b', 'Bravo.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(3000);
+    await Promise.all([a, b]);
+    expect(sink.values()).toEqual([1, 2]);
+    expect(sink.turnIds).toEqual([...Array(6).fill('a'), ...Array(6).fill('b')]);
+    expect(of('bot.speaking.start').map((p) => p.turnId)).toEqual(['a', 'b']);
+    expect(of('bot.speaking.stop').map((p) => p.turnId)).toEqual(['a', 'b']);
+
+    const c = output.speak('c', 'Charlie.', new AbortController().signal);
+    const d = output.speak('d', 'Delta.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(60);
+    output.interrupt('interrupted');
+    expect(await c).toMatchObject({ interrupted: true });
+    expect(await d).toMatchObject({ interrupted: true, heardText: '' });
+    expect(of('speech.interrupted').map((p) => p.turnId)).toEqual(['c', 'd']);
+    // d never played, so it gets no bot.speaking.stop.
+    expect(of('bot.speaking.stop').map((p) => p.turnId)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('skips a failed chunk and goes on', async () => {
+    const { output, sink, of } = setup((t) => ({ fail: t.startsWith('Bravo'), value: sampleValueOf(t) }));
+    const done = output.speak('t1', 'Alpha. Bravo. Charlie.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(3000);
+    const outcome = await done;
+    expect(sink.values()).toEqual([1, 3]);
+    const errors = of('speech.chunk.error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ chunkId: 2, text: 'Bravo.' });
+    expect(errors[0]!.error.name).toBe('ProviderError');
+    expect(of('speech.chunk').map((c) => c.chunkId)).toEqual([1, 3]);
+    expect(of('speech.complete')).toHaveLength(1);
+    expect(outcome).toMatchObject({ interrupted: false, heardText: 'Alpha. Charlie.' });
+  });
+
+  it('times out a stalled chunk and goes on', async () => {
+    const { output, sink, tts, of } = setup(
+      (t) => (t.startsWith('Bravo') ? { stallAfter: 1, value: 2 } : { value: sampleValueOf(t) }),
+      { ttsTimeoutMs: 1000 },
+    );
+    const done = output.speak('t1', 'Alpha. Bravo stalls. Charlie.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(of('speech.chunk.error')).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(2000);
+    const outcome = await done;
+    const errors = of('speech.chunk.error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.error.code).toBe('timeout');
+    expect(tts.requests[1]!.abortSignal?.aborted).toBe(true);
+    expect(sink.values()).toEqual([1, 2, 3]); // the half that arrived was played
+    expect(outcome.interrupted).toBe(false);
+    expect(of('speech.complete')).toHaveLength(1);
+  });
+
+  it('pause holds playout and resume continues where it stopped', async () => {
+    const { output, sink, types } = setup(() => ({ pieces: 1 }));
+    const done = output.speak('t1', 'x'.repeat(29) + '.', new AbortController().signal); // 30 frames
+    await vi.advanceTimersByTimeAsync(10 + 100);
+    const before = sink.frames.length;
+    output.pause();
+    expect(output.paused).toBe(true);
+    expect(output.speaking).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sink.frames.length).toBe(before);
+    output.resume();
+    expect(sink.frames.length).toBe(before + 1);
+    await vi.advanceTimersByTimeAsync(2000);
+    await done;
+    expect(sink.frames).toHaveLength(30);
+    const t = types();
+    expect(t.filter((x) => x === 'speech.paused' || x === 'speech.resumed')).toEqual([
+      'speech.paused',
+      'speech.resumed',
+    ]);
+  });
+});

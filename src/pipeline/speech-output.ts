@@ -1,0 +1,449 @@
+/**
+ * Speech output: segmented LLM text → parallel TTS requests → audio released strictly in text
+ * order → frames paced in real time into an `AudioSink`, with interruption, pause/resume and
+ * tracking of what the user actually heard.
+ *
+ * Responses are FIFO: a response begun while another plays is synthesised ahead (TTS requests are
+ * shared, in text order, across responses) and starts playing when the previous one finishes.
+ */
+import { StreamingResampler } from '../audio/resample.ts';
+import type { EventBus } from '../bus/event-bus.ts';
+import type { EventMap, InterruptReason } from '../bus/events.ts';
+import type { TtsModel } from '../providers/types.ts';
+import { type Clock, monotonicClock, type TimerHandle } from './clock.ts';
+import { FrameFiller } from './frame-filler.ts';
+import {
+  type AudioSink,
+  type Chunk,
+  heardTextOf,
+  interruptReasonOf,
+  type OutputResponse,
+  type SpeechOutcome,
+  type SpeechOutputOptions,
+  type SpeechResponse,
+} from './speech-response.ts';
+import { SpeechSegmenter } from './speech-segmenter.ts';
+import { cancelChunk, synthesizeChunk, type TtsRequestContext } from './tts-request.ts';
+
+export type { AudioSink, SpeechOutcome, SpeechOutputOptions, SpeechResponse };
+
+type PlayoutState = 'running' | 'paused';
+
+export class SpeechOutput {
+  readonly outputSampleRate: number;
+  readonly frameMs: number;
+  readonly frameSamples: number;
+  private readonly bus: EventBus<EventMap>;
+  private readonly sessionId: string;
+  private readonly tts: TtsModel;
+  private readonly sink: AudioSink;
+  private readonly clock: Clock;
+  private readonly options: SpeechOutputOptions;
+  private readonly maxParallel: number;
+  private readonly format: string;
+  private readonly responses: OutputResponse[] = [];
+  private readonly ttsQueue: Chunk[] = [];
+  private activeRequests = 0;
+  private lastChunkId = 0;
+  private closed = false;
+  // Playout (per-frame path): preallocated frame, one timer, no per-frame closures.
+  private readonly filler: FrameFiller;
+  private playout: PlayoutState = 'running';
+  private timer: TimerHandle | undefined;
+  private nextDueAt = Number.NEGATIVE_INFINITY;
+  private pumping = false;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.pump();
+  };
+  private readonly requestContext: TtsRequestContext;
+  // Observed synthesis rate, to estimate how much of a still-streaming chunk was heard.
+  private statSamples = 0;
+  private statChars = 0;
+
+  constructor(options: SpeechOutputOptions) {
+    this.options = options;
+    this.bus = options.bus;
+    this.sessionId = options.sessionId;
+    this.tts = options.tts;
+    this.sink = options.sink;
+    this.clock = options.clock ?? monotonicClock;
+    this.outputSampleRate = options.outputSampleRate ?? 24000;
+    this.frameMs = options.frameMs ?? 20;
+    this.frameSamples = Math.round((this.outputSampleRate * this.frameMs) / 1000);
+    this.filler = new FrameFiller(this.frameSamples);
+    this.maxParallel = Math.max(1, options.maxParallelRequests ?? 3);
+    this.format = options.format ?? 'pcm16';
+    this.requestContext = {
+      tts: this.tts,
+      clock: this.clock,
+      timeoutMs: options.ttsTimeoutMs ?? 10000,
+      outputSampleRate: this.outputSampleRate,
+      voice: options.voice,
+      instructions: options.instructions,
+      onFirstAudio: (chunk, latencyMs) => {
+        if (chunk.response.chunks[0] !== chunk) return;
+        this.bus.publish('metrics.ttfb', {
+          sessionId: this.sessionId,
+          turnId: chunk.response.turnId,
+          processor: 'tts',
+          model: this.tts.modelId,
+          valueMs: latencyMs,
+        });
+      },
+      onAudio: (chunk, pcm) => this.appendAudio(chunk, pcm),
+      onError: (chunk, error) =>
+        this.bus.publish('speech.chunk.error', {
+          sessionId: this.sessionId,
+          turnId: chunk.response.turnId,
+          chunkId: chunk.id,
+          text: chunk.text,
+          error,
+        }),
+    };
+    // Fail fast on an unsupported rate pair rather than on the first chunk.
+    if (this.tts.sampleRate !== this.outputSampleRate)
+      new StreamingResampler(this.tts.sampleRate, this.outputSampleRate);
+  }
+
+  /** True while a response's audio is playing or paused (between bot.speaking.start and stop). */
+  get speaking(): boolean {
+    const head = this.responses[0];
+    return head?.speaking === true;
+  }
+
+  get paused(): boolean {
+    return this.playout === 'paused';
+  }
+
+  /** Turn id of the response playing (or next to play), if any. */
+  get currentTurnId(): string | undefined {
+    return this.responses[0]?.turnId;
+  }
+
+  /** Starts a response; push its text as it streams, then `end()` it. */
+  beginResponse(turnId: string, signal: AbortSignal): SpeechResponse {
+    let resolve!: (o: SpeechOutcome) => void;
+    const done = new Promise<SpeechOutcome>((r) => {
+      resolve = r;
+    });
+    const r: OutputResponse = {
+      turnId,
+      state: 'open',
+      chunks: [],
+      fullText: '',
+      segmenter: new SpeechSegmenter(this.options),
+      info: { turnId, sampleRate: this.outputSampleRate },
+      playIndex: 0,
+      releaseIndex: 0,
+      startPublished: false,
+      completePublished: false,
+      speaking: false,
+      resolve,
+      detach: undefined,
+    };
+    const handle: SpeechResponse = {
+      done,
+      pushText: (delta) => this.pushText(r, delta),
+      end: () => this.end(r),
+    };
+    this.responses.push(r);
+    if (this.closed || signal.aborted) {
+      this.cancel(r, this.closed ? 'disconnected' : interruptReasonOf(signal.reason));
+      return handle;
+    }
+    const onAbort = (): void => {
+      this.cancel(r, interruptReasonOf(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    r.detach = () => signal.removeEventListener('abort', onAbort);
+    return handle;
+  }
+
+  /** Convenience: a whole text as one response. */
+  speak(turnId: string, text: string, signal: AbortSignal): Promise<SpeechOutcome> {
+    const response = this.beginResponse(turnId, signal);
+    response.pushText(text);
+    response.end();
+    return response.done;
+  }
+
+  /** Stops everything at once: current and queued responses, pending TTS, queued audio. */
+  /** Cancels every response; returns the outcome of the one that was playing (or next to play). */
+  interrupt(reason: InterruptReason): SpeechOutcome | undefined {
+    const all = this.responses.slice();
+    let head: SpeechOutcome | undefined;
+    for (const r of all) {
+      const outcome = this.cancel(r, reason);
+      head ??= outcome;
+    }
+    return head;
+  }
+
+  /** Holds playout (TTS keeps filling the buffer). No-op when nothing is queued. */
+  pause(): void {
+    const head = this.responses[0];
+    if (this.playout === 'paused' || head === undefined) return;
+    this.playout = 'paused';
+    this.stopTimer();
+    this.bus.publish('speech.paused', { sessionId: this.sessionId, turnId: head.turnId });
+  }
+
+  /** Continues playout where `pause()` stopped it. */
+  resume(): void {
+    if (this.playout !== 'paused') return;
+    this.playout = 'running';
+    const head = this.responses[0];
+    if (head !== undefined)
+      this.bus.publish('speech.resumed', { sessionId: this.sessionId, turnId: head.turnId });
+    this.nextDueAt = this.clock.now();
+    this.pump();
+  }
+
+  /** Interrupts with 'disconnected'; later responses end at once. */
+  close(): void {
+    if (this.closed) return;
+    this.interrupt('disconnected');
+    this.closed = true;
+  }
+
+  // ── Text in ──────────────────────────────────────────────────────────────────────
+
+  private pushText(r: OutputResponse, delta: string): void {
+    if (r.state !== 'open' || delta.length === 0) return;
+    r.fullText += delta;
+    for (const text of r.segmenter.push(delta)) this.addChunk(r, text);
+  }
+
+  private end(r: OutputResponse): void {
+    if (r.state !== 'open') return;
+    for (const text of r.segmenter.flush()) this.addChunk(r, text);
+    r.state = 'ended';
+    this.release(r);
+    this.pump();
+  }
+
+  private addChunk(r: OutputResponse, text: string): void {
+    const chunk: Chunk = {
+      id: ++this.lastChunkId,
+      text,
+      response: r,
+      state: 'queued',
+      pieces: [],
+      samples: 0,
+      readPiece: 0,
+      readOffset: 0,
+      played: 0,
+      controller: undefined,
+      wake: undefined,
+      timer: undefined,
+    };
+    r.chunks.push(chunk);
+    this.ttsQueue.push(chunk);
+    this.bus.publish('speech.chunk.queued', {
+      sessionId: this.sessionId,
+      turnId: r.turnId,
+      chunkId: chunk.id,
+      text,
+    });
+    this.startRequests();
+  }
+
+  // ── TTS scheduling ───────────────────────────────────────────────────────────────
+
+  private startRequests(): void {
+    while (this.activeRequests < this.maxParallel && this.ttsQueue.length > 0) {
+      const chunk = this.ttsQueue.shift()!;
+      if (chunk.state !== 'queued') continue;
+      chunk.state = 'synthesizing';
+      this.activeRequests++;
+      void this.synthesize(chunk);
+    }
+  }
+
+  private async synthesize(chunk: Chunk): Promise<void> {
+    const r = chunk.response;
+    if (!r.startPublished) {
+      r.startPublished = true;
+      this.bus.publish('speech.start', { sessionId: this.sessionId, turnId: r.turnId, streaming: true });
+    }
+    await synthesizeChunk(chunk, this.requestContext);
+    if (chunk.state === 'done') {
+      this.statSamples += chunk.samples;
+      this.statChars += chunk.text.length;
+    }
+    this.activeRequests--;
+    this.startRequests();
+    if (r.state !== 'cancelled') {
+      this.release(r);
+      this.pump();
+    }
+  }
+
+  private appendAudio(chunk: Chunk, pcm: Int16Array): void {
+    if (pcm.length === 0) return;
+    chunk.pieces.push(pcm);
+    chunk.samples += pcm.length;
+    if (this.responses[0] === chunk.response && this.timer === undefined) this.pump();
+  }
+
+  /** Publishes `speech.chunk` for chunks complete in text order, then `speech.complete`. */
+  private release(r: OutputResponse): void {
+    while (r.releaseIndex < r.chunks.length) {
+      const c = r.chunks[r.releaseIndex]!;
+      if (c.state === 'done') {
+        if (this.bus.hasSubscribers('speech.chunk')) {
+          const all = new Int16Array(c.samples);
+          let offset = 0;
+          for (const p of c.pieces) {
+            all.set(p, offset);
+            offset += p.length;
+          }
+          this.bus.publish('speech.chunk', {
+            sessionId: this.sessionId,
+            turnId: r.turnId,
+            chunkId: c.id,
+            text: c.text,
+            audio: new Uint8Array(all.buffer, 0, all.byteLength),
+            format: this.format,
+            sampleRate: this.outputSampleRate,
+          });
+        }
+      } else if (c.state !== 'failed') {
+        break;
+      }
+      r.releaseIndex++;
+    }
+    if (
+      r.state === 'ended' &&
+      r.releaseIndex === r.chunks.length &&
+      r.startPublished &&
+      !r.completePublished
+    ) {
+      r.completePublished = true;
+      this.bus.publish('speech.complete', { sessionId: this.sessionId, turnId: r.turnId, streaming: true });
+    }
+  }
+
+  // ── Playout ──────────────────────────────────────────────────────────────────────
+
+  private pump(): void {
+    if (this.pumping || this.playout !== 'running' || this.timer !== undefined) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const r = this.responses[0];
+        if (r === undefined) return;
+        const now = this.clock.now();
+        if (this.nextDueAt > now) {
+          this.timer = this.clock.setTimeout(this.onTimer, this.nextDueAt - now);
+          return;
+        }
+        const fill = this.filler.fill(r);
+        if (fill === 'wait') return;
+        if (this.filler.filled > 0) {
+          this.filler.pad();
+          this.writeFrame(r, now);
+          if (this.playout !== 'running') return; // paused by a listener
+          if (this.responses[0] !== r) continue; // cancelled by a listener
+        }
+        if (fill === 'end') this.finish(r);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private writeFrame(r: OutputResponse, now: number): void {
+    // More than a frame late (underrun or a slow timer): restart the schedule instead of bursting.
+    if (now - this.nextDueAt > this.frameMs) this.nextDueAt = now;
+    this.nextDueAt += this.frameMs;
+    const filler = this.filler;
+    this.sink.write(filler.frame, r.info);
+    if (!r.speaking) {
+      r.speaking = true;
+      this.bus.publish('bot.speaking.start', { sessionId: this.sessionId, turnId: r.turnId });
+    }
+    for (let i = 0; i < filler.starting.length; i++) {
+      const c = filler.starting[i]!;
+      this.bus.publish('bot.tts.text', {
+        sessionId: this.sessionId,
+        turnId: r.turnId,
+        chunkId: c.id,
+        text: c.text,
+      });
+    }
+    filler.reset();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  // ── Ending ───────────────────────────────────────────────────────────────────────
+
+  private finish(r: OutputResponse): void {
+    r.state = 'finished';
+    this.responses.shift();
+    r.detach?.();
+    if (r.speaking) {
+      r.speaking = false;
+      this.bus.publish('bot.speaking.stop', {
+        sessionId: this.sessionId,
+        turnId: r.turnId,
+        interrupted: false,
+      });
+    }
+    r.resolve({ turnId: r.turnId, heardText: this.heard(r), fullText: r.fullText, interrupted: false });
+  }
+
+  private cancel(r: OutputResponse, reason: InterruptReason): SpeechOutcome | undefined {
+    if (r.state === 'finished' || r.state === 'cancelled') return undefined;
+    const index = this.responses.indexOf(r);
+    const wasHead = index === 0;
+    r.state = 'cancelled';
+    r.detach?.();
+    if (index >= 0) this.responses.splice(index, 1);
+    for (const c of r.chunks) cancelChunk(c, reason, this.clock);
+    if (wasHead) {
+      this.stopTimer();
+      this.filler.reset();
+      this.playout = 'running';
+      this.sink.clear?.();
+    }
+    const heardText = this.heard(r);
+    this.bus.publish('speech.interrupted', {
+      sessionId: this.sessionId,
+      turnId: r.turnId,
+      reason,
+      heardText,
+    });
+    if (r.speaking) {
+      r.speaking = false;
+      this.bus.publish('bot.speaking.stop', {
+        sessionId: this.sessionId,
+        turnId: r.turnId,
+        interrupted: true,
+      });
+    }
+    const outcome: SpeechOutcome = {
+      turnId: r.turnId,
+      heardText,
+      fullText: r.fullText,
+      interrupted: true,
+      reason,
+    };
+    r.resolve(outcome);
+    // A cancelled head makes room for the next response (not reached by `interrupt`, which empties all).
+    if (wasHead && this.responses.length > 0) this.pump();
+    return outcome;
+  }
+
+  private heard(r: OutputResponse): string {
+    const samplesPerChar = this.statChars > 0 ? this.statSamples / this.statChars : 0;
+    return heardTextOf(r, samplesPerChar);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The types of `SpeechOutput`: its options and sink, the records it keeps per response and per
+ * text chunk, and what a response reports when it ends. Chunk and response lifecycles are explicit state unions.
+ */
+import type { EventBus } from '../bus/event-bus.ts';
+import type { EventMap, InterruptReason } from '../bus/events.ts';
+import type { TtsModel } from '../providers/types.ts';
+import type { Clock, TimerHandle } from './clock.ts';
+import type { SpeechSegmenter } from './speech-segmenter.ts';
+
+/** Where paced output frames go (a transport). */
+export interface AudioSink {
+  /**
+   * One frame of exactly `frameMs` of PCM16 mono audio. The buffer is reused for the next frame:
+   * consume or copy it before returning.
+   */
+  write(frame: Int16Array, info: { turnId: string; sampleRate: number }): void;
+  /** Drop audio already written but not yet played (called on interruption). */
+  clear?(): void;
+}
+
+export interface SpeechOutputOptions {
+  bus: EventBus<EventMap>;
+  sessionId: string;
+  tts: TtsModel;
+  sink: AudioSink;
+  /** Sample rate of the frames written to the sink (default 24000); TTS audio is resampled to it. */
+  outputSampleRate?: number;
+  /** Frame duration written to the sink (default 20). */
+  frameMs?: number;
+  /** Segmenter chunk bounds in characters (defaults 50 / 200, see `SpeechSegmenter`). */
+  minChunkSize?: number;
+  maxChunkSize?: number;
+  /** Emit the first sentence at once even when short (default true). */
+  fastFirstChunk?: boolean;
+  /** TTS requests running at once (default 3). */
+  maxParallelRequests?: number;
+  /** Bound on a request's first audio and on any stall between its audio chunks (default 10000). */
+  ttsTimeoutMs?: number;
+  voice?: string;
+  instructions?: string;
+  /** Format label of `speech.chunk` audio (default 'pcm16'). */
+  format?: string;
+  clock?: Clock;
+}
+
+/** How a response ended. */
+export interface SpeechOutcome {
+  turnId: string;
+  /** What the user heard: fully played chunks plus the played share of the chunk cut short. */
+  heardText: string;
+  /** Every piece of text pushed into the response. */
+  fullText: string;
+  interrupted: boolean;
+  reason?: InterruptReason;
+}
+
+/** A response being spoken: push LLM text as it streams, then `end()`. */
+export interface SpeechResponse {
+  pushText(delta: string): void;
+  end(): void;
+  /** Resolves once the last frame was written or the response was interrupted. Never rejects. */
+  readonly done: Promise<SpeechOutcome>;
+}
+
+/** queued → synthesizing → done | failed; any unfinished state → cancelled. */
+export type ChunkState = 'queued' | 'synthesizing' | 'done' | 'failed' | 'cancelled';
+
+/** open (text streaming) → ended (all text known) → finished; open | ended → cancelled. */
+export type ResponseState = 'open' | 'ended' | 'finished' | 'cancelled';
+
+export interface Chunk {
+  readonly id: number;
+  readonly text: string;
+  readonly response: OutputResponse;
+  state: ChunkState;
+  /** Audio at the output rate, in arrival order. */
+  readonly pieces: Int16Array[];
+  samples: number;
+  /** Playout cursor. */
+  readPiece: number;
+  readOffset: number;
+  /** Samples written to the sink. */
+  played: number;
+  controller: AbortController | undefined;
+  /** Wakes the request loop when the chunk is cancelled or timed out. */
+  wake: (() => void) | undefined;
+  timer: TimerHandle | undefined;
+}
+
+export interface OutputResponse {
+  readonly turnId: string;
+  state: ResponseState;
+  readonly chunks: Chunk[];
+  fullText: string;
+  readonly segmenter: SpeechSegmenter;
+  /** The info object passed with every frame (allocated once). */
+  readonly info: { turnId: string; sampleRate: number };
+  /** Index of the chunk being played. */
+  playIndex: number;
+  /** Index of the next chunk whose `speech.chunk` is due. */
+  releaseIndex: number;
+  startPublished: boolean;
+  completePublished: boolean;
+  /** Between `bot.speaking.start` and `bot.speaking.stop`. */
+  speaking: boolean;
+  resolve: (outcome: SpeechOutcome) => void;
+  detach: (() => void) | undefined;
+}
+
+const REASONS: ReadonlySet<string> = new Set<InterruptReason>([
+  'user_speaking',
+  'interrupted',
+  'client_request',
+  'disconnected',
+]);
+
+/** An abort reason that names an `InterruptReason` is kept; anything else reads as 'interrupted'. */
+export function interruptReasonOf(reason: unknown): InterruptReason {
+  return typeof reason === 'string' && REASONS.has(reason) ? (reason as InterruptReason) : 'interrupted';
+}
+
+/**
+ * Text heard so far: chunks played to the end, plus the words of the chunk being played in
+ * proportion to its samples written (rounded down). For a chunk still synthesising, its length is
+ * estimated from `samplesPerChar` observed on earlier chunks when that is larger than what arrived.
+ */
+export function heardTextOf(r: OutputResponse, samplesPerChar: number): string {
+  const parts: string[] = [];
+  for (const c of r.chunks) {
+    if (c.played === 0) continue;
+    const complete = c.state === 'done';
+    if (complete && c.played >= c.samples) {
+      parts.push(c.text);
+      continue;
+    }
+    const total = complete ? c.samples : Math.max(c.samples, Math.round(c.text.length * samplesPerChar));
+    const words = c.text.split(/\s+/).filter((w) => w.length > 0);
+    const count = Math.floor((words.length * c.played) / total);
+    if (count > 0) parts.push(words.slice(0, count).join(' '));
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { SpeechSegmenter } from './speech-segmenter.ts';
+
+function streamAll(seg: SpeechSegmenter, text: string, step = 3): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += step) out.push(...seg.push(text.slice(i, i + step)));
+  out.push(...seg.flush());
+  return out;
+}
+
+describe('SpeechSegmenter', () => {
+  it('emits the first sentence at once, then merges short sentences up to minChunkSize', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 30, maxChunkSize: 120 });
+    expect(seg.push('Hello there.')).toEqual([]); // terminator not yet confirmed by whitespace
+    expect(seg.push(' How')).toEqual(['Hello there.']);
+    expect(seg.push(' are you? Fine.')).toEqual([]);
+    expect(seg.push(' I am glad to hear that. Bye')).toEqual(['How are you? Fine. I am glad to hear that.']);
+    expect(seg.flush()).toEqual(['Bye']);
+  });
+
+  it('waits for the minimum on the first chunk when fastFirstChunk is false', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 20, fastFirstChunk: false });
+    expect(seg.push('Hi. Yes. ')).toEqual([]);
+    expect(seg.push('This is a longer sentence. ')).toEqual(['Hi. Yes. This is a longer sentence.']);
+  });
+
+  it('does not split decimals, numbers, abbreviations or initials', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1, maxChunkSize: 500 });
+    const chunks = streamAll(
+      seg,
+      'Pi is 3.14 and the total is 1.000.000 dollars. Dr. Smith met J. K. Rowling, e.g. at noon. Visit example.com today! Done',
+    );
+    expect(chunks).toEqual([
+      'Pi is 3.14 and the total is 1.000.000 dollars.',
+      'Dr. Smith met J. K. Rowling, e.g. at noon.',
+      'Visit example.com today!',
+      'Done',
+    ]);
+  });
+
+  it('splits at ellipses, runs of terminators, closing quotes and newlines', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(streamAll(seg, 'Well… I see. Really?! "Yes." Line one\nLine two', 2)).toEqual([
+      'Well…',
+      'I see.',
+      'Really?!',
+      '"Yes."',
+      'Line one',
+      'Line two',
+    ]);
+  });
+
+  it('forces a split before maxChunkSize at the last clause boundary', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 10, maxChunkSize: 40 });
+    const chunks = streamAll(seg, 'one two three four, five six seven eight nine ten eleven twelve thirteen');
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(40);
+    expect(chunks[0]).toBe('one two three four,');
+    expect(chunks.join(' ')).toBe('one two three four, five six seven eight nine ten eleven twelve thirteen');
+  });
+
+  it('forces a split at a word boundary when there is no clause boundary, never inside a word', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 10, maxChunkSize: 30 });
+    const text = 'alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike';
+    const chunks = streamAll(seg, text, 1);
+    const words = new Set(text.split(' '));
+    for (const c of chunks) {
+      expect(c.length).toBeLessThanOrEqual(30);
+      expect(c.length).toBeGreaterThanOrEqual(10);
+      for (const w of c.split(' ')) expect(words.has(w)).toBe(true);
+    }
+    expect(chunks.join(' ')).toBe(text);
+  });
+
+  it('never emits a chunk shorter than the minimum except the first and the flushed tail', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 25, maxChunkSize: 80 });
+    const chunks = streamAll(
+      seg,
+      'Ok. A. B. C. D. E. F. G. H. I am a much longer sentence here. J. K. End.',
+      4,
+    );
+    expect(chunks[0]).toBe('Ok.');
+    for (const c of chunks.slice(1, -1)) expect(c.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it('drops punctuation-only text and resets after flush', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 5 });
+    expect(streamAll(seg, '... ')).toEqual([]);
+    expect(streamAll(seg, 'Hi. Again.')).toEqual(['Hi.', 'Again.']);
+  });
+});

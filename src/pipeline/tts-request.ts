@@ -1,0 +1,120 @@
+/**
+ * One chunk's streaming TTS request, bounded by a timeout on the first audio and on every stall
+ * between audio pieces. A provider that ignores its AbortSignal cannot hang the response: the loop
+ * races each read against the chunk's cancellation. Moves the chunk synthesizing → done | failed;
+ * `cancelChunk` moves it to cancelled from outside.
+ */
+import { StreamingResampler } from '../audio/resample.ts';
+import { type ColloquyError, ProviderError, TimeoutError, toColloquyError } from '../errors.ts';
+import type { TtsModel } from '../providers/types.ts';
+import type { Clock } from './clock.ts';
+import type { Chunk } from './speech-response.ts';
+
+export interface TtsRequestContext {
+  tts: TtsModel;
+  clock: Clock;
+  timeoutMs: number;
+  outputSampleRate: number;
+  voice?: string;
+  instructions?: string;
+  /** The first audio of the chunk arrived `latencyMs` after the request. */
+  onFirstAudio(chunk: Chunk, latencyMs: number): void;
+  /** Audio at the output rate (never empty). */
+  onAudio(chunk: Chunk, pcm: Int16Array): void;
+  /** The chunk failed (provider error or timeout); its state is already 'failed'. */
+  onError(chunk: Chunk, error: ColloquyError): void;
+}
+
+/** Runs the request of a chunk in state 'synthesizing'; settles when it ends; never rejects. */
+export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Promise<void> {
+  const controller = new AbortController();
+  chunk.controller = controller;
+  const stopped = new Promise<undefined>((resolve) => {
+    chunk.wake = () => resolve(undefined);
+  });
+  const requestedAt = ctx.clock.now();
+  const resampler =
+    ctx.tts.sampleRate === ctx.outputSampleRate
+      ? undefined
+      : new StreamingResampler(ctx.tts.sampleRate, ctx.outputSampleRate);
+  let iterator: AsyncIterator<Int16Array> | undefined;
+  armTimeout(chunk, ctx);
+  try {
+    iterator = ctx.tts
+      .synthesize({
+        text: chunk.text,
+        voice: ctx.voice,
+        instructions: ctx.instructions,
+        abortSignal: controller.signal,
+      })
+      [Symbol.asyncIterator]();
+    for (;;) {
+      const step = await Promise.race([iterator.next(), stopped]);
+      if (chunk.state !== 'synthesizing' || step === undefined || step.done) break;
+      const pcm = step.value;
+      if (pcm.length === 0) continue;
+      if (chunk.samples === 0) ctx.onFirstAudio(chunk, ctx.clock.now() - requestedAt);
+      armTimeout(chunk, ctx);
+      const out = resampler ? resampler.process(pcm) : pcm;
+      if (out.length > 0) ctx.onAudio(chunk, out);
+    }
+    if (chunk.state === 'synthesizing') {
+      const tail = resampler?.flush();
+      if (tail !== undefined && tail.length > 0) ctx.onAudio(chunk, tail);
+      chunk.state = 'done';
+    }
+  } catch (err) {
+    if (chunk.state === 'synthesizing') fail(chunk, ctx, toColloquyError(err, 'tts_failed'));
+  } finally {
+    clearChunkTimer(chunk, ctx.clock);
+    chunk.wake = undefined;
+    if (chunk.state !== 'done' && iterator?.return) {
+      // Best effort: close the provider's stream; it may still be busy.
+      iterator.return().catch(() => {});
+    }
+  }
+}
+
+/** Cancels a queued or running chunk: its request is aborted with `reason`. */
+export function cancelChunk(chunk: Chunk, reason: unknown, clock: Clock): void {
+  if (chunk.state !== 'queued' && chunk.state !== 'synthesizing') return;
+  const running = chunk.state === 'synthesizing';
+  chunk.state = 'cancelled';
+  clearChunkTimer(chunk, clock);
+  if (running) {
+    chunk.controller?.abort(reason);
+    chunk.wake?.();
+  }
+}
+
+function armTimeout(chunk: Chunk, ctx: TtsRequestContext): void {
+  clearChunkTimer(chunk, ctx.clock);
+  chunk.timer = ctx.clock.setTimeout(() => {
+    chunk.timer = undefined;
+    if (chunk.state !== 'synthesizing') return;
+    const what = chunk.samples === 0 ? 'TTS first audio' : 'TTS audio stream';
+    const error = new TimeoutError(what, ctx.timeoutMs, { details: { chunkId: chunk.id } });
+    fail(chunk, ctx, error);
+    chunk.controller?.abort(error);
+    chunk.wake?.();
+  }, ctx.timeoutMs);
+}
+
+function clearChunkTimer(chunk: Chunk, clock: Clock): void {
+  if (chunk.timer !== undefined) {
+    clock.clearTimeout(chunk.timer);
+    chunk.timer = undefined;
+  }
+}
+
+function fail(chunk: Chunk, ctx: TtsRequestContext, cause: ColloquyError): void {
+  chunk.state = 'failed';
+  const error =
+    cause instanceof TimeoutError || cause instanceof ProviderError
+      ? cause
+      : new ProviderError('tts_failed', `TTS failed for chunk ${chunk.id}: ${cause.message}`, {
+          cause,
+          retryable: cause.retryable,
+        });
+  ctx.onError(chunk, error);
+}

@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { countWords, type InterruptionOptions, InterruptionPolicy } from './interruption.ts';
+
+function setup(options: InterruptionOptions = {}, botSpeaking = true) {
+  const calls: string[] = [];
+  const policy = new InterruptionPolicy(
+    { minInterruptionMs: 300, falseInterruptionTimeoutMs: 1000, ...options },
+    {
+      pause: () => calls.push('pause'),
+      resume: () => calls.push('resume'),
+      interrupt: (reason) => calls.push(`interrupt:${reason}`),
+    },
+    () => botSpeaking,
+  );
+  return { policy, calls };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('InterruptionPolicy', () => {
+  it('pauses at speech start and interrupts once speech lasts minInterruptionMs', () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(1200, 1300);
+    expect(calls).toEqual(['pause']);
+    policy.progress(1499);
+    expect(calls).toEqual(['pause']);
+    policy.progress(1500);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    policy.progress(1600);
+    policy.speechStopped();
+    expect(calls).toHaveLength(2);
+    expect(policy.currentState).toBe('idle');
+  });
+
+  it('does nothing while the bot is silent', () => {
+    const { policy, calls } = setup({}, false);
+    policy.speechStarted(0, 100);
+    policy.progress(5000);
+    expect(calls).toEqual([]);
+  });
+
+  it('resumes after a short wordless sound once the timeout passes', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(1200, 1300);
+    policy.progress(1350);
+    policy.speechStopped();
+    expect(policy.currentState).toBe('false_wait');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toEqual(['pause']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  it('interrupts anyway after the timeout when resumeFalseInterruption is false', async () => {
+    const { policy, calls } = setup({ resumeFalseInterruption: false });
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+
+  it('a transcript with words during the wait makes it a real interruption', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    policy.transcript('');
+    expect(calls).toEqual(['pause']);
+    policy.transcript('stop');
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('speech starting again during the wait keeps the output paused and counts from the new onset', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    policy.speechStarted(900, 1000);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls).toEqual(['pause']);
+    policy.progress(1200);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+
+  it('interrupts on interim words when minInterruptionWords is set', () => {
+    const { policy, calls } = setup({ minInterruptionMs: 10_000, minInterruptionWords: 2 });
+    policy.speechStarted(0, 100);
+    policy.transcript('hey');
+    expect(calls).toEqual(['pause']);
+    policy.transcript("hey don't");
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+
+  it('without pauseOnSpeech a short sound is simply ignored', () => {
+    const { policy, calls } = setup({ pauseOnSpeech: false });
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    expect(policy.currentState).toBe('idle');
+    expect(calls).toEqual([]);
+  });
+
+  it('counts words', () => {
+    expect(countWords("  don't stop, 42 times! ")).toBe(4);
+    expect(countWords('...')).toBe(0);
+  });
+});

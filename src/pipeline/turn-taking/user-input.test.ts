@@ -1,0 +1,372 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { BusEvent, EventMap } from '../../bus/events.ts';
+import { AudioFormatError } from '../../errors.ts';
+import { silentLogger } from '../../logger.ts';
+import type { SttEvent, SttModel, SttStreamOptions, VadModel, VadStream } from '../../providers/types.ts';
+import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
+
+/** Probability = mean |amplitude| / 1000: amplitude 1000 is speech, ≤ 300 is not. 20 ms frames. */
+function scriptedVad(): VadModel & { frames: number } {
+  const model = {
+    provider: 'test',
+    modelId: 'amplitude-vad',
+    sampleRate: 16000,
+    frameSamples: 320,
+    frames: 0,
+    createStream(): VadStream {
+      return {
+        process(frame: Int16Array): number {
+          model.frames++;
+          let sum = 0;
+          for (const v of frame) sum += Math.abs(v);
+          return Math.min(1, sum / frame.length / 1000);
+        },
+        reset() {},
+        close() {},
+      };
+    },
+  };
+  return model;
+}
+
+interface Script {
+  interims?: string[];
+  final?: string;
+  finalDelayMs?: number;
+  fail?: boolean;
+  hang?: boolean;
+}
+
+/** Streaming STT whose transcripts are scripted per utterance; records the audio it received. */
+class ScriptedStt implements SttModel {
+  readonly provider = 'test';
+  readonly modelId = 'scripted-stt';
+  readonly sampleRate = 16000;
+  readonly received: Int16Array[] = [];
+  readonly options: SttStreamOptions[] = [];
+  constructor(private readonly script: Script[]) {}
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, options: SttStreamOptions): AsyncIterable<SttEvent> {
+    const index = this.options.push(options) - 1;
+    const s = this.script[index] ?? { final: '' };
+    const interims = [...(s.interims ?? [])];
+    const parts: Int16Array[] = [];
+    for await (const pcm of audio) {
+      parts.push(pcm.slice());
+      if (interims.length > 0 && parts.length % 5 === 0) yield { type: 'interim', text: interims.shift()! };
+    }
+    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    this.received[index] = all;
+    if (s.fail) throw new Error('stt down');
+    if (s.hang) await new Promise(() => {});
+    if (s.finalDelayMs) await new Promise((r) => setTimeout(r, s.finalDelayMs));
+    yield { type: 'final', text: s.final ?? '', language: 'en' };
+  }
+}
+
+/** 20 ms frames at 16 kHz from [durationMs, amplitude] segments. */
+function frames(segments: Array<[number, number]>): Int16Array[] {
+  const out: Int16Array[] = [];
+  for (const [ms, amp] of segments) for (let t = 0; t < ms; t += 20) out.push(new Int16Array(320).fill(amp));
+  return out;
+}
+
+function setup(stt: SttModel | undefined, options: Partial<UserAudioInputOptions> = {}, botSpeaking = false) {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const events: BusEvent[] = [];
+  bus.subscribeAll((e) => events.push(e));
+  const t0 = Date.now();
+  const calls: Array<{ call: string; t: number }> = [];
+  const turns: Array<{ text: string; info: UserTurnInfo }> = [];
+  const vad = scriptedVad();
+  const bot = { speaking: botSpeaking };
+  const input = new UserAudioInput({
+    bus,
+    sessionId: 's1',
+    vad,
+    stt,
+    inputSampleRate: 16000,
+    isBotSpeaking: () => bot.speaking,
+    speech: {
+      pause: () => calls.push({ call: 'pause', t: Date.now() - t0 }),
+      resume: () => calls.push({ call: 'resume', t: Date.now() - t0 }),
+      interrupt: (reason) => {
+        bot.speaking = false;
+        calls.push({ call: `interrupt:${reason}`, t: Date.now() - t0 });
+      },
+    },
+    onUserTurn: (text, info) => turns.push({ text, info }),
+    ...options,
+  });
+  /** Real-time feed: each frame is pushed when it has been "captured" (at its end time). */
+  const feed = async (list: Int16Array[]) => {
+    for (const f of list) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(f, 16000);
+    }
+    await input.idle();
+  };
+  const of = <K extends BusEvent['type']>(type: K) =>
+    events.filter((e) => e.type === type).map((e) => e.payload as EventMap[K]);
+  return { bus, input, vad, feed, of, events, calls, turns, t0 };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('UserAudioInput', () => {
+  it('publishes speech start/stop at the times of the audio, transcribes with pre-roll, ends the turn', async () => {
+    const stt = new ScriptedStt([{ interims: ['hello'], final: 'hello there' }]);
+    const { feed, of, turns, t0, events } = setup(stt);
+    await feed(
+      frames([
+        [500, 100],
+        [1000, 1000],
+        [1000, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(of('user.speech.start')).toEqual([{ sessionId: 's1', at: t0 + 500 }]);
+    expect(of('user.speech.stop')).toEqual([{ sessionId: 's1', at: t0 + 1500, durationMs: 1000 }]);
+    // Pre-roll: audio from 300 ms (200 ms before the onset) to the confirmed stop at 1800 ms.
+    const audio = stt.received[0]!;
+    expect(audio.length).toBe((1800 - 300) * 16);
+    expect(audio[0]).toBe(100);
+    expect(audio[200 * 16]).toBe(1000);
+    expect(stt.options[0]!.sampleRate).toBe(16000);
+    expect(of('transcription.interim').map((p) => p.text)).toEqual(['hello']);
+    expect(of('transcription.final')).toEqual([
+      { sessionId: 's1', text: 'hello there', language: 'en', at: t0 + 1800 },
+    ]);
+    // Endpointing: 500 ms after the stop was confirmed (1800 ms).
+    expect(turns).toEqual([
+      { text: 'hello there', info: { speechEndAt: t0 + 1500, transcriptAt: t0 + 1800 } },
+    ]);
+    const order = events
+      .map((e) => e.type)
+      .filter((t) => t.startsWith('user.') || t.startsWith('transcription.'));
+    expect(order).toEqual([
+      'user.speech.start',
+      'transcription.interim',
+      'user.speech.stop',
+      'transcription.final',
+    ]);
+  });
+
+  it('calls onUserTurn only when endpointing fires, and joins utterances when speech resumes first', async () => {
+    const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
+    const { feed, turns } = setup(stt, { endpointing: { endpointingMs: 500 } });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [400, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(turns.map((t) => t.text)).toEqual(['book a table for two']);
+  });
+
+  it('consults the end-of-turn detector and waits up to maxEndpointingMs', async () => {
+    const stt = new ScriptedStt([{ final: 'I want to' }]);
+    const seen: string[] = [];
+    const { feed, turns } = setup(stt, {
+      endOfTurn: {
+        provider: 'test',
+        predict: async (ctx) => {
+          seen.push(ctx.transcript);
+          return 0.2;
+        },
+      },
+      endpointing: { endpointingMs: 500, maxEndpointingMs: 2000 },
+    });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(seen).toEqual(['I want to']);
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(turns.map((t) => t.text)).toEqual(['I want to']);
+  });
+
+  it('waits for a late final before reporting the turn', async () => {
+    const stt = new ScriptedStt([{ final: 'slow words', finalDelayMs: 1500 }]);
+    const { feed, turns, t0 } = setup(stt);
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(turns).toEqual([{ text: 'slow words', info: { speechEndAt: t0 + 700, transcriptAt: t0 + 2500 } }]);
+  });
+
+  it('interrupts the bot within one frame of minInterruptionMs (user speech at 1.2 s)', async () => {
+    const stt = new ScriptedStt([{ final: 'wait a moment' }]);
+    const { feed, calls } = setup(stt, { interruption: { minInterruptionMs: 300 } }, true);
+    await feed(
+      frames([
+        [1200, 0],
+        [800, 1000],
+        [400, 0],
+      ]),
+    );
+    const interrupt = calls.find((c) => c.call === 'interrupt:user_speaking')!;
+    expect(calls[0]).toEqual({ call: 'pause', t: 1300 });
+    expect(interrupt.t).toBeGreaterThanOrEqual(1500);
+    expect(interrupt.t).toBeLessThanOrEqual(1520);
+    expect(calls.filter((c) => c.call.startsWith('interrupt'))).toHaveLength(1);
+  });
+
+  it('a 150 ms cough pauses the bot, which resumes after the false-interruption timeout', async () => {
+    const stt = new ScriptedStt([{ final: '' }]);
+    const { feed, calls, turns } = setup(
+      stt,
+      { interruption: { minInterruptionMs: 300, falseInterruptionTimeoutMs: 1000 } },
+      true,
+    );
+    await feed(
+      frames([
+        [1200, 0],
+        [150, 1000],
+        [500, 0],
+      ]),
+    );
+    // 1200..1360 is speech (frames are 20 ms), stop confirmed at 1660; resume at 2660.
+    await vi.advanceTimersByTimeAsync(2660 - 1860 - 1);
+    expect(calls.map((c) => c.call)).toEqual(['pause']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([
+      { call: 'pause', t: 1300 },
+      { call: 'resume', t: 2660 },
+    ]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(turns).toEqual([]);
+  });
+
+  it('interrupts on words when minInterruptionWords is reached', async () => {
+    const stt = new ScriptedStt([{ interims: ['hold', 'hold on'], final: 'hold on' }]);
+    const { feed, calls, of } = setup(
+      stt,
+      { interruption: { minInterruptionMs: 60_000, minInterruptionWords: 2 } },
+      true,
+    );
+    await feed(
+      frames([
+        [100, 0],
+        [700, 1000],
+      ]),
+    );
+    expect(of('transcription.interim').map((p) => p.text)).toEqual(['hold', 'hold on']);
+    expect(calls.map((c) => c.call)).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+
+  it('mute ends the utterance, drops audio and unmute restores it', async () => {
+    const stt = new ScriptedStt([{ final: 'cut off' }]);
+    const { input, feed, vad, of, turns } = setup(stt);
+    await feed(
+      frames([
+        [100, 0],
+        [400, 1000],
+      ]),
+    );
+    input.mute();
+    expect(input.muted).toBe(true);
+    expect(of('user.speech.stop')).toHaveLength(1);
+    const scored = vad.frames;
+    await feed(frames([[500, 1000]]));
+    expect(vad.frames).toBe(scored);
+    expect(of('user.speech.start')).toHaveLength(1);
+    input.unmute();
+    expect(of('user.mute.start')).toHaveLength(1);
+    expect(of('user.mute.stop')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(turns.map((t) => t.text)).toEqual(['cut off']);
+    await feed(frames([[20, 0]]));
+    expect(vad.frames).toBe(scored + 1);
+  });
+
+  it('validates frames with typed errors', () => {
+    const { input } = setup(undefined);
+    const bad = (f: () => void, code: string) => {
+      try {
+        f();
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(AudioFormatError);
+        expect((e as AudioFormatError).code).toBe(code);
+      }
+    };
+    bad(() => input.pushAudio(new Int16Array(320), 12345), 'unsupported_sample_rate');
+    bad(() => input.pushAudio(new Int16Array(0), 16000), 'empty_audio_frame');
+    bad(() => input.pushAudio(new Int16Array(32000), 16000), 'audio_frame_too_large');
+    bad(() => input.pushAudio([1, 2] as unknown as Int16Array, 16000), 'invalid_audio_frame');
+  });
+
+  it('resamples input at another rate for the VAD and STT', async () => {
+    const stt = new ScriptedStt([{ final: 'hi' }]);
+    const { input, of } = setup(stt);
+    for (let i = 0; i < 50; i++) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(new Int16Array(960).fill(i >= 5 && i < 30 ? 1000 : 0), 48000);
+    }
+    await input.idle();
+    expect(of('user.speech.start')).toHaveLength(1);
+    expect(of('user.speech.stop')[0]!.durationMs).toBeCloseTo(500, -1);
+    // Speech 100..600 ms: pre-roll clamps to 0, the stop is confirmed at 900 ms.
+    expect(Math.abs(stt.received[0]!.length - 900 * 16)).toBeLessThanOrEqual(32);
+  });
+
+  it('publishes audio.level only to listeners, at most every 100 ms', async () => {
+    const { bus, feed } = setup(undefined);
+    const levels: number[] = [];
+    await feed(frames([[200, 1000]]));
+    bus.subscribe('audio.level', (p) => levels.push(p.level));
+    await feed(frames([[200, 1000]]));
+    expect(levels).toHaveLength(2);
+    expect(levels[0]).toBeGreaterThan(0);
+  });
+
+  it('reports STT failures and a missing final as transcription.error', async () => {
+    const stt = new ScriptedStt([{ fail: true }, { hang: true }]);
+    const { feed, of, turns } = setup(stt, { sttFinalTimeoutMs: 2000 });
+    await feed(
+      frames([
+        [100, 0],
+        [300, 1000],
+        [400, 0],
+        [300, 1000],
+        [400, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(2500);
+    const errors = of('transcription.error').map((p) => p.error.code);
+    expect(errors).toEqual(['stt_failed', 'timeout']);
+    expect(stt.options[1]!.abortSignal?.aborted).toBe(true);
+    expect(turns).toEqual([]);
+  });
+});

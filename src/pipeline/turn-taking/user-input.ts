@@ -1,0 +1,364 @@
+/**
+ * User audio in: validation → resampling → VAD (speech start/stop) → per-utterance streaming STT
+ * (with pre-roll) → endpointing → `onUserTurn`, plus barge-in decisions against the bot's speech.
+ *
+ * Frames are processed one at a time in arrival order (a frame is copied when queued, so callers
+ * may reuse their buffers). Utterances that follow each other before endpointing ends the turn are
+ * joined into one user turn.
+ */
+import { audioLevel } from '../../audio/pcm.ts';
+import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
+import type { EventBus } from '../../bus/event-bus.ts';
+import type { EventMap } from '../../bus/events.ts';
+import { AudioFormatError, toColloquyError } from '../../errors.ts';
+import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { Endpointing, type EndpointingOptions } from './endpointing.ts';
+import { type InterruptionOptions, InterruptionPolicy, type SpeechControl } from './interruption.ts';
+import { SttUtterance } from './stt-utterance.ts';
+import { VadDetector, type VadDetectorOptions, type VadTransition } from './vad-detector.ts';
+
+export interface UserTurnInfo {
+  /** When the user's speech ended (ms since the epoch). */
+  speechEndAt: number;
+  /** When the last final transcript of the turn arrived (ms since the epoch). */
+  transcriptAt: number;
+}
+
+export interface UserAudioInputOptions {
+  bus: EventBus<EventMap>;
+  sessionId: string;
+  vad: VadModel;
+  stt?: SttModel;
+  endOfTurn?: EndOfTurnDetector;
+  /** Expected input rate; `pushAudio` may still pass another supported rate per frame. */
+  inputSampleRate: number;
+  vadOptions?: Omit<VadDetectorOptions, 'vad'>;
+  endpointing?: Omit<EndpointingOptions, 'endOfTurn' | 'clock'>;
+  interruption?: Omit<InterruptionOptions, 'clock'>;
+  /** Language hint for STT. */
+  language?: string;
+  /** Bound on the wait for the final transcript after speech stops (default 5000). */
+  sttFinalTimeoutMs?: number;
+  /** Largest accepted frame (default 1000). */
+  maxFrameMs?: number;
+  /** Interval of `audio.level` samples while someone listens (default 100). */
+  levelIntervalMs?: number;
+  isBotSpeaking: () => boolean;
+  speech: SpeechControl;
+  onUserTurn: (text: string, info: UserTurnInfo) => void;
+  /** Recent conversation for the end-of-turn detector. */
+  history?: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
+  clock?: Clock;
+}
+
+type InputState = 'listening' | 'muted' | 'closed';
+
+export class UserAudioInput {
+  private readonly o: UserAudioInputOptions;
+  private readonly bus: EventBus<EventMap>;
+  private readonly sessionId: string;
+  private readonly clock: Clock;
+  private readonly detector: VadDetector;
+  private readonly endpointing: Endpointing;
+  private readonly interruption: InterruptionPolicy;
+  private readonly maxFrameMs: number;
+  private readonly levelIntervalMs: number;
+  private state: InputState = 'listening';
+  // Processing queue (frames and their rates), drained one frame at a time.
+  private readonly frames: Int16Array[] = [];
+  private readonly rates: number[] = [];
+  private draining: Promise<void> | undefined;
+  private toVad: StreamingResampler | undefined;
+  private toStt: StreamingResampler | undefined;
+  private lastLevelAt = Number.NEGATIVE_INFINITY;
+  // STT-rate audio history for the pre-roll: pieces with their first sample index.
+  private readonly ring: Int16Array[] = [];
+  private readonly ringStart: number[] = [];
+  private sttSamples = 0;
+  private utterance: SttUtterance | undefined;
+  /** Utterances of the turn being collected, and of a turn that ended but awaits finals. */
+  private turn: SttUtterance[] = [];
+  private ending: SttUtterance[] | undefined;
+  private speechEndAt = 0;
+
+  constructor(options: UserAudioInputOptions) {
+    this.o = options;
+    this.bus = options.bus;
+    this.sessionId = options.sessionId;
+    this.clock = options.clock ?? systemClock;
+    this.maxFrameMs = options.maxFrameMs ?? 1000;
+    this.levelIntervalMs = options.levelIntervalMs ?? 100;
+    this.assertRate(options.inputSampleRate);
+    this.detector = new VadDetector({ ...options.vadOptions, vad: options.vad });
+    this.endpointing = new Endpointing(
+      { ...options.endpointing, endOfTurn: options.endOfTurn, clock: this.clock },
+      {
+        transcript: () => this.turnText(this.turn, true),
+        history: options.history,
+        onEndOfTurn: () => this.onEndOfTurn(),
+        onDetectorError: (error) => this.publishError('end_of_turn', error),
+      },
+    );
+    this.interruption = new InterruptionPolicy(
+      { ...options.interruption, clock: this.clock },
+      options.speech,
+      options.isBotSpeaking,
+    );
+  }
+
+  /** True between `user.speech.start` and `user.speech.stop`. */
+  get userSpeaking(): boolean {
+    return this.detector.speaking;
+  }
+
+  get muted(): boolean {
+    return this.state === 'muted';
+  }
+
+  /** Queues one frame of mono PCM16. Throws `AudioFormatError` for a bad rate, empty or oversized frame. */
+  pushAudio(frame: Int16Array, sampleRate: number): void {
+    if (!(frame instanceof Int16Array)) {
+      throw new AudioFormatError('invalid_audio_frame', 'Audio frame must be an Int16Array of PCM16 samples');
+    }
+    this.assertRate(sampleRate);
+    if (frame.length === 0) throw new AudioFormatError('empty_audio_frame', 'Audio frame is empty');
+    if ((frame.length * 1000) / sampleRate > this.maxFrameMs) {
+      throw new AudioFormatError(
+        'audio_frame_too_large',
+        `Audio frame of ${frame.length} samples at ${sampleRate} Hz exceeds ${this.maxFrameMs} ms`,
+        { details: { samples: frame.length, sampleRate, maxFrameMs: this.maxFrameMs } },
+      );
+    }
+    if (this.state !== 'listening') return;
+    if (this.bus.hasSubscribers('audio.level')) {
+      const now = this.clock.now();
+      if (now - this.lastLevelAt >= this.levelIntervalMs) {
+        this.lastLevelAt = now;
+        this.bus.publish('audio.level', {
+          sessionId: this.sessionId,
+          source: 'user',
+          level: audioLevel(frame),
+        });
+      }
+    }
+    this.frames.push(frame.slice());
+    this.rates.push(sampleRate);
+    if (this.draining === undefined) this.draining = this.drain();
+  }
+
+  /** Resolves when every queued frame has been processed. */
+  async idle(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
+  }
+
+  /** Drops audio until `unmute()`; an utterance in progress ends here. */
+  mute(): void {
+    if (this.state !== 'listening') return;
+    this.state = 'muted';
+    this.frames.length = 0;
+    this.rates.length = 0;
+    this.bus.publish('user.mute.start', { sessionId: this.sessionId });
+    const stop = this.detector.reset();
+    if (stop !== undefined) this.onTransition(stop);
+  }
+
+  unmute(): void {
+    if (this.state !== 'muted') return;
+    this.state = 'listening';
+    this.bus.publish('user.mute.stop', { sessionId: this.sessionId });
+  }
+
+  /** Stops everything: no further events or turns. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.frames.length = 0;
+    this.rates.length = 0;
+    this.endpointing.cancel();
+    this.interruption.reset();
+    this.utterance?.abort();
+    for (const u of this.turn) u.abort();
+    for (const u of this.ending ?? []) u.abort();
+    this.utterance = undefined;
+    this.turn = [];
+    this.ending = undefined;
+    this.detector.close();
+  }
+
+  // ── Frame processing ─────────────────────────────────────────────────────────────
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.frames.length > 0 && this.state === 'listening') {
+        const frame = this.frames.shift()!;
+        const rate = this.rates.shift()!;
+        try {
+          await this.process(frame, rate);
+        } catch (error) {
+          this.publishError('vad', error);
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async process(frame: Int16Array, rate: number): Promise<void> {
+    const stt = this.o.stt;
+    if (stt !== undefined) {
+      this.toStt = this.resamplerFor(this.toStt, rate, stt.sampleRate);
+      this.appendRing(this.toStt ? this.toStt.process(frame) : frame);
+    }
+    this.toVad = this.resamplerFor(this.toVad, rate, this.detector.sampleRate);
+    const transitions = await this.detector.push(this.toVad ? this.toVad.process(frame) : frame);
+    if (this.state !== 'listening') return;
+    for (const t of transitions) this.onTransition(t);
+    if (this.utterance !== undefined) this.sendRing(this.utterance, this.sttSamples);
+    // Only sound counts towards an interruption, not the silence hang before speech-stop.
+    if (this.detector.currentState === 'speech') this.interruption.progress(this.detector.positionMs);
+  }
+
+  private onTransition(t: VadTransition): void {
+    // Event times: now, moved back by how far the stream has gone past the transition.
+    const at = this.clock.now() - (this.detector.positionMs - t.atMs);
+    if (t.type === 'speech-start') {
+      this.endpointing.speechStarted();
+      this.bus.publish('user.speech.start', { sessionId: this.sessionId, at });
+      this.startUtterance(t.paddedAtMs);
+      this.interruption.speechStarted(t.atMs, t.confirmedAtMs);
+      return;
+    }
+    this.speechEndAt = at;
+    this.bus.publish('user.speech.stop', { sessionId: this.sessionId, at, durationMs: t.durationMs });
+    const u = this.utterance;
+    if (u !== undefined) {
+      this.sendRing(u, this.msToStt(t.confirmedAtMs));
+      this.utterance = undefined;
+      u.endAudio();
+    }
+    this.interruption.speechStopped();
+    this.endpointing.speechStopped();
+  }
+
+  // ── STT ──────────────────────────────────────────────────────────────────────────
+
+  private startUtterance(fromMs: number): void {
+    const stt = this.o.stt;
+    if (stt === undefined) return;
+    const u = new SttUtterance({
+      stt,
+      language: this.o.language,
+      clock: this.clock,
+      finalTimeoutMs: this.o.sttFinalTimeoutMs ?? 5000,
+      firstSample: Math.max(this.msToStt(fromMs), this.ringStart[0] ?? 0),
+      onInterim: (text) => {
+        this.bus.publish('transcription.interim', { sessionId: this.sessionId, text, at: this.clock.now() });
+        this.interruption.transcript(text);
+      },
+      onFinal: (text, language) => {
+        const payload = { sessionId: this.sessionId, text, at: this.clock.now() };
+        this.bus.publish('transcription.final', language === undefined ? payload : { ...payload, language });
+        this.interruption.transcript(text);
+      },
+      onError: (error) => this.bus.publish('transcription.error', { sessionId: this.sessionId, error }),
+      onSettled: () => this.maybeCompleteTurn(),
+    });
+    this.utterance = u;
+    this.turn.push(u);
+    u.start();
+  }
+
+  private appendRing(pcm: Int16Array): void {
+    if (pcm.length === 0) return;
+    // Keep enough history for the longest pre-roll the detector can ask for, plus margin.
+    const d = this.detector;
+    const keepMs = d.prefixPaddingMs + d.minSpeechMs + (d.frameSamples * 1000) / d.sampleRate + 500;
+    const keep = this.msToStt(keepMs);
+    while (this.ring.length > 0 && this.ringStart[0]! + this.ring[0]!.length < this.sttSamples - keep) {
+      this.ring.shift();
+      this.ringStart.shift();
+    }
+    this.ring.push(pcm);
+    this.ringStart.push(this.sttSamples);
+    this.sttSamples += pcm.length;
+  }
+
+  /** Sends ring audio from the utterance's position up to sample `to`. */
+  private sendRing(u: SttUtterance, to: number): void {
+    for (let i = 0; i < this.ring.length && u.sentUpTo < to; i++) {
+      const start = this.ringStart[i]!;
+      const piece = this.ring[i]!;
+      const end = start + piece.length;
+      if (end <= u.sentUpTo) continue;
+      const from = Math.max(u.sentUpTo, start);
+      const until = Math.min(end, to);
+      if (until > from) u.pushAudio(piece.subarray(from - start, until - start), until);
+    }
+  }
+
+  // ── Turns ────────────────────────────────────────────────────────────────────────
+
+  private onEndOfTurn(): void {
+    // A turn still waiting for finals is closed with what it has.
+    if (this.ending !== undefined) this.completeTurn(this.ending);
+    this.ending = this.turn;
+    this.turn = [];
+    this.maybeCompleteTurn();
+  }
+
+  private maybeCompleteTurn(): void {
+    const ending = this.ending;
+    if (ending === undefined || this.state === 'closed') return;
+    if (ending.every((u) => u.settled)) this.completeTurn(ending);
+  }
+
+  private completeTurn(utterances: SttUtterance[]): void {
+    if (this.ending === utterances) this.ending = undefined;
+    const text = this.turnText(utterances, false);
+    if (text.length === 0) return;
+    let transcriptAt = 0;
+    for (const u of utterances) transcriptAt = Math.max(transcriptAt, u.finalAt ?? 0);
+    this.o.onUserTurn(text, { speechEndAt: this.speechEndAt, transcriptAt });
+  }
+
+  private turnText(utterances: SttUtterance[], withInterim: boolean): string {
+    const parts: string[] = [];
+    for (const u of utterances) {
+      const t = (u.finalText ?? (withInterim ? u.interimText : '')).trim();
+      if (t.length > 0) parts.push(t);
+    }
+    return parts.join(' ');
+  }
+
+  // ── Helpers ──────────────────────────────────────────────────────────────────────
+
+  private resamplerFor(current: StreamingResampler | undefined, from: number, to: number) {
+    if (from === to) return undefined;
+    if (current !== undefined && current.fromRate === from) return current;
+    return new StreamingResampler(from, to);
+  }
+
+  private msToStt(ms: number): number {
+    return Math.round((ms * (this.o.stt?.sampleRate ?? 16000)) / 1000);
+  }
+
+  private assertRate(rate: number): void {
+    if (!isSupportedSampleRate(rate)) {
+      throw new AudioFormatError(
+        'unsupported_sample_rate',
+        `Unsupported input sample rate ${rate}; supported: ${SUPPORTED_SAMPLE_RATES.join(', ')}`,
+        { details: { sampleRate: rate } },
+      );
+    }
+  }
+
+  private publishError(component: string, error: unknown): void {
+    this.bus.publish('error', {
+      sessionId: this.sessionId,
+      component,
+      error: toColloquyError(error, `${component}_failed`),
+      severity: 'error',
+    });
+  }
+}

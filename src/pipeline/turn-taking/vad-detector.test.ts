@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { VadModel, VadStream } from '../../providers/types.ts';
+import { VadDetector, type VadTransition } from './vad-detector.ts';
+
+/** Probability = mean absolute amplitude / 1000 (capped at 1): amplitude 1000 is speech, 0 silence. */
+function scriptedVad(frameSamples = 320): VadModel & { frames: number } {
+  const model = {
+    provider: 'test',
+    modelId: 'amplitude-vad',
+    sampleRate: 16000,
+    frameSamples,
+    frames: 0,
+    createStream(): VadStream {
+      return {
+        process(frame: Int16Array): number {
+          model.frames++;
+          let sum = 0;
+          for (const v of frame) sum += Math.abs(v);
+          return Math.min(1, sum / frame.length / 1000);
+        },
+        reset() {},
+        close() {},
+      };
+    },
+  };
+  return model;
+}
+
+/** Audio at 16 kHz from [durationMs, amplitude] segments. */
+function timeline(segments: Array<[number, number]>): Int16Array {
+  const total = segments.reduce((n, [ms]) => n + ms * 16, 0);
+  const out = new Int16Array(total);
+  let at = 0;
+  for (const [ms, amp] of segments) {
+    out.fill(amp, at, at + ms * 16);
+    at += ms * 16;
+  }
+  return out;
+}
+
+async function run(d: VadDetector, audio: Int16Array, step: number): Promise<VadTransition[]> {
+  const out: VadTransition[] = [];
+  for (let i = 0; i < audio.length; i += step) out.push(...(await d.push(audio.subarray(i, i + step))));
+  return out;
+}
+
+describe('VadDetector', () => {
+  it('reports speech start and stop at stream times, confirmed after minSpeechMs / minSilenceMs', async () => {
+    const d = new VadDetector({ vad: scriptedVad() });
+    const audio = timeline([
+      [500, 0],
+      [1000, 1000],
+      [1000, 0],
+    ]);
+    expect(await d.push(audio)).toEqual([
+      { type: 'speech-start', atMs: 500, paddedAtMs: 300, confirmedAtMs: 600 },
+      { type: 'speech-stop', atMs: 1500, durationMs: 1000, confirmedAtMs: 1800 },
+    ]);
+    expect(d.speaking).toBe(false);
+    expect(d.positionMs).toBe(2500);
+  });
+
+  it('gives the same transitions for any push size (re-framing keeps the remainder)', async () => {
+    const audio = timeline([
+      [300, 0],
+      [640, 1000],
+      [700, 0],
+    ]);
+    const whole = await new VadDetector({ vad: scriptedVad(512) }).push(audio);
+    const odd = await run(new VadDetector({ vad: scriptedVad(512) }), audio, 77);
+    expect(odd).toEqual(whole);
+    expect(whole.map((t) => t.type)).toEqual(['speech-start', 'speech-stop']);
+  });
+
+  it('ignores blips shorter than minSpeechMs and dips shorter than minSilenceMs', async () => {
+    const d = new VadDetector({ vad: scriptedVad(), minSpeechMs: 100, minSilenceMs: 300 });
+    const audio = timeline([
+      [200, 0],
+      [60, 1000], // blip
+      [300, 0],
+      [400, 1000],
+      [200, 0], // dip
+      [400, 1000],
+      [400, 0],
+    ]);
+    expect(await run(d, audio, 320)).toEqual([
+      { type: 'speech-start', atMs: 560, paddedAtMs: 360, confirmedAtMs: 660 },
+      { type: 'speech-stop', atMs: 1560, durationMs: 1000, confirmedAtMs: 1860 },
+    ]);
+  });
+
+  it('applies hysteresis: between the thresholds it neither starts nor stops speech', async () => {
+    const d = new VadDetector({ vad: scriptedVad(), startThreshold: 0.5, stopThreshold: 0.35 });
+    expect(await d.push(timeline([[300, 400]]))).toEqual([]); // p = 0.4 < start
+    expect(d.probability).toBeCloseTo(0.4);
+    const t = await d.push(
+      timeline([
+        [200, 1000],
+        [600, 400], // p = 0.4 ≥ stop: still speech
+        [400, 0],
+      ]),
+    );
+    expect(t).toEqual([
+      { type: 'speech-start', atMs: 300, paddedAtMs: 100, confirmedAtMs: 400 },
+      { type: 'speech-stop', atMs: 1100, durationMs: 800, confirmedAtMs: 1400 },
+    ]);
+  });
+
+  it('walks the explicit states and reset ends an utterance in progress', async () => {
+    const d = new VadDetector({ vad: scriptedVad() });
+    await d.push(timeline([[40, 1000]]));
+    expect(d.currentState).toBe('maybe_speech');
+    await d.push(timeline([[100, 1000]]));
+    expect(d.currentState).toBe('speech');
+    await d.push(timeline([[100, 0]]));
+    expect(d.currentState).toBe('maybe_silence');
+    expect(d.speaking).toBe(true);
+    expect(d.reset()).toEqual({ type: 'speech-stop', atMs: 240, durationMs: 240, confirmedAtMs: 240 });
+    expect(d.currentState).toBe('silence');
+    expect(d.reset()).toBeUndefined();
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Any AI SDK `TranscriptionModel` (OpenAI Whisper, Groq, Deepgram, ElevenLabs, ...) as a Colloquy
+ * `SttModel`: the utterance's audio is buffered, WAV-encoded and sent once when the user's turn
+ * ends; one `final` event comes back with the detected language.
+ */
+import {
+  NoTranscriptGeneratedError,
+  type TranscriptionModel,
+  experimental_transcribe as transcribe,
+} from 'ai';
+import { encodeWav } from '../../audio/wav.ts';
+import { InvalidInputError } from '../../errors.ts';
+import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
+import { boundedCall } from './bounded-call.ts';
+
+type ProviderOptions = Parameters<typeof transcribe>[0]['providerOptions'];
+
+export interface TranscriptionSttOptions {
+  model: TranscriptionModel;
+  /** Rate the pipeline should deliver (default 16000; the WAV carries whatever rate arrives). */
+  sampleRate?: number;
+  /** Bound on one transcription request, retries included (default 30 000 ms). */
+  timeoutMs?: number;
+  /** AI SDK retries per request (default 1). */
+  maxRetries?: number;
+  /** Longest utterance sent, in seconds (default 300). */
+  maxAudioSeconds?: number;
+  providerOptions?: ProviderOptions;
+  headers?: Record<string, string>;
+}
+
+export class TranscriptionStt implements SttModel {
+  readonly provider: string;
+  readonly modelId: string;
+  readonly sampleRate: number;
+  private readonly options: TranscriptionSttOptions;
+
+  constructor(options: TranscriptionSttOptions) {
+    this.options = options;
+    const { model } = options;
+    this.provider = typeof model === 'string' ? 'gateway' : model.provider;
+    this.modelId = typeof model === 'string' ? model : model.modelId;
+    this.sampleRate = options.sampleRate ?? 16000;
+  }
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, options: SttStreamOptions): AsyncIterable<SttEvent> {
+    const signal = options.abortSignal;
+    signal?.throwIfAborted();
+    const maxSeconds = this.options.maxAudioSeconds ?? 300;
+    const maxSamples = Math.round(maxSeconds * options.sampleRate);
+    const chunks: Int16Array[] = [];
+    let total = 0;
+    for await (const chunk of audio) {
+      signal?.throwIfAborted();
+      total += chunk.length;
+      if (total > maxSamples) {
+        throw new InvalidInputError('stt_audio_too_long', `Utterance exceeds ${maxSeconds} s`);
+      }
+      chunks.push(chunk.slice());
+    }
+    signal?.throwIfAborted();
+    if (total === 0) {
+      yield { type: 'final', text: '', ...(options.language ? { language: options.language } : {}) };
+      return;
+    }
+    const pcm = new Int16Array(total);
+    let offset = 0;
+    for (const c of chunks) {
+      pcm.set(c, offset);
+      offset += c.length;
+    }
+    const wav = encodeWav(pcm, { sampleRate: options.sampleRate, channels: 1 });
+    const result = await boundedCall(
+      async (abortSignal) => {
+        try {
+          return await transcribe({
+            model: this.options.model,
+            audio: wav,
+            abortSignal,
+            maxRetries: this.options.maxRetries ?? 1,
+            ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
+            ...(this.options.headers ? { headers: this.options.headers } : {}),
+          });
+        } catch (err) {
+          // The AI SDK treats an empty transcript as an error; for a voice turn it is just silence.
+          if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', language: undefined };
+          throw err;
+        }
+      },
+      {
+        what: `${this.provider} transcription`,
+        timeoutMs: this.options.timeoutMs ?? 30_000,
+        abortSignal: signal,
+        failureCode: 'stt_failed',
+      },
+    );
+    const language = result.language ?? options.language;
+    yield { type: 'final', text: result.text.trim(), ...(language ? { language } : {}) };
+  }
+}

@@ -1,0 +1,144 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resample } from '../../audio/resample.ts';
+import { AudioFormatError } from '../../errors.ts';
+import { EspeakTts } from './espeak-tts.ts';
+import { SILERO_FRAME_SAMPLES, SileroVad, type SileroVadStream } from './silero-vad.ts';
+
+const FRAME = SILERO_FRAME_SAMPLES;
+let speech: Int16Array; // 16 kHz: 0.5 s silence, a spoken sentence, 0.5 s silence
+let speechStart: number;
+let speechEnd: number;
+
+async function speak(text: string): Promise<Int16Array> {
+  const parts: Int16Array[] = [];
+  for await (const chunk of new EspeakTts().synthesize({ text })) parts.push(chunk);
+  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return resample(all, 22050, 16000);
+}
+
+function frames(audio: Int16Array): Int16Array[] {
+  const out: Int16Array[] = [];
+  for (let i = 0; i + FRAME <= audio.length; i += FRAME) out.push(audio.subarray(i, i + FRAME));
+  return out;
+}
+
+async function scoreSequentially(stream: SileroVadStream, list: Int16Array[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const f of list) out.push(await stream.process(f));
+  return out;
+}
+
+beforeAll(async () => {
+  const voice = await speak('What is the weather in Paris today?');
+  speechStart = 8000;
+  speechEnd = speechStart + voice.length;
+  speech = new Int16Array(speechEnd + 8000);
+  speech.set(voice, speechStart);
+  await new SileroVad().warmup();
+});
+
+describe('SileroVad (v5, onnxruntime-node)', () => {
+  it('describes itself as a 16 kHz, 512-sample model', () => {
+    const vad = new SileroVad();
+    expect([vad.provider, vad.modelId, vad.sampleRate, vad.frameSamples]).toEqual([
+      'silero',
+      'silero-vad-v5',
+      16000,
+      512,
+    ]);
+  });
+
+  it('scores real speech high and silence low', async () => {
+    const stream = new SileroVad().createStream();
+    const probs = await scoreSequentially(stream, frames(speech));
+    const leading = probs.slice(0, Math.floor(speechStart / FRAME) - 1);
+    const inside = probs.slice(Math.ceil(speechStart / FRAME) + 3, Math.floor(speechEnd / FRAME) - 3);
+    expect(Math.max(...leading)).toBeLessThan(0.1);
+    expect(inside.filter((p) => p > 0.5).length / inside.length).toBeGreaterThan(0.7);
+    expect(Math.max(...inside)).toBeGreaterThan(0.9);
+    const trailing = probs.slice(-4);
+    expect(Math.max(...trailing)).toBeLessThan(0.2);
+    stream.close();
+  });
+
+  it('micro-batches frames of many streams into one run with results equal to single runs', async () => {
+    const vad = new SileroVad();
+    const list = frames(speech);
+    const streamCount = 6;
+    // Reference: each stream alone, one frame per run.
+    const expected: number[][] = [];
+    for (let s = 0; s < streamCount; s++) {
+      const offset = s * 5;
+      expected.push(await scoreSequentially(vad.createStream(), list.slice(offset, offset + 20)));
+    }
+    const streams = Array.from({ length: streamCount }, () => vad.createStream());
+    const before = vad.stats;
+    const got: number[][] = streams.map(() => []);
+    for (let k = 0; k < 20; k++) {
+      // All streams submit their k-th frame in the same tick.
+      const probs = await Promise.all(streams.map((st, s) => st.process(list[s * 5 + k]!)));
+      for (let s = 0; s < streamCount; s++) got[s]!.push(probs[s]!);
+    }
+    const after = vad.stats;
+    expect(after.frames - before.frames).toBe(streamCount * 20);
+    expect(after.runs - before.runs).toBe(20);
+    for (let s = 0; s < streamCount; s++) {
+      for (let k = 0; k < 20; k++) expect(got[s]![k]!).toBeCloseTo(expected[s]![k]!, 5);
+    }
+  });
+
+  it('scoreBatch scores one frame per stream in one run, matching single runs', async () => {
+    const vad = new SileroVad();
+    const list = frames(speech);
+    const single = await scoreSequentially(vad.createStream(), list.slice(10, 40));
+    const streams = Array.from({ length: 4 }, () => vad.createStream());
+    const before = vad.stats.runs;
+    for (let k = 0; k < 30; k++) {
+      const probs = await vad.scoreBatch(streams, [
+        list[10 + k]!,
+        list[10 + k]!,
+        list[10 + k]!,
+        list[10 + k]!,
+      ]);
+      for (const p of probs) expect(p).toBeCloseTo(single[k]!, 5);
+    }
+    expect(vad.stats.runs - before).toBe(30);
+    await expect(vad.scoreBatch([streams[0]!, streams[0]!], [list[0]!, list[1]!])).rejects.toMatchObject({
+      code: 'vad_bad_batch',
+    });
+  });
+
+  it('keeps frame order within a stream even when frames are submitted without awaiting', async () => {
+    const vad = new SileroVad();
+    const list = frames(speech).slice(15, 35);
+    const expected = await scoreSequentially(vad.createStream(), list);
+    const stream = vad.createStream();
+    const got = await Promise.all(list.map((f) => stream.process(f)));
+    for (let i = 0; i < got.length; i++) expect(got[i]!).toBeCloseTo(expected[i]!, 5);
+  });
+
+  it('reset forgets state; close rejects further frames; bad frame sizes are typed errors', async () => {
+    const vad = new SileroVad();
+    const list = frames(speech).slice(15, 25);
+    const stream = vad.createStream();
+    const first = await scoreSequentially(stream, list);
+    stream.reset();
+    const again = await scoreSequentially(stream, list);
+    for (let i = 0; i < again.length; i++) expect(again[i]!).toBeCloseTo(first[i]!, 6);
+    await expect(stream.process(new Int16Array(480))).rejects.toBeInstanceOf(AudioFormatError);
+    stream.close();
+    await expect(stream.process(list[0]!)).rejects.toMatchObject({ code: 'vad_stream_closed' });
+  });
+
+  it('reports a typed error for a missing model file', async () => {
+    const vad = new SileroVad({ modelPath: '/nonexistent/silero.onnx' });
+    await expect(vad.createStream().process(new Int16Array(FRAME))).rejects.toMatchObject({
+      code: 'vad_model_load_failed',
+    });
+  });
+});

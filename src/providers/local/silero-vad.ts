@@ -1,0 +1,294 @@
+/**
+ * Silero VAD v5 on onnxruntime-node, using the model file shipped in `@ricky0123/vad-web`.
+ *
+ * Model I/O (v5): `input` float32 [N, 64 + 512] — each row is the last 64 samples of the stream's
+ * previous frame followed by the 512 new samples (16 kHz, floats in [-1, 1)); `state` float32
+ * [2, N, 128]; `sr` int64 scalar 16000. Outputs `output` [N, 1] (speech probability) and `stateN`
+ * [2, N, 128]. This matches `OnnxWrapper.__call__` in silero-vad and vad-web's `Silero.process`.
+ *
+ * One InferenceSession per model file per process serves every stream; streams keep only their
+ * own recurrent state and context. Frames from many streams that arrive in the same event-loop
+ * turn are scored in one `run` with batch dimension N (micro-batching, flushed on setImmediate).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
+import { AudioFormatError, ProviderError } from '../../errors.ts';
+import type { VadModel, VadStream } from '../types.ts';
+
+export const SILERO_SAMPLE_RATE = 16000;
+export const SILERO_FRAME_SAMPLES = 512;
+export const SILERO_CONTEXT_SAMPLES = 64;
+const ROW = SILERO_CONTEXT_SAMPLES + SILERO_FRAME_SAMPLES;
+const STATE_UNITS = 128;
+
+export interface SileroVadOptions {
+  /** Path to a Silero v5 `.onnx` file (default: the one in `@ricky0123/vad-web`). */
+  modelPath?: string;
+  /** Most frames scored in one `run` (default 64). */
+  maxBatch?: number;
+}
+
+/** Path of `silero_vad_v5.onnx` inside the installed `@ricky0123/vad-web` package. */
+export function defaultSileroModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@ricky0123/vad-web/package.json')), 'dist', 'silero_vad_v5.onnx');
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+interface Job {
+  stream: SileroVadStream;
+  row: Float32Array;
+  generation: number;
+  resolve: (p: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One shared session plus the micro-batching queue, per model file. */
+class SileroEngine {
+  private loaded: Promise<{ ort: Ort; session: InferenceSession }> | null = null;
+  private queue: Job[] = [];
+  private scheduled = false;
+  private readonly inFlight = new Set<SileroVadStream>();
+  /** Inference calls made and frames scored (for tests and benchmarks). */
+  readonly stats = { runs: 0, frames: 0 };
+
+  constructor(
+    readonly modelPath: string,
+    private readonly maxBatch: number,
+  ) {}
+
+  load(): Promise<{ ort: Ort; session: InferenceSession }> {
+    this.loaded ??= (async () => {
+      const ort = (await import('onnxruntime-node')) as Ort;
+      const session = await ort.InferenceSession.create(this.modelPath, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      return { ort, session };
+    })().catch((err: unknown) => {
+      this.loaded = null;
+      throw new ProviderError('vad_model_load_failed', `Could not load Silero VAD model ${this.modelPath}`, {
+        cause: err,
+      });
+    });
+    return this.loaded;
+  }
+
+  enqueue(job: Job): void {
+    this.queue.push(job);
+    this.schedule();
+  }
+
+  drop(stream: SileroVadStream): void {
+    const kept: Job[] = [];
+    for (const job of this.queue) {
+      if (job.stream === stream) job.reject(new ProviderError('vad_stream_closed', 'VAD stream was closed'));
+      else kept.push(job);
+    }
+    this.queue = kept;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Takes at most one job per stream (a stream's next frame needs the previous frame's state). */
+  private flush(): void {
+    const batch: Job[] = [];
+    const taken = new Set<SileroVadStream>();
+    const rest: Job[] = [];
+    for (const job of this.queue) {
+      if (batch.length < this.maxBatch && !taken.has(job.stream) && !this.inFlight.has(job.stream)) {
+        batch.push(job);
+        taken.add(job.stream);
+      } else {
+        rest.push(job);
+      }
+    }
+    this.queue = rest;
+    if (batch.length === 0) return;
+    for (const job of batch) this.inFlight.add(job.stream);
+    this.run(
+      batch.map((j) => j.row),
+      batch.map((j) => j.stream),
+      batch.map((j) => j.generation),
+    )
+      .then(
+        (probs) => {
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(probs[i]!);
+        },
+        (err: unknown) => {
+          for (const job of batch) job.reject(err);
+        },
+      )
+      .finally(() => {
+        for (const job of batch) this.inFlight.delete(job.stream);
+        this.schedule();
+      });
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /** Scores N rows (context + frame) in one run and writes each stream's new state. */
+  async run(rows: Float32Array[], streams: SileroVadStream[], generations: number[]): Promise<number[]> {
+    const { ort, session } = await this.load();
+    const n = rows.length;
+    const input = new Float32Array(n * ROW);
+    const state = new Float32Array(2 * n * STATE_UNITS);
+    for (let b = 0; b < n; b++) {
+      input.set(rows[b]!, b * ROW);
+      const s = streams[b]!.state;
+      state.set(s.subarray(0, STATE_UNITS), b * STATE_UNITS);
+      state.set(s.subarray(STATE_UNITS), (n + b) * STATE_UNITS);
+    }
+    let out: InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run({
+        input: new ort.Tensor('float32', input, [n, ROW]),
+        state: new ort.Tensor('float32', state, [2, n, STATE_UNITS]),
+        sr: new ort.Tensor('int64', BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []),
+      });
+    } catch (err) {
+      throw new ProviderError('vad_inference_failed', 'Silero VAD inference failed', {
+        cause: err,
+        retryable: true,
+      });
+    }
+    this.stats.runs++;
+    this.stats.frames += n;
+    const probs = out.output?.data as Float32Array | undefined;
+    const stateN = out.stateN?.data as Float32Array | undefined;
+    if (!probs || !stateN || probs.length !== n || stateN.length !== 2 * n * STATE_UNITS) {
+      throw new ProviderError('vad_bad_output', 'Silero VAD returned outputs of an unexpected shape');
+    }
+    for (let b = 0; b < n; b++) {
+      const stream = streams[b]!;
+      if (stream.generation !== generations[b]) continue; // reset while in flight: keep the fresh state
+      stream.state.set(stateN.subarray(b * STATE_UNITS, (b + 1) * STATE_UNITS), 0);
+      stream.state.set(stateN.subarray((n + b) * STATE_UNITS, (n + b + 1) * STATE_UNITS), STATE_UNITS);
+    }
+    return Array.from(probs);
+  }
+}
+
+const engines = new Map<string, SileroEngine>();
+
+function engineFor(modelPath: string, maxBatch: number): SileroEngine {
+  const key = `${modelPath}#${maxBatch}`;
+  let engine = engines.get(key);
+  if (!engine) {
+    engine = new SileroEngine(modelPath, maxBatch);
+    engines.set(key, engine);
+  }
+  return engine;
+}
+
+/** Per-stream detector: recurrent state, 64-sample context, sequential frames. */
+export class SileroVadStream implements VadStream {
+  /** Recurrent state, layout [2][128] (the stream's slice of the model's [2, N, 128]). */
+  readonly state = new Float32Array(2 * STATE_UNITS);
+  generation = 0;
+  private readonly context = new Float32Array(SILERO_CONTEXT_SAMPLES);
+  private closed = false;
+
+  constructor(private readonly engine: SileroEngine) {}
+
+  /** Builds the model row for a frame (context + samples) and advances the context. */
+  prepare(frame: Int16Array): Float32Array {
+    if (this.closed) throw new ProviderError('vad_stream_closed', 'VAD stream was closed');
+    if (frame.length !== SILERO_FRAME_SAMPLES) {
+      throw new AudioFormatError(
+        'vad_bad_frame_size',
+        `Silero VAD scores frames of ${SILERO_FRAME_SAMPLES} samples at 16 kHz, got ${frame.length}`,
+        { details: { expected: SILERO_FRAME_SAMPLES, actual: frame.length } },
+      );
+    }
+    const row = new Float32Array(ROW);
+    row.set(this.context, 0);
+    for (let i = 0; i < SILERO_FRAME_SAMPLES; i++) row[SILERO_CONTEXT_SAMPLES + i] = frame[i]! / 32768;
+    this.context.set(row.subarray(ROW - SILERO_CONTEXT_SAMPLES));
+    return row;
+  }
+
+  process(frame: Int16Array): Promise<number> {
+    let row: Float32Array;
+    try {
+      row = this.prepare(frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.engine.enqueue({ stream: this, row, generation: this.generation, resolve, reject });
+    });
+  }
+
+  reset(): void {
+    this.generation++;
+    this.state.fill(0);
+    this.context.fill(0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.drop(this);
+  }
+}
+
+/** Silero VAD v5 (`VadModel`): 512-sample frames at 16 kHz, one shared ONNX session. */
+export class SileroVad implements VadModel {
+  readonly provider = 'silero';
+  readonly modelId = 'silero-vad-v5';
+  readonly sampleRate = SILERO_SAMPLE_RATE;
+  readonly frameSamples = SILERO_FRAME_SAMPLES;
+  private readonly engine: SileroEngine;
+
+  constructor(options: SileroVadOptions = {}) {
+    const maxBatch = options.maxBatch ?? 64;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+      throw new ProviderError('vad_bad_option', `maxBatch must be a positive integer, got ${maxBatch}`);
+    }
+    this.engine = engineFor(options.modelPath ?? defaultSileroModelPath(), maxBatch);
+  }
+
+  /** Inference calls and frames scored by the shared engine behind this model. */
+  get stats(): { readonly runs: number; readonly frames: number } {
+    return { ...this.engine.stats };
+  }
+
+  /** Loads the shared session now instead of on the first frame. */
+  async warmup(): Promise<void> {
+    await this.engine.load();
+  }
+
+  createStream(): SileroVadStream {
+    return new SileroVadStream(this.engine);
+  }
+
+  /**
+   * Scores one frame per stream in a single `run` (batch dimension N = frames.length), bypassing
+   * the micro-batching queue. Each stream must appear once and have no frame in flight.
+   */
+  async scoreBatch(
+    streams: ReadonlyArray<SileroVadStream>,
+    frames: ReadonlyArray<Int16Array>,
+  ): Promise<number[]> {
+    if (streams.length !== frames.length || new Set(streams).size !== streams.length) {
+      throw new ProviderError('vad_bad_batch', 'scoreBatch needs one frame per distinct stream');
+    }
+    if (streams.length === 0) return [];
+    const rows = frames.map((f, i) => streams[i]!.prepare(f));
+    return this.engine.run(
+      rows,
+      [...streams],
+      streams.map((s) => s.generation),
+    );
+  }
+}

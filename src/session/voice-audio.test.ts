@@ -1,0 +1,240 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockStt } from '../testing/mock-stt.ts';
+import { MockTts } from '../testing/mock-tts.ts';
+import { MockVad } from '../testing/mock-vad.ts';
+import { EventRecorder } from '../testing/recorder.ts';
+import { VoiceSession } from './voice-session.ts';
+
+const RATE = 16000;
+const FRAME = 320; // 20 ms
+const tone = (): Int16Array => {
+  const f = new Int16Array(FRAME);
+  for (let i = 0; i < FRAME; i++) f[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE));
+  return f;
+};
+const silence = (): Int16Array => new Int16Array(FRAME);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Written {
+  at: number;
+  turnId: string;
+}
+
+function voiceSession(opts: { answer: string; stt?: string[]; mode?: 'agent' | 'stream' }) {
+  const written: Written[] = [];
+  let clears = 0;
+  const session = new VoiceSession({
+    sessionId: 'v',
+    userId: 'u',
+    agents: [{ name: 'main', instructions: 'x' }],
+    model: mockLanguageModel([opts.answer]),
+    logger: silentLogger,
+    mode: opts.mode ?? 'agent',
+    audio: {
+      vad: new MockVad(),
+      stt: new MockStt({ script: opts.stt ?? ['hello there'] }),
+      tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
+      inputSampleRate: RATE,
+      outputSampleRate: 24000,
+      vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
+      endpointing: { endpointingMs: 100 },
+      interruption: { minInterruptionMs: 300, falseInterruptionTimeoutMs: 300 },
+      output: {
+        write: (_f, info) => {
+          written.push({ at: performance.now(), turnId: info.turnId });
+        },
+        clear: () => {
+          clears++;
+        },
+      },
+    },
+  });
+  const rec = new EventRecorder(session.eventBus);
+  return { session, rec, written, clears: () => clears };
+}
+
+/** Push `ms` of audio as 20 ms frames; in real time when `paced`. */
+async function push(session: VoiceSession, make: () => Int16Array, ms: number, paced = false) {
+  for (let t = 0; t < ms; t += 20) {
+    session.pushAudio(make(), RATE);
+    if (paced) await sleep(20);
+  }
+}
+
+let current: VoiceSession | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
+  it('speech → VAD → STT → LLM → TTS → paced 20 ms frames, with the seed 001 speech events in order', async () => {
+    const { session, rec, written } = voiceSession({ answer: 'Hi! Nice to meet you.' });
+    current = session;
+    await push(session, tone, 400);
+    await push(session, silence, 400);
+    await rec.waitFor('turn.end');
+    // the second chunk may be queued before or after playout starts (the LLM streams meanwhile)
+    const firstQueued = rec.types().indexOf('speech.chunk.queued');
+    const order = rec
+      .types()
+      .filter((t, i) => t !== 'speech.chunk.queued' || i === firstQueued)
+      .filter((t) =>
+        [
+          'user.speech.start',
+          'user.speech.stop',
+          'transcription.final',
+          'turn.start',
+          'user.text',
+          'speech.chunk.queued',
+          'speech.start',
+          'bot.speaking.start',
+          'speech.complete',
+          'bot.speaking.stop',
+          'assistant.text',
+          'turn.end',
+        ].includes(t),
+      );
+    expect(order).toEqual([
+      'user.speech.start',
+      'user.speech.stop',
+      'transcription.final',
+      'turn.start',
+      'user.text',
+      'speech.chunk.queued',
+      'speech.start',
+      'bot.speaking.start',
+      'speech.complete',
+      'bot.speaking.stop',
+      'assistant.text',
+      'turn.end',
+    ]);
+    expect(rec.first('user.text')).toMatchObject({ text: 'hello there', source: 'speech' });
+    expect(rec.payloads('speech.chunk.queued').map((c) => c.text)).toEqual(['Hi!', 'Nice to meet you.']);
+    expect(rec.payloads('speech.chunk').map((c) => [c.chunkId, c.text, c.format])).toEqual([
+      [1, 'Hi!', 'pcm16'],
+      [2, 'Nice to meet you.', 'pcm16'],
+    ]);
+    // 20 chars × 40 ms = 800 ms of audio → 40 frames of 20 ms, paced in real time
+    expect(written.length).toBe(40);
+    const span = written.at(-1)!.at - written[0].at;
+    expect(span).toBeGreaterThan(39 * 20 * 0.8);
+    const latency = rec.first('turn.latency')!;
+    expect(latency.kind).toBe('cascade');
+    expect(Object.keys(latency.segments)).toEqual(
+      expect.arrayContaining([
+        'sttMs',
+        'backendToLLMMs',
+        'llmProcessingMs',
+        'llmToBackendMs',
+        'ttsMs',
+        'backendToClientMs',
+        'totalE2EMs',
+      ]),
+    );
+  });
+
+  it('barge-in: user speech while the bot speaks interrupts once it passes minInterruptionMs; no frame leaves after', async () => {
+    const { session, rec, written, clears } = voiceSession({
+      answer: 'This is a long answer that keeps going for quite a while so you can interrupt me.',
+      stt: ['tell me something', 'stop'],
+    });
+    current = session;
+    await push(session, tone, 300);
+    await push(session, silence, 300);
+    await rec.waitFor('bot.speaking.start');
+    await sleep(200);
+    const userStartsAt = performance.now();
+    const pushing = push(session, tone, 600, true);
+    const interrupted = await rec.waitFor('speech.interrupted');
+    const interruptedAt = performance.now();
+    const framesAtInterrupt = written.length;
+    await pushing;
+    await sleep(100);
+    expect(interrupted).toMatchObject({ reason: 'user_speaking' });
+    expect(rec.first('turn.interrupted')).toMatchObject({ reason: 'user_speaking' });
+    // 300 ms of speech needed (+ VAD confirmation); not before, not a lot later
+    expect(interruptedAt - userStartsAt).toBeGreaterThanOrEqual(250);
+    expect(interruptedAt - userStartsAt).toBeLessThan(700);
+    expect(written.length).toBe(framesAtInterrupt);
+    expect(clears()).toBeGreaterThan(0);
+    // history keeps only what was heard
+    const heard = rec.payloads('assistant.text')[0];
+    expect(heard.interrupted).toBe(true);
+    expect(heard.text.length).toBeGreaterThan(0);
+    expect(
+      'This is a long answer that keeps going for quite a while so you can interrupt me.'.startsWith(
+        heard.text,
+      ),
+    ).toBe(true);
+    expect(session.history[1]).toMatchObject({
+      role: 'assistant',
+      content: [{ type: 'text', text: heard.text }],
+    });
+    expect(rec.types(['speech.interrupted', 'bot.speaking.stop', 'turn.interrupted'])).toEqual([
+      'speech.interrupted',
+      'bot.speaking.stop',
+      'turn.interrupted',
+    ]);
+  });
+
+  it('a 150 ms cough pauses the bot, then it resumes after the false-interruption timeout and finishes', async () => {
+    const { session, rec } = voiceSession({ answer: 'Here is a fairly long answer for you to hear.' });
+    current = session;
+    await push(session, tone, 300);
+    await push(session, silence, 300);
+    await rec.waitFor('bot.speaking.start');
+    await sleep(100);
+    await push(session, tone, 150, true);
+    await push(session, silence, 200, true);
+    await rec.waitFor('speech.resumed');
+    await rec.waitFor('turn.end');
+    expect(rec.types(['speech.paused', 'speech.resumed', 'turn.interrupted'])).toEqual([
+      'speech.paused',
+      'speech.resumed',
+    ]);
+    expect(rec.first('assistant.text')).toMatchObject({
+      interrupted: false,
+      text: 'Here is a fairly long answer for you to hear.',
+    });
+  });
+
+  it('stream mode: no LLM; speak() queues utterances FIFO without interrupting and publishes the speech events', async () => {
+    const { session, rec } = voiceSession({ answer: 'unused', mode: 'stream' });
+    current = session;
+    const a = session.speak('First thing.');
+    const b = session.speak('Second thing.');
+    const [ra, rb] = await Promise.all([a, b]);
+    expect([ra.interrupted, rb.interrupted]).toEqual([false, false]);
+    expect(rec.payloads('bot.tts.text').map((t) => t.text)).toEqual(['First thing.', 'Second thing.']);
+    expect(rec.types(['bot.speaking.start', 'bot.speaking.stop'])).toEqual([
+      'bot.speaking.start',
+      'bot.speaking.stop',
+      'bot.speaking.start',
+      'bot.speaking.stop',
+    ]);
+    // a user utterance in stream mode is transcribed and recorded, but no LLM runs
+    await push(session, tone, 300);
+    await push(session, silence, 300);
+    await rec.waitFor('turn.end');
+    expect(rec.types(['llm.start'])).toEqual([]);
+    expect(rec.first('user.text')).toMatchObject({ text: 'hello there' });
+  });
+
+  it('bad audio frames get typed errors and the session goes on', async () => {
+    const { session } = voiceSession({ answer: 'ok' });
+    current = session;
+    expect(() => session.pushAudio(new Int16Array(320), 12345)).toThrowError(
+      expect.objectContaining({ code: 'unsupported_sample_rate' }),
+    );
+    expect(() => session.pushAudio(new Int16Array(0), RATE)).toThrowError(
+      expect.objectContaining({ code: 'empty_audio_frame' }),
+    );
+    expect(() => session.pushAudio(new Int16Array(RATE * 2), RATE)).toThrowError(
+      expect.objectContaining({ code: 'audio_frame_too_large' }),
+    );
+    await expect(session.sendText('still here')).resolves.toMatchObject({ text: 'ok' });
+  });
+});

@@ -1,0 +1,460 @@
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { EventMap, EventType } from '../../bus/events.ts';
+import { ColloquyError, ProviderError } from '../../errors.ts';
+import { silentLogger } from '../../logger.ts';
+import type { RtviServerMessage } from './messages.ts';
+import { RtviProjection, type RtviProjectionOptions } from './rtvi-projection.ts';
+import { conversationEndReason, RTVI_TABLE } from './rtvi-table.ts';
+
+const S = 'sess-1';
+const T = 'turn-1';
+const AT = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+
+function setup(options: Partial<RtviProjectionOptions> = {}) {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const out: RtviServerMessage[] = [];
+  const projection = new RtviProjection(bus, { send: (m) => out.push(m), ...options });
+  const take = () => out.splice(0);
+  return { bus, out, projection, take };
+}
+
+type Step = { [K in EventType]: [K, EventMap[K]] }[EventType];
+
+const m = (type: string, data?: unknown) =>
+  data === undefined ? { label: 'rtvi-ai', type } : { label: 'rtvi-ai', type, data };
+const custom = (type: string, data: unknown) => m('server-message', { type, data });
+
+/** Seed 002's tables, one row per bus event: event in → exact RTVI JSON out. */
+const rows: Array<[string, Step[], unknown[]]> = [
+  ['user starts speaking', [['user.speech.start', { sessionId: S, at: AT }]], [m('user-started-speaking')]],
+  [
+    'user stops speaking',
+    [['user.speech.stop', { sessionId: S, at: AT, durationMs: 900 }]],
+    [m('user-stopped-speaking')],
+  ],
+  ['user mutes', [['user.mute.start', { sessionId: S }]], [m('user-mute-started')]],
+  ['user unmutes', [['user.mute.stop', { sessionId: S }]], [m('user-mute-stopped')]],
+  [
+    'interim transcript',
+    [['transcription.interim', { sessionId: S, text: 'hel', at: AT }]],
+    [
+      m('user-transcription', {
+        text: 'hel',
+        final: false,
+        timestamp: '2025-01-02T03:04:05.678Z',
+        user_id: 'u-42',
+      }),
+    ],
+  ],
+  [
+    'final transcript',
+    [['transcription.final', { sessionId: S, text: 'hello', at: AT }]],
+    [
+      m('user-transcription', {
+        text: 'hello',
+        final: true,
+        timestamp: '2025-01-02T03:04:05.678Z',
+        user_id: 'u-42',
+      }),
+    ],
+  ],
+  [
+    'user text sent to the LLM',
+    [['user.text', { sessionId: S, turnId: T, text: 'hello', source: 'speech' }]],
+    [m('user-llm-text', { text: 'hello' })],
+  ],
+  ['bot starts speaking', [['bot.speaking.start', { sessionId: S, turnId: T }]], [m('bot-started-speaking')]],
+  [
+    'bot stops speaking',
+    [['bot.speaking.stop', { sessionId: S, turnId: T, interrupted: false }]],
+    [m('bot-stopped-speaking')],
+  ],
+  ['TTS starts', [['speech.start', { sessionId: S, turnId: T, streaming: true }]], [m('bot-tts-started')]],
+  [
+    'TTS text being spoken (+ bot-output per chunk)',
+    [['bot.tts.text', { sessionId: S, turnId: T, chunkId: 0, text: 'Hi there.' }]],
+    [
+      m('bot-tts-text', { text: 'Hi there.' }),
+      m('bot-output', {
+        text: 'Hi there.',
+        spoken: true,
+        aggregated_by: 'sentence',
+        will_be_spoken: true,
+        spoken_status: 'completed',
+        segment_id: 0,
+      }),
+    ],
+  ],
+  [
+    'TTS completes',
+    [
+      ['speech.start', { sessionId: S, turnId: T, streaming: true }],
+      ['speech.complete', { sessionId: S, turnId: T, streaming: true }],
+      ['speech.complete', { sessionId: S, turnId: T, streaming: true }],
+    ],
+    [m('bot-tts-started'), m('bot-tts-stopped')],
+  ],
+  ['LLM starts', [['llm.start', { sessionId: S, turnId: T, agentName: 'main' }]], [m('bot-llm-started')]],
+  [
+    'LLM token',
+    [['llm.text.delta', { sessionId: S, turnId: T, id: 't0', text: 'Hel' }]],
+    [m('bot-llm-text', { text: 'Hel' })],
+  ],
+  ['LLM ends', [['llm.end', { sessionId: S, turnId: T, outcome: 'finish' }]], [m('bot-llm-stopped')]],
+  [
+    'LLM search response',
+    [
+      [
+        'llm.search-response',
+        { sessionId: S, turnId: T, response: { origins: [{ site_uri: 'u', results: [] }] } },
+      ],
+    ],
+    [
+      m('bot-llm-search-response', {
+        response: { origins: [{ site_uri: 'u', results: [] }] },
+        origins: [{ site_uri: 'u', results: [] }],
+      }),
+    ],
+  ],
+  [
+    'text-only turn: whole answer as unspoken output',
+    [['assistant.text', { sessionId: S, turnId: T, agentName: 'main', text: 'Done.', interrupted: false }]],
+    [m('bot-output', { text: 'Done.', spoken: false, aggregated_by: 'turn', will_be_spoken: false })],
+  ],
+  [
+    'spoken turn: assistant.text is not repeated',
+    [
+      ['speech.start', { sessionId: S, turnId: T, streaming: true }],
+      ['assistant.text', { sessionId: S, turnId: T, agentName: 'main', text: 'Done.', interrupted: false }],
+    ],
+    [m('bot-tts-started')],
+  ],
+  [
+    'barge-in: one bot-interrupted, TTS stopped, late tokens dropped',
+    [
+      ['speech.start', { sessionId: S, turnId: T, streaming: true }],
+      ['speech.interrupted', { sessionId: S, turnId: T, reason: 'user_speaking', heardText: 'Hi' }],
+      ['turn.interrupted', { sessionId: S, turnId: T, reason: 'user_speaking' }],
+      ['llm.text.delta', { sessionId: S, turnId: T, id: 't0', text: 'late' }],
+      ['bot.tts.text', { sessionId: S, turnId: T, chunkId: 3, text: 'late' }],
+    ],
+    [m('bot-tts-started'), m('bot-tts-stopped'), m('bot-interrupted', { reason: 'user_speaking' })],
+  ],
+  [
+    'conversation start (custom)',
+    [['session.start', { sessionId: S, userId: 'u-42', agentName: 'main' }]],
+    [custom('conversation-start', {})],
+  ],
+  [
+    'conversation end: client disconnected (custom)',
+    [['session.close', { sessionId: S, reason: 'client_disconnected' }]],
+    [custom('conversation-end', { reason: 'client_disconnected' })],
+  ],
+  [
+    'conversation end: idle timeout (custom)',
+    [['session.close', { sessionId: S, reason: 'idle_timeout' }]],
+    [custom('conversation-end', { reason: 'idle_timeout' })],
+  ],
+  [
+    'recoverable pipeline error',
+    [
+      [
+        'error',
+        {
+          sessionId: S,
+          component: 'tts',
+          error: new ProviderError('tts_failed', 'TTS 503'),
+          severity: 'error',
+        },
+      ],
+    ],
+    [
+      custom('pipeline-error', { processor: 'tts', error: 'TTS 503' }),
+      m('error', { error: 'TTS 503', message: 'TTS 503', fatal: false }),
+    ],
+  ],
+  [
+    'fatal pipeline error (custom message first: the client disconnects on fatal)',
+    [
+      [
+        'error',
+        { sessionId: S, component: 'llm', error: new ColloquyError('x', 'LLM down'), severity: 'fatal' },
+      ],
+    ],
+    [
+      custom('pipeline-error', { processor: 'llm', error: 'LLM down' }),
+      m('error', { error: 'LLM down', message: 'LLM down', fatal: true }),
+    ],
+  ],
+  [
+    'warnings are not RTVI errors',
+    [['error', { sessionId: S, component: 'vad', error: new ColloquyError('x', 'meh'), severity: 'warn' }]],
+    [],
+  ],
+  [
+    'client_event tool → custom server message on its topic',
+    [['client.event', { sessionId: S, topic: 'show-map', payload: { lat: 1 } }]],
+    [custom('show-map', { lat: 1 })],
+  ],
+  ['audio levels are off by default', [['audio.level', { sessionId: S, source: 'user', level: 0.5 }]], []],
+];
+
+describe('RtviProjection: bus event → RTVI message', () => {
+  it.each(rows)('%s', (_name, steps, expected) => {
+    const { bus, take } = setup({ userId: 'u-42' });
+    for (const [type, payload] of steps) bus.publish(type, payload as never);
+    expect(JSON.parse(JSON.stringify(take()))).toEqual(expected);
+  });
+});
+
+describe('function calls', () => {
+  const call = (id: string, name: string, args: unknown): Step => [
+    'tool.call',
+    { sessionId: S, agentName: 'main', id, name, args, turnId: T },
+  ];
+  const result = (id: string, value: unknown, status: 'success' | 'cancelled' = 'success'): Step => [
+    'tool.result',
+    { sessionId: S, toolCallId: id, status, result: value, name: 'x', turnId: T },
+  ];
+
+  it('started → in-progress → stopped with arguments, result and transition_to null', () => {
+    const { bus, take } = setup();
+    for (const [t, p] of [call('c1', 'get_weather', { city: 'Paris' }), result('c1', { temp: 21 })])
+      bus.publish(t, p as never);
+    expect(take()).toEqual([
+      m('llm-function-call-started', { function_name: 'get_weather' }),
+      m('llm-function-call-in-progress', {
+        tool_call_id: 'c1',
+        function_name: 'get_weather',
+        arguments: { city: 'Paris' },
+      }),
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c1',
+        function_name: 'get_weather',
+        arguments: { city: 'Paris' },
+        cancelled: false,
+        result: { temp: 21 },
+        transition_to: null,
+      }),
+    ]);
+  });
+
+  it('started is sent when the LLM begins the call, once', () => {
+    const { bus, take } = setup();
+    bus.publish('llm.tool-input.start', { sessionId: S, turnId: T, id: 'c1', toolName: 'book' });
+    expect(take()).toEqual([m('llm-function-call-started', { function_name: 'book' })]);
+    bus.publish(...(call('c1', 'book', { day: 'mon' }) as ['tool.call', EventMap['tool.call']]));
+    expect(take().map((x) => x.type)).toEqual(['llm-function-call-in-progress']);
+  });
+
+  it('cancellation stops each running call once', () => {
+    const { bus, take } = setup();
+    bus.publish(...(call('c1', 'slow', {}) as ['tool.call', EventMap['tool.call']]));
+    take();
+    bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c1'], turnId: T });
+    bus.publish(...(result('c1', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c1',
+        function_name: 'slow',
+        arguments: {},
+        cancelled: true,
+        transition_to: null,
+      }),
+    ]);
+  });
+
+  it('transition_to is the agent an agent.transfer during the call moved to', () => {
+    const { bus, take } = setup();
+    bus.publish(
+      ...(call('c9', 'transfer_to_agent', { agent: 'billing' }) as ['tool.call', EventMap['tool.call']]),
+    );
+    bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'billing' });
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    expect(take().at(-1)).toEqual(
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: { agent: 'billing' },
+        cancelled: false,
+        result: 'ok',
+        transition_to: 'billing',
+      }),
+    );
+  });
+
+  it('with transferToolName the stopped message waits for the agent.transfer that follows the result', () => {
+    const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    take();
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    expect(take()).toEqual([]);
+    bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: {},
+        cancelled: false,
+        result: 'ok',
+        transition_to: 'sales',
+      }),
+    ]);
+  });
+
+  it('a held transfer stop is released with transition_to null when the turn ends without a transfer', () => {
+    const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish(...(result('c9', 'refused') as ['tool.result', EventMap['tool.result']]));
+    take();
+    bus.publish('turn.end', { sessionId: S, turnId: T });
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: {},
+        cancelled: false,
+        result: 'refused',
+        transition_to: null,
+      }),
+    ]);
+  });
+});
+
+describe('metrics', () => {
+  it('a turn reports Pipecat arrays (seconds) and the seed flat fields (ms), with the turn tokens', () => {
+    const { bus, take } = setup();
+    bus.publish('metrics.usage', {
+      sessionId: S,
+      turnId: T,
+      agentName: 'main',
+      model: 'gpt-4o-mini',
+      usage: { inputTokens: 120, outputTokens: 30 },
+    });
+    expect(take()).toEqual([
+      m('metrics', {
+        tokens: [
+          {
+            processor: 'llm',
+            model: 'gpt-4o-mini',
+            prompt_tokens: 120,
+            completion_tokens: 30,
+            total_tokens: 150,
+          },
+        ],
+      }),
+    ]);
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: T,
+      kind: 'cascade',
+      segments: { sttMs: 210, llmProcessingMs: 340, ttsMs: 120, totalE2EMs: 800 },
+      marks: {},
+    });
+    expect(take()).toEqual([
+      m('metrics', {
+        processing: [
+          { processor: 'stt', value: 0.21 },
+          { processor: 'turn', value: 0.8 },
+        ],
+        ttfb: [
+          { processor: 'llm', value: 0.34 },
+          { processor: 'tts', value: 0.12 },
+        ],
+        stt_latency_ms: 210,
+        llm_ttfb_ms: 340,
+        tts_ttfb_ms: 120,
+        total_latency_ms: 800,
+        llm_tokens: 150,
+      }),
+    ]);
+  });
+
+  it('provider TTFBs are sent as they happen and not repeated in the turn summary', () => {
+    const { bus, take } = setup();
+    bus.publish('metrics.ttfb', {
+      sessionId: S,
+      turnId: T,
+      processor: 'openai-llm',
+      model: 'gpt-4o',
+      valueMs: 312,
+    });
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: T,
+      kind: 'text',
+      segments: { llmProcessingMs: 312, totalE2EMs: 400 },
+      marks: {},
+    });
+    expect(take()).toEqual([
+      m('metrics', { ttfb: [{ processor: 'openai-llm', value: 0.312, model: 'gpt-4o' }] }),
+      m('metrics', {
+        processing: [{ processor: 'turn', value: 0.4 }],
+        llm_ttfb_ms: 312,
+        total_latency_ms: 400,
+      }),
+    ]);
+  });
+});
+
+describe('options', () => {
+  it('enabled: false projects nothing but still answers client-ready with bot-ready', () => {
+    const { bus, take, projection } = setup({ enabled: false });
+    bus.publish('user.speech.start', { sessionId: S, at: AT });
+    bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'main' });
+    expect(take()).toEqual([]);
+    expect(bus.hasSubscribers('user.speech.start')).toBe(false);
+    projection.botReady('abcd1234');
+    expect(take()).toEqual([
+      { label: 'rtvi-ai', type: 'bot-ready', id: 'abcd1234', data: { version: '2.1.0' } },
+    ]);
+  });
+
+  it('bot-ready answers client-ready and is mirrored as the seed custom message', () => {
+    const { take, projection } = setup();
+    projection.botReady('abcd1234', { library: 'colloquy' });
+    expect(take()).toEqual([
+      {
+        label: 'rtvi-ai',
+        type: 'bot-ready',
+        id: 'abcd1234',
+        data: { version: '2.1.0', about: { library: 'colloquy' } },
+      },
+      custom('bot-ready', { version: '2.1.0', about: { library: 'colloquy' } }),
+    ]);
+  });
+
+  it('user_id comes from session.start when not given', () => {
+    const { bus, take } = setup();
+    bus.publish('session.start', { sessionId: S, userId: 'lead-7', agentName: 'main' });
+    bus.publish('transcription.final', { sessionId: S, text: 'yes', at: AT });
+    expect((take()[1] as { data: { user_id: string } }).data.user_id).toBe('lead-7');
+  });
+
+  it('audioLevels: true sends Pipecat level messages', () => {
+    const { bus, take } = setup({ audioLevels: true });
+    bus.publish('audio.level', { sessionId: S, source: 'user', level: 0.25 });
+    bus.publish('audio.level', { sessionId: S, source: 'bot', level: 0.5 });
+    expect(take()).toEqual([m('user-audio-level', { value: 0.25 }), m('bot-audio-level', { value: 0.5 })]);
+  });
+
+  it('per-frame events without a mapping have no subscriber; dispose unsubscribes everything', () => {
+    const { bus, projection } = setup();
+    expect(bus.hasSubscribers('speech.chunk')).toBe(false);
+    expect(bus.hasSubscribers('audio.level')).toBe(false);
+    expect(bus.hasSubscribers('bot.tts.text')).toBe(true);
+    projection.dispose();
+    expect(bus.hasSubscribers('bot.tts.text')).toBe(false);
+  });
+
+  it('every catalogue event has a decided fate in the table', () => {
+    expect(Object.keys(RTVI_TABLE).length).toBeGreaterThan(60);
+  });
+
+  it('maps close reasons onto the seed reasons', () => {
+    expect(conversationEndReason('idle')).toBe('idle_timeout');
+    expect(conversationEndReason('transport_closed')).toBe('client_disconnected');
+    expect(conversationEndReason('agent_ended_call')).toBe('agent_ended_call');
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * A scripted `VadModel` for tests: each stream returns probabilities from a per-frame script
+ * (array or function), or, without a script, from the frame's energy. Frame sizes are checked
+ * like a real model's, and every processed frame is recorded.
+ */
+import { rms } from '../audio/pcm.ts';
+import { AudioFormatError } from '../errors.ts';
+import type { VadModel, VadStream } from '../providers/types.ts';
+
+export type MockVadScript = ReadonlyArray<number> | ((frameIndex: number, frame: Int16Array) => number);
+
+export interface MockVadOptions {
+  sampleRate?: number;
+  /** Samples per frame (default 512, Silero's size). */
+  frameSamples?: number;
+  /** Per-frame probabilities. Without a script the probability comes from the frame's energy. */
+  script?: MockVadScript;
+  /** Probability after an array script runs out (default 0). */
+  afterScript?: number;
+  /** RMS (0..1) at which the energy mode reaches probability 0.5 (default 0.02). */
+  energyThreshold?: number;
+  /** Return promises instead of numbers, like an ONNX-backed model (default false). */
+  async?: boolean;
+}
+
+export class MockVad implements VadModel {
+  readonly provider = 'mock';
+  readonly modelId = 'mock-vad';
+  readonly sampleRate: number;
+  readonly frameSamples: number;
+  /** Every stream created, in order. */
+  readonly streams: MockVadStream[] = [];
+
+  constructor(readonly options: MockVadOptions = {}) {
+    this.sampleRate = options.sampleRate ?? 16000;
+    this.frameSamples = options.frameSamples ?? 512;
+  }
+
+  createStream(): MockVadStream {
+    const stream = new MockVadStream(this);
+    this.streams.push(stream);
+    return stream;
+  }
+}
+
+export class MockVadStream implements VadStream {
+  /** Frames processed since creation or the last reset. */
+  frameIndex = 0;
+  /** Probabilities returned, in order (kept across resets). */
+  readonly probabilities: number[] = [];
+  resets = 0;
+  closed = false;
+
+  constructor(private readonly vad: MockVad) {}
+
+  process(frame: Int16Array): number | Promise<number> {
+    if (this.closed) throw new AudioFormatError('vad_stream_closed', 'VAD stream was closed');
+    if (frame.length !== this.vad.frameSamples) {
+      throw new AudioFormatError(
+        'vad_bad_frame_size',
+        `Mock VAD expects frames of ${this.vad.frameSamples} samples, got ${frame.length}`,
+      );
+    }
+    const p = this.score(frame);
+    this.frameIndex++;
+    this.probabilities.push(p);
+    return this.vad.options.async ? Promise.resolve(p) : p;
+  }
+
+  private score(frame: Int16Array): number {
+    const { script, afterScript = 0, energyThreshold = 0.02 } = this.vad.options;
+    if (typeof script === 'function') return clamp01(script(this.frameIndex, frame));
+    if (script) return clamp01(script[this.frameIndex] ?? afterScript);
+    return clamp01(rms(frame) / (2 * energyThreshold));
+  }
+
+  reset(): void {
+    this.frameIndex = 0;
+    this.resets++;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}

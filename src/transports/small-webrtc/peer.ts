@@ -1,0 +1,346 @@
+/**
+ * The server side of one SmallWebRTC connection (`@pipecat-ai/small-webrtc-transport` 1.10.8), on
+ * `@roamhq/wrtc`: answer the client's offer with every server candidate in the SDP (there is no
+ * server → client trickle), take the client's trickled candidates, read the mic track as 16 kHz PCM16,
+ * send bot audio paced in 10 ms frames of 48 kHz, and carry RTVI JSON on the client's `chat` channel.
+ *
+ * wrtc quirk: a process that created an `RTCAudioSource` segfaults at natural exit (exit code 139);
+ * processes using this class must end with an explicit `process.exit()`.
+ */
+import { randomUUID } from 'node:crypto';
+import wrtc from '@roamhq/wrtc';
+import { StreamingResampler } from '../../audio/resample.ts';
+import { TransportError } from '../../errors.ts';
+
+export const WEBRTC_RATE = 48_000;
+/** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
+export const FRAME_SAMPLES = 480;
+export const FRAME_MS = 10;
+
+export interface SdpMessage {
+  sdp: string;
+  type: string;
+}
+/** What the client PATCHes: `{pc_id, candidates: [...]}`. */
+export interface PipecatIceCandidate {
+  candidate: string;
+  sdp_mid?: string | null;
+  sdp_mline_index?: number | null;
+}
+export interface SmallWebRtcAnswer {
+  sdp: string;
+  type: 'answer';
+  pc_id: string;
+}
+
+export interface SmallWebRtcPeerOptions {
+  pcId?: string;
+  iceServers?: RTCIceServer[];
+  /** Rate of `onAudioFrame` PCM. Default 16000. */
+  inputSampleRate?: number;
+  /** Longest wait for ICE gathering before answering with what was gathered. Default 5000 ms. */
+  gatherTimeoutMs?: number;
+  /** Most bot audio queued, in ms (older audio is dropped beyond it). Default 120 s. */
+  maxQueuedMs?: number;
+}
+
+type AudioFrameHandler = (pcm: Int16Array, sampleRate: number) => void;
+type MessageHandler = (message: unknown) => void;
+type SignallingHandler = (message: { type: string; [key: string]: unknown }) => void;
+
+interface AudioSinkData {
+  samples: Int16Array;
+  sampleRate: number;
+  channelCount?: number;
+  numberOfFrames?: number;
+}
+
+export class SmallWebRtcPeer {
+  readonly pcId: string;
+  private readonly pc: RTCPeerConnection;
+  private readonly source = new wrtc.nonstandard.RTCAudioSource();
+  private readonly track: MediaStreamTrack;
+  private readonly inputRate: number;
+  private readonly gatherTimeoutMs: number;
+  private readonly maxQueuedSamples: number;
+  private channel: RTCDataChannel | undefined;
+  private readonly outbox: string[] = [];
+  private readonly audioHandlers = new Set<AudioFrameHandler>();
+  private readonly messageHandlers = new Set<MessageHandler>();
+  private readonly signallingHandlers = new Set<SignallingHandler>();
+  private readonly sinks: Array<{ stop(): void }> = [];
+  private inResampler: { rate: number; resampler: StreamingResampler } | undefined;
+  private outResampler: { rate: number; resampler: StreamingResampler } | undefined;
+  // Bot audio queue at 48 kHz, consumed in 480-sample frames.
+  private queue: Int16Array[] = [];
+  private queued = 0;
+  private head = 0;
+  private pacer: ReturnType<typeof setInterval> | undefined;
+  private pacerStart = 0;
+  private framesSent = 0;
+  private closed = false;
+
+  constructor(options: SmallWebRtcPeerOptions = {}) {
+    this.pcId = options.pcId ?? randomUUID();
+    this.inputRate = options.inputSampleRate ?? 16_000;
+    this.gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
+    this.maxQueuedSamples = Math.round(((options.maxQueuedMs ?? 120_000) * WEBRTC_RATE) / 1000);
+    this.pc = new wrtc.RTCPeerConnection({
+      iceServers: options.iceServers ?? [],
+    }) as unknown as RTCPeerConnection;
+    this.track = this.source.createTrack() as unknown as MediaStreamTrack;
+    this.pc.ontrack = (event) => {
+      if (event.track.kind === 'audio') this.attachSink(event.track);
+    };
+    this.pc.ondatachannel = (event) => {
+      if (event.channel.label === 'chat') this.attachChannel(event.channel);
+    };
+  }
+
+  /** Answers the client's offer; the answer holds every server candidate. */
+  async createAnswer(offer: SdpMessage): Promise<SmallWebRtcAnswer> {
+    if (offer.type !== 'offer' || typeof offer.sdp !== 'string') {
+      throw new TransportError('webrtc_bad_offer', 'Expected {sdp, type: "offer"}');
+    }
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
+    this.pc.addTrack(this.track, new wrtc.MediaStream([this.track]) as unknown as MediaStream);
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await this.iceGatheringComplete();
+    const local = this.pc.localDescription;
+    if (!local) throw new TransportError('webrtc_no_answer', 'No local description after createAnswer');
+    return { sdp: local.sdp, type: 'answer', pc_id: this.pcId };
+  }
+
+  /** Adds the client's trickled candidates; unusable ones (e.g. TCP port 9) are skipped. */
+  async addIceCandidates(candidates: readonly PipecatIceCandidate[]): Promise<number> {
+    let added = 0;
+    for (const c of candidates) {
+      if (!c.candidate) continue;
+      try {
+        await this.pc.addIceCandidate({
+          candidate: c.candidate,
+          sdpMid: c.sdp_mid ?? null,
+          sdpMLineIndex: c.sdp_mline_index ?? null,
+        });
+        added++;
+      } catch {
+        // A candidate the stack cannot use is not fatal; the others may connect.
+      }
+    }
+    return added;
+  }
+
+  /** Mic audio, downmixed and resampled to `inputSampleRate`, in 10 ms pieces. */
+  onAudioFrame(handler: AudioFrameHandler): () => void {
+    this.audioHandlers.add(handler);
+    return () => this.audioHandlers.delete(handler);
+  }
+
+  /** RTVI messages from the `chat` channel (parsed JSON; pings and signalling are filtered out). */
+  onMessage(handler: MessageHandler): () => void {
+    this.messageHandlers.add(handler);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  /** `{type: 'signalling', message}` payloads from the client (`trackStatus`). */
+  onSignalling(handler: SignallingHandler): () => void {
+    this.signallingHandlers.add(handler);
+    return () => this.signallingHandlers.delete(handler);
+  }
+
+  /** Sends one JSON message on `chat` (queued until the channel opens). */
+  sendMessage(message: unknown): void {
+    if (this.closed) return;
+    const text = JSON.stringify(message);
+    if (this.channel?.readyState === 'open') this.channel.send(text);
+    else this.outbox.push(text);
+  }
+
+  /** Tells the client the bot left (fires its `onBotDisconnected`). */
+  sendPeerLeft(): void {
+    this.sendMessage({ type: 'signalling', message: { type: 'peerLeft' } });
+  }
+
+  /** Queues bot audio (mono PCM16); it leaves in real time, 10 ms at a time. */
+  sendAudio(pcm: Int16Array, sampleRate: number): void {
+    if (this.closed || pcm.length === 0) return;
+    if (this.outResampler?.rate !== sampleRate) {
+      this.outResampler =
+        sampleRate === WEBRTC_RATE
+          ? undefined
+          : { rate: sampleRate, resampler: new StreamingResampler(sampleRate, WEBRTC_RATE) };
+    }
+    const samples = this.outResampler ? this.outResampler.resampler.process(pcm) : pcm.slice();
+    if (samples.length === 0) return;
+    this.queue.push(samples);
+    this.queued += samples.length;
+    while (this.queued - this.head > this.maxQueuedSamples && this.queue.length > 1) {
+      const dropped = this.queue.shift()!;
+      this.queued -= dropped.length;
+      this.head = 0;
+    }
+    this.startPacer();
+  }
+
+  /** Drops queued bot audio (barge-in). */
+  clearAudio(): void {
+    this.queue = [];
+    this.queued = 0;
+    this.head = 0;
+    this.outResampler?.resampler.reset();
+  }
+
+  /** Bot audio still queued, in ms. */
+  get queuedMs(): number {
+    return ((this.queued - this.head) * 1000) / WEBRTC_RATE;
+  }
+
+  get connectionState(): RTCPeerConnectionState {
+    return this.pc.connectionState;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPacer();
+    this.clearAudio();
+    for (const sink of this.sinks.splice(0)) sink.stop();
+    this.channel?.close();
+    this.track.stop();
+    this.pc.close();
+    this.audioHandlers.clear();
+    this.messageHandlers.clear();
+    this.signallingHandlers.clear();
+  }
+
+  private iceGatheringComplete(): Promise<void> {
+    if (this.pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.pc.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      };
+      const check = () => {
+        if (this.pc.iceGatheringState === 'complete') done();
+      };
+      const timer = setTimeout(done, this.gatherTimeoutMs);
+      this.pc.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  private attachSink(track: MediaStreamTrack): void {
+    const sink = new wrtc.nonstandard.RTCAudioSink(track as never);
+    this.sinks.push(sink);
+    sink.ondata = (data: AudioSinkData) => {
+      if (this.audioHandlers.size === 0) return;
+      const mono = downmix(data.samples, data.channelCount ?? 1);
+      if (this.inResampler?.rate !== data.sampleRate) {
+        this.inResampler = {
+          rate: data.sampleRate,
+          resampler: new StreamingResampler(data.sampleRate, this.inputRate),
+        };
+      }
+      const pcm = data.sampleRate === this.inputRate ? mono : this.inResampler.resampler.process(mono);
+      for (const handler of this.audioHandlers) handler(pcm, this.inputRate);
+    };
+  }
+
+  private attachChannel(channel: RTCDataChannel): void {
+    this.channel = channel;
+    const flush = () => {
+      for (const text of this.outbox.splice(0)) channel.send(text);
+    };
+    if (channel.readyState === 'open') flush();
+    channel.onopen = flush;
+    channel.onmessage = (event) => {
+      const text =
+        typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8');
+      if (text.startsWith('ping:')) return; // the client's keep-alive, not JSON
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = text; // let the RTVI parser refuse it with a typed error
+      }
+      const obj = value as { type?: unknown; message?: unknown };
+      if (
+        obj &&
+        typeof obj === 'object' &&
+        obj.type === 'signalling' &&
+        obj.message &&
+        typeof obj.message === 'object'
+      ) {
+        for (const handler of this.signallingHandlers) handler(obj.message as { type: string });
+        return;
+      }
+      for (const handler of this.messageHandlers) handler(value);
+    };
+  }
+
+  private startPacer(): void {
+    if (this.pacer || this.closed) return;
+    this.pacerStart = performance.now();
+    this.framesSent = 0;
+    this.pacer = setInterval(() => this.pace(), FRAME_MS);
+    this.pace();
+  }
+
+  private stopPacer(): void {
+    if (this.pacer) clearInterval(this.pacer);
+    this.pacer = undefined;
+  }
+
+  /** Sends the frames that are due by the wall clock (timers drift; the clock does not). */
+  private pace(): void {
+    const due = Math.floor((performance.now() - this.pacerStart) / FRAME_MS) + 1 - this.framesSent;
+    for (let i = 0; i < due; i++) {
+      const frame = this.takeFrame();
+      if (!frame) {
+        this.stopPacer();
+        return;
+      }
+      this.source.onData({
+        samples: frame,
+        sampleRate: WEBRTC_RATE,
+        bitsPerSample: 16,
+        channelCount: 1,
+        numberOfFrames: FRAME_SAMPLES,
+      });
+      this.framesSent++;
+    }
+  }
+
+  /** The next 480 samples (the tail is padded with silence). */
+  private takeFrame(): Int16Array | undefined {
+    if (this.queued - this.head <= 0) return undefined;
+    const frame = new Int16Array(FRAME_SAMPLES);
+    let filled = 0;
+    while (filled < FRAME_SAMPLES && this.queue.length > 0) {
+      const chunk = this.queue[0];
+      const n = Math.min(FRAME_SAMPLES - filled, chunk.length - this.head);
+      frame.set(chunk.subarray(this.head, this.head + n), filled);
+      filled += n;
+      this.head += n;
+      if (this.head === chunk.length) {
+        this.queue.shift();
+        this.queued -= chunk.length;
+        this.head = 0;
+      }
+    }
+    return frame;
+  }
+}
+
+function downmix(samples: Int16Array, channels: number): Int16Array {
+  if (channels <= 1) return samples;
+  const out = new Int16Array(Math.floor(samples.length / channels));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += samples[i * channels + c];
+    out[i] = Math.round(sum / channels);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * Builds the test page (page/main.ts + the real Pipecat client packages) with esbuild at test time,
+ * into a temp directory, and serves it from a loopback HTTP server.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PAGE_ENTRY = join(here, 'page', 'main.ts');
+
+export interface PageBundle {
+  dir: string;
+  /** The page HTML (loads `page.js`). */
+  html: string;
+  js: string;
+}
+
+const HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>colloquy test page</title></head>
+<body><script src="/page.js"></script></body></html>
+`;
+
+let pending: Promise<PageBundle> | undefined;
+
+/** Bundles the page once per process (into `<tmp>/colloquy-test-page-<pid>`). */
+export function bundlePage(): Promise<PageBundle> {
+  pending ??= (async () => {
+    const dir = join(tmpdir(), `colloquy-test-page-${process.pid}`);
+    await mkdir(dir, { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const result = await build({
+      entryPoints: [PAGE_ENTRY],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'chrome120',
+      outfile: join(dir, 'page.js'),
+      sourcemap: 'inline',
+      define: { 'process.env.NODE_ENV': '"development"', global: 'globalThis' },
+      logLevel: 'silent',
+    });
+    if (result.errors.length)
+      throw new Error(`page bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);
+    await writeFile(join(dir, 'index.html'), HTML);
+    return { dir, html: join(dir, 'index.html'), js: join(dir, 'page.js') };
+  })();
+  pending.catch(() => {
+    pending = undefined;
+  });
+  return pending;
+}
+
+export interface StaticServer {
+  server: Server;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves `/` (the page) and `/page.js` from a bundle on 127.0.0.1. */
+export async function servePage(bundle: PageBundle): Promise<StaticServer> {
+  const [html, js] = await Promise.all([readFile(bundle.html), readFile(bundle.js)]);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    } else if (path === '/page.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
