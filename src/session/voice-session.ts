@@ -11,95 +11,29 @@
  * `turn.end` is the last event of a turn that completes.
  */
 import { randomUUID } from 'node:crypto';
-import { type LanguageModel, type ModelMessage, type StopCondition, stepCountIs, type ToolSet } from 'ai';
-import { type AgentDefinition, indexAgents, transferTargets } from '../agents/agent.ts';
-import { extractFacts, type MemoryOptions, memoryPrompt } from '../agents/memory.ts';
-import { createHandoffTool, handoffToolName, type SubagentOutcome } from '../agents/subagent.ts';
-import {
-  assertTransferAllowed,
-  createTransferTool,
-  TRANSFER_TOOL_NAME,
-  type TransferRequest,
-} from '../agents/transfer.ts';
+import { type ModelMessage, stepCountIs } from 'ai';
+import { type AgentDefinition, indexAgents } from '../agents/agent.ts';
+import type { SubagentOutcome } from '../agents/subagent.ts';
+import { assertTransferAllowed, type TransferRequest } from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
-import { attachHooks, type SessionHooks } from '../bus/hooks.ts';
+import { attachHooks } from '../bus/hooks.ts';
 import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-output.ts';
-import {
-  type BackgroundToolResult,
-  cancelRunningTools,
-  type RunningTool,
-  wrapTools,
-} from '../tools/tool-runner.ts';
+import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
 import { assistantText, truncateToHeard } from './heard.ts';
-import { ConversationHistory, type HistoryLimits } from './history.ts';
+import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
+import { SessionMemory } from './session-memory.ts';
+import type { ActiveTurn, TurnResult, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
-import type { SpeechPort, SpeechResponse } from './speech-port.ts';
+import type { SpeechPort } from './speech-port.ts';
 import { runLlmPass } from './turn.ts';
-import { createVoicePipeline, type VoiceAudioOptions, type VoicePipeline } from './voice-pipeline.ts';
+import { buildTurnTools } from './turn-tools.ts';
+import { createVoicePipeline, type VoicePipeline } from './voice-pipeline.ts';
 
-export interface VoiceSessionOptions {
-  sessionId?: string;
-  userId: string;
-  agents: AgentDefinition[];
-  /** Name of the first active agent (default: the first agent). */
-  initialAgent?: string;
-  /** Default LLM (any AI SDK `LanguageModel`); an agent may override it. */
-  model: LanguageModel;
-  hooks?: SessionHooks;
-  history?: HistoryLimits;
-  /** Tools every agent gets in addition to its own. */
-  tools?: ToolSet;
-  /** Default per-tool timeout (default 10 000 ms). */
-  toolTimeoutMs?: number;
-  /** Multi-step stop condition (default `stepCountIs(5)`). */
-  stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
-  /** Longest a user text may be (default 8 000 characters). */
-  maxTextLength?: number;
-  /** Bound on the wait for the LLM's first stream part (default 30 000 ms). */
-  llmFirstTokenTimeoutMs?: number;
-  /** After a background tool or subagent finishes, let the agent tell the user (default true). */
-  announceBackgroundResults?: boolean;
-  /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */
-  memory?: MemoryOptions;
-  /** Audio: VAD, STT, TTS, turn-taking and barge-in. Without it the session is text-only. */
-  audio?: VoiceAudioOptions;
-  /** `agent` runs the LLM on each user turn; `stream` runs no LLM: the app decides what the bot says (`speak`). */
-  mode?: 'agent' | 'stream';
-  /** A custom speech output (instead of the one built from `audio.tts`). */
-  speech?: SpeechPort;
-  logger?: Logger;
-  /** Use an existing bus (e.g. shared with a transport); a new one by default. */
-  eventBus?: SessionEventBus;
-}
-
-export interface TurnResult {
-  turnId: string;
-  agentName: string;
-  /** The assistant's text (what was heard, when interrupted). */
-  text: string;
-  interrupted: boolean;
-  reason?: InterruptReason;
-  error?: ColloquyError;
-}
-
-interface ActiveTurn {
-  id: string;
-  controller: AbortController;
-  agentName: string;
-  /** Assistant text streamed so far in this turn (all passes). */
-  text: string;
-  /** Text of the LLM pass that is still streaming (not yet in `pending`). */
-  inflight: string;
-  /** Completed-step messages not yet committed to history. */
-  pending: ModelMessage[];
-  llmStreaming: boolean;
-  speech?: SpeechResponse;
-  resolve: (r: TurnResult) => void;
-}
+export type { ActiveTurn, TurnResult, VoiceSessionOptions } from './session-options.ts';
 
 let turnCounter = 0;
 
@@ -123,8 +57,7 @@ export class VoiceSession {
   private readonly speechPort: SpeechPort | undefined;
   private readonly mode: 'agent' | 'stream';
   private sayCounter = 0;
-  private memoryFacts: string[] = [];
-  private memoryReady: Promise<void> = Promise.resolve();
+  private readonly memory: SessionMemory | undefined;
 
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
@@ -159,6 +92,15 @@ export class VoiceSession {
     });
     this.latency = new LatencyTracker(this.eventBus, this.sessionId);
     this.mode = options.mode ?? 'agent';
+    this.memory = options.memory
+      ? new SessionMemory(options.memory, {
+          bus: this.eventBus,
+          sessionId: this.sessionId,
+          userId: this.userId,
+          model: options.model,
+          onError: (err) => this.reportError('memory', err, 'error'),
+        })
+      : undefined;
     this.pipeline = options.audio
       ? createVoicePipeline(options.audio, {
           bus: this.eventBus,
@@ -172,10 +114,7 @@ export class VoiceSession {
             this.conversation.all
               .filter((m) => m.role === 'user' || m.role === 'assistant')
               .slice(-10)
-              .map((m) => ({
-                role: m.role as 'user' | 'assistant',
-                text: typeof m.content === 'string' ? m.content : '',
-              })),
+              .map((m) => ({ role: m.role as 'user' | 'assistant', text: messageText(m) })),
         })
       : undefined;
     this.speechPort = options.speech ?? this.pipeline?.speech;
@@ -262,22 +201,14 @@ export class VoiceSession {
   /** created → connecting → active; publishes `session.start` and `agent.enter`. Idempotent. */
   async start(): Promise<void> {
     this.startSync();
-    await this.memoryReady;
+    await this.memory?.ready;
   }
 
   private startSync(): void {
     if (this.machine.is('active', 'transferring', 'reconnecting')) return;
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
     this.machine.transition('connecting');
-    const memory = this.options.memory;
-    if (memory) {
-      this.memoryReady = memory.store.load(this.userId).then(
-        (facts) => {
-          this.memoryFacts = facts;
-        },
-        (err) => this.reportError('memory', err, 'error'),
-      );
-    }
+    this.memory?.load();
     this.machine.transition('active');
     this.eventBus.publish('session.start', {
       sessionId: this.sessionId,
@@ -341,33 +272,8 @@ export class VoiceSession {
     this.machine.transition('closed');
     this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
     this.latency.dispose();
-    await this.extractMemory();
+    await this.memory?.extract(this.conversation.all);
     this.detachHooks();
-  }
-
-  private async extractMemory(): Promise<void> {
-    const memory = this.options.memory;
-    if (!memory) return;
-    const started = performance.now();
-    try {
-      await this.memoryReady;
-      const { facts, added } = await extractFacts(
-        memory.model ?? this.options.model,
-        this.conversation.all,
-        this.memoryFacts,
-        memory.maxFacts ?? 50,
-      );
-      await memory.store.save(this.userId, facts);
-      this.memoryFacts = facts;
-      this.eventBus.publish('memory.extracted', {
-        sessionId: this.sessionId,
-        userId: this.userId,
-        factsExtracted: added,
-        durationMs: Math.round(performance.now() - started),
-      });
-    } catch (err) {
-      this.reportError('memory', err, 'error');
-    }
   }
 
   private reportError(component: string, err: unknown, severity: 'warn' | 'error' | 'fatal'): void {
@@ -433,7 +339,7 @@ export class VoiceSession {
     let error: ColloquyError | undefined;
     let passes = 0;
     try {
-      await this.memoryReady;
+      await this.memory?.ready;
       while (!signal.aborted) {
         const agent = this.agents.get(turn.agentName)!;
         const transfer: { request?: TransferRequest } = {};
@@ -445,9 +351,24 @@ export class VoiceSession {
           turnId: turn.id,
           agentName: agent.name,
           model: agent.model ?? this.options.model,
-          system: agent.instructions + memoryPrompt(this.memoryFacts),
+          system: agent.instructions + (this.memory?.prompt() ?? ''),
           messages: [...this.conversation.all, ...turn.pending],
-          tools: this.toolsFor(agent, turn, transfer),
+          tools: buildTurnTools({
+            agent,
+            agents: this.agents,
+            sharedTools: this.options.tools,
+            model: this.options.model,
+            bus: this.eventBus,
+            sessionId: this.sessionId,
+            turnId: turn.id,
+            turnSignal: signal,
+            sessionSignal: this.sessionController.signal,
+            running: this.running,
+            toolTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
+            transfer,
+            onSubagentDone: (o) => this.onSubagentDone(o),
+            onBackgroundResult: (r) => this.onBackgroundResult(r),
+          }),
           stopWhen: [
             ...toArray(agent.stopWhen ?? this.options.stopWhen ?? stepCountIs(5)),
             () => transfer.request !== undefined,
@@ -565,45 +486,6 @@ export class VoiceSession {
     this.agentName = toAgent;
     this.machine.transition('active');
     this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: toAgent });
-  }
-
-  private toolsFor(
-    agent: AgentDefinition,
-    turn: ActiveTurn,
-    transfer: { request?: TransferRequest },
-  ): ToolSet {
-    const base: ToolSet = { ...(this.options.tools ?? {}), ...(agent.tools ?? {}) };
-    const targets = transferTargets(agent, this.agents).map((n) => this.agents.get(n)!);
-    if (targets.length > 0) {
-      base[TRANSFER_TOOL_NAME] = createTransferTool(targets, (req) => {
-        assertTransferAllowed(agent.name, req.toAgent, this.agents);
-        transfer.request = req;
-      });
-    }
-    for (const sub of agent.subagents ?? []) {
-      base[handoffToolName(sub)] = createHandoffTool({
-        bus: this.eventBus,
-        sessionId: this.sessionId,
-        agentName: agent.name,
-        subagent: this.agents.get(sub)!,
-        model: this.options.model,
-        sessionSignal: this.sessionController.signal,
-        running: this.running,
-        toolTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
-        onDone: (o) => this.onSubagentDone(o),
-      });
-    }
-    return wrapTools(base, {
-      bus: this.eventBus,
-      sessionId: this.sessionId,
-      agentName: agent.name,
-      turnId: turn.id,
-      signal: turn.controller.signal,
-      sessionSignal: this.sessionController.signal,
-      running: this.running,
-      defaultTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
-      onBackgroundResult: (r) => this.onBackgroundResult(r),
-    });
   }
 
   private onBackgroundResult(r: BackgroundToolResult): void {

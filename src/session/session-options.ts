@@ -1,0 +1,73 @@
+/** Options and result types of `VoiceSession`. */
+import type { LanguageModel, ModelMessage, StopCondition, ToolSet } from 'ai';
+import type { AgentDefinition } from '../agents/agent.ts';
+import type { MemoryOptions } from '../agents/memory.ts';
+import type { SessionEventBus } from '../bus/event-bus.ts';
+import type { InterruptReason } from '../bus/events.ts';
+import type { SessionHooks } from '../bus/hooks.ts';
+import type { ColloquyError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { HistoryLimits } from './history.ts';
+import type { SpeechPort, SpeechResponse } from './speech-port.ts';
+import type { VoiceAudioOptions } from './voice-pipeline.ts';
+
+export interface VoiceSessionOptions {
+  sessionId?: string;
+  userId: string;
+  agents: AgentDefinition[];
+  /** Name of the first active agent (default: the first agent). */
+  initialAgent?: string;
+  /** Default LLM (any AI SDK `LanguageModel`); an agent may override it. */
+  model: LanguageModel;
+  hooks?: SessionHooks;
+  history?: HistoryLimits;
+  /** Tools every agent gets in addition to its own. */
+  tools?: ToolSet;
+  /** Default per-tool timeout (default 10 000 ms). */
+  toolTimeoutMs?: number;
+  /** Multi-step stop condition (default `stepCountIs(5)`). */
+  stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
+  /** Longest a user text may be (default 8 000 characters). */
+  maxTextLength?: number;
+  /** Bound on the wait for the LLM's first stream part (default 30 000 ms). */
+  llmFirstTokenTimeoutMs?: number;
+  /** After a background tool or subagent finishes, let the agent tell the user (default true). */
+  announceBackgroundResults?: boolean;
+  /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */
+  memory?: MemoryOptions;
+  /** Audio: VAD, STT, TTS, turn-taking and barge-in. Without it the session is text-only. */
+  audio?: VoiceAudioOptions;
+  /** `agent` runs the LLM on each user turn; `stream` runs no LLM: the app decides what the bot says (`speak`). */
+  mode?: 'agent' | 'stream';
+  /** A custom speech output (instead of the one built from `audio.tts`). */
+  speech?: SpeechPort;
+  logger?: Logger;
+  /** Use an existing bus (e.g. shared with a transport); a new one by default. */
+  eventBus?: SessionEventBus;
+}
+
+export interface TurnResult {
+  turnId: string;
+  agentName: string;
+  /** The assistant's text (what was heard, when interrupted). */
+  text: string;
+  interrupted: boolean;
+  reason?: InterruptReason;
+  error?: ColloquyError;
+}
+
+/** The running turn (internal). */
+export interface ActiveTurn {
+  id: string;
+  controller: AbortController;
+  agentName: string;
+  /** Assistant text streamed so far in this turn (all passes). */
+  text: string;
+  /** Text of the LLM pass that is still streaming (not yet in `pending`). */
+  inflight: string;
+  /** Completed-step messages not yet committed to history. */
+  pending: ModelMessage[];
+  llmStreaming: boolean;
+  speech?: SpeechResponse;
+  resolve: (r: TurnResult) => void;
+}
