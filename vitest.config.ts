@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Tests import the package by name from source (the `colloquy-source` export condition).
+  resolve: { conditions: ['colloquy-source'] },
+  ssr: { resolve: { conditions: ['colloquy-source'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['src/**/*.test-d.ts'] },
