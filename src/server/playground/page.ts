@@ -71,7 +71,12 @@ async function start(): Promise<void> {
     },
   });
   await client.initDevices();
-  await client.startBotAndConnect({ endpoint: `${location.origin}/connect`, requestData: {} });
+  const token = new URLSearchParams(location.search).get('token');
+  await client.startBotAndConnect({
+    endpoint: `${location.origin}/connect`,
+    requestData: {},
+    ...(token ? { headers: new Headers({ Authorization: `Bearer ${token}` }) } : {}),
+  });
   button.textContent = 'Hang up';
   button.disabled = false;
 }

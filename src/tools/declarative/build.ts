@@ -6,7 +6,7 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
-import { ConfigError, InvalidInputError } from '../../errors.ts';
+import { ConfigError, InvalidInputError, ToolError } from '../../errors.ts';
 import { withToolSettings } from '../define-tool.ts';
 import { callHttpTool } from './http.ts';
 import { KnowledgeBase } from './kb.ts';
@@ -17,6 +17,18 @@ export interface DeclarativeToolContext {
   sessionId: string;
   /** Injected fetch (tests, proxies); global fetch by default. */
   fetch?: typeof fetch;
+  /**
+   * Runs a `client_function` tool on the connected client and resolves with its result. Without it,
+   * such tools fail with `client_functions_unavailable` (the LLM sees the error).
+   */
+  callClient?: (call: ClientFunctionCall, signal: AbortSignal) => Promise<unknown>;
+}
+
+/** One call of a `client_function` tool. */
+export interface ClientFunctionCall {
+  toolCallId: string;
+  name: string;
+  args: Record<string, unknown>;
 }
 
 const EMPTY_OBJECT: JSONSchema7 = { type: 'object', properties: {}, additionalProperties: true };
@@ -98,6 +110,24 @@ function buildOne(def: DeclarativeTool, ctx: DeclarativeToolContext): Tool {
       });
       break;
     }
+    case 'client_function':
+      t = tool({
+        description: def.description,
+        inputSchema,
+        execute: (args, { toolCallId, abortSignal }) => {
+          if (!ctx.callClient) {
+            throw new ToolError(
+              'client_functions_unavailable',
+              `Tool "${def.name}" runs on the client, and no client can run it`,
+            );
+          }
+          return ctx.callClient(
+            { toolCallId, name: def.name, args },
+            abortSignal ?? new AbortController().signal,
+          );
+        },
+      });
+      break;
   }
   return withToolSettings(t, {
     ...(def.timeout_ms ? { timeoutMs: def.timeout_ms } : {}),

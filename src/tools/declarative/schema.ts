@@ -1,7 +1,8 @@
 /**
  * Declarative JSON tools (seed 000): `{ name, kind, description, input_schema, config }` where kind is
- * `client_event` (publish the LLM's raw arguments on a data-channel topic), `http` (call an HTTP API)
- * or `kb` (search a knowledge base). Definitions are validated with these schemas.
+ * `client_event` (publish the LLM's raw arguments on a data-channel topic), `http` (call an HTTP API),
+ * `kb` (search a knowledge base) or `client_function` (run on the connected client, which answers with
+ * the result, e.g. an RTVI client's `registerFunctionCallHandler`). Definitions are validated here.
  */
 import { z } from 'zod';
 
@@ -52,14 +53,22 @@ export const KbToolSchema = Base.extend({
     .refine((c) => c.documents !== undefined || c.file !== undefined, 'kb tools need documents or a file'),
 });
 
+/** A tool the client runs: the server asks, the client answers with the result (or the call times out). */
+export const ClientFunctionToolSchema = Base.extend({
+  kind: z.literal('client_function'),
+  config: z.object({}).strict().optional(),
+});
+
 export const DeclarativeToolSchema = z.discriminatedUnion('kind', [
   ClientEventToolSchema,
   HttpToolSchema,
   KbToolSchema,
+  ClientFunctionToolSchema,
 ]);
 
 export type DeclarativeTool = z.infer<typeof DeclarativeToolSchema>;
 export type ClientEventTool = z.infer<typeof ClientEventToolSchema>;
 export type HttpTool = z.infer<typeof HttpToolSchema>;
 export type KbTool = z.infer<typeof KbToolSchema>;
+export type ClientFunctionTool = z.infer<typeof ClientFunctionToolSchema>;
 export type KbDocument = z.infer<typeof KbDocumentSchema>;

@@ -1,1 +1,2 @@
 export * from './peer.ts';
+export * from './webrtc-transport.ts';

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import wrtc from '@roamhq/wrtc';
+import { downmixToMono } from '../../audio/pcm.ts';
 import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
 
@@ -47,6 +48,9 @@ export interface SmallWebRtcPeerOptions {
 type AudioFrameHandler = (pcm: Int16Array, sampleRate: number) => void;
 type MessageHandler = (message: unknown) => void;
 type SignallingHandler = (message: { type: string; [key: string]: unknown }) => void;
+/** Why the connection ended on the wire: the client closed `chat`, or ICE/DTLS failed or closed. */
+export type PeerEndReason = 'channel_closed' | 'failed' | 'closed';
+type EndHandler = (reason: PeerEndReason) => void;
 
 interface AudioSinkData {
   samples: Int16Array;
@@ -68,6 +72,10 @@ export class SmallWebRtcPeer {
   private readonly audioHandlers = new Set<AudioFrameHandler>();
   private readonly messageHandlers = new Set<MessageHandler>();
   private readonly signallingHandlers = new Set<SignallingHandler>();
+  private readonly endHandlers = new Set<EndHandler>();
+  private readonly openHandlers = new Set<() => void>();
+  private trackAdded = false;
+  private ended = false;
   private readonly sinks: Array<{ stop(): void }> = [];
   private inResampler: { rate: number; resampler: StreamingResampler } | undefined;
   private outResampler: { rate: number; resampler: StreamingResampler } | undefined;
@@ -95,16 +103,27 @@ export class SmallWebRtcPeer {
     this.pc.ondatachannel = (event) => {
       if (event.channel.label === 'chat') this.attachChannel(event.channel);
     };
+    this.pc.onconnectionstatechange = () => {
+      const state = this.pc.connectionState;
+      if (state === 'failed' || state === 'closed') this.end(state);
+    };
   }
 
-  /** Answers the client's offer; the answer holds every server candidate. */
+  /**
+   * Answers the client's offer; the answer holds every server candidate. Called again on the same
+   * peer, it renegotiates (the client's `restart_pc: false` re-offer).
+   */
   async createAnswer(offer: SdpMessage): Promise<SmallWebRtcAnswer> {
     if (offer.type !== 'offer' || typeof offer.sdp !== 'string') {
       throw new TransportError('webrtc_bad_offer', 'Expected {sdp, type: "offer"}');
     }
+    if (this.closed) throw new TransportError('webrtc_closed', 'The peer connection is closed');
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-    // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
-    this.pc.addTrack(this.track, new wrtc.MediaStream([this.track]) as unknown as MediaStream);
+    if (!this.trackAdded) {
+      // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
+      this.pc.addTrack(this.track, new wrtc.MediaStream([this.track]) as unknown as MediaStream);
+      this.trackAdded = true;
+    }
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     await this.iceGatheringComplete();
@@ -148,6 +167,43 @@ export class SmallWebRtcPeer {
   onSignalling(handler: SignallingHandler): () => void {
     this.signallingHandlers.add(handler);
     return () => this.signallingHandlers.delete(handler);
+  }
+
+  /**
+   * The connection ended on the wire (the client closed `chat` or the connection failed/closed);
+   * fires once, never for a local `close()`.
+   */
+  onEnd(handler: EndHandler): () => void {
+    this.endHandlers.add(handler);
+    return () => this.endHandlers.delete(handler);
+  }
+
+  /** The `chat` channel opened (fires at once if it is already open). */
+  onChannelOpen(handler: () => void): () => void {
+    if (this.channelOpen) {
+      handler();
+      return () => {};
+    }
+    this.openHandlers.add(handler);
+    return () => this.openHandlers.delete(handler);
+  }
+
+  get channelOpen(): boolean {
+    return this.channel?.readyState === 'open';
+  }
+
+  /**
+   * Resolves once everything sent on `chat` has left (outbox empty, `bufferedAmount` 0), or after
+   * `timeoutMs`: lets a last message (`peerLeft`) reach the client before `close()`.
+   */
+  async flush(timeoutMs = 1000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) {
+      const channel = this.channel;
+      if (channel?.readyState !== 'open') return;
+      if (this.outbox.length === 0 && channel.bufferedAmount === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Sends one JSON message on `chat` (queued until the channel opens). */
@@ -213,6 +269,14 @@ export class SmallWebRtcPeer {
     this.audioHandlers.clear();
     this.messageHandlers.clear();
     this.signallingHandlers.clear();
+    this.endHandlers.clear();
+    this.openHandlers.clear();
+  }
+
+  private end(reason: PeerEndReason): void {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    for (const handler of [...this.endHandlers]) handler(reason);
   }
 
   private iceGatheringComplete(): Promise<void> {
@@ -236,7 +300,7 @@ export class SmallWebRtcPeer {
     this.sinks.push(sink);
     sink.ondata = (data: AudioSinkData) => {
       if (this.audioHandlers.size === 0) return;
-      const mono = downmix(data.samples, data.channelCount ?? 1);
+      const mono = downmixToMono(data.samples, data.channelCount ?? 1);
       if (this.inResampler?.rate !== data.sampleRate) {
         this.inResampler = {
           rate: data.sampleRate,
@@ -252,9 +316,14 @@ export class SmallWebRtcPeer {
     this.channel = channel;
     const flush = () => {
       for (const text of this.outbox.splice(0)) channel.send(text);
+      for (const handler of [...this.openHandlers]) handler();
+      this.openHandlers.clear();
     };
     if (channel.readyState === 'open') flush();
     channel.onopen = flush;
+    channel.onclose = () => {
+      if (this.channel === channel) this.end('channel_closed');
+    };
     channel.onmessage = (event) => {
       const text =
         typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8');
@@ -332,15 +401,4 @@ export class SmallWebRtcPeer {
     }
     return frame;
   }
-}
-
-function downmix(samples: Int16Array, channels: number): Int16Array {
-  if (channels <= 1) return samples;
-  const out = new Int16Array(Math.floor(samples.length / channels));
-  for (let i = 0; i < out.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += samples[i * channels + c];
-    out[i] = Math.round(sum / channels);
-  }
-  return out;
 }

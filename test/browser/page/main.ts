@@ -9,7 +9,7 @@ import {
   WavMediaManager as WebRtcWavMediaManager,
 } from '@pipecat-ai/small-webrtc-transport';
 import { WavMediaManager, WebSocketTransport } from '@pipecat-ai/websocket-transport';
-import type { PageEvent, StartOptions, StartResult } from './types.ts';
+import type { PageEvent, RemoteAudioStats, StartOptions, StartResult } from './types.ts';
 
 declare global {
   interface Window {
@@ -19,6 +19,9 @@ declare global {
     __request(type: string, data?: unknown, timeoutMs?: number): Promise<unknown>;
     __sendText(text: string): Promise<void>;
     __disconnect(): Promise<void>;
+    __disconnectBot(): void;
+    /** What the page heard of the bot's remote audio track (SmallWebRTC). */
+    __remoteAudio(): RemoteAudioStats;
     __client: PipecatClient | undefined;
   }
 }
@@ -98,19 +101,56 @@ function record(name: string, args: unknown[]): void {
 function callbacks(): RTVIEventCallbacks {
   const out: Record<string, (...args: unknown[]) => void> = {};
   for (const name of CALLBACKS) out[name] = (...args: unknown[]) => record(name, args);
-  // SmallWebRTC: the client does not play the bot's audio; the page does.
+  // SmallWebRTC: the client does not play the bot's audio; the page does. The transport reports the
+  // remote track without a participant; the media manager reports the mic with a local one.
   out.onTrackStarted = (...args: unknown[]) => {
     record('onTrackStarted', args);
     const [track, participant] = args as [MediaStreamTrack, { local?: boolean } | undefined];
-    if (track.kind === 'audio' && participant && !participant.local) {
-      const audio = document.createElement('audio');
-      audio.autoplay = true;
-      audio.srcObject = new MediaStream([track]);
-      document.body.appendChild(audio);
-    }
+    if (track.kind === 'audio' && !participant?.local) playRemote(track);
   };
   return out as RTVIEventCallbacks;
 }
+
+const remoteAudio: RemoteAudioStats = { tracks: 0, nonSilentSamples: 0, peak: 0 };
+const playing = new Set<string>();
+
+/**
+ * Plays a remote audio track through an <audio> element (Chromium only feeds a remote WebRTC stream
+ * to WebAudio while a media element plays it) and measures it with an AnalyserNode: samples above
+ * -40 dBFS count as non-silent.
+ */
+function playRemote(track: MediaStreamTrack): void {
+  if (playing.has(track.id)) return;
+  playing.add(track.id);
+  remoteAudio.tracks++;
+  const stream = new MediaStream([track]);
+  const audio = document.createElement('audio');
+  audio.autoplay = true;
+  audio.srcObject = stream;
+  document.body.appendChild(audio);
+  const context = new AudioContext();
+  void context.resume();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 2048;
+  context.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  // Each read sees the last 2048 samples (~43 ms at 48 kHz); reading every 40 ms covers the stream.
+  const timer = setInterval(() => {
+    if (track.readyState === 'ended') {
+      clearInterval(timer);
+      void context.close();
+      return;
+    }
+    analyser.getFloatTimeDomainData(samples);
+    for (const v of samples) {
+      const a = Math.abs(v);
+      if (a > 0.01) remoteAudio.nonSilentSamples++;
+      if (a > remoteAudio.peak) remoteAudio.peak = a;
+    }
+  }, 40);
+}
+
+window.__remoteAudio = () => ({ ...remoteAudio });
 
 window.__start = async (options: StartOptions): Promise<StartResult> => {
   const transport =
@@ -154,4 +194,5 @@ window.__send = (type, data) => client().sendClientMessage(type, data);
 window.__request = (type, data, timeoutMs) => client().sendClientRequest(type, data, timeoutMs);
 window.__sendText = (text) => client().sendText(text);
 window.__disconnect = () => client().disconnect();
+window.__disconnectBot = () => client().disconnectBot();
 document.title = 'colloquy-test-page';

@@ -21,3 +21,13 @@ export interface StartOptions {
 }
 
 export type StartResult = { ok: true; botReady: unknown } | { ok: false; error: string };
+
+/** The bot's remote audio as the page's AnalyserNode measured it. */
+export interface RemoteAudioStats {
+  /** Remote audio tracks attached. */
+  tracks: number;
+  /** Samples read above 0.01 (-40 dBFS). */
+  nonSilentSamples: number;
+  /** Largest absolute sample value read (0-1). */
+  peak: number;
+}

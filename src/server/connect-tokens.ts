@@ -1,0 +1,61 @@
+/**
+ * One-time connection tokens: `POST /connect` picks the session profile and issues a token that the
+ * transport endpoint (`GET /ws?token=…`, the SmallWebRTC offer) redeems. With `COLLOQUY_AUTH_TOKEN`
+ * set, a valid token is the only way in; without it a token still carries the chosen profile.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RequestData, SessionProfile } from './config.ts';
+
+export interface ConnectGrant {
+  profile: SessionProfile;
+  requestData: RequestData;
+  /** Epoch ms after which the token is refused. */
+  expiresAt: number;
+}
+
+export class ConnectTokens {
+  private readonly grants = new Map<string, ConnectGrant>();
+
+  /**
+   * @param ttlMs how long a token stays redeemable (default 60 s)
+   * @param maxTokens most outstanding tokens (the oldest are dropped first)
+   */
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxTokens = 10_000,
+  ) {}
+
+  issue(profile: SessionProfile, requestData: RequestData): string {
+    this.sweep();
+    const token = randomBytes(24).toString('base64url');
+    this.grants.set(token, { profile, requestData, expiresAt: Date.now() + this.ttlMs });
+    while (this.grants.size > this.maxTokens) {
+      this.grants.delete(this.grants.keys().next().value as string);
+    }
+    return token;
+  }
+
+  /** The grant of a live token, without redeeming it (e.g. SmallWebRTC's PATCH requests). */
+  peek(token: string | null | undefined): ConnectGrant | undefined {
+    if (!token) return undefined;
+    const grant = this.grants.get(token);
+    if (!grant) return undefined;
+    if (grant.expiresAt < Date.now()) {
+      this.grants.delete(token);
+      return undefined;
+    }
+    return grant;
+  }
+
+  /** Redeems a token: its grant, once; `undefined` for unknown, used or expired tokens. */
+  consume(token: string | null | undefined): ConnectGrant | undefined {
+    const grant = this.peek(token);
+    if (grant) this.grants.delete(token as string);
+    return grant;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [token, grant] of this.grants) if (grant.expiresAt < now) this.grants.delete(token);
+  }
+}

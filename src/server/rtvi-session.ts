@@ -1,0 +1,274 @@
+/**
+ * One RTVI conversation over any `RtviTransport`: builds the VoiceSession for a profile, projects its
+ * bus onto RTVI messages, feeds the client's mic audio in and the bot's audio out, and answers every
+ * client message (seed 002). Transport-agnostic: the Pipecat WebSocket and SmallWebRTC transports
+ * both plug in here.
+ *
+ * Lifecycle: `waiting` (for `client-ready`, bounded by `readyTimeoutMs`) → `ready` → `closed`. The
+ * session closes on `disconnect-bot` or a client disconnect (`conversation-end {reason:
+ * 'client_disconnected'}`), on idle timeout (`{reason: 'idle_timeout'}`), or when the server closes it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentDefinition } from '../agents/agent.ts';
+import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
+import { EventBus } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
+import { toColloquyError } from '../errors.ts';
+import { consoleLogger, type Logger } from '../logger.ts';
+import type { AudioSink } from '../pipeline/speech-response.ts';
+import { VoiceSession } from '../session/voice-session.ts';
+import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
+import { ClientCalls } from './client-calls.ts';
+import type { ServerConfig, SessionProfile } from './config.ts';
+import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
+import type { RtviTransport } from './rtvi-transport.ts';
+import { buildAgents, ModelCache } from './session-factory.ts';
+import type { SessionRegistry } from './session-registry.ts';
+
+export interface RtviSessionOptions {
+  transport: RtviTransport;
+  profile: SessionProfile;
+  config: ServerConfig;
+  logger?: Logger;
+  /** Shared model cache (one per server); a private one by default. */
+  models?: ModelCache;
+  /** Where the session is listed while live and its transcript kept after it closes. */
+  registry?: SessionRegistry;
+  sessionId?: string;
+  userId?: string;
+  /** How long to wait for `client-ready` before closing (default 30 000 ms). */
+  readyTimeoutMs?: number;
+}
+
+export type RtviSessionState = 'waiting' | 'ready' | 'closed';
+
+export interface RtviSession {
+  readonly id: string;
+  readonly session: VoiceSession;
+  readonly state: RtviSessionState;
+  /** Resolves with the close reason once the session closed. */
+  readonly closed: Promise<string>;
+  /** Ends the session: `conversation-end {reason}` to the client, then the transport closes. */
+  close(reason: string): Promise<void>;
+}
+
+/** `about` of `bot-ready`. */
+export const COLLOQUY_ABOUT = { library: 'colloquy', library_version: '0.1.0' } as const;
+
+const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+/** Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile. */
+export function createRtviSession(options: RtviSessionOptions): RtviSession {
+  const { transport, profile, config } = options;
+  const logger = options.logger ?? consoleLogger;
+  const cache = options.models ?? new ModelCache(config.baseDir);
+  const sessionId = options.sessionId ?? randomUUID();
+  const models = cache.models(profile.models);
+  const bus = new EventBus<EventMap>({ logger });
+  const projection = new RtviProjection(bus, {
+    send: (m) => transport.sendMessage(m),
+    enabled: config.rtviEvents,
+    transferToolName: TRANSFER_TOOL_NAME,
+  });
+  // With projection on, `llm-function-call-in-progress` (from `tool.call`) already asks the client.
+  const calls = new ClientCalls(
+    config.rtviEvents
+      ? undefined
+      : (call) =>
+          transport.sendMessage(
+            rtviMessage('llm-function-call-in-progress', {
+              tool_call_id: call.toolCallId,
+              function_name: call.name,
+              arguments: call.args,
+            }),
+          ),
+  );
+  let agents: AgentDefinition[];
+  try {
+    agents = buildAgents(profile, {
+      bus,
+      sessionId,
+      cache,
+      callClient: (call, signal) => calls.call(call, signal),
+    });
+  } catch (err) {
+    projection.dispose();
+    throw err;
+  }
+  const sink: AudioSink = {
+    write: (frame, info) => transport.sendAudio(frame, info.sampleRate),
+    clear: () => transport.clearAudio(),
+  };
+  const session = new VoiceSession({
+    sessionId,
+    userId: options.userId ?? `user-${sessionId.slice(0, 8)}`,
+    agents,
+    ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
+    model: models.llm,
+    mode: profile.mode,
+    eventBus: bus,
+    logger,
+    audio: {
+      vad: models.vad,
+      stt: models.stt,
+      tts: models.tts,
+      inputSampleRate: 16000,
+      outputSampleRate: 24000,
+      output: sink,
+    },
+  });
+
+  let state: RtviSessionState = 'waiting';
+  let resolveClosed!: (reason: string) => void;
+  const closed = new Promise<string>((r) => {
+    resolveClosed = r;
+  });
+  let idleTimer: NodeJS.Timeout | undefined;
+  let userSpeaking = false;
+  let botSpeaking = false;
+  let audioErrorReported = false;
+
+  const armIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    if (state !== 'ready' || !(config.idleTimeoutMs > 0)) return;
+    idleTimer = setTimeout(() => {
+      // Someone is talking: not idle. Look again later.
+      if (userSpeaking || botSpeaking) return armIdle();
+      void finish('idle_timeout', true);
+    }, config.idleTimeoutMs);
+    idleTimer.unref?.();
+  };
+  const offs = [
+    bus.subscribe('user.speech.start', () => {
+      userSpeaking = true;
+      armIdle();
+    }),
+    bus.subscribe('user.speech.stop', () => {
+      userSpeaking = false;
+      armIdle();
+    }),
+    bus.subscribe('user.text', armIdle),
+    bus.subscribe('bot.speaking.start', () => {
+      botSpeaking = true;
+    }),
+    bus.subscribe('bot.speaking.stop', () => {
+      botSpeaking = false;
+      armIdle();
+    }),
+  ];
+
+  const readyTimer = setTimeout(() => {
+    if (state !== 'waiting') return;
+    const ms = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    transport.sendMessage(errorMessage(`No client-ready within ${ms} ms`, true));
+    void finish('client_ready_timeout', true);
+  }, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+  readyTimer.unref?.();
+
+  async function finish(reason: string, closeTransport: boolean): Promise<void> {
+    if (state === 'closed') return;
+    state = 'closed';
+    clearTimeout(readyTimer);
+    if (idleTimer) clearTimeout(idleTimer);
+    for (const off of offs) off();
+    calls.rejectAll(`Session closed: ${reason}`);
+    try {
+      await session.close(reason);
+    } catch (err) {
+      logger.warn(`session ${sessionId}: close failed`, err);
+    }
+    projection.dispose();
+    options.registry?.markClosed(sessionId, reason);
+    if (closeTransport) transport.close();
+    resolveClosed(reason);
+  }
+
+  const reportError = (component: string, err: unknown, severity: 'warn' | 'error') => {
+    const error = toColloquyError(err, `${component}_failed`);
+    bus.publish('error', { sessionId, component, error, severity });
+  };
+
+  const internals: RtviSessionInternals = {
+    sessionId,
+    session,
+    bus,
+    transport,
+    calls,
+    mode: profile.mode,
+    logger,
+    get ready() {
+      return state === 'ready';
+    },
+    onClientReady: (id, about) => {
+      if (state === 'closed') return;
+      if (state === 'ready') {
+        projection.botReady(id, aboutFor(sessionId));
+        return;
+      }
+      state = 'ready';
+      clearTimeout(readyTimer);
+      logger.debug(`session ${sessionId}: client-ready from ${JSON.stringify(about).slice(0, 200)}`);
+      projection.botReady(id, aboutFor(sessionId));
+      session
+        .start()
+        .then(() => {
+          armIdle();
+          if (profile.greeting && state === 'ready') return session.speak(profile.greeting);
+        })
+        .catch((err) => reportError('session', err, 'error'));
+    },
+    touch: armIdle,
+    disconnect: (reason) => finish(reason, true),
+    reportError,
+  };
+
+  transport.onMessage((raw) => {
+    if (state === 'closed') return;
+    try {
+      handleClientMessage(raw, internals);
+    } catch (err) {
+      // A handler bug never ends the session: report it and go on.
+      const error = toColloquyError(err, 'rtvi_handler_failed');
+      logger.warn(`session ${sessionId}: client message failed`, error);
+      transport.sendMessage(errorMessage(error.message, false));
+    }
+  });
+  transport.onAudio((frame, sampleRate) => {
+    if (state !== 'ready') return; // the client only streams after client-ready; drop strays
+    try {
+      session.pushAudio(frame, sampleRate);
+    } catch (err) {
+      if (audioErrorReported) return;
+      audioErrorReported = true;
+      const error = toColloquyError(err, 'invalid_audio');
+      logger.warn(`session ${sessionId}: bad audio frame`, error.message);
+      transport.sendMessage(errorMessage(`Audio refused: ${error.message}`, false));
+    }
+  });
+  transport.onClose((reason) => {
+    void finish(reason === 'error' ? 'transport_error' : 'client_disconnected', false);
+  });
+
+  const handle: RtviSession = {
+    id: sessionId,
+    session,
+    get state() {
+      return state;
+    },
+    closed,
+    close: (reason) => finish(reason, true),
+  };
+  options.registry?.add({
+    id: sessionId,
+    transport: transport.name,
+    mode: profile.mode,
+    startedAt: Date.now(),
+    transcript: () => session.history,
+    close: handle.close,
+  });
+  return handle;
+}
+
+function aboutFor(sessionId: string) {
+  return { ...COLLOQUY_ABOUT, protocol_version: RTVI_PROTOCOL_VERSION, session_id: sessionId };
+}

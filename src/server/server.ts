@@ -1,0 +1,154 @@
+/**
+ * The Colloquy server: the Hono app on a Node HTTP server plus the Pipecat WebSocket endpoint
+ * (`GET /ws` upgrade) on the same port. `startServer` resolves once it listens; `close()` ends every
+ * session with `conversation-end` and stops listening.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { WebSocketServer } from 'ws';
+import { toColloquyError } from '../errors.ts';
+import { consoleLogger, type Logger } from '../logger.ts';
+import { errorMessage } from '../surfaces/rtvi/messages.ts';
+import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
+import { bearerMatches, createApp, type ServerContext } from './app.ts';
+import { resolveProfile, type ServerConfig } from './config.ts';
+import { ConnectTokens } from './connect-tokens.ts';
+import { createRtviSession } from './rtvi-session.ts';
+import { ModelCache } from './session-factory.ts';
+import { SessionRegistry } from './session-registry.ts';
+
+export interface StartServerOptions {
+  config: ServerConfig;
+  logger?: Logger;
+  /** Extra routes (other transports), see `CreateAppOptions.registerRoutes`. */
+  registerRoutes?: (app: Hono, context: ServerContext) => void;
+  /** How long a connected client may take to send `client-ready` (default 30 000 ms). */
+  readyTimeoutMs?: number;
+  /** Most live sessions; further connections are refused with 503 (default 100). */
+  maxSessions?: number;
+  /** Largest WebSocket message the socket layer accepts before closing (default 4 MiB). */
+  maxWsPayloadBytes?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port` */
+  url: string;
+  port: number;
+  server: Server;
+  context: ServerContext;
+  /** Ends every session (`conversation-end {reason}`) and stops listening. */
+  close(reason?: string): Promise<void>;
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const logger = options.logger ?? consoleLogger;
+  const registry = new SessionRegistry();
+  const tokens = new ConnectTokens();
+  const models = new ModelCache(config.baseDir);
+  const maxSessions = options.maxSessions ?? 100;
+  const context: ServerContext = {
+    config,
+    logger,
+    registry,
+    tokens,
+    models,
+    createSession: (transport, profile) =>
+      createRtviSession({
+        transport,
+        profile,
+        config,
+        logger,
+        models,
+        registry,
+        ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+      }),
+    authorized: (header) => bearerMatches(header, config.authToken),
+  };
+  const app = createApp({
+    context,
+    ...(options.registerRoutes ? { registerRoutes: options.registerRoutes } : {}),
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxWsPayloadBytes ?? 4 * 1024 * 1024,
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
+    const token = url.searchParams.get('token');
+    const grant = tokens.consume(token);
+    const bearer =
+      config.authToken !== undefined && bearerMatches(req.headers.authorization, config.authToken);
+    if (token && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
+    if (config.authToken && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
+    if (registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
+    let profile = grant?.profile;
+    if (!profile) {
+      try {
+        profile = resolveProfile(config, {});
+      } catch (err) {
+        logger.error('ws: cannot resolve the default profile', err);
+        return reject(socket, 500, 'Internal Server Error');
+      }
+    }
+    const chosen = profile;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const transport = new PipecatWsTransport(ws, { logger });
+      try {
+        const session = context.createSession(transport, chosen);
+        logger.info(`session ${session.id} started (websocket, ${chosen.mode} mode)`);
+        void session.closed.then((reason) => logger.info(`session ${session.id} ended: ${reason}`));
+      } catch (err) {
+        const error = toColloquyError(err, 'session_failed');
+        logger.error('ws: cannot start a session', error);
+        transport.sendMessage(errorMessage(`Cannot start the session: ${error.message}`, true));
+        transport.close();
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    server,
+    context,
+    close: (reason = 'server_shutdown') => {
+      closing ??= (async () => {
+        await registry.closeAll(reason);
+        // Let the closing handshakes (after `conversation-end`) finish, then cut off the rest.
+        const open = [...wss.clients].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
+        await Promise.race([Promise.all(open), new Promise((r) => setTimeout(r, 1000).unref())]);
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  const body = JSON.stringify({ info: text });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * The server's in-memory list of sessions: the live ones (for `/health`, shutdown) and the transcripts
+ * of the most recent closed ones (`GET /sessions/:id/transcript`), so a conversation survives its
+ * client disconnecting mid-utterance.
+ */
+import type { ModelMessage } from 'ai';
+
+export interface RegisteredSession {
+  readonly id: string;
+  readonly transport: string;
+  readonly mode: 'agent' | 'stream';
+  readonly startedAt: number;
+  /** The conversation so far (what the user heard of the bot). */
+  transcript(): ModelMessage[];
+  /** Ends the session (the client gets `conversation-end` when its transport is still open). */
+  close(reason: string): Promise<void>;
+}
+
+export interface SessionRecord {
+  id: string;
+  transport: string;
+  mode: 'agent' | 'stream';
+  startedAt: number;
+  /** Set once the session closed. */
+  closedAt?: number;
+  closeReason?: string;
+  transcript: ModelMessage[];
+}
+
+export class SessionRegistry {
+  private readonly live = new Map<string, RegisteredSession>();
+  private readonly closed = new Map<string, SessionRecord>();
+
+  /** @param keepClosed how many closed sessions' transcripts to keep (oldest dropped first). */
+  constructor(private readonly keepClosed = 100) {}
+
+  get activeCount(): number {
+    return this.live.size;
+  }
+
+  add(session: RegisteredSession): void {
+    this.live.set(session.id, session);
+  }
+
+  /** Moves a session to the closed list with its final transcript. */
+  markClosed(id: string, reason: string): void {
+    const s = this.live.get(id);
+    if (!s) return;
+    this.live.delete(id);
+    this.closed.set(id, {
+      ...describe(s),
+      closedAt: Date.now(),
+      closeReason: reason,
+    });
+    while (this.closed.size > this.keepClosed) {
+      const oldest = this.closed.keys().next().value as string;
+      this.closed.delete(oldest);
+    }
+  }
+
+  get(id: string): SessionRecord | undefined {
+    const s = this.live.get(id);
+    return s ? describe(s) : this.closed.get(id);
+  }
+
+  /** Closes every live session (server shutdown). */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.allSettled([...this.live.values()].map((s) => s.close(reason)));
+  }
+}
+
+function describe(s: RegisteredSession): SessionRecord {
+  return {
+    id: s.id,
+    transport: s.transport,
+    mode: s.mode,
+    startedAt: s.startedAt,
+    transcript: s.transcript(),
+  };
+}
