@@ -5,6 +5,11 @@
  *
  * Responses are FIFO: a response begun while another plays is synthesised ahead (TTS requests are
  * shared, in text order, across responses) and starts playing when the previous one finishes.
+ *
+ * Encoded mode (an `EncodedTtsModel`, e.g. an AI SDK `SpeechModel` returning mp3): the same
+ * segmenter, request scheduling, ordering and cancellation, but each chunk's encoded bytes are
+ * released as `speech.chunk` as soon as it and every earlier chunk are ready, with no decoding and no
+ * paced playout (the client plays them). Released chunks count as heard.
  */
 import { StreamingResampler } from '../audio/resample.ts';
 import type { EventBus } from '../bus/event-bus.ts';
@@ -15,8 +20,10 @@ import { FrameFiller } from './frame-filler.ts';
 import {
   type AudioSink,
   type Chunk,
+  type EncodedTtsModel,
   heardTextOf,
   interruptReasonOf,
+  isEncodedTts,
   type OutputResponse,
   type SpeechOutcome,
   type SpeechOutputOptions,
@@ -25,7 +32,8 @@ import {
 import { SpeechSegmenter } from './speech-segmenter.ts';
 import { cancelChunk, synthesizeChunk, type TtsRequestContext } from './tts-request.ts';
 
-export type { AudioSink, SpeechOutcome, SpeechOutputOptions, SpeechResponse };
+export type { AudioSink, EncodedTtsModel, SpeechOutcome, SpeechOutputOptions, SpeechResponse };
+export { isEncodedTts };
 
 type PlayoutState = 'running' | 'paused';
 
@@ -35,7 +43,10 @@ export class SpeechOutput {
   readonly frameSamples: number;
   private readonly bus: EventBus<EventMap>;
   private readonly sessionId: string;
-  private readonly tts: TtsModel;
+  private readonly tts: TtsModel | EncodedTtsModel;
+  /** Encoded pass-through mode: chunks are released whole, nothing is paced into the sink. */
+  private readonly encoded: boolean;
+  private releasing = false;
   private readonly sink: AudioSink;
   private readonly clock: Clock;
   private readonly options: SpeechOutputOptions;
@@ -73,7 +84,8 @@ export class SpeechOutput {
     this.frameSamples = Math.round((this.outputSampleRate * this.frameMs) / 1000);
     this.filler = new FrameFiller(this.frameSamples);
     this.maxParallel = Math.max(1, options.maxParallelRequests ?? 3);
-    this.format = options.format ?? 'pcm16';
+    this.encoded = isEncodedTts(this.tts);
+    this.format = isEncodedTts(this.tts) ? this.tts.format : (options.format ?? 'pcm16');
     this.requestContext = {
       tts: this.tts,
       clock: this.clock,
@@ -102,7 +114,7 @@ export class SpeechOutput {
         }),
     };
     // Fail fast on an unsupported rate pair rather than on the first chunk.
-    if (this.tts.sampleRate !== this.outputSampleRate)
+    if (!isEncodedTts(this.tts) && this.tts.sampleRate !== this.outputSampleRate)
       new StreamingResampler(this.tts.sampleRate, this.outputSampleRate);
   }
 
@@ -230,6 +242,7 @@ export class SpeechOutput {
       response: r,
       state: 'queued',
       pieces: [],
+      encoded: undefined,
       samples: 0,
       readPiece: 0,
       readOffset: 0,
@@ -289,6 +302,10 @@ export class SpeechOutput {
 
   /** Publishes `speech.chunk` for chunks complete in text order, then `speech.complete`. */
   private release(r: OutputResponse): void {
+    if (this.encoded) {
+      this.releaseEncoded();
+      return;
+    }
     while (r.releaseIndex < r.chunks.length) {
       const c = r.chunks[r.releaseIndex]!;
       if (c.state === 'done') {
@@ -325,9 +342,75 @@ export class SpeechOutput {
     }
   }
 
+  /**
+   * Encoded mode: the head response releases its ready chunks in order (responses reach the client
+   * one after another); a released chunk counts as heard. Once the last one is out the response
+   * publishes `speech.complete` and finishes, and the next response may release. Held while paused.
+   */
+  private releaseEncoded(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      for (;;) {
+        const r = this.responses[0];
+        if (r === undefined || this.playout !== 'running') return;
+        while (r.releaseIndex < r.chunks.length) {
+          const c = r.chunks[r.releaseIndex]!;
+          if (c.state === 'done') {
+            const audio = c.encoded ?? new Uint8Array(0);
+            c.encoded = undefined;
+            c.played = c.samples;
+            if (!r.speaking) {
+              r.speaking = true;
+              this.bus.publish('bot.speaking.start', { sessionId: this.sessionId, turnId: r.turnId });
+            }
+            this.bus.publish('speech.chunk', {
+              sessionId: this.sessionId,
+              turnId: r.turnId,
+              chunkId: c.id,
+              text: c.text,
+              audio,
+              format: this.format,
+              ...((this.tts as EncodedTtsModel).sampleRate !== undefined
+                ? { sampleRate: (this.tts as EncodedTtsModel).sampleRate }
+                : {}),
+            });
+            this.bus.publish('bot.tts.text', {
+              sessionId: this.sessionId,
+              turnId: r.turnId,
+              chunkId: c.id,
+              text: c.text,
+            });
+          } else if (c.state !== 'failed') {
+            break;
+          }
+          r.releaseIndex++;
+          if (this.responses[0] !== r || this.playout !== 'running') break; // a listener cut or paused it
+        }
+        if (this.responses[0] !== r) continue;
+        if (r.state !== 'ended' || r.releaseIndex < r.chunks.length) return;
+        if (r.startPublished && !r.completePublished) {
+          r.completePublished = true;
+          this.bus.publish('speech.complete', {
+            sessionId: this.sessionId,
+            turnId: r.turnId,
+            streaming: true,
+          });
+        }
+        if (this.responses[0] === r) this.finish(r);
+      }
+    } finally {
+      this.releasing = false;
+    }
+  }
+
   // ── Playout ──────────────────────────────────────────────────────────────────────
 
   private pump(): void {
+    if (this.encoded) {
+      this.releaseEncoded();
+      return;
+    }
     if (this.pumping || this.playout !== 'running' || this.timer !== undefined) return;
     this.pumping = true;
     try {

@@ -4,7 +4,7 @@
  */
 import type { EventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../bus/events.ts';
-import type { TtsModel } from '../providers/types.ts';
+import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { SpeechSegmenter } from './speech-segmenter.ts';
 
@@ -19,10 +19,32 @@ export interface AudioSink {
   clear?(): void;
 }
 
+/**
+ * A TTS model that returns each text's audio as one encoded file (mp3, opus, wav, raw pcm ...), e.g.
+ * an AI SDK `SpeechModel`. With it `SpeechOutput` runs in encoded pass-through mode: each chunk's
+ * bytes are released in text order as `speech.chunk` (format = `format`), nothing is decoded or
+ * paced, and the client plays the audio. A chunk counts as heard once it was released.
+ */
+export interface EncodedTtsModel {
+  readonly provider: string;
+  readonly modelId: string;
+  /** Format label of the returned audio (`speech.chunk.format`, e.g. 'mp3', 'opus'). */
+  readonly format: string;
+  /** Sample rate of the audio, when the format is raw PCM. */
+  readonly sampleRate?: number;
+  /** The whole audio of `request.text`, as the provider returned it. */
+  synthesizeEncoded(request: TtsRequest): Promise<Uint8Array>;
+}
+
+export function isEncodedTts(model: TtsModel | EncodedTtsModel): model is EncodedTtsModel {
+  return typeof (model as Partial<EncodedTtsModel>).synthesizeEncoded === 'function';
+}
+
 export interface SpeechOutputOptions {
   bus: EventBus<EventMap>;
   sessionId: string;
-  tts: TtsModel;
+  /** Streaming PCM TTS (paced playout to `sink`), or an encoded model (pass-through, `sink` unused). */
+  tts: TtsModel | EncodedTtsModel;
   sink: AudioSink;
   /** Sample rate of the frames written to the sink (default 24000); TTS audio is resampled to it. */
   outputSampleRate?: number;
@@ -39,7 +61,7 @@ export interface SpeechOutputOptions {
   ttsTimeoutMs?: number;
   voice?: string;
   instructions?: string;
-  /** Format label of `speech.chunk` audio (default 'pcm16'). */
+  /** Format label of `speech.chunk` audio (default 'pcm16'; an encoded model's own `format` wins). */
   format?: string;
   clock?: Clock;
 }
@@ -76,6 +98,8 @@ export interface Chunk {
   state: ChunkState;
   /** Audio at the output rate, in arrival order. */
   readonly pieces: Int16Array[];
+  /** Encoded mode: the chunk's audio until it is released. */
+  encoded: Uint8Array | undefined;
   samples: number;
   /** Playout cursor. */
   readPiece: number;

@@ -8,10 +8,10 @@ import { StreamingResampler } from '../audio/resample.ts';
 import { type ColloquyError, ProviderError, TimeoutError, toColloquyError } from '../errors.ts';
 import type { TtsModel } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
-import type { Chunk } from './speech-response.ts';
+import { type Chunk, type EncodedTtsModel, isEncodedTts } from './speech-response.ts';
 
 export interface TtsRequestContext {
-  tts: TtsModel;
+  tts: TtsModel | EncodedTtsModel;
   clock: Clock;
   timeoutMs: number;
   outputSampleRate: number;
@@ -27,6 +27,8 @@ export interface TtsRequestContext {
 
 /** Runs the request of a chunk in state 'synthesizing'; settles when it ends; never rejects. */
 export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Promise<void> {
+  const tts = ctx.tts;
+  if (isEncodedTts(tts)) return synthesizeEncoded(chunk, ctx, tts);
   const controller = new AbortController();
   chunk.controller = controller;
   const stopped = new Promise<undefined>((resolve) => {
@@ -34,13 +36,13 @@ export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Pro
   });
   const requestedAt = ctx.clock.now();
   const resampler =
-    ctx.tts.sampleRate === ctx.outputSampleRate
+    tts.sampleRate === ctx.outputSampleRate
       ? undefined
-      : new StreamingResampler(ctx.tts.sampleRate, ctx.outputSampleRate);
+      : new StreamingResampler(tts.sampleRate, ctx.outputSampleRate);
   let iterator: AsyncIterator<Int16Array> | undefined;
   armTimeout(chunk, ctx);
   try {
-    iterator = ctx.tts
+    iterator = tts
       .synthesize({
         text: chunk.text,
         voice: ctx.voice,
@@ -72,6 +74,38 @@ export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Pro
       // Best effort: close the provider's stream; it may still be busy.
       iterator.return().catch(() => {});
     }
+  }
+}
+
+/** Encoded mode: one request returns the chunk's whole audio file; same timeout and cancellation. */
+async function synthesizeEncoded(chunk: Chunk, ctx: TtsRequestContext, tts: EncodedTtsModel): Promise<void> {
+  const controller = new AbortController();
+  chunk.controller = controller;
+  const stopped = new Promise<undefined>((resolve) => {
+    chunk.wake = () => resolve(undefined);
+  });
+  const requestedAt = ctx.clock.now();
+  armTimeout(chunk, ctx);
+  try {
+    const request = tts.synthesizeEncoded({
+      text: chunk.text,
+      voice: ctx.voice,
+      instructions: ctx.instructions,
+      abortSignal: controller.signal,
+    });
+    // The request may settle after the chunk was cancelled; that outcome is not wanted.
+    request.catch(() => {});
+    const bytes = await Promise.race([request, stopped]);
+    if (chunk.state !== 'synthesizing' || bytes === undefined) return;
+    ctx.onFirstAudio(chunk, ctx.clock.now() - requestedAt);
+    chunk.encoded = bytes;
+    chunk.samples = 1;
+    chunk.state = 'done';
+  } catch (err) {
+    if (chunk.state === 'synthesizing') fail(chunk, ctx, toColloquyError(err, 'tts_failed'));
+  } finally {
+    clearChunkTimer(chunk, ctx.clock);
+    chunk.wake = undefined;
   }
 }
 

@@ -46,6 +46,14 @@ export interface VoiceSessionOptions {
   eventBus?: SessionEventBus;
 }
 
+/** An image given to the model with one user turn (e.g. a camera frame); it does not enter history. */
+export interface UserImage {
+  /** Image bytes, or their base64. */
+  data: Uint8Array | string;
+  /** e.g. 'image/jpeg'. */
+  mediaType: string;
+}
+
 export interface TurnResult {
   turnId: string;
   agentName: string;
@@ -67,6 +75,8 @@ export interface ActiveTurn {
   inflight: string;
   /** Completed-step messages not yet committed to history. */
   pending: ModelMessage[];
+  /** The turn's user message as stored in history, and the multimodal version the model gets instead. */
+  visual?: { stored: ModelMessage; sent: ModelMessage };
   llmStreaming: boolean;
   speech?: SpeechResponse;
   resolve: (r: TurnResult) => void;

@@ -6,7 +6,12 @@
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason } from '../bus/events.ts';
 import { ConfigError } from '../errors.ts';
-import { type AudioSink, SpeechOutput, type SpeechOutputOptions } from '../pipeline/speech-output.ts';
+import {
+  type AudioSink,
+  type EncodedTtsModel,
+  SpeechOutput,
+  type SpeechOutputOptions,
+} from '../pipeline/speech-output.ts';
 import type { EndpointingOptions } from '../pipeline/turn-taking/endpointing.ts';
 import type { InterruptionOptions } from '../pipeline/turn-taking/interruption.ts';
 import { UserAudioInput, type UserTurnInfo } from '../pipeline/turn-taking/user-input.ts';
@@ -18,8 +23,11 @@ export interface VoiceAudioOptions {
   vad?: VadModel;
   /** Streaming speech-to-text; without it there are no spoken user turns. */
   stt?: SttModel;
-  /** Streaming text-to-speech; without it the session answers in text only. */
-  tts?: TtsModel;
+  /**
+   * Streaming text-to-speech (paced PCM to `output`), or an encoded model whose audio files are
+   * passed through as `speech.chunk` for the client to play; without it the session answers in text only.
+   */
+  tts?: TtsModel | EncodedTtsModel;
   /** Semantic end-of-turn detection on top of the silence timeout. */
   endOfTurn?: EndOfTurnDetector;
   /** Where bot audio frames go (can be set or swapped later with `setAudioOutput`). */

@@ -26,14 +26,14 @@ import { assistantText, truncateToHeard } from './heard.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
 import { SessionMemory } from './session-memory.ts';
-import type { ActiveTurn, TurnResult, VoiceSessionOptions } from './session-options.ts';
+import type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
 import type { SpeechPort } from './speech-port.ts';
 import { runLlmPass } from './turn.ts';
 import { buildTurnTools } from './turn-tools.ts';
 import { createVoicePipeline, type VoicePipeline } from './voice-pipeline.ts';
 
-export type { ActiveTurn, TurnResult, VoiceSessionOptions } from './session-options.ts';
+export type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
 
 let turnCounter = 0;
 
@@ -220,21 +220,22 @@ export class VoiceSession {
 
   /**
    * A user text turn. Interrupts the running turn (if any) first. Resolves when the turn ends or is
-   * interrupted. Throws `InvalidInputError` for empty, non-string or oversized text.
+   * interrupted. Throws `InvalidInputError` for empty, non-string or oversized text. `images` go to
+   * the model with this turn's user message only (history keeps the text).
    */
-  sendText(text: string): Promise<TurnResult> {
+  sendText(text: string, options: { images?: UserImage[] } = {}): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    return this.beginTurn(clean, 'text');
+    return this.beginTurn(clean, 'text', options.images);
   }
 
   /** Begin a turn from a final transcript (used by the audio pipeline). */
-  commitUserSpeech(text: string): Promise<TurnResult> {
+  commitUserSpeech(text: string, options: { images?: UserImage[] } = {}): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    return this.beginTurn(clean, 'speech');
+    return this.beginTurn(clean, 'speech', options.images);
   }
 
   /** Stop the current turn (and its speech). No-op when idle. */
@@ -304,7 +305,11 @@ export class VoiceSession {
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
   }
 
-  private beginTurn(userText: string | undefined, source: 'text' | 'speech'): Promise<TurnResult> {
+  private beginTurn(
+    userText: string | undefined,
+    source: 'text' | 'speech',
+    images?: UserImage[],
+  ): Promise<TurnResult> {
     this.interruptActive(source === 'speech' ? 'user_speaking' : 'interrupted');
     const id = `turn_${++turnCounter}`;
     let resolve!: (r: TurnResult) => void;
@@ -324,8 +329,23 @@ export class VoiceSession {
     this.active = turn;
     this.eventBus.publish('turn.start', { sessionId: this.sessionId, turnId: id });
     if (userText !== undefined) {
-      this.eventBus.publish('user.text', { sessionId: this.sessionId, turnId: id, text: userText, source });
-      this.conversation.append({ role: 'user', content: userText });
+      const hasImage = images !== undefined && images.length > 0;
+      this.eventBus.publish('user.text', {
+        sessionId: this.sessionId,
+        turnId: id,
+        text: userText,
+        source,
+        ...(hasImage ? { hasImage } : {}),
+      });
+      const stored: ModelMessage = { role: 'user', content: userText };
+      if (hasImage) {
+        const parts = images.map((i) => ({ type: 'image' as const, image: i.data, mediaType: i.mediaType }));
+        turn.visual = {
+          stored,
+          sent: { role: 'user', content: [{ type: 'text', text: userText }, ...parts] },
+        };
+      }
+      this.conversation.append(stored);
     }
     void this.runTurn(turn);
     return done;
@@ -352,7 +372,7 @@ export class VoiceSession {
           agentName: agent.name,
           model: agent.model ?? this.options.model,
           system: agent.instructions + (this.memory?.prompt() ?? ''),
-          messages: [...this.conversation.all, ...turn.pending],
+          messages: [...withImages(turn, this.conversation.all), ...turn.pending],
           tools: buildTurnTools({
             agent,
             agents: this.agents,
@@ -514,6 +534,12 @@ export class VoiceSession {
     this.conversation.append({ role: 'user', content: text });
     if (this.options.announceBackgroundResults ?? true) void this.beginTurn(undefined, 'text');
   }
+}
+
+/** The turn's own user message with its images, in place of the text-only one history keeps. */
+function withImages(turn: ActiveTurn, messages: ModelMessage[]): ModelMessage[] {
+  const visual = turn.visual;
+  return visual ? messages.map((m) => (m === visual.stored ? visual.sent : m)) : messages;
 }
 
 function toArray<T>(v: T | T[]): T[] {

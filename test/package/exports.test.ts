@@ -14,6 +14,8 @@ describe('package exports map', () => {
       'buildDeclarativeTools',
       'parseDeclarativeTools',
       'InMemoryMemoryStore',
+      'VoiceAgent',
+      'VideoAgent',
     ]) {
       expect(core, name).toHaveProperty(name);
     }

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../bus/event-bus.ts';
+import type { BusEvent, EventMap } from '../bus/events.ts';
+import { silentLogger } from '../logger.ts';
+import type { TtsRequest } from '../providers/types.ts';
+import { type EncodedTtsModel, SpeechOutput } from './speech-output.ts';
+
+/** An encoded model returning `<text>` as bytes after `delayFor(text)` ms; honours aborts. */
+class FakeEncoded implements EncodedTtsModel {
+  readonly provider = 'test';
+  readonly modelId = 'encoded';
+  readonly format = 'mp3';
+  readonly aborted: string[] = [];
+  constructor(private readonly delayFor: (text: string) => number) {}
+  synthesizeEncoded(request: TtsRequest): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () => resolve(new TextEncoder().encode(`<${request.text}>`)),
+        this.delayFor(request.text),
+      );
+      request.abortSignal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        this.aborted.push(request.text);
+        reject(request.abortSignal?.reason);
+      });
+    });
+  }
+}
+
+function setup(delayFor: (text: string) => number) {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const events: BusEvent[] = [];
+  bus.subscribeAll((e) => events.push(e));
+  const tts = new FakeEncoded(delayFor);
+  const writes: number[] = [];
+  const output = new SpeechOutput({
+    bus,
+    sessionId: 's',
+    tts,
+    sink: { write: (f) => writes.push(f.length) },
+    minChunkSize: 5,
+  });
+  return { output, events, tts, writes };
+}
+
+const chunks = (events: BusEvent[]) =>
+  events.flatMap((e) =>
+    e.type === 'speech.chunk'
+      ? [[e.payload.chunkId, e.payload.text, Buffer.from(e.payload.audio).toString(), e.payload.format]]
+      : [],
+  );
+
+describe('SpeechOutput, encoded pass-through mode', () => {
+  it('releases each chunk’s bytes in text order (a slow first chunk holds the rest), then completes once', async () => {
+    const { output, events, writes } = setup((text) => (text.startsWith('Slow') ? 60 : 1));
+    const response = output.beginResponse('t1', new AbortController().signal);
+    response.pushText('Slow first sentence. Fast second one. ');
+    response.pushText('Fast third one.');
+    response.end();
+    const outcome = await response.done;
+    expect(chunks(events)).toEqual([
+      [1, 'Slow first sentence.', '<Slow first sentence.>', 'mp3'],
+      [2, 'Fast second one.', '<Fast second one.>', 'mp3'],
+      [3, 'Fast third one.', '<Fast third one.>', 'mp3'],
+    ]);
+    const types = events
+      .map((e) => e.type)
+      .filter((t) => t.startsWith('speech.') || t.startsWith('bot.speaking'));
+    expect(types.filter((t) => t === 'speech.start' || t === 'speech.complete')).toEqual([
+      'speech.start',
+      'speech.complete',
+    ]);
+    expect(types.indexOf('speech.complete')).toBeGreaterThan(types.lastIndexOf('speech.chunk'));
+    expect(outcome).toMatchObject({
+      interrupted: false,
+      heardText: 'Slow first sentence. Fast second one. Fast third one.',
+    });
+    expect(writes).toEqual([]); // nothing paced into the sink
+  });
+
+  it('interrupt aborts pending requests, drops unsent chunks; heard text = chunks already sent', async () => {
+    const { output, events, tts } = setup((text) => (text.startsWith('Second') ? 5000 : 1));
+    const controller = new AbortController();
+    const response = output.beginResponse('t1', controller.signal);
+    response.pushText('First part here. Second part is slow. Third part is fast.');
+    response.end();
+    await new Promise((r) => setTimeout(r, 30));
+    const outcome = output.interrupt('user_speaking');
+    expect(outcome).toMatchObject({
+      interrupted: true,
+      heardText: 'First part here.',
+      reason: 'user_speaking',
+    });
+    expect(chunks(events).map((c) => c[1])).toEqual(['First part here.']);
+    expect(tts.aborted).toEqual(['Second part is slow.']);
+    expect(events.map((e) => e.type)).not.toContain('speech.complete');
+    expect((await response.done).heardText).toBe('First part here.');
+  });
+});

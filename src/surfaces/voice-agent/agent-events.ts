@@ -1,0 +1,102 @@
+/**
+ * The seed 001 EventEmitter projection: bus events in, `VoiceAgent` / `VideoAgent` events out,
+ * through `AGENT_EVENT_TABLE`. Only mapped event types are subscribed. Payloads are built from the
+ * bus payload alone; the only state is which turns queued speech (a `speech_interrupted` is only
+ * emitted when something was being said or waiting to be said).
+ */
+import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
+import type { EventMap, EventType, InterruptReason } from '../../bus/events.ts';
+import { base64Of } from '../native-protocol/server-messages.ts';
+import type { AgentEventMap, VideoAgentConfig } from './options.ts';
+
+export type Emit = <K extends keyof AgentEventMap>(name: K, ...args: AgentEventMap[K]) => void;
+
+interface Context {
+  emit: Emit;
+  reasonFor: (reason: InterruptReason) => string;
+  /** Turns that queued at least one speech chunk. */
+  speaking: Set<string>;
+}
+
+type Mapper<K extends EventType> = (p: EventMap[K], c: Context) => void;
+
+export const AGENT_EVENT_TABLE: { [K in EventType]?: Mapper<K> } = {
+  'user.text': (p, c) =>
+    c.emit('text', { role: 'user', text: p.text, ...(p.hasImage ? { hasImage: true } : {}) }),
+  'llm.text.delta': (p, c) => c.emit('chunk:text_delta', { id: p.id, text: p.text }),
+  'llm.reasoning.delta': (p, c) => c.emit('chunk:reasoning_delta', { id: p.id, text: p.text }),
+  'tool.call': (p, c) => c.emit('chunk:tool_call', { toolName: p.name, toolCallId: p.id, input: p.args }),
+  'tool.result': (p, c) => {
+    if (p.status === 'cancelled') return;
+    c.emit('tool_result', { name: p.name ?? '', toolCallId: p.toolCallId, result: p.result });
+  },
+  'speech.chunk.queued': (p, c) => {
+    c.speaking.add(p.turnId);
+    c.emit('speech_chunk_queued', { id: p.chunkId, text: p.text });
+  },
+  'speech.start': (p, c) => c.emit('speech_start', { streaming: p.streaming }),
+  'speech.chunk': (p, c) =>
+    c.emit('audio_chunk', {
+      chunkId: p.chunkId,
+      data: base64Of(p.audio),
+      format: p.format,
+      text: p.text,
+      uint8Array: p.audio,
+    }),
+  'speech.complete': (p, c) => c.emit('speech_complete', { streaming: p.streaming }),
+  'speech.interrupted': (p, c) => {
+    if (!c.speaking.delete(p.turnId)) return;
+    c.emit('speech_interrupted', { reason: c.reasonFor(p.reason) });
+  },
+  'speech.full': (p, c) =>
+    c.emit('audio', { data: base64Of(p.audio), format: p.format, uint8Array: p.audio }),
+  'speech.chunk.error': (p, c) => c.emit('error', p.error),
+  'assistant.text': (p, c) => {
+    // seed 001: the assistant's full response, once it completed (after speech_complete).
+    if (!p.interrupted) c.emit('text', { role: 'assistant', text: p.text });
+  },
+  'turn.end': (p, c) => {
+    c.speaking.delete(p.turnId);
+  },
+  'turn.interrupted': (p, c) => {
+    c.speaking.delete(p.turnId);
+  },
+  'transcription.final': (p, c) =>
+    c.emit('transcription', { text: p.text, ...(p.language ? { language: p.language } : {}) }),
+  'transcription.error': (p, c) => c.emit('error', p.error),
+  'audio.received': (p, c) => c.emit('audio_received', { size: p.size }),
+  'history.cleared': (_p, c) => c.emit('history_cleared'),
+  'history.trimmed': (p, c) => c.emit('history_trimmed', { removedCount: p.removedCount, reason: p.reason }),
+  'transport.connected': (_p, c) => c.emit('connected'),
+  'transport.disconnected': (_p, c) => c.emit('disconnected'),
+  'video.frame': (p, c) =>
+    c.emit('frame_received', {
+      sequence: p.sequence,
+      timestamp: p.timestamp,
+      triggerReason: p.triggerReason,
+      size: p.size,
+      dimensions: p.dimensions,
+    }),
+  'video.frame.requested': (p, c) => c.emit('frame_requested', { reason: p.reason }),
+  'client.ready': (p, c) => c.emit('client_ready', p.capabilities),
+  'config.changed': (p, c) => c.emit('config_changed', p.config as VideoAgentConfig),
+  error: (p, c) => c.emit('error', p.error),
+  warning: (p, c) => c.emit('warning', p.message),
+};
+
+/** Subscribes the table to a bus; returns the unsubscribe. */
+export function projectAgentEvents(
+  bus: EventBus<EventMap>,
+  emit: Emit,
+  reasonFor: (reason: InterruptReason) => string,
+): Unsubscribe {
+  const context: Context = { emit, reasonFor, speaking: new Set() };
+  const offs: Unsubscribe[] = [];
+  for (const type of Object.keys(AGENT_EVENT_TABLE) as EventType[]) {
+    const mapper = AGENT_EVENT_TABLE[type] as Mapper<typeof type>;
+    offs.push(bus.subscribe(type, (payload) => mapper(payload, context)));
+  }
+  return () => {
+    for (const off of offs.splice(0)) off();
+  };
+}

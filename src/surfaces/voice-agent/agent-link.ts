@@ -1,0 +1,205 @@
+/**
+ * The agent's current WebSocket (accepted with `handleSocket`, or dialled with `connect`): the native
+ * projection sends bus events out, client messages are dispatched to the agent, binary PCM goes to
+ * `PcmInput`. At most one socket at a time; a new one replaces the old (which ends `disconnected`).
+ */
+import WebSocket from 'ws';
+import { assertNever, type ColloquyError, TransportError, toColloquyError } from '../../errors.ts';
+import {
+  type ClientMessage,
+  PROTOCOL_VERSION,
+  type ProtocolLimits,
+  protocolError,
+  SUPPORTED_PCM_SAMPLE_RATES,
+} from '../native-protocol/client-messages.ts';
+import { NativeProjection } from '../native-protocol/native-projection.ts';
+import type { ServerMessage, ServerMessageOf } from '../native-protocol/server-messages.ts';
+import { SocketLink } from '../native-protocol/socket-link.ts';
+import { ConnectionClosedError } from './errors.ts';
+import { PcmInput } from './pcm-input.ts';
+import type { VoiceAgent } from './voice-agent.ts';
+
+interface Current {
+  link: SocketLink;
+  projection: NativeProjection;
+  controller: AbortController;
+}
+
+export class AgentLink {
+  private current: Current | undefined;
+  private readonly pcm: PcmInput;
+  /** The signal while no socket is attached (never aborted). */
+  private readonly idle = new AbortController();
+
+  constructor(
+    private readonly agent: VoiceAgent,
+    private readonly limits: ProtocolLimits,
+    maxAudioBytes: number,
+  ) {
+    this.pcm = new PcmInput(
+      { pushAudio: (pcm, sampleRate) => agent.session.pushAudio(pcm, sampleRate) },
+      limits,
+      maxAudioBytes,
+    );
+  }
+
+  get connected(): boolean {
+    return this.current?.link.open ?? false;
+  }
+
+  /** Aborted when the current socket closes (in-flight transcriptions of its inputs stop). */
+  get signal(): AbortSignal {
+    return this.current?.controller.signal ?? this.idle.signal;
+  }
+
+  async connect(url: string): Promise<void> {
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      const onOpen = (): void => {
+        socket.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        socket.off('open', onOpen);
+        reject(
+          new TransportError('connect_failed', `Could not connect to ${url}: ${err.message}`, { cause: err }),
+        );
+      };
+      socket.once('open', onOpen);
+      socket.once('error', onError);
+    });
+    this.attach(socket);
+  }
+
+  attach(socket: WebSocket): void {
+    this.close();
+    const agent = this.agent;
+    const current: Current = {
+      controller: new AbortController(),
+      link: undefined as unknown as SocketLink,
+      projection: undefined as unknown as NativeProjection,
+    };
+    current.link = new SocketLink(
+      socket,
+      {
+        onMessage: (message) => this.dispatch(message),
+        onBinary: (data) => this.binary(data),
+        onInvalid: (error) => agent.rejectInput(error),
+        onClose: () => this.closed(current),
+        onError: (error) => this.socketError(error),
+      },
+      { limits: this.limits },
+    );
+    current.projection = new NativeProjection(agent.bus, {
+      send: (message) => current.link.send(message),
+      sessionInit: () => this.sessionInitMessage(),
+      responseExtras: () => agent.responseExtras(),
+      reasonFor: (reason) => agent.reasonFor(reason),
+    });
+    this.current = current;
+    agent.bus.publish('transport.connected', { sessionId: agent.session.sessionId, transport: 'websocket' });
+    agent.onAttached();
+  }
+
+  sessionInitMessage(): ServerMessageOf<'session_init'> {
+    const init = this.agent.sessionInit();
+    return {
+      type: 'session_init',
+      sessionId: init.sessionId,
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {
+        binaryAudio: this.agent.hasTranscription,
+        serverVad: this.agent.hasTranscription,
+        video: init.video,
+        pcmSampleRates: SUPPORTED_PCM_SAMPLE_RATES,
+      },
+    };
+  }
+
+  send(message: ServerMessage): void {
+    this.current?.link.send(message);
+  }
+
+  close(): void {
+    this.current?.link.close(1000, 'disconnect');
+  }
+
+  private closed(current: Current): void {
+    if (this.current !== current) return;
+    this.current = undefined;
+    current.projection.dispose();
+    const error = new ConnectionClosedError();
+    current.controller.abort(error);
+    this.pcm.reset();
+    this.agent.connectionClosed(error);
+  }
+
+  private socketError(error: ColloquyError): void {
+    this.agent.bus.publish('error', {
+      sessionId: this.agent.session.sessionId,
+      component: 'transport',
+      error,
+      severity: 'warn',
+    });
+  }
+
+  private dispatch(message: ClientMessage): void {
+    const agent = this.agent;
+    switch (message.type) {
+      case 'transcript':
+        agent.clientTranscript(message.text);
+        return;
+      case 'audio':
+        agent.clientRecording(Buffer.from(message.data, 'base64'), 'audio');
+        return;
+      case 'interrupt':
+        agent.clientInterrupt(message.reason);
+        return;
+      case 'client_ready':
+        agent.clientReady(message.capabilities);
+        return;
+      case 'video_frame':
+        agent.clientFrame(message);
+        return;
+      case 'audio_config':
+        if (!agent.hasTranscription) {
+          agent.rejectInput(
+            protocolError(
+              'no_transcription_model',
+              'Streamed audio needs a transcriptionModel',
+              'audio_config',
+            ),
+          );
+          return;
+        }
+        this.pcm.configure(message);
+        this.send({
+          type: 'audio_config_ack',
+          sampleRate: message.sampleRate,
+          channels: message.channels,
+          encoding: message.encoding,
+          vad: message.vad,
+        });
+        return;
+      case 'audio_commit': {
+        try {
+          const wav = this.pcm.commit();
+          if (wav) agent.clientRecording(wav, 'audio_commit');
+        } catch (error) {
+          agent.rejectInput(toColloquyError(error));
+        }
+        return;
+      }
+      default:
+        assertNever(message, 'client message');
+    }
+  }
+
+  private binary(data: Uint8Array): void {
+    try {
+      this.pcm.push(data);
+    } catch (error) {
+      this.agent.rejectInput(toColloquyError(error, 'invalid_audio_frame'), 'binary');
+    }
+  }
+}

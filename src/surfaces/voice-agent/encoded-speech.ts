@@ -1,0 +1,59 @@
+/**
+ * An AI SDK `SpeechModel` as an `EncodedTtsModel`: each text chunk becomes one `generateSpeech` call
+ * in the agent's `outputFormat`, and the bytes go to the client exactly as the provider returned
+ * them (mp3, opus, wav, ...). Also the one-shot call behind `generateAndSendSpeechFull`.
+ */
+import { experimental_generateSpeech as generateSpeech, type SpeechModel } from 'ai';
+import type { EncodedTtsModel } from '../../pipeline/speech-output.ts';
+import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
+import type { TtsRequest } from '../../providers/types.ts';
+
+export interface SpeechModelTtsOptions {
+  model: SpeechModel;
+  outputFormat: string;
+  voice?: string;
+  instructions?: string;
+  /** Bound on one request, retries included (default 30 000 ms). */
+  timeoutMs?: number;
+  /** AI SDK retries per request (default 1). */
+  maxRetries?: number;
+}
+
+export class SpeechModelTts implements EncodedTtsModel {
+  readonly provider: string;
+  readonly modelId: string;
+  readonly format: string;
+  private readonly options: SpeechModelTtsOptions;
+
+  constructor(options: SpeechModelTtsOptions) {
+    this.options = options;
+    const { model } = options;
+    this.provider = typeof model === 'string' ? 'gateway' : model.provider;
+    this.modelId = typeof model === 'string' ? model : model.modelId;
+    this.format = options.outputFormat;
+  }
+
+  async synthesizeEncoded(request: TtsRequest): Promise<Uint8Array> {
+    const voice = request.voice ?? this.options.voice;
+    const instructions = request.instructions ?? this.options.instructions;
+    const result = await boundedCall(
+      (abortSignal) =>
+        generateSpeech({
+          model: this.options.model,
+          text: request.text,
+          outputFormat: this.format,
+          abortSignal,
+          maxRetries: this.options.maxRetries ?? 1,
+          ...(voice ? { voice } : {}),
+          ...(instructions ? { instructions } : {}),
+        }),
+      {
+        what: `${this.provider} speech`,
+        timeoutMs: this.options.timeoutMs ?? 30_000,
+        abortSignal: request.abortSignal,
+        failureCode: 'tts_failed',
+      },
+    );
+    return result.audio.uint8Array;
+  }
+}

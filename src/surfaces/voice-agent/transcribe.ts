@@ -1,0 +1,82 @@
+/**
+ * Whole-recording transcription with an AI SDK `TranscriptionModel` (the `audio` message,
+ * `sendAudio`, `transcribeAudio`, push-to-talk commits). The outcome is published on the bus:
+ * `transcription.final` (→ `transcription` event, `transcription_result` message), or
+ * `transcription.error` on failure; a recording without words is a `warning`.
+ */
+import {
+  NoTranscriptGeneratedError,
+  type TranscriptionModel,
+  experimental_transcribe as transcribe,
+} from 'ai';
+import type { SessionEventBus } from '../../bus/event-bus.ts';
+import { type ColloquyError, isAbortError, ProviderError } from '../../errors.ts';
+import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
+
+export interface TranscribeRecordingOptions {
+  model: TranscriptionModel;
+  audio: Uint8Array;
+  bus: SessionEventBus;
+  sessionId: string;
+  signal: AbortSignal;
+  /** Bound on the request, retries included (default 60 000 ms). */
+  timeoutMs?: number;
+  /** The recording held no words (the socket gets `transcription_error`). */
+  onEmpty: (error: ColloquyError) => void;
+}
+
+/** Resolves with the transcript ('' when empty); rejects on failure (already published). */
+export async function transcribeRecording(o: TranscribeRecordingOptions): Promise<string> {
+  const model = o.model;
+  const provider = typeof model === 'string' ? 'gateway' : model.provider;
+  let text: string;
+  let language: string | undefined;
+  try {
+    const result = await boundedCall(
+      async (abortSignal) => {
+        try {
+          return await transcribe({ model, audio: o.audio, abortSignal, maxRetries: 1 });
+        } catch (err) {
+          if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', language: undefined };
+          throw err;
+        }
+      },
+      {
+        what: `${provider} transcription`,
+        timeoutMs: o.timeoutMs ?? 60_000,
+        abortSignal: o.signal,
+        failureCode: 'stt_failed',
+      },
+    );
+    text = result.text.trim();
+    language = result.language;
+  } catch (err) {
+    if (o.signal.aborted || isAbortError(err)) throw err;
+    const error =
+      err instanceof ProviderError
+        ? err
+        : new ProviderError('stt_failed', `Transcription failed: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+          });
+    o.bus.publish('transcription.error', { sessionId: o.sessionId, error });
+    throw error;
+  }
+  if (text.length === 0) {
+    const error = new ProviderError('empty_transcript', 'The recording contained no speech');
+    o.bus.publish('warning', {
+      sessionId: o.sessionId,
+      component: 'stt',
+      code: error.code,
+      message: error.message,
+    });
+    o.onEmpty(error);
+    return '';
+  }
+  o.bus.publish('transcription.final', {
+    sessionId: o.sessionId,
+    text,
+    at: Date.now(),
+    ...(language ? { language } : {}),
+  });
+  return text;
+}

@@ -1,0 +1,142 @@
+/**
+ * `VideoAgent` (seed 001): a `VoiceAgent` that also sees. Camera frames (`video_frame`) are checked
+ * and kept in a ring of the last `maxContextFrames`; every user turn hands them to the (vision)
+ * model as image parts (`text` then carries `hasImage: true`). Frame facts go through the bus like
+ * everything else (`video.frame` → `frame_received` + `frame_ack`, `video.frame.requested` →
+ * `frame_requested` + `capture_frame`, `config.changed` → `config_changed`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FrameTriggerReason } from '../../bus/events.ts';
+import { InvalidInputError } from '../../errors.ts';
+import type { UserImage } from '../../session/session-options.ts';
+import type { VideoFrameMessage } from '../native-protocol/client-messages.ts';
+import type { ResponseCompleteFields } from '../native-protocol/server-messages.ts';
+import { decodeFrame, FrameBuffer } from './frame-buffer.ts';
+import { DEFAULT_VIDEO_INSTRUCTIONS, type VideoAgentConfig, type VideoAgentOptions } from './options.ts';
+import { VoiceAgent } from './voice-agent.ts';
+
+const TRIGGER_REASONS: ReadonlySet<string> = new Set<FrameTriggerReason>([
+  'scene_change',
+  'user_request',
+  'timer',
+  'initial',
+]);
+
+/** `vs_<time base36>_<8 random base36 chars>`, like the reference. */
+export function newVideoSessionId(): string {
+  const random = BigInt(`0x${randomBytes(6).toString('hex')}`)
+    .toString(36)
+    .padStart(8, '0')
+    .slice(-8);
+  return `vs_${Date.now().toString(36)}_${random}`;
+}
+
+export class VideoAgent extends VoiceAgent {
+  readonly sessionId: string;
+  private readonly frames: FrameBuffer;
+  private config: VideoAgentConfig;
+
+  constructor(options: VideoAgentOptions) {
+    const sessionId = options.sessionId ?? newVideoSessionId();
+    super(
+      { ...options, instructions: options.instructions ?? DEFAULT_VIDEO_INSTRUCTIONS },
+      { sessionId, maxFrameBytes: options.maxFrameInputSize },
+    );
+    this.sessionId = sessionId;
+    const maxContextFrames = options.maxContextFrames ?? 10;
+    assertFrameCount(maxContextFrames);
+    this.config = { maxContextFrames };
+    this.frames = new FrameBuffer(maxContextFrames);
+  }
+
+  get currentFrameSequence(): number | undefined {
+    return this.frames.latest?.sequence;
+  }
+
+  get hasVisualContext(): boolean {
+    return this.frames.size > 0;
+  }
+
+  getFrameContext(): { frameCount: number; lastFrameSequence: number } | undefined {
+    return this.frames.context();
+  }
+
+  getConfig(): VideoAgentConfig {
+    return { ...this.config };
+  }
+
+  /** Asks the client for a fresh frame: `frame_requested` event and `capture_frame` message. */
+  requestFrameCapture(reason: FrameTriggerReason): void {
+    this.assertAlive('requestFrameCapture');
+    if (!TRIGGER_REASONS.has(reason)) {
+      throw new InvalidInputError(
+        'invalid_trigger_reason',
+        `Unknown frame trigger reason "${String(reason)}"`,
+      );
+    }
+    this.bus.publish('video.frame.requested', { sessionId: this.session.sessionId, reason });
+  }
+
+  /** Changes the configuration; emits `config_changed` with the whole new config. */
+  updateConfig(config: Partial<VideoAgentConfig>): void {
+    this.assertAlive('updateConfig');
+    const next = { ...this.config, ...config };
+    assertFrameCount(next.maxContextFrames);
+    this.config = next;
+    this.frames.setMax(next.maxContextFrames);
+    this.bus.publish('config.changed', { sessionId: this.session.sessionId, config: { ...next } });
+  }
+
+  override clearHistory(): void {
+    super.clearHistory();
+    this.frames.clear();
+  }
+
+  override clientFrame(message: VideoFrameMessage): void {
+    const frame = decodeFrame(message);
+    if (frame instanceof Error) {
+      this.rejectInput(frame);
+      return;
+    }
+    this.frames.push(frame);
+    this.bus.publish('video.frame', {
+      sessionId: this.session.sessionId,
+      sequence: frame.sequence,
+      timestamp: frame.timestamp,
+      triggerReason: frame.triggerReason,
+      size: frame.bytes.byteLength,
+      dimensions: { width: frame.width, height: frame.height },
+    });
+  }
+
+  override sessionInit(): { sessionId: string; video: boolean } {
+    return { sessionId: this.sessionId, video: true };
+  }
+
+  override responseExtras(): Partial<ResponseCompleteFields> {
+    const frameContext = this.frames.context();
+    return { sessionId: this.sessionId, ...(frameContext ? { frameContext } : {}) };
+  }
+
+  /** Announces the session as soon as a socket attaches (and again on `client_ready`). */
+  override onAttached(): void {
+    this.link.send(this.link.sessionInitMessage());
+  }
+
+  protected override onClientInput(): void {
+    this.bus.publish('video.frame.requested', { sessionId: this.session.sessionId, reason: 'user_request' });
+  }
+
+  protected override imagesForTurn(): UserImage[] {
+    return this.frames.images();
+  }
+}
+
+function assertFrameCount(n: unknown): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100) {
+    throw new InvalidInputError(
+      'invalid_config',
+      `maxContextFrames must be an integer from 1 to 100, got ${String(n)}`,
+    );
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * `VoiceAgent` (seed 001): a Node EventEmitter over one `VoiceSession`. It is a thin surface: every
+ * event it emits and every WebSocket message it sends is a projection of the session bus
+ * (`agent-events.ts`, `native-projection.ts`); it only adds the edge: validating input, the serial
+ * input queue, whole-recording transcription and the socket lifecycle (`agent-link.ts`).
+ */
+import { EventEmitter } from 'node:events';
+import type { TranscriptionModel } from 'ai';
+import type { SessionEventBus } from '../../bus/event-bus.ts';
+import type { InterruptReason } from '../../bus/events.ts';
+import { type ColloquyError, InvalidInputError, SessionStateError } from '../../errors.ts';
+import { consoleLogger, type Logger } from '../../logger.ts';
+import { interruptReasonOf } from '../../pipeline/speech-response.ts';
+import type { UserImage } from '../../session/session-options.ts';
+import type { VoiceSession } from '../../session/voice-session.ts';
+import {
+  base64DecodedLength,
+  DEFAULT_PROTOCOL_LIMITS,
+  type ProtocolLimits,
+  protocolError,
+  stripDataUrl,
+  type VideoFrameMessage,
+} from '../native-protocol/client-messages.ts';
+import type { ResponseCompleteFields } from '../native-protocol/server-messages.ts';
+import { projectAgentEvents } from './agent-events.ts';
+import { AgentLink } from './agent-link.ts';
+import { createAgentSession } from './agent-session.ts';
+import type { SpeechModelTts } from './encoded-speech.ts';
+import { AgentDestroyedError } from './errors.ts';
+import { InputQueue } from './input-queue.ts';
+import {
+  type AgentEventMap,
+  DEFAULT_ENDPOINT,
+  DEFAULT_MAX_QUEUED_INPUTS,
+  type VoiceAgentOptions,
+} from './options.ts';
+import { transcribeRecording } from './transcribe.ts';
+
+type AgentState = 'active' | 'destroyed';
+const INTERRUPT_REASONS = new Set(['user_speaking', 'interrupted', 'client_request', 'disconnected']);
+
+export class VoiceAgent extends EventEmitter<AgentEventMap> {
+  /** The session underneath (its `eventBus` carries every internal event). */
+  readonly session: VoiceSession;
+  protected readonly options: VoiceAgentOptions;
+  protected readonly logger: Logger;
+  protected readonly limits: ProtocolLimits;
+  protected readonly link: AgentLink;
+  private readonly queue: InputQueue;
+  private readonly speechTts: SpeechModelTts | undefined;
+  private readonly offEvents: () => void;
+  private state: AgentState = 'active';
+  private reasonOverride: string | undefined;
+  private fullSpeechCount = 0;
+  private readonly lifetime = new AbortController();
+
+  constructor(
+    options: VoiceAgentOptions,
+    defaults: { instructions?: string; sessionId?: string; maxFrameBytes?: number } = {},
+  ) {
+    super();
+    if (!options?.model) throw new InvalidInputError('invalid_options', 'VoiceAgent needs a model');
+    this.options = options;
+    this.logger = options.logger ?? consoleLogger;
+    const maxAudio = options.maxAudioInputSize ?? DEFAULT_PROTOCOL_LIMITS.maxAudioBytes;
+    this.limits = {
+      ...DEFAULT_PROTOCOL_LIMITS,
+      maxAudioBytes: maxAudio,
+      maxFrameBytes: defaults.maxFrameBytes ?? DEFAULT_PROTOCOL_LIMITS.maxFrameBytes,
+      maxTextChars: options.maxTextLength ?? DEFAULT_PROTOCOL_LIMITS.maxTextChars,
+      maxMessageBytes: Math.max(
+        DEFAULT_PROTOCOL_LIMITS.maxMessageBytes,
+        Math.ceil((maxAudio * 4) / 3) + 4096,
+      ),
+    };
+    const built = createAgentSession(options, {
+      ...defaults,
+      maxTextLength: this.limits.maxTextChars,
+      logger: this.logger,
+    });
+    this.session = built.session;
+    this.speechTts = built.speechTts;
+    this.queue = new InputQueue(options.maxQueuedInputs ?? DEFAULT_MAX_QUEUED_INPUTS, () =>
+      this.sessionIdle(),
+    );
+    this.offEvents = projectAgentEvents(
+      this.bus,
+      (name, ...args) => this.emitSafe(name, ...args),
+      (r) => this.reasonFor(r),
+    );
+    this.link = new AgentLink(this, this.limits, maxAudio);
+  }
+
+  // ── State ────────────────────────────────────────────────────────────────────────
+
+  get bus(): SessionEventBus {
+    return this.session.eventBus;
+  }
+  get connected(): boolean {
+    return this.link.connected;
+  }
+  /** True while an input is being processed or waits in the queue. */
+  get processing(): boolean {
+    return this.queue.busy || this.session.currentTurnId !== undefined;
+  }
+  get speaking(): boolean {
+    return this.session.speech?.speaking ?? false;
+  }
+  get destroyed(): boolean {
+    return this.state === 'destroyed';
+  }
+  /** The conversation as the model sees it (a copy). */
+  getHistory() {
+    return this.session.history;
+  }
+  get hasTranscription(): boolean {
+    return this.options.transcriptionModel !== undefined;
+  }
+
+  // ── Input ────────────────────────────────────────────────────────────────────────
+
+  /** Queues a user text turn; resolves with the assistant's answer once it was spoken. */
+  async sendText(text: string): Promise<string> {
+    this.assertAlive('sendText');
+    if (typeof text !== 'string' || text.trim().length === 0) {
+      throw new InvalidInputError('empty_text', 'Text input cannot be empty');
+    }
+    return this.queue.push(() => this.runTurn(text, 'text'));
+  }
+
+  /**
+   * Queues a whole recorded utterance (base64, optionally a data: URL, or bytes): it is transcribed
+   * with the transcription model (`transcription`), then answered. Resolves with the answer ('' when
+   * the recording held no words).
+   */
+  async sendAudio(audio: string | Uint8Array): Promise<string> {
+    this.assertAlive('sendAudio');
+    const bytes = this.decodeAudio(audio, 'sendAudio');
+    this.bus.publish('audio.received', { sessionId: this.session.sessionId, size: bytes.byteLength });
+    return this.queue.push(() => this.runRecording(bytes));
+  }
+
+  /** Transcribes a recording now (not queued, no turn): emits `transcription`, returns the text. */
+  async transcribeAudio(audio: string | Uint8Array): Promise<string> {
+    this.assertAlive('transcribeAudio');
+    const bytes = this.decodeAudio(audio, 'transcribeAudio');
+    const result = await this.transcribe(bytes);
+    return result;
+  }
+
+  /** Synthesises `text` in one request and emits it as one `audio` event (and socket message). */
+  async generateAndSendSpeechFull(text: string): Promise<void> {
+    this.assertAlive('generateAndSendSpeechFull');
+    const tts = this.speechTts;
+    if (!tts) throw new SessionStateError('no_speech_model', 'This agent has no speechModel');
+    if (typeof text !== 'string' || text.trim().length === 0) {
+      throw new InvalidInputError('empty_text', 'Speech text cannot be empty');
+    }
+    const sessionId = this.session.sessionId;
+    const turnId = `speech_full_${++this.fullSpeechCount}`;
+    this.bus.publish('speech.start', { sessionId, turnId, streaming: false });
+    const audio = await tts.synthesizeEncoded({ text, abortSignal: this.lifetime.signal });
+    this.bus.publish('speech.full', { sessionId, text, audio, format: tts.format });
+    this.bus.publish('speech.complete', { sessionId, turnId, streaming: false });
+  }
+
+  /** Stops the running response: its LLM stream, tools and speech (history keeps what was heard). */
+  interruptSpeech(reason: InterruptReason | (string & {}) = 'interrupted'): void {
+    this.assertAlive('interruptSpeech');
+    this.interruptWith(reason);
+  }
+
+  clearHistory(): void {
+    this.assertAlive('clearHistory');
+    this.session.clearHistory();
+  }
+
+  // ── Connection ───────────────────────────────────────────────────────────────────
+
+  /** Client mode: dial a WebSocket server and serve the protocol on that socket. */
+  async connect(url?: string): Promise<void> {
+    this.assertAlive('connect');
+    await this.link.connect(url ?? this.options.endpoint ?? DEFAULT_ENDPOINT);
+  }
+
+  /** Serve the protocol on an accepted socket (replaces any current one). Emits `connected`. */
+  handleSocket(socket: import('ws').WebSocket): void {
+    this.assertAlive('handleSocket');
+    this.link.attach(socket);
+  }
+
+  /** Closes the socket: cancels the running response, drops queued inputs, emits `disconnected`. */
+  disconnect(): void {
+    if (this.destroyed) return;
+    this.link.close();
+  }
+
+  /** Ends the agent for good; every later call throws `AgentDestroyedError`. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.state = 'destroyed';
+    this.link.close();
+    this.queue.rejectAll(new AgentDestroyedError('a queued input'));
+    this.lifetime.abort(new AgentDestroyedError('an in-flight call'));
+    void this.session.close('destroyed').catch((err) => this.logger.error('session close failed', err));
+    this.offEvents();
+    this.removeAllListeners();
+  }
+
+  // ── Used by the socket link ──────────────────────────────────────────────────────
+
+  /** A client `transcript`: barge-in, then queue the text. */
+  clientTranscript(text: string): void {
+    this.interruptWith('user_speaking');
+    this.onClientInput();
+    this.enqueueFromClient('transcript', () => this.runTurn(text, 'text'));
+  }
+
+  /** A client recording (`audio` message, or push-to-talk audio at `audio_commit`). */
+  clientRecording(bytes: Uint8Array, messageType: string): void {
+    if (!this.hasTranscription) {
+      this.rejectInput(
+        protocolError('no_transcription_model', 'This agent has no transcriptionModel', messageType),
+      );
+      return;
+    }
+    this.interruptWith('user_speaking');
+    this.onClientInput();
+    this.bus.publish('audio.received', { sessionId: this.session.sessionId, size: bytes.byteLength });
+    this.enqueueFromClient(messageType, () => this.runRecording(bytes));
+  }
+
+  clientInterrupt(reason: string | undefined): void {
+    this.interruptWith(reason ?? 'client_request');
+  }
+
+  clientReady(capabilities: unknown): void {
+    this.bus.publish('client.ready', {
+      sessionId: this.session.sessionId,
+      capabilities: capabilities ?? null,
+    });
+  }
+
+  /** A `video_frame`: only `VideoAgent` takes frames. */
+  clientFrame(_message: VideoFrameMessage): void {
+    this.rejectInput(
+      protocolError('unsupported_message', 'This agent takes no video; use a VideoAgent', 'video_frame'),
+    );
+  }
+
+  /** Reports rejected client input: a `warning` or `error` event, and an `error` message on the socket. */
+  rejectInput(error: ColloquyError, messageType?: string): void {
+    const sessionId = this.session.sessionId;
+    if (WARNING_CODES.has(error.code)) {
+      this.bus.publish('warning', {
+        sessionId,
+        component: 'input',
+        code: error.code,
+        message: error.message,
+      });
+    } else {
+      this.bus.publish('error', { sessionId, component: 'input', error, severity: 'warn' });
+    }
+    this.link.send({
+      type: 'error',
+      error: error.message,
+      code: error.code,
+      retryable: error.retryable,
+      ...messageTypeOf(error, messageType),
+    });
+  }
+
+  /** The socket closed: cancel the response, drop queued inputs, then `disconnected`. */
+  connectionClosed(error: ColloquyError): void {
+    this.queue.rejectAll(error);
+    this.interruptWith('disconnected');
+    this.bus.publish('transport.disconnected', { sessionId: this.session.sessionId, transport: 'websocket' });
+  }
+
+  /** `session_init` fields (VideoAgent overrides the session id). */
+  sessionInit(): { sessionId: string; video: boolean } {
+    return { sessionId: this.session.sessionId, video: false };
+  }
+
+  /** Extra `response_complete` fields (VideoAgent). */
+  responseExtras(): Partial<ResponseCompleteFields> {
+    return {};
+  }
+
+  /** Called when a socket attached (VideoAgent announces its session). */
+  onAttached(): void {}
+
+  reasonFor(reason: InterruptReason): string {
+    return this.reasonOverride ?? reason;
+  }
+
+  // ── Hooks for VideoAgent ─────────────────────────────────────────────────────────
+
+  /** A client input arrived (VideoAgent asks for a fresh frame). */
+  protected onClientInput(): void {}
+
+  /** Images for the next user turn (VideoAgent: its frame buffer). */
+  protected imagesForTurn(): UserImage[] {
+    return [];
+  }
+
+  protected assertAlive(method: string): void {
+    if (this.destroyed) throw new AgentDestroyedError(method);
+  }
+
+  // ── Internals ────────────────────────────────────────────────────────────────────
+
+  private async runTurn(text: string, source: 'text' | 'speech'): Promise<string> {
+    const images = this.imagesForTurn();
+    const options = images.length > 0 ? { images } : {};
+    const result =
+      source === 'text'
+        ? await this.session.sendText(text, options)
+        : await this.session.commitUserSpeech(text, options);
+    if (result.error) throw result.error;
+    return result.text;
+  }
+
+  private async runRecording(bytes: Uint8Array): Promise<string> {
+    const text = await this.transcribe(bytes);
+    return text ? this.runTurn(text, 'speech') : '';
+  }
+
+  private transcribe(bytes: Uint8Array): Promise<string> {
+    const model = this.options.transcriptionModel as TranscriptionModel | undefined;
+    if (!model) {
+      return Promise.reject(protocolError('no_transcription_model', 'This agent has no transcriptionModel'));
+    }
+    return transcribeRecording({
+      model,
+      audio: bytes,
+      bus: this.bus,
+      sessionId: this.session.sessionId,
+      signal: AbortSignal.any([this.lifetime.signal, this.link.signal]),
+      onEmpty: (error) =>
+        this.link.send({ type: 'transcription_error', error: error.message, code: error.code }),
+    });
+  }
+
+  private enqueueFromClient(messageType: string, run: () => Promise<string>): void {
+    try {
+      this.queue
+        .push(run)
+        .catch((err) => this.logger.debug(`input from ${messageType} ended: ${String(err)}`));
+    } catch (error) {
+      const full = protocolError('input_queue_full', (error as Error).message, messageType);
+      this.rejectInput(full);
+    }
+  }
+
+  private decodeAudio(audio: string | Uint8Array, method: string): Uint8Array {
+    let bytes: Uint8Array;
+    if (typeof audio === 'string') {
+      const body = stripDataUrl(audio);
+      if (base64DecodedLength(body) < 0)
+        throw protocolError('invalid_base64', `${method}: audio is not valid base64`);
+      bytes = Buffer.from(body, 'base64');
+    } else if (audio instanceof Uint8Array) {
+      bytes = audio;
+    } else {
+      throw new InvalidInputError('invalid_audio', `${method}: audio must be a base64 string or bytes`);
+    }
+    if (bytes.byteLength === 0) throw protocolError('empty_audio', `${method}: audio is empty`);
+    if (bytes.byteLength > this.limits.maxAudioBytes) {
+      throw protocolError(
+        'audio_too_large',
+        `${method}: audio is too large (${bytes.byteLength} bytes; the limit is ${this.limits.maxAudioBytes} bytes)`,
+      );
+    }
+    if (!this.hasTranscription)
+      throw protocolError('no_transcription_model', 'This agent has no transcriptionModel');
+    return bytes;
+  }
+
+  /** Interrupts with the seed's reason; a reason outside the bus union is reported as given. */
+  private interruptWith(reason: string): void {
+    const busReason = INTERRUPT_REASONS.has(reason) ? interruptReasonOf(reason) : 'client_request';
+    this.reasonOverride = reason;
+    try {
+      this.session.interrupt(busReason);
+    } finally {
+      this.reasonOverride = undefined;
+    }
+  }
+
+  private sessionIdle(): Promise<void> {
+    if (this.session.currentTurnId === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const offs: Array<() => void> = [];
+      const done = (): void => {
+        for (const off of offs) off();
+        // Another turn may begin in the same tick (a background announcement): wait for it too.
+        queueMicrotask(() => void this.sessionIdle().then(resolve));
+      };
+      offs.push(this.bus.once('turn.end', done), this.bus.once('turn.interrupted', done));
+    });
+  }
+
+  private emitSafe<K extends keyof AgentEventMap>(name: K, ...args: AgentEventMap[K]): void {
+    if (name === 'error' && this.listenerCount('error') === 0) {
+      this.logger.warn(`VoiceAgent error (no "error" listener): ${(args[0] as Error)?.message}`);
+      return;
+    }
+    (this.emit as (n: K, ...a: AgentEventMap[K]) => boolean)(name, ...args);
+  }
+}
+
+/** Rejections the seed calls warnings (non-fatal, nothing to fix server-side). */
+const WARNING_CODES = new Set(['empty_text', 'empty_audio', 'empty_frame', 'input_queue_full']);
+
+function messageTypeOf(error: ColloquyError, fallback: string | undefined): { messageType?: string } {
+  const t = error.details?.messageType;
+  const type = typeof t === 'string' ? t : fallback;
+  return type ? { messageType: type } : {};
+}

@@ -1,0 +1,285 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { silentLogger } from '../../src/logger.ts';
+import { messageText } from '../../src/session/history.ts';
+import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
+import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
+import {
+  type MessageLog,
+  mockSpeechModel,
+  mockTranscriptionModel,
+  openClient,
+  recordEvents,
+  startServer,
+  textOfAudio,
+  until,
+} from './helpers.ts';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A server whose every connection gets a fresh agent (as in the seed), returning the agents made. */
+async function serve(make: () => VoiceAgent) {
+  const agents: VoiceAgent[] = [];
+  const server = await startServer((socket) => {
+    const agent = make();
+    agents.push(agent);
+    agent.handleSocket(socket);
+    agent.on('disconnected', () => agent.destroy());
+  });
+  cleanups.push(() => {
+    for (const a of agents) a.destroy();
+    return server.close();
+  });
+  return { ...server, agents };
+}
+
+async function client(url: string): Promise<MessageLog> {
+  const log = await openClient(url);
+  cleanups.push(() => log.socket.terminate());
+  return log;
+}
+
+/** Asserts `sub` appears in `all` in this order (other items may sit between). */
+function expectSubsequence(all: string[], sub: string[]): void {
+  let i = 0;
+  for (const item of all) if (item === sub[i]) i++;
+  expect(i, `expected [${sub.join(', ')}] in order within [${all.join(', ')}]`).toBe(sub.length);
+}
+
+describe('WebSocket: handleSocket', () => {
+  it('runs the seed "WebSocket Integration" example as written (mock models instead of openai)', async () => {
+    const openai = Object.assign(() => mockLanguageModel(['Hello! How can I help you today?']), {
+      transcription: () => mockTranscriptionModel(['hi']).model,
+      speech: () => mockSpeechModel().model,
+    });
+    const agents: VoiceAgent[] = [];
+    const server = await startServer((socket: WebSocket) => {
+      const agent = new VoiceAgent({
+        model: openai(),
+        transcriptionModel: openai.transcription(),
+        speechModel: openai.speech(),
+        logger: silentLogger,
+      });
+      agents.push(agent);
+
+      agent.handleSocket(socket);
+
+      // Forward events to client
+      agent.on('text', (data) => {
+        socket.send(JSON.stringify({ type: 'text', ...data }));
+      });
+
+      agent.on('audio_chunk', ({ chunkId, data, format }) => {
+        socket.send(JSON.stringify({ type: 'audio_chunk', chunkId, data, format }));
+      });
+
+      // Cleanup on disconnect
+      agent.on('disconnected', () => {
+        agent.destroy();
+      });
+    });
+    cleanups.push(() => server.close());
+    const log = await client(server.url);
+    log.send({ type: 'transcript', text: 'Hi!' });
+    await log.waitFor('text', (m) => m.role === 'assistant');
+    expect(log.of('text')).toEqual([
+      { type: 'text', role: 'user', text: 'Hi!' },
+      { type: 'text', role: 'assistant', text: 'Hello! How can I help you today?' },
+    ]);
+    const fromApp = log.of('audio_chunk').filter((m) => m.turnId === undefined);
+    expect(fromApp.map((m) => textOfAudio(m.data as string))).toEqual([
+      'Hello!',
+      'How can I help you today?',
+    ]);
+    expect(fromApp[0]).toEqual({
+      type: 'audio_chunk',
+      chunkId: expect.any(Number),
+      data: expect.any(String),
+      format: 'opus',
+    });
+    log.socket.close();
+    await until(() => agents[0]!.destroyed);
+  });
+
+  it('sends the protocol messages of a turn in the documented order, with response_complete', async () => {
+    const { url } = await serve(
+      () =>
+        new VoiceAgent({
+          model: mockLanguageModel(['Hi there. This is the second sentence.']),
+          speechModel: mockSpeechModel().model,
+          streamingSpeech: { minChunkSize: 5 },
+          outputFormat: 'mp3',
+          logger: silentLogger,
+        }),
+    );
+    const log = await client(url);
+    log.send({ type: 'transcript', text: 'hello' });
+    await log.waitFor('speech_stream_end');
+    const types = log.types();
+    expectSubsequence(types, [
+      'stream_start',
+      'step_start',
+      'text_start',
+      'text_delta',
+      'text_end',
+      'step_finish',
+      'stream_finish',
+      'response_complete',
+    ]);
+    expectSubsequence(types, [
+      'stream_start',
+      'speech_stream_start',
+      'audio_chunk',
+      'audio_chunk',
+      'speech_stream_end',
+    ]);
+    expect(types.filter((t) => t === 'speech_stream_start')).toHaveLength(1);
+    expect(types.at(-1)).toBe('speech_stream_end');
+    const turnId = log.of('stream_start')[0]!.turnId;
+    expect(typeof turnId).toBe('string');
+    expect(
+      log.of('audio_chunk').map((m) => [m.text, m.format, textOfAudio(m.data as string), m.turnId]),
+    ).toEqual([
+      ['Hi there.', 'mp3', 'Hi there.', turnId],
+      ['This is the second sentence.', 'mp3', 'This is the second sentence.', turnId],
+    ]);
+    expect(log.of('response_complete')[0]).toEqual({
+      type: 'response_complete',
+      turnId,
+      text: 'Hi there. This is the second sentence.',
+      toolCalls: [],
+      toolResults: [],
+    });
+  });
+
+  it('barge-in: a new transcript cuts the response; the client learns what was heard', async () => {
+    const speech = mockSpeechModel({ delayFor: (t) => (t.startsWith('One') ? 5 : 3000) });
+    const { url, agents } = await serve(
+      () =>
+        new VoiceAgent({
+          model: mockLanguageModel([
+            {
+              parts: [
+                { text: 'One sentence first. Then a second one. ' },
+                { delayMs: 3000 },
+                { text: 'Never.' },
+              ],
+            },
+            'Sure, stopping.',
+          ]),
+          speechModel: speech.model,
+          streamingSpeech: { minChunkSize: 5 },
+          logger: silentLogger,
+        }),
+    );
+    const log = await client(url);
+    log.send({ type: 'transcript', text: 'tell me a story' });
+    await log.waitFor('audio_chunk');
+    log.send({ type: 'transcript', text: 'stop' });
+    await log.waitFor('response_complete', (m) => m.text === 'Sure, stopping.');
+    const first = log.of('stream_start')[0]!.turnId;
+    const cut = log.messages.filter((m) => m.turnId === first).map((m) => m.type);
+    expectSubsequence(cut, ['speech_interrupted', 'stream_abort', 'response_complete', 'speech_stream_end']);
+    expect(log.of('speech_interrupted')[0]).toMatchObject({
+      reason: 'user_speaking',
+      heardText: 'One sentence first.',
+    });
+    expect(log.of('response_complete')[0]).toMatchObject({
+      interrupted: true,
+      spokenText: 'One sentence first.',
+    });
+    const history = agents[0]!.getHistory().map((m) => [m.role, messageText(m)]);
+    expect(history.slice(0, 3)).toEqual([
+      ['user', 'tell me a story'],
+      ['assistant', 'One sentence first.'],
+      ['user', 'stop'],
+    ]);
+  });
+
+  it('interrupt with the client reason, and client_ready → session_init + client_ready event', async () => {
+    const { url, agents } = await serve(
+      () =>
+        new VoiceAgent({
+          model: mockLanguageModel([
+            { parts: [{ text: 'A long answer. ' }, { delayMs: 3000 }, { text: 'More.' }] },
+          ]),
+          speechModel: mockSpeechModel().model,
+          streamingSpeech: { minChunkSize: 5 },
+          logger: silentLogger,
+        }),
+    );
+    const log = await client(url);
+    await until(() => agents.length === 1);
+    const events = recordEvents(agents[0]!);
+    log.send({ type: 'client_ready', capabilities: { audio: true } });
+    const init = await log.waitFor('session_init');
+    expect(init).toMatchObject({ sessionId: agents[0]!.session.sessionId, protocolVersion: 1 });
+    expect(events.find((e) => e.name === 'client_ready')?.args).toEqual([{ audio: true }]);
+    log.send({ type: 'transcript', text: 'go' });
+    await log.waitFor('audio_chunk');
+    log.send({ type: 'interrupt', reason: 'user_clicked_stop' });
+    const msg = await log.waitFor('speech_interrupted');
+    expect(msg).toMatchObject({ reason: 'user_clicked_stop', heardText: 'A long answer.' });
+    expect(events.find((e) => e.name === 'speech_interrupted')?.args).toEqual([
+      { reason: 'user_clicked_stop' },
+    ]);
+  });
+
+  it('audio message: transcription_result, then the turn', async () => {
+    const { url } = await serve(
+      () =>
+        new VoiceAgent({
+          model: mockLanguageModel(['You said hello.']),
+          transcriptionModel: mockTranscriptionModel(['hello there']).model,
+          logger: silentLogger,
+        }),
+    );
+    const log = await client(url);
+    log.send({
+      type: 'audio',
+      data: Buffer.from('fake webm bytes').toString('base64'),
+      format: 'audio/webm',
+    });
+    await log.waitFor('response_complete');
+    expectSubsequence(log.types(), ['transcription_result', 'stream_start', 'response_complete']);
+    expect(log.of('transcription_result')[0]).toEqual({
+      type: 'transcription_result',
+      text: 'hello there',
+      language: 'en',
+    });
+  });
+});
+
+describe('WebSocket: connect (client mode)', () => {
+  it('dials the server, serves the protocol on that socket, and disconnect emits disconnected', async () => {
+    const sockets: WebSocket[] = [];
+    const server = await startServer((socket) => sockets.push(socket));
+    cleanups.push(() => server.close());
+    const agent = new VoiceAgent({
+      model: mockLanguageModel(['Connected and answering.']),
+      speechModel: mockSpeechModel().model,
+      endpoint: server.url,
+      logger: silentLogger,
+    });
+    cleanups.push(() => agent.destroy());
+    const events = recordEvents(agent);
+    await agent.connect();
+    expect(agent.connected).toBe(true);
+    expect(events.map((e) => e.name)).toEqual(['connected']);
+    await until(() => sockets.length === 1);
+    const { MessageLog } = await import('./helpers.ts');
+    const log = new MessageLog(sockets[0]!);
+    log.send({ type: 'transcript', text: 'hi' });
+    await log.waitFor('speech_stream_end');
+    expect(log.of('audio_chunk').map((m) => m.text)).toEqual(['Connected and answering.']);
+    const closed = new Promise<number>((resolve) => sockets[0]!.once('close', (code) => resolve(code)));
+    agent.disconnect();
+    expect(await closed).toBe(1000);
+    expect(events.at(-1)?.name).toBe('disconnected');
+    expect(agent.connected).toBe(false);
+    await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({ code: 'connect_failed' });
+  });
+});
