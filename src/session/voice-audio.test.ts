@@ -22,7 +22,12 @@ interface Written {
   turnId: string;
 }
 
-function voiceSession(opts: { answer: string; stt?: string[]; mode?: 'agent' | 'stream' }) {
+function voiceSession(opts: {
+  answer: string;
+  stt?: string[];
+  mode?: 'agent' | 'stream';
+  endpointingMs?: number;
+}) {
   const written: Written[] = [];
   let clears = 0;
   const session = new VoiceSession({
@@ -39,7 +44,10 @@ function voiceSession(opts: { answer: string; stt?: string[]; mode?: 'agent' | '
       inputSampleRate: RATE,
       outputSampleRate: 24000,
       vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
-      endpointing: { endpointingMs: 100 },
+      endpointing: {
+        endpointingMs: opts.endpointingMs ?? 100,
+        maxEndpointingMs: Math.max(2000, opts.endpointingMs ?? 0),
+      },
       interruption: { minInterruptionMs: 300, falseInterruptionTimeoutMs: 300 },
       output: {
         write: (_f, info) => {
@@ -221,6 +229,18 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     await rec.waitFor('turn.end');
     expect(rec.types(['llm.start'])).toEqual([]);
     expect(rec.first('user.text')).toMatchObject({ text: 'hello there' });
+  });
+
+  it('commitAudioTurn ends the spoken turn at once instead of waiting for the silence timeout', async () => {
+    const { session, rec } = voiceSession({ answer: 'Committed.', endpointingMs: 60_000 });
+    current = session;
+    await push(session, tone, 300);
+    await push(session, silence, 60);
+    await session.commitAudioTurn();
+    const result = await rec.waitFor('turn.end', () => true, 3000);
+    expect(result).toBeDefined();
+    expect(rec.first('user.text')).toMatchObject({ text: 'hello there', source: 'speech' });
+    expect(rec.first('assistant.text')).toMatchObject({ text: 'Committed.' });
   });
 
   it('bad audio frames get typed errors and the session goes on', async () => {

@@ -162,6 +162,11 @@ export class VoiceSession {
     else this.pipeline?.input?.unmute();
   }
 
+  /** End the user's spoken turn now instead of waiting for silence (push-to-talk release). */
+  async commitAudioTurn(): Promise<void> {
+    await this.pipeline?.input?.commitTurn();
+  }
+
   /** Resolves when all audio pushed so far has been processed (VAD, STT). */
   async audioIdle(): Promise<void> {
     await this.pipeline?.input?.idle();

@@ -152,6 +152,20 @@ export class UserAudioInput {
     while (this.draining !== undefined) await this.draining;
   }
 
+  /**
+   * Ends the user's turn now (push-to-talk release, `audio_commit`): queued audio is processed, an
+   * utterance in progress stops, and the turn completes as soon as its transcript is final — without
+   * waiting for the silence timeout.
+   */
+  async commitTurn(): Promise<void> {
+    await this.idle();
+    if (this.state !== 'listening') return;
+    const stop = this.detector.reset();
+    if (stop !== undefined) this.onTransition(stop);
+    this.endpointing.cancel();
+    if (this.turn.length > 0) this.onEndOfTurn();
+  }
+
   /** Drops audio until `unmute()`; an utterance in progress ends here. */
   mute(): void {
     if (this.state !== 'listening') return;

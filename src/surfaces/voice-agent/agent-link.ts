@@ -185,6 +185,8 @@ export class AgentLink {
         try {
           const wav = this.pcm.commit();
           if (wav) agent.clientRecording(wav, 'audio_commit');
+          // With server VAD, the commit ends the turn in progress at once.
+          else if (this.pcm.vadEnabled) void agent.session.commitAudioTurn();
         } catch (error) {
           agent.rejectInput(toColloquyError(error));
         }

@@ -64,6 +64,11 @@ export class PcmInput {
     this.bufferedBytes += mono.byteLength;
   }
 
+  /** True when the client asked for server-side VAD (`audio_config.vad`). */
+  get vadEnabled(): boolean {
+    return this.config?.vad === true;
+  }
+
   /**
    * `audio_commit`: with `vad: false` the buffered turn as a WAV recording (undefined when empty);
    * with `vad: true` undefined (the VAD ends turns).
