@@ -5,7 +5,12 @@
 import type { EventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../bus/events.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import type { SpeechOutcome, SpeechResponse } from '../session/speech-port.ts';
 import type { Clock, TimerHandle } from './clock.ts';
+
+// How a response ends and what a caller holds while it streams: the session's speech port types.
+export type { SpeechOutcome, SpeechResponse };
+
 import type { SpeechSegmenter } from './speech-segmenter.ts';
 
 /** Where paced output frames go (a transport). */
@@ -64,25 +69,6 @@ export interface SpeechOutputOptions {
   /** Format label of `speech.chunk` audio (default 'pcm16'; an encoded model's own `format` wins). */
   format?: string;
   clock?: Clock;
-}
-
-/** How a response ended. */
-export interface SpeechOutcome {
-  turnId: string;
-  /** What the user heard: fully played chunks plus the played share of the chunk cut short. */
-  heardText: string;
-  /** Every piece of text pushed into the response. */
-  fullText: string;
-  interrupted: boolean;
-  reason?: InterruptReason;
-}
-
-/** A response being spoken: push LLM text as it streams, then `end()`. */
-export interface SpeechResponse {
-  pushText(delta: string): void;
-  end(): void;
-  /** Resolves once the last frame was written or the response was interrupted. Never rejects. */
-  readonly done: Promise<SpeechOutcome>;
 }
 
 /** queued → synthesizing → done | failed; any unfinished state → cancelled. */

@@ -5,8 +5,9 @@ export {
   MockTranscriptionModelV3,
   simulateReadableStream,
 } from 'ai/test';
+export * from './abortable.ts';
 export * from './mock-llm.ts';
-export * from './recorder.ts';
-export * from './mock-vad.ts';
 export * from './mock-stt.ts';
 export * from './mock-tts.ts';
+export * from './mock-vad.ts';
+export * from './recorder.ts';

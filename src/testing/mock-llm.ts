@@ -10,6 +10,7 @@ import type {
   LanguageModelV3StreamPart,
 } from '@ai-sdk/provider';
 import { MockLanguageModelV3 } from 'ai/test';
+import { sleep } from './abortable.ts';
 
 export type MockPart =
   | {
@@ -92,20 +93,6 @@ function toStreamParts(r: MockResponse): Array<LanguageModelV3StreamPart | { del
   });
   return out;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 export interface ScriptedModel extends MockLanguageModelV3 {
   /** The prompts the model received, one per call. */

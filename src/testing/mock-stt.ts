@@ -6,6 +6,7 @@
  */
 import { ProviderError } from '../errors.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../providers/types.ts';
+import { sleep, waitForAbort } from './abortable.ts';
 
 export interface MockSttStep {
   /** Final transcript. */
@@ -98,32 +99,4 @@ export class MockStt implements SttModel {
       ...(step.confidence !== undefined ? { confidence: step.confidence } : {}),
     };
   }
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function waitForAbort(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise((_, reject) => {
-    if (!signal) return; // stalls forever, like a hung provider
-    if (signal.aborted) reject(abortError(signal));
-    else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
-  });
 }

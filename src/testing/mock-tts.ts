@@ -6,6 +6,7 @@
  */
 import { ProviderError } from '../errors.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import { sleep, waitForAbort } from './abortable.ts';
 
 export type MockTtsMatcher = string | RegExp | ((text: string) => boolean);
 
@@ -100,32 +101,4 @@ function matches(matcher: MockTtsMatcher | undefined, text: string): boolean {
   if (typeof matcher === 'string') return text.includes(matcher);
   if (matcher instanceof RegExp) return matcher.test(text);
   return matcher(text);
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function waitForAbort(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise((_, reject) => {
-    if (!signal) return; // stalls forever, like a hung provider
-    if (signal.aborted) reject(abortError(signal));
-    else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
-  });
 }

@@ -9,10 +9,11 @@ import { MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AgentEventMap } from '../../src/surfaces/voice-agent/options.ts';
 import type { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
+import { sleep } from '../../src/testing/abortable.ts';
+
+export { sleep };
 
 const response = { timestamp: new Date(0), modelId: 'mock' };
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The bytes the mock speech model returns for a text: `AUDIO<text>` (so order is checkable). */
 export const audioFor = (text: string): Uint8Array => new TextEncoder().encode(`AUDIO<${text}>`);
@@ -21,21 +22,6 @@ export const textOfAudio = (bytes: Uint8Array | string): string => {
     typeof bytes === 'string' ? Buffer.from(bytes, 'base64').toString() : Buffer.from(bytes).toString();
   return raw.slice(6, -1);
 };
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 export interface MockSpeech {
   model: MockSpeechModelV3;
@@ -58,7 +44,7 @@ export function mockSpeechModel(
     doGenerate: async (call) => {
       calls.push(call);
       try {
-        await delay(options.delayFor?.(call.text) ?? 5, call.abortSignal);
+        await sleep(options.delayFor?.(call.text) ?? 5, call.abortSignal);
       } catch (err) {
         aborted.push(call.text);
         throw err;
@@ -89,7 +75,7 @@ export function mockTranscriptionModel(
     doGenerate: async (call) => {
       const next = script[Math.min(calls.length, script.length - 1)];
       calls.push(call);
-      await delay(delayMs, call.abortSignal);
+      await sleep(delayMs, call.abortSignal);
       if (next instanceof Error) throw next;
       return { text: next, segments: [], language, durationInSeconds: 1, warnings: [], response };
     },
