@@ -153,11 +153,13 @@ export function mockLanguageModel(
                 await sleep(part.delayMs, signal);
                 continue;
               }
-              const wait = first
-                ? (response.initialDelayMs ?? 0)
-                : part.type === 'stream-start'
+              // stream-start goes out at once; the first content part waits `initialDelayMs`.
+              const wait =
+                part.type === 'stream-start'
                   ? 0
-                  : (response.chunkDelayMs ?? 0);
+                  : first
+                    ? (response.initialDelayMs ?? 0)
+                    : (response.chunkDelayMs ?? 0);
               if (part.type !== 'stream-start') first = false;
               if (wait > 0) await sleep(wait, signal);
               if (signal?.aborted) throw signal.reason;

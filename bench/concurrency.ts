@@ -1,0 +1,192 @@
+/**
+ * Many concurrent sessions in one process, each holding spoken conversations with audio pushed in
+ * real time as 20 ms frames (one drift-corrected timer per microphone, phases spread over the
+ * 20 ms period). Over a steady-state window: CPU time (`process.cpuUsage`, all threads), event-loop
+ * lag (`monitorEventLoopDelay`), memory per session (heap and RSS after a full GC, sessions alive)
+ * and the framework overhead of the turns that ran meanwhile.
+ */
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { VadModel } from '../src/providers/types.ts';
+import { BenchSession, FRAME_MS, frameworkMs, type ProviderLatencies, type TurnPolicy } from './harness.ts';
+import { round, type Summary, sleep, summarize, within } from './stats.ts';
+import { analyseTurns } from './turn-latency.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function collectGarbage(): void {
+  gc();
+  gc();
+}
+
+/** Event-loop lag samples come every `resolution` ms; the recorded delay includes the interval itself. */
+const ELD_RESOLUTION_MS = 10;
+
+export interface ConcurrencyResult {
+  sessions: number;
+  vad: string;
+  windowS: number;
+  turnsInWindow: number;
+  framesPushed: number;
+  cpu: {
+    /** CPU ms (user + system, all threads) per wall second, whole process. */
+    totalMsPerSecond: number;
+    /** Share of one core each session uses. */
+    perSessionPctOfCore: number;
+    /** 1 / perSession share: sessions one core could carry at this load. */
+    sessionsPerCore: number;
+  };
+  memory: { heapDeltaMB: number; rssDeltaMB: number; heapPerSessionMB: number; rssPerSessionMB: number };
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+  /** The same measured meanwhile in an idle Node process on the same machine: the machine's own noise. */
+  idleProcessLagMs: { p50: number; p99: number; max: number } | undefined;
+  /** 1-minute load average when the window ended. */
+  loadavg1m: number;
+  /** Synchronous time inside `pushAudio` per frame (µs). */
+  pushAudioUs: { mean: number };
+  frameworkOverheadMs: Summary;
+  /** The framework-owned gaps of those turns (see turn-latency.ts). */
+  segmentsMs: Record<string, Summary>;
+}
+
+export async function runConcurrency(o: {
+  sessions: number;
+  vad: () => VadModel;
+  vadName: string;
+  speech: ReadonlyArray<Int16Array>;
+  latencies: ProviderLatencies;
+  policy: TurnPolicy;
+  warmupMs: number;
+  windowMs: number;
+}): Promise<ConcurrencyResult> {
+  collectGarbage();
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  const list: BenchSession[] = [];
+  for (let i = 0; i < o.sessions; i++) {
+    list.push(
+      new BenchSession({
+        id: `c${o.sessions}-${i}`,
+        vad: o.vad(),
+        latencies: o.latencies,
+        policy: o.policy,
+        answer: 'Sure, here you go. Anything else?',
+      }),
+    );
+  }
+  let stopped = false;
+  const conversations = list.map(async (bs, i) => {
+    bs.mic.start((i * FRAME_MS) / o.sessions);
+    await sleep(Math.random() * 1000);
+    while (!stopped) {
+      const ended = bs.nextTurnEnd();
+      await bs.mic.say(o.speech);
+      if (stopped) break;
+      await within(ended, 6000);
+      await sleep(200 + Math.random() * 300);
+    }
+  });
+
+  await sleep(o.warmupMs);
+  const probe = idleLagProbe(o.windowMs);
+  const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+  const pushes0 = list.reduce((n, bs) => n + bs.mic.pushes, 0);
+  const pushMs0 = list.reduce((n, bs) => n + bs.mic.pushMs, 0);
+  const windowStart = performance.now();
+  const cpu0 = process.cpuUsage();
+  eld.enable();
+  await sleep(o.windowMs);
+  eld.disable();
+  const cpu = process.cpuUsage(cpu0);
+  const windowEnd = performance.now();
+  const pushes = list.reduce((n, bs) => n + bs.mic.pushes, 0) - pushes0;
+  const pushMs = list.reduce((n, bs) => n + bs.mic.pushMs, 0) - pushMs0;
+  collectGarbage();
+  const heap1 = process.memoryUsage().heapUsed;
+  const rss1 = process.memoryUsage().rss;
+  const idleProcessLagMs = await probe;
+
+  stopped = true;
+  for (const bs of list) bs.mic.stop();
+  await within(Promise.all(conversations), 2000);
+  await Promise.all(list.map((bs) => bs.close()));
+
+  const elapsedS = (windowEnd - windowStart) / 1000;
+  const cpuMsPerS = (cpu.user + cpu.system) / 1000 / elapsedS;
+  const perSessionShare = cpuMsPerS / 1000 / o.sessions;
+  const turns = list.flatMap((bs) =>
+    bs.turns.filter(
+      (t) => t.outcome === 'end' && (t.turnStartAt ?? 0) >= windowStart && (t.turnStartAt ?? 0) <= windowEnd,
+    ),
+  );
+  const lag = (p: number) => round(Math.max(0, eld.percentile(p) / 1e6 - ELD_RESOLUTION_MS), 2);
+  const mb = (bytes: number) => bytes / (1024 * 1024);
+  return {
+    sessions: o.sessions,
+    vad: o.vadName,
+    windowS: round(elapsedS, 2),
+    turnsInWindow: turns.length,
+    framesPushed: pushes,
+    cpu: {
+      totalMsPerSecond: round(cpuMsPerS, 1),
+      perSessionPctOfCore: round(perSessionShare * 100, 3),
+      sessionsPerCore: Math.floor(1 / perSessionShare),
+    },
+    memory: {
+      heapDeltaMB: round(mb(heap1 - heap0), 2),
+      rssDeltaMB: round(mb(rss1 - rss0), 2),
+      heapPerSessionMB: round(mb(heap1 - heap0) / o.sessions, 3),
+      rssPerSessionMB: round(mb(rss1 - rss0) / o.sessions, 3),
+    },
+    eventLoopLagMs: {
+      p50: lag(50),
+      p99: lag(99),
+      max: round(Math.max(0, eld.max / 1e6 - ELD_RESOLUTION_MS), 2),
+    },
+    idleProcessLagMs,
+    loadavg1m: round(loadavg()[0] ?? 0, 2),
+    pushAudioUs: { mean: round((pushMs * 1000) / Math.max(1, pushes), 1) },
+    frameworkOverheadMs: summarize(
+      turns.map((t) => frameworkMs(t, o.policy)).filter((x): x is number => x !== undefined),
+    ),
+    segmentsMs: analyseTurns(turns, o.latencies, o.policy).segmentsMs,
+  };
+}
+
+/**
+ * Event-loop lag of a separate, idle Node process over the same window: what the machine alone
+ * does to timers (other processes competing for the cores). No sockets: the result comes on stdout.
+ */
+function idleLagProbe(windowMs: number): Promise<{ p50: number; p99: number; max: number } | undefined> {
+  const r = ELD_RESOLUTION_MS;
+  const script = `
+    const { monitorEventLoopDelay } = require('node:perf_hooks');
+    const h = monitorEventLoopDelay({ resolution: ${r} });
+    h.enable();
+    setTimeout(() => {
+      h.disable();
+      const lag = (ns) => Math.max(0, Math.round((ns / 1e6 - ${r}) * 100) / 100);
+      process.stdout.write(JSON.stringify({ p50: lag(h.percentile(50)), p99: lag(h.percentile(99)), max: lag(h.max) }));
+    }, ${windowMs});`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => child.kill(), windowMs + 5000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        resolve(undefined);
+      }
+    });
+    child.on('error', () => resolve(undefined));
+  });
+}

@@ -1,0 +1,219 @@
+/**
+ * `npm run bench`: the real voice pipeline (VoiceSession with audio) against stand-in providers of
+ * fixed, known latency. Prints tables and writes JSON to bench/results/latest.json and
+ * bench/results/<git short sha>.json. Numbers only: nothing passes or fails on time.
+ *
+ *   npm run bench                 full run (~2 minutes)
+ *   npm run bench -- --quick      fewer turns and sessions (~40 s), for a smoke check
+ *
+ * What each number means: docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SileroVad } from '../src/providers/local/silero-vad.ts';
+import { MockVad } from '../src/testing/mock-vad.ts';
+import { type BargeInResult, runBargeIn } from './barge-in.ts';
+import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
+import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
+import { printReport } from './report.ts';
+import { round } from './stats.ts';
+import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
+import { benchVad, type VadBenchResult } from './vad.ts';
+import { spokenFrames, warmUp } from './warmup.ts';
+
+const HARD_LIMIT_MS = 240_000;
+const quick = process.argv.includes('--quick');
+
+/** The issue's targets, printed next to the numbers (not enforced). */
+export const TARGETS = {
+  overheadP50Ms: 2,
+  overheadP99Ms: 10,
+  bargeInStopMsAfterDetection: 20,
+  sessionsPerCore: 25,
+  mbPerSession: 20,
+} as const;
+
+const LATENCIES: ProviderLatencies = { sttMs: 50, llmMs: 100, ttsMs: 80 };
+/** Short waits keep the run fast; they are policy and subtracted (see docs/benchmarks.md). */
+const POLICY: TurnPolicy = {
+  minSpeechMs: 100,
+  minSilenceMs: 100,
+  endpointingMs: 100,
+  minInterruptionMs: 300,
+  pauseOnSpeech: true,
+};
+
+export interface BenchReport {
+  startedAt: string;
+  durationS: number;
+  quick: boolean;
+  git: string;
+  machine: {
+    cpuModel: string;
+    cpus: number;
+    node: string;
+    platform: string;
+    arch: string;
+    totalMemGB: number;
+    loadavg1m: number;
+    loadavg1mEnd: number;
+  };
+  config: { latencies: ProviderLatencies; policy: TurnPolicy; frameMs: number };
+  targets: typeof TARGETS;
+  turnLatency: TurnLatencyResult;
+  bargeIn: { pauseThenInterrupt: BargeInResult; immediate: BargeInResult };
+  concurrency: ConcurrencyResult[];
+  vad: VadBenchResult;
+  notes: string[];
+}
+
+function gitSha(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // uncommitted changes (untracked files too) in what the numbers depend on
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench', 'package.json'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const watchdog = setTimeout(() => {
+    log(`exceeded ${HARD_LIMIT_MS / 1000} s, stopping`);
+    process.exit(2);
+  }, HARD_LIMIT_MS);
+  watchdog.unref();
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const loadAtStart = round(loadavg()[0] ?? 0, 2);
+
+  log('warming up (JIT) …');
+  await warmUp(quick ? 20 : 60);
+
+  log('turn latency …');
+  const turnLatency = await runTurnLatency({
+    turns: quick ? 15 : 40,
+    warmupTurns: 3,
+    latencies: LATENCIES,
+    policy: POLICY,
+    speechMs: 300,
+  });
+
+  log('barge-in …');
+  const trials = quick ? 6 : 12;
+  const pauseThenInterrupt = await runBargeIn({
+    trials,
+    latencies: LATENCIES,
+    policy: POLICY,
+    speechMs: 500,
+  });
+  const immediate = await runBargeIn({
+    trials,
+    latencies: LATENCIES,
+    policy: { ...POLICY, minInterruptionMs: 0 },
+    speechMs: 500,
+  });
+
+  const concurrency: ConcurrencyResult[] = [];
+  const levels = quick ? [1, 10, 50] : [1, 10, 100];
+  const windowMs = quick ? 3000 : 6000;
+  const tone = toneFrames(600);
+  for (const sessions of levels) {
+    log(`concurrency: ${sessions} session(s), energy VAD …`);
+    concurrency.push(
+      await runConcurrency({
+        sessions,
+        vad: () => new MockVad({ frameSamples: FRAME_SAMPLES }),
+        vadName: 'mock (energy)',
+        speech: tone,
+        latencies: LATENCIES,
+        policy: POLICY,
+        warmupMs: 1500,
+        windowMs,
+      }),
+    );
+  }
+  const spoken = await spokenFrames('What is the weather in Paris today?');
+  if (spoken === undefined) {
+    notes.push('espeak-ng not found: the Silero concurrency runs were skipped.');
+  } else {
+    const silero = new SileroVad();
+    await silero.warmup();
+    for (const sessions of levels) {
+      log(`concurrency: ${sessions} session(s), Silero VAD …`);
+      concurrency.push(
+        await runConcurrency({
+          sessions,
+          vad: () => silero,
+          vadName: 'silero v5',
+          speech: spoken,
+          latencies: LATENCIES,
+          policy: POLICY,
+          warmupMs: 1500,
+          windowMs,
+        }),
+      );
+    }
+  }
+
+  log('Silero VAD per-frame cost …');
+  const vad = await benchVad({ iterations: quick ? 150 : 300 });
+
+  const cpuList = cpus();
+  const report: BenchReport = {
+    startedAt,
+    durationS: round((performance.now() - started) / 1000, 1),
+    quick,
+    git: gitSha(),
+    machine: {
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      cpus: cpuList.length,
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      totalMemGB: round(totalmem() / 1024 ** 3, 1),
+      loadavg1m: loadAtStart,
+      loadavg1mEnd: round(loadavg()[0] ?? 0, 2),
+    },
+    config: { latencies: LATENCIES, policy: POLICY, frameMs: 20 },
+    targets: TARGETS,
+    turnLatency,
+    bargeIn: { pauseThenInterrupt, immediate },
+    concurrency,
+    vad,
+    notes,
+  };
+
+  printReport(report);
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const latest = join(dir, 'latest.json');
+  writeFileSync(latest, json);
+  if (quick) {
+    console.log(`\nJSON: ${relative(process.cwd(), latest)} (a --quick run is not kept per commit)`);
+    return;
+  }
+  const bySha = join(dir, `${report.git}.json`);
+  writeFileSync(bySha, json);
+  console.log(`\nJSON: ${relative(process.cwd(), latest)} and ${relative(process.cwd(), bySha)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+/**
+ * The stand-in providers of the benchmark, timestamped: `MockStt`, `MockTts` and
+ * `mockLanguageModel` wrapped so each call and each first answer is recorded (`performance.now()`).
+ */
+import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import type { SttEvent, SttModel, SttStreamOptions, TtsModel, TtsRequest } from '../src/providers/types.ts';
+import { mockLanguageModel } from '../src/testing/mock-llm.ts';
+import type { MockStt } from '../src/testing/mock-stt.ts';
+import type { MockTts } from '../src/testing/mock-tts.ts';
+
+const now = (): number => performance.now();
+const INPUT_RATE = 16000;
+
+/** `MockStt` with the end of its input audio and its final transcript timestamped. */
+export class TimedStt implements SttModel {
+  readonly provider = 'bench';
+  readonly modelId = 'timed-mock-stt';
+  readonly sampleRate = INPUT_RATE;
+  constructor(
+    private readonly inner: MockStt,
+    private readonly onAudioEnd: (at: number) => void,
+    private readonly onFinal: (at: number) => void,
+  ) {}
+
+  async *transcribe(audio: AsyncIterable<Int16Array>, options: SttStreamOptions): AsyncIterable<SttEvent> {
+    const onAudioEnd = this.onAudioEnd;
+    async function* tapped(): AsyncIterable<Int16Array> {
+      for await (const frame of audio) yield frame;
+      onAudioEnd(now());
+    }
+    for await (const event of this.inner.transcribe(tapped(), options)) {
+      if (event.type === 'final') this.onFinal(now());
+      yield event;
+    }
+  }
+}
+
+/** `MockTts` with each request and its first audio timestamped. */
+export class TimedTts implements TtsModel {
+  readonly provider = 'bench';
+  readonly modelId = 'timed-mock-tts';
+  readonly sampleRate: number;
+  constructor(
+    private readonly inner: MockTts,
+    private readonly onRequest: (at: number) => void,
+    private readonly onFirstChunk: (at: number) => void,
+  ) {
+    this.sampleRate = inner.sampleRate;
+  }
+
+  async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
+    this.onRequest(now());
+    let first = true;
+    for await (const chunk of this.inner.synthesize(request)) {
+      if (first) {
+        first = false;
+        this.onFirstChunk(now());
+      }
+      yield chunk;
+    }
+  }
+}
+
+/** A scripted LLM (`mockLanguageModel`) answering `answer` after `llmMs`, with call and first token timestamped. */
+export function timedLanguageModel(
+  answer: string,
+  llmMs: number,
+  onCall: (at: number) => void,
+  onFirstDelta: (at: number) => void,
+) {
+  // `{ delayMs }` as the first part: exactly `llmMs` before the first text part.
+  const model = mockLanguageModel([{ parts: [{ delayMs: llmMs }, { text: answer }] }]);
+  const inner = model.doStream;
+  model.doStream = async (options) => {
+    onCall(now());
+    model.doStreamCalls.length = 0; // the mock records every call; a long run must not grow
+    const result = await inner(options);
+    let first = true;
+    const tap = new TransformStream<LanguageModelV3StreamPart, LanguageModelV3StreamPart>({
+      transform(part, controller) {
+        if (first && part.type === 'text-delta') {
+          first = false;
+          onFirstDelta(now());
+        }
+        controller.enqueue(part);
+      },
+    });
+    return { ...result, stream: result.stream.pipeThrough(tap) };
+  };
+  return model;
+}
