@@ -1,9 +1,14 @@
 export * from './agents/index.ts';
+export * from './audio/index.ts';
 export * from './bus/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';
+export * from './pipeline/index.ts';
+export * from './providers/ai-sdk/index.ts';
+export * from './providers/local/index.ts';
+export * from './providers/scripted/index.ts';
 export type * from './providers/types.ts';
 export * from './session/index.ts';
-export * from './tools/index.ts';
-export * from './surfaces/voice-agent/index.ts';
 export * from './surfaces/native-protocol/index.ts';
+export * from './surfaces/voice-agent/index.ts';
+export * from './tools/index.ts';

@@ -1,3 +1,4 @@
+export * as rtvi from '../surfaces/rtvi/index.ts';
 export * from './app.ts';
 export * from './client-calls.ts';
 export * from './config.ts';

@@ -37,6 +37,40 @@ describe('package exports map', () => {
     }
   });
 
+  it('"colloquy" also exposes audio helpers, the speech pipeline and the embedded providers', async () => {
+    const core = await import('colloquy');
+    for (const name of [
+      'SileroVad',
+      'EnergyVad',
+      'EspeakTts',
+      'PocketsphinxStt',
+      'TranscriptionStt',
+      'SpeechTts',
+      'SpeechOutput',
+      'UserAudioInput',
+      'resample',
+      'encodeWav',
+      'decodeWav',
+      'createScriptedModel',
+    ]) {
+      expect(core, name).toHaveProperty(name);
+    }
+  });
+
+  it('"colloquy/server" exposes the server and the RTVI surface', async () => {
+    const server = await import('colloquy/server');
+    for (const name of [
+      'startServer',
+      'createApp',
+      'loadServerConfig',
+      'createRtviSession',
+      'resolveLanguageModel',
+    ]) {
+      expect(server, name).toHaveProperty(name);
+    }
+    expect(server.rtvi).toHaveProperty('RtviProjection');
+  });
+
   it('internal modules are not reachable through the package name', async () => {
     const internal = ['colloquy', 'src', 'session', 'turn.ts'].join('/');
     await expect(import(/* @vite-ignore */ internal)).rejects.toThrow();
