@@ -1,41 +1,30 @@
 /**
  * VoiceSession: one conversation. It owns the bus, the state machine, the agents, the history and
  * the current turn. Text turns run here; audio input and speech output plug in through `SpeechPort`
- * and `pushAudio` without changing the turn logic.
- *
- * Interruption ordering (tested): when a turn is cut short, the session publishes, synchronously and
- * in this order: `speech.interrupted` + `bot.speaking.stop` (if speaking), `llm.end {outcome:'abort'}`
- * (if the LLM was streaming), `tool.cancel` then one `tool.result {status:'cancelled'}` per running
- * inline tool, `assistant.text {interrupted:true}`, `turn.latency`, `turn.interrupted`. Nothing carrying
- * that turn's id is published afterwards; the next turn's `turn.start` comes after. Likewise
- * `turn.end` is the last event of a turn that completes.
+ * and `pushAudio` without changing the turn logic. The turn lifecycle and its interruption
+ * ordering rule live in `turn-runner.ts`.
  */
 import { randomUUID } from 'node:crypto';
-import { type ModelMessage, stepCountIs } from 'ai';
+import type { ModelMessage } from 'ai';
 import { type AgentDefinition, indexAgents } from '../agents/agent.ts';
-import type { SubagentOutcome } from '../agents/subagent.ts';
-import { assertTransferAllowed, type TransferRequest } from '../agents/transfer.ts';
+import { assertTransferAllowed } from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
 import { attachHooks } from '../bus/hooks.ts';
 import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-output.ts';
-import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
-import { assistantText, truncateToHeard } from './heard.ts';
+import { cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
 import { SessionMemory } from './session-memory.ts';
-import type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
+import type { TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
 import type { SpeechPort } from './speech-port.ts';
-import { runLlmPass } from './turn.ts';
-import { buildTurnTools } from './turn-tools.ts';
+import { TurnRunner } from './turn-runner.ts';
 import { createVoicePipeline, type VoicePipeline } from './voice-pipeline.ts';
 
 export type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
-
-let turnCounter = 0;
 
 export class VoiceSession {
   readonly sessionId: string;
@@ -51,8 +40,7 @@ export class VoiceSession {
   private readonly sessionController = new AbortController();
   private readonly detachHooks: () => void;
   private agentName: string;
-  private active: ActiveTurn | undefined;
-  private notifications: string[] = [];
+  private readonly turns: TurnRunner;
   private readonly pipeline: VoicePipeline | undefined;
   private readonly speechPort: SpeechPort | undefined;
   private readonly mode: 'agent' | 'stream';
@@ -118,6 +106,23 @@ export class VoiceSession {
         })
       : undefined;
     this.speechPort = options.speech ?? this.pipeline?.speech;
+    this.turns = new TurnRunner({
+      bus: this.eventBus,
+      sessionId: this.sessionId,
+      options,
+      agents: this.agents,
+      conversation: this.conversation,
+      latency: this.latency,
+      memory: this.memory,
+      speech: this.speechPort,
+      running: this.running,
+      sessionSignal: this.sessionController.signal,
+      mode: this.mode,
+      currentAgent: () => this.agentName,
+      transfer: (toAgent, reason) => this.performTransfer(toAgent, reason),
+      isClosed: () => this.machine.is('closed'),
+      reportError: (component, err, severity) => this.reportError(component, err, severity),
+    });
   }
 
   get state(): SessionState {
@@ -130,7 +135,7 @@ export class VoiceSession {
     return this.conversation.all;
   }
   get currentTurnId(): string | undefined {
-    return this.active?.id;
+    return this.turns.active?.id;
   }
   get speech(): SpeechPort | undefined {
     return this.speechPort;
@@ -232,7 +237,7 @@ export class VoiceSession {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    return this.beginTurn(clean, 'text', options.images);
+    return this.turns.begin(clean, 'text', options.images);
   }
 
   /** Begin a turn from a final transcript (used by the audio pipeline). */
@@ -240,12 +245,12 @@ export class VoiceSession {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    return this.beginTurn(clean, 'speech', options.images);
+    return this.turns.begin(clean, 'speech', options.images);
   }
 
   /** Stop the current turn (and its speech). No-op when idle. */
   interrupt(reason: InterruptReason = 'interrupted'): void {
-    if (this.active) this.interruptActive(reason);
+    if (this.turns.active) this.turns.interrupt(reason);
     else this.speechPort?.interrupt(reason);
   }
 
@@ -269,7 +274,7 @@ export class VoiceSession {
   /** Close the session: interrupts the turn, cancels background work, publishes `session.close`. */
   async close(reason = 'closed'): Promise<void> {
     if (this.machine.is('closed')) return;
-    this.interruptActive('disconnected');
+    this.turns.interrupt('disconnected');
     this.speechPort?.interrupt('disconnected');
     this.pipeline?.input?.close();
     this.pipeline?.speech?.close();
@@ -310,194 +315,6 @@ export class VoiceSession {
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
   }
 
-  private beginTurn(
-    userText: string | undefined,
-    source: 'text' | 'speech',
-    images?: UserImage[],
-  ): Promise<TurnResult> {
-    this.interruptActive(source === 'speech' ? 'user_speaking' : 'interrupted');
-    const id = `turn_${++turnCounter}`;
-    let resolve!: (r: TurnResult) => void;
-    const done = new Promise<TurnResult>((r) => {
-      resolve = r;
-    });
-    const turn: ActiveTurn = {
-      id,
-      controller: new AbortController(),
-      agentName: this.agentName,
-      text: '',
-      inflight: '',
-      pending: [],
-      llmStreaming: false,
-      resolve,
-    };
-    this.active = turn;
-    this.eventBus.publish('turn.start', { sessionId: this.sessionId, turnId: id });
-    if (userText !== undefined) {
-      const hasImage = images !== undefined && images.length > 0;
-      this.eventBus.publish('user.text', {
-        sessionId: this.sessionId,
-        turnId: id,
-        text: userText,
-        source,
-        ...(hasImage ? { hasImage } : {}),
-      });
-      const stored: ModelMessage = { role: 'user', content: userText };
-      if (hasImage) {
-        const parts = images.map((i) => ({ type: 'image' as const, image: i.data, mediaType: i.mediaType }));
-        turn.visual = {
-          stored,
-          sent: { role: 'user', content: [{ type: 'text', text: userText }, ...parts] },
-        };
-      }
-      this.conversation.append(stored);
-    }
-    void this.runTurn(turn);
-    return done;
-  }
-
-  private async runTurn(turn: ActiveTurn): Promise<void> {
-    const { signal } = turn.controller;
-    if (this.mode === 'stream') return this.endTurn(turn, undefined);
-    const speech = this.speechPort?.beginResponse(turn.id, signal);
-    turn.speech = speech;
-    let error: ColloquyError | undefined;
-    let passes = 0;
-    try {
-      await this.memory?.ready;
-      while (!signal.aborted) {
-        const agent = this.agents.get(turn.agentName)!;
-        const transfer: { request?: TransferRequest } = {};
-        turn.inflight = '';
-        turn.llmStreaming = true;
-        const result = await runLlmPass({
-          bus: this.eventBus,
-          sessionId: this.sessionId,
-          turnId: turn.id,
-          agentName: agent.name,
-          model: agent.model ?? this.options.model,
-          system: agent.instructions + (this.memory?.prompt() ?? ''),
-          messages: [...withImages(turn, this.conversation.all), ...turn.pending],
-          tools: buildTurnTools({
-            agent,
-            agents: this.agents,
-            sharedTools: this.options.tools,
-            model: this.options.model,
-            bus: this.eventBus,
-            sessionId: this.sessionId,
-            turnId: turn.id,
-            turnSignal: signal,
-            sessionSignal: this.sessionController.signal,
-            running: this.running,
-            toolTimeoutMs: this.options.toolTimeoutMs ?? 10_000,
-            transfer,
-            onSubagentDone: (o) => this.onSubagentDone(o),
-            onBackgroundResult: (r) => this.onBackgroundResult(r),
-          }),
-          stopWhen: [
-            ...toArray(agent.stopWhen ?? this.options.stopWhen ?? stepCountIs(5)),
-            () => transfer.request !== undefined,
-          ],
-          signal,
-          sink: {
-            pushText: (delta) => {
-              turn.text += delta;
-              turn.inflight += delta;
-              speech?.pushText(delta);
-            },
-          },
-          announcedToolCalls: new Set(),
-          firstTokenTimeoutMs: this.options.llmFirstTokenTimeoutMs ?? 30_000,
-        });
-        if (result.outcome === 'abort' || signal.aborted) return;
-        turn.llmStreaming = false;
-        turn.pending.push(...result.stepMessages);
-        const stepText = assistantText(result.stepMessages);
-        turn.inflight = result.text.length > stepText.length ? result.text.slice(stepText.length) : '';
-        if (result.outcome === 'error') {
-          error = result.error;
-          break;
-        }
-        if (!transfer.request || ++passes > 3) break;
-        this.performTransfer(transfer.request.toAgent, transfer.request.reason);
-        turn.agentName = this.agentName;
-      }
-      speech?.end();
-      if (speech) await speech.done;
-    } catch (err) {
-      error =
-        err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
-      this.reportError('session', error, 'error');
-    }
-    if (signal.aborted || this.active !== turn) return;
-    this.endTurn(turn, error);
-  }
-
-  private endTurn(turn: ActiveTurn, error: ColloquyError | undefined): void {
-    this.commitTurn(turn, turn.text.length);
-    this.active = undefined;
-    if (this.mode === 'stream') {
-      this.latency.finish(turn.id);
-      this.eventBus.publish('turn.end', { sessionId: this.sessionId, turnId: turn.id });
-      turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: '', interrupted: false });
-      return;
-    }
-    this.eventBus.publish('assistant.text', {
-      sessionId: this.sessionId,
-      turnId: turn.id,
-      agentName: turn.agentName,
-      text: turn.text,
-      interrupted: false,
-    });
-    this.latency.finish(turn.id);
-    this.eventBus.publish('turn.end', { sessionId: this.sessionId, turnId: turn.id });
-    turn.resolve({
-      turnId: turn.id,
-      agentName: turn.agentName,
-      text: turn.text,
-      interrupted: false,
-      ...(error ? { error } : {}),
-    });
-    this.flushNotifications();
-  }
-
-  private commitTurn(turn: ActiveTurn, heardLength: number): void {
-    const messages = truncateToHeard(turn.pending, turn.inflight, heardLength);
-    turn.pending = [];
-    turn.inflight = '';
-    if (messages.length) this.conversation.append(...messages);
-  }
-
-  private interruptActive(reason: InterruptReason): void {
-    const turn = this.active;
-    if (!turn) return;
-    this.active = undefined;
-    const outcome = turn.speech ? this.speechPort?.interrupt(reason) : undefined;
-    const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
-    turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
-    if (turn.llmStreaming) {
-      this.eventBus.publish('llm.end', { sessionId: this.sessionId, turnId: turn.id, outcome: 'abort' });
-    }
-    cancelRunningTools(
-      this.eventBus,
-      this.sessionId,
-      this.running,
-      (t) => t.turnId === turn.id && t.execution === 'inline',
-      turn.id,
-    );
-    this.commitTurn(turn, heard.length);
-    this.eventBus.publish('assistant.text', {
-      sessionId: this.sessionId,
-      turnId: turn.id,
-      agentName: turn.agentName,
-      text: heard,
-      interrupted: true,
-    });
-    this.latency.finish(turn.id);
-    this.eventBus.publish('turn.interrupted', { sessionId: this.sessionId, turnId: turn.id, reason });
-    turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: heard, interrupted: true, reason });
-  }
-
   private performTransfer(toAgent: string, reason?: string): void {
     const fromAgent = this.agentName;
     this.machine.transition('transferring');
@@ -512,41 +329,4 @@ export class VoiceSession {
     this.machine.transition('active');
     this.eventBus.publish('agent.enter', { sessionId: this.sessionId, agentName: toAgent });
   }
-
-  private onBackgroundResult(r: BackgroundToolResult): void {
-    const body = typeof r.result === 'string' ? r.result : JSON.stringify(r.result);
-    this.notify(`[Background tool "${r.toolName}" (${r.toolCallId}) finished with ${r.status}: ${body}]`);
-  }
-
-  private onSubagentDone(o: SubagentOutcome): void {
-    if (o.event === 'cancelled') return;
-    this.notify(
-      `[Subagent "${o.subagentName}" ${o.event === 'completed' ? 'finished' : 'failed'}: ${o.text}]`,
-    );
-  }
-
-  /** Background results enter history; the agent announces them once no turn is running. */
-  private notify(text: string): void {
-    if (this.machine.is('closed')) return;
-    this.notifications.push(text);
-    if (!this.active) this.flushNotifications();
-  }
-
-  private flushNotifications(): void {
-    if (this.notifications.length === 0 || this.active || this.machine.is('closed')) return;
-    const text = this.notifications.join('\n');
-    this.notifications = [];
-    this.conversation.append({ role: 'user', content: text });
-    if (this.options.announceBackgroundResults ?? true) void this.beginTurn(undefined, 'text');
-  }
-}
-
-/** The turn's own user message with its images, in place of the text-only one history keeps. */
-function withImages(turn: ActiveTurn, messages: ModelMessage[]): ModelMessage[] {
-  const visual = turn.visual;
-  return visual ? messages.map((m) => (m === visual.stored ? visual.sent : m)) : messages;
-}
-
-function toArray<T>(v: T | T[]): T[] {
-  return Array.isArray(v) ? v : [v];
 }

@@ -1,0 +1,282 @@
+/**
+ * The turn lifecycle of a session: begin a turn (interrupting the running one), run its LLM passes
+ * (with transfers) and speech, end it, or cut it short — keeping history to what was heard — and
+ * announce background results when no turn runs.
+ *
+ * Interruption ordering (tested): when a turn is cut short, it publishes, synchronously and in this
+ * order: `speech.interrupted` + `bot.speaking.stop` (if speaking), `llm.end {outcome:'abort'}` (if the
+ * LLM was streaming), `tool.cancel` then one `tool.result {status:'cancelled'}` per running inline
+ * tool, `assistant.text {interrupted:true}`, `turn.latency`, `turn.interrupted`. Nothing carrying that
+ * turn's id is published afterwards; the next turn's `turn.start` comes after. Likewise `turn.end` is
+ * the last event of a turn that completes.
+ */
+import { type ModelMessage, stepCountIs } from 'ai';
+import type { AgentDefinition } from '../agents/agent.ts';
+import type { SubagentOutcome } from '../agents/subagent.ts';
+import type { TransferRequest } from '../agents/transfer.ts';
+import type { SessionEventBus } from '../bus/event-bus.ts';
+import type { InterruptReason } from '../bus/events.ts';
+import { ColloquyError, type ErrorSeverity } from '../errors.ts';
+import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
+import { assistantText, truncateToHeard } from './heard.ts';
+import type { ConversationHistory } from './history.ts';
+import type { LatencyTracker } from './latency.ts';
+import type { SessionMemory } from './session-memory.ts';
+import type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
+import type { SpeechPort } from './speech-port.ts';
+import { runLlmPass } from './turn.ts';
+import { buildTurnTools } from './turn-tools.ts';
+
+/** What the turn runner needs from its session. */
+export interface TurnHost {
+  readonly bus: SessionEventBus;
+  readonly sessionId: string;
+  readonly options: VoiceSessionOptions;
+  readonly agents: Map<string, AgentDefinition>;
+  readonly conversation: ConversationHistory;
+  readonly latency: LatencyTracker;
+  readonly memory: SessionMemory | undefined;
+  readonly speech: SpeechPort | undefined;
+  readonly running: Map<string, RunningTool>;
+  readonly sessionSignal: AbortSignal;
+  readonly mode: 'agent' | 'stream';
+  currentAgent(): string;
+  transfer(toAgent: string, reason?: string): void;
+  isClosed(): boolean;
+  reportError(component: string, err: unknown, severity: ErrorSeverity): void;
+}
+
+let turnCounter = 0;
+
+export class TurnRunner {
+  private current: ActiveTurn | undefined;
+  private notifications: string[] = [];
+
+  constructor(private readonly h: TurnHost) {}
+
+  /** The running turn, if any. */
+  get active(): ActiveTurn | undefined {
+    return this.current;
+  }
+
+  begin(userText: string | undefined, source: 'text' | 'speech', images?: UserImage[]): Promise<TurnResult> {
+    this.interrupt(source === 'speech' ? 'user_speaking' : 'interrupted');
+    const id = `turn_${++turnCounter}`;
+    let resolve!: (r: TurnResult) => void;
+    const done = new Promise<TurnResult>((r) => {
+      resolve = r;
+    });
+    const turn: ActiveTurn = {
+      id,
+      controller: new AbortController(),
+      agentName: this.h.currentAgent(),
+      text: '',
+      inflight: '',
+      pending: [],
+      llmStreaming: false,
+      resolve,
+    };
+    this.current = turn;
+    this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: id });
+    if (userText !== undefined) {
+      const hasImage = images !== undefined && images.length > 0;
+      this.h.bus.publish('user.text', {
+        sessionId: this.h.sessionId,
+        turnId: id,
+        text: userText,
+        source,
+        ...(hasImage ? { hasImage } : {}),
+      });
+      const stored: ModelMessage = { role: 'user', content: userText };
+      if (hasImage) {
+        const parts = images.map((i) => ({ type: 'image' as const, image: i.data, mediaType: i.mediaType }));
+        turn.visual = {
+          stored,
+          sent: { role: 'user', content: [{ type: 'text', text: userText }, ...parts] },
+        };
+      }
+      this.h.conversation.append(stored);
+    }
+    void this.runTurn(turn);
+    return done;
+  }
+
+  private async runTurn(turn: ActiveTurn): Promise<void> {
+    const { signal } = turn.controller;
+    if (this.h.mode === 'stream') return this.endTurn(turn, undefined);
+    const speech = this.h.speech?.beginResponse(turn.id, signal);
+    turn.speech = speech;
+    let error: ColloquyError | undefined;
+    let passes = 0;
+    try {
+      await this.h.memory?.ready;
+      while (!signal.aborted) {
+        const agent = this.h.agents.get(turn.agentName)!;
+        const transfer: { request?: TransferRequest } = {};
+        turn.inflight = '';
+        turn.llmStreaming = true;
+        const result = await runLlmPass({
+          bus: this.h.bus,
+          sessionId: this.h.sessionId,
+          turnId: turn.id,
+          agentName: agent.name,
+          model: agent.model ?? this.h.options.model,
+          system: agent.instructions + (this.h.memory?.prompt() ?? ''),
+          messages: [...withImages(turn, this.h.conversation.all), ...turn.pending],
+          tools: buildTurnTools({
+            agent,
+            agents: this.h.agents,
+            sharedTools: this.h.options.tools,
+            model: this.h.options.model,
+            bus: this.h.bus,
+            sessionId: this.h.sessionId,
+            turnId: turn.id,
+            turnSignal: signal,
+            sessionSignal: this.h.sessionSignal,
+            running: this.h.running,
+            toolTimeoutMs: this.h.options.toolTimeoutMs ?? 10_000,
+            transfer,
+            onSubagentDone: (o) => this.onSubagentDone(o),
+            onBackgroundResult: (r) => this.onBackgroundResult(r),
+          }),
+          stopWhen: [
+            ...toArray(agent.stopWhen ?? this.h.options.stopWhen ?? stepCountIs(5)),
+            () => transfer.request !== undefined,
+          ],
+          signal,
+          sink: {
+            pushText: (delta) => {
+              turn.text += delta;
+              turn.inflight += delta;
+              speech?.pushText(delta);
+            },
+          },
+          announcedToolCalls: new Set(),
+          firstTokenTimeoutMs: this.h.options.llmFirstTokenTimeoutMs ?? 30_000,
+        });
+        if (result.outcome === 'abort' || signal.aborted) return;
+        turn.llmStreaming = false;
+        turn.pending.push(...result.stepMessages);
+        const stepText = assistantText(result.stepMessages);
+        turn.inflight = result.text.length > stepText.length ? result.text.slice(stepText.length) : '';
+        if (result.outcome === 'error') {
+          error = result.error;
+          break;
+        }
+        if (!transfer.request || ++passes > 3) break;
+        this.h.transfer(transfer.request.toAgent, transfer.request.reason);
+        turn.agentName = this.h.currentAgent();
+      }
+      speech?.end();
+      if (speech) await speech.done;
+    } catch (err) {
+      error =
+        err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
+      this.h.reportError('session', error, 'error');
+    }
+    if (signal.aborted || this.current !== turn) return;
+    this.endTurn(turn, error);
+  }
+
+  private endTurn(turn: ActiveTurn, error: ColloquyError | undefined): void {
+    this.commitTurn(turn, turn.text.length);
+    this.current = undefined;
+    if (this.h.mode === 'stream') {
+      this.h.latency.finish(turn.id);
+      this.h.bus.publish('turn.end', { sessionId: this.h.sessionId, turnId: turn.id });
+      turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: '', interrupted: false });
+      return;
+    }
+    this.h.bus.publish('assistant.text', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: turn.text,
+      interrupted: false,
+    });
+    this.h.latency.finish(turn.id);
+    this.h.bus.publish('turn.end', { sessionId: this.h.sessionId, turnId: turn.id });
+    turn.resolve({
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: turn.text,
+      interrupted: false,
+      ...(error ? { error } : {}),
+    });
+    this.flushNotifications();
+  }
+
+  private commitTurn(turn: ActiveTurn, heardLength: number): void {
+    const messages = truncateToHeard(turn.pending, turn.inflight, heardLength);
+    turn.pending = [];
+    turn.inflight = '';
+    if (messages.length) this.h.conversation.append(...messages);
+  }
+
+  interrupt(reason: InterruptReason): void {
+    const turn = this.current;
+    if (!turn) return;
+    this.current = undefined;
+    const outcome = turn.speech ? this.h.speech?.interrupt(reason) : undefined;
+    const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
+    turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
+    if (turn.llmStreaming) {
+      this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
+    }
+    cancelRunningTools(
+      this.h.bus,
+      this.h.sessionId,
+      this.h.running,
+      (t) => t.turnId === turn.id && t.execution === 'inline',
+      turn.id,
+    );
+    this.commitTurn(turn, heard.length);
+    this.h.bus.publish('assistant.text', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: heard,
+      interrupted: true,
+    });
+    this.h.latency.finish(turn.id);
+    this.h.bus.publish('turn.interrupted', { sessionId: this.h.sessionId, turnId: turn.id, reason });
+    turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: heard, interrupted: true, reason });
+  }
+
+  onBackgroundResult(r: BackgroundToolResult): void {
+    const body = typeof r.result === 'string' ? r.result : JSON.stringify(r.result);
+    this.notify(`[Background tool "${r.toolName}" (${r.toolCallId}) finished with ${r.status}: ${body}]`);
+  }
+
+  onSubagentDone(o: SubagentOutcome): void {
+    if (o.event === 'cancelled') return;
+    this.notify(
+      `[Subagent "${o.subagentName}" ${o.event === 'completed' ? 'finished' : 'failed'}: ${o.text}]`,
+    );
+  }
+
+  /** Background results enter history; the agent announces them once no turn is running. */
+  notify(text: string): void {
+    if (this.h.isClosed()) return;
+    this.notifications.push(text);
+    if (!this.current) this.flushNotifications();
+  }
+
+  private flushNotifications(): void {
+    if (this.notifications.length === 0 || this.current || this.h.isClosed()) return;
+    const text = this.notifications.join('\n');
+    this.notifications = [];
+    this.h.conversation.append({ role: 'user', content: text });
+    if (this.h.options.announceBackgroundResults ?? true) void this.begin(undefined, 'text');
+  }
+}
+
+/** The turn's own user message with its images, in place of the text-only one history keeps. */
+function withImages(turn: ActiveTurn, messages: ModelMessage[]): ModelMessage[] {
+  const visual = turn.visual;
+  return visual ? messages.map((m) => (m === visual.stored ? visual.sent : m)) : messages;
+}
+
+function toArray<T>(v: T | T[]): T[] {
+  return Array.isArray(v) ? v : [v];
+}
