@@ -31,6 +31,8 @@ export interface VoiceSessionOptions {
   maxTextLength?: number;
   /** Bound on the wait for the LLM's first stream part (default 30 000 ms). */
   llmFirstTokenTimeoutMs?: number;
+  /** Bound on a pause in the LLM stream while no tool runs (default 30 000 ms). */
+  llmStallTimeoutMs?: number;
   /** After a background tool or subagent finishes, let the agent tell the user (default true). */
   announceBackgroundResults?: boolean;
   /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */

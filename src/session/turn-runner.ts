@@ -153,6 +153,11 @@ export class TurnRunner {
           },
           announcedToolCalls: new Set(),
           firstTokenTimeoutMs: this.h.options.llmFirstTokenTimeoutMs ?? 30_000,
+          stallTimeoutMs: this.h.options.llmStallTimeoutMs ?? 30_000,
+          busy: () => {
+            for (const t of this.h.running.values()) if (t.turnId === turn.id) return true;
+            return false;
+          },
         });
         if (result.outcome === 'abort' || signal.aborted) return;
         turn.llmStreaming = false;

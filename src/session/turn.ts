@@ -36,6 +36,10 @@ export interface LlmPassOptions {
   announcedToolCalls: Set<string>;
   /** Bound on time to the first stream part (0 = none). */
   firstTokenTimeoutMs?: number;
+  /** Bound on the gap between stream parts while no tool runs (0 = none). */
+  stallTimeoutMs?: number;
+  /** True while the turn's tools run (the stream is legitimately quiet then). */
+  busy?: () => boolean;
 }
 
 export interface LlmPassResult {
@@ -70,27 +74,36 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
   const textParts = new Map<string, string>();
   const reasoningParts = new Map<string, string>();
 
-  // Our own controller so a first-token timeout can abort the request too.
+  // Our own controller so the watchdog can abort the request too.
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal.reason);
   if (signal.aborted) controller.abort(signal.reason);
   else signal.addEventListener('abort', onAbort, { once: true });
-  let firstPart = false;
-  const firstTimer =
-    o.firstTokenTimeoutMs && o.firstTokenTimeoutMs > 0
-      ? setTimeout(() => {
-          if (!firstPart) {
-            streamError = new ProviderError(
-              'llm_timeout',
-              `LLM sent nothing for ${o.firstTokenTimeoutMs} ms`,
-              {
-                retryable: true,
-              },
-            );
-            controller.abort(streamError);
-          }
-        }, o.firstTokenTimeoutMs)
-      : undefined;
+  // Watchdog: no stream part for firstTokenTimeoutMs (before the first) or stallTimeoutMs (between
+  // parts, while no tool of the turn runs) aborts the call. One timer, re-armed lazily: a part costs
+  // one clock read.
+  let gotPart = false;
+  let lastPartAt = performance.now();
+  const firstMs = o.firstTokenTimeoutMs ?? 0;
+  const stallMs = o.stallTimeoutMs ?? 0;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const limit = gotPart ? stallMs : firstMs;
+    if (limit <= 0) return;
+    if (o.busy?.()) lastPartAt = performance.now();
+    const idle = performance.now() - lastPartAt;
+    if (idle < limit) {
+      watchdog = setTimeout(check, limit - idle);
+      return;
+    }
+    streamError = new ProviderError(
+      gotPart ? 'llm_stalled' : 'llm_timeout',
+      gotPart ? `LLM stream stalled for ${stallMs} ms` : `LLM sent nothing for ${firstMs} ms`,
+      { retryable: true },
+    );
+    controller.abort(streamError);
+  };
+  if (firstMs > 0) watchdog = setTimeout(check, firstMs);
 
   bus.publish('llm.start', { sessionId, turnId, agentName: o.agentName });
   let finishReason: string | undefined;
@@ -112,7 +125,12 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
       },
     });
     for await (const part of result.fullStream) {
-      firstPart = true;
+      lastPartAt = performance.now();
+      // `start` / `start-step` come before the provider answers: they are not a first token.
+      if (!gotPart && part.type !== 'start' && part.type !== 'start-step') {
+        gotPart = true;
+        if (watchdog === undefined && stallMs > 0) watchdog = setTimeout(check, stallMs);
+      }
       if (!live()) break;
       switch (part.type) {
         case 'start-step':
@@ -197,7 +215,7 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
   } catch (err) {
     if (!signal.aborted && streamError === undefined) streamError = err;
   } finally {
-    if (firstTimer) clearTimeout(firstTimer);
+    if (watchdog) clearTimeout(watchdog);
     signal.removeEventListener('abort', onAbort);
   }
 

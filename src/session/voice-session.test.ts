@@ -163,6 +163,41 @@ describe('a text turn', () => {
   });
 });
 
+describe('bounded LLM calls', () => {
+  it.each([
+    ['nothing arrives', { parts: [{ text: 'late' }], initialDelayMs: 5000 }, 'llm_timeout'],
+    [
+      'the stream stalls mid-way',
+      { parts: [{ text: 'Hello' }, { delayMs: 5000 }, { text: 'world' }] },
+      'llm_stalled',
+    ],
+  ])('%s → a typed error, turn.end, and the session goes on', async (_what, response, code) => {
+    const model = mockLanguageModel([response, 'Back again.']);
+    const { session, rec } = makeSession({ model, llmFirstTokenTimeoutMs: 100, llmStallTimeoutMs: 100 });
+    const r = await session.sendText('hi');
+    expect(r.error?.code).toBe(code);
+    expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
+    expect(rec.types(['turn.end'])).toHaveLength(1);
+    expect((await session.sendText('again')).text).toBe('Back again.');
+  });
+
+  it('a quiet stream while a tool runs is not a stall', async () => {
+    const slow = tool({
+      inputSchema: z.object({}),
+      execute: () => new Promise<string>((r) => setTimeout(() => r('done'), 300)),
+    });
+    const model = mockLanguageModel([[{ toolCall: { name: 'slow', args: {}, id: 'c1' } }], 'Finished.']);
+    const { session } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { slow } }],
+      llmStallTimeoutMs: 100,
+    });
+    const r = await session.sendText('go');
+    expect(r.error).toBeUndefined();
+    expect(r.text).toBe('Finished.');
+  });
+});
+
 describe('tools', () => {
   const weather = tool({
     description: 'Weather for a city',
