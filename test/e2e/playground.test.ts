@@ -39,8 +39,8 @@ describe('playground page', () => {
       30_000,
     );
     const all = await lines();
-    expect(all).toContainEqual('line user|🧑 what time is breakfast');
-    expect(all.some((l) => l.startsWith('line tool|🔧 hotel_faq'))).toBe(true);
+    expect(all).toContainEqual('line user|You: what time is breakfast');
+    expect(all.some((l) => l.startsWith('line tool|Tool: hotel_faq'))).toBe(true);
     expect(all.filter((l) => l.startsWith('line error'))).toEqual([]);
   });
 });

@@ -45,27 +45,27 @@ async function start(): Promise<void> {
       },
       onUserStartedSpeaking: () => setStatus('hearing you…'),
       onUserTranscript: (d: TranscriptData) => {
-        if (d.final) line('user', `🧑 ${d.text}`);
+        if (d.final) line('user', `You: ${d.text}`);
       },
       onBotLlmStarted: () => {
         setStatus('thinking…');
         botLine = undefined;
       },
       onBotTtsText: (d: { text: string }) => {
-        botLine ??= line('bot', '🤖 ');
+        botLine ??= line('bot', 'Bot: ');
         botLine.textContent += `${d.text} `;
       },
       onBotStartedSpeaking: () => setStatus('speaking (talk over me to interrupt)'),
       onBotStoppedSpeaking: () => setStatus('listening'),
       onLLMFunctionCallInProgress: (d: { function_name?: string; arguments?: unknown }) =>
-        line('tool', `🔧 ${d.function_name}(${JSON.stringify(d.arguments ?? {})})`),
+        line('tool', `Tool: ${d.function_name}(${JSON.stringify(d.arguments ?? {})})`),
       onServerMessage: (m: { type?: string; data?: unknown }) => {
         if (m?.type === 'conversation-end') line('meta', `call ended: ${JSON.stringify(m.data)}`);
-        else if (m?.type?.startsWith('custom.')) line('event', `📣 ${m.type} ${JSON.stringify(m.data)}`);
+        else if (m?.type?.startsWith('custom.')) line('event', `Client event: ${m.type} ${JSON.stringify(m.data)}`);
       },
       onMetrics: (m: Record<string, unknown>) => {
         if (typeof m.total_latency_ms === 'number')
-          line('meta', `⏱ ${Math.round(m.total_latency_ms)} ms to first audio`);
+          line('meta', `${Math.round(m.total_latency_ms)} ms from end of speech to first audio`);
       },
       onError: (e: unknown) => line('error', `error: ${JSON.stringify((e as { data?: unknown }).data ?? e)}`),
     },
@@ -95,7 +95,7 @@ textForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = textInput.value.trim();
   if (!text || !client) return;
-  line('user', `⌨️ ${text}`);
+  line('user', `You (typed): ${text}`);
   void client.sendText(text);
   textInput.value = '';
 });
