@@ -9,19 +9,10 @@ import wrtc from '@roamhq/wrtc';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
+import { until } from '../testing/signals.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
 import { ModelCache } from './session-factory.ts';
 import { registerWebRtcRoutes, smallWebRtcConnectAnswer, type WebRtcRoutes } from './webrtc-routes.ts';
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Server {
   url: string;

@@ -11,3 +11,4 @@ export * from './mock-stt.ts';
 export * from './mock-tts.ts';
 export * from './mock-vad.ts';
 export * from './recorder.ts';
+export * from './signals.ts';

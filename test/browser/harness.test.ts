@@ -18,6 +18,7 @@ import {
   RtviProjection,
   serverResponseMessage,
 } from '../../src/surfaces/rtvi/index.ts';
+import { until } from '../../src/testing/signals.ts';
 import {
   decodeFrame,
   encodeMessageFrame,
@@ -104,20 +105,6 @@ async function startMiniBot(): Promise<MiniBot> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('browser harness: real PipecatClient over the WebSocket transport', () => {

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/logger.ts';
 import { DEMO_DIR, loadServerConfig, type ServerConfig } from '../../src/server/config.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server/server.ts';
+import { until as pollUntil } from '../../src/testing/signals.ts';
 import { decodeFrame, encodeMessageFrame } from '../../src/transports/pipecat-websocket/index.ts';
 
 export { DEMO_DIR };
@@ -59,20 +60,6 @@ export const withoutGreeting = (config: ServerConfig): ServerConfig => ({
   ...config,
   file: { ...config.file, greeting: undefined },
 });
-
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export interface RtviMsg {
   label: string;
@@ -150,3 +137,10 @@ export const serverMessages = (client: RawClient) =>
   client.messages
     .filter((m) => m.type === 'server-message')
     .map((m) => m.data as { type: string; data: any });
+
+/** Polls until a value appears (20 s default for browser round trips). */
+export const until = <T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+) => pollUntil(what, probe, timeoutMs, 25);

@@ -11,6 +11,7 @@ import { decodeWav, isWav } from '../../audio/wav.ts';
 import { AudioFormatError, InvalidInputError } from '../../errors.ts';
 import type { TtsModel, TtsRequest } from '../types.ts';
 import { boundedCall } from './bounded-call.ts';
+import { modelIdentity } from './model-identity.ts';
 
 type ProviderOptions = Parameters<typeof generateSpeech>[0]['providerOptions'];
 
@@ -45,8 +46,7 @@ export class SpeechTts implements TtsModel {
   constructor(options: SpeechTtsOptions) {
     this.options = options;
     const { model } = options;
-    this.provider = typeof model === 'string' ? 'gateway' : model.provider;
-    this.modelId = typeof model === 'string' ? model : model.modelId;
+    ({ provider: this.provider, modelId: this.modelId } = modelIdentity(model));
     this.sampleRate = options.sampleRate ?? 24000;
     this.chunkSamples = options.chunkSamples ?? Math.round(this.sampleRate / 10);
     if (!Number.isInteger(this.chunkSamples) || this.chunkSamples < 1) {

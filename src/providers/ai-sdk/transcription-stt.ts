@@ -12,6 +12,7 @@ import { encodeWav } from '../../audio/wav.ts';
 import { InvalidInputError } from '../../errors.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
 import { boundedCall } from './bounded-call.ts';
+import { modelIdentity } from './model-identity.ts';
 
 type ProviderOptions = Parameters<typeof transcribe>[0]['providerOptions'];
 
@@ -38,8 +39,7 @@ export class TranscriptionStt implements SttModel {
   constructor(options: TranscriptionSttOptions) {
     this.options = options;
     const { model } = options;
-    this.provider = typeof model === 'string' ? 'gateway' : model.provider;
-    this.modelId = typeof model === 'string' ? model : model.modelId;
+    ({ provider: this.provider, modelId: this.modelId } = modelIdentity(model));
     this.sampleRate = options.sampleRate ?? 16000;
   }
 

@@ -61,7 +61,8 @@ async function start(): Promise<void> {
         line('tool', `Tool: ${d.function_name}(${JSON.stringify(d.arguments ?? {})})`),
       onServerMessage: (m: { type?: string; data?: unknown }) => {
         if (m?.type === 'conversation-end') line('meta', `call ended: ${JSON.stringify(m.data)}`);
-        else if (m?.type?.startsWith('custom.')) line('event', `Client event: ${m.type} ${JSON.stringify(m.data)}`);
+        else if (m?.type?.startsWith('custom.'))
+          line('event', `Client event: ${m.type} ${JSON.stringify(m.data)}`);
       },
       onMetrics: (m: Record<string, unknown>) => {
         if (typeof m.total_latency_ms === 'number')

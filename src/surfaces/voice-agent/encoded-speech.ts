@@ -6,6 +6,7 @@
 import { experimental_generateSpeech as generateSpeech, type SpeechModel } from 'ai';
 import type { EncodedTtsModel } from '../../pipeline/speech-output.ts';
 import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
+import { modelIdentity } from '../../providers/ai-sdk/model-identity.ts';
 import type { TtsRequest } from '../../providers/types.ts';
 
 export interface SpeechModelTtsOptions {
@@ -28,8 +29,7 @@ export class SpeechModelTts implements EncodedTtsModel {
   constructor(options: SpeechModelTtsOptions) {
     this.options = options;
     const { model } = options;
-    this.provider = typeof model === 'string' ? 'gateway' : model.provider;
-    this.modelId = typeof model === 'string' ? model : model.modelId;
+    ({ provider: this.provider, modelId: this.modelId } = modelIdentity(model));
     this.format = options.outputFormat;
   }
 

@@ -5,25 +5,8 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { afterAll, describe, expect, it } from 'vitest';
+import { peak, tone, until } from '../../testing/signals.ts';
 import { type PipecatIceCandidate, SmallWebRtcPeer } from './peer.ts';
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function tone(samples: number, rate: number, hz: number, amplitude = 8000): Int16Array {
-  const out = new Int16Array(samples);
-  for (let i = 0; i < samples; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return out;
-}
-
-const peak = (pcm: Int16Array) => pcm.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
   const client = new wrtc.RTCPeerConnection();
@@ -125,7 +108,7 @@ describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
       expect(rate).toBe(16000);
       mic.push(pcm);
     });
-    const frame = tone(480, 48000, 440);
+    const frame = tone({ samples: 480, sampleRate: 48000, hz: 440 });
     clientTimer = setInterval(
       () =>
         clientSource.onData({
@@ -143,7 +126,7 @@ describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
     expect(mic.every((f) => f.length === 160)).toBe(true);
 
     // Bot audio: 24 kHz PCM is paced out at 48 kHz and heard by the client.
-    server.sendAudio(tone(24000, 24000, 300), 24000);
+    server.sendAudio(tone({ samples: 24000, sampleRate: 24000, hz: 300 }), 24000);
     expect(server.queuedMs).toBeGreaterThan(900);
     await until('bot audio with signal', () => (botAudio.some((f) => peak(f) > 1000) ? true : undefined));
     server.clearAudio();

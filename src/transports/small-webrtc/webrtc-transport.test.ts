@@ -7,26 +7,9 @@ import wrtc from '@roamhq/wrtc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../logger.ts';
 import type { RtviTransportCloseReason } from '../../server/rtvi-transport.ts';
+import { peak, tone, until } from '../../testing/signals.ts';
 import { SmallWebRtcPeer } from './peer.ts';
 import { SmallWebRtcTransport } from './webrtc-transport.ts';
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function tone(samples: number, rate: number, hz: number, amplitude = 8000): Int16Array {
-  const out = new Int16Array(samples);
-  for (let i = 0; i < samples; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return out;
-}
-
-const peak = (pcm: Int16Array) => pcm.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 interface FakeClient {
   pc: RTCPeerConnection;
@@ -75,7 +58,7 @@ async function connectClient(server: SmallWebRtcPeer): Promise<FakeClient> {
   );
   await until('chat open', () => (chat.readyState === 'open' ? true : undefined));
   let mic: ReturnType<typeof setInterval> | undefined;
-  const frame = tone(480, 48000, 440);
+  const frame = tone({ samples: 480, sampleRate: 48000, hz: 440 });
   const client: FakeClient = {
     pc,
     chat,
@@ -169,7 +152,7 @@ describe('SmallWebRtcTransport (loopback, two wrtc peers)', () => {
 
     // The caller reuses its buffer: the transport must have copied it before returning.
     const reused = new Int16Array(2400);
-    const signal = tone(24000, 24000, 300);
+    const signal = tone({ samples: 24000, sampleRate: 24000, hz: 300 });
     for (let offset = 0; offset < signal.length; offset += reused.length) {
       reused.set(signal.subarray(offset, offset + reused.length));
       transport.sendAudio(reused, 24000);
