@@ -5,6 +5,7 @@
  * delay. Steps can fail (before or after the audio) or stall until aborted. Calls are recorded.
  */
 import { ProviderError } from '../errors.ts';
+import { untilAborted } from '../providers/abortable-iterate.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../providers/types.ts';
 import { sleep, waitForAbort } from './abortable.ts';
 
@@ -77,8 +78,7 @@ export class MockStt implements SttModel {
       step.error ?? new ProviderError('stt_failed', 'Mock STT failure', { retryable: true });
     if (step.mode === 'fail-start') throw failure();
     const interims = [...(step.interims ?? [])];
-    for await (const chunk of audio) {
-      signal?.throwIfAborted();
+    for await (const chunk of untilAborted(audio, signal)) {
       call.chunks++;
       call.samples += chunk.length;
       const interim = interims.shift();

@@ -4,7 +4,7 @@
  * `chunkMs` after an optional first-byte delay. Texts matching `failOn` / `stallOn` fail or hang
  * (optionally after some chunks). Aborts are respected at every await. Requests are recorded.
  */
-import { ProviderError } from '../errors.ts';
+import { InvalidInputError, ProviderError } from '../errors.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import { sleep, waitForAbort } from './abortable.ts';
 
@@ -72,6 +72,9 @@ export class MockTts implements TtsModel {
   async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
     this.requests.push(request);
     const { text, abortSignal: signal } = request;
+    if (typeof text !== 'string' || text.trim().length === 0) {
+      throw new InvalidInputError('tts_bad_text', 'TTS text must be a non-empty string');
+    }
     signal?.throwIfAborted();
     const o = this.options;
     const audio = this.audioFor(text);

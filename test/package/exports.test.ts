@@ -71,6 +71,13 @@ describe('package exports map', () => {
     expect(server.rtvi).toHaveProperty('RtviProjection');
   });
 
+  it('"colloquy/testing/conformance" exposes the interface conformance suites', async () => {
+    const conformance = await import('colloquy/testing/conformance');
+    for (const name of ['describeVadModel', 'describeSttModel', 'describeTtsModel']) {
+      expect(conformance, name).toHaveProperty(name);
+    }
+  });
+
   it('internal modules are not reachable through the package name', async () => {
     const internal = ['colloquy', 'src', 'session', 'turn.ts'].join('/');
     await expect(import(/* @vite-ignore */ internal)).rejects.toThrow();

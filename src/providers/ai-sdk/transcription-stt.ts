@@ -10,6 +10,7 @@ import {
 } from 'ai';
 import { encodeWav } from '../../audio/wav.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { untilAborted } from '../abortable-iterate.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
 import { boundedCall } from './bounded-call.ts';
 import { modelIdentity } from './model-identity.ts';
@@ -50,8 +51,7 @@ export class TranscriptionStt implements SttModel {
     const maxSamples = Math.round(maxSeconds * options.sampleRate);
     const chunks: Int16Array[] = [];
     let total = 0;
-    for await (const chunk of audio) {
-      signal?.throwIfAborted();
+    for await (const chunk of untilAborted(audio, signal)) {
       total += chunk.length;
       if (total > maxSamples) {
         throw new InvalidInputError('stt_audio_too_long', `Utterance exceeds ${maxSeconds} s`);
