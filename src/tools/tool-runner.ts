@@ -96,8 +96,9 @@ function wrapTool(name: string, t: Tool, ctx: ToolRunContext): Tool {
     const work = runBounded(
       () => Promise.resolve(original.call(t, input as never, { ...options, abortSignal: controller.signal })),
       timeoutMs,
-      controller,
+      controller.signal,
       name,
+      (timeout) => controller.abort(timeout),
     ).then(
       (result) => {
         finish();
@@ -174,12 +175,16 @@ function publishResult(
   });
 }
 
-/** Run `fn` with a timeout; on timeout the controller is aborted with a TimeoutError. */
+/**
+ * Run `fn` with a timeout. On timeout `onTimeout` gets the TimeoutError (to abort the work) and the
+ * result rejects with it; when `signal` aborts first, the result rejects with its reason.
+ */
 export function runBounded<T>(
   fn: () => Promise<T>,
   timeoutMs: number,
-  controller: AbortController,
+  signal: AbortSignal,
   what: string,
+  onTimeout: (error: TimeoutError) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -189,7 +194,7 @@ export function runBounded<T>(
             if (settled) return;
             settled = true;
             const err = new TimeoutError(what, timeoutMs);
-            controller.abort(err);
+            onTimeout(err);
             reject(err);
           }, timeoutMs)
         : undefined;
@@ -197,24 +202,19 @@ export function runBounded<T>(
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
-      reject(controller.signal.reason ?? new Error('aborted'));
+      reject(signal.reason ?? new Error('aborted'));
     };
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      settle();
+    };
     fn().then(
-      (v) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        controller.signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        controller.signal.removeEventListener('abort', onAbort);
-        reject(isAbortError(e) && controller.signal.reason ? controller.signal.reason : e);
-      },
+      (v) => done(() => resolve(v)),
+      (e) => done(() => reject(isAbortError(e) && signal.reason ? signal.reason : e)),
     );
   });
 }
