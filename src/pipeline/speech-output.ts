@@ -17,6 +17,7 @@ import type { EventMap, InterruptReason } from '../bus/events.ts';
 import type { TtsModel } from '../providers/types.ts';
 import { type Clock, monotonicClock, type TimerHandle } from './clock.ts';
 import { FrameFiller } from './frame-filler.ts';
+import { ChunkReleaser } from './speech-release.ts';
 import {
   type AudioSink,
   type Chunk,
@@ -24,6 +25,7 @@ import {
   heardTextOf,
   interruptReasonOf,
   isEncodedTts,
+  newChunk,
   type OutputResponse,
   type SpeechOutcome,
   type SpeechOutputOptions,
@@ -46,7 +48,7 @@ export class SpeechOutput {
   private readonly tts: TtsModel | EncodedTtsModel;
   /** Encoded pass-through mode: chunks are released whole, nothing is paced into the sink. */
   private readonly encoded: boolean;
-  private releasing = false;
+  private readonly releaser: ChunkReleaser;
   private readonly sink: AudioSink;
   private readonly clock: Clock;
   private readonly options: SpeechOutputOptions;
@@ -85,6 +87,18 @@ export class SpeechOutput {
     this.filler = new FrameFiller(this.frameSamples);
     this.maxParallel = Math.max(1, options.maxParallelRequests ?? 3);
     this.encoded = isEncodedTts(this.tts);
+    const encodedRate = this.encoded ? (this.tts as EncodedTtsModel).sampleRate : undefined;
+    this.releaser = new ChunkReleaser({
+      bus: this.bus,
+      sessionId: this.sessionId,
+      encoded: this.encoded,
+      format: isEncodedTts(this.tts) ? this.tts.format : (options.format ?? 'pcm16'),
+      outputSampleRate: options.outputSampleRate ?? 24000,
+      ...(encodedRate !== undefined ? { encodedSampleRate: encodedRate } : {}),
+      head: () => this.responses[0],
+      running: () => this.playout === 'running',
+      finish: (r) => this.finish(r),
+    });
     this.format = isEncodedTts(this.tts) ? this.tts.format : (options.format ?? 'pcm16');
     this.requestContext = {
       tts: this.tts,
@@ -231,26 +245,12 @@ export class SpeechOutput {
     if (r.state !== 'open') return;
     for (const text of r.segmenter.flush()) this.addChunk(r, text);
     r.state = 'ended';
-    this.release(r);
+    this.releaser.release(r);
     this.pump();
   }
 
   private addChunk(r: OutputResponse, text: string): void {
-    const chunk: Chunk = {
-      id: ++this.lastChunkId,
-      text,
-      response: r,
-      state: 'queued',
-      pieces: [],
-      encoded: undefined,
-      samples: 0,
-      readPiece: 0,
-      readOffset: 0,
-      played: 0,
-      controller: undefined,
-      wake: undefined,
-      timer: undefined,
-    };
+    const chunk = newChunk(++this.lastChunkId, text, r);
     r.chunks.push(chunk);
     this.ttsQueue.push(chunk);
     this.bus.publish('speech.chunk.queued', {
@@ -288,7 +288,7 @@ export class SpeechOutput {
     this.activeRequests--;
     this.startRequests();
     if (r.state !== 'cancelled') {
-      this.release(r);
+      this.releaser.release(r);
       this.pump();
     }
   }
@@ -300,115 +300,11 @@ export class SpeechOutput {
     if (this.responses[0] === chunk.response && this.timer === undefined) this.pump();
   }
 
-  /** Publishes `speech.chunk` for chunks complete in text order, then `speech.complete`. */
-  private release(r: OutputResponse): void {
-    if (this.encoded) {
-      this.releaseEncoded();
-      return;
-    }
-    while (r.releaseIndex < r.chunks.length) {
-      const c = r.chunks[r.releaseIndex]!;
-      if (c.state === 'done') {
-        if (this.bus.hasSubscribers('speech.chunk')) {
-          const all = new Int16Array(c.samples);
-          let offset = 0;
-          for (const p of c.pieces) {
-            all.set(p, offset);
-            offset += p.length;
-          }
-          this.bus.publish('speech.chunk', {
-            sessionId: this.sessionId,
-            turnId: r.turnId,
-            chunkId: c.id,
-            text: c.text,
-            audio: new Uint8Array(all.buffer, 0, all.byteLength),
-            format: this.format,
-            sampleRate: this.outputSampleRate,
-          });
-        }
-      } else if (c.state !== 'failed') {
-        break;
-      }
-      r.releaseIndex++;
-    }
-    if (
-      r.state === 'ended' &&
-      r.releaseIndex === r.chunks.length &&
-      r.startPublished &&
-      !r.completePublished
-    ) {
-      r.completePublished = true;
-      this.bus.publish('speech.complete', { sessionId: this.sessionId, turnId: r.turnId, streaming: true });
-    }
-  }
-
-  /**
-   * Encoded mode: the head response releases its ready chunks in order (responses reach the client
-   * one after another); a released chunk counts as heard. Once the last one is out the response
-   * publishes `speech.complete` and finishes, and the next response may release. Held while paused.
-   */
-  private releaseEncoded(): void {
-    if (this.releasing) return;
-    this.releasing = true;
-    try {
-      for (;;) {
-        const r = this.responses[0];
-        if (r === undefined || this.playout !== 'running') return;
-        while (r.releaseIndex < r.chunks.length) {
-          const c = r.chunks[r.releaseIndex]!;
-          if (c.state === 'done') {
-            const audio = c.encoded ?? new Uint8Array(0);
-            c.encoded = undefined;
-            c.played = c.samples;
-            if (!r.speaking) {
-              r.speaking = true;
-              this.bus.publish('bot.speaking.start', { sessionId: this.sessionId, turnId: r.turnId });
-            }
-            this.bus.publish('speech.chunk', {
-              sessionId: this.sessionId,
-              turnId: r.turnId,
-              chunkId: c.id,
-              text: c.text,
-              audio,
-              format: this.format,
-              ...((this.tts as EncodedTtsModel).sampleRate !== undefined
-                ? { sampleRate: (this.tts as EncodedTtsModel).sampleRate }
-                : {}),
-            });
-            this.bus.publish('bot.tts.text', {
-              sessionId: this.sessionId,
-              turnId: r.turnId,
-              chunkId: c.id,
-              text: c.text,
-            });
-          } else if (c.state !== 'failed') {
-            break;
-          }
-          r.releaseIndex++;
-          if (this.responses[0] !== r || this.playout !== 'running') break; // a listener cut or paused it
-        }
-        if (this.responses[0] !== r) continue;
-        if (r.state !== 'ended' || r.releaseIndex < r.chunks.length) return;
-        if (r.startPublished && !r.completePublished) {
-          r.completePublished = true;
-          this.bus.publish('speech.complete', {
-            sessionId: this.sessionId,
-            turnId: r.turnId,
-            streaming: true,
-          });
-        }
-        if (this.responses[0] === r) this.finish(r);
-      }
-    } finally {
-      this.releasing = false;
-    }
-  }
-
   // ── Playout ──────────────────────────────────────────────────────────────────────
 
   private pump(): void {
     if (this.encoded) {
-      this.releaseEncoded();
+      this.releaser.releaseEncoded();
       return;
     }
     if (this.pumping || this.playout !== 'running' || this.timer !== undefined) return;

@@ -151,3 +151,22 @@ export function heardTextOf(r: OutputResponse, samplesPerChar: number): string {
   }
   return parts.join(' ');
 }
+
+/** A freshly queued chunk of `r`. */
+export function newChunk(id: number, text: string, r: OutputResponse): Chunk {
+  return {
+    id,
+    text,
+    response: r,
+    state: 'queued',
+    pieces: [],
+    encoded: undefined,
+    samples: 0,
+    readPiece: 0,
+    readOffset: 0,
+    played: 0,
+    controller: undefined,
+    wake: undefined,
+    timer: undefined,
+  };
+}
