@@ -10,8 +10,9 @@ import {
   experimental_transcribe as transcribe,
 } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
-import { type ColloquyError, isAbortError, ProviderError } from '../../errors.ts';
+import { type ColloquyError, InvalidInputError, isAbortError, ProviderError } from '../../errors.ts';
 import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
+import { base64DecodedLength, protocolError, stripDataUrl } from '../native-protocol/index.ts';
 
 export interface TranscribeRecordingOptions {
   model: TranscriptionModel;
@@ -79,4 +80,27 @@ export async function transcribeRecording(o: TranscribeRecordingOptions): Promis
     ...(language ? { language } : {}),
   });
   return text;
+}
+
+/** Audio given as base64 (a data: URL is fine) or bytes, validated: not empty, at most `maxBytes`. */
+export function decodeAudioInput(audio: string | Uint8Array, method: string, maxBytes: number): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof audio === 'string') {
+    const body = stripDataUrl(audio);
+    if (base64DecodedLength(body) < 0)
+      throw protocolError('invalid_base64', `${method}: audio is not valid base64`);
+    bytes = Buffer.from(body, 'base64');
+  } else if (audio instanceof Uint8Array) {
+    bytes = audio;
+  } else {
+    throw new InvalidInputError('invalid_audio', `${method}: audio must be a base64 string or bytes`);
+  }
+  if (bytes.byteLength === 0) throw protocolError('empty_audio', `${method}: audio is empty`);
+  if (bytes.byteLength > maxBytes) {
+    throw protocolError(
+      'audio_too_large',
+      `${method}: audio is too large (${bytes.byteLength} bytes; the limit is ${maxBytes} bytes)`,
+    );
+  }
+  return bytes;
 }

@@ -14,11 +14,9 @@ import { interruptReasonOf } from '../../pipeline/speech-response.ts';
 import type { UserImage } from '../../session/session-options.ts';
 import type { VoiceSession } from '../../session/voice-session.ts';
 import {
-  base64DecodedLength,
   DEFAULT_PROTOCOL_LIMITS,
   type ProtocolLimits,
   protocolError,
-  stripDataUrl,
   type VideoFrameMessage,
 } from '../native-protocol/client-messages.ts';
 import type { ResponseCompleteFields } from '../native-protocol/server-messages.ts';
@@ -34,7 +32,7 @@ import {
   DEFAULT_MAX_QUEUED_INPUTS,
   type VoiceAgentOptions,
 } from './options.ts';
-import { transcribeRecording } from './transcribe.ts';
+import { decodeAudioInput, transcribeRecording } from './transcribe.ts';
 
 type AgentState = 'active' | 'destroyed';
 const INTERRUPT_REASONS = new Set(['user_speaking', 'interrupted', 'client_request', 'disconnected']);
@@ -354,24 +352,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   }
 
   private decodeAudio(audio: string | Uint8Array, method: string): Uint8Array {
-    let bytes: Uint8Array;
-    if (typeof audio === 'string') {
-      const body = stripDataUrl(audio);
-      if (base64DecodedLength(body) < 0)
-        throw protocolError('invalid_base64', `${method}: audio is not valid base64`);
-      bytes = Buffer.from(body, 'base64');
-    } else if (audio instanceof Uint8Array) {
-      bytes = audio;
-    } else {
-      throw new InvalidInputError('invalid_audio', `${method}: audio must be a base64 string or bytes`);
-    }
-    if (bytes.byteLength === 0) throw protocolError('empty_audio', `${method}: audio is empty`);
-    if (bytes.byteLength > this.limits.maxAudioBytes) {
-      throw protocolError(
-        'audio_too_large',
-        `${method}: audio is too large (${bytes.byteLength} bytes; the limit is ${this.limits.maxAudioBytes} bytes)`,
-      );
-    }
+    const bytes = decodeAudioInput(audio, method, this.limits.maxAudioBytes);
     if (!this.hasTranscription)
       throw protocolError('no_transcription_model', 'This agent has no transcriptionModel');
     return bytes;
