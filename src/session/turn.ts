@@ -207,9 +207,24 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
         case 'error':
           streamError = part.error;
           break;
-        default:
-          // tool-call / tool-result are published by the tool wrapper; other parts carry nothing we project.
+        case 'tool-call':
+        case 'tool-result':
+          // Published by the tool wrapper, which sees each call as it runs.
           break;
+        case 'start':
+        case 'abort':
+        case 'raw':
+        case 'file':
+        case 'tool-output-denied':
+        case 'tool-approval-request':
+          // Nothing to project: the abort is handled by the turn; files, raw chunks and tool approvals
+          // (Colloquy runs tools without approval) have no consumer.
+          break;
+        default: {
+          // Exhaustive at compile time; a part kind added by a newer AI SDK is ignored at run time.
+          const unhandled: never = part;
+          void unhandled;
+        }
       }
     }
   } catch (err) {
