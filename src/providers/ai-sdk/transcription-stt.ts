@@ -70,31 +70,58 @@ export class TranscriptionStt implements SttModel {
       offset += c.length;
     }
     const wav = encodeWav(pcm, { sampleRate: options.sampleRate, channels: 1 });
-    const result = await boundedCall(
-      async (abortSignal) => {
-        try {
-          return await transcribe({
-            model: this.options.model,
-            audio: wav,
-            abortSignal,
-            maxRetries: this.options.maxRetries ?? 1,
-            ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
-            ...(this.options.headers ? { headers: this.options.headers } : {}),
-          });
-        } catch (err) {
-          // The AI SDK treats an empty transcript as an error; for a voice turn it is just silence.
-          if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', language: undefined };
-          throw err;
-        }
-      },
-      {
-        what: `${this.provider} transcription`,
-        timeoutMs: this.options.timeoutMs ?? 30_000,
-        abortSignal: signal,
-        failureCode: 'stt_failed',
-      },
-    );
+    const result = await transcribeAudioBytes(this.options.model, wav, {
+      abortSignal: signal,
+      timeoutMs: this.options.timeoutMs ?? 30_000,
+      maxRetries: this.options.maxRetries ?? 1,
+      ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
+      ...(this.options.headers ? { headers: this.options.headers } : {}),
+    });
     const language = result.language ?? options.language;
     yield { type: 'final', text: result.text.trim(), ...(language ? { language } : {}) };
   }
+}
+
+export interface TranscribeBytesOptions {
+  abortSignal?: AbortSignal;
+  /** Bound on the request, retries included. */
+  timeoutMs: number;
+  maxRetries?: number;
+  providerOptions?: ProviderOptions;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One bounded AI SDK transcription of encoded audio (WAV, mp3, webm…). A recording without words
+ * gives '' rather than the AI SDK's error: in a voice turn it is just silence.
+ */
+export async function transcribeAudioBytes(
+  model: TranscriptionModel,
+  audio: Uint8Array,
+  o: TranscribeBytesOptions,
+): Promise<{ text: string; language: string | undefined }> {
+  const result = await boundedCall(
+    async (abortSignal) => {
+      try {
+        return await transcribe({
+          model,
+          audio,
+          abortSignal,
+          maxRetries: o.maxRetries ?? 1,
+          ...(o.providerOptions ? { providerOptions: o.providerOptions } : {}),
+          ...(o.headers ? { headers: o.headers } : {}),
+        });
+      } catch (err) {
+        if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', language: undefined };
+        throw err;
+      }
+    },
+    {
+      what: `${modelIdentity(model).provider} transcription`,
+      timeoutMs: o.timeoutMs,
+      ...(o.abortSignal ? { abortSignal: o.abortSignal } : {}),
+      failureCode: 'stt_failed',
+    },
+  );
+  return { text: result.text.trim(), language: result.language };
 }

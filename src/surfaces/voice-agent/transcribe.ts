@@ -4,14 +4,10 @@
  * `transcription.final` (→ `transcription` event, `transcription_result` message), or
  * `transcription.error` on failure; a recording without words is a `warning`.
  */
-import {
-  NoTranscriptGeneratedError,
-  type TranscriptionModel,
-  experimental_transcribe as transcribe,
-} from 'ai';
+import type { TranscriptionModel } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import { type ColloquyError, InvalidInputError, isAbortError, ProviderError } from '../../errors.ts';
-import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
+import { transcribeAudioBytes } from '../../providers/ai-sdk/transcription-stt.ts';
 import { base64DecodedLength, protocolError, stripDataUrl } from '../native-protocol/index.ts';
 
 export interface TranscribeRecordingOptions {
@@ -29,26 +25,13 @@ export interface TranscribeRecordingOptions {
 /** Resolves with the transcript ('' when empty); rejects on failure (already published). */
 export async function transcribeRecording(o: TranscribeRecordingOptions): Promise<string> {
   const model = o.model;
-  const provider = typeof model === 'string' ? 'gateway' : model.provider;
   let text: string;
   let language: string | undefined;
   try {
-    const result = await boundedCall(
-      async (abortSignal) => {
-        try {
-          return await transcribe({ model, audio: o.audio, abortSignal, maxRetries: 1 });
-        } catch (err) {
-          if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', language: undefined };
-          throw err;
-        }
-      },
-      {
-        what: `${provider} transcription`,
-        timeoutMs: o.timeoutMs ?? 60_000,
-        abortSignal: o.signal,
-        failureCode: 'stt_failed',
-      },
-    );
+    const result = await transcribeAudioBytes(model, o.audio, {
+      abortSignal: o.signal,
+      timeoutMs: o.timeoutMs ?? 60_000,
+    });
     text = result.text.trim();
     language = result.language;
   } catch (err) {
