@@ -55,39 +55,22 @@ export class SpeechTts implements TtsModel {
   }
 
   async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
-    const { text, abortSignal } = request;
-    const maxLength = this.options.maxTextLength ?? 4096;
-    if (typeof text !== 'string' || text.trim().length === 0) {
-      throw new InvalidInputError('tts_bad_text', 'TTS text must be a non-empty string');
-    }
-    if (text.length > maxLength) {
-      throw new InvalidInputError('tts_text_too_long', `TTS text exceeds ${maxLength} characters`);
-    }
-    const format = this.options.outputFormat ?? 'wav';
-    const voice = request.voice ?? this.options.voice;
-    const result = await boundedCall(
-      (signal) =>
-        generateSpeech({
-          model: this.options.model,
-          text,
-          outputFormat: format,
-          abortSignal: signal,
-          maxRetries: this.options.maxRetries ?? 1,
-          ...(voice ? { voice } : {}),
-          ...(request.instructions ? { instructions: request.instructions } : {}),
-          ...(this.options.speed !== undefined ? { speed: this.options.speed } : {}),
-          ...(this.options.language ? { language: this.options.language } : {}),
-          ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
-          ...(this.options.headers ? { headers: this.options.headers } : {}),
-        }),
-      {
-        what: `${this.provider} speech`,
-        timeoutMs: this.options.timeoutMs ?? 30_000,
-        abortSignal,
-        failureCode: 'tts_failed',
-      },
-    );
-    const pcm = this.decode(result.audio.uint8Array, result.audio.mediaType);
+    const { abortSignal } = request;
+    const o = this.options;
+    const result = await generateSpeechBytes(o.model, request.text, {
+      outputFormat: o.outputFormat ?? 'wav',
+      ...((request.voice ?? o.voice) ? { voice: request.voice ?? o.voice } : {}),
+      ...(request.instructions ? { instructions: request.instructions } : {}),
+      ...(o.speed !== undefined ? { speed: o.speed } : {}),
+      ...(o.language ? { language: o.language } : {}),
+      ...(o.providerOptions ? { providerOptions: o.providerOptions } : {}),
+      ...(o.headers ? { headers: o.headers } : {}),
+      maxRetries: o.maxRetries ?? 1,
+      maxTextLength: o.maxTextLength ?? 4096,
+      timeoutMs: o.timeoutMs ?? 30_000,
+      ...(abortSignal ? { abortSignal } : {}),
+    });
+    const pcm = this.decode(result.bytes, result.mediaType);
     for (let offset = 0; offset < pcm.length; offset += this.chunkSamples) {
       abortSignal?.throwIfAborted();
       yield pcm.slice(offset, offset + this.chunkSamples);
@@ -115,4 +98,57 @@ export class SpeechTts implements TtsModel {
       { details: { mediaType } },
     );
   }
+}
+
+export interface GenerateSpeechBytesOptions {
+  outputFormat: string;
+  voice?: string;
+  instructions?: string;
+  speed?: number;
+  language?: string;
+  providerOptions?: ProviderOptions;
+  headers?: Record<string, string>;
+  maxRetries?: number;
+  /** Longest accepted text in characters. */
+  maxTextLength: number;
+  /** Bound on the request, retries included. */
+  timeoutMs: number;
+  abortSignal?: AbortSignal;
+}
+
+/** One bounded AI SDK speech request for a validated, non-empty text: the provider's bytes. */
+export async function generateSpeechBytes(
+  model: SpeechModel,
+  text: unknown,
+  o: GenerateSpeechBytesOptions,
+): Promise<{ bytes: Uint8Array; mediaType: string }> {
+  if (typeof text !== 'string' || text.trim().length === 0) {
+    throw new InvalidInputError('tts_bad_text', 'TTS text must be a non-empty string');
+  }
+  if (text.length > o.maxTextLength) {
+    throw new InvalidInputError('tts_text_too_long', `TTS text exceeds ${o.maxTextLength} characters`);
+  }
+  const result = await boundedCall(
+    (abortSignal) =>
+      generateSpeech({
+        model,
+        text,
+        outputFormat: o.outputFormat,
+        abortSignal,
+        maxRetries: o.maxRetries ?? 1,
+        ...(o.voice ? { voice: o.voice } : {}),
+        ...(o.instructions ? { instructions: o.instructions } : {}),
+        ...(o.speed !== undefined ? { speed: o.speed } : {}),
+        ...(o.language ? { language: o.language } : {}),
+        ...(o.providerOptions ? { providerOptions: o.providerOptions } : {}),
+        ...(o.headers ? { headers: o.headers } : {}),
+      }),
+    {
+      what: `${modelIdentity(model).provider} speech`,
+      timeoutMs: o.timeoutMs,
+      ...(o.abortSignal ? { abortSignal: o.abortSignal } : {}),
+      failureCode: 'tts_failed',
+    },
+  );
+  return { bytes: result.audio.uint8Array, mediaType: result.audio.mediaType };
 }

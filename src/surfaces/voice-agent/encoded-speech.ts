@@ -3,10 +3,10 @@
  * in the agent's `outputFormat`, and the bytes go to the client exactly as the provider returned
  * them (mp3, opus, wav, ...). Also the one-shot call behind `generateAndSendSpeechFull`.
  */
-import { experimental_generateSpeech as generateSpeech, type SpeechModel } from 'ai';
+import type { SpeechModel } from 'ai';
 import type { EncodedTtsModel } from '../../pipeline/speech-output.ts';
-import { boundedCall } from '../../providers/ai-sdk/bounded-call.ts';
 import { modelIdentity } from '../../providers/ai-sdk/model-identity.ts';
+import { generateSpeechBytes } from '../../providers/ai-sdk/speech-tts.ts';
 import type { TtsRequest } from '../../providers/types.ts';
 
 export interface SpeechModelTtsOptions {
@@ -36,24 +36,15 @@ export class SpeechModelTts implements EncodedTtsModel {
   async synthesizeEncoded(request: TtsRequest): Promise<Uint8Array> {
     const voice = request.voice ?? this.options.voice;
     const instructions = request.instructions ?? this.options.instructions;
-    const result = await boundedCall(
-      (abortSignal) =>
-        generateSpeech({
-          model: this.options.model,
-          text: request.text,
-          outputFormat: this.format,
-          abortSignal,
-          maxRetries: this.options.maxRetries ?? 1,
-          ...(voice ? { voice } : {}),
-          ...(instructions ? { instructions } : {}),
-        }),
-      {
-        what: `${this.provider} speech`,
-        timeoutMs: this.options.timeoutMs ?? 30_000,
-        abortSignal: request.abortSignal,
-        failureCode: 'tts_failed',
-      },
-    );
-    return result.audio.uint8Array;
+    const result = await generateSpeechBytes(this.options.model, request.text, {
+      outputFormat: this.format,
+      ...(voice ? { voice } : {}),
+      ...(instructions ? { instructions } : {}),
+      maxRetries: this.options.maxRetries ?? 1,
+      maxTextLength: 4096,
+      timeoutMs: this.options.timeoutMs ?? 30_000,
+      ...(request.abortSignal ? { abortSignal: request.abortSignal } : {}),
+    });
+    return result.bytes;
   }
 }
