@@ -200,8 +200,10 @@ export class SmallWebRtcPeer {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) {
       const channel = this.channel;
-      if (channel?.readyState !== 'open') return;
-      if (this.outbox.length === 0 && channel.bufferedAmount === 0) return;
+      // A channel still connecting will flush its outbox when it opens: wait for that too.
+      if (channel === undefined || channel.readyState === 'closing' || channel.readyState === 'closed')
+        return;
+      if (channel.readyState === 'open' && this.outbox.length === 0 && channel.bufferedAmount === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -210,7 +212,7 @@ export class SmallWebRtcPeer {
   sendMessage(message: unknown): void {
     if (this.closed) return;
     const text = JSON.stringify(message);
-    if (this.channel?.readyState === 'open') this.channel.send(text);
+    if (this.channel?.readyState === 'open') sendQuietly(this.channel, text);
     else this.outbox.push(text);
   }
 
@@ -315,7 +317,9 @@ export class SmallWebRtcPeer {
   private attachChannel(channel: RTCDataChannel): void {
     this.channel = channel;
     const flush = () => {
-      for (const text of this.outbox.splice(0)) channel.send(text);
+      // The channel may have closed again before this callback ran (wrtc fires it late).
+      if (channel.readyState !== 'open') return;
+      for (const text of this.outbox.splice(0)) sendQuietly(channel, text);
       for (const handler of [...this.openHandlers]) handler();
       this.openHandlers.clear();
     };
@@ -400,5 +404,14 @@ export class SmallWebRtcPeer {
       }
     }
     return frame;
+  }
+}
+
+/** `send` that never throws into wrtc's native callbacks: a channel closing under us drops the text. */
+function sendQuietly(channel: RTCDataChannel, text: string): void {
+  try {
+    channel.send(text);
+  } catch {
+    // InvalidStateError: the channel closed between the state check and the send.
   }
 }
