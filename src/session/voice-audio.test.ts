@@ -30,6 +30,7 @@ function voiceSession(opts: {
 }) {
   const written: Written[] = [];
   let clears = 0;
+  const vad = new MockVad();
   const session = new VoiceSession({
     sessionId: 'v',
     userId: 'u',
@@ -38,7 +39,7 @@ function voiceSession(opts: {
     logger: silentLogger,
     mode: opts.mode ?? 'agent',
     audio: {
-      vad: new MockVad(),
+      vad,
       stt: new MockStt({ script: opts.stt ?? ['hello there'] }),
       tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
       inputSampleRate: RATE,
@@ -60,7 +61,7 @@ function voiceSession(opts: {
     },
   });
   const rec = new EventRecorder(session.eventBus);
-  return { session, rec, written, clears: () => clears };
+  return { session, rec, written, vad, clears: () => clears };
 }
 
 /** Push `ms` of audio as 20 ms frames; in real time when `paced`. */
@@ -145,7 +146,7 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
   });
 
   it('barge-in: user speech while the bot speaks interrupts once it passes minInterruptionMs; no frame leaves after', async () => {
-    const { session, rec, written, clears } = voiceSession({
+    const { session, rec, written, vad, clears } = voiceSession({
       answer: 'This is a long answer that keeps going for quite a while so you can interrupt me.',
       stt: ['tell me something', 'stop'],
     });
@@ -154,18 +155,25 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     await push(session, silence, 300);
     await rec.waitFor('bot.speaking.start');
     await sleep(200);
-    const userStartsAt = performance.now();
+    // Audio time the VAD has scored (32 ms frames), when the user starts and when the bot is cut.
+    const scoredMs = () => vad.streams[0]!.frameIndex * 32;
+    const userStartsAtMs = scoredMs();
+    let interruptedAtMs = -1;
+    session.eventBus.once('speech.interrupted', () => {
+      interruptedAtMs = scoredMs();
+    });
     const pushing = push(session, tone, 600, true);
     const interrupted = await rec.waitFor('speech.interrupted');
-    const interruptedAt = performance.now();
     const framesAtInterrupt = written.length;
     await pushing;
     await sleep(100);
     expect(interrupted).toMatchObject({ reason: 'user_speaking' });
     expect(rec.first('turn.interrupted')).toMatchObject({ reason: 'user_speaking' });
-    // 300 ms of speech needed (+ VAD confirmation); not before, not a lot later
-    expect(interruptedAt - userStartsAt).toBeGreaterThanOrEqual(250);
-    expect(interruptedAt - userStartsAt).toBeLessThan(700);
+    // Decided on the VAD frame that completes 300 ms of user speech, in audio time (32 ms VAD frames;
+    // the 20 ms pushes do not line up with them, so allow one frame either side).
+    const speechMs = interruptedAtMs - userStartsAtMs;
+    expect(speechMs).toBeGreaterThanOrEqual(300 - 32);
+    expect(speechMs).toBeLessThanOrEqual(300 + 32);
     expect(written.length).toBe(framesAtInterrupt);
     expect(clears()).toBeGreaterThan(0);
     // history keeps only what was heard
