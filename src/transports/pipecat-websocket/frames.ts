@@ -203,8 +203,33 @@ export function encodeAudioFrame(
   sampleRate: number,
   numChannels = 1,
 ): Uint8Array<ArrayBuffer> {
-  return encodeFrame({ type: 'audio', id: 0n, name: 'audio', audio: pcm, sampleRate, numChannels });
+  // Per-frame path (50 frames/s per session): written directly, the same bytes `encodeFrame` gives.
+  checkUint32(sampleRate, 'sampleRate');
+  checkUint32(numChannels, 'numChannels');
+  let inner = AUDIO_NAME_FIELD.length;
+  if (pcm.length) inner += 1 + varintSize(pcm.length) + pcm.length;
+  if (sampleRate !== 0) inner += 1 + varintSize(sampleRate);
+  if (numChannels !== 0) inner += 1 + varintSize(numChannels);
+  const out = new Uint8Array(1 + varintSize(inner) + inner);
+  const w = new Writer(out);
+  w.tag(FIELD.audio, WIRE_LEN);
+  w.varint(inner);
+  out.set(AUDIO_NAME_FIELD, w.pos);
+  w.pos += AUDIO_NAME_FIELD.length;
+  if (pcm.length) w.bytes(3, pcm);
+  if (sampleRate !== 0) {
+    w.tag(4, WIRE_VARINT);
+    w.varint(sampleRate);
+  }
+  if (numChannels !== 0) {
+    w.tag(5, WIRE_VARINT);
+    w.varint(numChannels);
+  }
+  return out;
 }
+
+/** Field 2 (`name`) = "audio", encoded once. */
+const AUDIO_NAME_FIELD = Uint8Array.of((2 << 3) | WIRE_LEN, 5, ...utf8Encoder.encode('audio'));
 
 /** One RTVI message (object or JSON text) in a `MessageFrame`. */
 export function encodeMessageFrame(message: unknown): Uint8Array<ArrayBuffer> {

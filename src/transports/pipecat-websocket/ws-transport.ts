@@ -10,7 +10,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { bytesToInt16, downmixToMono } from '../../audio/pcm.ts';
-import { isSupportedSampleRate, resample } from '../../audio/resample.ts';
+import { isSupportedSampleRate, StreamingResampler } from '../../audio/resample.ts';
 import type { Logger } from '../../logger.ts';
 import type { RtviTransport } from '../../server/rtvi-transport.ts';
 import { errorMessage } from '../../surfaces/rtvi/messages.ts';
@@ -46,6 +46,8 @@ export class PipecatWsTransport implements RtviTransport {
   private errorsInWindow = 0;
   private closedByUs = false;
   private closeReported = false;
+  /** Bot audio at another rate is converted with state kept across frames (seamless boundaries). */
+  private toPlayer: StreamingResampler | undefined;
   /** Bot audio frames dropped for backpressure (for tests and logs). */
   droppedAudioFrames = 0;
 
@@ -84,7 +86,10 @@ export class PipecatWsTransport implements RtviTransport {
     if (sampleRate !== PIPECAT_PLAYER_SAMPLE_RATE) {
       // The client plays 24 kHz whatever the header says: convert (sessions normally output 24 kHz).
       if (!isSupportedSampleRate(sampleRate)) return;
-      frame = resample(frame, sampleRate, PIPECAT_PLAYER_SAMPLE_RATE);
+      if (this.toPlayer?.fromRate !== sampleRate) {
+        this.toPlayer = new StreamingResampler(sampleRate, PIPECAT_PLAYER_SAMPLE_RATE);
+      }
+      frame = this.toPlayer.process(frame);
       sampleRate = PIPECAT_PLAYER_SAMPLE_RATE;
     }
     const buffered = this.ws.bufferedAmount;
