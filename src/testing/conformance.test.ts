@@ -3,7 +3,6 @@
  * conformance suites. Real audio comes from eSpeak NG; pocketsphinx decodes it with a grammar.
  */
 import { MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
-import { resample } from '../audio/resample.ts';
 import { encodeWav } from '../audio/wav.ts';
 import { SpeechTts } from '../providers/ai-sdk/speech-tts.ts';
 import { TranscriptionStt } from '../providers/ai-sdk/transcription-stt.ts';
@@ -15,7 +14,7 @@ import { describeSttModel, describeTtsModel, describeVadModel } from './conforma
 import { MockStt } from './mock-stt.ts';
 import { MockTts } from './mock-tts.ts';
 import { MockVad } from './mock-vad.ts';
-import { tone } from './signals.ts';
+import { synthesizeAll, tone } from './signals.ts';
 
 const SENTENCE = 'book a table for two';
 const GRAMMAR = `#JSGF V1.0; grammar g; public <s> = book a table for two | what is the weather in paris;`;
@@ -24,16 +23,7 @@ let spoken: Promise<Int16Array> | undefined;
 /** eSpeak NG saying SENTENCE, at 16 kHz, with silence around it. */
 function speech16k(): Promise<Int16Array> {
   spoken ??= (async () => {
-    const tts = new EspeakTts();
-    const parts: Int16Array[] = [];
-    for await (const c of tts.synthesize({ text: SENTENCE })) parts.push(c);
-    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    const pcm = resample(all, tts.sampleRate, 16000);
+    const pcm = await synthesizeAll(new EspeakTts(), SENTENCE, 16000);
     const padded = new Int16Array(pcm.length + 16000);
     padded.set(pcm, 8000);
     return padded;

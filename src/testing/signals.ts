@@ -1,4 +1,7 @@
 /** Deterministic test signals and polling for tests that drive real components. */
+import { concatPcm } from '../audio/pcm.ts';
+import { resample } from '../audio/resample.ts';
+import type { TtsModel } from '../providers/types.ts';
 
 export interface ToneOptions {
   /** Frequency in Hz (default 440). */
@@ -41,4 +44,14 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Everything `tts` says for `text`, as one PCM16 buffer, resampled to `sampleRate` when given. */
+export async function synthesizeAll(tts: TtsModel, text: string, sampleRate?: number): Promise<Int16Array> {
+  const parts: Int16Array[] = [];
+  for await (const chunk of tts.synthesize({ text })) parts.push(chunk);
+  const pcm = concatPcm(parts);
+  return sampleRate === undefined || sampleRate === tts.sampleRate
+    ? pcm
+    : resample(pcm, tts.sampleRate, sampleRate);
 }

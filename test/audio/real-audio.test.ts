@@ -10,7 +10,6 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { concatPcm, rms } from '../../src/audio/pcm.ts';
-import { resample } from '../../src/audio/resample.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { EspeakTts } from '../../src/providers/local/espeak-tts.ts';
 import { PocketsphinxStt } from '../../src/providers/local/pocketsphinx-stt.ts';
@@ -18,6 +17,7 @@ import { SileroVad } from '../../src/providers/local/silero-vad.ts';
 import { VoiceSession } from '../../src/session/voice-session.ts';
 import { lastUserText, mockLanguageModel } from '../../src/testing/mock-llm.ts';
 import { EventRecorder } from '../../src/testing/recorder.ts';
+import { synthesizeAll } from '../../src/testing/signals.ts';
 
 const RATE = 16000;
 const FRAME = 320; // 20 ms at 16 kHz
@@ -49,12 +49,7 @@ function answerFor(userText: string): string {
 /** 16 kHz user audio for each sentence, made once. */
 const spoken = new Map<string, Int16Array>();
 
-async function speak(text: string): Promise<Int16Array> {
-  const tts = new EspeakTts({ backend: 'cli' });
-  const parts: Int16Array[] = [];
-  for await (const chunk of tts.synthesize({ text })) parts.push(chunk);
-  return resample(concatPcm(parts), tts.sampleRate, RATE);
-}
+const speak = (text: string) => synthesizeAll(new EspeakTts({ backend: 'cli' }), text, RATE);
 
 beforeAll(async () => {
   for (const text of [

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concatPcm } from '../../audio/pcm.ts';
 import { resample } from '../../audio/resample.ts';
+import { synthesizeAll } from '../../testing/signals.ts';
 import type { SttEvent } from '../types.ts';
 import { EspeakTts } from './espeak-tts.ts';
 import { PocketsphinxStt } from './pocketsphinx-stt.ts';
@@ -20,11 +21,7 @@ public <command> = <weather> | <booking>;
 const spoken = new Map<string, Int16Array>(); // 22 050 Hz
 const silence = (ms: number, rate: number) => new Int16Array((rate * ms) / 1000);
 
-async function speak(text: string): Promise<Int16Array> {
-  const parts: Int16Array[] = [];
-  for await (const c of new EspeakTts().synthesize({ text })) parts.push(c);
-  return concatPcm(parts);
-}
+const speak = (text: string) => synthesizeAll(new EspeakTts(), text);
 
 async function* chunked(audio: Int16Array, size: number): AsyncIterable<Int16Array> {
   for (let i = 0; i < audio.length; i += size) yield audio.subarray(i, i + size);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resample } from '../../audio/resample.ts';
 import { AudioFormatError } from '../../errors.ts';
+import { synthesizeAll } from '../../testing/signals.ts';
 import { EspeakTts } from './espeak-tts.ts';
 import { SILERO_FRAME_SAMPLES, SileroVad, type SileroVadStream } from './silero-vad.ts';
 
@@ -9,17 +9,7 @@ let speech: Int16Array; // 16 kHz: 0.5 s silence, a spoken sentence, 0.5 s silen
 let speechStart: number;
 let speechEnd: number;
 
-async function speak(text: string): Promise<Int16Array> {
-  const parts: Int16Array[] = [];
-  for await (const chunk of new EspeakTts().synthesize({ text })) parts.push(chunk);
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return resample(all, 22050, 16000);
-}
+const speak = (text: string) => synthesizeAll(new EspeakTts(), text, 16000);
 
 function frames(audio: Int16Array): Int16Array[] {
   const out: Int16Array[] = [];
