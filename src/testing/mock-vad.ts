@@ -36,6 +36,13 @@ export class MockVad implements VadModel {
     this.frameSamples = options.frameSamples ?? 512;
   }
 
+  /** Frames scored by all streams so far. */
+  get framesScored(): number {
+    let n = 0;
+    for (const st of this.streams) n += st.probabilities.length;
+    return n;
+  }
+
   createStream(): MockVadStream {
     const stream = new MockVadStream(this);
     this.streams.push(stream);
@@ -86,4 +93,17 @@ export class MockVadStream implements VadStream {
 
 function clamp01(x: number): number {
   return Math.min(1, Math.max(0, x));
+}
+
+/** A VAD whose probability is the frame's mean |amplitude| / 1000 (capped at 1): amplitude 1000 is speech. */
+export function amplitudeVad(frameSamples = 320, sampleRate = 16000): MockVad {
+  return new MockVad({
+    frameSamples,
+    sampleRate,
+    script: (_i, frame) => {
+      let sum = 0;
+      for (let k = 0; k < frame.length; k++) sum += Math.abs(frame[k]!);
+      return Math.min(1, sum / frame.length / 1000);
+    },
+  });
 }

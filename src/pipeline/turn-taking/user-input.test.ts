@@ -3,32 +3,9 @@ import { EventBus } from '../../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { AudioFormatError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
-import type { SttEvent, SttModel, SttStreamOptions, VadModel, VadStream } from '../../providers/types.ts';
+import type { SttEvent, SttModel, SttStreamOptions } from '../../providers/types.ts';
+import { amplitudeVad } from '../../testing/mock-vad.ts';
 import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
-
-/** Probability = mean |amplitude| / 1000: amplitude 1000 is speech, ≤ 300 is not. 20 ms frames. */
-function scriptedVad(): VadModel & { frames: number } {
-  const model = {
-    provider: 'test',
-    modelId: 'amplitude-vad',
-    sampleRate: 16000,
-    frameSamples: 320,
-    frames: 0,
-    createStream(): VadStream {
-      return {
-        process(frame: Int16Array): number {
-          model.frames++;
-          let sum = 0;
-          for (const v of frame) sum += Math.abs(v);
-          return Math.min(1, sum / frame.length / 1000);
-        },
-        reset() {},
-        close() {},
-      };
-    },
-  };
-  return model;
-}
 
 interface Script {
   interims?: string[];
@@ -84,7 +61,7 @@ function setup(stt: SttModel | undefined, options: Partial<UserAudioInputOptions
   const t0 = Date.now();
   const calls: Array<{ call: string; t: number }> = [];
   const turns: Array<{ text: string; info: UserTurnInfo }> = [];
-  const vad = scriptedVad();
+  const vad = amplitudeVad();
   const bot = { speaking: botSpeaking };
   const input = new UserAudioInput({
     bus,
@@ -297,9 +274,9 @@ describe('UserAudioInput', () => {
     input.mute();
     expect(input.muted).toBe(true);
     expect(of('user.speech.stop')).toHaveLength(1);
-    const scored = vad.frames;
+    const scored = vad.framesScored;
     await feed(frames([[500, 1000]]));
-    expect(vad.frames).toBe(scored);
+    expect(vad.framesScored).toBe(scored);
     expect(of('user.speech.start')).toHaveLength(1);
     input.unmute();
     expect(of('user.mute.start')).toHaveLength(1);
@@ -307,7 +284,7 @@ describe('UserAudioInput', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(turns.map((t) => t.text)).toEqual(['cut off']);
     await feed(frames([[20, 0]]));
-    expect(vad.frames).toBe(scored + 1);
+    expect(vad.framesScored).toBe(scored + 1);
   });
 
   it('validates frames with typed errors', () => {

@@ -1,30 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { VadModel, VadStream } from '../../providers/types.ts';
+import { amplitudeVad } from '../../testing/mock-vad.ts';
 import { VadDetector, type VadTransition } from './vad-detector.ts';
-
-/** Probability = mean absolute amplitude / 1000 (capped at 1): amplitude 1000 is speech, 0 silence. */
-function scriptedVad(frameSamples = 320): VadModel & { frames: number } {
-  const model = {
-    provider: 'test',
-    modelId: 'amplitude-vad',
-    sampleRate: 16000,
-    frameSamples,
-    frames: 0,
-    createStream(): VadStream {
-      return {
-        process(frame: Int16Array): number {
-          model.frames++;
-          let sum = 0;
-          for (const v of frame) sum += Math.abs(v);
-          return Math.min(1, sum / frame.length / 1000);
-        },
-        reset() {},
-        close() {},
-      };
-    },
-  };
-  return model;
-}
 
 /** Audio at 16 kHz from [durationMs, amplitude] segments. */
 function timeline(segments: Array<[number, number]>): Int16Array {
@@ -46,7 +22,7 @@ async function run(d: VadDetector, audio: Int16Array, step: number): Promise<Vad
 
 describe('VadDetector', () => {
   it('reports speech start and stop at stream times, confirmed after minSpeechMs / minSilenceMs', async () => {
-    const d = new VadDetector({ vad: scriptedVad() });
+    const d = new VadDetector({ vad: amplitudeVad() });
     const audio = timeline([
       [500, 0],
       [1000, 1000],
@@ -66,14 +42,14 @@ describe('VadDetector', () => {
       [640, 1000],
       [700, 0],
     ]);
-    const whole = await new VadDetector({ vad: scriptedVad(512) }).push(audio);
-    const odd = await run(new VadDetector({ vad: scriptedVad(512) }), audio, 77);
+    const whole = await new VadDetector({ vad: amplitudeVad(512) }).push(audio);
+    const odd = await run(new VadDetector({ vad: amplitudeVad(512) }), audio, 77);
     expect(odd).toEqual(whole);
     expect(whole.map((t) => t.type)).toEqual(['speech-start', 'speech-stop']);
   });
 
   it('ignores blips shorter than minSpeechMs and dips shorter than minSilenceMs', async () => {
-    const d = new VadDetector({ vad: scriptedVad(), minSpeechMs: 100, minSilenceMs: 300 });
+    const d = new VadDetector({ vad: amplitudeVad(), minSpeechMs: 100, minSilenceMs: 300 });
     const audio = timeline([
       [200, 0],
       [60, 1000], // blip
@@ -90,7 +66,7 @@ describe('VadDetector', () => {
   });
 
   it('applies hysteresis: between the thresholds it neither starts nor stops speech', async () => {
-    const d = new VadDetector({ vad: scriptedVad(), startThreshold: 0.5, stopThreshold: 0.35 });
+    const d = new VadDetector({ vad: amplitudeVad(), startThreshold: 0.5, stopThreshold: 0.35 });
     expect(await d.push(timeline([[300, 400]]))).toEqual([]); // p = 0.4 < start
     expect(d.probability).toBeCloseTo(0.4);
     const t = await d.push(
@@ -107,7 +83,7 @@ describe('VadDetector', () => {
   });
 
   it('walks the explicit states and reset ends an utterance in progress', async () => {
-    const d = new VadDetector({ vad: scriptedVad() });
+    const d = new VadDetector({ vad: amplitudeVad() });
     await d.push(timeline([[40, 1000]]));
     expect(d.currentState).toBe('maybe_speech');
     await d.push(timeline([[100, 1000]]));
