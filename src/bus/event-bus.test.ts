@@ -28,6 +28,47 @@ describe('EventBus', () => {
     expect(b.hasSubscribers('gui.notification')).toBe(false);
   });
 
+  it('once delivers the first event only, then unsubscribes itself', () => {
+    const b = bus();
+    const seen: string[] = [];
+    b.once('gui.notification', (p) => seen.push(p.message));
+    b.publish('gui.notification', { sessionId: 's', message: 'first' });
+    b.publish('gui.notification', { sessionId: 's', message: 'second' });
+    expect(seen).toEqual(['first']);
+    expect(b.hasSubscribers('gui.notification')).toBe(false);
+  });
+
+  it('the unsubscribe function once returns removes the handler before any event', () => {
+    const b = bus();
+    const h = vi.fn();
+    const off = b.once('gui.notification', h);
+    off();
+    b.publish('gui.notification', { sessionId: 's', message: 'never' });
+    expect(h).not.toHaveBeenCalled();
+    expect(b.hasSubscribers('gui.notification')).toBe(false);
+  });
+
+  it('the subscribeAll unsubscribe stops delivery to that observer only', () => {
+    const b = bus();
+    const first: string[] = [];
+    const second: string[] = [];
+    const off = b.subscribeAll((e) => first.push(e.type));
+    b.subscribeAll((e) => second.push(e.type));
+    b.publish('turn.start', { sessionId: 's', turnId: 't1' });
+    off();
+    b.publish('turn.end', { sessionId: 's', turnId: 't1' });
+    expect(first).toEqual(['turn.start']);
+    expect(second).toEqual(['turn.start', 'turn.end']);
+  });
+
+  it('after the last subscribeAll observer leaves, an unobserved type has no subscribers', () => {
+    const b = bus();
+    const off = b.subscribeAll(() => {});
+    expect(b.hasSubscribers('turn.start')).toBe(true);
+    off();
+    expect(b.hasSubscribers('turn.start')).toBe(false);
+  });
+
   it('subscribeAll observes every event as a {type, payload} union', () => {
     const b = bus();
     const seen: string[] = [];
