@@ -1,0 +1,67 @@
+/** `speech_interrupted` is an event about speech: it is emitted only when something was queued to be said. */
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { EventMap } from '../../bus/events.ts';
+import { silentLogger } from '../../logger.ts';
+import { NativeProjection } from '../native-protocol/native-projection.ts';
+import { projectAgentEvents } from './agent-events.ts';
+
+const interrupted = { sessionId: 's', turnId: 't1', reason: 'user_speaking' as const, heardText: '' };
+const queued = { sessionId: 's', turnId: 't1', chunkId: 0, text: 'Hello there.' };
+
+function agentEvents() {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const seen: Array<[string, unknown]> = [];
+  projectAgentEvents(
+    bus,
+    (name, ...args) => seen.push([name, args[0]]),
+    (r) => r,
+  );
+  return { bus, seen, names: () => seen.map(([n]) => n) };
+}
+
+function nativeMessages() {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const sent: Array<{ type: string }> = [];
+  new NativeProjection(bus, {
+    send: (m) => sent.push(m as { type: string }),
+    sessionInit: () => ({ type: 'session_init' }) as never,
+  });
+  return { bus, types: () => sent.map((m) => m.type) };
+}
+
+describe('speech_interrupted only when speech was queued', () => {
+  it('VoiceAgent: no speech_interrupted for a turn that queued nothing', () => {
+    const { bus, names } = agentEvents();
+    bus.publish('speech.interrupted', interrupted);
+    expect(names()).toEqual([]);
+  });
+
+  it('VoiceAgent: one speech_interrupted with the reason once a chunk was queued', () => {
+    const { bus, seen } = agentEvents();
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('speech.interrupted', interrupted);
+    bus.publish('speech.interrupted', interrupted);
+    expect(seen).toEqual([
+      ['speech_chunk_queued', { id: 0, text: 'Hello there.' }],
+      ['speech_interrupted', { reason: 'user_speaking' }],
+    ]);
+  });
+
+  it('VoiceAgent: a finished turn forgets its speech, so a later interruption of it is silent', () => {
+    const { bus, names } = agentEvents();
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('turn.end', { sessionId: 's', turnId: 't1' });
+    bus.publish('speech.interrupted', interrupted);
+    expect(names()).toEqual(['speech_chunk_queued']);
+  });
+
+  it('native protocol: no speech_interrupted message for a turn that queued nothing; one after a queued chunk', () => {
+    const { bus, types } = nativeMessages();
+    bus.publish('speech.interrupted', interrupted);
+    expect(types()).toEqual([]);
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('speech.interrupted', interrupted);
+    expect(types().filter((t) => t === 'speech_interrupted')).toHaveLength(1);
+  });
+});
