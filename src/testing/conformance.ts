@@ -57,14 +57,25 @@ export function describeVadModel(name: string, make: () => VadModel, options: Va
       stream.close();
     });
 
-    it('keeps state per stream: two streams do not disturb each other', async () => {
-      const vad = make();
-      const a = vad.createStream();
-      const b = vad.createStream();
-      const silence = new Int16Array(vad.frameSamples);
-      const [pa, pb] = await Promise.all([a.process(silence), b.process(silence)]);
-      expect(pa).toBeCloseTo(pb, 5);
+    it("keeps state per stream: speech in one stream does not change another stream's scores", async () => {
+      // Reference: a fresh model's fresh stream scoring silence.
+      const silence = new Int16Array(make().frameSamples);
+      const reference = make().createStream();
+      const expected: number[] = [];
+      for (let i = 0; i < 3; i++) expected.push(await reference.process(silence));
+      reference.close();
+
+      const vadModel = make();
+      const a = vadModel.createStream();
+      const b = vadModel.createStream();
+      const speech = await options.speech();
+      for (let i = 0; i + vadModel.frameSamples <= speech.length; i += vadModel.frameSamples) {
+        await a.process(speech.subarray(i, i + vadModel.frameSamples));
+      }
+      for (let i = 0; i < 3; i++) expect(await b.process(silence)).toBeCloseTo(expected[i]!, 4);
+      // reset() makes a stream fresh again.
       a.reset();
+      for (let i = 0; i < 3; i++) expect(await a.process(silence)).toBeCloseTo(expected[i]!, 4);
       a.close();
       b.close();
     });
@@ -156,19 +167,51 @@ export function describeTtsModel(
       await expect(collect(tts.synthesize({ text: '   ' }))).rejects.toBeInstanceOf(ColloquyError);
     });
 
-    it('stops when aborted mid-way', async () => {
+    it('yields no audio when the signal is already aborted', async () => {
       const tts = make();
       const controller = new AbortController();
-      const iterator = tts.synthesize({ text: `${text} ${text} ${text}`, abortSignal: controller.signal });
       controller.abort(new Error('stop'));
+      let samples = 0;
       const outcome = await Promise.race([
-        collect(iterator).then(
+        (async () => {
+          for await (const c of tts.synthesize({ text, abortSignal: controller.signal })) samples += c.length;
+        })().then(
           () => 'ended',
           () => 'rejected',
         ),
         new Promise((r) => setTimeout(() => r('hung'), 5000)),
       ]);
       expect(outcome).not.toBe('hung');
+      expect(samples).toBe(0);
+    });
+
+    it('stops when aborted mid-way: nothing after the abort, and it ends promptly', async () => {
+      const tts = make();
+      const long = `${text} ${text} ${text}`;
+      const full = await collect(tts.synthesize({ text: long }));
+      const controller = new AbortController();
+      let after = 0;
+      let aborted = false;
+      const outcome = await Promise.race([
+        (async () => {
+          for await (const c of tts.synthesize({ text: long, abortSignal: controller.signal })) {
+            if (aborted) after += c.length;
+            else {
+              aborted = true;
+              controller.abort(new Error('stop'));
+            }
+          }
+        })().then(
+          () => 'ended',
+          () => 'rejected',
+        ),
+        new Promise((r) => setTimeout(() => r('hung'), 5000)),
+      ]);
+      expect(outcome).not.toBe('hung');
+      expect(aborted).toBe(true);
+      // The chunk being yielded when the abort came is the last one.
+      expect(after).toBe(0);
+      expect(full.length).toBeGreaterThan(0);
     });
   });
 }
