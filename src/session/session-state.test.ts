@@ -29,11 +29,9 @@ describe('session state machine', () => {
     const moves: string[] = [];
     const m = new SessionStateMachine((f, t) => moves.push(`${f}>${t}`));
     expect(() => m.transition('active')).toThrowError(SessionStateError);
-    try {
-      m.transition('transferring');
-    } catch (e) {
-      expect((e as SessionStateError).code).toBe('illegal_transition');
-    }
+    expect(() => m.transition('transferring')).toThrow(
+      expect.objectContaining({ name: 'SessionStateError', code: 'illegal_transition' }),
+    );
     expect(m.state).toBe('created');
     m.transition('connecting');
     m.transition('active');
