@@ -122,10 +122,10 @@ export interface EventMap {
   };
 
   // ── GUI (seed 003) ───────────────────────────────────────────────────────────────
-  /** UI state update for the client. */
-  'gui.update': { sessionId: string; data: unknown };
-  /** A notification for the client. */
-  'gui.notification': { sessionId: string; message: string };
+  /** UI state update for the client (from a tool's `toolContext(options).gui` or `session.publishGuiUpdate`). */
+  'gui.update': { sessionId: string; data: unknown; turnId?: string };
+  /** A notification for the client (from a tool's context or `session.publishGuiNotification`). */
+  'gui.notification': { sessionId: string; message: string; turnId?: string };
   /** A `client_event` tool published its raw arguments on a data-channel topic (seed 000). */
   'client.event': {
     sessionId: string;

@@ -16,6 +16,7 @@ import type { EventMap } from '../bus/events.ts';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
+import { ClientChannels } from '../session/client-channels.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
@@ -65,10 +66,12 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const sessionId = options.sessionId ?? randomUUID();
   const models = cache.models(profile.models);
   const bus = new EventBus<EventMap>({ logger });
+  const channels = new ClientChannels();
   const projection = new RtviProjection(bus, {
     send: (m) => transport.sendMessage(m),
     enabled: config.rtviEvents,
     transferToolName: TRANSFER_TOOL_NAME,
+    channels,
   });
   // With projection on, `llm-function-call-in-progress` (from `tool.call`) already asks the client.
   const calls = new ClientCalls(
@@ -107,6 +110,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     model: models.llm,
     mode: profile.mode,
     eventBus: bus,
+    clientChannels: channels,
     logger,
     audio: {
       vad: models.vad,

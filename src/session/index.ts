@@ -1,3 +1,4 @@
+export * from './client-channels.ts';
 export * from './history.ts';
 export * from './latency.ts';
 export * from './session-state.ts';

@@ -7,6 +7,7 @@ import type { InterruptReason } from '../bus/events.ts';
 import type { SessionHooks } from '../bus/hooks.ts';
 import type { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { ClientChannels } from './client-channels.ts';
 import type { HistoryLimits } from './history.ts';
 import type { SpeechPort, SpeechResponse } from './speech-port.ts';
 import type { VoiceAudioOptions } from './voice-pipeline.ts';
@@ -46,6 +47,8 @@ export interface VoiceSessionOptions {
   logger?: Logger;
   /** Use an existing bus (e.g. shared with a transport); a new one by default. */
   eventBus?: SessionEventBus;
+  /** Use an existing client-channel registry (e.g. created with the bus before the session); a new one by default. */
+  clientChannels?: ClientChannels;
 }
 
 /** An image given to the model with one user turn (e.g. a camera frame); it does not enter history. */

@@ -18,6 +18,7 @@ import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason } from '../bus/events.ts';
 import { ColloquyError, type ErrorSeverity } from '../errors.ts';
 import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
+import type { ClientChannels } from './client-channels.ts';
 import { assistantText, truncateToHeard } from './heard.ts';
 import type { ConversationHistory } from './history.ts';
 import type { LatencyTracker } from './latency.ts';
@@ -40,6 +41,7 @@ export interface TurnHost {
   readonly running: Map<string, RunningTool>;
   readonly sessionSignal: AbortSignal;
   readonly mode: 'agent' | 'stream';
+  readonly channels: ClientChannels;
   currentAgent(): string;
   transfer(toAgent: string, reason?: string): void;
   isClosed(): boolean;
@@ -138,6 +140,7 @@ export class TurnRunner {
             transfer,
             onSubagentDone: (o) => this.onSubagentDone(o),
             onBackgroundResult: (r) => this.onBackgroundResult(r),
+            channels: this.h.channels,
           }),
           stopWhen: [
             ...toArray(agent.stopWhen ?? this.h.options.stopWhen ?? stepCountIs(5)),

@@ -13,6 +13,7 @@ import {
 } from '../agents/transfer.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import { type BackgroundToolResult, type RunningTool, wrapTools } from '../tools/tool-runner.ts';
+import type { ClientChannels } from './client-channels.ts';
 
 export interface TurnToolsContext {
   agent: AgentDefinition;
@@ -30,6 +31,7 @@ export interface TurnToolsContext {
   transfer: { request?: TransferRequest };
   onSubagentDone: (outcome: SubagentOutcome) => void;
   onBackgroundResult: (result: BackgroundToolResult) => void;
+  channels: ClientChannels;
 }
 
 export function buildTurnTools(c: TurnToolsContext): ToolSet {
@@ -65,5 +67,6 @@ export function buildTurnTools(c: TurnToolsContext): ToolSet {
     running: c.running,
     defaultTimeoutMs: c.toolTimeoutMs,
     onBackgroundResult: c.onBackgroundResult,
+    channels: c.channels,
   });
 }

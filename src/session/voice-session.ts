@@ -14,7 +14,14 @@ import { attachHooks } from '../bus/hooks.ts';
 import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-output.ts';
+import {
+  type Delivery,
+  publishClientEvent,
+  publishGuiNotification,
+  publishGuiUpdate,
+} from '../tools/tool-context.ts';
 import { cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
+import { ClientChannels } from './client-channels.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
 import { SessionMemory } from './session-memory.ts';
@@ -30,6 +37,8 @@ export class VoiceSession {
   readonly sessionId: string;
   readonly userId: string;
   readonly eventBus: SessionEventBus;
+  /** Connected client channels (projections register while their client is connected). */
+  readonly clientChannels: ClientChannels;
   private readonly options: VoiceSessionOptions;
   private readonly logger: Logger;
   private readonly agents: Map<string, AgentDefinition>;
@@ -69,6 +78,7 @@ export class VoiceSession {
         severity: 'warn',
       });
     });
+    this.clientChannels = options.clientChannels ?? new ClientChannels();
     this.detachHooks = options.hooks ? attachHooks(this.eventBus, options.hooks, this.logger) : () => {};
     this.machine = new SessionStateMachine((fromState, toState) =>
       this.eventBus.publish('session.stateChange', { sessionId: this.sessionId, fromState, toState }),
@@ -118,6 +128,7 @@ export class VoiceSession {
       running: this.running,
       sessionSignal: this.sessionController.signal,
       mode: this.mode,
+      channels: this.clientChannels,
       currentAgent: () => this.agentName,
       transfer: (toAgent, reason) => this.performTransfer(toAgent, reason),
       isClosed: () => this.machine.is('closed'),
@@ -252,6 +263,34 @@ export class VoiceSession {
   interrupt(reason: InterruptReason = 'interrupted'): void {
     if (this.turns.active) this.turns.interrupt(reason);
     else this.speechPort?.interrupt(reason);
+  }
+
+  /**
+   * Publish `gui.update {data}` to the session's clients (RTVI `server-message`, native `gui_update`,
+   * VoiceAgent `gui_update`). Returns whether a connected client can receive it.
+   */
+  publishGuiUpdate(data: unknown): Delivery {
+    this.assertOpen();
+    return publishGuiUpdate(this.outputPort(), data);
+  }
+
+  /** Publish `gui.notification {message}` to the session's clients (non-empty, at most 2000 characters). */
+  publishGuiNotification(message: string): Delivery {
+    this.assertOpen();
+    return publishGuiNotification(this.outputPort(), message);
+  }
+
+  /** Publish a `client.event` on `topic` (what `client_event` tools do) from application code. */
+  publishClientEvent(topic: string, payload: unknown): Delivery {
+    this.assertOpen();
+    if (typeof topic !== 'string' || !topic) {
+      throw new InvalidInputError('invalid_topic', 'A client event needs a non-empty topic');
+    }
+    return publishClientEvent(this.outputPort(), topic, payload);
+  }
+
+  private outputPort() {
+    return { bus: this.eventBus, sessionId: this.sessionId, channels: this.clientChannels };
   }
 
   /** Move the conversation to another agent now (outside the LLM's transfer tool). */

@@ -7,8 +7,10 @@ import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { ToolExecution } from '../bus/events.ts';
 import { type ColloquyError, isAbortError, TimeoutError, ToolError, toColloquyError } from '../errors.ts';
+import type { ClientChannels } from '../session/client-channels.ts';
 import { now } from '../session/latency.ts';
 import { toolSettings } from './define-tool.ts';
+import { createToolContext } from './tool-context.ts';
 
 export interface RunningTool {
   id: string;
@@ -42,6 +44,8 @@ export interface ToolRunContext {
   announced?: Set<string>;
   /** Receives background results when they arrive. */
   onBackgroundResult?: (result: BackgroundToolResult) => void;
+  /** The session's connected client channels (what `toolContext(options)` reports deliveries against). */
+  channels?: ClientChannels;
 }
 
 /** Message the LLM gets right away for a background tool. */
@@ -93,8 +97,21 @@ function wrapTool(name: string, t: Tool, ctx: ToolRunContext): Tool {
       parent.removeEventListener('abort', onParentAbort);
       ctx.running.delete(id);
     };
+    const experimental_context = ctx.channels
+      ? createToolContext(
+          { bus: ctx.bus, sessionId: ctx.sessionId, channels: ctx.channels },
+          { agentName: ctx.agentName, toolCallId: id, ...(ctx.turnId ? { turnId: ctx.turnId } : {}) },
+        )
+      : options.experimental_context;
     const work = runBounded(
-      () => Promise.resolve(original.call(t, input as never, { ...options, abortSignal: controller.signal })),
+      () =>
+        Promise.resolve(
+          original.call(t, input as never, {
+            ...options,
+            abortSignal: controller.signal,
+            experimental_context,
+          }),
+        ),
       timeoutMs,
       controller.signal,
       name,

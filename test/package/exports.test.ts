@@ -16,6 +16,8 @@ describe('package exports map', () => {
       'InMemoryMemoryStore',
       'VoiceAgent',
       'VideoAgent',
+      'ClientChannels',
+      'toolContext',
     ]) {
       expect(core, name).toHaveProperty(name);
     }

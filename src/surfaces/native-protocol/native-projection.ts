@@ -5,6 +5,7 @@
  */
 import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, EventType, InterruptReason } from '../../bus/events.ts';
+import type { ClientChannels } from '../../session/client-channels.ts';
 import {
   serverMessages as m,
   type ResponseCompleteFields,
@@ -21,6 +22,8 @@ export interface NativeProjectionOptions {
   responseExtras?: () => Partial<ResponseCompleteFields>;
   /** The reason to report for an interruption (a client's own `interrupt` reason replaces the bus one). */
   reasonFor?: (reason: InterruptReason) => string;
+  /** The session's client channels: the projection registers as `websocket` until `dispose`. */
+  channels?: ClientChannels;
 }
 
 /** Components whose `error` events already reached the client another way (or must not). */
@@ -167,6 +170,18 @@ const NATIVE_TABLE: Table = {
   'video.frame': (p, x) => x.send(m.frameAck(p.sequence)),
   'video.frame.requested': (p, x) => x.send(m.captureFrame(p.reason)),
   'client.ready': (_p, x) => x.send(x.options.sessionInit()),
+  'client.event': (p, x) =>
+    x.send(
+      m.clientEvent({
+        topic: p.topic,
+        payload: p.payload,
+        ...(p.toolCallId ? { toolCallId: p.toolCallId } : {}),
+        ...(p.turnId ? { turnId: p.turnId } : {}),
+      }),
+    ),
+  'gui.update': (p, x) => x.send(m.guiUpdate({ data: p.data, ...(p.turnId ? { turnId: p.turnId } : {}) })),
+  'gui.notification': (p, x) =>
+    x.send(m.guiNotification({ message: p.message, ...(p.turnId ? { turnId: p.turnId } : {}) })),
   error: (p, x) => {
     if (NOT_FORWARDED.has(p.component) || p.component.startsWith('tool:')) return;
     x.send(m.error(p.error));
@@ -181,6 +196,11 @@ export class NativeProjection {
 
   constructor(bus: EventBus<EventMap>, options: NativeProjectionOptions) {
     this.options = options;
+    if (options.channels) {
+      this.unsubscribes.push(
+        options.channels.register({ name: 'websocket', kinds: ['client.event', 'gui'] }),
+      );
+    }
     for (const type of Object.keys(NATIVE_TABLE) as EventType[]) {
       const mapper = NATIVE_TABLE[type] as Mapper<typeof type>;
       this.unsubscribes.push(bus.subscribe(type, (payload) => mapper(payload, this)));

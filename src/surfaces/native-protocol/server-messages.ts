@@ -54,7 +54,10 @@ export type ServerMessage =
   | Msg<'audio_config_ack', { sampleRate: number; channels: 1 | 2; encoding: 'pcm16le'; vad: boolean }>
   | Msg<'user_speech_start', { timestamp: number }>
   | Msg<'user_speech_stop', { timestamp: number; durationMs: number }>
-  | Msg<'transcription_interim', { text: string }>;
+  | Msg<'transcription_interim', { text: string }>
+  | Msg<'client_event', TurnScoped & { topic: string; payload: unknown; toolCallId?: string }>
+  | Msg<'gui_update', TurnScoped & { data: unknown }>
+  | Msg<'gui_notification', TurnScoped & { message: string }>;
 
 export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
@@ -206,6 +209,9 @@ export const serverMessages = {
     timestamp: now,
     durationMs,
   }),
+  clientEvent: make('client_event'),
+  guiUpdate: make('gui_update'),
+  guiNotification: make('gui_notification'),
   transcriptionInterim: (text: string): ServerMessageOf<'transcription_interim'> => ({
     type: 'transcription_interim',
     text,

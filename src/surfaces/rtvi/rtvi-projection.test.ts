@@ -5,6 +5,7 @@ import { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap, EventType } from '../../bus/events.ts';
 import { ColloquyError, ProviderError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
+import { ClientChannels } from '../../session/client-channels.ts';
 import type { RtviServerMessage } from './messages.ts';
 import { RtviProjection, type RtviProjectionOptions } from './rtvi-projection.ts';
 import { conversationEndReason, RTVI_TABLE } from './rtvi-table.ts';
@@ -193,6 +194,16 @@ const rows: Array<[string, Step[], unknown[]]> = [
     'warnings are not RTVI errors',
     [['error', { sessionId: S, component: 'vad', error: new ColloquyError('x', 'meh'), severity: 'warn' }]],
     [],
+  ],
+  [
+    'gui.update → server-message gui-update {data}',
+    [['gui.update', { sessionId: S, data: { cart: ['tea'] } }]],
+    [custom('gui-update', { data: { cart: ['tea'] } })],
+  ],
+  [
+    'gui.notification → server-message gui-notification {message}',
+    [['gui.notification', { sessionId: S, message: 'Saved' }]],
+    [custom('gui-notification', { message: 'Saved' })],
   ],
   [
     'client_event tool → custom server message on its topic',
@@ -401,6 +412,19 @@ describe('metrics', () => {
 });
 
 describe('options', () => {
+  it('registers as a client channel for client and GUI events while enabled, until dispose', () => {
+    const channels = new ClientChannels();
+    const { projection } = setup({ channels });
+    expect(channels.names('client.event')).toEqual(['rtvi']);
+    expect(channels.canDeliver('gui')).toBe(true);
+    expect(channels.canDeliver('ui.request')).toBe(false);
+    projection.dispose();
+    expect(channels.size).toBe(0);
+    // Events switched off: the client can receive none of them.
+    setup({ channels, enabled: false });
+    expect(channels.canDeliver('client.event')).toBe(false);
+  });
+
   it('enabled: false projects nothing but still answers client-ready with bot-ready', () => {
     const { bus, take, projection } = setup({ enabled: false });
     bus.publish('user.speech.start', { sessionId: S, at: AT });

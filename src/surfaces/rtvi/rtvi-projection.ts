@@ -6,6 +6,7 @@
  */
 import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, EventType } from '../../bus/events.ts';
+import type { ClientChannels } from '../../session/client-channels.ts';
 import { botReadyMessage, RTVI_PROTOCOL_VERSION, type RtviServerMessage, serverMessage } from './messages.ts';
 import { type Emit, flushHeld, type Mapper, RTVI_TABLE, RtviState } from './rtvi-table.ts';
 
@@ -20,6 +21,11 @@ export interface RtviProjectionOptions {
   transferToolName?: string;
   /** Also send Pipecat's `user-audio-level` / `bot-audio-level` (client-js 1.13.1 ignores them). Default false. */
   audioLevels?: boolean;
+  /**
+   * The session's client channels: while enabled, the projection registers as `rtvi` (client events
+   * and GUI events reach the client) until `dispose`.
+   */
+  channels?: ClientChannels;
 }
 
 /** Events that are projected only when asked for. */
@@ -40,6 +46,9 @@ export class RtviProjection {
     this.send = options.send;
     this.state = new RtviState(options.userId ?? '', options.transferToolName);
     if (!this.enabled) return;
+    if (options.channels) {
+      this.unsubscribes.push(options.channels.register({ name: 'rtvi', kinds: ['client.event', 'gui'] }));
+    }
     for (const type of Object.keys(RTVI_TABLE) as EventType[]) {
       if (RTVI_TABLE[type] === null) continue;
       if (OPT_IN.has(type) && !options.audioLevels) continue;

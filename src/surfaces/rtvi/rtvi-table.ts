@@ -235,8 +235,8 @@ export const RTVI_TABLE: RtviTable = {
   },
 
   // GUI and client events.
-  'gui.update': null,
-  'gui.notification': null,
+  'gui.update': (p, emit) => emit(serverMessage('gui-update', { data: p.data })),
+  'gui.notification': (p, emit) => emit(serverMessage('gui-notification', { message: p.message })),
   'client.event': (p, emit) => emit(serverMessage(p.topic, p.payload)),
 
   // Session lifecycle → the seed's custom server messages.

@@ -79,6 +79,14 @@ export const AGENT_EVENT_TABLE: { [K in EventType]?: Mapper<K> } = {
     }),
   'video.frame.requested': (p, c) => c.emit('frame_requested', { reason: p.reason }),
   'client.ready': (p, c) => c.emit('client_ready', p.capabilities),
+  'client.event': (p, c) =>
+    c.emit('client_event', {
+      topic: p.topic,
+      payload: p.payload,
+      ...(p.toolCallId ? { toolCallId: p.toolCallId } : {}),
+    }),
+  'gui.update': (p, c) => c.emit('gui_update', { data: p.data }),
+  'gui.notification': (p, c) => c.emit('gui_notification', { message: p.message }),
   'config.changed': (p, c) => c.emit('config_changed', p.config as VideoAgentConfig),
   error: (p, c) => c.emit('error', p.error),
   warning: (p, c) => c.emit('warning', p.message),

@@ -95,6 +95,7 @@ export class AgentLink {
       sessionInit: () => this.sessionInitMessage(),
       responseExtras: () => agent.responseExtras(),
       reasonFor: (reason) => agent.reasonFor(reason),
+      channels: agent.session.clientChannels,
     });
     this.current = current;
     agent.bus.publish('transport.connected', { sessionId: agent.session.sessionId, transport: 'websocket' });

@@ -125,6 +125,12 @@ export interface AgentEventMap {
   frame_received: [FrameReceivedEvent];
   frame_requested: [{ reason: FrameTriggerReason }];
   client_ready: [unknown];
+  /** A `client_event` tool (or `session.publishClientEvent`) published `payload` on `topic` (Colloquy). */
+  client_event: [{ topic: string; payload: unknown; toolCallId?: string }];
+  /** `gui.update` from a tool's context or `session.publishGuiUpdate` (Colloquy). */
+  gui_update: [{ data: unknown }];
+  /** `gui.notification` from a tool's context or `session.publishGuiNotification` (Colloquy). */
+  gui_notification: [{ message: string }];
   config_changed: [VideoAgentConfig];
   error: [Error];
   warning: [string];

@@ -7,7 +7,9 @@ import type { JSONSchema7 } from '@ai-sdk/provider';
 import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import { ConfigError, InvalidInputError, ToolError } from '../../errors.ts';
+import { ClientChannels } from '../../session/client-channels.ts';
 import { withToolSettings } from '../define-tool.ts';
+import { findToolContext, publishClientEvent } from '../tool-context.ts';
 import { callHttpTool } from './http.ts';
 import { KnowledgeBase } from './kb.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from './schema.ts';
@@ -22,7 +24,14 @@ export interface DeclarativeToolContext {
    * such tools fail with `client_functions_unavailable` (the LLM sees the error).
    */
   callClient?: (call: ClientFunctionCall, signal: AbortSignal) => Promise<unknown>;
+  /**
+   * Connected client channels, for tools run outside a Colloquy session's tool runner (inside one,
+   * the session's own registry is used).
+   */
+  channels?: ClientChannels;
 }
+
+const NO_CHANNELS = new ClientChannels();
 
 /** One call of a `client_function` tool. */
 export interface ClientFunctionCall {
@@ -65,15 +74,20 @@ function buildOne(def: DeclarativeTool, ctx: DeclarativeToolContext): Tool {
       t = tool({
         description: def.description,
         inputSchema,
-        execute: async (args, { toolCallId }) => {
-          // The payload is the LLM's raw arguments object, no envelope (seed 000).
-          ctx.bus.publish('client.event', {
-            sessionId: ctx.sessionId,
-            topic: def.config.topic,
-            payload: args,
-            toolCallId,
-          });
-          return { delivered: true, topic: def.config.topic };
+        execute: async (args, options) => {
+          // The payload is the LLM's raw arguments object, no envelope (seed 000). The LLM is told the
+          // truth: delivered only when a connected client channel takes client events.
+          const topic = def.config.topic;
+          const run = findToolContext(options);
+          const outcome = run
+            ? run.clientEvent(topic, args)
+            : publishClientEvent(
+                { bus: ctx.bus, sessionId: ctx.sessionId, channels: ctx.channels ?? NO_CHANNELS },
+                topic,
+                args,
+                { toolCallId: options.toolCallId },
+              );
+          return { ...outcome, topic };
         },
       });
       break;

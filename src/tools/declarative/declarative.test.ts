@@ -53,26 +53,51 @@ function sessionWith(defs: unknown, calls: Array<{ name: string; args: unknown }
 }
 
 describe('declarative tools (seed 000)', () => {
+  const pricingTool = [
+    {
+      name: 'open_pricing_page',
+      kind: 'client_event',
+      description: 'Navigate the user to the pricing page.',
+      input_schema: { type: 'object', properties: { highlight_plan: { type: 'string' } }, required: [] },
+      config: { topic: 'custom.open_pricing' },
+    },
+  ];
+
   it('client_event publishes the raw arguments object on its topic, no envelope', async () => {
-    const { session, rec } = sessionWith(
-      [
-        {
-          name: 'open_pricing_page',
-          kind: 'client_event',
-          description: 'Navigate the user to the pricing page.',
-          input_schema: { type: 'object', properties: { highlight_plan: { type: 'string' } }, required: [] },
-          config: { topic: 'custom.open_pricing' },
-        },
-      ],
-      [{ name: 'open_pricing_page', args: { highlight_plan: 'pro' } }],
-    );
+    const { session, rec } = sessionWith(pricingTool, [
+      { name: 'open_pricing_page', args: { highlight_plan: 'pro' } },
+    ]);
+    session.clientChannels.register({ name: 'test', kinds: ['client.event'] });
     await session.sendText('show me pricing');
     expect(rec.payloads('client.event')).toEqual([
-      { sessionId: 's', topic: 'custom.open_pricing', payload: { highlight_plan: 'pro' }, toolCallId: 'c0' },
+      {
+        sessionId: 's',
+        topic: 'custom.open_pricing',
+        payload: { highlight_plan: 'pro' },
+        toolCallId: 'c0',
+        turnId: rec.first('turn.start')?.turnId,
+      },
     ]);
     expect(rec.first('tool.result')).toMatchObject({
       status: 'success',
       result: { delivered: true, topic: 'custom.open_pricing' },
+    });
+  });
+
+  it('client_event tells the LLM delivered:false with a reason when no connected client takes client events', async () => {
+    const { session, rec } = sessionWith(pricingTool, [
+      { name: 'open_pricing_page', args: { highlight_plan: 'pro' } },
+    ]);
+    // A channel that takes only GUI events does not count.
+    session.clientChannels.register({ name: 'gui-only', kinds: ['gui'] });
+    await session.sendText('show me pricing');
+    expect(rec.first('tool.result')).toMatchObject({
+      status: 'success',
+      result: {
+        delivered: false,
+        reason: 'No connected client can receive client events',
+        topic: 'custom.open_pricing',
+      },
     });
   });
 
