@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { SessionProfile } from './config.ts';
 import { RequestDataSchema, resolveProfile, type ServerConfig } from './config.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
-import { playgroundHtml, playgroundScript } from './playground/bundle.ts';
+import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ModelCache } from './session-factory.ts';
@@ -65,14 +65,8 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
 
   app.get('/health', (c) => c.json({ status: 'ok', sessions: registry.activeCount }));
 
-  // The playground: open http://localhost:PORT/ and talk to the agent (add ?token=… when auth is on).
-  app.get('/', async (c) => c.html(await playgroundHtml()));
-  app.get('/playground/app.js', async (c) =>
-    c.body(await playgroundScript(), 200, {
-      'content-type': 'text/javascript; charset=utf-8',
-      'cache-control': 'no-cache',
-    }),
-  );
+  // The playground console: open http://localhost:PORT/ (add ?token=… when auth is on).
+  registerPlaygroundRoutes(app, context);
 
   app.post('/connect', async (c) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
