@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ColloquyError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
-import { EventBus } from './event-bus.ts';
+import { EventBus, type EventTable } from './event-bus.ts';
 import type { EventMap } from './events.ts';
 import { attachHooks } from './hooks.ts';
 
@@ -66,6 +66,48 @@ describe('EventBus', () => {
     const off = b.subscribeAll(() => {});
     expect(b.hasSubscribers('turn.start')).toBe(true);
     off();
+    expect(b.hasSubscribers('turn.start')).toBe(false);
+  });
+
+  it('subscribeTable: a static table plus a per-subscriber context; null entries are not subscribed', () => {
+    const b = bus();
+    const table: EventTable<EventMap, string[]> = {
+      'turn.start': (p, seen) => seen.push(`start ${p.turnId}`),
+      'turn.end': null,
+    };
+    const one: string[] = [];
+    const two: string[] = [];
+    const off = b.subscribeTable(table, one);
+    b.subscribeTable(table, two);
+    expect(b.hasSubscribers('turn.start')).toBe(true);
+    expect(b.hasSubscribers('turn.end')).toBe(false);
+    b.publish('turn.start', { sessionId: 's', turnId: 't1' });
+    b.publish('turn.end', { sessionId: 's', turnId: 't1' });
+    off();
+    b.publish('turn.start', { sessionId: 's', turnId: 't2' });
+    expect(one).toEqual(['start t1']);
+    expect(two).toEqual(['start t1', 'start t2']);
+  });
+
+  it('subscribeTable: order is per-type handlers, then tables, then subscribeAll; a throwing mapper is isolated', () => {
+    const errors: string[] = [];
+    const b = new EventBus<EventMap>({ logger: silentLogger, onHandlerError: (_e, t) => errors.push(t) });
+    const order: string[] = [];
+    b.subscribeAll(() => order.push('all'));
+    b.subscribeTable(
+      {
+        'turn.start': (_p, o: string[]) => {
+          o.push('table');
+          throw new Error('boom');
+        },
+      },
+      order,
+    );
+    b.subscribe('turn.start', () => order.push('handler'));
+    b.publish('turn.start', { sessionId: 's', turnId: 't1' });
+    expect(order).toEqual(['handler', 'table', 'all']);
+    expect(errors).toEqual(['turn.start']);
+    b.clear();
     expect(b.hasSubscribers('turn.start')).toBe(false);
   });
 

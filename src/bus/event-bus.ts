@@ -14,6 +14,34 @@ export type Handler<P> = (payload: P) => void;
 export type AnyHandler<M> = (event: { [K in keyof M]: { type: K; payload: M[K] } }[keyof M]) => void;
 export type Unsubscribe = () => void;
 
+/** One table mapper: an event's payload plus the subscriber's own context. */
+export type TableMapper<P, C> = (payload: P, context: C) => void;
+/**
+ * A projection table: for some event types, what to do with them. A `null` or missing entry is not
+ * subscribed. Tables are static (module-level): every subscriber shares the table's functions and
+ * brings only its `context`, so subscribing costs one entry however many types the table maps.
+ */
+export type EventTable<M, C> = { readonly [K in keyof M]?: TableMapper<M[K], C> | null };
+
+interface TableSubscription {
+  readonly table: Readonly<Record<PropertyKey, TableMapper<unknown, unknown> | null | undefined>>;
+  readonly keys: ReadonlySet<PropertyKey>;
+  readonly context: unknown;
+}
+
+/** The mapped (non-null) types of each table, computed once per table. */
+const tableKeys = new WeakMap<object, ReadonlySet<PropertyKey>>();
+function keysOf(table: object): ReadonlySet<PropertyKey> {
+  let keys = tableKeys.get(table);
+  if (keys === undefined) {
+    keys = new Set(
+      Object.keys(table).filter((k) => typeof (table as Record<string, unknown>)[k] === 'function'),
+    );
+    tableKeys.set(table, keys);
+  }
+  return keys;
+}
+
 export interface EventBusOptions {
   logger?: Logger;
   /** Called with the error a handler threw and the event type it was handling. */
@@ -24,6 +52,7 @@ export class EventBus<M extends object = EventMap> {
   // Arrays are replaced on change (copy-on-write), so publish can iterate without copying.
   private readonly handlers = new Map<keyof M, ReadonlyArray<Handler<any>>>();
   private allHandlers: ReadonlyArray<AnyHandler<M>> = [];
+  private tables: ReadonlyArray<TableSubscription> = [];
   private readonly logger: Logger;
   private onHandlerError: ((error: unknown, type: string) => void) | undefined;
   private reporting = false;
@@ -68,13 +97,36 @@ export class EventBus<M extends object = EventMap> {
     };
   }
 
+  /**
+   * Subscribe a projection table with its context: each published event whose type the table maps
+   * calls `table[type](payload, context)`. Delivered after the per-type handlers of that event, in
+   * table subscription order, before `subscribeAll` observers.
+   */
+  subscribeTable<C>(table: EventTable<M, C>, context: C): Unsubscribe {
+    const entry: TableSubscription = {
+      table: table as TableSubscription['table'],
+      keys: keysOf(table),
+      context,
+    };
+    this.tables = [...this.tables, entry];
+    return () => {
+      this.tables = this.tables.filter((t) => t !== entry);
+    };
+  }
+
   /** True when publishing `type` would reach someone; lets producers skip building payloads. */
   hasSubscribers(type: keyof M): boolean {
-    return this.allHandlers.length > 0 || this.handlers.has(type);
+    return this.allHandlers.length > 0 || this.handlers.has(type) || this.inTables(type);
+  }
+
+  private inTables(type: keyof M): boolean {
+    const tables = this.tables;
+    for (let i = 0; i < tables.length; i++) if (tables[i].keys.has(type)) return true;
+    return false;
   }
 
   publish<K extends keyof M>(type: K, payload: M[K]): void {
-    if (!this.handlers.has(type) && this.allHandlers.length === 0) return;
+    if (!this.handlers.has(type) && this.allHandlers.length === 0 && !this.inTables(type)) return;
     if (this.dispatching) {
       this.queue.push([type, payload]);
       return;
@@ -95,6 +147,7 @@ export class EventBus<M extends object = EventMap> {
   private dispatch<K extends keyof M>(type: K, payload: M[K]): void {
     const list = this.handlers.get(type);
     const all = this.allHandlers;
+    const tables = this.tables;
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         try {
@@ -102,6 +155,15 @@ export class EventBus<M extends object = EventMap> {
         } catch (error) {
           this.report(error, type as string);
         }
+      }
+    }
+    for (let i = 0; i < tables.length; i++) {
+      const mapper = tables[i].table[type];
+      if (typeof mapper !== 'function') continue;
+      try {
+        mapper(payload, tables[i].context);
+      } catch (error) {
+        this.report(error, type as string);
       }
     }
     if (all.length > 0) {
@@ -120,6 +182,7 @@ export class EventBus<M extends object = EventMap> {
   clear(): void {
     this.handlers.clear();
     this.allHandlers = [];
+    this.tables = [];
   }
 
   private report(error: unknown, type: string): void {

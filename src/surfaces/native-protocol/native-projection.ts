@@ -3,8 +3,8 @@
  * protocol, `docs/websocket-protocol.md`), through `NATIVE_TABLE`. It only subscribes to the event
  * types it maps, and keeps per-turn state only to build `response_complete` and to bracket speech.
  */
-import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
-import type { EventMap, EventType, InterruptReason } from '../../bus/events.ts';
+import type { EventBus, EventTable, Unsubscribe } from '../../bus/event-bus.ts';
+import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import type { ClientChannels } from '../../session/client-channels.ts';
 import {
   serverMessages as m,
@@ -43,8 +43,7 @@ interface TurnState {
   speechQueued: boolean;
 }
 
-type Mapper<K extends EventType> = (p: EventMap[K], x: NativeProjection) => void;
-type Table = { [K in EventType]?: Mapper<K> };
+type Table = EventTable<EventMap, NativeProjection>;
 
 const NATIVE_TABLE: Table = {
   'llm.start': (p, x) => {
@@ -201,10 +200,7 @@ export class NativeProjection {
         options.channels.register({ name: 'websocket', kinds: ['client.event', 'gui'] }),
       );
     }
-    for (const type of Object.keys(NATIVE_TABLE) as EventType[]) {
-      const mapper = NATIVE_TABLE[type] as Mapper<typeof type>;
-      this.unsubscribes.push(bus.subscribe(type, (payload) => mapper(payload, this)));
-    }
+    this.unsubscribes.push(bus.subscribeTable(NATIVE_TABLE, this));
   }
 
   send(message: ServerMessage): void {

@@ -4,7 +4,7 @@
  * Only the event types with a mapping are subscribed (per type, not `subscribeAll`), so producers of
  * per-frame events (`audio.level`, `speech.chunk`) still see "no subscriber" and skip building payloads.
  */
-import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
+import type { EventBus, EventTable, TableMapper, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, EventType } from '../../bus/events.ts';
 import type { ClientChannels } from '../../session/client-channels.ts';
 import { botReadyMessage, RTVI_PROTOCOL_VERSION, type RtviServerMessage, serverMessage } from './messages.ts';
@@ -31,14 +31,30 @@ export interface RtviProjectionOptions {
 /** Events that are projected only when asked for. */
 const OPT_IN: ReadonlySet<EventType> = new Set<EventType>(['audio.level']);
 
+/** `RTVI_TABLE` as a bus table (built once; every projection shares it and brings only itself). */
+function busTable(withOptIn: boolean): EventTable<EventMap, RtviProjection> {
+  const table: Record<string, TableMapper<never, RtviProjection>> = {};
+  for (const type of Object.keys(RTVI_TABLE) as EventType[]) {
+    const mapper = RTVI_TABLE[type] as Mapper<EventType> | null;
+    if (mapper === null || (OPT_IN.has(type) && !withOptIn)) continue;
+    table[type] = (payload: EventMap[EventType], projection: RtviProjection) =>
+      mapper(payload, projection.send, projection.state);
+  }
+  return table as EventTable<EventMap, RtviProjection>;
+}
+const BUS_TABLE = busTable(false);
+const BUS_TABLE_WITH_LEVELS = busTable(true);
+
 /**
  * Projects one session's bus onto RTVI messages. Create it when the RTVI client connects, call
  * `botReady` when its `client-ready` arrives, `dispose` when the connection ends.
  */
 export class RtviProjection {
   readonly enabled: boolean;
-  private readonly state: RtviState;
-  private readonly send: Emit;
+  /** @internal (read by the shared bus table) */
+  readonly state: RtviState;
+  /** @internal (read by the shared bus table) */
+  readonly send: Emit;
   private readonly unsubscribes: Unsubscribe[] = [];
 
   constructor(bus: EventBus<EventMap>, options: RtviProjectionOptions) {
@@ -49,11 +65,7 @@ export class RtviProjection {
     if (options.channels) {
       this.unsubscribes.push(options.channels.register({ name: 'rtvi', kinds: ['client.event', 'gui'] }));
     }
-    for (const type of Object.keys(RTVI_TABLE) as EventType[]) {
-      if (RTVI_TABLE[type] === null) continue;
-      if (OPT_IN.has(type) && !options.audioLevels) continue;
-      this.unsubscribes.push(bus.subscribe(type, (payload) => this.project(type, payload)));
-    }
+    this.unsubscribes.push(bus.subscribeTable(options.audioLevels ? BUS_TABLE_WITH_LEVELS : BUS_TABLE, this));
   }
 
   /** Maps one event (what the bus subscriptions call). */

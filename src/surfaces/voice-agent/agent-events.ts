@@ -4,8 +4,8 @@
  * bus payload alone; the only state is which turns queued speech (a `speech_interrupted` is only
  * emitted when something was being said or waiting to be said).
  */
-import type { EventBus, Unsubscribe } from '../../bus/event-bus.ts';
-import type { EventMap, EventType, InterruptReason } from '../../bus/events.ts';
+import type { EventBus, EventTable, Unsubscribe } from '../../bus/event-bus.ts';
+import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import { base64Of } from '../native-protocol/server-messages.ts';
 import type { AgentEventMap, VideoAgentConfig } from './options.ts';
 
@@ -18,9 +18,7 @@ interface Context {
   speaking: Set<string>;
 }
 
-type Mapper<K extends EventType> = (p: EventMap[K], c: Context) => void;
-
-export const AGENT_EVENT_TABLE: { [K in EventType]?: Mapper<K> } = {
+export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
   'user.text': (p, c) =>
     c.emit('text', { role: 'user', text: p.text, ...(p.hasImage ? { hasImage: true } : {}) }),
   'llm.text.delta': (p, c) => c.emit('chunk:text_delta', { id: p.id, text: p.text }),
@@ -98,13 +96,5 @@ export function projectAgentEvents(
   emit: Emit,
   reasonFor: (reason: InterruptReason) => string,
 ): Unsubscribe {
-  const context: Context = { emit, reasonFor, speaking: new Set() };
-  const offs: Unsubscribe[] = [];
-  for (const type of Object.keys(AGENT_EVENT_TABLE) as EventType[]) {
-    const mapper = AGENT_EVENT_TABLE[type] as Mapper<typeof type>;
-    offs.push(bus.subscribe(type, (payload) => mapper(payload, context)));
-  }
-  return () => {
-    for (const off of offs.splice(0)) off();
-  };
+  return bus.subscribeTable(AGENT_EVENT_TABLE, { emit, reasonFor, speaking: new Set<string>() });
 }
