@@ -15,7 +15,11 @@ import type { AddressInfo } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { experimental_generateSpeech as generateSpeech, experimental_transcribe as transcribe, streamText } from 'ai';
+import {
+  experimental_generateSpeech as generateSpeech,
+  streamText,
+  experimental_transcribe as transcribe,
+} from 'ai';
 import { MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { silentLogger } from '../src/logger.ts';
@@ -62,7 +66,14 @@ const RECORDING = Buffer.from(new Uint8Array(16_000)).toString('base64');
 export interface FootprintResult {
   turnCpu: Array<{ kind: string; floorMs: number; colloquyMs: number; aboveFloorMs: number }>;
   idleHeap: Array<{ what: string; count: number; floorKB?: number; perItemKB: number }>;
-  throughput: { agents: number; seconds: number; turnsPerS: number; cpuPerTurnMs: number; gcPauseMs: number; gcCount: number };
+  throughput: {
+    agents: number;
+    seconds: number;
+    turnsPerS: number;
+    cpuPerTurnMs: number;
+    gcPauseMs: number;
+    gcCount: number;
+  };
 }
 
 function cpuMs(): number {
@@ -147,7 +158,12 @@ async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
     }
     const floorMs = median(f);
     const colloquyMs = median(c);
-    rows.push({ kind, floorMs: round(floorMs, 3), colloquyMs: round(colloquyMs, 3), aboveFloorMs: round(colloquyMs - floorMs, 3) });
+    rows.push({
+      kind,
+      floorMs: round(floorMs, 3),
+      colloquyMs: round(colloquyMs, 3),
+      aboveFloorMs: round(colloquyMs - floorMs, 3),
+    });
   }
   await session.close();
   agent.destroy();
@@ -266,6 +282,7 @@ async function throughput(quick: boolean): Promise<FootprintResult['throughput']
   );
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = cpuMs() - cpu0;
+  await new Promise((r) => setImmediate(r)); // GC entries are delivered asynchronously
   obs.disconnect();
   for (const a of list) a.destroy();
   return {
@@ -290,10 +307,14 @@ export function printFootprint(r: FootprintResult): void {
   console.log('\n## Footprint: Colloquy above the bare AI SDK floor (same mocks, alternating batches)\n');
   console.log('| turn | floor CPU/turn | Colloquy CPU/turn | above floor |');
   console.log('|---|---|---|---|');
-  for (const t of r.turnCpu) console.log(`| ${t.kind} | ${t.floorMs} ms | ${t.colloquyMs} ms | ${t.aboveFloorMs} ms |`);
+  for (const t of r.turnCpu)
+    console.log(`| ${t.kind} | ${t.floorMs} ms | ${t.colloquyMs} ms | ${t.aboveFloorMs} ms |`);
   console.log('\n| idle heap | count | floor per item | Colloquy per item |');
   console.log('|---|---|---|---|');
-  for (const h of r.idleHeap) console.log(`| ${h.what} | ${h.count} | ${h.floorKB !== undefined ? `${h.floorKB} KB` : '—'} | ${h.perItemKB} KB |`);
+  for (const h of r.idleHeap)
+    console.log(
+      `| ${h.what} | ${h.count} | ${h.floorKB !== undefined ? `${h.floorKB} KB` : '—'} | ${h.perItemKB} KB |`,
+    );
   const t = r.throughput;
   console.log(
     `\nthroughput: ${t.agents} agents, ${t.turnsPerS} turns/s, ${t.cpuPerTurnMs} ms CPU/turn over ${t.seconds} s; GC ${t.gcPauseMs} ms in ${t.gcCount} pauses`,

@@ -17,6 +17,7 @@ import { SileroVad } from '../src/providers/local/silero-vad.ts';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { type BargeInResult, runBargeIn } from './barge-in.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
+import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
@@ -24,7 +25,7 @@ import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
 
-const HARD_LIMIT_MS = 240_000;
+const HARD_LIMIT_MS = 360_000;
 const quick = process.argv.includes('--quick');
 
 /** The issue's targets, printed next to the numbers (not enforced). */
@@ -67,6 +68,7 @@ export interface BenchReport {
   bargeIn: { pauseThenInterrupt: BargeInResult; immediate: BargeInResult };
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
+  footprint: FootprintResult;
   notes: string[];
 }
 
@@ -170,6 +172,9 @@ async function main(): Promise<void> {
   log('Silero VAD per-frame cost …');
   const vad = await benchVad({ iterations: quick ? 150 : 300 });
 
+  log('footprint: CPU per turn above the AI SDK floor, idle heap, throughput …');
+  const footprint = await runFootprint(quick);
+
   const cpuList = cpus();
   const report: BenchReport = {
     startedAt,
@@ -192,10 +197,12 @@ async function main(): Promise<void> {
     bargeIn: { pauseThenInterrupt, immediate },
     concurrency,
     vad,
+    footprint,
     notes,
   };
 
   printReport(report);
+  printFootprint(footprint);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
