@@ -2,6 +2,7 @@ export * from './agents/index.ts';
 export * from './audio/index.ts';
 export * from './bus/index.ts';
 export * from './errors.ts';
+export * from './json-limits.ts';
 export * from './logger.ts';
 export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';

@@ -6,6 +6,7 @@
 import { generateText, type LanguageModel, type ModelMessage } from 'ai';
 import { z } from 'zod';
 import { ProviderError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import { messageText } from '../session/history.ts';
 
 export interface MemoryStore {
@@ -61,12 +62,14 @@ export async function extractFacts(
     prompt: `Already known:\n${JSON.stringify(known)}\n\nConversation:\n${transcript}`,
   });
   const json = text.slice(text.indexOf('['), text.lastIndexOf(']') + 1);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (cause) {
-    throw new ProviderError('memory_bad_output', 'Memory extraction did not return a JSON array', { cause });
+  // Model output is outside input: bounded (a flat array of short strings is all that is expected).
+  const read = parseJsonWithLimits(json, { maxDepth: 4, maxBytes: 256 * 1024 });
+  if (!read.ok) {
+    throw new ProviderError('memory_bad_output', 'Memory extraction did not return a JSON array', {
+      cause: read.error,
+    });
   }
+  const parsed = read.value;
   const result = FactList.safeParse(parsed);
   if (!result.success) {
     throw new ProviderError(

@@ -211,7 +211,12 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       }
       state = 'ready';
       clearTimeout(readyTimer);
-      logger.debug(`session ${sessionId}: client-ready from ${JSON.stringify(about).slice(0, 200)}`);
+      // Only the validated, length-bounded fields: no work on the client's payload for a log line.
+      const client = about as { library?: unknown; library_version?: unknown } | undefined;
+      logger.debug(`session ${sessionId}: client-ready`, {
+        library: client?.library,
+        version: client?.library_version,
+      });
       projection.botReady(id, aboutFor(sessionId));
       session
         .start()

@@ -262,6 +262,32 @@ describe('SmallWebRTC signalling routes', () => {
     expect(await unknown.json()).toEqual({ info: 'No peer connection "no-such-pc"' });
   });
 
+  it('refuses an offer with an unknown media type (which segfaults wrtc) and keeps serving', async () => {
+    const client = await newClient();
+    const { sdp } = await client.offer();
+    for (const bad of [sdp.replace('m=application', 'm=applicatiox'), sdp.replace('m=video', 'm=vide0')]) {
+      const res = await post(server.url, { sdp: bad, type: 'offer' });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { info: string }).info).toMatch(
+        /^SDP refused: line \d+: unsupported media line/,
+      );
+    }
+    // A renegotiation of a live connection is checked too (the peer's own guard).
+    const answer = await connect(server.url, client);
+    const renegotiate = await post(server.url, {
+      sdp: sdp.replace('m=application', 'm=applicatiox'),
+      type: 'offer',
+      pc_id: answer.pc_id,
+    });
+    expect(renegotiate.status).toBe(400);
+    expect(((await renegotiate.json()) as { info: string }).info).toMatch(/^SDP refused: /);
+    // Still alive: the same process answers the next request.
+    client.chat.send(clientReady('cr000009'));
+    await until('bot-ready', () => client.received.find((m) => m.type === 'bot-ready'));
+    client.close();
+    await until('peer removed', () => (server.routes.size === 0 ? true : undefined));
+  });
+
   it('bounds the number of peers (503 beyond maxPeers)', async () => {
     const a = await newClient();
     const b = await newClient();

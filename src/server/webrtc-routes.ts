@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { ColloquyError, ConfigError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { SmallWebRtcPeer } from '../transports/small-webrtc/peer.ts';
+import { assertSafeOfferSdp } from '../transports/small-webrtc/sdp-guard.ts';
 import { SmallWebRtcTransport } from '../transports/small-webrtc/webrtc-transport.ts';
 import {
   type RequestData,
@@ -153,6 +154,11 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       throw err;
     }
 
+    try {
+      assertSafeOfferSdp(offer.sdp); // before any native object exists (the peer checks again)
+    } catch (err) {
+      return fail(c, 400, `SDP refused: ${errorMessage(err)}`);
+    }
     answering++;
     const peer = new SmallWebRtcPeer({ ...(deps.iceServers ? { iceServers: deps.iceServers } : {}) });
     let answer: Awaited<ReturnType<SmallWebRtcPeer['createAnswer']>>;

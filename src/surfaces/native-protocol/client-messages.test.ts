@@ -144,6 +144,14 @@ describe('parseClientMessage: bad input', () => {
     expect(err).toBeInstanceOf(InvalidInputError);
   });
 
+  it('rejects deep JSON before parsing it (typed, no stack overflow)', () => {
+    const deep = `{"type":"client_ready","x":${'['.repeat(6000)}${']'.repeat(6000)}}`;
+    const err = expectCode(deep, 'message_too_deep');
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err.message).toBe('Message is nested deeper than 16 levels');
+    expectCode(new TextEncoder().encode(deep), 'message_too_deep');
+  });
+
   it('rejects bytes that are not UTF-8 as malformed JSON', () => {
     expectCode(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'malformed_json');
   });

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { AudioFormatError, assertNever, type ColloquyError, InvalidInputError } from '../../errors.ts';
+import { jsonTextDepth } from '../../json-limits.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -24,6 +25,8 @@ export interface ProtocolLimits {
   maxTextChars: number;
   /** Largest binary PCM16 frame, in bytes. */
   maxBinaryFrameBytes: number;
+  /** Deepest JSON nesting of one text message (the message object counts as 1). */
+  maxJsonDepth?: number;
 }
 
 export const DEFAULT_PROTOCOL_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
@@ -32,6 +35,7 @@ export const DEFAULT_PROTOCOL_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxFrameBytes: 5 * 1024 * 1024,
   maxTextChars: 10_000,
   maxBinaryFrameBytes: 256 * 1024,
+  maxJsonDepth: 16,
 });
 
 export const SUPPORTED_PCM_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
@@ -129,6 +133,7 @@ export const CLIENT_MESSAGE_TYPES = Object.keys(schemasByType) as ClientMessageT
 /** Stable codes of the errors `parseClientMessage` and `parseBinaryAudioFrame` raise. */
 export type ProtocolErrorCode =
   | 'message_too_large'
+  | 'message_too_deep'
   | 'malformed_json'
   | 'invalid_message'
   | 'unknown_message_type'
@@ -240,9 +245,20 @@ export function parseClientMessage(
   if (size > limits.maxMessageBytes) {
     fail('message_too_large', `Message is too large (${size} bytes; the limit is ${limits.maxMessageBytes})`);
   }
+  let text: string;
+  try {
+    text = typeof raw === 'string' ? raw : utf8.decode(raw);
+  } catch (err) {
+    fail('malformed_json', `Message is not valid JSON: ${(err as Error).message}`);
+  }
+  // Depth is measured on the text (iteratively) before JSON.parse and zod walk it.
+  const maxDepth = limits.maxJsonDepth ?? DEFAULT_PROTOCOL_LIMITS.maxJsonDepth ?? 16;
+  if (jsonTextDepth(text, maxDepth) > maxDepth) {
+    fail('message_too_deep', `Message is nested deeper than ${maxDepth} levels`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(typeof raw === 'string' ? raw : utf8.decode(raw));
+    json = JSON.parse(text);
   } catch (err) {
     fail('malformed_json', `Message is not valid JSON: ${(err as Error).message}`);
   }

@@ -180,6 +180,20 @@ describe('parseClientMessage: every bad input is a typed error', () => {
     );
   });
 
+  it('deep input is refused before anything walks it, with the id (text or parsed value)', () => {
+    const deep = `${'{"k":'.repeat(6000)}1${'}'.repeat(6000)}`;
+    const text = `{"label":"rtvi-ai","type":"llm-function-call-result","id":"deep0001","data":{"function_name":"f","tool_call_id":"t","arguments":{},"result":${deep}}}`;
+    const e = expectError(text, 'too_deep', 'deep0001');
+    expect(e.code).toBe('rtvi_too_deep');
+    expect(e.messageType).toBe('llm-function-call-result');
+    expect(e.message).toBe('RTVI message is too deep: JSON is nested deeper than 32 levels');
+    expectError(JSON.parse(text), 'too_deep', 'deep0001');
+    // Within the bound (the envelope counts as one level).
+    const ok = `{"k":`.repeat(20) + '1' + '}'.repeat(20);
+    expect(parseClientMessage(env('client-message', { t: 'x', d: JSON.parse(ok) })).ok).toBe(true);
+    expect(parseClientMessage(text, { maxDepth: 7000 }).ok).toBe(true);
+  });
+
   it('client-ready of another major version is refused with the id (for error-response)', () => {
     const e = expectError(
       env('client-ready', { ...clientReady, version: '1.0.0' }),

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.ts';
+import { checkJsonLimits, type JsonLimitError, parseJsonWithLimits } from '../../json-limits.ts';
 
 export const RTVI_LABEL = 'rtvi-ai';
 /** The protocol version Colloquy announces in `bot-ready`. */
@@ -17,6 +18,8 @@ export const RTVI_PROTOCOL_VERSION = '2.1.0';
 export const RTVI_SUPPORTED_MAJOR = 2;
 /** Default cap on one client message (the websocket transport's own send limit is 1 MiB). */
 export const RTVI_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Default cap on the nesting depth of one client message (the envelope counts as 1). */
+export const RTVI_MAX_JSON_DEPTH = 32;
 
 /** The RTVI envelope. */
 export interface RtviEnvelope<T extends string = string, D = unknown> {
@@ -50,8 +53,8 @@ export const clientDataSchemas = {
   }),
   'client-message': z.object({ t: z.string().min(1).max(200), d: z.unknown().optional() }),
   'llm-function-call-result': z.object({
-    function_name: z.string().min(1),
-    tool_call_id: z.string().min(1),
+    function_name: z.string().min(1).max(128),
+    tool_call_id: z.string().min(1).max(256),
     arguments: record,
     result: z.union([record, z.string()]),
   }),
@@ -105,6 +108,7 @@ export type RtviProtocolErrorKind =
   | 'missing_id'
   | 'invalid_data'
   | 'oversized'
+  | 'too_deep'
   | 'unsupported_version';
 
 /** A client message Colloquy refuses; `code` is `rtvi_<kind>`. The session goes on. */
@@ -132,8 +136,10 @@ export class RtviProtocolError extends InvalidInputError {
 export type ParseResult = { ok: true; message: RtviClientMessage } | { ok: false; error: RtviProtocolError };
 
 export interface ParseOptions {
-  /** Largest accepted message in bytes (string input). Default `RTVI_MAX_MESSAGE_BYTES`. */
+  /** Largest accepted message in bytes. Default `RTVI_MAX_MESSAGE_BYTES`. */
   maxBytes?: number;
+  /** Deepest accepted nesting. Default `RTVI_MAX_JSON_DEPTH`. */
+  maxDepth?: number;
 }
 
 const MAX_ID_LENGTH = 128;
@@ -143,19 +149,21 @@ const MAX_ID_LENGTH = 128;
  * or an already-parsed value. Never throws.
  */
 export function parseClientMessage(raw: string | unknown, options: ParseOptions = {}): ParseResult {
-  const maxBytes = options.maxBytes ?? RTVI_MAX_MESSAGE_BYTES;
+  const limits = {
+    maxBytes: options.maxBytes ?? RTVI_MAX_MESSAGE_BYTES,
+    maxDepth: options.maxDepth ?? RTVI_MAX_JSON_DEPTH,
+  };
   let value: unknown = raw;
   if (typeof raw === 'string') {
-    // UTF-8 is at most 3 bytes per UTF-16 unit: only measure when it could matter.
-    if (raw.length * 3 > maxBytes && Buffer.byteLength(raw, 'utf8') > maxBytes) {
-      return fail('oversized', `RTVI message is larger than ${maxBytes} bytes`);
-    }
-    try {
-      value = JSON.parse(raw);
-    } catch (cause) {
-      return fail('malformed_json', 'RTVI message is not valid JSON', undefined, undefined, cause);
-    }
+    // JSON.parse itself is iterative in V8; the size bound comes first.
+    const parsed = parseJsonWithLimits(raw, { ...limits, maxDepth: Number.POSITIVE_INFINITY });
+    if (!parsed.ok) return jsonFailure(parsed.error, undefined);
+    value = parsed.value;
   }
+  // Depth and size are checked before anything walks the value (a deep value overflows the stack
+  // of recursive code such as zod, JSON.stringify or history copies).
+  const checked = checkJsonLimits(value, limits);
+  if (!checked.ok) return jsonFailure(checked.error, value);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('not_an_object', 'RTVI message must be a JSON object');
   }
@@ -203,6 +211,24 @@ export function parseClientMessage(raw: string | unknown, options: ParseOptions 
     if (!check.ok) return fail(check.kind, check.reason, id, type);
   }
   return { ok: true, message: { type: messageType, id, data: parsed.data } as RtviClientMessage };
+}
+
+/** A message over the size/depth bounds; its top-level `id` and `type` are still read to answer it. */
+function jsonFailure(error: JsonLimitError, value: unknown): { ok: false; error: RtviProtocolError } {
+  const envelope = (value !== null && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  const rawId = envelope.id;
+  const id =
+    typeof rawId === 'string' && rawId.length > 0 && rawId.length <= MAX_ID_LENGTH ? rawId : undefined;
+  const type = typeof envelope.type === 'string' ? envelope.type.slice(0, 64) : undefined;
+  switch (error.kind) {
+    case 'too_large':
+    case 'too_many_nodes':
+      return fail('oversized', `RTVI message is too large: ${error.message}`, id, type, error);
+    case 'too_deep':
+      return fail('too_deep', `RTVI message is too deep: ${error.message}`, id, type, error);
+    case 'malformed':
+      return fail('malformed_json', 'RTVI message is not valid JSON', undefined, undefined, error.cause);
+  }
 }
 
 function fail(

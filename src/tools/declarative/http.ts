@@ -4,9 +4,12 @@
  * size, parsed as JSON when they say so, and non-2xx statuses are errors the LLM sees.
  */
 import { ToolError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
 import type { HttpTool } from './schema.ts';
 
 const DEFAULT_MAX_BYTES = 64 * 1024;
+/** JSON responses deeper than this (or with more values) are refused, not passed on. */
+const HTTP_JSON_LIMITS = { maxDepth: 32, maxNodes: 50_000, maxBytes: Number.POSITIVE_INFINITY } as const;
 
 export async function callHttpTool(
   def: HttpTool,
@@ -54,15 +57,19 @@ export async function callHttpTool(
   const body = await readBounded(res, def.config.max_response_bytes ?? DEFAULT_MAX_BYTES);
   const type = res.headers.get('content-type') ?? '';
   let data: unknown = body.text;
-  if (type.includes('json')) {
-    try {
-      data = JSON.parse(body.text);
-    } catch {
+  if (type.includes('json') && !body.truncated) {
+    // Bounded before the result travels on (history, the LLM, the client): depth and node count.
+    const parsed = parseJsonWithLimits(body.text, HTTP_JSON_LIMITS);
+    if (!parsed.ok) {
       throw new ToolError(
         'http_bad_response',
-        `${url.pathname} said it returned JSON but the body is not valid JSON`,
+        parsed.error.kind === 'malformed'
+          ? `${url.pathname} said it returned JSON but the body is not valid JSON`
+          : `${url.pathname} returned JSON over the limits: ${parsed.error.message}`,
+        { cause: parsed.error },
       );
     }
+    data = parsed.value;
   }
   if (!res.ok) {
     throw new ToolError(

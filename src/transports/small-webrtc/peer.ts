@@ -12,11 +12,15 @@ import wrtc from '@roamhq/wrtc';
 import { downmixToMono } from '../../audio/pcm.ts';
 import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
+import { assertSafeIceCandidate, assertSafeOfferSdp } from './sdp-guard.ts';
 
 export const WEBRTC_RATE = 48_000;
 /** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
 export const FRAME_SAMPLES = 480;
 export const FRAME_MS = 10;
+/** Bounds of one `chat` channel message (the RTVI parser applies its own, tighter ones after). */
+const CHANNEL_JSON_LIMITS = { maxBytes: 1024 * 1024, maxDepth: 32 } as const;
 
 export interface SdpMessage {
   sdp: string;
@@ -118,6 +122,8 @@ export class SmallWebRtcPeer {
       throw new TransportError('webrtc_bad_offer', 'Expected {sdp, type: "offer"}');
     }
     if (this.closed) throw new TransportError('webrtc_closed', 'The peer connection is closed');
+    // The native stack crashes the process on some malformed offers: only what this transport uses.
+    assertSafeOfferSdp(offer.sdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     if (!this.trackAdded) {
       // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
@@ -138,6 +144,7 @@ export class SmallWebRtcPeer {
     for (const c of candidates) {
       if (!c.candidate) continue;
       try {
+        assertSafeIceCandidate(c.candidate);
         await this.pc.addIceCandidate({
           candidate: c.candidate,
           sdpMid: c.sdp_mid ?? null,
@@ -332,12 +339,10 @@ export class SmallWebRtcPeer {
       const text =
         typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8');
       if (text.startsWith('ping:')) return; // the client's keep-alive, not JSON
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        value = text; // let the RTVI parser refuse it with a typed error
-      }
+      // Bounded before anything walks it; a refused text goes on as a string, which the RTVI
+      // parser refuses again with its typed error (and the client gets `error`).
+      const parsed = parseJsonWithLimits(text, CHANNEL_JSON_LIMITS);
+      const value: unknown = parsed.ok ? parsed.value : text;
       const obj = value as { type?: unknown; message?: unknown };
       if (
         obj &&
