@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { parseAllowlist } from '../net/address-policy.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { defaultSpecs } from './model-spec.ts';
 
@@ -77,6 +78,8 @@ export interface ServerConfig {
   idleTimeoutMs: number;
   /** Directory relative paths in the config resolve against. */
   baseDir: string;
+  /** `COLLOQUY_HTTP_ALLOW`: internal hosts, IPs and CIDRs `http` tools may reach (docs/security.md). */
+  httpAllow?: string[];
   file: ConfigFile;
   defaults: SessionProfile['models'];
 }
@@ -122,6 +125,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     rtviEvents: !/^(0|false|off|no)$/i.test(env.COLLOQUY_RTVI_EVENTS ?? 'true'),
     idleTimeoutMs: idle,
     baseDir,
+    ...(env.COLLOQUY_HTTP_ALLOW ? { httpAllow: parseAllowlist(env.COLLOQUY_HTTP_ALLOW) } : {}),
     file,
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,

@@ -93,6 +93,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       sessionId,
       cache,
       callClient: (call, signal) => calls.call(call, signal),
+      ...(config.httpAllow ? { httpAllow: config.httpAllow } : {}),
     });
   } catch (err) {
     projection.dispose();

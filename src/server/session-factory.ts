@@ -95,6 +95,8 @@ export interface AgentBuildContext {
   sessionId: string;
   cache: ModelCache;
   callClient?: (call: ClientFunctionCall, signal: AbortSignal) => Promise<unknown>;
+  /** Internal hosts/IPs/CIDRs `http` tools may reach (`ServerConfig.httpAllow`). */
+  httpAllow?: readonly string[];
 }
 
 /**
@@ -106,6 +108,7 @@ export function buildAgents(profile: SessionProfile, ctx: AgentBuildContext): Ag
     bus: ctx.bus,
     sessionId: ctx.sessionId,
     ...(ctx.callClient ? { callClient: ctx.callClient } : {}),
+    ...(ctx.httpAllow ? { httpAllow: ctx.httpAllow } : {}),
   };
   const shared = buildDeclarativeTools(
     profile.tools.map((t) => ctx.cache.loadTool(t)),

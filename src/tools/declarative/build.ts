@@ -7,6 +7,7 @@ import type { JSONSchema7 } from '@ai-sdk/provider';
 import { jsonSchema, type Tool, type ToolSet, tool } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import { ConfigError, InvalidInputError, ToolError } from '../../errors.ts';
+import { AddressPolicy } from '../../net/address-policy.ts';
 import { ClientChannels } from '../../session/client-channels.ts';
 import { withToolSettings } from '../define-tool.ts';
 import { findToolContext, publishClientEvent } from '../tool-context.ts';
@@ -17,8 +18,11 @@ import { type DeclarativeTool, DeclarativeToolSchema } from './schema.ts';
 export interface DeclarativeToolContext {
   bus: SessionEventBus;
   sessionId: string;
-  /** Injected fetch (tests, proxies); global fetch by default. */
-  fetch?: typeof fetch;
+  /**
+   * Internal hosts, IP addresses and CIDR ranges `http` tools may reach (added to each tool's own
+   * `config.allow`). Loopback, private, link-local and metadata addresses are refused otherwise.
+   */
+  httpAllow?: readonly string[];
   /**
    * Runs a `client_function` tool on the connected client and resolves with its result. Without it,
    * such tools fail with `client_functions_unavailable` (the LLM sees the error).
@@ -91,13 +95,16 @@ function buildOne(def: DeclarativeTool, ctx: DeclarativeToolContext): Tool {
         },
       });
       break;
-    case 'http':
+    case 'http': {
+      const policy = new AddressPolicy([...(ctx.httpAllow ?? []), ...(def.config.allow ?? [])]);
       t = tool({
         description: def.description,
         inputSchema,
-        execute: (args, { abortSignal }) => callHttpTool(def, args, abortSignal, ctx.fetch ?? fetch),
+        execute: (args, { abortSignal }) =>
+          callHttpTool(def, args, { policy, ...(abortSignal ? { signal: abortSignal } : {}) }),
       });
       break;
+    }
     case 'kb': {
       if (!def.config.documents) {
         throw new ConfigError('kb_without_documents', `kb tool "${def.name}" has no documents loaded`);

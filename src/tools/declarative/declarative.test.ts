@@ -40,7 +40,12 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 function sessionWith(defs: unknown, calls: Array<{ name: string; args: unknown }>) {
   const model = mockLanguageModel([calls.map((c, i) => ({ toolCall: { ...c, id: `c${i}` } })), 'Done.']);
   const bus = new EventBus<EventMap>({ logger: silentLogger });
-  const tools = buildDeclarativeTools(parseDeclarativeTools(defs), { bus, sessionId: 's' });
+  // The test server is on loopback, which http tools only reach when allowlisted.
+  const tools = buildDeclarativeTools(parseDeclarativeTools(defs), {
+    bus,
+    sessionId: 's',
+    httpAllow: ['127.0.0.1'],
+  });
   const session = new VoiceSession({
     sessionId: 's',
     userId: 'u',

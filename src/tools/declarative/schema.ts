@@ -5,6 +5,7 @@
  * the result, e.g. an RTVI client's `registerFunctionCallHandler`). Definitions are validated here.
  */
 import { z } from 'zod';
+import { urlTemplateProblem } from './url-template.ts';
 
 const JsonSchemaObject = z
   .object({ type: z.literal('object') })
@@ -32,7 +33,15 @@ export const HttpToolSchema = Base.extend({
     headers: z.record(z.string(), z.string()).optional(),
     /** Largest response body read, in bytes (default 64 KiB). */
     max_response_bytes: z.number().int().positive().max(10_000_000).optional(),
+    /**
+     * Internal hosts, IP addresses or CIDR ranges this tool may reach on purpose (loopback, private
+     * and link-local addresses are refused otherwise), e.g. `["10.0.0.0/8", "billing.internal"]`.
+     */
+    allow: z.array(z.string().min(1).max(253)).max(100).optional(),
   }),
+}).superRefine((def, ctx) => {
+  const problem = urlTemplateProblem(def.config.url);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['config', 'url'], message: problem });
 });
 
 export const KbDocumentSchema = z.object({
