@@ -43,6 +43,7 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
               logger,
               models: ctx.models,
               registry: ctx.registry,
+              tokens: ctx.tokens,
             });
           },
         }

@@ -7,12 +7,14 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { cors } from 'hono/cors';
+import { bodyLimit } from 'hono/body-limit';
 import { ColloquyError, ConfigError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionProfile } from './config.ts';
 import { RequestDataSchema, resolveProfile, type ServerConfig } from './config.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
+import { corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
@@ -44,21 +46,19 @@ export interface CreateAppOptions {
 
 /** Largest `/connect` body. */
 const MAX_CONNECT_BODY = 64 * 1024;
+/** Largest body on any other route (`ServerConfig.maxBodyBytes`). */
+const MAX_BODY = 1024 * 1024;
 /** `requestData.transport` values that ask for SmallWebRTC. */
 const WEBRTC_NAMES = new Set(['webrtc', 'small-webrtc', 'smallwebrtc']);
 
 export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
   const { config, logger, registry, tokens } = context;
   const app = new Hono();
-  app.use(
-    '*',
-    cors({
-      origin: '*',
-      allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
-      allowHeaders: ['content-type', 'authorization'],
-      maxAge: 600,
-    }),
-  );
+  const originPolicy = originPolicyOf(config);
+  app.use('*', corsFor(originPolicy));
+  // Bodies are bounded while they stream in (not after reading them whole).
+  app.use('*', bodyLimit({ maxSize: config.maxBodyBytes ?? MAX_BODY, onError: tooLarge }));
+  app.use('/connect', bodyLimit({ maxSize: MAX_CONNECT_BODY, onError: tooLarge }));
 
   const unauthorized = (c: Context) =>
     c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
@@ -71,14 +71,11 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
   app.post('/connect', async (c) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
     const text = await c.req.text();
-    if (text.length > MAX_CONNECT_BODY) return c.json({ info: 'Request body too large' }, 413);
     let body: unknown = {};
     if (text.trim()) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return c.json({ info: 'Request body must be JSON (the client requestData)' }, 400);
-      }
+      const parsed = parseJsonWithLimits(text, { maxDepth: 16, maxBytes: MAX_CONNECT_BODY });
+      if (!parsed.ok) return c.json({ info: 'Request body must be JSON (the client requestData)' }, 400);
+      body = parsed.value;
     }
     if (body === null) body = {};
     const parsed = RequestDataSchema.safeParse(body);
@@ -98,15 +95,15 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
       logger.error('connect: cannot build the session profile', err);
       return c.json({ info: err instanceof Error ? err.message : 'Server misconfigured' }, 500);
     }
-    const origin = publicOrigin(c);
+    const origin = publicOrigin(c, originPolicy);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
     if (WEBRTC_NAMES.has(transport.toLowerCase())) {
-      // The offer route resolves the profile from `requestData` again; JSON cannot carry headers for
-      // the offer, so the client's own Bearer token travels in `requestData.token` (see webrtc-routes).
+      // JSON cannot carry headers for the offer, so a one-time token (carrying the chosen profile)
+      // travels in `requestData.token`; the long-lived server token is never handed out.
       return c.json({
         webrtcRequestParams: {
           endpoint: `${origin}/api/offer`,
-          requestData: config.authToken ? { ...requestData, token: config.authToken } : requestData,
+          requestData: { ...requestData, token: tokens.issue(profile, requestData) },
         },
       });
     }
@@ -136,13 +133,15 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
   return app;
 }
 
-/** `http(s)://host[:port]` the client reached us at (honours `x-forwarded-proto` / `-host`). */
-function publicOrigin(c: Context): string {
-  const url = new URL(c.req.url);
-  const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || url.protocol.slice(0, -1);
-  const host = c.req.header('x-forwarded-host')?.split(',')[0]?.trim() || url.host;
-  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
+/** CORS, the WebSocket `Origin` check and proxy trust, from the config. */
+export function originPolicyOf(config: ServerConfig): OriginPolicy {
+  return {
+    ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}),
+    ...(config.trustProxy ? { trustProxy: true } : {}),
+  };
 }
+
+const tooLarge = (c: Context) => c.json({ info: 'Request body too large' }, 413);
 
 /** Constant-time check of `Authorization: Bearer <token>`; always true when no token is configured. */
 export function bearerMatches(header: string | undefined, expected: string | undefined): boolean {

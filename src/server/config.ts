@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseAllowlist } from '../net/address-policy.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
+import { parseOrigins } from './http-guards.ts';
 import { defaultSpecs } from './model-spec.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
@@ -80,6 +81,12 @@ export interface ServerConfig {
   baseDir: string;
   /** `COLLOQUY_HTTP_ALLOW`: internal hosts, IPs and CIDRs `http` tools may reach (docs/security.md). */
   httpAllow?: string[];
+  /** `COLLOQUY_ALLOWED_ORIGINS`: page origins allowed besides same-origin and loopback (`*`: any). */
+  allowedOrigins?: string[];
+  /** `COLLOQUY_TRUST_PROXY`: honour `X-Forwarded-Proto`/`-Host`. */
+  trustProxy?: boolean;
+  /** `COLLOQUY_MAX_BODY_BYTES`: largest HTTP request body on routes without their own limit. */
+  maxBodyBytes?: number;
   file: ConfigFile;
   defaults: SessionProfile['models'];
 }
@@ -126,6 +133,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     idleTimeoutMs: idle,
     baseDir,
     ...(env.COLLOQUY_HTTP_ALLOW ? { httpAllow: parseAllowlist(env.COLLOQUY_HTTP_ALLOW) } : {}),
+    ...securityEnv(env),
     file,
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
@@ -183,4 +191,21 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The hostile-input settings from the environment (docs/security.md). */
+function securityEnv(
+  env: Record<string, string | undefined>,
+): Pick<ServerConfig, 'allowedOrigins' | 'trustProxy' | 'maxBodyBytes'> {
+  const out: Pick<ServerConfig, 'allowedOrigins' | 'trustProxy' | 'maxBodyBytes'> = {};
+  if (env.COLLOQUY_ALLOWED_ORIGINS) out.allowedOrigins = parseOrigins(env.COLLOQUY_ALLOWED_ORIGINS);
+  if (/^(1|true|yes|on)$/i.test(env.COLLOQUY_TRUST_PROXY ?? '')) out.trustProxy = true;
+  if (env.COLLOQUY_MAX_BODY_BYTES !== undefined) {
+    const max = Number(env.COLLOQUY_MAX_BODY_BYTES);
+    if (!Number.isInteger(max) || max < 1024) {
+      throw new ConfigError('invalid_max_body', 'COLLOQUY_MAX_BODY_BYTES must be an integer >= 1024');
+    }
+    out.maxBodyBytes = max;
+  }
+  return out;
 }

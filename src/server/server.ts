@@ -13,9 +13,10 @@ import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
-import { bearerMatches, createApp, type ServerContext } from './app.ts';
+import { bearerMatches, createApp, originPolicyOf, type ServerContext } from './app.ts';
 import { resolveProfile, type ServerConfig } from './config.ts';
 import { ConnectTokens } from './connect-tokens.ts';
+import { originAllowed } from './http-guards.ts';
 import { createRtviSession } from './rtvi-session.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -78,9 +79,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     maxPayload: options.maxWsPayloadBytes ?? 4 * 1024 * 1024,
   });
 
+  const originPolicy = originPolicyOf(config);
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
+    // A browser page of another origin may not open sessions (cross-site WebSocket hijacking).
+    if (!originAllowed(req.headers.origin, req.headers.host, originPolicy)) {
+      return reject(socket, 403, 'Forbidden');
+    }
     const token = url.searchParams.get('token');
     const grant = tokens.consume(token);
     const bearer =

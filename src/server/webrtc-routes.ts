@@ -11,8 +11,9 @@
  * 400 for a malformed body, SDP wrtc refuses or an unknown configuration, 401 without the token,
  * 404 for an unknown `pc_id`, 503 when `maxPeers` connections are open.
  *
- * Auth, when a token is configured: the offer accepts it as `Authorization: Bearer`, `?token=` or
- * `requestData.token` (the `/connect` answer is JSON, which cannot carry headers for the offer).
+ * Auth, when a token is configured, is checked before the body is judged: the offer accepts the
+ * server token as `Authorization: Bearer` or `?token=`, or in `requestData.token` the one-time token
+ * `/connect` issued (the `/connect` answer is JSON, which cannot carry headers for the offer).
  * A PATCH only adds candidates to a connection whose unguessable `pc_id` an authorised offer
  * returned, so the `pc_id` is its credential; a wrong token given anyway is refused.
  */
@@ -21,6 +22,7 @@ import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { ColloquyError, ConfigError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { SmallWebRtcPeer } from '../transports/small-webrtc/peer.ts';
 import { assertSafeOfferSdp } from '../transports/small-webrtc/sdp-guard.ts';
@@ -32,6 +34,7 @@ import {
   type ServerConfig,
   type SessionProfile,
 } from './config.ts';
+import type { ConnectTokens } from './connect-tokens.ts';
 import { createRtviSession, type RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ModelCache } from './session-factory.ts';
@@ -79,6 +82,11 @@ export interface WebRtcRoutesDeps {
   iceServers?: RTCIceServer[];
   /** Where the routes live. Default `/api/offer`. */
   path?: string;
+  /**
+   * The server's one-time connect tokens: `/connect` puts one in `requestData.token` of its WebRTC
+   * answer (never the long-lived server token); an offer carrying it is authorised once.
+   */
+  tokens?: ConnectTokens;
   /** A connection whose `chat` channel does not open within this is dropped. Default 30 000 ms. */
   connectTimeoutMs?: number;
   /** The server's shared model cache (a private one per session otherwise). */
@@ -130,14 +138,21 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
 
   app.post(path, async (c) => {
     const json = await readJson(c);
+    // Auth comes before any detail about the body: only the token is read from it first.
+    const bodyToken = stringOrUndefined(
+      (json.ok ? (json.value as { requestData?: { token?: unknown } } | null)?.requestData : undefined)
+        ?.token,
+    );
+    const grant = deps.tokens?.peek(bodyToken);
+    const headerToken = presentedToken(c);
+    if (!grant && !authorised(deps.config.authToken, headerToken ?? bodyToken)) {
+      return fail(c, 401, 'Missing or wrong token');
+    }
     if (!json.ok) return fail(c, 400, json.info);
     const parsed = OfferSchema.safeParse(json.value);
     if (!parsed.success) return fail(c, 400, `Invalid offer: ${issues(parsed.error)}`);
     const offer = parsed.data;
-    const { token: bodyToken, ...requestData } = offer.requestData ?? {};
-    if (!authorised(deps.config.authToken, presentedToken(c) ?? stringOrUndefined(bodyToken))) {
-      return fail(c, 401, 'Missing or wrong token');
-    }
+    const { token: _token, ...requestData } = offer.requestData ?? {};
     const existing = offer.pc_id ? peers.get(offer.pc_id) : undefined;
     if (existing && !existing.closed) return renegotiate(c, existing, offer);
 
@@ -147,7 +162,10 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     }
     let profile: SessionProfile;
     try {
-      profile = resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
+      // A one-time token from `/connect` carries the profile chosen there; it is used up here.
+      const redeemed = grant ? deps.tokens?.consume(bodyToken) : undefined;
+      profile =
+        redeemed?.profile ?? resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
     } catch (err) {
       if (err instanceof ConfigError) return fail(c, 400, err.message);
       if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${issues(err)}`);
@@ -205,14 +223,14 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
   });
 
   app.patch(path, async (c) => {
-    const json = await readJson(c);
-    if (!json.ok) return fail(c, 400, json.info);
-    const parsed = CandidatesSchema.safeParse(json.value);
-    if (!parsed.success) return fail(c, 400, `Invalid candidates: ${issues(parsed.error)}`);
     const given = presentedToken(c);
     if (given !== undefined && !authorised(deps.config.authToken, given)) {
       return fail(c, 401, 'Wrong token');
     }
+    const json = await readJson(c);
+    if (!json.ok) return fail(c, 400, json.info);
+    const parsed = CandidatesSchema.safeParse(json.value);
+    if (!parsed.success) return fail(c, 400, `Invalid candidates: ${issues(parsed.error)}`);
     const transport = peers.get(parsed.data.pc_id);
     if (!transport || transport.closed) return fail(c, 404, `No peer connection "${parsed.data.pc_id}"`);
     const added = await transport.peer.addIceCandidates(parsed.data.candidates);
@@ -280,11 +298,9 @@ async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok
   } catch {
     return { ok: false, info: 'Unreadable body' };
   }
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false, info: 'Body must be JSON' };
-  }
+  const parsed = parseJsonWithLimits(text, { maxBytes: MAX_BODY_BYTES, maxDepth: 16 });
+  if (parsed.ok) return parsed;
+  return { ok: false, info: parsed.error.kind === 'malformed' ? 'Body must be JSON' : parsed.error.message };
 }
 
 /** A token from `Authorization: Bearer …` or `?token=`. */

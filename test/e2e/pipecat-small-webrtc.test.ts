@@ -54,6 +54,7 @@ describe('Pipecat SmallWebRTC client against the Colloquy server (browser, offli
           logger: silentLogger,
           models: ctx.models,
           registry: ctx.registry,
+          tokens: ctx.tokens,
         });
       },
     });

@@ -9,6 +9,7 @@ import { openRaw, startTestServer, withoutGreeting } from './helpers.ts';
 
 const TOKEN = 'test-secret-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
+const APP_ORIGIN = 'https://app.example.test';
 
 /** Status of a WebSocket upgrade attempt (101 when it opened). */
 function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -39,7 +40,10 @@ describe('server HTTP surface', () => {
   beforeAll(async () => {
     [open, locked] = await Promise.all([
       startTestServer({ edit: withoutGreeting }),
-      startTestServer({ edit: withoutGreeting, env: { COLLOQUY_AUTH_TOKEN: TOKEN } }),
+      startTestServer({
+        edit: withoutGreeting,
+        env: { COLLOQUY_AUTH_TOKEN: TOKEN, COLLOQUY_ALLOWED_ORIGINS: APP_ORIGIN },
+      }),
     ]);
   });
   afterAll(async () => {
@@ -61,13 +65,13 @@ describe('server HTTP surface', () => {
     const res = await fetch(`${locked.url}/connect`, {
       method: 'OPTIONS',
       headers: {
-        origin: 'http://example.test',
+        origin: APP_ORIGIN,
         'access-control-request-method': 'POST',
         'access-control-request-headers': 'content-type, authorization',
       },
     });
     expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
     expect(res.headers.get('access-control-allow-methods')).toMatch(/PATCH/);
     expect(res.headers.get('access-control-allow-methods')).toMatch(/OPTIONS/);
@@ -82,10 +86,10 @@ describe('server HTTP surface', () => {
       { authorization: TOKEN },
     ];
     for (const headers of attempts) {
-      const res = await post(locked, '{}', headers);
+      const res = await post(locked, '{}', { ...headers, origin: APP_ORIGIN });
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ info: expect.stringMatching(/Unauthorized/) });
-      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     }
     const ok = await post(locked, '{}', auth);
     expect(ok.status).toBe(200);
@@ -123,14 +127,16 @@ describe('server HTTP surface', () => {
     }
   });
 
-  it('answers a SmallWebRTC request with webrtcRequestParams pointing at /api/offer', async () => {
+  it('answers a SmallWebRTC request with webrtcRequestParams pointing at /api/offer (a one-time token)', async () => {
     const res = await post(locked, JSON.stringify({ transport: 'webrtc', config: 'stream' }), auth);
-    expect(await res.json()).toEqual({
+    const body = await res.json();
+    expect(body).toEqual({
       webrtcRequestParams: {
         endpoint: `http://127.0.0.1:${locked.port}/api/offer`,
-        requestData: { transport: 'webrtc', config: 'stream', token: TOKEN },
+        requestData: { transport: 'webrtc', config: 'stream', token: expect.stringMatching(/^[\w-]{32}$/) },
       },
     });
+    expect(JSON.stringify(body)).not.toContain(TOKEN);
   });
 
   it('answers unknown routes with 404 JSON and a plain GET /ws with 426', async () => {

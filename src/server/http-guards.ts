@@ -1,0 +1,91 @@
+/**
+ * Who the HTTP side trusts: which page origins may call it (CORS, and the `Origin` of a WebSocket
+ * upgrade), and whether `X-Forwarded-Proto`/`-Host` say where the client reached the server.
+ *
+ * Origins: a request without an `Origin` header (a native app, curl, a server) is not a browser
+ * page and is let through (the auth token protects it). A browser page may call when its origin is
+ * the server's own origin, a loopback origin (`http://localhost:*`, `127.0.0.1`, `[::1]`: a page on
+ * the same machine, as in development), or listed in `COLLOQUY_ALLOWED_ORIGINS` (`*` allows all).
+ *
+ * Proxy headers are ignored unless `COLLOQUY_TRUST_PROXY` is set: otherwise any client could point
+ * the URLs the server hands out (`ws_url`, the WebRTC endpoint) at another host.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+
+export interface OriginPolicy {
+  /** Exact origins (`https://app.example.com`) allowed besides same-origin and loopback; `*` = any. */
+  allowedOrigins?: readonly string[];
+  /** Honour `X-Forwarded-Proto`/`-Host` (the server runs behind a proxy that sets them). */
+  trustProxy?: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function normalise(origin: string): string | undefined {
+  try {
+    const url = new URL(origin);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * May a page of `origin` use the server reached at `host`? `origin` undefined (no header) is not a
+ * browser page: allowed.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  policy: OriginPolicy,
+): boolean {
+  if (origin === undefined) return true;
+  const allowed = policy.allowedOrigins ?? [];
+  if (allowed.includes('*')) return true;
+  const page = normalise(origin);
+  if (!page) return false;
+  const url = new URL(page);
+  if (host && url.host === host.toLowerCase()) return true; // same origin
+  if (LOOPBACK_HOSTS.has(url.hostname)) return true;
+  return allowed.some((o) => normalise(o) === page);
+}
+
+/** CORS for the API: allowed origins are echoed, others get no CORS headers (and 403 on preflight). */
+export function corsFor(policy: OriginPolicy): MiddlewareHandler {
+  const handler = cors({
+    origin: (origin, c) => (originAllowed(origin, c.req.header('host'), policy) ? origin : null),
+    allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+    allowHeaders: ['content-type', 'authorization'],
+    maxAge: 600,
+  });
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !originAllowed(origin, c.req.header('host'), policy)) {
+      // A page of another origin: refused outright (not only unreadable), so it cannot start sessions.
+      return c.json({ info: 'Origin not allowed (COLLOQUY_ALLOWED_ORIGINS)' }, 403);
+    }
+    return handler(c, next);
+  };
+}
+
+/** `http(s)://host[:port]` the client reached the server at. */
+export function publicOrigin(c: Context, policy: OriginPolicy): string {
+  const url = new URL(c.req.url);
+  let proto = url.protocol.slice(0, -1);
+  let host = url.host;
+  if (policy.trustProxy) {
+    proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || proto;
+    const forwarded = c.req.header('x-forwarded-host')?.split(',')[0]?.trim();
+    if (forwarded && /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(forwarded)) {
+      host = forwarded;
+    }
+  }
+  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
+}
+
+/** `COLLOQUY_ALLOWED_ORIGINS`: comma or space separated origins. */
+export function parseOrigins(text: string | undefined): string[] {
+  return (text ?? '').split(/[\s,]+/).filter(Boolean);
+}
