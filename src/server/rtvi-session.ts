@@ -153,6 +153,12 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       armIdle();
     }),
     bus.subscribe('user.text', armIdle),
+    // Operators get the full error (the client only a redacted text, see surfaces/client-safe.ts).
+    bus.subscribe('error', (p) => {
+      const line = `session ${sessionId}: ${p.component} failed (${p.error.code}): ${p.error.message}`;
+      if (p.severity === 'warn') logger.warn(line, p.error.cause ?? '');
+      else logger.error(line, p.error.cause ?? '');
+    }),
     bus.subscribe('bot.speaking.start', () => {
       botSpeaking = true;
     }),

@@ -6,6 +6,7 @@
 import type { EventBus, EventTable, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import type { ClientChannels } from '../../session/client-channels.ts';
+import { clientErrorText, clientToolResult } from '../client-safe.ts';
 import {
   serverMessages as m,
   type ResponseCompleteFields,
@@ -80,10 +81,12 @@ const NATIVE_TABLE: Table = {
     if (p.turnId !== undefined) {
       x.turn(p.turnId).toolResults.push({ toolName, toolCallId: p.toolCallId, output: p.result });
     }
+    // Bounded and redacted for the client: no upstream error bodies, no oversized results.
+    const result = clientToolResult(p.status, p.result, p.error);
     if (p.status === 'success') {
-      x.send(m.toolResult({ turnId: p.turnId, toolName, toolCallId: p.toolCallId, result: p.result }));
+      x.send(m.toolResult({ turnId: p.turnId, toolName, toolCallId: p.toolCallId, result }));
     } else {
-      const error = p.error ?? (typeof p.result === 'string' ? p.result : JSON.stringify(p.result));
+      const error = (result as { error: string }).error;
       x.send(m.toolError({ turnId: p.turnId, toolName, toolCallId: p.toolCallId, error }));
     }
   },
@@ -102,7 +105,12 @@ const NATIVE_TABLE: Table = {
         x.complete(p.turnId);
         return;
       case 'error':
-        x.send(m.streamError({ turnId: p.turnId, error: p.error?.message ?? 'The model failed' }));
+        x.send(
+          m.streamError({
+            turnId: p.turnId,
+            error: p.error ? clientErrorText('llm', p.error) : 'The model failed',
+          }),
+        );
         x.complete(p.turnId);
         return;
       case 'abort':

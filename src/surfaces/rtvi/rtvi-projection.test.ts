@@ -11,6 +11,7 @@ import { RtviProjection, type RtviProjectionOptions } from './rtvi-projection.ts
 import { conversationEndReason, RTVI_TABLE } from './rtvi-table.ts';
 
 const S = 'sess-1';
+const MASKED = `call to [url] failed: [redacted] ${'y'.repeat(400)}`.slice(0, 300) + '…';
 const T = 'turn-1';
 const AT = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 
@@ -173,8 +174,9 @@ const rows: Array<[string, Step[], unknown[]]> = [
       ],
     ],
     [
-      custom('pipeline-error', { processor: 'tts', error: 'TTS 503' }),
-      m('error', { error: 'TTS 503', message: 'TTS 503', fatal: false }),
+      // A provider's own text stays in the server log (it may echo a key or the prompt).
+      custom('pipeline-error', { processor: 'tts', error: 'tts failed (tts_failed)' }),
+      m('error', { error: 'tts failed (tts_failed)', message: 'tts failed (tts_failed)', fatal: false }),
     ],
   ],
   [
@@ -186,8 +188,36 @@ const rows: Array<[string, Step[], unknown[]]> = [
       ],
     ],
     [
-      custom('pipeline-error', { processor: 'llm', error: 'LLM down' }),
-      m('error', { error: 'LLM down', message: 'LLM down', fatal: true }),
+      custom('pipeline-error', { processor: 'llm', error: 'llm failed (x)' }),
+      m('error', { error: 'llm failed (x)', message: 'llm failed (x)', fatal: true }),
+    ],
+  ],
+  [
+    'other errors reach the client bounded (300 characters), with credentials and URLs masked',
+    [
+      [
+        'error',
+        {
+          sessionId: S,
+          component: 'session',
+          error: new ColloquyError(
+            'x',
+            `call to https://internal.example/v1?key=abc failed: api_key=sk-live-1234567890abcdef ${'y'.repeat(400)}`,
+          ),
+          severity: 'error',
+        },
+      ],
+    ],
+    [
+      custom('pipeline-error', {
+        processor: 'session',
+        error: MASKED,
+      }),
+      m('error', {
+        error: MASKED,
+        message: MASKED,
+        fatal: false,
+      }),
     ],
   ],
   [

@@ -6,6 +6,7 @@
  * turn) keep it in `RtviState`.
  */
 import type { EventMap, EventType, TokenUsage } from '../../bus/events.ts';
+import { clientErrorText, clientToolResult } from '../client-safe.ts';
 import {
   errorMessage,
   type RtviMetricEntry,
@@ -188,12 +189,14 @@ export const RTVI_TABLE: RtviTable = {
     const call = state.calls.get(p.toolCallId);
     if (!call) return;
     const cancelled = p.status === 'cancelled';
+    // Bounded and redacted: the client sees no upstream error bodies or oversized results.
+    const result = clientToolResult(p.status, p.result, p.error);
     if (!cancelled && call.transitionTo === null && call.name === state.transferToolName) {
       flushHeld(emit, state);
-      state.held = { id: p.toolCallId, cancelled, result: p.result };
+      state.held = { id: p.toolCallId, cancelled, result };
       return;
     }
-    stopCall(p.toolCallId, cancelled, p.result, emit, state);
+    stopCall(p.toolCallId, cancelled, result, emit, state);
   },
   'tool.cancel': (p, emit, state) => {
     for (const id of p.toolCallIds) {
@@ -392,7 +395,9 @@ export const RTVI_TABLE: RtviTable = {
   error: (p, emit) => {
     if (p.severity === 'warn') return;
     // The custom message goes first: a fatal `error` makes the client disconnect.
-    emit(serverMessage('pipeline-error', { processor: p.component, error: p.error.message }));
-    emit(errorMessage(p.error.message, p.severity === 'fatal'));
+    // Redacted: a provider's error text may echo its API key or the system prompt.
+    const text = clientErrorText(p.component, p.error);
+    emit(serverMessage('pipeline-error', { processor: p.component, error: text }));
+    emit(errorMessage(text, p.severity === 'fatal'));
   },
 };
