@@ -29,6 +29,8 @@ export interface RtviSessionInternals {
   readonly logger: Logger;
   /** `client-ready` was answered. */
   readonly ready: boolean;
+  /** Stream-mode `tts-speak` texts queued or being spoken (bounded by `TTS_SPEAK_MAX_QUEUED`). */
+  speechQueued: number;
   onClientReady(id: string, about: unknown): void;
   /** The user did something: restart the idle timer. */
   touch(): void;
@@ -38,6 +40,8 @@ export interface RtviSessionInternals {
 
 /** Longest `tts-speak` text; longer texts are truncated (seed 002). */
 export const TTS_SPEAK_MAX_CHARS = 2000;
+/** Most `tts-speak` texts queued (or speaking) per session; more are refused with `error-response`. */
+export const TTS_SPEAK_MAX_QUEUED = 8;
 
 /** Client-message `t` values the server answers. */
 export const CLIENT_MESSAGE_TYPES = ['tts-speak', 'ping'] as const;
@@ -144,9 +148,22 @@ function clientMessage(id: string, t: string, d: unknown, s: RtviSessionInternal
         respond({ queued: false });
         return;
       }
+      if (s.speechQueued >= TTS_SPEAK_MAX_QUEUED) {
+        // Bounded: a client cannot pile up synthesis (memory, CPU shared with other sessions).
+        refuse(
+          `tts-speak queue is full (${TTS_SPEAK_MAX_QUEUED} texts); try again once earlier texts were spoken`,
+        );
+        return;
+      }
       s.touch();
       const clipped = text.length > TTS_SPEAK_MAX_CHARS ? text.slice(0, TTS_SPEAK_MAX_CHARS) : text;
-      s.session.speak(clipped).catch((err) => s.reportError('tts-speak', err, 'warn'));
+      s.speechQueued++;
+      s.session
+        .speak(clipped)
+        .catch((err) => s.reportError('tts-speak', err, 'warn'))
+        .finally(() => {
+          s.speechQueued--;
+        });
       respond({ queued: true, length: clipped.length });
       return;
     }

@@ -131,7 +131,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   let idleTimer: NodeJS.Timeout | undefined;
   let userSpeaking = false;
   let botSpeaking = false;
-  let audioErrorReported = false;
+  /** Refused mic frames by problem (error code): the client hears of each kind once, all are counted. */
+  const audioProblems = new Map<string, number>();
 
   const armIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
@@ -183,6 +184,10 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     if (idleTimer) clearTimeout(idleTimer);
     for (const off of offs) off();
     calls.rejectAll(`Session closed: ${reason}`);
+    if (audioProblems.size > 0) {
+      const counts = [...audioProblems].map(([code, n]) => `${code} ×${n}`).join(', ');
+      logger.warn(`session ${sessionId}: refused audio frames: ${counts}`);
+    }
     try {
       await session.close(reason);
     } catch (err) {
@@ -210,6 +215,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     get ready() {
       return state === 'ready';
     },
+    speechQueued: 0,
     onClientReady: (id, about) => {
       if (state === 'closed') return;
       if (state === 'ready') {
@@ -254,11 +260,17 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     try {
       session.pushAudio(frame, sampleRate);
     } catch (err) {
-      if (audioErrorReported) return;
-      audioErrorReported = true;
       const error = toColloquyError(err, 'invalid_audio');
-      logger.warn(`session ${sessionId}: bad audio frame`, error.message);
-      transport.sendMessage(errorMessage(`Audio refused: ${error.message}`, false));
+      const seen = audioProblems.get(error.code) ?? 0;
+      audioProblems.set(error.code, seen + 1);
+      if (seen > 0) return;
+      logger.warn(`session ${sessionId}: bad audio frame (${error.code})`, error.message);
+      transport.sendMessage(
+        errorMessage(
+          `Audio refused (${error.code}): ${error.message}. Further frames with this problem are dropped and counted.`,
+          false,
+        ),
+      );
     }
   });
   transport.onClose((reason) => {

@@ -50,6 +50,8 @@ export class PipecatWsTransport implements RtviTransport {
   private toPlayer: StreamingResampler | undefined;
   /** Bot audio frames dropped for backpressure (for tests and logs). */
   droppedAudioFrames = 0;
+  /** Client audio frames refused, by problem (`empty_audio`, `odd_length_audio`). */
+  readonly refusedAudio = new Map<string, number>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -124,6 +126,7 @@ export class PipecatWsTransport implements RtviTransport {
   close(): void {
     if (this.closedByUs) return;
     this.closedByUs = true;
+    this.logRefusedAudio();
     if (this.ws.readyState === this.ws.CONNECTING || this.ws.readyState === this.ws.OPEN) {
       this.ws.close(1000, 'session ended');
       // A peer that never completes the closing handshake is cut off.
@@ -141,6 +144,7 @@ export class PipecatWsTransport implements RtviTransport {
   private reportClose(reason: CloseReason): void {
     if (this.closeReported || this.closedByUs) return;
     this.closeReported = true;
+    this.logRefusedAudio();
     this.closeHandler?.(reason);
   }
 
@@ -152,6 +156,19 @@ export class PipecatWsTransport implements RtviTransport {
     }
     if (++this.errorsInWindow > this.maxErrors) return;
     this.sendMessage(errorMessage(message, false));
+  }
+
+  private logRefusedAudio(): void {
+    if (this.refusedAudio.size === 0) return;
+    const counts = [...this.refusedAudio].map(([kind, n]) => `${kind} ×${n}`).join(', ');
+    this.options.logger?.warn(`pipecat websocket: refused audio frames: ${counts}`);
+  }
+
+  /** A refused mic frame: the client hears of each kind of problem once; every frame is counted. */
+  private refuseAudio(kind: string, message: string): void {
+    const seen = this.refusedAudio.get(kind) ?? 0;
+    this.refusedAudio.set(kind, seen + 1);
+    if (seen === 0) this.refuse(`${message} (${kind}); further frames like it are dropped and counted`);
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -173,9 +190,12 @@ export class PipecatWsTransport implements RtviTransport {
       case 'audio': {
         const channels = frame.numChannels || 1;
         const rate = frame.sampleRate || 16000;
-        if (frame.audio.length === 0) return;
+        if (frame.audio.length === 0) {
+          this.refuseAudio('empty_audio', 'Empty audio frame');
+          return;
+        }
         if (frame.audio.length % (2 * channels) !== 0) {
-          this.refuse('Audio frame must hold whole PCM16 samples');
+          this.refuseAudio('odd_length_audio', 'Audio frame must hold whole PCM16 samples');
           return;
         }
         // A view when 2-byte aligned (the socket buffer is ours), a copy otherwise.
