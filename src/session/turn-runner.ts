@@ -154,7 +154,6 @@ export class TurnRunner {
               speech?.pushText(delta);
             },
           },
-          announcedToolCalls: new Set(),
           firstTokenTimeoutMs: this.h.options.llmFirstTokenTimeoutMs ?? 30_000,
           stallTimeoutMs: this.h.options.llmStallTimeoutMs ?? 30_000,
           busy: () => {
