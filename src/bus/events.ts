@@ -17,11 +17,16 @@ export type ToolStatus = 'success' | 'error' | 'timeout' | 'cancelled';
 export type ToolExecution = 'inline' | 'background';
 export type FrameTriggerReason = 'scene_change' | 'user_request' | 'timer' | 'initial';
 
+/** Token usage, as the AI SDK reports it (`LanguageModelUsage`); fields the provider did not report are absent. */
 export interface TokenUsage {
   inputTokens?: number;
+  inputTokenDetails?: { noCacheTokens?: number; cacheReadTokens?: number; cacheWriteTokens?: number };
   outputTokens?: number;
+  outputTokenDetails?: { textTokens?: number; reasoningTokens?: number };
   totalTokens?: number;
   reasoningTokens?: number;
+  /** Same as `inputTokenDetails.cacheReadTokens` (the AI SDK's older name). */
+  cachedInputTokens?: number;
 }
 
 /**
@@ -237,6 +242,8 @@ export interface EventMap {
     sessionId: string;
     turnId: string;
     outcome: 'finish' | 'abort' | 'error';
+    /** With `abort`: why the turn was cut. */
+    reason?: InterruptReason;
     finishReason?: string;
     usage?: TokenUsage;
     error?: ColloquyError;

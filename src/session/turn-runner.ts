@@ -228,7 +228,12 @@ export class TurnRunner {
     const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
     turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
     if (turn.llmStreaming) {
-      this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
+      this.h.bus.publish('llm.end', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        outcome: 'abort',
+        reason,
+      });
     }
     cancelRunningTools(
       this.h.bus,

@@ -249,7 +249,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   /** Reports rejected client input: a `warning` or `error` event, and an `error` message on the socket. */
   rejectInput(error: ColloquyError, messageType?: string): void {
     const sessionId = this.session.sessionId;
-    if (WARNING_CODES.has(error.code)) {
+    if (isWarning(error, messageType)) {
       this.bus.publish('warning', {
         sessionId,
         component: 'input',
@@ -393,6 +393,15 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
 
 /** Rejections the seed calls warnings (non-fatal, nothing to fix server-side). */
 const WARNING_CODES = new Set(['empty_text', 'empty_audio', 'empty_frame', 'input_queue_full']);
+
+/** Invalid `audio` messages (missing, non-string or bad base64 data) are warnings too (seed 001). */
+const INVALID_AUDIO_CODES = new Set(['missing_field', 'invalid_field', 'invalid_base64']);
+
+function isWarning(error: ColloquyError, messageType: string | undefined): boolean {
+  if (WARNING_CODES.has(error.code)) return true;
+  const type = messageTypeOf(error, messageType).messageType;
+  return type === 'audio' && INVALID_AUDIO_CODES.has(error.code);
+}
 
 function messageTypeOf(error: ColloquyError, fallback: string | undefined): { messageType?: string } {
   const t = error.details?.messageType;
