@@ -129,7 +129,7 @@ describe('failing tools are reported once on every surface', () => {
       sorted(
         rtvi
           .filter((m) => m.type === type)
-          .map((m) => ((m as { data?: { tool_call_id?: string } }).data ?? {}).tool_call_id),
+          .map((m) => (m as { data?: { tool_call_id?: string } }).data?.tool_call_id),
       );
     expect(rtviIds('llm-function-call-in-progress')).toEqual(ids);
     expect(rtviIds('llm-function-call-stopped')).toEqual(ids);
