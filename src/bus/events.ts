@@ -17,11 +17,16 @@ export type ToolStatus = 'success' | 'error' | 'timeout' | 'cancelled';
 export type ToolExecution = 'inline' | 'background';
 export type FrameTriggerReason = 'scene_change' | 'user_request' | 'timer' | 'initial';
 
+/** Token usage, as the AI SDK reports it (`LanguageModelUsage`); fields the provider did not report are absent. */
 export interface TokenUsage {
   inputTokens?: number;
+  inputTokenDetails?: { noCacheTokens?: number; cacheReadTokens?: number; cacheWriteTokens?: number };
   outputTokens?: number;
+  outputTokenDetails?: { textTokens?: number; reasoningTokens?: number };
   totalTokens?: number;
   reasoningTokens?: number;
+  /** Same as `inputTokenDetails.cacheReadTokens` (the AI SDK's older name). */
+  cachedInputTokens?: number;
 }
 
 /**
@@ -55,7 +60,10 @@ export interface LatencyMarks {
   clientSentAt?: number;
   userSpeechEndAt?: number;
   transcriptFinalAt?: number;
+  /** `turn.start`: speech start for spoken turns, the text's arrival for text turns. */
   turnStartAt?: number;
+  /** The user's text entered the turn (`user.text`): the committed transcript, or the typed text. */
+  userTextAt?: number;
   llmRequestAt?: number;
   llmFirstTokenAt?: number;
   firstTextToTtsAt?: number;
@@ -106,10 +114,13 @@ export interface EventMap {
   'tool.cancel': { sessionId: string; toolCallIds: string[]; turnId?: string };
 
   // ── Turns (seed 003) ─────────────────────────────────────────────────────────────
-  /** A user turn began (user text accepted, or user speech committed to a turn). */
+  /** A user turn began: the user started speaking (spoken turns) or text was sent (text turns). */
   'turn.start': { sessionId: string; turnId: string };
-  /** The model finished its response to the turn. */
-  'turn.end': { sessionId: string; turnId: string };
+  /**
+   * The model finished its response to the turn. `abandoned: true`: a spoken turn whose speech gave
+   * no transcript (a cough, noise) ended without reaching the model.
+   */
+  'turn.end': { sessionId: string; turnId: string; abandoned?: boolean };
   /** The turn was cut short; `reason` says by what. */
   'turn.interrupted': { sessionId: string; turnId: string; reason?: InterruptReason };
   /** Latency breakdown of a finished turn (source of `onTurnLatency` and metrics). */
@@ -237,6 +248,8 @@ export interface EventMap {
     sessionId: string;
     turnId: string;
     outcome: 'finish' | 'abort' | 'error';
+    /** With `abort`: why the turn was cut. */
+    reason?: InterruptReason;
     finishReason?: string;
     usage?: TokenUsage;
     error?: ColloquyError;

@@ -59,9 +59,9 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     response.end();
     const outcome = await response.done;
     expect(chunks(events)).toEqual([
-      [1, 'Slow first sentence.', '<Slow first sentence.>', 'mp3'],
-      [2, 'Fast second one.', '<Fast second one.>', 'mp3'],
-      [3, 'Fast third one.', '<Fast third one.>', 'mp3'],
+      [0, 'Slow first sentence.', '<Slow first sentence.>', 'mp3'],
+      [1, 'Fast second one.', '<Fast second one.>', 'mp3'],
+      [2, 'Fast third one.', '<Fast third one.>', 'mp3'],
     ]);
     const types = events
       .map((e) => e.type)

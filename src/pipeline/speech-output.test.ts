@@ -141,8 +141,8 @@ describe('SpeechOutput', () => {
       'Bravo two.',
       'Charlie three.',
     ]);
-    expect(of('speech.chunk').map((p) => p.chunkId)).toEqual([1, 2, 3]);
-    expect(of('bot.tts.text').map((p) => p.chunkId)).toEqual([1, 2, 3]);
+    expect(of('speech.chunk').map((p) => p.chunkId)).toEqual([0, 1, 2]);
+    expect(of('bot.tts.text').map((p) => p.chunkId)).toEqual([0, 1, 2]);
     const chunk = of('speech.chunk')[1]!;
     expect(chunk).toMatchObject({ turnId: 't1', text: 'Bravo two.', format: 'pcm16', sampleRate: 24000 });
     expect(chunk.audio.byteLength).toBe('Bravo two.'.length * SPC * 2);
@@ -324,9 +324,9 @@ describe('SpeechOutput', () => {
     expect(sink.values()).toEqual([1, 3]);
     const errors = of('speech.chunk.error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ chunkId: 2, text: 'Bravo.' });
+    expect(errors[0]).toMatchObject({ chunkId: 1, text: 'Bravo.' });
     expect(errors[0]!.error.name).toBe('ProviderError');
-    expect(of('speech.chunk').map((c) => c.chunkId)).toEqual([1, 3]);
+    expect(of('speech.chunk').map((c) => c.chunkId)).toEqual([0, 2]);
     expect(of('speech.complete')).toHaveLength(1);
     expect(outcome).toMatchObject({ interrupted: false, heardText: 'Alpha. Charlie.' });
   });

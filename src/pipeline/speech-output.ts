@@ -57,7 +57,8 @@ export class SpeechOutput {
   private readonly responses: OutputResponse[] = [];
   private readonly ttsQueue: Chunk[] = [];
   private activeRequests = 0;
-  private lastChunkId = 0;
+  /** Chunk ids count from 0 over the whole session (the reference's numbering). */
+  private nextChunkId = 0;
   private closed = false;
   // Playout (per-frame path): preallocated frame, one timer, no per-frame closures.
   private readonly filler: FrameFiller;
@@ -250,7 +251,7 @@ export class SpeechOutput {
   }
 
   private addChunk(r: OutputResponse, text: string): void {
-    const chunk = newChunk(++this.lastChunkId, text, r);
+    const chunk = newChunk(this.nextChunkId++, text, r);
     r.chunks.push(chunk);
     this.ttsQueue.push(chunk);
     this.bus.publish('speech.chunk.queued', {

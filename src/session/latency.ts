@@ -17,11 +17,12 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
   const set = (k: keyof LatencySegments, v: number | undefined) => {
     if (v !== undefined) s[k] = Math.round(v * 100) / 100;
   };
-  const origin = marks.userSpeechEndAt ?? marks.turnStartAt;
-  set('clientToBackendMs', diff(marks.clientSentAt, marks.userSpeechEndAt ?? marks.turnStartAt));
+  const committed = marks.userTextAt ?? marks.turnStartAt;
+  const origin = marks.userSpeechEndAt ?? committed;
+  set('clientToBackendMs', diff(marks.clientSentAt, marks.userSpeechEndAt ?? committed));
   if (kind !== 'text') set('sttMs', diff(marks.userSpeechEndAt, marks.transcriptFinalAt));
-  set('endpointingMs', diff(marks.transcriptFinalAt, marks.turnStartAt));
-  set('backendToLLMMs', diff(marks.turnStartAt, marks.llmRequestAt));
+  set('endpointingMs', diff(marks.transcriptFinalAt, committed));
+  set('backendToLLMMs', diff(committed, marks.llmRequestAt));
   set('llmProcessingMs', diff(marks.llmRequestAt, marks.llmFirstTokenAt));
   set('llmToBackendMs', diff(marks.llmFirstTokenAt, marks.firstTextToTtsAt));
   set('ttsMs', diff(marks.firstTextToTtsAt, marks.ttsFirstByteAt));
@@ -32,6 +33,8 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
 
 export class LatencyTracker {
   private readonly turns = new Map<string, LatencyMarks>();
+  /** Turns whose user text was speech (cascade turns). */
+  private readonly spoken = new Set<string>();
   private lastSpeechEndAt: number | undefined;
   private lastTranscriptAt: number | undefined;
   private readonly off: Unsubscribe[];
@@ -57,12 +60,21 @@ export class LatencyTracker {
         this.lastTranscriptAt = this.clock();
       }),
       bus.subscribe('turn.start', (p) => {
-        const m: LatencyMarks = { turnStartAt: this.clock() };
-        if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
-        if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
+        this.turns.set(p.turnId, { turnStartAt: this.clock() });
+      }),
+      // A spoken turn starts at speech start; its speech-end and transcript marks are those of the
+      // speech committed as its user text.
+      bus.subscribe('user.text', (p) => {
+        const m = this.turns.get(p.turnId);
+        if (!m) return;
+        m.userTextAt = this.clock();
+        if (p.source === 'speech') {
+          this.spoken.add(p.turnId);
+          if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
+          if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
+        }
         this.lastSpeechEndAt = undefined;
         this.lastTranscriptAt = undefined;
-        this.turns.set(p.turnId, m);
       }),
       bus.subscribe('llm.start', (p) => mark(p.turnId, 'llmRequestAt')),
       bus.subscribe('llm.text.delta', (p) => mark(p.turnId, 'llmFirstTokenAt')),
@@ -81,13 +93,19 @@ export class LatencyTracker {
     if (m) m.clientSentAt = at;
   }
 
+  /** Forget a turn that ended without anything to measure (an abandoned spoken turn). */
+  discard(turnId: string): void {
+    this.turns.delete(turnId);
+    this.spoken.delete(turnId);
+  }
+
   /** Publish `turn.latency` for a turn that ended (the session calls this after `turn.end`). */
   finish(turnId: string): void {
     const marks = this.turns.get(turnId);
     if (!marks) return;
     this.turns.delete(turnId);
+    const kind = this.spoken.delete(turnId) ? 'cascade' : 'text';
     marks.turnEndAt = this.clock();
-    const kind = marks.userSpeechEndAt !== undefined ? 'cascade' : 'text';
     this.bus.publish('turn.latency', {
       sessionId: this.sessionId,
       turnId,
@@ -100,5 +118,6 @@ export class LatencyTracker {
   dispose(): void {
     for (const off of this.off) off();
     this.turns.clear();
+    this.spoken.clear();
   }
 }

@@ -9,6 +9,13 @@
  * tool, `assistant.text {interrupted:true}`, `turn.latency`, `turn.interrupted`. Nothing carrying that
  * turn's id is published afterwards; the next turn's `turn.start` comes after. Likewise `turn.end` is
  * the last event of a turn that completes.
+ *
+ * Spoken turns start when the user begins speaking (`speechStarted`): `turn.start` is published
+ * then, and the transcript committed later (`begin(text, 'speech')`) continues that turn with the
+ * same id. Turns never overlap: speech that starts while a turn runs opens its turn right after that
+ * turn ends (barge-in: after its `turn.interrupted`). A spoken turn whose speech yields no transcript
+ * ends with `turn.end {abandoned: true}` (no user text, no model call, no latency); one cut by a typed
+ * message or by closing the session ends with `turn.interrupted`.
  */
 import { type ModelMessage, stepCountIs } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
@@ -53,6 +60,10 @@ let turnCounter = 0;
 export class TurnRunner {
   private current: ActiveTurn | undefined;
   private notifications: string[] = [];
+  /** A spoken turn that started at speech start and waits for its transcript. */
+  private opened: string | undefined;
+  /** The user began speaking while a turn ran: their turn opens once that one ends. */
+  private speechWaiting = false;
 
   constructor(private readonly h: TurnHost) {}
 
@@ -61,9 +72,44 @@ export class TurnRunner {
     return this.current;
   }
 
+  /** The user began speaking (VAD): their turn starts now, or once the running turn ends. */
+  speechStarted(): void {
+    if (this.opened !== undefined || this.h.isClosed()) return;
+    if (this.current) this.speechWaiting = true;
+    else this.openSpoken();
+  }
+
+  /** The user's speech ended without a transcript: the spoken turn ends, abandoned. */
+  speechAbandoned(): void {
+    this.speechWaiting = false;
+    const id = this.opened;
+    if (id === undefined) return;
+    this.opened = undefined;
+    this.h.latency.discard(id);
+    this.h.bus.publish('turn.end', { sessionId: this.h.sessionId, turnId: id, abandoned: true });
+    this.flushNotifications();
+  }
+
+  /** The session closes: the running turn and a spoken turn waiting for its transcript end interrupted. */
+  close(): void {
+    this.speechWaiting = false;
+    this.cut('disconnected');
+    this.dropOpened('disconnected');
+  }
+
   begin(userText: string | undefined, source: 'text' | 'speech', images?: UserImage[]): Promise<TurnResult> {
-    this.interrupt(source === 'speech' ? 'user_speaking' : 'interrupted');
-    const id = `turn_${++turnCounter}`;
+    let id: string;
+    if (source === 'speech') {
+      this.cut('user_speaking');
+      // The turn began when the user started speaking (opened now if the cut turn kept it waiting).
+      id = this.opened ?? this.openSpoken();
+      this.opened = undefined;
+      this.speechWaiting = false;
+    } else {
+      this.cut('interrupted');
+      this.dropOpened('interrupted');
+      id = this.publishStart();
+    }
     let resolve!: (r: TurnResult) => void;
     const done = new Promise<TurnResult>((r) => {
       resolve = r;
@@ -79,7 +125,6 @@ export class TurnRunner {
       resolve,
     };
     this.current = turn;
-    this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: id });
     if (userText !== undefined) {
       const hasImage = images !== undefined && images.length > 0;
       this.h.bus.publish('user.text', {
@@ -154,7 +199,6 @@ export class TurnRunner {
               speech?.pushText(delta);
             },
           },
-          announcedToolCalls: new Set(),
           firstTokenTimeoutMs: this.h.options.llmFirstTokenTimeoutMs ?? 30_000,
           stallTimeoutMs: this.h.options.llmStallTimeoutMs ?? 30_000,
           busy: () => {
@@ -193,6 +237,7 @@ export class TurnRunner {
       this.h.latency.finish(turn.id);
       this.h.bus.publish('turn.end', { sessionId: this.h.sessionId, turnId: turn.id });
       turn.resolve({ turnId: turn.id, agentName: turn.agentName, text: '', interrupted: false });
+      this.afterTurn();
       return;
     }
     this.h.bus.publish('assistant.text', {
@@ -211,6 +256,7 @@ export class TurnRunner {
       interrupted: false,
       ...(error ? { error } : {}),
     });
+    this.afterTurn();
     this.flushNotifications();
   }
 
@@ -221,7 +267,13 @@ export class TurnRunner {
     if (messages.length) this.h.conversation.append(...messages);
   }
 
+  /** Cut the running turn short (barge-in, `interrupt`); a spoken turn waiting for it starts after. */
   interrupt(reason: InterruptReason): void {
+    this.cut(reason);
+    this.afterTurn();
+  }
+
+  private cut(reason: InterruptReason): void {
     const turn = this.current;
     if (!turn) return;
     this.current = undefined;
@@ -229,7 +281,12 @@ export class TurnRunner {
     const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
     turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
     if (turn.llmStreaming) {
-      this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
+      this.h.bus.publish('llm.end', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        outcome: 'abort',
+        reason,
+      });
     }
     cancelRunningTools(
       this.h.bus,
@@ -267,11 +324,39 @@ export class TurnRunner {
   notify(text: string): void {
     if (this.h.isClosed()) return;
     this.notifications.push(text);
-    if (!this.current) this.flushNotifications();
+    if (!this.current && !this.opened) this.flushNotifications();
+  }
+
+  private publishStart(): string {
+    const id = `turn_${++turnCounter}`;
+    this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: id });
+    return id;
+  }
+
+  private openSpoken(): string {
+    this.speechWaiting = false;
+    this.opened = this.publishStart();
+    return this.opened;
+  }
+
+  /** After a turn ended: the user's speech that began meanwhile now gets its turn. */
+  private afterTurn(): void {
+    if (this.speechWaiting && !this.current && this.opened === undefined && !this.h.isClosed()) {
+      this.openSpoken();
+    }
+  }
+
+  /** A spoken turn still waiting for its transcript is cut (typed input, close). */
+  private dropOpened(reason: InterruptReason): void {
+    const id = this.opened;
+    if (id === undefined) return;
+    this.opened = undefined;
+    this.h.latency.discard(id);
+    this.h.bus.publish('turn.interrupted', { sessionId: this.h.sessionId, turnId: id, reason });
   }
 
   private flushNotifications(): void {
-    if (this.notifications.length === 0 || this.current || this.h.isClosed()) return;
+    if (this.notifications.length === 0 || this.current || this.opened || this.h.isClosed()) return;
     const text = this.notifications.join('\n');
     this.notifications = [];
     this.h.conversation.append({ role: 'user', content: text });

@@ -7,6 +7,7 @@ import {
   type LanguageModel,
   type LanguageModelUsage,
   type ModelMessage,
+  NoSuchToolError,
   type StopCondition,
   streamText,
   type ToolSet,
@@ -32,8 +33,6 @@ export interface LlmPassOptions {
   signal: AbortSignal;
   /** Receives assistant text deltas as they stream (speech, transcript). */
   sink?: TextSink;
-  /** Tool call ids the tool wrapper already announced (so schema failures can be reported once). */
-  announcedToolCalls: Set<string>;
   /** Bound on time to the first stream part (0 = none). */
   firstTokenTimeoutMs?: number;
   /** Bound on the gap between stream parts while no tool runs (0 = none). */
@@ -57,10 +56,36 @@ export function toUsage(u: LanguageModelUsage | undefined): TokenUsage {
   const out: TokenUsage = {};
   if (!u) return out;
   if (u.inputTokens !== undefined) out.inputTokens = u.inputTokens;
+  const inDetails = definedOnly({
+    noCacheTokens: u.inputTokenDetails?.noCacheTokens,
+    cacheReadTokens: u.inputTokenDetails?.cacheReadTokens,
+    cacheWriteTokens: u.inputTokenDetails?.cacheWriteTokens,
+  });
+  if (inDetails) out.inputTokenDetails = inDetails;
   if (u.outputTokens !== undefined) out.outputTokens = u.outputTokens;
+  const outDetails = definedOnly({
+    textTokens: u.outputTokenDetails?.textTokens,
+    reasoningTokens: u.outputTokenDetails?.reasoningTokens,
+  });
+  if (outDetails) out.outputTokenDetails = outDetails;
   if (u.totalTokens !== undefined) out.totalTokens = u.totalTokens;
-  const reasoning = u.outputTokenDetails?.reasoningTokens;
+  const reasoning = u.outputTokenDetails?.reasoningTokens ?? u.reasoningTokens;
   if (reasoning !== undefined) out.reasoningTokens = reasoning;
+  const cached = u.inputTokenDetails?.cacheReadTokens ?? u.cachedInputTokens;
+  if (cached !== undefined) out.cachedInputTokens = cached;
+  return out;
+}
+
+/** The object without its undefined fields, or undefined when none is left. */
+function definedOnly<T extends Record<string, number | undefined>>(
+  o: T,
+): { [K in keyof T]?: number } | undefined {
+  let out: { [K in keyof T]?: number } | undefined;
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    out ??= {};
+    out[k as keyof T] = v;
+  }
   return out;
 }
 
@@ -194,8 +219,16 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
         case 'tool-input-end':
           bus.publish('llm.tool-input.end', { sessionId, turnId, id: part.id });
           break;
+        case 'tool-call':
+          // A call the AI SDK refused before running it (arguments failing the schema, an unknown
+          // tool) comes marked `invalid`: the wrapper never saw it, so it is reported here, once.
+          if (part.invalid === true) {
+            reportRefusedToolCall(o, part.toolCallId, part.toolName, part.input, part.error);
+          }
+          break;
         case 'tool-error':
-          reportUnannouncedToolError(o, part.toolCallId, part.toolName, part.input, part.error);
+        case 'tool-result':
+          // Calls that ran were reported by the tool wrapper (tool.call before, tool.result after).
           break;
         case 'source':
           bus.publish('llm.search-response', { sessionId, turnId, response: part });
@@ -206,10 +239,6 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
           break;
         case 'error':
           streamError = part.error;
-          break;
-        case 'tool-call':
-        case 'tool-result':
-          // Published by the tool wrapper, which sees each call as it runs.
           break;
         case 'start':
         case 'abort':
@@ -255,24 +284,22 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
   return { outcome: 'finish', text, stepMessages, finishReason, usage };
 }
 
-/** Tool calls the wrapper never ran (bad arguments, unknown tool) still get call + result events. */
-function reportUnannouncedToolError(
+/** Tool calls the AI SDK refused to run (bad arguments, unknown tool) still get call + result events. */
+function reportRefusedToolCall(
   o: LlmPassOptions,
   toolCallId: string,
   toolName: string,
   input: unknown,
   cause: unknown,
 ): void {
-  if (o.announcedToolCalls.has(toolCallId)) return;
   const { bus, sessionId, turnId } = o;
-  // The wrapper publishes tool.call for every call it runs; reaching here means it never ran.
-  const error = new InvalidInputError(
-    'invalid_tool_args',
-    `Tool "${toolName}" got invalid arguments: ${toColloquyError(cause).message}`,
-    {
-      cause,
-    },
-  );
+  const error = NoSuchToolError.isInstance(cause)
+    ? new InvalidInputError('unknown_tool', `The model called an unknown tool "${toolName}"`, { cause })
+    : new InvalidInputError(
+        'invalid_tool_args',
+        `Tool "${toolName}" got invalid arguments: ${toColloquyError(cause).message}`,
+        { cause },
+      );
   bus.publish('tool.call', {
     sessionId,
     agentName: o.agentName,

@@ -89,9 +89,9 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     // playout starts, as the LLM streams meanwhile, so only the first `speech.chunk.queued` counts.)
     const spokenTurn = [
       'user.speech.start',
+      'turn.start', // the turn begins when the user begins speaking
       'user.speech.stop',
       'transcription.final',
-      'turn.start',
       'user.text',
       'speech.chunk.queued',
       'speech.start',
@@ -106,11 +106,17 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
       .types()
       .filter((t, i) => spokenTurn.includes(t) && (t !== 'speech.chunk.queued' || i === firstQueued));
     expect(order).toEqual(spokenTurn);
-    expect(rec.first('user.text')).toMatchObject({ text: 'hello there', source: 'speech' });
+    const turnId = rec.first('turn.start')!.turnId;
+    expect(rec.first('user.text')).toMatchObject({ text: 'hello there', source: 'speech', turnId });
+    // Every later event of the turn carries the id it got at speech start, latency included.
+    for (const type of ['llm.start', 'speech.start', 'assistant.text', 'turn.latency', 'turn.end'] as const) {
+      expect(rec.first(type)?.turnId, type).toBe(turnId);
+    }
+    expect(rec.payloads('turn.start')).toHaveLength(1);
     expect(rec.payloads('speech.chunk.queued').map((c) => c.text)).toEqual(['Hi!', 'Nice to meet you.']);
     expect(rec.payloads('speech.chunk').map((c) => [c.chunkId, c.text, c.format])).toEqual([
-      [1, 'Hi!', 'pcm16'],
-      [2, 'Nice to meet you.', 'pcm16'],
+      [0, 'Hi!', 'pcm16'],
+      [1, 'Nice to meet you.', 'pcm16'],
     ]);
     // 20 chars × 40 ms = 800 ms of audio → 40 frames of 20 ms, paced in real time
     expect(written.length).toBe(40);
@@ -180,6 +186,36 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
       'bot.speaking.stop',
       'turn.interrupted',
     ]);
+    // The user's new turn started when they began speaking, and (turns never overlap) right after
+    // the cut turn's last event.
+    const [first, second] = rec.payloads('turn.start');
+    expect(rec.first('turn.interrupted')?.turnId).toBe(first?.turnId);
+    const types = rec.types(['turn.start', 'turn.interrupted']);
+    expect(types).toEqual(['turn.start', 'turn.interrupted', 'turn.start']);
+    expect(second?.turnId).not.toBe(first?.turnId);
+  });
+
+  it('a cough that gives no transcript starts a turn and ends it as abandoned; the next utterance is its own turn', async () => {
+    const { session, rec } = voiceSession({ answer: 'Hello!', stt: ['', 'hello there'] });
+    current = session;
+    await push(session, tone, 150);
+    await push(session, silence, 400);
+    const abandoned = await rec.waitFor('turn.end');
+    const coughTurn = rec.first('turn.start')!.turnId;
+    expect(abandoned).toEqual({ sessionId: 'v', turnId: coughTurn, abandoned: true });
+    expect(rec.types(['turn.start', 'user.text', 'llm.start', 'turn.latency', 'turn.end'])).toEqual([
+      'turn.start',
+      'turn.end',
+    ]);
+    expect(session.currentTurnId).toBeUndefined();
+    // The next utterance is a normal spoken turn with a new id.
+    await push(session, tone, 300);
+    await push(session, silence, 300);
+    await rec.waitFor('turn.latency');
+    const next = rec.payloads('turn.start')[1]!.turnId;
+    expect(next).not.toBe(coughTurn);
+    expect(rec.first('user.text')).toMatchObject({ turnId: next, text: 'hello there' });
+    expect(rec.first('turn.latency')).toMatchObject({ turnId: next, kind: 'cascade' });
   });
 
   it('a 150 ms cough pauses the bot, then it resumes after the false-interruption timeout and finishes', async () => {

@@ -66,6 +66,10 @@ export interface VoicePipelineHooks {
   sessionId: string;
   interrupt: (reason: InterruptReason) => void;
   onUserTurn: (text: string, info: UserTurnInfo) => void;
+  /** The user began speaking (only with an STT: only then can speech become a user turn). */
+  onSpeechStart?: () => void;
+  /** Speech ended without a transcript. */
+  onEmptyTurn?: () => void;
   history: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
 }
 
@@ -110,6 +114,8 @@ export function createVoicePipeline(audio: VoiceAudioOptions, hooks: VoicePipeli
           interrupt: (reason) => hooks.interrupt(reason),
         },
         onUserTurn: hooks.onUserTurn,
+        ...(audio.stt && hooks.onSpeechStart ? { onSpeechStart: hooks.onSpeechStart } : {}),
+        ...(audio.stt && hooks.onEmptyTurn ? { onEmptyTurn: hooks.onEmptyTurn } : {}),
         history: hooks.history,
       })
     : undefined;

@@ -108,6 +108,10 @@ export class VoiceSession {
             if (this.machine.is('closed')) return;
             this.commitUserSpeech(text).catch((err) => this.reportError('session', err, 'warn'));
           },
+          onSpeechStart: () => {
+            if (!this.machine.is('closed')) this.turns.speechStarted();
+          },
+          onEmptyTurn: () => this.turns.speechAbandoned(),
           history: () =>
             this.conversation.all
               .filter((m) => m.role === 'user' || m.role === 'assistant')
@@ -313,7 +317,7 @@ export class VoiceSession {
   /** Close the session: interrupts the turn, cancels background work, publishes `session.close`. */
   async close(reason = 'closed'): Promise<void> {
     if (this.machine.is('closed')) return;
-    this.turns.interrupt('disconnected');
+    this.turns.close();
     this.speechPort?.interrupt('disconnected');
     this.pipeline?.input?.close();
     this.pipeline?.speech?.close();

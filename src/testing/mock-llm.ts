@@ -28,7 +28,17 @@ export interface MockResponse {
   initialDelayMs?: number;
   /** Delay between stream parts. */
   chunkDelayMs?: number;
-  usage?: { inputTokens?: number; outputTokens?: number };
+  usage?: {
+    inputTokens?: number;
+    outputTokens?: number;
+    /** Input token details (absent unless given). */
+    noCacheTokens?: number;
+    cacheReadTokens?: number;
+    cacheWriteTokens?: number;
+    /** Output token details (absent unless given). */
+    textTokens?: number;
+    reasoningTokens?: number;
+  };
 }
 
 export type MockResponseInput = MockResponse | MockPart[] | string;
@@ -84,11 +94,15 @@ function toStreamParts(r: MockResponse): Array<LanguageModelV3StreamPart | { del
     usage: {
       inputTokens: {
         total: r.usage?.inputTokens ?? 10,
-        noCache: undefined,
-        cacheRead: undefined,
-        cacheWrite: undefined,
+        noCache: r.usage?.noCacheTokens,
+        cacheRead: r.usage?.cacheReadTokens,
+        cacheWrite: r.usage?.cacheWriteTokens,
       },
-      outputTokens: { total: r.usage?.outputTokens ?? 20, text: undefined, reasoning: undefined },
+      outputTokens: {
+        total: r.usage?.outputTokens ?? 20,
+        text: r.usage?.textTokens,
+        reasoning: r.usage?.reasoningTokens,
+      },
     },
   });
   return out;

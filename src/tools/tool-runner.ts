@@ -40,8 +40,6 @@ export interface ToolRunContext {
   /** Registry of running calls, shared with the session so interruption can cancel them. */
   running: Map<string, RunningTool>;
   defaultTimeoutMs: number;
-  /** Every call id the wrapper ran is added here (the turn uses it to report calls that never ran). */
-  announced?: Set<string>;
   /** Receives background results when they arrive. */
   onBackgroundResult?: (result: BackgroundToolResult) => void;
   /** The session's connected client channels (what `toolContext(options)` reports deliveries against). */
@@ -82,7 +80,6 @@ function wrapTool(name: string, t: Tool, ctx: ToolRunContext): Tool {
 
     const running: RunningTool = { id, name, execution, startedAt: now(), controller, turnId: ctx.turnId };
     ctx.running.set(id, running);
-    ctx.announced?.add(id);
     ctx.bus.publish('tool.call', {
       sessionId: ctx.sessionId,
       agentName: ctx.agentName,

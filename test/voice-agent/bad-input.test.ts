@@ -75,7 +75,10 @@ describe('bad client input: error/warning event + error message; socket stays op
     expect(unknown.messageType).toBe('dance');
     const missing = await rejects(s, '{"type":"transcript"}', 'missing_field', 'error');
     expect(missing.error).toMatch(/text/);
-    await rejects(s, '{"type":"audio","data":"!!!not base64!!!"}', 'invalid_base64', 'error');
+    // Invalid audio messages are warnings (seed 001 "Common warnings: Invalid audio message").
+    await rejects(s, '{"type":"audio","data":"!!!not base64!!!"}', 'invalid_base64', 'warning');
+    await rejects(s, '{"type":"audio"}', 'missing_field', 'warning');
+    await rejects(s, '{"type":"audio","data":42}', 'invalid_field', 'warning');
     const big = Buffer.alloc(2000, 1).toString('base64');
     const tooLarge = await rejects(
       s,

@@ -108,7 +108,18 @@ describe('WebSocket: handleSocket', () => {
     const { url } = await serve(
       () =>
         new VoiceAgent({
-          model: mockLanguageModel(['Hi there. This is the second sentence.']),
+          model: mockLanguageModel([
+            {
+              parts: [{ text: 'Hi there. This is the second sentence.' }],
+              usage: {
+                inputTokens: 12,
+                outputTokens: 9,
+                cacheReadTokens: 4,
+                noCacheTokens: 8,
+                textTokens: 9,
+              },
+            },
+          ]),
           speechModel: mockSpeechModel().model,
           streamingSpeech: { minChunkSize: 5 },
           outputFormat: 'mp3',
@@ -141,11 +152,22 @@ describe('WebSocket: handleSocket', () => {
     const turnId = log.of('stream_start')[0]!.turnId;
     expect(typeof turnId).toBe('string');
     expect(
-      log.of('audio_chunk').map((m) => [m.text, m.format, textOfAudio(m.data as string), m.turnId]),
+      log
+        .of('audio_chunk')
+        .map((m) => [m.chunkId, m.text, m.format, textOfAudio(m.data as string), m.turnId]),
     ).toEqual([
-      ['Hi there.', 'mp3', 'Hi there.', turnId],
-      ['This is the second sentence.', 'mp3', 'This is the second sentence.', turnId],
+      [0, 'Hi there.', 'mp3', 'Hi there.', turnId],
+      [1, 'This is the second sentence.', 'mp3', 'This is the second sentence.', turnId],
     ]);
+    // Token usage keeps the AI SDK's detail fields.
+    expect(log.of('stream_finish')[0]?.usage).toEqual({
+      inputTokens: 12,
+      inputTokenDetails: { noCacheTokens: 8, cacheReadTokens: 4 },
+      outputTokens: 9,
+      outputTokenDetails: { textTokens: 9 },
+      totalTokens: 21,
+      cachedInputTokens: 4,
+    });
     expect(log.of('response_complete')[0]).toEqual({
       type: 'response_complete',
       turnId,
@@ -187,6 +209,9 @@ describe('WebSocket: handleSocket', () => {
       reason: 'user_speaking',
       heardText: 'One sentence first.',
     });
+    expect(log.of('stream_abort')).toEqual([
+      { type: 'stream_abort', turnId: first, reason: 'user_speaking' },
+    ]);
     expect(log.of('response_complete')[0]).toMatchObject({
       interrupted: true,
       spokenText: 'One sentence first.',
@@ -281,5 +306,20 @@ describe('WebSocket: connect (client mode)', () => {
     expect(events.at(-1)?.name).toBe('disconnected');
     expect(agent.connected).toBe(false);
     await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({ code: 'connect_failed' });
+  });
+
+  it('keeps a message the server sends right after the socket opens', async () => {
+    // The server speaks first, in the same breath as the upgrade: the listener must already be there.
+    const server = await startServer((socket) =>
+      socket.send(JSON.stringify({ type: 'transcript', text: 'hello first' })),
+    );
+    cleanups.push(() => server.close());
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Hi there.']), logger: silentLogger });
+    cleanups.push(() => agent.destroy());
+    const texts: string[] = [];
+    agent.on('text', (e) => texts.push(`${e.role}: ${e.text}`));
+    await agent.connect(server.url);
+    await until(() => texts.length === 2);
+    expect(texts).toEqual(['user: hello first', 'assistant: Hi there.']);
   });
 });

@@ -47,6 +47,10 @@ export interface UserAudioInputOptions {
   isBotSpeaking: () => boolean;
   speech: SpeechControl;
   onUserTurn: (text: string, info: UserTurnInfo) => void;
+  /** The user began speaking (after `user.speech.start` was published). */
+  onSpeechStart?: () => void;
+  /** A turn ended whose speech gave no transcript (nothing for `onUserTurn`). */
+  onEmptyTurn?: () => void;
   /** Recent conversation for the end-of-turn detector. */
   history?: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
   clock?: Clock;
@@ -239,6 +243,7 @@ export class UserAudioInput {
     if (t.type === 'speech-start') {
       this.endpointing.speechStarted();
       this.bus.publish('user.speech.start', { sessionId: this.sessionId, at });
+      this.o.onSpeechStart?.();
       this.startUtterance(t.paddedAtMs);
       this.interruption.speechStarted(t.atMs, t.confirmedAtMs);
       return;
@@ -330,7 +335,10 @@ export class UserAudioInput {
   private completeTurn(utterances: SttUtterance[]): void {
     if (this.ending === utterances) this.ending = undefined;
     const text = this.turnText(utterances, false);
-    if (text.length === 0) return;
+    if (text.length === 0) {
+      this.o.onEmptyTurn?.();
+      return;
+    }
     let transcriptAt = 0;
     for (const u of utterances) transcriptAt = Math.max(transcriptAt, u.finalAt ?? 0);
     this.o.onUserTurn(text, { speechEndAt: this.speechEndAt, transcriptAt });

@@ -114,7 +114,7 @@ const NATIVE_TABLE: Table = {
         x.complete(p.turnId);
         return;
       case 'abort':
-        x.send(m.streamAbort({ turnId: p.turnId }));
+        x.send(m.streamAbort({ turnId: p.turnId, reason: x.reason(p.reason ?? 'interrupted') }));
         return;
     }
   },

@@ -57,6 +57,9 @@ export class AgentLink {
     await new Promise<void>((resolve, reject) => {
       const onOpen = (): void => {
         socket.off('error', onError);
+        // Attach now, inside `open`: a message that arrived with the upgrade is emitted right after
+        // this handler, before any awaiting code could run.
+        this.attach(socket);
         resolve();
       };
       const onError = (err: Error): void => {
@@ -68,7 +71,6 @@ export class AgentLink {
       socket.once('open', onOpen);
       socket.once('error', onError);
     });
-    this.attach(socket);
   }
 
   attach(socket: WebSocket): void {

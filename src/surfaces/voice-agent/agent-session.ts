@@ -3,7 +3,7 @@
  * `instructions`, the AI SDK speech model in encoded pass-through mode, the transcription model
  * (plus a VAD) for streamed microphone audio, and the reference's defaults.
  */
-import { stepCountIs } from 'ai';
+import { stepCountIs, type ToolSet } from 'ai';
 import type { Logger } from '../../logger.ts';
 import { TranscriptionStt } from '../../providers/ai-sdk/transcription-stt.ts';
 import { EnergyVad } from '../../providers/local/energy-vad.ts';
@@ -26,7 +26,7 @@ export interface AgentSessionDefaults {
 export function createAgentSession(
   options: VoiceAgentOptions,
   defaults: AgentSessionDefaults,
-): { session: VoiceSession; speechTts: SpeechModelTts | undefined } {
+): { session: VoiceSession; speechTts: SpeechModelTts | undefined; tools: ToolSet } {
   const speech = options.streamingSpeech ?? {};
   const speechTts = options.speechModel
     ? new SpeechModelTts({
@@ -40,6 +40,7 @@ export function createAgentSession(
     ? new TranscriptionStt({ model: options.transcriptionModel })
     : undefined;
   const history = options.history ?? {};
+  const tools: ToolSet = { ...(options.tools ?? {}) };
   const session = new VoiceSession({
     ...(defaults.sessionId ? { sessionId: defaults.sessionId } : {}),
     userId: 'voice-agent',
@@ -50,7 +51,8 @@ export function createAgentSession(
       },
     ],
     model: options.model,
-    tools: options.tools ?? {},
+    // The agent's own copy: `registerTools` adds to it, and each turn reads it.
+    tools,
     stopWhen: options.stopWhen ?? stepCountIs(5),
     maxTextLength: defaults.maxTextLength,
     history: {
@@ -69,10 +71,11 @@ export function createAgentSession(
               maxChunkSize: speech.maxChunkSize ?? 200,
               maxParallelRequests:
                 speech.parallelGeneration === false ? 1 : Math.max(1, speech.maxParallelRequests ?? 3),
+              fastFirstChunk: speech.fastFirstChunk ?? true,
             },
           },
         }
       : {}),
   });
-  return { session, speechTts };
+  return { session, speechTts, tools };
 }

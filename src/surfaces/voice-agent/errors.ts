@@ -23,3 +23,21 @@ export class InputQueueFullError extends ColloquyError {
     });
   }
 }
+
+/** Rejections the seed calls warnings (non-fatal, nothing to fix server-side). */
+const WARNING_CODES = new Set(['empty_text', 'empty_audio', 'empty_frame', 'input_queue_full']);
+
+/** Invalid `audio` messages (missing, non-string or bad base64 data) are warnings too (seed 001). */
+const INVALID_AUDIO_CODES = new Set(['missing_field', 'invalid_field', 'invalid_base64']);
+
+export function isWarning(error: ColloquyError, messageType: string | undefined): boolean {
+  if (WARNING_CODES.has(error.code)) return true;
+  const type = messageTypeOf(error, messageType).messageType;
+  return type === 'audio' && INVALID_AUDIO_CODES.has(error.code);
+}
+
+export function messageTypeOf(error: ColloquyError, fallback: string | undefined): { messageType?: string } {
+  const t = error.details?.messageType;
+  const type = typeof t === 'string' ? t : fallback;
+  return type ? { messageType: type } : {};
+}

@@ -13,6 +13,11 @@ export interface StreamingSpeechOptions {
   parallelGeneration?: boolean;
   /** Speech requests running at once (default 3). */
   maxParallelRequests?: number;
+  /**
+   * Send the first complete sentence of a response to the speech model on its own, however short,
+   * so audio starts sooner (default true). `false`: the first chunk obeys `minChunkSize` too.
+   */
+  fastFirstChunk?: boolean;
 }
 
 export interface VoiceAgentOptions {
@@ -134,4 +139,8 @@ export interface AgentEventMap {
   config_changed: [VideoAgentConfig];
   error: [Error];
   warning: [string];
+  /** `startListening()` (the reference's event). */
+  listening: [];
+  /** `stopListening()` (the reference's event). */
+  stopped: [];
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { FrameTriggerReason } from '../../bus/events.ts';
 import { InvalidInputError } from '../../errors.ts';
 import type { UserImage } from '../../session/session-options.ts';
-import type { VideoFrameMessage } from '../native-protocol/client-messages.ts';
+import { parseClientMessage, type VideoFrameMessage } from '../native-protocol/client-messages.ts';
 import type { ResponseCompleteFields } from '../native-protocol/server-messages.ts';
 import { decodeFrame, FrameBuffer } from './frame-buffer.ts';
 import { DEFAULT_VIDEO_INSTRUCTIONS, type VideoAgentConfig, type VideoAgentOptions } from './options.ts';
@@ -35,6 +35,8 @@ export class VideoAgent extends VoiceAgent {
   readonly sessionId: string;
   private readonly frames: FrameBuffer;
   private config: VideoAgentConfig;
+  /** Sequence numbers of frames added with `sendFrame`. */
+  private ownSequence = 0;
 
   constructor(options: VideoAgentOptions) {
     const sessionId = options.sessionId ?? newVideoSessionId();
@@ -63,6 +65,46 @@ export class VideoAgent extends VoiceAgent {
 
   getConfig(): VideoAgentConfig {
     return { ...this.config };
+  }
+
+  /** The session id sent in `session_init` (the reference's accessor). */
+  getSessionId(): string {
+    return this.sessionId;
+  }
+
+  /**
+   * Adds a frame from application code (base64 or bytes), handled like a client's `video_frame`
+   * (validated, `frame_received`, `frame_ack` to a connected client); with `query`, also asks about
+   * it as a user turn and resolves with the answer ('' without a query).
+   */
+  async sendFrame(
+    data: string | Uint8Array,
+    query?: string,
+    options: { format?: string; width?: number; height?: number; triggerReason?: FrameTriggerReason } = {},
+  ): Promise<string> {
+    this.assertAlive('sendFrame');
+    const base64 = typeof data === 'string' ? data : Buffer.from(data).toString('base64');
+    // Validated as a client's frame would be (format, base64, `maxFrameInputSize`).
+    const message = parseClientMessage(
+      JSON.stringify({
+        type: 'video_frame',
+        sessionId: this.sessionId,
+        sequence: ++this.ownSequence,
+        timestamp: Date.now(),
+        triggerReason: options.triggerReason ?? 'user_request',
+        image: {
+          data: base64,
+          format: options.format ?? 'webp',
+          width: options.width ?? 640,
+          height: options.height ?? 480,
+        },
+      }),
+      { ...this.limits, maxMessageBytes: Number.POSITIVE_INFINITY },
+    ) as VideoFrameMessage;
+    const frame = decodeFrame(message);
+    if (frame instanceof Error) throw frame;
+    this.clientFrame(message);
+    return query === undefined ? '' : this.sendText(query);
   }
 
   /** Asks the client for a fresh frame: `frame_requested` event and `capture_frame` message. */

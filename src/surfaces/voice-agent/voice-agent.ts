@@ -5,7 +5,7 @@
  * input queue, whole-recording transcription and the socket lifecycle (`agent-link.ts`).
  */
 import { EventEmitter } from 'node:events';
-import type { TranscriptionModel } from 'ai';
+import type { ModelMessage, ToolSet, TranscriptionModel } from 'ai';
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import type { InterruptReason } from '../../bus/events.ts';
 import { type ColloquyError, InvalidInputError, SessionStateError } from '../../errors.ts';
@@ -24,7 +24,7 @@ import { projectAgentEvents } from './agent-events.ts';
 import { AgentLink } from './agent-link.ts';
 import { createAgentSession } from './agent-session.ts';
 import type { SpeechModelTts } from './encoded-speech.ts';
-import { AgentDestroyedError } from './errors.ts';
+import { AgentDestroyedError, isWarning, messageTypeOf } from './errors.ts';
 import { InputQueue } from './input-queue.ts';
 import {
   type AgentEventMap,
@@ -46,6 +46,8 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   protected readonly link: AgentLink;
   private readonly queue: InputQueue;
   private readonly speechTts: SpeechModelTts | undefined;
+  private readonly tools: ToolSet;
+  private pendingChunks = 0;
   private readonly offEvents: () => void;
   private state: AgentState = 'active';
   private reasonOverride: string | undefined;
@@ -78,14 +80,32 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     });
     this.session = built.session;
     this.speechTts = built.speechTts;
+    this.tools = built.tools;
     this.queue = new InputQueue(options.maxQueuedInputs ?? DEFAULT_MAX_QUEUED_INPUTS, () =>
       this.sessionIdle(),
     );
-    this.offEvents = projectAgentEvents(
+    const offProjection = projectAgentEvents(
       this.bus,
       (name, ...args) => this.emitSafe(name, ...args),
       (r) => this.reasonFor(r),
     );
+    // `pendingSpeechChunks`: chunks queued for speech whose audio has not been released yet.
+    const offCount = [
+      this.bus.subscribe('speech.chunk.queued', () => void this.pendingChunks++),
+      this.bus.subscribe(
+        'speech.chunk',
+        () => void (this.pendingChunks = Math.max(0, this.pendingChunks - 1)),
+      ),
+      this.bus.subscribe(
+        'speech.chunk.error',
+        () => void (this.pendingChunks = Math.max(0, this.pendingChunks - 1)),
+      ),
+      this.bus.subscribe('speech.interrupted', () => void (this.pendingChunks = 0)),
+    ];
+    this.offEvents = () => {
+      offProjection();
+      for (const off of offCount) off();
+    };
     this.link = new AgentLink(this, this.limits, maxAudio);
   }
 
@@ -173,6 +193,61 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     this.session.clearHistory();
   }
 
+  // ── Reference methods (for code migrating from it; thin over the ones above) ─────────
+
+  /** Adds tools (replacing same-named ones) for the following turns. */
+  registerTools(tools: ToolSet): void {
+    this.assertAlive('registerTools');
+    Object.assign(this.tools, tools);
+  }
+
+  /** `sendAudio` with bytes. */
+  sendAudioBuffer(audio: Uint8Array): Promise<string> {
+    return this.sendAudio(audio);
+  }
+
+  /** Replaces the conversation history (e.g. restored from storage). */
+  setHistory(messages: ModelMessage[]): void {
+    this.assertAlive('setHistory');
+    this.session.setHistory(messages);
+  }
+
+  /** Stops the running response: LLM stream, tools and speech (what `interruptSpeech` does). */
+  interruptCurrentResponse(reason: InterruptReason | (string & {}) = 'interrupted'): void {
+    this.interruptSpeech(reason);
+  }
+
+  /** Synthesises `text` with the speech model and returns the encoded audio (nothing is sent or emitted). */
+  async generateSpeechFromText(text: string, abortSignal?: AbortSignal): Promise<Uint8Array> {
+    this.assertAlive('generateSpeechFromText');
+    const tts = this.speechTts;
+    if (!tts) throw new SessionStateError('no_speech_model', 'This agent has no speechModel');
+    if (typeof text !== 'string' || text.trim().length === 0) {
+      throw new InvalidInputError('empty_text', 'Speech text cannot be empty');
+    }
+    const signal = abortSignal ? AbortSignal.any([abortSignal, this.lifetime.signal]) : this.lifetime.signal;
+    return tts.synthesizeEncoded({ text, abortSignal: signal });
+  }
+
+  /** Takes streamed microphone audio again (after `stopListening`); emits `listening`. */
+  startListening(): void {
+    this.assertAlive('startListening');
+    this.session.setMuted(false);
+    this.emitSafe('listening');
+  }
+
+  /** Ignores streamed microphone audio until `startListening`; emits `stopped`. */
+  stopListening(): void {
+    this.assertAlive('stopListening');
+    this.session.setMuted(true);
+    this.emitSafe('stopped');
+  }
+
+  /** Speech chunks queued whose audio was not released yet. */
+  get pendingSpeechChunks(): number {
+    return this.pendingChunks;
+  }
+
   // ── Connection ───────────────────────────────────────────────────────────────────
 
   /** Client mode: dial a WebSocket server and serve the protocol on that socket. */
@@ -249,7 +324,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   /** Reports rejected client input: a `warning` or `error` event, and an `error` message on the socket. */
   rejectInput(error: ColloquyError, messageType?: string): void {
     const sessionId = this.session.sessionId;
-    if (WARNING_CODES.has(error.code)) {
+    if (isWarning(error, messageType)) {
       this.bus.publish('warning', {
         sessionId,
         component: 'input',
@@ -389,13 +464,4 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     }
     (this.emit as (n: K, ...a: AgentEventMap[K]) => boolean)(name, ...args);
   }
-}
-
-/** Rejections the seed calls warnings (non-fatal, nothing to fix server-side). */
-const WARNING_CODES = new Set(['empty_text', 'empty_audio', 'empty_frame', 'input_queue_full']);
-
-function messageTypeOf(error: ColloquyError, fallback: string | undefined): { messageType?: string } {
-  const t = error.details?.messageType;
-  const type = typeof t === 'string' ? t : fallback;
-  return type ? { messageType: type } : {};
 }
