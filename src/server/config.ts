@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { defaultSpecs } from './model-spec.ts';
 
@@ -48,6 +49,11 @@ const ProfileSchema = z
     initialAgent: z.string().optional(),
     tools: z.array(DeclarativeToolSchema).optional(),
     greeting: z.string().max(2000).optional(),
+    /** When the server stops listening to the user (see docs/server.md, "User mute"). */
+    userMute: z
+      .array(z.enum(USER_MUTE_STRATEGY_NAMES as [UserMuteStrategyName, ...UserMuteStrategyName[]]))
+      .max(USER_MUTE_STRATEGY_NAMES.length)
+      .optional(),
   })
   .strict();
 
@@ -67,6 +73,7 @@ export interface SessionProfile {
   initialAgent?: string;
   tools: DeclarativeTool[];
   greeting?: string;
+  userMute?: UserMuteStrategyName[];
 }
 
 export interface ServerConfig {
@@ -174,6 +181,7 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
     ...(initialAgent ? { initialAgent } : {}),
     tools: [...(base.tools ?? []), ...(named.tools ?? [])],
     ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
+    ...((named.userMute ?? base.userMute) ? { userMute: named.userMute ?? base.userMute } : {}),
   };
 }
 

@@ -119,6 +119,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       inputSampleRate: 16000,
       outputSampleRate: 24000,
       output: sink,
+      ...(profile.userMute ? { userMute: profile.userMute } : {}),
     },
   });
 
