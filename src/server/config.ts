@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
+import { parseConnectPaths } from './connect-paths.ts';
 import { defaultSpecs } from './model-spec.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
@@ -60,6 +61,8 @@ const ProfileSchema = z
 export const ConfigFileSchema = ProfileSchema.extend({
   configurations: z.record(z.string(), ProfileSchema).optional(),
   idleTimeoutMs: z.number().int().positive().optional(),
+  /** HTTP paths answering `startBotAndConnect` (default ["/connect"]); COLLOQUY_CONNECT_PATHS overrides. */
+  connectPaths: z.array(z.string().max(200)).max(20).optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -74,6 +77,8 @@ export interface SessionProfile {
   tools: DeclarativeTool[];
   greeting?: string;
   userMute?: UserMuteStrategyName[];
+  /** Set by a connect hook. */
+  userId?: string;
 }
 
 export interface ServerConfig {
@@ -86,6 +91,8 @@ export interface ServerConfig {
   baseDir: string;
   file: ConfigFile;
   defaults: SessionProfile['models'];
+  /** Paths of the connect endpoint (default `['/connect']`). */
+  connectPaths?: string[];
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -130,6 +137,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     idleTimeoutMs: idle,
     baseDir,
     file,
+    connectPaths: env.COLLOQUY_CONNECT_PATHS
+      ? parseConnectPaths(env.COLLOQUY_CONNECT_PATHS, 'COLLOQUY_CONNECT_PATHS')
+      : parseConnectPaths(file.connectPaths, 'connectPaths'),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,

@@ -104,7 +104,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   };
   const session = new VoiceSession({
     sessionId,
-    userId: options.userId ?? `user-${sessionId.slice(0, 8)}`,
+    userId: options.userId ?? profile.userId ?? `user-${sessionId.slice(0, 8)}`,
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,

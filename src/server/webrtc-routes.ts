@@ -31,6 +31,7 @@ import {
   type ServerConfig,
   type SessionProfile,
 } from './config.ts';
+import type { ConnectTokens } from './connect-tokens.ts';
 import { createRtviSession, type RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ModelCache } from './session-factory.ts';
@@ -89,6 +90,10 @@ export interface WebRtcRoutesDeps {
    * options apply); `createRtviSession` with `config`, `logger`, `models`, `registry` otherwise.
    */
   createSession?: (transport: RtviTransport, profile: SessionProfile) => RtviSession;
+  /** The server's connect tokens: an offer's `requestData.grant` redeems the profile `/connect` decided. */
+  tokens?: ConnectTokens;
+  /** Refuse offers without a grant (a connect hook decides every session). */
+  connectRequired?: boolean;
 }
 
 export interface WebRtcRoutes {
@@ -116,7 +121,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
   const sessions = new Map<string, RtviSession>();
   let answering = 0;
 
-  const fail = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, info: string) =>
+  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500 | 503, info: string) =>
     c.json({ info }, status);
 
   app.use(
@@ -146,7 +151,11 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     }
     let profile: SessionProfile;
     try {
-      profile = resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
+      const { grant, ...rest } = requestData;
+      const granted = typeof grant === 'string' ? deps.tokens?.consume(grant) : undefined;
+      if (granted) profile = granted.profile;
+      else if (deps.connectRequired) return fail(c, 403, 'Start the session through a connect path');
+      else profile = resolveProfile(deps.config, RequestDataSchema.parse(rest) as RequestData);
     } catch (err) {
       if (err instanceof ConfigError) return fail(c, 400, err.message);
       if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${issues(err)}`);
