@@ -5,6 +5,7 @@
  * (the only stand-in: a paid cloud model, speaking Deepgram's real wire protocol).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectRefusal } from '../../src/server/connect-hook.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { FakeDeepgramServer } from '../../src/testing/fake-deepgram-server.ts';
 import {
@@ -20,9 +21,12 @@ import {
 } from '../browser/index.ts';
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
 
-describe('Pipecat client: interim transcripts from a streaming STT', () => {
+const CONNECT_PATH = '/agent/voice/breeze-buddy/connect';
+
+describe('Pipecat client: interim transcripts, user mute, a custom connect path with requestData', () => {
   let deepgram: FakeDeepgramServer;
   let server: RunningServer;
+  let leadServer: RunningServer;
   let site: StaticServer;
   let browser: LaunchedChromium;
 
@@ -48,8 +52,24 @@ describe('Pipecat client: interim transcripts from a streaming STT', () => {
     // Provider keys and endpoints come from the process environment, as in a deployment.
     process.env.DEEPGRAM_API_KEY = deepgram.apiKey;
     process.env.COLLOQUY_DEEPGRAM_URL = deepgram.url;
-    [server, site] = await Promise.all([
+    [server, leadServer, site] = await Promise.all([
       startTestServer({ edit: withoutGreeting, env: { COLLOQUY_STT: 'deepgram:nova-3' } }),
+      startTestServer({
+        file: {
+          agents: [{ name: 'sales', instructions: 'You call {{name}}.' }],
+          greeting: 'Hello there.',
+          userMute: ['first-speech'],
+          connectPaths: [CONNECT_PATH],
+        },
+        onConnect: ({ requestData }) => {
+          if (requestData.lead_id !== 'L42') throw new ConnectRefusal(404, 'Unknown lead');
+          return {
+            agent: 'sales',
+            variables: { name: 'Asha' },
+            greeting: 'Hello {{name}}, thanks for your order.',
+          };
+        },
+      }),
       servePage(bundle),
     ]);
     browser = await launchChromium({ wav: mic.path });
@@ -57,7 +77,7 @@ describe('Pipecat client: interim transcripts from a streaming STT', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([server?.close(), site?.close(), deepgram?.close()]);
+    await Promise.all([server?.close(), leadServer?.close(), site?.close(), deepgram?.close()]);
     delete process.env.DEEPGRAM_API_KEY;
     delete process.env.COLLOQUY_DEEPGRAM_URL;
   });
@@ -72,7 +92,7 @@ describe('Pipecat client: interim transcripts from a streaming STT', () => {
     await until(
       'final transcript',
       async () => (await named('onUserTranscript')).find((e) => (e.data as { final: boolean }).final),
-      30_000,
+      60_000,
     );
     const transcripts = (await named('onUserTranscript')).map((e) => ({
       ...(e.data as object),
@@ -100,12 +120,58 @@ describe('Pipecat client: interim transcripts from a streaming STT', () => {
       user_id: interims[0]!.user_id,
     });
     expect(Math.max(...interims.map((i) => i.t))).toBeLessThanOrEqual(finals[0]!.t);
-    // The server spoke Deepgram's protocol: one stream per utterance, closed with CloseStream.
-    const [stream] = deepgram.connections;
-    expect(stream!.query.get('model')).toBe('nova-3');
-    expect(stream!.query.get('interim_results')).toBe('true');
-    expect(stream!.controls.at(-1)).toBe('CloseStream');
-    expect(stream!.audioBytes).toBeGreaterThan(16000 * 2); // more than a second of speech
+    // The server spoke Deepgram's protocol: a stream per utterance, each closed with CloseStream.
+    expect(deepgram.connections.length).toBeGreaterThanOrEqual(1);
+    for (const stream of deepgram.connections) {
+      expect(stream.query.get('model')).toBe('nova-3');
+      expect(stream.query.get('interim_results')).toBe('true');
+      expect(stream.controls.at(-1)).toBe('CloseStream');
+    }
+    const audioBytes = deepgram.connections.reduce((n, c) => n + c.audioBytes, 0);
+    expect(audioBytes).toBeGreaterThan(16000 * 2 * 0.5); // the spoken words went to Deepgram
     expect(await named('onError')).toEqual([]);
+  });
+
+  it("startBotAndConnect on the deployment's own path with requestData {lead_id}: the hook's greeting, and the user muted while it plays", async () => {
+    await browser.page.goto(site.origin);
+    await start({
+      transport: 'websocket',
+      endpoint: `${leadServer.url}${CONNECT_PATH}`,
+      requestData: { lead_id: 'L42' },
+      enableMic: false,
+    });
+    await until(
+      'mute stopped',
+      async () => ((await named('onUserMuteStopped')).length ? true : undefined),
+      30_000,
+    );
+    const tts = (await named('onBotTtsText')).map((e) => (e.data as { text: string }).text).join(' ');
+    expect(tts).toBe('Hello Asha, thanks for your order.');
+    const order = (await events())
+      .map((e) => e.name)
+      .filter((n) =>
+        ['onBotStartedSpeaking', 'onBotStoppedSpeaking', 'onUserMuteStarted', 'onUserMuteStopped'].includes(
+          n,
+        ),
+      );
+    expect(order).toEqual([
+      'onBotStartedSpeaking',
+      'onUserMuteStarted',
+      'onBotStoppedSpeaking',
+      'onUserMuteStopped',
+    ]);
+    expect(await named('onError')).toEqual([]);
+  });
+
+  it("an unknown lead is refused: startBotAndConnect fails with the hook's 404 message", async () => {
+    await browser.page.goto(site.origin);
+    const result = (await browser.page.evaluate((o) => window.__start(o), {
+      transport: 'websocket',
+      endpoint: `${leadServer.url}${CONNECT_PATH}`,
+      requestData: { lead_id: 'nope' },
+      enableMic: false,
+    } as StartOptions)) as StartResult;
+    expect(result).toMatchObject({ ok: false, error: expect.stringContaining('Unknown lead') });
+    expect(leadServer.context.registry.activeCount).toBe(0);
   });
 });
