@@ -130,7 +130,7 @@ describe('Pipecat client: interim transcripts, user mute, a custom connect path 
     const audioBytes = deepgram.connections.reduce((n, c) => n + c.audioBytes, 0);
     expect(audioBytes).toBeGreaterThan(16000 * 2 * 0.5); // the spoken words went to Deepgram
     expect(await named('onError')).toEqual([]);
-  });
+  }, 90_000);
 
   it("startBotAndConnect on the deployment's own path with requestData {lead_id}: the hook's greeting, and the user muted while it plays", async () => {
     await browser.page.goto(site.origin);
@@ -161,7 +161,7 @@ describe('Pipecat client: interim transcripts, user mute, a custom connect path 
       'onUserMuteStopped',
     ]);
     expect(await named('onError')).toEqual([]);
-  });
+  }, 90_000);
 
   it("an unknown lead is refused: startBotAndConnect fails with the hook's 404 message", async () => {
     await browser.page.goto(site.origin);
