@@ -5,9 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { loadServerConfig } from '../../src/server/config.ts';
 import { type ConnectHook, ConnectRefusal, fillTemplate } from '../../src/server/connect-hook.ts';
 import type { RunningServer } from '../../src/server/server.ts';
+import { registerWebRtcRoutes, type WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
 import { openRaw, serverMessages, startTestServer, withoutGreeting } from './helpers.ts';
 
 const PATH = '/agent/voice/breeze-buddy/connect';
@@ -166,6 +168,40 @@ describe('connect hook', () => {
   it('with a hook there is no way around it: /ws without a connect token is refused', async () => {
     server = await startTestServer({ file: FILE, onConnect: hook });
     await expect(openRaw(`${server.url.replace('http', 'ws')}/ws`)).rejects.toThrow(/403/);
+  });
+
+  it('SmallWebRTC: the offer needs the one-time grant the connect answer carries', async () => {
+    let routes: WebRtcRoutes | undefined;
+    server = await startTestServer({
+      file: FILE,
+      onConnect: hook,
+      registerRoutes: (app, ctx) => {
+        routes = registerWebRtcRoutes(app, {
+          config: ctx.config,
+          logger: silentLogger,
+          models: ctx.models,
+          registry: ctx.registry,
+          tokens: ctx.tokens,
+          connectRequired: ctx.connectRequired ?? false,
+        });
+      },
+    });
+    const { json } = await post(PATH, { lead_id: 'L42', transport: 'webrtc' });
+    const requestData = json.webrtcRequestParams.requestData as Record<string, unknown>;
+    expect(requestData).toMatchObject({ lead_id: 'L42', transport: 'webrtc', grant: expect.any(String) });
+    expect(server.context.tokens.peek(requestData.grant as string)?.profile.greeting).toBe(
+      'Hello Asha, this is about order 1017.',
+    );
+    // A bad SDP (but past the grant check) proves the grant was accepted; it is then used up.
+    const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
+    const offer = (data: unknown) => post('/api/offer', { sdp, type: 'offer', requestData: data });
+    expect((await offer({ lead_id: 'L42' })).status).toBe(403);
+    expect((await offer(requestData)).status).toBe(400);
+    expect(await offer(requestData)).toEqual({
+      status: 403,
+      json: { info: 'Start the session through a connect path' },
+    });
+    await routes?.closeAll();
   });
 
   it('fillTemplate fills known names only', () => {
