@@ -9,6 +9,7 @@ export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';
 export * from './providers/local/index.ts';
 export * from './providers/scripted/index.ts';
+export * from './providers/streaming/index.ts';
 export type * from './providers/types.ts';
 export * from './session/index.ts';
 export * from './surfaces/native-protocol/index.ts';

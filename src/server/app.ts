@@ -11,8 +11,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { ColloquyError, ConfigError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
-import type { SessionProfile } from './config.ts';
-import { RequestDataSchema, resolveProfile, type ServerConfig } from './config.ts';
+import { RequestDataSchema, type ServerConfig, type SessionProfile } from './config.ts';
+import { type ConnectHook, resolveConnect } from './connect-hook.ts';
+import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
 import { corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
@@ -32,6 +33,11 @@ export interface ServerContext {
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
   /** True when the request may use the server (no auth configured, or a valid Bearer token). */
   authorized(authorizationHeader: string | undefined): boolean;
+  /**
+   * Set when a connect hook decides sessions: transports then accept only clients that went
+   * through a connect path (a one-time token or grant), so the hook cannot be bypassed.
+   */
+  connectRequired?: boolean;
 }
 
 export interface CreateAppOptions {
@@ -42,6 +48,10 @@ export interface CreateAppOptions {
    * `requestData.transport: 'webrtc'` request with `{webrtcRequestParams: {endpoint: '/api/offer', requestData}}`.
    */
   registerRoutes?: (app: Hono, context: ServerContext) => void;
+  /** Maps a client's `requestData` to its session (see connect-hook.ts). */
+  onConnect?: ConnectHook;
+  /** Bound on `onConnect` (default 5000 ms). */
+  connectHookTimeoutMs?: number;
 }
 
 /** Largest `/connect` body. */
@@ -51,14 +61,18 @@ const MAX_BODY = 1024 * 1024;
 /** `requestData.transport` values that ask for SmallWebRTC. */
 const WEBRTC_NAMES = new Set(['webrtc', 'small-webrtc', 'smallwebrtc']);
 
-export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
+export function createApp({
+  context,
+  registerRoutes,
+  onConnect,
+  connectHookTimeoutMs,
+}: CreateAppOptions): Hono {
   const { config, logger, registry, tokens } = context;
   const app = new Hono();
   const originPolicy = originPolicyOf(config);
   app.use('*', corsFor(originPolicy));
   // Bodies are bounded while they stream in (not after reading them whole).
   app.use('*', bodyLimit({ maxSize: config.maxBodyBytes ?? MAX_BODY, onError: tooLarge }));
-  app.use('/connect', bodyLimit({ maxSize: MAX_CONNECT_BODY, onError: tooLarge }));
 
   const unauthorized = (c: Context) =>
     c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
@@ -68,7 +82,7 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
   // The playground console: open http://localhost:PORT/ (add ?token=… when auth is on).
   registerPlaygroundRoutes(app, context);
 
-  app.post('/connect', async (c) => {
+  const connect = async (c: Context) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
     const text = await c.req.text();
     let body: unknown = {};
@@ -85,21 +99,30 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
       return c.json({ info: `Invalid requestData: ${where}${issue?.message ?? 'invalid'}` }, 400);
     }
     const requestData = parsed.data;
-    let profile: SessionProfile;
+    let outcome: Awaited<ReturnType<typeof resolveConnect>>;
     try {
-      profile = resolveProfile(config, requestData);
-      context.models.models(profile.models); // fail here, not after the client connected
+      outcome = await resolveConnect({
+        config,
+        requestData,
+        path: c.req.path,
+        headers: c.req.header(),
+        logger,
+        ...(onConnect ? { hook: onConnect } : {}),
+        ...(connectHookTimeoutMs !== undefined ? { timeoutMs: connectHookTimeoutMs } : {}),
+      });
+      if (outcome.ok) context.models.models(outcome.profile.models); // fail here, not after the client connected
     } catch (err) {
-      if (err instanceof ConfigError && err.code.startsWith('unknown_'))
-        return c.json({ info: err.message }, 400);
       logger.error('connect: cannot build the session profile', err);
       return c.json({ info: err instanceof Error ? err.message : 'Server misconfigured' }, 500);
     }
+    if (!outcome.ok) return c.json({ info: outcome.info }, outcome.status as 400);
+    const profile = outcome.profile;
     const origin = publicOrigin(c, originPolicy);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
     if (WEBRTC_NAMES.has(transport.toLowerCase())) {
-      // JSON cannot carry headers for the offer, so a one-time token (carrying the chosen profile)
-      // travels in `requestData.token`; the long-lived server token is never handed out.
+      // JSON cannot carry headers for the offer, so a one-time token (carrying the profile decided here,
+      // by the connect hook too) travels in `requestData.token`; the long-lived server token is never
+      // handed out.
       return c.json({
         webrtcRequestParams: {
           endpoint: `${origin}/api/offer`,
@@ -110,7 +133,11 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
     const token = tokens.issue(profile, requestData);
     const wsOrigin = origin.replace(/^http/, 'ws');
     return c.json({ ws_url: `${wsOrigin}/ws?token=${token}` });
-  });
+  };
+  for (const path of config.connectPaths ?? DEFAULT_CONNECT_PATHS) {
+    app.use(path, bodyLimit({ maxSize: MAX_CONNECT_BODY, onError: tooLarge }));
+    app.post(path, connect);
+  }
 
   app.get('/sessions/:id/transcript', (c) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);

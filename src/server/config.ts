@@ -15,6 +15,8 @@ import { ConfigError } from '../errors.ts';
 import { parseAllowlist } from '../net/address-policy.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { parseOrigins } from './http-guards.ts';
+import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
+import { parseConnectPaths } from './connect-paths.ts';
 import { defaultSpecs } from './model-spec.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
@@ -50,12 +52,19 @@ const ProfileSchema = z
     initialAgent: z.string().optional(),
     tools: z.array(DeclarativeToolSchema).optional(),
     greeting: z.string().max(2000).optional(),
+    /** When the server stops listening to the user (see docs/server.md, "User mute"). */
+    userMute: z
+      .array(z.enum(USER_MUTE_STRATEGY_NAMES as [UserMuteStrategyName, ...UserMuteStrategyName[]]))
+      .max(USER_MUTE_STRATEGY_NAMES.length)
+      .optional(),
   })
   .strict();
 
 export const ConfigFileSchema = ProfileSchema.extend({
   configurations: z.record(z.string(), ProfileSchema).optional(),
   idleTimeoutMs: z.number().int().positive().optional(),
+  /** HTTP paths answering `startBotAndConnect` (default ["/connect"]); COLLOQUY_CONNECT_PATHS overrides. */
+  connectPaths: z.array(z.string().max(200)).max(20).optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -69,6 +78,9 @@ export interface SessionProfile {
   initialAgent?: string;
   tools: DeclarativeTool[];
   greeting?: string;
+  userMute?: UserMuteStrategyName[];
+  /** Set by a connect hook. */
+  userId?: string;
 }
 
 export interface ServerConfig {
@@ -89,6 +101,8 @@ export interface ServerConfig {
   maxBodyBytes?: number;
   file: ConfigFile;
   defaults: SessionProfile['models'];
+  /** Paths of the connect endpoint (default `['/connect']`). */
+  connectPaths?: string[];
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -135,6 +149,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     ...(env.COLLOQUY_HTTP_ALLOW ? { httpAllow: parseAllowlist(env.COLLOQUY_HTTP_ALLOW) } : {}),
     ...securityEnv(env),
     file,
+    connectPaths: env.COLLOQUY_CONNECT_PATHS
+      ? parseConnectPaths(env.COLLOQUY_CONNECT_PATHS, 'COLLOQUY_CONNECT_PATHS')
+      : parseConnectPaths(file.connectPaths, 'connectPaths'),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,
@@ -186,6 +203,7 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
     ...(initialAgent ? { initialAgent } : {}),
     tools: [...(base.tools ?? []), ...(named.tools ?? [])],
     ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
+    ...((named.userMute ?? base.userMute) ? { userMute: named.userMute ?? base.userMute } : {}),
   };
 }
 

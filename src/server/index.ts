@@ -2,6 +2,8 @@ export * as rtvi from '../surfaces/rtvi/index.ts';
 export * from './app.ts';
 export * from './client-calls.ts';
 export * from './config.ts';
+export * from './connect-hook.ts';
+export * from './connect-paths.ts';
 export * from './connect-tokens.ts';
 export * from './model-spec.ts';
 export * from './rtvi-client-messages.ts';

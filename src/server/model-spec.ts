@@ -1,6 +1,6 @@
 /**
  * Model specs: `provider:model` strings naming AI SDK providers (openai, anthropic, google, groq,
- * openai-compatible) or Colloquy's embedded components (silero, energy, espeak, pocketsphinx,
+ * openai-compatible), Deepgram's streaming STT (deepgram:MODEL) or Colloquy's embedded components (silero, energy, espeak, pocketsphinx,
  * scripted:FILE). Each resolver validates the spec and builds the model; API keys are read by the
  * providers from their usual environment variables when a request is made.
  */
@@ -19,6 +19,7 @@ import { EspeakTts } from '../providers/local/espeak-tts.ts';
 import { PocketsphinxStt } from '../providers/local/pocketsphinx-stt.ts';
 import { SileroVad } from '../providers/local/silero-vad.ts';
 import { createScriptedModel, loadScript } from '../providers/scripted/scripted-model.ts';
+import { DeepgramStt } from '../providers/streaming/deepgram-stt.ts';
 import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
 
 export interface ParsedSpec {
@@ -104,6 +105,9 @@ export function resolveStt(spec: string, env: Env = process.env, baseDir = proce
       return new TranscriptionStt({ model: createOpenAI({}).transcription(need(p, 'STT', spec)) });
     case 'groq':
       return new TranscriptionStt({ model: createGroq({}).transcription(need(p, 'STT', spec)) });
+    case 'deepgram':
+      // Streaming with interim results; key DEEPGRAM_API_KEY, endpoint COLLOQUY_DEEPGRAM_URL.
+      return new DeepgramStt({ model: need(p, 'STT', spec), env });
     case 'openai-compatible': {
       const baseURL = env.COLLOQUY_OPENAI_COMPATIBLE_BASE_URL;
       if (!baseURL)
@@ -121,7 +125,7 @@ export function resolveStt(spec: string, env: Env = process.env, baseDir = proce
     default:
       throw new ConfigError(
         'unknown_provider',
-        `STT: unknown provider "${p.provider}" in "${spec}" (use pocketsphinx, openai, groq or openai-compatible)`,
+        `STT: unknown provider "${p.provider}" in "${spec}" (use pocketsphinx, deepgram, openai, groq or openai-compatible)`,
       );
   }
 }

@@ -105,7 +105,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   };
   const session = new VoiceSession({
     sessionId,
-    userId: options.userId ?? `user-${sessionId.slice(0, 8)}`,
+    userId: options.userId ?? profile.userId ?? `user-${sessionId.slice(0, 8)}`,
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
@@ -120,6 +120,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       inputSampleRate: 16000,
       outputSampleRate: 24000,
       output: sink,
+      ...(profile.userMute ? { userMute: profile.userMute } : {}),
     },
   });
 

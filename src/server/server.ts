@@ -15,6 +15,7 @@ import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
 import { bearerMatches, createApp, originPolicyOf, type ServerContext } from './app.ts';
 import { resolveProfile, type ServerConfig } from './config.ts';
+import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
 import { createRtviSession } from './rtvi-session.ts';
@@ -32,6 +33,14 @@ export interface StartServerOptions {
   maxSessions?: number;
   /** Largest WebSocket message the socket layer accepts before closing (default 4 MiB). */
   maxWsPayloadBytes?: number;
+  /**
+   * Decides each session from the client's `requestData` on the connect path(s): configuration,
+   * agent, mode, greeting, `{{variables}}`; throw `ConnectRefusal(4xx, message)` to refuse. With a
+   * hook, transports accept only clients that went through a connect path.
+   */
+  onConnect?: ConnectHook;
+  /** Bound on `onConnect` (default 5000 ms). */
+  connectHookTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -68,10 +77,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       }),
     authorized: (header) => bearerMatches(header, config.authToken),
+    ...(options.onConnect ? { connectRequired: true } : {}),
   };
   const app = createApp({
     context,
     ...(options.registerRoutes ? { registerRoutes: options.registerRoutes } : {}),
+    ...(options.onConnect ? { onConnect: options.onConnect } : {}),
+    ...(options.connectHookTimeoutMs !== undefined
+      ? { connectHookTimeoutMs: options.connectHookTimeoutMs }
+      : {}),
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const wss = new WebSocketServer({
@@ -93,6 +107,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       config.authToken !== undefined && bearerMatches(req.headers.authorization, config.authToken);
     if (token && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
     if (config.authToken && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
+    // A connect hook decides every session: no way around it.
+    if (context.connectRequired && !grant) return reject(socket, 403, 'Forbidden');
     if (registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
     let profile = grant?.profile;
     if (!profile) {

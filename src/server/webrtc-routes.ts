@@ -98,6 +98,8 @@ export interface WebRtcRoutesDeps {
    * options apply); `createRtviSession` with `config`, `logger`, `models`, `registry` otherwise.
    */
   createSession?: (transport: RtviTransport, profile: SessionProfile) => RtviSession;
+  /** Refuse offers without a grant (a connect hook decides every session). */
+  connectRequired?: boolean;
 }
 
 export interface WebRtcRoutes {
@@ -125,7 +127,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
   const sessions = new Map<string, RtviSession>();
   let answering = 0;
 
-  const fail = (c: Context, status: 400 | 401 | 404 | 413 | 500 | 503, info: string) =>
+  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500 | 503, info: string) =>
     c.json({ info }, status);
 
   app.use(
@@ -162,10 +164,12 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     }
     let profile: SessionProfile;
     try {
-      // A one-time token from `/connect` carries the profile chosen there; it is used up here.
+      // A one-time token from `/connect` carries the profile chosen there (by a connect hook too); it is
+      // used up here.
       const redeemed = grant ? deps.tokens?.consume(bodyToken) : undefined;
-      profile =
-        redeemed?.profile ?? resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
+      if (redeemed) profile = redeemed.profile;
+      else if (deps.connectRequired) return fail(c, 403, 'Start the session through a connect path');
+      else profile = resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
     } catch (err) {
       if (err instanceof ConfigError) return fail(c, 400, err.message);
       if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${issues(err)}`);

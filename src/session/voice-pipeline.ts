@@ -15,6 +15,7 @@ import {
 import type { EndpointingOptions } from '../pipeline/turn-taking/endpointing.ts';
 import type { InterruptionOptions } from '../pipeline/turn-taking/interruption.ts';
 import { UserAudioInput, type UserTurnInfo } from '../pipeline/turn-taking/user-input.ts';
+import { UserMuteController, type UserMuteStrategy } from '../pipeline/turn-taking/user-mute.ts';
 import type { VadDetectorOptions } from '../pipeline/turn-taking/vad-detector.ts';
 import type { EndOfTurnDetector, SttModel, TtsModel, VadModel } from '../providers/types.ts';
 
@@ -42,6 +43,8 @@ export interface VoiceAudioOptions {
   endpointing?: Omit<EndpointingOptions, 'endOfTurn' | 'clock'>;
   interruption?: Omit<InterruptionOptions, 'clock'>;
   language?: string;
+  /** When the server stops listening to the user (e.g. `['first-speech', 'function-call']`); none by default. */
+  userMute?: UserMuteStrategy[];
 }
 
 /** An AudioSink whose target can be attached, swapped or detached while speech plays. */
@@ -76,6 +79,8 @@ export interface VoicePipelineHooks {
 export interface VoicePipeline {
   speech?: SpeechOutput;
   input?: UserAudioInput;
+  /** Mute decisions (strategies + the app's `setMuted`); present with `input`. */
+  mute?: UserMuteController;
   sink: SwitchableSink;
 }
 
@@ -119,5 +124,13 @@ export function createVoicePipeline(audio: VoiceAudioOptions, hooks: VoicePipeli
         history: hooks.history,
       })
     : undefined;
-  return { ...(speech ? { speech } : {}), ...(input ? { input } : {}), sink };
+  const mute = input
+    ? new UserMuteController({
+        bus: hooks.bus,
+        sessionId: hooks.sessionId,
+        input,
+        strategies: audio.userMute ?? [],
+      })
+    : undefined;
+  return { ...(speech ? { speech } : {}), ...(input ? { input, mute } : {}), sink };
 }

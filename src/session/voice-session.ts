@@ -178,8 +178,7 @@ export class VoiceSession {
 
   /** Mute / unmute the user's microphone input. */
   setMuted(muted: boolean): void {
-    if (muted) this.pipeline?.input?.mute();
-    else this.pipeline?.input?.unmute();
+    this.pipeline?.mute?.setManual(muted);
   }
 
   /** End the user's spoken turn now instead of waiting for silence (push-to-talk release). */
@@ -319,6 +318,7 @@ export class VoiceSession {
     if (this.machine.is('closed')) return;
     this.turns.close();
     this.speechPort?.interrupt('disconnected');
+    this.pipeline?.mute?.close();
     this.pipeline?.input?.close();
     this.pipeline?.speech?.close();
     cancelRunningTools(this.eventBus, this.sessionId, this.running, () => true);

@@ -6,6 +6,7 @@ export {
   simulateReadableStream,
 } from 'ai/test';
 export * from './abortable.ts';
+export * from './fake-deepgram-server.ts';
 export * from './mock-llm.ts';
 export * from './mock-stt.ts';
 export * from './mock-tts.ts';

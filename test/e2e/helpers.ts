@@ -25,6 +25,8 @@ export interface TestServerOptions {
   edit?: (config: ServerConfig) => ServerConfig;
   readyTimeoutMs?: number;
   registerRoutes?: StartServerOptions['registerRoutes'];
+  onConnect?: StartServerOptions['onConnect'];
+  connectHookTimeoutMs?: number;
 }
 
 /** Offline models: scripted LLM, pocketsphinx with the demo grammar, espeak, Silero. */
@@ -52,6 +54,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger: silentLogger,
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     ...(options.registerRoutes ? { registerRoutes: options.registerRoutes } : {}),
+    ...(options.onConnect ? { onConnect: options.onConnect } : {}),
+    ...(options.connectHookTimeoutMs ? { connectHookTimeoutMs: options.connectHookTimeoutMs } : {}),
   });
 }
 

@@ -36,9 +36,9 @@ export function createAgentSession(
         ...(options.speechInstructions ? { instructions: options.speechInstructions } : {}),
       })
     : undefined;
-  const stt = options.transcriptionModel
-    ? new TranscriptionStt({ model: options.transcriptionModel })
-    : undefined;
+  const stt =
+    options.sttModel ??
+    (options.transcriptionModel ? new TranscriptionStt({ model: options.transcriptionModel }) : undefined);
   const history = options.history ?? {};
   const tools: ToolSet = { ...(options.tools ?? {}) };
   const session = new VoiceSession({

@@ -2,7 +2,7 @@
 import type { LanguageModel, SpeechModel, StopCondition, ToolSet, TranscriptionModel } from 'ai';
 import type { FrameTriggerReason } from '../../bus/events.ts';
 import type { Logger } from '../../logger.ts';
-import type { VadModel } from '../../providers/types.ts';
+import type { SttModel, VadModel } from '../../providers/types.ts';
 
 export interface StreamingSpeechOptions {
   /** Shortest text chunk sent to the speech model, in characters (default 50). */
@@ -25,6 +25,12 @@ export interface VoiceAgentOptions {
   model: LanguageModel;
   /** Speech-to-text for `audio` input (e.g. `openai.transcription("whisper-1")`). */
   transcriptionModel?: TranscriptionModel;
+  /**
+   * Streaming speech-to-text for streamed binary PCM (e.g. `new DeepgramStt()`): its interim
+   * transcripts reach the client as `transcription_interim`. Default: `transcriptionModel`, one
+   * request per utterance.
+   */
+  sttModel?: SttModel;
   /** Text-to-speech (e.g. `openai.speech("gpt-4o-mini-tts")`); without it the agent answers in text. */
   speechModel?: SpeechModel;
   /** System prompt (default "You are a helpful voice assistant."). */

@@ -132,7 +132,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     return this.session.history;
   }
   get hasTranscription(): boolean {
-    return this.options.transcriptionModel !== undefined;
+    return this.options.transcriptionModel !== undefined || this.options.sttModel !== undefined;
   }
 
   // ── Input ────────────────────────────────────────────────────────────────────────
