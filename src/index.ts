@@ -3,6 +3,7 @@ export * from './audio/index.ts';
 export * from './bus/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';
+export * from './optional-dependency.ts';
 export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';
 export * from './providers/local/index.ts';

@@ -10,6 +10,7 @@
  */
 import { ColloquyError } from '../errors.ts';
 import { createConsoleLogger, type Logger } from '../logger.ts';
+import { hasOptional, MissingDependencyError } from '../optional-dependency.ts';
 import { loadServerConfig, type ServerConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/server.ts';
 
@@ -27,10 +28,10 @@ COLLOQUY_TTS, COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS, COLLOQUY_IDLE_TIMEOUT_MS, COLL
 export async function startFromConfig(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   let webrtc: { closeAll(reason?: string): Promise<void> } | undefined;
   let registerWebRtc: typeof import('../server/webrtc-routes.ts').registerWebRtcRoutes | undefined;
-  try {
+  if (hasOptional('@roamhq/wrtc')) {
     ({ registerWebRtcRoutes: registerWebRtc } = await import('../server/webrtc-routes.ts'));
-  } catch (err) {
-    logger.warn(`SmallWebRTC disabled: ${(err as Error).message}`);
+  } else {
+    logger.warn(`SmallWebRTC disabled: ${new MissingDependencyError('@roamhq/wrtc', 'SmallWebRTC').message}`);
   }
   const running = await startServer({
     config,

@@ -8,10 +8,10 @@
  * processes using this class must end with an explicit `process.exit()`.
  */
 import { randomUUID } from 'node:crypto';
-import wrtc from '@roamhq/wrtc';
 import { downmixToMono } from '../../audio/pcm.ts';
 import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
+import { requireOptional } from '../../optional-dependency.ts';
 
 export const WEBRTC_RATE = 48_000;
 /** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
@@ -59,10 +59,32 @@ interface AudioSinkData {
   numberOfFrames?: number;
 }
 
+interface AudioSourceData extends AudioSinkData {
+  bitsPerSample: 16;
+}
+
+/** The part of `@roamhq/wrtc` used here (an optional dependency; its types stay out of Colloquy's). */
+interface Wrtc {
+  RTCPeerConnection: new (config: { iceServers: RTCIceServer[] }) => unknown;
+  MediaStream: new (tracks: MediaStreamTrack[]) => unknown;
+  nonstandard: {
+    RTCAudioSource: new () => { createTrack(): unknown; onData(data: AudioSourceData): void };
+    RTCAudioSink: new (
+      track: MediaStreamTrack,
+    ) => { ondata: ((data: AudioSinkData) => void) | undefined; stop(): void };
+  };
+}
+
+/** Loads `@roamhq/wrtc` (a missing package throws `MissingDependencyError` naming the install command). */
+export function loadWrtc(): Wrtc {
+  return requireOptional<Wrtc>('@roamhq/wrtc', 'SmallWebRTC');
+}
+
 export class SmallWebRtcPeer {
   readonly pcId: string;
   private readonly pc: RTCPeerConnection;
-  private readonly source = new wrtc.nonstandard.RTCAudioSource();
+  private readonly wrtc = loadWrtc();
+  private readonly source = new this.wrtc.nonstandard.RTCAudioSource();
   private readonly track: MediaStreamTrack;
   private readonly inputRate: number;
   private readonly gatherTimeoutMs: number;
@@ -93,7 +115,7 @@ export class SmallWebRtcPeer {
     this.inputRate = options.inputSampleRate ?? 16_000;
     this.gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
     this.maxQueuedSamples = Math.round(((options.maxQueuedMs ?? 120_000) * WEBRTC_RATE) / 1000);
-    this.pc = new wrtc.RTCPeerConnection({
+    this.pc = new this.wrtc.RTCPeerConnection({
       iceServers: options.iceServers ?? [],
     }) as unknown as RTCPeerConnection;
     this.track = this.source.createTrack() as unknown as MediaStreamTrack;
@@ -121,7 +143,7 @@ export class SmallWebRtcPeer {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     if (!this.trackAdded) {
       // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
-      this.pc.addTrack(this.track, new wrtc.MediaStream([this.track]) as unknown as MediaStream);
+      this.pc.addTrack(this.track, new this.wrtc.MediaStream([this.track]) as unknown as MediaStream);
       this.trackAdded = true;
     }
     const answer = await this.pc.createAnswer();
@@ -298,7 +320,7 @@ export class SmallWebRtcPeer {
   }
 
   private attachSink(track: MediaStreamTrack): void {
-    const sink = new wrtc.nonstandard.RTCAudioSink(track as never);
+    const sink = new this.wrtc.nonstandard.RTCAudioSink(track);
     this.sinks.push(sink);
     sink.ondata = (data: AudioSinkData) => {
       if (this.audioHandlers.size === 0) return;
