@@ -114,6 +114,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError('invalid_port', `PORT must be 0-65535, got ${env.PORT}`);
   const idle = Number(env.COLLOQUY_IDLE_TIMEOUT_MS ?? file.idleTimeoutMs ?? 120_000);
+  if (!Number.isInteger(idle) || idle <= 0)
+    throw new ConfigError(
+      'invalid_idle_timeout',
+      `COLLOQUY_IDLE_TIMEOUT_MS must be a positive whole number of ms, got ${env.COLLOQUY_IDLE_TIMEOUT_MS}`,
+    );
   const specs = defaultSpecs(env, DEMO_DIR);
   return {
     port,
