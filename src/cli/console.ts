@@ -59,6 +59,8 @@ export function describeMessage(m: RtviMessage): string | undefined {
       return `✗ refused: ${String(d.error ?? JSON.stringify(d))}`;
     case 'server-message': {
       const inner = d as { type?: string; data?: unknown };
+      if (inner.type === 'bot-ready') return undefined;
+      if (inner.type === 'conversation-start') return '● conversation started';
       if (inner.type === 'conversation-end') {
         return `● conversation ended (${String((inner.data as { reason?: unknown })?.reason ?? '')})`;
       }
@@ -190,16 +192,16 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
     `Connected to ${base}${audio ? ' (microphone and speaker on: speak, or type)' : ' (text: type a message and press Enter)'}; /quit or Ctrl-D to leave`,
   );
 
-  // Input that ends (Ctrl-D, or a piped file) leaves once the agent has answered what was sent:
-  // a message arrived after the last send, then 1 s passed without another (at most 60 s).
+  // The agent has answered what was sent when a frame arrived after the last send and then 1 s
+  // passed without another (at most 60 s). Input that ends (Ctrl-D, a piped file) leaves then.
   let lastSendAt = 0;
   let lastMessageAt = 0;
-  const settled = () =>
+  const settled = (beforeFirst: boolean) =>
     new Promise<void>((resolve) => {
       const started = Date.now();
       const tick = setInterval(() => {
         const quiet = lastMessageAt > lastSendAt && Date.now() - lastMessageAt > 1000;
-        if (quiet || lastSendAt === 0 || Date.now() - started > 60_000) {
+        if (quiet || (lastSendAt === 0 && !beforeFirst) || Date.now() - started > 60_000) {
           clearInterval(tick);
           resolve();
         }
@@ -215,12 +217,12 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
     const decoded = decodeFrame(raw as Buffer);
     if (!decoded.ok) return;
     const frame = decoded.frame;
+    lastMessageAt = Date.now();
     if (frame.type === 'audio') {
       audio?.play(frame.audio, frame.sampleRate || 24_000);
       return;
     }
     if (frame.type !== 'message') return;
-    lastMessageAt = Date.now();
     let m: RtviMessage;
     try {
       m = JSON.parse(frame.data) as RtviMessage;
@@ -243,15 +245,22 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
 
   const input = createInterface({ input: process.stdin, terminal: false });
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  // Typed lines go at once (talking over the agent interrupts it, as speech does); piped lines go
+  // one by one, each once the agent has gone quiet, so a script of lines is a conversation.
+  const interactive = process.stdin.isTTY === true;
+  let queue = Promise.resolve();
   const ended = new Promise<'input' | 'socket'>((resolve) => {
     input.on('line', (line) => {
       const text = line.trim();
       if (!text) return;
-      if (text === '/quit') return resolve('input');
-      lastSendAt = Date.now();
-      send('send-text', { content: text });
+      queue = queue.then(async () => {
+        if (!interactive) await settled(true);
+        if (text === '/quit') return resolve('input');
+        lastSendAt = Date.now();
+        send('send-text', { content: text });
+      });
     });
-    input.once('close', () => void settled().then(() => resolve('input')));
+    input.once('close', () => void queue.then(() => settled(false)).then(() => resolve('input')));
     void closed.then(() => resolve('socket'));
   });
   const why = await ended;

@@ -130,16 +130,21 @@ export const session = new VoiceSession({
   ],
 });
 
+let answering = false;
 session.eventBus.subscribe('tool.call', ({ name, args }) => console.log(\`[tool] \${name} \${JSON.stringify(args)}\`));
-session.eventBus.subscribe('llm.text.delta', ({ text }) => process.stdout.write(text));
+session.eventBus.subscribe('llm.text.delta', ({ text }) => {
+  if (!answering) process.stdout.write('agent: ');
+  answering = true;
+  process.stdout.write(text);
+});
 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write('Type a message (Ctrl-D to quit)\\n');
 for await (const line of lines) {
   if (!line.trim()) continue;
-  process.stdout.write('agent: ');
   await session.sendText(line);
-  process.stdout.write('\\n');
+  if (answering) process.stdout.write('\\n');
+  answering = false;
 }
 await session.close();
 `;
