@@ -55,7 +55,7 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
       'COLLOQUY_RTVI_EVENTS="maybe" is not a switch: use true or false',
     ]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 60_000);
 
   it('bad model specs, missing keys, missing or broken files, an unresolvable HOST', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'colloquy-start-'));
@@ -97,7 +97,7 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
       'TTS "openai:gpt-4o-mini-tts" needs an API key: set OPENAI_API_KEY',
       'VAD "silero:/nowhere/silero.onnx": Silero model file /nowhere/silero.onnx not found: fix the path',
     ]);
-  });
+  }, 90_000);
 
   it('a port in use is one line saying what to do', async () => {
     const blocker = createServer();
@@ -113,7 +113,7 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
     } finally {
       blocker.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('graceful shutdown', () => {
