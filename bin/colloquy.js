@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI in-process through tsx's loader (Colloquy ships its sources; no build step).
-let register;
+// The `colloquy` command: runs the compiled CLI (dist/, built by `npm run build`, which `npm install`
+// runs in a clone through the `prepare` script).
+let cli;
 try {
-  ({ register } = await import('tsx/esm/api'));
-} catch {
-  console.error('colloquy: the "tsx" package is missing (npm install tsx)');
-  process.exit(1);
+  cli = await import('../dist/cli/main.js');
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+    console.error('colloquy: the CLI is not built (dist/ is missing): run `npm run build`');
+    process.exit(1);
+  }
+  throw err;
 }
-register();
-const { main } = await import('../src/cli/main.ts');
-main(process.argv.slice(2)).then(
+cli.main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
     console.error(err);

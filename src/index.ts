@@ -5,6 +5,7 @@ export * from './errors.ts';
 export * from './json-limits.ts';
 export * from './logger.ts';
 export * from './net/index.ts';
+export * from './optional-dependency.ts';
 export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';
 export * from './providers/local/index.ts';

@@ -3,7 +3,8 @@
  * WASM build. The module is imported lazily on first use and shared; each encoder/decoder owns
  * native memory that `destroy()` frees.
  */
-import { AudioFormatError, ConfigError } from '../errors.ts';
+import { AudioFormatError } from '../errors.ts';
+import { requireOptional } from '../optional-dependency.ts';
 import { bytesToInt16 } from './pcm.ts';
 
 export const OPUS_SAMPLE_RATE = 48000;
@@ -34,16 +35,11 @@ interface OpusScriptClass {
   Application: { VOIP: number; AUDIO: number; RESTRICTED_LOWDELAY: number };
 }
 
-let opusModule: Promise<OpusScriptClass> | null = null;
+let opusModule: OpusScriptClass | null = null;
 
-function loadOpus(): Promise<OpusScriptClass> {
-  opusModule ??= import('opusscript').then(
-    (m) => ((m as { default?: unknown }).default ?? m) as OpusScriptClass,
-    (err: unknown) => {
-      opusModule = null;
-      throw new ConfigError('opus_unavailable', 'The opusscript package could not be loaded', { cause: err });
-    },
-  );
+/** Loads the optional `opusscript` package once (a missing one throws `MissingDependencyError`). */
+async function loadOpus(): Promise<OpusScriptClass> {
+  opusModule ??= requireOptional<OpusScriptClass>('opusscript', 'Opus audio');
   return opusModule;
 }
 

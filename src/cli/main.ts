@@ -1,112 +1,81 @@
 /**
  * The `colloquy` command.
  *
- *   colloquy start     run the server (config from the environment, see docs/server.md)
- *   colloquy help      this text
+ *   colloquy start      run the server (checks its setup first; see `colloquy start --help`)
+ *   colloquy console    talk to an agent from the terminal
+ *   colloquy init       scaffold an agent project
+ *   colloquy --version  the package version
  *
- * With no API key and no COLLOQUY_CONFIG, `start` runs the bundled offline demo (scripted LLM,
- * pocketsphinx grammar, espeak, Silero). The process always ends with an explicit `process.exit`
- * (the WebRTC binding crashes at natural exit).
+ * The process always ends with an explicit `process.exit` (the WebRTC binding crashes at natural
+ * exit), done by bin/colloquy.js.
  */
 import { ColloquyError } from '../errors.ts';
-import { createConsoleLogger, type Logger } from '../logger.ts';
-import { loadServerConfig, type ServerConfig } from '../server/config.ts';
-import { type RunningServer, startServer } from '../server/server.ts';
+import { consoleCommand } from './console.ts';
+import { HELP, USAGE } from './help.ts';
+import { initCommand } from './init.ts';
+import { type CliIo, processIo, startCommand } from './start.ts';
+import { packageVersion } from './version.ts';
 
-export const USAGE = `Usage: colloquy <command>
+export { USAGE } from './help.ts';
+export { startFromConfig } from './start.ts';
 
-Commands:
-  start   Start the voice agent server (Pipecat RTVI over WebSocket and SmallWebRTC)
-  help    Show this help
-
-Environment: PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT,
-COLLOQUY_TTS, COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS, COLLOQUY_IDLE_TIMEOUT_MS, COLLOQUY_LOG_LEVEL
-(docs/server.md).`;
-
-/** Starts the server with SmallWebRTC routes when the WebRTC binding loads. */
-export async function startFromConfig(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  let webrtc: { closeAll(reason?: string): Promise<void> } | undefined;
-  let registerWebRtc: typeof import('../server/webrtc-routes.ts').registerWebRtcRoutes | undefined;
-  try {
-    ({ registerWebRtcRoutes: registerWebRtc } = await import('../server/webrtc-routes.ts'));
-  } catch (err) {
-    logger.warn(`SmallWebRTC disabled: ${(err as Error).message}`);
-  }
-  const running = await startServer({
-    config,
-    logger,
-    ...(registerWebRtc
-      ? {
-          registerRoutes: (app, ctx) => {
-            webrtc = registerWebRtc(app, {
-              config,
-              logger,
-              models: ctx.models,
-              registry: ctx.registry,
-              tokens: ctx.tokens,
-            });
-          },
-        }
-      : {}),
-  });
-  const close = running.close;
-  running.close = async (reason) => {
-    await Promise.allSettled([webrtc?.closeAll(reason), close(reason)]);
-  };
-  return running;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const command = argv[0] ?? 'help';
-  if (command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+export async function main(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+  io: CliIo = processIo,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    io.out(USAGE);
     return 0;
   }
-  if (command !== 'start') {
-    console.error(`Unknown command "${command}"\n\n${USAGE}`);
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.out(packageVersion());
+    return 0;
+  }
+  if (command === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) io.out(USAGE);
+    else if (HELP[topic]) io.out(HELP[topic]);
+    else {
+      io.err(`colloquy: no command "${topic}"\n\n${USAGE}`);
+      return 2;
+    }
+    return 0;
+  }
+  const help = HELP[command];
+  if (!help) {
+    io.err(`colloquy: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
-  const logger = createConsoleLogger((process.env.COLLOQUY_LOG_LEVEL as never) ?? 'info');
-  let config: ServerConfig;
-  try {
-    config = loadServerConfig(process.env);
-  } catch (err) {
-    console.error(err instanceof ColloquyError ? `Configuration error: ${err.message}` : err);
-    return 1;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(help);
+    return 0;
   }
-  const running = await startFromConfig(config, logger);
-  const demo = !process.env.COLLOQUY_CONFIG && config.defaults.llm.startsWith('scripted:');
-  console.log(`Colloquy listening on ${running.url}`);
-  console.log(`  POST ${running.url}/connect   (Pipecat startBotAndConnect endpoint)`);
-  console.log(`  GET  ${running.url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
-  console.log(`  POST ${running.url}/api/offer   (SmallWebRTC, requestData {transport: 'webrtc'})`);
-  console.log(
-    `  models: llm=${config.defaults.llm} stt=${config.defaults.stt} tts=${config.defaults.tts} vad=${config.defaults.vad}`,
-  );
-  if (demo) console.log('  offline demo: ask "what time is breakfast" or "show me the map"');
-  if (config.authToken) console.log('  auth: Bearer token required (COLLOQUY_AUTH_TOKEN)');
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return resolve(130); // second signal: give up waiting
-      stopping = true;
-      console.log(`\n${signal}: closing ${running.context.registry.activeCount} session(s)`);
-      const force = setTimeout(() => resolve(1), 5000);
-      force.unref();
-      running.close('server_shutdown').then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+  try {
+    switch (command) {
+      case 'start':
+        return await startCommand(rest, env, io);
+      case 'console':
+        return await consoleCommand(rest, env, io);
+      case 'init':
+        return await initCommand(rest, io);
+      default:
+        io.out(help);
+        return 0;
+    }
+  } catch (err) {
+    if (err instanceof ColloquyError) {
+      io.err(`colloquy ${command}: ${err.message}\n(colloquy ${command} --help shows the options)`);
+      return 2;
+    }
+    throw err;
+  }
 }
 
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (invokedDirectly || process.env.COLLOQUY_CLI === '1') {
+if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {

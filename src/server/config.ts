@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseAllowlist } from '../net/address-policy.ts';
-import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
-import { parseOrigins } from './http-guards.ts';
 import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
+import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { parseConnectPaths } from './connect-paths.ts';
+import { parseOrigins } from './http-guards.ts';
 import { defaultSpecs } from './model-spec.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
@@ -138,6 +138,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError('invalid_port', `PORT must be 0-65535, got ${env.PORT}`);
   const idle = Number(env.COLLOQUY_IDLE_TIMEOUT_MS ?? file.idleTimeoutMs ?? 120_000);
+  if (!Number.isInteger(idle) || idle <= 0)
+    throw new ConfigError(
+      'invalid_idle_timeout',
+      `COLLOQUY_IDLE_TIMEOUT_MS must be a positive whole number of ms, got ${env.COLLOQUY_IDLE_TIMEOUT_MS}`,
+    );
   const specs = defaultSpecs(env, DEMO_DIR);
   return {
     port,

@@ -5,13 +5,9 @@
  * providers from their usual environment variables when a request is made.
  */
 import { resolve } from 'node:path';
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { createGroq } from '@ai-sdk/groq';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import { ConfigError } from '../errors.ts';
+import { requireOptional } from '../optional-dependency.ts';
 import { SpeechTts } from '../providers/ai-sdk/speech-tts.ts';
 import { TranscriptionStt } from '../providers/ai-sdk/transcription-stt.ts';
 import { EnergyVad } from '../providers/local/energy-vad.ts';
@@ -21,6 +17,32 @@ import { SileroVad } from '../providers/local/silero-vad.ts';
 import { createScriptedModel, loadScript } from '../providers/scripted/scripted-model.ts';
 import { DeepgramStt } from '../providers/streaming/deepgram-stt.ts';
 import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
+
+// AI SDK provider packages are optional dependencies, loaded when a spec names them (a missing one
+// throws MissingDependencyError with the install command). Their types stay out of the declarations.
+type OpenAIModule = typeof import('@ai-sdk/openai');
+type AnthropicModule = typeof import('@ai-sdk/anthropic');
+type GoogleModule = typeof import('@ai-sdk/google');
+type GroqModule = typeof import('@ai-sdk/groq');
+type CompatibleModule = typeof import('@ai-sdk/openai-compatible');
+
+const createOpenAI: OpenAIModule['createOpenAI'] = (options) =>
+  requireOptional<OpenAIModule>('@ai-sdk/openai', 'OpenAI models (openai:…)').createOpenAI(options);
+const createAnthropic: AnthropicModule['createAnthropic'] = (options) =>
+  requireOptional<AnthropicModule>('@ai-sdk/anthropic', 'Anthropic models (anthropic:…)').createAnthropic(
+    options,
+  );
+const createGoogleGenerativeAI: GoogleModule['createGoogleGenerativeAI'] = (options) =>
+  requireOptional<GoogleModule>('@ai-sdk/google', 'Google models (google:…)').createGoogleGenerativeAI(
+    options,
+  );
+const createGroq: GroqModule['createGroq'] = (options) =>
+  requireOptional<GroqModule>('@ai-sdk/groq', 'Groq models (groq:…)').createGroq(options);
+const createOpenAICompatible: CompatibleModule['createOpenAICompatible'] = (options) =>
+  requireOptional<CompatibleModule>(
+    '@ai-sdk/openai-compatible',
+    'OpenAI-compatible models (openai-compatible:…)',
+  ).createOpenAICompatible(options);
 
 export interface ParsedSpec {
   provider: string;

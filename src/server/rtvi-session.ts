@@ -24,6 +24,7 @@ import type { ServerConfig, SessionProfile } from './config.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
+import { logSessionEvents } from './session-log.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
 export interface RtviSessionOptions {
@@ -67,6 +68,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const models = cache.models(profile.models);
   const bus = new EventBus<EventMap>({ logger });
   const channels = new ClientChannels();
+  logSessionEvents(bus, logger);
   const projection = new RtviProjection(bus, {
     send: (m) => transport.sendMessage(m),
     enabled: config.rtviEvents,

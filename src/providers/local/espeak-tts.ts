@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { decodeWav, WavStreamDecoder } from '../../audio/wav.ts';
 import { ConfigError, InvalidInputError, isAbortError, ProviderError, TimeoutError } from '../../errors.ts';
+import { importOptional, MissingDependencyError } from '../../optional-dependency.ts';
 import type { TtsModel, TtsRequest } from '../types.ts';
 import { abortReason, captureTail, findExecutable, killQuietly, waitForExit } from './child-process.ts';
 
@@ -50,15 +51,17 @@ let wasmPromise: Promise<EspeakWasm> | null = null;
 /** Imports the WASM build and compiles its module once per process. */
 function loadEspeakWasm(): Promise<EspeakWasm> {
   wasmPromise ??= (async () => {
-    // A variable specifier: the optional package ships no type declarations.
-    const specifier = 'espeak-ng';
-    const mod = (await import(specifier)) as { default: EspeakWasm['factory'] };
+    const mod = await importOptional<{ default: EspeakWasm['factory'] }>(
+      'espeak-ng',
+      'eSpeak NG speech without the espeak-ng program on PATH (or install the program: apt install espeak-ng)',
+    );
     const require = createRequire(import.meta.url);
     const wasmPath = require.resolve('espeak-ng/dist/espeak-ng.wasm');
     const compiled = await WebAssembly.compile(await readFile(wasmPath));
     return { factory: mod.default, compiled };
   })().catch((err: unknown) => {
     wasmPromise = null;
+    if (err instanceof MissingDependencyError) throw err;
     throw new ProviderError('tts_unavailable', 'The espeak-ng WASM package could not be loaded', {
       cause: err,
     });

@@ -12,8 +12,8 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { InferenceSession } from 'onnxruntime-node';
 import { AudioFormatError, ProviderError } from '../../errors.ts';
+import { hasOptional, MissingDependencyError, requireOptional } from '../../optional-dependency.ts';
 import type { VadModel, VadStream } from '../types.ts';
 
 export const SILERO_SAMPLE_RATE = 16000;
@@ -29,13 +29,37 @@ export interface SileroVadOptions {
   maxBatch?: number;
 }
 
-/** Path of `silero_vad_v5.onnx` inside the installed `@ricky0123/vad-web` package. */
+/**
+ * Path of `silero_vad_v5.onnx` inside the installed `@ricky0123/vad-web` package (an optional
+ * dependency: a missing package throws `MissingDependencyError`).
+ */
 export function defaultSileroModelPath(): string {
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('@ricky0123/vad-web/package.json')), 'dist', 'silero_vad_v5.onnx');
+  let pkg: string;
+  try {
+    pkg = require.resolve('@ricky0123/vad-web/package.json');
+  } catch (err) {
+    throw new MissingDependencyError('@ricky0123/vad-web', 'Silero VAD (its model file)', err);
+  }
+  return join(dirname(pkg), 'dist', 'silero_vad_v5.onnx');
 }
 
-type Ort = typeof import('onnxruntime-node');
+/** The part of onnxruntime-node's API Silero uses (its types stay out of Colloquy's declarations). */
+interface OrtTensor {
+  readonly data: unknown;
+}
+interface InferenceSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor | undefined>>;
+}
+interface Ort {
+  Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => OrtTensor;
+  InferenceSession: {
+    create(
+      path: string,
+      options: { intraOpNumThreads: number; interOpNumThreads: number; graphOptimizationLevel: 'all' },
+    ): Promise<InferenceSession>;
+  };
+}
 
 interface Job {
   stream: SileroVadStream;
@@ -61,7 +85,7 @@ class SileroEngine {
 
   load(): Promise<{ ort: Ort; session: InferenceSession }> {
     this.loaded ??= (async () => {
-      const ort = (await import('onnxruntime-node')) as Ort;
+      const ort = requireOptional<Ort>('onnxruntime-node', 'Silero VAD');
       const session = await ort.InferenceSession.create(this.modelPath, {
         intraOpNumThreads: 1,
         interOpNumThreads: 1,
@@ -70,6 +94,7 @@ class SileroEngine {
       return { ort, session };
     })().catch((err: unknown) => {
       this.loaded = null;
+      if (err instanceof MissingDependencyError) throw err;
       throw new ProviderError('vad_model_load_failed', `Could not load Silero VAD model ${this.modelPath}`, {
         cause: err,
       });
@@ -148,7 +173,7 @@ class SileroEngine {
       state.set(s.subarray(0, STATE_UNITS), b * STATE_UNITS);
       state.set(s.subarray(STATE_UNITS), (n + b) * STATE_UNITS);
     }
-    let out: InferenceSession.OnnxValueMapType;
+    let out: Record<string, OrtTensor | undefined>;
     try {
       out = await session.run({
         input: new ort.Tensor('float32', input, [n, ROW]),
@@ -255,6 +280,7 @@ export class SileroVad implements VadModel {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) {
       throw new ProviderError('vad_bad_option', `maxBatch must be a positive integer, got ${maxBatch}`);
     }
+    if (!hasOptional('onnxruntime-node')) throw new MissingDependencyError('onnxruntime-node', 'Silero VAD');
     this.engine = engineFor(options.modelPath ?? defaultSileroModelPath(), maxBatch);
   }
 

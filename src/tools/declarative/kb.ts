@@ -1,6 +1,25 @@
 /** A small full-text knowledge base on Orama (BM25), for `kb` tools. Documents are split into passages. */
-import { type AnyOrama, create, insertMultiple, search } from '@orama/orama';
+import { requireOptional } from '../../optional-dependency.ts';
 import type { KbDocument } from './schema.ts';
+
+/** The part of `@orama/orama` (an optional dependency, loaded on first use) that the KB uses. */
+interface OramaDb {
+  readonly __orama: unique symbol;
+}
+interface Orama {
+  create(options: { schema: Record<string, 'string'> }): OramaDb;
+  insertMultiple(db: OramaDb, docs: Record<string, string>[]): unknown;
+  search(
+    db: OramaDb,
+    params: { term: string; properties: string[]; limit: number },
+  ):
+    | Promise<{ hits: { document: unknown; score: number }[] }>
+    | { hits: { document: unknown; score: number }[] };
+}
+
+function loadOrama(): Orama {
+  return requireOptional<Orama>('@orama/orama', 'Knowledge-base tools (kb)');
+}
 
 export interface KbHit {
   id: string;
@@ -32,22 +51,24 @@ export function splitPassages(text: string): string[] {
 
 export class KnowledgeBase {
   private constructor(
-    private readonly db: AnyOrama,
+    private readonly orama: Orama,
+    private readonly db: OramaDb,
     private readonly ready: Promise<void>,
   ) {}
 
   static fromDocuments(documents: KbDocument[]): KnowledgeBase {
-    const db = create({ schema: { docId: 'string', title: 'string', text: 'string' } as const });
+    const orama = loadOrama();
+    const db = orama.create({ schema: { docId: 'string', title: 'string', text: 'string' } });
     const rows = documents.flatMap((d, i) =>
       splitPassages(d.text).map((text) => ({ docId: d.id ?? `doc-${i + 1}`, title: d.title ?? '', text })),
     );
-    const ready = Promise.resolve(insertMultiple(db, rows)).then(() => undefined);
-    return new KnowledgeBase(db, ready);
+    const ready = Promise.resolve(orama.insertMultiple(db, rows)).then(() => undefined);
+    return new KnowledgeBase(orama, db, ready);
   }
 
   async search(query: string, topK = 3): Promise<KbHit[]> {
     await this.ready;
-    const res = await search(this.db, {
+    const res = await this.orama.search(this.db, {
       term: query.slice(0, 500),
       properties: ['title', 'text'],
       limit: topK,

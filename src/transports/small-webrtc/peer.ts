@@ -8,11 +8,11 @@
  * processes using this class must end with an explicit `process.exit()`.
  */
 import { randomUUID } from 'node:crypto';
-import wrtc from '@roamhq/wrtc';
 import { downmixToMono } from '../../audio/pcm.ts';
 import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
 import { parseJsonWithLimits } from '../../json-limits.ts';
+import { requireOptional } from '../../optional-dependency.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from './sdp-guard.ts';
 
 export const WEBRTC_RATE = 48_000;
@@ -63,10 +63,32 @@ interface AudioSinkData {
   numberOfFrames?: number;
 }
 
+interface AudioSourceData extends AudioSinkData {
+  bitsPerSample: 16;
+}
+
+/** The part of `@roamhq/wrtc` used here (an optional dependency; its types stay out of Colloquy's). */
+interface Wrtc {
+  RTCPeerConnection: new (config: { iceServers: RTCIceServer[] }) => unknown;
+  MediaStream: new (tracks: MediaStreamTrack[]) => unknown;
+  nonstandard: {
+    RTCAudioSource: new () => { createTrack(): unknown; onData(data: AudioSourceData): void };
+    RTCAudioSink: new (
+      track: MediaStreamTrack,
+    ) => { ondata: ((data: AudioSinkData) => void) | undefined; stop(): void };
+  };
+}
+
+/** Loads `@roamhq/wrtc` (a missing package throws `MissingDependencyError` naming the install command). */
+export function loadWrtc(): Wrtc {
+  return requireOptional<Wrtc>('@roamhq/wrtc', 'SmallWebRTC');
+}
+
 export class SmallWebRtcPeer {
   readonly pcId: string;
   private readonly pc: RTCPeerConnection;
-  private readonly source = new wrtc.nonstandard.RTCAudioSource();
+  private readonly wrtc = loadWrtc();
+  private readonly source = new this.wrtc.nonstandard.RTCAudioSource();
   private readonly track: MediaStreamTrack;
   private readonly inputRate: number;
   private readonly gatherTimeoutMs: number;
@@ -97,7 +119,7 @@ export class SmallWebRtcPeer {
     this.inputRate = options.inputSampleRate ?? 16_000;
     this.gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
     this.maxQueuedSamples = Math.round(((options.maxQueuedMs ?? 120_000) * WEBRTC_RATE) / 1000);
-    this.pc = new wrtc.RTCPeerConnection({
+    this.pc = new this.wrtc.RTCPeerConnection({
       iceServers: options.iceServers ?? [],
     }) as unknown as RTCPeerConnection;
     this.track = this.source.createTrack() as unknown as MediaStreamTrack;
@@ -127,7 +149,7 @@ export class SmallWebRtcPeer {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     if (!this.trackAdded) {
       // Bot audio goes out on the client's first (audio) transceiver: addTrack reuses it.
-      this.pc.addTrack(this.track, new wrtc.MediaStream([this.track]) as unknown as MediaStream);
+      this.pc.addTrack(this.track, new this.wrtc.MediaStream([this.track]) as unknown as MediaStream);
       this.trackAdded = true;
     }
     const answer = await this.pc.createAnswer();
@@ -305,7 +327,7 @@ export class SmallWebRtcPeer {
   }
 
   private attachSink(track: MediaStreamTrack): void {
-    const sink = new wrtc.nonstandard.RTCAudioSink(track as never);
+    const sink = new this.wrtc.nonstandard.RTCAudioSink(track);
     this.sinks.push(sink);
     sink.ondata = (data: AudioSinkData) => {
       if (this.audioHandlers.size === 0) return;

@@ -1,0 +1,277 @@
+/**
+ * `colloquy console`: a terminal client. It speaks RTVI over the Pipecat WebSocket transport (the
+ * same wire as the browser clients), to a running server (`--url`) or to the agent run in-process,
+ * and prints the conversation's events as they arrive. Lines typed are sent as `send-text`; with
+ * sox's `rec` and `play` on PATH (and no `--text`), the microphone streams 16 kHz PCM in and the
+ * bot's audio plays out.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+import { ConfigError } from '../errors.ts';
+import { createConsoleLogger, isLogLevel } from '../logger.ts';
+import { findExecutable } from '../providers/local/child-process.ts';
+import { preflight } from '../server/preflight.ts';
+import type { RunningServer } from '../server/server.ts';
+import { decodeFrame, encodeAudioFrame, encodeMessageFrame } from '../transports/pipecat-websocket/frames.ts';
+import { parseArgs } from './args.ts';
+import { type CliIo, envWithFlags, startFromConfig } from './start.ts';
+
+type Env = Record<string, string | undefined>;
+interface RtviMessage {
+  label?: string;
+  type?: string;
+  data?: Record<string, unknown>;
+}
+
+const MIC_RATE = 16_000;
+
+/** One printed line for an RTVI message, or undefined for messages not shown. */
+export function describeMessage(m: RtviMessage): string | undefined {
+  const d = m.data ?? {};
+  switch (m.type) {
+    case 'bot-ready':
+      return '● agent ready';
+    case 'user-transcription':
+      return d.final ? `you: ${String(d.text ?? '')}` : undefined;
+    case 'user-started-speaking':
+      return '… you are speaking';
+    case 'bot-interrupted':
+      return `✂ interrupted${d.reason ? ` (${String(d.reason)})` : ''}`;
+    case 'llm-function-call-started':
+      return undefined;
+    case 'llm-function-call-in-progress':
+      return `⚙ ${String(d.function_name)}(${JSON.stringify(d.arguments ?? {})})`;
+    case 'metrics': {
+      if (d.total_latency_ms === undefined) return undefined;
+      const parts = [
+        ['stt', d.stt_latency_ms],
+        ['llm', d.llm_ttfb_ms],
+        ['tts', d.tts_ttfb_ms],
+      ]
+        .filter(([, v]) => typeof v === 'number')
+        .map(([k, v]) => `${k} ${Math.round(v as number)}`);
+      return `⏱ turn ${Math.round(d.total_latency_ms as number)} ms${parts.length ? ` (${parts.join(', ')})` : ''}`;
+    }
+    case 'error':
+      return `✗ error: ${String(d.message ?? d.error ?? JSON.stringify(d))}`;
+    case 'error-response':
+      return `✗ refused: ${String(d.error ?? JSON.stringify(d))}`;
+    case 'server-message': {
+      const inner = d as { type?: string; data?: unknown };
+      if (inner.type === 'bot-ready') return undefined;
+      if (inner.type === 'conversation-start') return '● conversation started';
+      if (inner.type === 'conversation-end') {
+        return `● conversation ended (${String((inner.data as { reason?: unknown })?.reason ?? '')})`;
+      }
+      return `⇢ ${String(inner.type)} ${JSON.stringify(inner.data ?? null)}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** POST /connect (with the token), returning the WebSocket URL it hands out. */
+async function connectUrl(url: string, token: string | undefined): Promise<string> {
+  const base = url.replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: '{}',
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw new ConfigError('console_unreachable', `cannot reach ${base}: ${(err as Error).message}`);
+  }
+  if (!res.ok)
+    throw new ConfigError(
+      'console_refused',
+      `${base}/connect answered ${res.status}: ${(await res.text()).slice(0, 200)}`,
+    );
+  const body = (await res.json()) as { ws_url?: unknown };
+  if (typeof body.ws_url !== 'string')
+    throw new ConfigError('console_refused', `${base}/connect gave no ws_url`);
+  return body.ws_url;
+}
+
+interface Audio {
+  stop(): void;
+  clear(): void;
+  play(pcm: Uint8Array, sampleRate: number): void;
+}
+
+/** Microphone (sox `rec`) into the socket and speaker (sox `play`) from it. */
+function startAudio(ws: WebSocket, rec: string, play: string, io: CliIo): Audio {
+  const mic = spawn(
+    rec,
+    ['-q', '-t', 'raw', '-r', String(MIC_RATE), '-e', 'signed', '-b', '16', '-c', '1', '-'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  mic.on('error', (err) => io.err(`✗ microphone: ${err.message}`));
+  mic.stdout.on('data', (chunk: Buffer) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encodeAudioFrame(chunk, MIC_RATE));
+  });
+  let speaker: { child: ChildProcess; rate: number } | undefined;
+  const stopSpeaker = () => {
+    speaker?.child.kill();
+    speaker = undefined;
+  };
+  return {
+    stop: () => {
+      mic.kill();
+      stopSpeaker();
+    },
+    clear: stopSpeaker,
+    play: (pcm, rate) => {
+      if (speaker?.rate !== rate) {
+        stopSpeaker();
+        const child = spawn(
+          play,
+          ['-q', '-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1', '-'],
+          {
+            stdio: ['pipe', 'ignore', 'ignore'],
+          },
+        );
+        child.on('error', (err) => io.err(`✗ speaker: ${err.message}`));
+        child.stdin?.on('error', () => {});
+        speaker = { child, rate };
+      }
+      speaker.child.stdin?.write(pcm);
+    },
+  };
+}
+
+export async function consoleCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
+  const { flags } = parseArgs(argv, {
+    valued: ['url', 'token', 'config', 'port', 'host'],
+    switches: ['text'],
+  });
+  const url = flags.get('url');
+  const token = (flags.get('token') as string | undefined) ?? env.COLLOQUY_AUTH_TOKEN;
+  let server: RunningServer | undefined;
+  let base: string;
+  if (typeof url === 'string') {
+    base = url;
+  } else {
+    const runEnv: Env = { ...envWithFlags(env, flags), PORT: '0', HOST: '127.0.0.1' };
+    const checked = await preflight(runEnv);
+    if (checked.problems.length > 0 || !checked.config) {
+      io.err('colloquy console: cannot run the agent — fix these:');
+      for (const problem of checked.problems) io.err(`  ✗ ${problem}`);
+      return 1;
+    }
+    const logger = createConsoleLogger({
+      level: isLogLevel(runEnv.COLLOQUY_LOG_LEVEL) ? runEnv.COLLOQUY_LOG_LEVEL : 'warn',
+      write: (line) => io.err(line),
+    });
+    server = await startFromConfig({ ...checked.config, port: 0, host: '127.0.0.1' }, logger);
+    base = server.url;
+  }
+
+  const wsUrl = await connectUrl(base, token);
+  const ws = new WebSocket(wsUrl, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', (err) =>
+      reject(new ConfigError('console_unreachable', `cannot open ${wsUrl}: ${err.message}`)),
+    );
+  });
+  const send = (type: string, data: unknown) =>
+    ws.send(
+      encodeMessageFrame({ label: 'rtvi-ai', type, id: Math.random().toString(36).slice(2, 10), data }),
+    );
+
+  const rec = flags.has('text') ? null : await findExecutable('rec');
+  const play = flags.has('text') ? null : await findExecutable('play');
+  const audio = rec && play ? startAudio(ws, rec, play, io) : undefined;
+  io.out(
+    `Connected to ${base}${audio ? ' (microphone and speaker on: speak, or type)' : ' (text: type a message and press Enter)'}; /quit or Ctrl-D to leave`,
+  );
+
+  // The agent has answered what was sent when a frame arrived after the last send and then 1 s
+  // passed without another (at most 60 s). Input that ends (Ctrl-D, a piped file) leaves then.
+  let lastSendAt = 0;
+  let lastMessageAt = 0;
+  const settled = (beforeFirst: boolean) =>
+    new Promise<void>((resolve) => {
+      const started = Date.now();
+      const tick = setInterval(() => {
+        const quiet = lastMessageAt > lastSendAt && Date.now() - lastMessageAt > 1000;
+        if (quiet || (lastSendAt === 0 && !beforeFirst) || Date.now() - started > 60_000) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 100);
+    });
+  let agentLine = '';
+  const flushAgent = () => {
+    if (agentLine) io.out(`agent: ${agentLine.trim()}`);
+    agentLine = '';
+  };
+  ws.on('message', (raw, isBinary) => {
+    if (!isBinary) return;
+    const decoded = decodeFrame(raw as Buffer);
+    if (!decoded.ok) return;
+    const frame = decoded.frame;
+    lastMessageAt = Date.now();
+    if (frame.type === 'audio') {
+      audio?.play(frame.audio, frame.sampleRate || 24_000);
+      return;
+    }
+    if (frame.type !== 'message') return;
+    let m: RtviMessage;
+    try {
+      m = JSON.parse(frame.data) as RtviMessage;
+    } catch {
+      return;
+    }
+    if (m.type === 'bot-llm-text') {
+      agentLine += String(m.data?.text ?? '');
+      return;
+    }
+    if (m.type === 'bot-llm-stopped') return flushAgent();
+    if (m.type === 'bot-interrupted') audio?.clear();
+    const line = describeMessage(m);
+    if (line) {
+      flushAgent();
+      io.out(line);
+    }
+  });
+  send('client-ready', { version: '2.1.0', about: { library: 'colloquy-console' } });
+
+  const input = createInterface({ input: process.stdin, terminal: false });
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  // Typed lines go at once (talking over the agent interrupts it, as speech does); piped lines go
+  // one by one, each once the agent has gone quiet, so a script of lines is a conversation.
+  const interactive = process.stdin.isTTY === true;
+  let queue = Promise.resolve();
+  const ended = new Promise<'input' | 'socket'>((resolve) => {
+    input.on('line', (line) => {
+      const text = line.trim();
+      if (!text) return;
+      queue = queue.then(async () => {
+        if (!interactive) await settled(true);
+        if (text === '/quit') return resolve('input');
+        lastSendAt = Date.now();
+        send('send-text', { content: text });
+      });
+    });
+    input.once('close', () => void queue.then(() => settled(false)).then(() => resolve('input')));
+    void closed.then(() => resolve('socket'));
+  });
+  const why = await ended;
+  input.close();
+  audio?.stop();
+  if (why === 'input') {
+    send('disconnect-bot', {});
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    ws.terminate();
+  }
+  flushAgent();
+  if (server) await server.close('client_disconnected');
+  return 0;
+}

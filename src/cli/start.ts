@@ -1,0 +1,160 @@
+/**
+ * `colloquy start`: check the setup, listen, and shut down gracefully on SIGINT/SIGTERM (every session
+ * ends with `conversation-end`, then the process exits). Problems are printed one line each, without
+ * stack traces.
+ */
+import type { Logger } from '../logger.ts';
+import { createConsoleLogger, isLogFormat, isLogLevel } from '../logger.ts';
+import { hasOptional } from '../optional-dependency.ts';
+import type { ServerConfig } from '../server/config.ts';
+import { preflight } from '../server/preflight.ts';
+import { type RunningServer, startServer } from '../server/server.ts';
+import { parseArgs } from './args.ts';
+
+type Env = Record<string, string | undefined>;
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Applies `--port/--host/--config` over the environment. */
+export function envWithFlags(env: Env, flags: Map<string, string | true>): Env {
+  const out = { ...env };
+  const set = (flag: string, name: string) => {
+    const v = flags.get(flag);
+    if (typeof v === 'string') out[name] = v;
+  };
+  set('port', 'PORT');
+  set('host', 'HOST');
+  set('config', 'COLLOQUY_CONFIG');
+  return out;
+}
+
+/** A logger configured from COLLOQUY_LOG_LEVEL / COLLOQUY_LOG_FORMAT (info and human by default). */
+export function cliLogger(env: Env): Logger {
+  return createConsoleLogger({
+    level: isLogLevel(env.COLLOQUY_LOG_LEVEL) ? env.COLLOQUY_LOG_LEVEL : 'info',
+    format: isLogFormat(env.COLLOQUY_LOG_FORMAT) ? env.COLLOQUY_LOG_FORMAT : 'human',
+  });
+}
+
+/** Starts the server with SmallWebRTC routes when the WebRTC binding is installed. */
+export async function startFromConfig(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  let webrtc: { closeAll(reason?: string): Promise<void> } | undefined;
+  const registerWebRtc = hasOptional('@roamhq/wrtc')
+    ? (await import('../server/webrtc-routes.ts')).registerWebRtcRoutes
+    : undefined;
+  const running = await startServer({
+    config,
+    logger,
+    ...(registerWebRtc
+      ? {
+          registerRoutes: (app, ctx) => {
+            webrtc = registerWebRtc(app, {
+              config,
+              logger,
+              models: ctx.models,
+              registry: ctx.registry,
+              tokens: ctx.tokens,
+              ...(ctx.connectRequired ? { connectRequired: true } : {}),
+            });
+          },
+        }
+      : {}),
+  });
+  const close = running.close;
+  running.close = async (reason) => {
+    await Promise.allSettled([webrtc?.closeAll(reason), close(reason)]);
+  };
+  return running;
+}
+
+/** One line saying what to fix when the server cannot listen. */
+export function listenProblem(err: unknown, config: Pick<ServerConfig, 'port' | 'host'>): string {
+  const code = (err as { code?: unknown })?.code;
+  const where = `${config.host}:${config.port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} is already in use on ${config.host}: stop the other server, or set PORT to a free port (PORT=0 picks one)`;
+    case 'EACCES':
+      return `not allowed to listen on ${where}: use a port above 1023, or run with the needed privileges`;
+    case 'EADDRNOTAVAIL':
+      return `HOST=${config.host} is not an address of this machine: set HOST to one of its addresses (or 0.0.0.0)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HOST=${config.host} does not resolve: set an IP address or a host name of this machine`;
+    default:
+      return `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+export async function startCommand(
+  argv: readonly string[],
+  env: Env,
+  io: CliIo = processIo,
+): Promise<number> {
+  const { flags } = parseArgs(argv, { valued: ['port', 'host', 'config'] });
+  const runEnv = envWithFlags(env, flags);
+  const checked = await preflight(runEnv);
+  if (checked.problems.length > 0 || !checked.config) {
+    io.err(`colloquy start: cannot start — fix ${checked.problems.length === 1 ? 'this' : 'these'}:`);
+    for (const problem of checked.problems) io.err(`  ✗ ${problem}`);
+    return 1;
+  }
+  const config = checked.config;
+  const logger = cliLogger(runEnv);
+  for (const notice of checked.notices) logger.warn(notice);
+
+  let running: RunningServer;
+  try {
+    running = await startFromConfig(config, logger);
+  } catch (err) {
+    io.err(`colloquy start: cannot start — fix this:`);
+    io.err(`  ✗ ${listenProblem(err, config)}`);
+    return 1;
+  }
+  const demo = !runEnv.COLLOQUY_CONFIG && config.defaults.llm.startsWith('scripted:');
+  io.out(`Colloquy listening on ${running.url}`);
+  io.out(`  playground       ${running.url}/`);
+  io.out(`  POST ${running.url}/connect   (Pipecat startBotAndConnect endpoint)`);
+  io.out(`  GET  ${running.url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
+  if (hasOptional('@roamhq/wrtc')) io.out(`  POST ${running.url}/api/offer   (SmallWebRTC)`);
+  io.out(
+    `  models: llm=${config.defaults.llm} stt=${config.defaults.stt} tts=${config.defaults.tts} vad=${config.defaults.vad}`,
+  );
+  if (demo) io.out('  offline demo: ask "what time is breakfast" or "show me the map"');
+  if (config.authToken) io.out('  auth: Bearer token required (COLLOQUY_AUTH_TOKEN)');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return resolve(130); // a second signal: stop waiting
+      stopping = true;
+      io.out(`${signal}: ending ${running.context.registry.activeCount} session(s)`);
+      const force = setTimeout(() => {
+        io.err('colloquy start: sessions did not close within 5 s; exiting');
+        resolve(1);
+      }, 5000);
+      force.unref();
+      running.close('server_shutdown').then(
+        () => {
+          clearTimeout(force);
+          io.out('Colloquy stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          io.err(`colloquy start: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
