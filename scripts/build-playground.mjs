@@ -4,7 +4,7 @@
  * src/server/playground/page/main.ts with the Pipecat client libraries for the browser and copies
  * index.html, into dist/playground/. The server only serves these files; it never bundles.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,13 +44,23 @@ export async function buildPlayground(options = {}) {
     legalComments: 'none',
     define: { 'process.env.NODE_ENV': '"production"' },
     outfile: join(outDir, 'app.js'),
+    write: false,
     logLevel: 'silent',
-    metafile: true,
     plugins: [withoutDaily],
   });
-  await copyFile(join(source, 'index.html'), join(outDir, 'index.html'));
-  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  const script = result.outputFiles[0].contents;
+  // Written beside and renamed, so a server reading the directory never sees half a file.
+  await replace(join(outDir, 'app.js'), script);
+  await replace(join(outDir, 'index.html'), await readFile(join(source, 'index.html')));
+  const bytes = script.byteLength;
   return { outDir, bytes };
+}
+
+/** @param {string} path @param {Uint8Array} bytes */
+async function replace(path, bytes) {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

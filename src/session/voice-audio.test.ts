@@ -261,6 +261,32 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     expect(rec.first('user.text')).toMatchObject({ text: 'hello there' });
   });
 
+  it('typed text cuts off the greeting; history keeps the heard part of it before the typed text', async () => {
+    const { session, rec } = voiceSession({ answer: 'Breakfast is at seven.' });
+    current = session;
+    const said = 'Hello! I am the demo concierge. Ask me about breakfast, the pool or the wifi.';
+    const greeting = session.speak(said);
+    await rec.waitFor('bot.tts.text', (t) => t.text.startsWith('I am')); // "Hello!" was heard
+    const answer = await session.sendText('when is breakfast');
+    const g = await greeting;
+    expect(g.interrupted).toBe(true);
+    expect(rec.first('speech.interrupted')).toMatchObject({ turnId: g.turnId });
+    expect(answer).toMatchObject({ interrupted: false, text: 'Breakfast is at seven.' });
+    // The rest of the greeting is never said after the answer started.
+    const spoken = rec.payloads('bot.tts.text').map((t) => t.text);
+    expect(spoken.indexOf('Breakfast is at seven.')).toBe(spoken.length - 1);
+    const text = (c: unknown) =>
+      typeof c === 'string' ? c : (c as { text?: string }[]).map((p) => p.text ?? '').join('');
+    const history = session.history.map((m) => [m.role, text(m.content)]);
+    expect(history.map(([role]) => role)).toEqual(['assistant', 'user', 'assistant']);
+    expect(history[0][1]).toBe(g.text);
+    expect(said.startsWith(g.text) && g.text.length > 0).toBe(true);
+    expect(history.slice(1)).toEqual([
+      ['user', 'when is breakfast'],
+      ['assistant', 'Breakfast is at seven.'],
+    ]);
+  });
+
   it('commitAudioTurn ends the spoken turn at once instead of waiting for the silence timeout', async () => {
     const { session, rec } = voiceSession({ answer: 'Committed.', endpointingMs: 60_000 });
     current = session;

@@ -54,6 +54,10 @@ export class VoiceSession {
   private readonly speechPort: SpeechPort | undefined;
   private readonly mode: 'agent' | 'stream';
   private sayCounter = 0;
+  /** `speak()` utterances in flight (the greeting, stream-mode replies). */
+  private readonly saying = new Set<string>();
+  /** Interrupted utterances whose heard part already entered history (at the interruption). */
+  private readonly savedEarly = new Set<string>();
   private readonly memory: SessionMemory | undefined;
 
   constructor(options: VoiceSessionOptions) {
@@ -201,11 +205,19 @@ export class VoiceSession {
     if (this.machine.is('created')) this.startSync();
     const turnId = `say_${++this.sayCounter}`;
     const speech = this.speechPort;
-    const outcome = speech
-      ? await speech.speak(turnId, clean, this.sessionController.signal)
-      : { heardText: clean, interrupted: false, reason: undefined };
+    this.saying.add(turnId);
+    let outcome: { heardText: string; interrupted: boolean; reason?: InterruptReason | undefined };
+    try {
+      outcome = speech
+        ? await speech.speak(turnId, clean, this.sessionController.signal)
+        : { heardText: clean, interrupted: false, reason: undefined };
+    } finally {
+      this.saying.delete(turnId);
+    }
     const heard = outcome.heardText;
-    if (heard.trim()) this.conversation.append({ role: 'assistant', content: heard });
+    if (!this.savedEarly.delete(turnId) && heard.trim()) {
+      this.conversation.append({ role: 'assistant', content: heard });
+    }
     this.eventBus.publish('assistant.text', {
       sessionId: this.sessionId,
       turnId,
@@ -251,6 +263,8 @@ export class VoiceSession {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
+    // Typed input cuts the bot off like speech does, also while it says a `speak()` utterance (the greeting).
+    if (!this.turns.active && this.saying.size > 0) this.interruptSpeech('interrupted');
     return this.turns.begin(clean, 'text', options.images);
   }
 
@@ -265,7 +279,18 @@ export class VoiceSession {
   /** Stop the current turn (and its speech). No-op when idle. */
   interrupt(reason: InterruptReason = 'interrupted'): void {
     if (this.turns.active) this.turns.interrupt(reason);
-    else this.speechPort?.interrupt(reason);
+    else this.interruptSpeech(reason);
+  }
+
+  /**
+   * Stops a `speak()` utterance. What the user heard of it enters history now, so it comes before
+   * the input that cut it off (its `speak()` call resolves later).
+   */
+  private interruptSpeech(reason: InterruptReason): void {
+    const outcome = this.speechPort?.interrupt(reason);
+    if (!outcome || !this.saying.has(outcome.turnId) || this.savedEarly.has(outcome.turnId)) return;
+    this.savedEarly.add(outcome.turnId);
+    if (outcome.heardText.trim()) this.conversation.append({ role: 'assistant', content: outcome.heardText });
   }
 
   /**

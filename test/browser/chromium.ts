@@ -12,8 +12,10 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export interface LaunchOptions {
-  /** WAV played once as the microphone (48 kHz mono works). */
+  /** WAV played as the microphone (48 kHz mono works), once unless `loop`. */
   wav: string;
+  /** Play the WAV over and over. Default false. */
+  loop?: boolean;
   /** Extra Chromium flags. */
   args?: string[];
 }
@@ -26,7 +28,7 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
-export function chromiumArgs(wav: string): string[] {
+export function chromiumArgs(wav: string, loop = false): string[] {
   return [
     '--headless',
     '--no-sandbox',
@@ -39,7 +41,7 @@ export function chromiumArgs(wav: string): string[] {
     '--allow-loopback-in-peer-connection',
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}%noloop`,
+    `--use-file-for-fake-audio-capture=${wav}${loop ? '' : '%noloop'}`,
     '--autoplay-policy=no-user-gesture-required',
   ];
 }
@@ -57,7 +59,7 @@ export async function launchChromium(options: LaunchOptions): Promise<LaunchedCh
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: [...chromiumArgs(options.wav), ...(options.args ?? [])],
+      args: [...chromiumArgs(options.wav, options.loop), ...(options.args ?? [])],
       permissions: ['microphone'],
     });
   } catch (err) {

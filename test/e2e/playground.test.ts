@@ -7,66 +7,25 @@
  * starts (as `npm run build` does) and served from dist without bundling on request.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlayground } from '../../scripts/build-playground.mjs';
-import { silentLogger } from '../../src/logger.ts';
 import { PLAYGROUND_DIR } from '../../src/server/playground/assets.ts';
 import type { RtviSession } from '../../src/server/rtvi-session.ts';
 import type { RunningServer } from '../../src/server/server.ts';
-import { registerWebRtcRoutes, type WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
 import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browser/index.ts';
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
+import {
+  ANSWER_PART,
+  buildPageOnce,
+  captureSessions,
+  lines,
+  SAID,
+  texts,
+  waitLine,
+} from './playground-page.ts';
 
-const SAID = 'what time is breakfast';
-const ANSWER_PART = 'garden room';
-
-interface Line {
-  cls: string;
-  text: string;
-}
-
-const lines = (page: Page) =>
-  page.$$eval('#log .line', (els) => els.map((e) => ({ cls: e.className, text: e.textContent ?? '' })));
-const texts = (page: Page, selector: string) =>
-  page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
-
-/** Waits for a transcript line matching `pred`; the page's lines and log on timeout. */
-async function waitLine(
-  browser: LaunchedChromium,
-  what: string,
-  pred: (l: Line) => boolean,
-  timeoutMs = 60_000,
-) {
-  return until(what, async () => (await lines(browser.page)).find(pred), timeoutMs).catch(
-    async (err: Error) => {
-      const seen = await lines(browser.page).catch(() => []);
-      throw new Error(
-        `${err.message}\nlines: ${JSON.stringify(seen)}\n${browser.logs.slice(-20).join('\n')}`,
-      );
-    },
-  );
-}
-
-/** Captures each session the server creates (to publish what a streaming STT would). */
-function captureSessions(server: RunningServer): RtviSession[] {
-  const sessions: RtviSession[] = [];
-  const create = server.context.createSession;
-  server.context.createSession = (transport, profile) => {
-    const s = create(transport, profile);
-    sessions.push(s);
-    return s;
-  };
-  return sessions;
-}
-
-beforeAll(async () => {
-  await buildPlayground();
-}, 60_000);
+beforeAll(() => buildPageOnce(), 60_000);
 
 describe('playground console: serving', () => {
   let server: RunningServer;
@@ -282,148 +241,5 @@ describe('playground console: a spoken turn over the Pipecat WebSocket', { timeo
     // The socket's close comes after `conversation-end`: still no error shown once the page settled.
     await page.waitForTimeout(600);
     expect(await texts(page, '.banner.error p')).toEqual([]);
-  });
-});
-
-/** An OpenAI-compatible endpoint that refuses every chat completion the way OpenAI does (HTTP 400). */
-async function refusingLlm(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
-  const state = { requests: 0 };
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      state.requests++;
-      res.writeHead(400, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          error: {
-            message: 'The model `broken-model` does not exist',
-            type: 'invalid_request_error',
-            code: 'model_not_found',
-          },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    get requests() {
-      return state.requests;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-describe('playground console: errors', { timeout: 120_000 }, () => {
-  let server: RunningServer;
-  let browser: LaunchedChromium;
-  let llm: Awaited<ReturnType<typeof refusingLlm>>;
-
-  beforeAll(async () => {
-    llm = await refusingLlm();
-    const mic = await makeFakeMicWav({
-      text: 'hello',
-      leadingSilenceMs: 200,
-      trailingSilenceMs: 200,
-      noiseFloorDb: -90,
-    });
-    server = await startTestServer({
-      edit: withoutGreeting,
-      env: { COLLOQUY_LLM: `openai-compatible:broken-model@${llm.url}` },
-    });
-    browser = await launchChromium({ wav: mic.path });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await llm?.close();
-  });
-
-  it('shows a failing LLM once, as a readable banner (not raw JSON), and the session goes on', async () => {
-    const page = browser.page;
-    await page.goto(server.url);
-    await page.click('#talk');
-    await until(
-      'connected',
-      async () => ((await page.textContent('#talk')) === 'Disconnect' ? true : undefined),
-      60_000,
-    );
-    await page.fill('#text', 'what time is breakfast');
-    await page.press('#text', 'Enter');
-    await until(
-      'error banner',
-      async () => (await texts(page, '.banner.error p')).length || undefined,
-      60_000,
-    );
-    await until('error in the timeline', async () =>
-      (await page.$$('#timeline li[data-type="error"]')).length ? true : undefined,
-    );
-    const banners = await texts(page, '.banner.error p');
-    expect(banners).toHaveLength(1);
-    expect(banners[0]).toMatch(/^The language model failed: .*broken-model/);
-    expect(banners[0]).not.toContain('{');
-    expect(llm.requests).toBeGreaterThan(0);
-    expect(await page.textContent('#talk')).toBe('Disconnect');
-  });
-});
-
-describe('playground console: SmallWebRTC', { timeout: 120_000 }, () => {
-  let server: RunningServer;
-  let routes: WebRtcRoutes;
-  let browser: LaunchedChromium;
-
-  beforeAll(async () => {
-    const mic = await makeFakeMicWav({
-      text: SAID,
-      wordsPerMinute: 130,
-      leadingSilenceMs: 2500,
-      trailingSilenceMs: 3000,
-    });
-    server = await startTestServer({
-      edit: withoutGreeting,
-      registerRoutes: (app, ctx) => {
-        routes = registerWebRtcRoutes(app, {
-          config: ctx.config,
-          logger: silentLogger,
-          models: ctx.models,
-          registry: ctx.registry,
-        });
-      },
-    });
-    browser = await launchChromium({ wav: mic.path });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await routes?.closeAll();
-    await server?.close();
-  });
-
-  it('offers SmallWebRTC when the server has its routes, and talks over it', async () => {
-    const page = browser.page;
-    await page.goto(server.url);
-    await until(
-      'webrtc offered',
-      async () =>
-        (await page.$eval('#transport option[value="webrtc"]', (o) => !(o as HTMLOptionElement).disabled)) ||
-        undefined,
-    );
-    expect(
-      await page.$eval('#transport option[value="livekit"]', (o) => (o as HTMLOptionElement).disabled),
-    ).toBe(true);
-    await page.selectOption('#transport', 'webrtc');
-    await page.click('#talk');
-    await waitLine(
-      browser,
-      'bot answer over WebRTC',
-      (l) => l.cls.includes('bot') && l.text.includes(ANSWER_PART),
-    );
-    expect((await lines(page)).find((l) => l.cls === 'line user')?.text).toContain('breakfast');
-    expect(await page.$$('.banner.error')).toHaveLength(0);
-    await page.click('#talk');
-    await until('disconnected', async () =>
-      (await page.textContent('#talk')) === 'Connect' ? true : undefined,
-    );
   });
 });

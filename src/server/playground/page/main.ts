@@ -197,6 +197,7 @@ async function start(): Promise<void> {
     },
   });
   await client.initDevices();
+  if (muted) client.enableMic(false);
   await mics.refresh(() => client?.getAllMics() ?? Promise.resolve([]));
   if (mics.preferred) await client.updateMic(mics.preferred);
   await client.startBotAndConnect({
@@ -223,6 +224,7 @@ talk.addEventListener('click', () => {
 
 muteButton.addEventListener('click', () => {
   muted = !muted;
+  meter.muted = muted;
   muteButton.setAttribute('aria-pressed', String(muted));
   muteButton.textContent = muted ? 'Unmute' : 'Mute';
   client?.enableMic(!muted);

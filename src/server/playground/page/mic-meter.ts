@@ -1,11 +1,13 @@
 /**
  * The microphone level meter: an AnalyserNode on the local microphone track, read ten times a
- * second (RMS mapped from -60..0 dBFS onto 0..100). A muted (disabled) track reads as silence.
+ * second (RMS mapped from -60..0 dBFS onto 0..100). Muted, or a disabled track, reads as silence.
  */
 export class MicMeter {
   private context: AudioContext | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private trackId: string | undefined;
+  /** While muted nothing is sent: the meter reads 0 whatever the device hears. */
+  muted = false;
 
   constructor(private readonly meter: HTMLMeterElement) {}
 
@@ -27,7 +29,7 @@ export class MicMeter {
       for (const v of samples) sum += v * v;
       const rms = Math.sqrt(sum / samples.length);
       const db = rms > 0 ? 20 * Math.log10(rms) : -100;
-      this.show(track.enabled ? Math.max(0, Math.min(100, ((db + 60) / 60) * 100)) : 0);
+      this.show(track.enabled && !this.muted ? Math.max(0, Math.min(100, ((db + 60) / 60) * 100)) : 0);
     }, 100);
   }
 
