@@ -9,14 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import wrtc from '@roamhq/wrtc';
-import { downmixToMono } from '../../audio/pcm.ts';
-import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
+import { attachPcmSink, PacedAudioOutput } from './paced-audio.ts';
 
-export const WEBRTC_RATE = 48_000;
-/** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
-export const FRAME_SAMPLES = 480;
-export const FRAME_MS = 10;
+export { FRAME_MS, FRAME_SAMPLES, WEBRTC_RATE } from './paced-audio.ts';
 
 export interface SdpMessage {
   sdp: string;
@@ -52,13 +48,6 @@ type SignallingHandler = (message: { type: string; [key: string]: unknown }) => 
 export type PeerEndReason = 'channel_closed' | 'failed' | 'closed';
 type EndHandler = (reason: PeerEndReason) => void;
 
-interface AudioSinkData {
-  samples: Int16Array;
-  sampleRate: number;
-  channelCount?: number;
-  numberOfFrames?: number;
-}
-
 export class SmallWebRtcPeer {
   readonly pcId: string;
   private readonly pc: RTCPeerConnection;
@@ -66,7 +55,7 @@ export class SmallWebRtcPeer {
   private readonly track: MediaStreamTrack;
   private readonly inputRate: number;
   private readonly gatherTimeoutMs: number;
-  private readonly maxQueuedSamples: number;
+  private readonly output: PacedAudioOutput;
   private channel: RTCDataChannel | undefined;
   private readonly outbox: string[] = [];
   private readonly audioHandlers = new Set<AudioFrameHandler>();
@@ -77,22 +66,13 @@ export class SmallWebRtcPeer {
   private trackAdded = false;
   private ended = false;
   private readonly sinks: Array<{ stop(): void }> = [];
-  private inResampler: { rate: number; resampler: StreamingResampler } | undefined;
-  private outResampler: { rate: number; resampler: StreamingResampler } | undefined;
-  // Bot audio queue at 48 kHz, consumed in 480-sample frames.
-  private queue: Int16Array[] = [];
-  private queued = 0;
-  private head = 0;
-  private pacer: ReturnType<typeof setInterval> | undefined;
-  private pacerStart = 0;
-  private framesSent = 0;
   private closed = false;
 
   constructor(options: SmallWebRtcPeerOptions = {}) {
     this.pcId = options.pcId ?? randomUUID();
     this.inputRate = options.inputSampleRate ?? 16_000;
     this.gatherTimeoutMs = options.gatherTimeoutMs ?? 5000;
-    this.maxQueuedSamples = Math.round(((options.maxQueuedMs ?? 120_000) * WEBRTC_RATE) / 1000);
+    this.output = new PacedAudioOutput(this.source, options.maxQueuedMs ?? 120_000);
     this.pc = new wrtc.RTCPeerConnection({
       iceServers: options.iceServers ?? [],
     }) as unknown as RTCPeerConnection;
@@ -223,36 +203,18 @@ export class SmallWebRtcPeer {
 
   /** Queues bot audio (mono PCM16); it leaves in real time, 10 ms at a time. */
   sendAudio(pcm: Int16Array, sampleRate: number): void {
-    if (this.closed || pcm.length === 0) return;
-    if (this.outResampler?.rate !== sampleRate) {
-      this.outResampler =
-        sampleRate === WEBRTC_RATE
-          ? undefined
-          : { rate: sampleRate, resampler: new StreamingResampler(sampleRate, WEBRTC_RATE) };
-    }
-    const samples = this.outResampler ? this.outResampler.resampler.process(pcm) : pcm.slice();
-    if (samples.length === 0) return;
-    this.queue.push(samples);
-    this.queued += samples.length;
-    while (this.queued - this.head > this.maxQueuedSamples && this.queue.length > 1) {
-      const dropped = this.queue.shift()!;
-      this.queued -= dropped.length;
-      this.head = 0;
-    }
-    this.startPacer();
+    if (this.closed) return;
+    this.output.write(pcm, sampleRate);
   }
 
   /** Drops queued bot audio (barge-in). */
   clearAudio(): void {
-    this.queue = [];
-    this.queued = 0;
-    this.head = 0;
-    this.outResampler?.resampler.reset();
+    this.output.clear();
   }
 
   /** Bot audio still queued, in ms. */
   get queuedMs(): number {
-    return ((this.queued - this.head) * 1000) / WEBRTC_RATE;
+    return this.output.queuedMs;
   }
 
   get connectionState(): RTCPeerConnectionState {
@@ -262,8 +224,7 @@ export class SmallWebRtcPeer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopPacer();
-    this.clearAudio();
+    this.output.close();
     for (const sink of this.sinks.splice(0)) sink.stop();
     this.channel?.close();
     this.track.stop();
@@ -300,18 +261,9 @@ export class SmallWebRtcPeer {
   private attachSink(track: MediaStreamTrack): void {
     const sink = new wrtc.nonstandard.RTCAudioSink(track as never);
     this.sinks.push(sink);
-    sink.ondata = (data: AudioSinkData) => {
-      if (this.audioHandlers.size === 0) return;
-      const mono = downmixToMono(data.samples, data.channelCount ?? 1);
-      if (this.inResampler?.rate !== data.sampleRate) {
-        this.inResampler = {
-          rate: data.sampleRate,
-          resampler: new StreamingResampler(data.sampleRate, this.inputRate),
-        };
-      }
-      const pcm = data.sampleRate === this.inputRate ? mono : this.inResampler.resampler.process(mono);
-      for (const handler of this.audioHandlers) handler(pcm, this.inputRate);
-    };
+    attachPcmSink(sink as never, this.inputRate, (pcm, rate) => {
+      for (const handler of this.audioHandlers) handler(pcm, rate);
+    });
   }
 
   private attachChannel(channel: RTCDataChannel): void {
@@ -351,59 +303,6 @@ export class SmallWebRtcPeer {
       }
       for (const handler of this.messageHandlers) handler(value);
     };
-  }
-
-  private startPacer(): void {
-    if (this.pacer || this.closed) return;
-    this.pacerStart = performance.now();
-    this.framesSent = 0;
-    this.pacer = setInterval(() => this.pace(), FRAME_MS);
-    this.pace();
-  }
-
-  private stopPacer(): void {
-    if (this.pacer) clearInterval(this.pacer);
-    this.pacer = undefined;
-  }
-
-  /** Sends the frames that are due by the wall clock (timers drift; the clock does not). */
-  private pace(): void {
-    const due = Math.floor((performance.now() - this.pacerStart) / FRAME_MS) + 1 - this.framesSent;
-    for (let i = 0; i < due; i++) {
-      const frame = this.takeFrame();
-      if (!frame) {
-        this.stopPacer();
-        return;
-      }
-      this.source.onData({
-        samples: frame,
-        sampleRate: WEBRTC_RATE,
-        bitsPerSample: 16,
-        channelCount: 1,
-        numberOfFrames: FRAME_SAMPLES,
-      });
-      this.framesSent++;
-    }
-  }
-
-  /** The next 480 samples (the tail is padded with silence). */
-  private takeFrame(): Int16Array | undefined {
-    if (this.queued - this.head <= 0) return undefined;
-    const frame = new Int16Array(FRAME_SAMPLES);
-    let filled = 0;
-    while (filled < FRAME_SAMPLES && this.queue.length > 0) {
-      const chunk = this.queue[0];
-      const n = Math.min(FRAME_SAMPLES - filled, chunk.length - this.head);
-      frame.set(chunk.subarray(this.head, this.head + n), filled);
-      filled += n;
-      this.head += n;
-      if (this.head === chunk.length) {
-        this.queue.shift();
-        this.queued -= chunk.length;
-        this.head = 0;
-      }
-    }
-    return frame;
   }
 }
 
