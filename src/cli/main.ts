@@ -11,6 +11,7 @@
 import { ColloquyError } from '../errors.ts';
 import { createConsoleLogger, type Logger } from '../logger.ts';
 import { loadServerConfig, type ServerConfig } from '../server/config.ts';
+import { liveKitAvailable, registerLiveKitRoutes } from '../server/livekit-routes.ts';
 import { type RunningServer, startServer } from '../server/server.ts';
 
 export const USAGE = `Usage: colloquy <command>
@@ -32,25 +33,20 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
   } catch (err) {
     logger.warn(`SmallWebRTC disabled: ${(err as Error).message}`);
   }
+  let liveKit: { closeAll(reason?: string): Promise<void> } | undefined;
+  const registerLiveKit = liveKitAvailable(logger) ? registerLiveKitRoutes : undefined;
   const running = await startServer({
     config,
     logger,
-    ...(registerWebRtc
-      ? {
-          registerRoutes: (app, ctx) => {
-            webrtc = registerWebRtc(app, {
-              config,
-              logger,
-              models: ctx.models,
-              registry: ctx.registry,
-            });
-          },
-        }
-      : {}),
+    registerRoutes: (app, ctx) => {
+      if (registerWebRtc)
+        webrtc = registerWebRtc(app, { config, logger, models: ctx.models, registry: ctx.registry });
+      if (registerLiveKit) liveKit = registerLiveKit(app, ctx);
+    },
   });
   const close = running.close;
   running.close = async (reason) => {
-    await Promise.allSettled([webrtc?.closeAll(reason), close(reason)]);
+    await Promise.allSettled([webrtc?.closeAll(reason), liveKit?.closeAll(reason), close(reason)]);
   };
   return running;
 }
@@ -79,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`  POST ${running.url}/connect   (Pipecat startBotAndConnect endpoint)`);
   console.log(`  GET  ${running.url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
   console.log(`  POST ${running.url}/api/offer   (SmallWebRTC, requestData {transport: 'webrtc'})`);
+  console.log(`  POST ${running.url}/livekit/connection-details   (LiveKit rooms, livekit-client)`);
   console.log(
     `  models: llm=${config.defaults.llm} stt=${config.defaults.stt} tts=${config.defaults.tts} vad=${config.defaults.vad}`,
   );

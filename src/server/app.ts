@@ -6,6 +6,8 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { ColloquyError, ConfigError } from '../errors.ts';
@@ -30,7 +32,12 @@ export interface ServerContext {
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
   /** True when the request may use the server (no auth configured, or a valid Bearer token). */
   authorized(authorizationHeader: string | undefined): boolean;
+  /** WebSocket upgrade handlers of other transports, by path (e.g. LiveKit's `/rtc/v1`). */
+  upgrades: Map<string, UpgradeHandler>;
 }
+
+/** Takes over an HTTP upgrade request on its path (the socket is its to answer or close). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface CreateAppOptions {
   context: ServerContext;
@@ -137,7 +144,7 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
 }
 
 /** `http(s)://host[:port]` the client reached us at (honours `x-forwarded-proto` / `-host`). */
-function publicOrigin(c: Context): string {
+export function publicOrigin(c: Context): string {
   const url = new URL(c.req.url);
   const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || url.protocol.slice(0, -1);
   const host = c.req.header('x-forwarded-host')?.split(',')[0]?.trim() || url.host;

@@ -3,6 +3,7 @@ export * from './app.ts';
 export * from './client-calls.ts';
 export * from './config.ts';
 export * from './connect-tokens.ts';
+export * from './livekit-routes.ts';
 export * from './model-spec.ts';
 export * from './rtvi-client-messages.ts';
 export * from './rtvi-session.ts';

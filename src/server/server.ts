@@ -67,6 +67,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       }),
     authorized: (header) => bearerMatches(header, config.authToken),
+    upgrades: new Map(),
   };
   const app = createApp({
     context,
@@ -80,6 +81,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const other = context.upgrades.get(url.pathname);
+    if (other) return other(req, socket, head);
     if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
     const token = url.searchParams.get('token');
     const grant = tokens.consume(token);
@@ -146,7 +149,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
 }
 
-function reject(socket: Duplex, status: number, text: string): void {
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+export function reject(socket: Duplex, status: number, text: string): void {
   const body = JSON.stringify({ info: text });
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
