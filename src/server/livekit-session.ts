@@ -71,6 +71,8 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   });
   let started = false;
   let audioErrorReported = false;
+  /** Registered while the page is connected: client_event tools and GUI events reach it. */
+  let unregisterChannel: (() => void) | undefined;
 
   const reportError = (component: string, err: unknown, severity: 'warn' | 'error') => {
     bus.publish('error', {
@@ -82,7 +84,9 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   };
 
   room.on('mediaConnected', () => {
-    if (started || closedReason) return;
+    if (closedReason) return;
+    unregisterChannel ??= session.clientChannels.register({ name: 'livekit', kinds: ['client.event', 'gui'] });
+    if (started) return;
     started = true;
     bus.publish('transport.connected', { sessionId, transport: 'livekit' });
     session
@@ -154,6 +158,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   async function finish(reason: string): Promise<void> {
     if (closedReason) return;
     closedReason = reason;
+    unregisterChannel?.();
     bus.publish('transport.disconnected', { sessionId, transport: 'livekit', reason });
     try {
       await session.close(reason);
