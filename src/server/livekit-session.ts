@@ -85,7 +85,10 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
 
   room.on('mediaConnected', () => {
     if (closedReason) return;
-    unregisterChannel ??= session.clientChannels.register({ name: 'livekit', kinds: ['client.event', 'gui'] });
+    unregisterChannel ??= session.clientChannels.register({
+      name: 'livekit',
+      kinds: ['client.event', 'gui'],
+    });
     if (started) return;
     started = true;
     bus.publish('transport.connected', { sessionId, transport: 'livekit' });
