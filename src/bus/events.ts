@@ -331,6 +331,8 @@ export interface EventMap {
   'transport.connected': { sessionId: string; transport: string };
   /** A client transport disconnected. */
   'transport.disconnected': { sessionId: string; transport: string; reason?: string };
+  /** A client published data (LiveKit `publishData` or a text stream): parsed JSON, or the text. */
+  'client.data': { sessionId: string; transport: string; topic?: string; payload: unknown };
   /** The client reported readiness and capabilities. */
   'client.ready': { sessionId: string; capabilities: unknown };
   /** The session configuration changed at run time. */

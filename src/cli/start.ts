@@ -44,33 +44,35 @@ export function cliLogger(env: Env): Logger {
   });
 }
 
-/** Starts the server with SmallWebRTC routes when the WebRTC binding is installed. */
+/** Starts the server with SmallWebRTC and LiveKit routes when their optional packages are installed. */
 export async function startFromConfig(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   let webrtc: { closeAll(reason?: string): Promise<void> } | undefined;
+  let liveKit: { closeAll(reason?: string): Promise<void> } | undefined;
   const registerWebRtc = hasOptional('@roamhq/wrtc')
     ? (await import('../server/webrtc-routes.ts')).registerWebRtcRoutes
     : undefined;
+  const liveKitRoutes = await import('../server/livekit-routes.ts');
+  const registerLiveKit = liveKitRoutes.liveKitAvailable(logger) ? liveKitRoutes.registerLiveKitRoutes : undefined;
   const running = await startServer({
     config,
     logger,
-    ...(registerWebRtc
-      ? {
-          registerRoutes: (app, ctx) => {
-            webrtc = registerWebRtc(app, {
-              config,
-              logger,
-              models: ctx.models,
-              registry: ctx.registry,
-              tokens: ctx.tokens,
-              ...(ctx.connectRequired ? { connectRequired: true } : {}),
-            });
-          },
-        }
-      : {}),
+    registerRoutes: (app, ctx) => {
+      if (registerWebRtc) {
+        webrtc = registerWebRtc(app, {
+          config,
+          logger,
+          models: ctx.models,
+          registry: ctx.registry,
+          tokens: ctx.tokens,
+          ...(ctx.connectRequired ? { connectRequired: true } : {}),
+        });
+      }
+      if (registerLiveKit) liveKit = registerLiveKit(app, ctx);
+    },
   });
   const close = running.close;
   running.close = async (reason) => {
-    await Promise.allSettled([webrtc?.closeAll(reason), close(reason)]);
+    await Promise.allSettled([webrtc?.closeAll(reason), liveKit?.closeAll(reason), close(reason)]);
   };
   return running;
 }
@@ -125,6 +127,9 @@ export async function startCommand(
   io.out(`  POST ${running.url}/connect   (Pipecat startBotAndConnect endpoint)`);
   io.out(`  GET  ${running.url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
   if (hasOptional('@roamhq/wrtc')) io.out(`  POST ${running.url}/api/offer   (SmallWebRTC)`);
+  if (hasOptional('@roamhq/wrtc') && hasOptional('@livekit/protocol')) {
+    io.out(`  POST ${running.url}/livekit/connection-details   (LiveKit rooms, livekit-client)`);
+  }
   io.out(
     `  models: llm=${config.defaults.llm} stt=${config.defaults.stt} tts=${config.defaults.tts} vad=${config.defaults.vad}`,
   );

@@ -6,6 +6,8 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ColloquyError, ConfigError } from '../errors.ts';
@@ -38,7 +40,12 @@ export interface ServerContext {
    * through a connect path (a one-time token or grant), so the hook cannot be bypassed.
    */
   connectRequired?: boolean;
+  /** WebSocket upgrade handlers of other transports, by path (e.g. LiveKit's `/rtc/v1`). */
+  upgrades: Map<string, UpgradeHandler>;
 }
+
+/** Takes over an HTTP upgrade request on its path (the socket is its to answer or close). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface CreateAppOptions {
   context: ServerContext;

@@ -78,6 +78,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }),
     authorized: (header) => bearerMatches(header, config.authToken),
     ...(options.onConnect ? { connectRequired: true } : {}),
+    upgrades: new Map(),
   };
   const app = createApp({
     context,
@@ -96,6 +97,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const originPolicy = originPolicyOf(config);
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const other = context.upgrades.get(url.pathname);
+    if (other) return other(req, socket, head);
     if (url.pathname !== '/ws') return reject(socket, 404, 'Not Found');
     // A browser page of another origin may not open sessions (cross-site WebSocket hijacking).
     if (!originAllowed(req.headers.origin, req.headers.host, originPolicy)) {
@@ -168,7 +171,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
 }
 
-function reject(socket: Duplex, status: number, text: string): void {
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+export function reject(socket: Duplex, status: number, text: string): void {
   const body = JSON.stringify({ info: text });
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

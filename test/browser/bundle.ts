@@ -26,16 +26,23 @@ const HTML = `<!doctype html>
 <body><script src="/page.js"></script></body></html>
 `;
 
-let pending: Promise<PageBundle> | undefined;
+const pending = new Map<string, Promise<PageBundle>>();
 
-/** Bundles the page once per process (into `<tmp>/colloquy-test-page-<pid>`). */
+/** Bundles the Pipecat test page once per process (into `<tmp>/colloquy-test-page-<pid>`). */
 export function bundlePage(): Promise<PageBundle> {
-  pending ??= (async () => {
-    const dir = join(tmpdir(), `colloquy-test-page-${process.pid}`);
+  return bundleEntry(PAGE_ENTRY, 'colloquy-test-page');
+}
+
+/** Bundles a browser entry (and the real client packages it imports) once per process. */
+export function bundleEntry(entry: string, name: string): Promise<PageBundle> {
+  let bundle = pending.get(entry);
+  if (bundle) return bundle;
+  bundle = (async () => {
+    const dir = join(tmpdir(), `${name}-${process.pid}`);
     await mkdir(dir, { recursive: true });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const result = await build({
-      entryPoints: [PAGE_ENTRY],
+      entryPoints: [entry],
       bundle: true,
       platform: 'browser',
       format: 'iife',
@@ -50,10 +57,9 @@ export function bundlePage(): Promise<PageBundle> {
     await writeFile(join(dir, 'index.html'), HTML);
     return { dir, html: join(dir, 'index.html'), js: join(dir, 'page.js') };
   })();
-  pending.catch(() => {
-    pending = undefined;
-  });
-  return pending;
+  pending.set(entry, bundle);
+  bundle.catch(() => pending.delete(entry));
+  return bundle;
 }
 
 export interface StaticServer {
@@ -64,14 +70,17 @@ export interface StaticServer {
 }
 
 /** Serves `/` (the page) and `/page.js` from a bundle on 127.0.0.1. */
-export async function servePage(bundle: PageBundle): Promise<StaticServer> {
+export async function servePage(
+  bundle: PageBundle,
+  options: { /** Answer every GET path with the page (for pages that navigate). */ anyPath?: boolean } = {},
+): Promise<StaticServer> {
   const [html, js] = await Promise.all([readFile(bundle.html), readFile(bundle.js)]);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    } else if (path === '/page.js') {
+    if (path === '/page.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
+    } else if (path === '/' || path === '/index.html' || (options.anyPath && req.method === 'GET')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     } else {
       res.writeHead(404).end();
     }

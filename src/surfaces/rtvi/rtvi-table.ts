@@ -375,6 +375,7 @@ export const RTVI_TABLE: RtviTable = {
   'transport.connected': null,
   'transport.disconnected': null,
   'client.ready': null,
+  'client.data': null,
   'config.changed': null,
 
   // Metrics and errors.

@@ -1,0 +1,393 @@
+/**
+ * LiveKit routes on a real server (127.0.0.1:0) with raw clients: `connection-details` (CORS, auth,
+ * configuration), and every refusal of the `/rtc/v1` upgrade before a session starts; then, on a
+ * joined socket, bad signal messages, the ICE timeout, and bad or flooding data from a wrtc peer.
+ */
+import { gzipSync } from 'node:zlib';
+import * as proto from '@livekit/protocol';
+import wrtc from '@roamhq/wrtc';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startTestServer, until } from '../../test/e2e/helpers.ts';
+import type { EventMap } from '../bus/events.ts';
+import { mintLiveKitToken } from '../transports/livekit/access-token.ts';
+import { type LiveKitRoutes, registerLiveKitRoutes } from './livekit-routes.ts';
+import type { RunningServer } from './server.ts';
+
+const keys = { apiKey: 'APIunit', apiSecret: 'unit-secret-0123456789-0123456789' };
+
+function joinParam(request: proto.JoinRequest, gzip = true): string {
+  const bytes = request.toBinary();
+  const wrapped = new proto.WrappedJoinRequest({
+    joinRequest: gzip ? gzipSync(bytes) : bytes,
+    compression: gzip ? proto.WrappedJoinRequest_Compression.GZIP : proto.WrappedJoinRequest_Compression.NONE,
+  });
+  return Buffer.from(wrapped.toBinary()).toString('base64url');
+}
+
+interface Signal {
+  ws: WebSocket;
+  received: proto.SignalResponse[];
+  closed: Promise<number>;
+  send(request: proto.SignalRequest): void;
+  next(kind: string, timeoutMs?: number): Promise<proto.SignalResponse>;
+}
+
+/** Opens `/rtc/v1`; resolves with the HTTP status when the upgrade is refused. */
+function openSignal(origin: string, query: Record<string, string>): Promise<Signal | number> {
+  const url = new URL('/rtc/v1', origin.replace(/^http/, 'ws'));
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const ws = new WebSocket(url);
+  ws.binaryType = 'nodebuffer';
+  const received: proto.SignalResponse[] = [];
+  ws.on('message', (data) => received.push(proto.SignalResponse.fromBinary(data as Buffer)));
+  const signal: Signal = {
+    ws,
+    received,
+    closed: new Promise((resolve) => ws.on('close', (code) => resolve(code))),
+    send: (request) => ws.send(request.toBinary()),
+    next: (kind, timeoutMs = 10_000) =>
+      until(kind, () => received.find((m) => m.message.case === kind), timeoutMs),
+  };
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve(signal));
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+  });
+}
+
+describe('LiveKit routes', () => {
+  let server: RunningServer;
+  let routes: LiveKitRoutes;
+  const cleanups: Array<() => void> = [];
+  const token = (
+    room: string,
+    identity = 'alice',
+    extra: Partial<Parameters<typeof mintLiveKitToken>[1]> = {},
+  ) => mintLiveKitToken(keys, { ...extra, identity, room });
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { COLLOQUY_AUTH_TOKEN: 'bearer-secret' },
+      registerRoutes: (app, ctx) => {
+        routes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 400 } });
+      },
+    });
+  });
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  afterAll(async () => {
+    await routes?.closeAll();
+    await server?.close();
+  });
+
+  const details = (
+    body: unknown,
+    headers: Record<string, string> = { authorization: 'Bearer bearer-secret' },
+  ) =>
+    fetch(`${server.url}/livekit/connection-details`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://page.example', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  describe('POST /livekit/connection-details', () => {
+    it('answers the CORS preflight for a page on another origin', async () => {
+      const res = await fetch(`${server.url}/livekit/connection-details`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://page.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,authorization',
+        },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/content-type/);
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+      expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    });
+
+    it('issues a LiveKit token for a new room, for the configuration asked for', async () => {
+      const res = await details({ config: 'stream', participant_name: 'Ada' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      const body = (await res.json()) as Record<string, string>;
+      expect(body).toEqual({
+        serverUrl: server.url.replace(/^http/, 'ws'),
+        roomName: expect.stringMatching(/^colloquy-[0-9a-f]{16}$/),
+        participantName: 'Ada',
+        participantToken: expect.any(String),
+      });
+      const claims = JSON.parse(Buffer.from(body.participantToken.split('.')[1], 'base64url').toString());
+      expect(claims).toMatchObject({
+        iss: keys.apiKey,
+        name: 'Ada',
+        sub: expect.stringMatching(/^user-/),
+        video: {
+          roomJoin: true,
+          room: body.roomName,
+          canPublish: true,
+          canSubscribe: true,
+          canPublishData: true,
+        },
+      });
+    });
+
+    it.each([
+      ['no Bearer token', {}, {}, 401],
+      ['a wrong Bearer token', {}, { authorization: 'Bearer nope' }, 401],
+      ['an unknown configuration', { config: 'nope' }, undefined, 400],
+      ['an unknown agent', { agent: 'nope' }, undefined, 400],
+      ['a body that is not JSON', '{not json', undefined, 400],
+      ['a JSON array body', '[1]', undefined, 400],
+      ['a huge body', JSON.stringify({ pad: 'x'.repeat(20_000) }), undefined, 413],
+    ])('refuses %s', async (_name, body, headers, status) => {
+      const res = await details(body, headers as Record<string, string> | undefined);
+      expect(res.status).toBe(status);
+      expect(await res.json()).toEqual({ info: expect.any(String) });
+    });
+  });
+
+  describe('/rtc/v1 upgrade refusals (before any session starts)', () => {
+    const goodJoin = () => joinParam(new proto.JoinRequest({}));
+    it.each([
+      ['no token', () => ({ join_request: goodJoin() }), 401],
+      [
+        'a forged token',
+        () => ({
+          access_token: mintLiveKitToken({ ...keys, apiSecret: 'x' }, { identity: 'a', room: 'r' }),
+          join_request: goodJoin(),
+        }),
+        401,
+      ],
+      [
+        'an expired token',
+        () => ({
+          access_token: token('r', 'a', {
+            identity: 'a',
+            room: 'r',
+            ttlMs: 1000,
+            nowMs: Date.now() - 60_000,
+          }),
+          join_request: goodJoin(),
+        }),
+        401,
+      ],
+      ['no join_request', () => ({ access_token: token('r') }), 400],
+      [
+        'a join_request that is not base64url',
+        () => ({ access_token: token('r'), join_request: '%%%***' }),
+        400,
+      ],
+      [
+        'a join_request that is not protobuf',
+        () => ({
+          access_token: token('r'),
+          join_request: Buffer.from('hello world, not protobuf at all').toString('base64url'),
+        }),
+        400,
+      ],
+      [
+        'a join_request claiming gzip that is not',
+        () => ({
+          access_token: token('r'),
+          join_request: Buffer.from(
+            new proto.WrappedJoinRequest({
+              compression: proto.WrappedJoinRequest_Compression.GZIP,
+              joinRequest: new Uint8Array([1, 2, 3, 4]),
+            }).toBinary(),
+          ).toString('base64url'),
+        }),
+        400,
+      ],
+      [
+        'a resume of a room that does not exist',
+        () => ({
+          access_token: token('ghost'),
+          join_request: joinParam(new proto.JoinRequest({ reconnect: true })),
+        }),
+        404,
+      ],
+    ])('refuses %s', async (_name, query, status) => {
+      const before = server.context.registry.activeCount;
+      expect(await openSignal(server.url, query())).toBe(status);
+      expect(server.context.registry.activeCount).toBe(before);
+      expect(routes.size).toBe(0);
+    });
+  });
+
+  describe('a joined socket', () => {
+    it('joins (agent in otherParticipants), ignores undecodable and unknown messages, answers pings', async () => {
+      const signal = await openSignal(server.url, {
+        access_token: token('room-ping'),
+        join_request: joinParam(new proto.JoinRequest({ metadata: 'm' }), false),
+      });
+      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+      cleanups.push(() => signal.ws.close());
+      const join = (await signal.next('join')).message.value as proto.JoinResponse;
+      expect(join.participant).toMatchObject({
+        identity: 'alice',
+        permission: { canPublish: true, canPublishData: true },
+      });
+      expect(join.otherParticipants).toHaveLength(1);
+      expect(join.otherParticipants[0]).toMatchObject({
+        identity: 'concierge', // the demo configuration's first agent
+        kind: proto.ParticipantInfo_Kind.AGENT,
+        tracks: [
+          {
+            type: proto.TrackType.AUDIO,
+            source: proto.TrackSource.MICROPHONE,
+            sid: expect.stringMatching(/^TR_/),
+          },
+        ],
+      });
+      expect(join.serverInfo?.version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(join.pingInterval).toBeGreaterThan(0);
+      // Garbage, an empty message and a message kind the server does not serve: logged, ignored.
+      signal.ws.send(Buffer.from([0xff, 0xff, 0xff, 0x0f]));
+      signal.send(new proto.SignalRequest({}));
+      signal.send(
+        new proto.SignalRequest({ message: { case: 'simulate', value: new proto.SimulateScenario({}) } }),
+      );
+      signal.send(
+        new proto.SignalRequest({ message: { case: 'pingReq', value: new proto.Ping({ timestamp: 42n }) } }),
+      );
+      const pong = (await signal.next('pongResp')).message.value as proto.Pong;
+      expect(pong.lastPingTimestamp).toBe(42n);
+      signal.send(new proto.SignalRequest({ message: { case: 'ping', value: 7n } }));
+      await signal.next('pong');
+      expect(signal.ws.readyState).toBe(WebSocket.OPEN);
+      // The room is taken: another identity with a token for it is refused.
+      expect(
+        await openSignal(server.url, {
+          access_token: token('room-ping', 'mallory'),
+          join_request: joinParam(new proto.JoinRequest({})),
+        }),
+      ).toBe(409);
+    });
+
+    it('a client that never completes ICE: the room closes at the timeout, the session is cleaned up', async () => {
+      const signal = await openSignal(server.url, {
+        access_token: token('room-ice'),
+        join_request: joinParam(new proto.JoinRequest({})),
+      });
+      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+      await signal.next('join');
+      const session = routes.session('room-ice')!;
+      expect(await session.closed).toBe('ice_timeout');
+      const leave = (await signal.next('leave')).message.value as proto.LeaveRequest;
+      expect(leave.action).toBe(proto.LeaveRequest_Action.DISCONNECT);
+      await signal.closed;
+      expect(routes.room('room-ice')).toBeUndefined();
+    });
+
+    it('an offer the WebRTC stack refuses ends the room instead of hanging', async () => {
+      const signal = await openSignal(server.url, {
+        access_token: token('room-sdp'),
+        join_request: joinParam(
+          new proto.JoinRequest({
+            publisherOffer: new proto.SessionDescription({
+              type: 'offer',
+              sdp: 'v=0\r\nm=nonsense\r\n',
+              id: 1,
+            }),
+          }),
+        ),
+      });
+      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+      const leave = (await signal.next('leave')).message.value as proto.LeaveRequest;
+      expect(leave.canReconnect).toBe(false);
+      await signal.closed;
+      expect(signal.received.some((m) => m.message.case === 'answer')).toBe(false);
+      expect(routes.room('room-sdp')).toBeUndefined();
+    });
+
+    it('data from the page: JSON becomes client.data, non-JSON an error event, a flood is bounded', async () => {
+      const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
+      cleanups.push(() => pc.close());
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      const reliable = pc.createDataChannel('_reliable', { ordered: true });
+      await pc.setLocalDescription(await pc.createOffer());
+      const signal = await openSignal(server.url, {
+        access_token: token('room-data'),
+        join_request: joinParam(
+          new proto.JoinRequest({
+            publisherOffer: new proto.SessionDescription({
+              type: 'offer',
+              sdp: pc.localDescription!.sdp,
+              id: 1,
+            }),
+          }),
+        ),
+      });
+      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+      cleanups.push(() => signal.ws.close());
+      pc.onicecandidate = (e) => {
+        if (e.candidate)
+          signal.send(
+            new proto.SignalRequest({
+              message: {
+                case: 'trickle',
+                value: new proto.TrickleRequest({ candidateInit: JSON.stringify(e.candidate) }),
+              },
+            }),
+          );
+      };
+      const answer = (await signal.next('answer')).message.value as proto.SessionDescription;
+      expect(answer.id).toBe(1);
+      expect(answer.sdp).toMatch(/a=msid:PA_[^ |]+\|TR_/);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      for (const m of signal.received.filter((r) => r.message.case === 'trickle')) {
+        await pc.addIceCandidate(JSON.parse((m.message.value as proto.TrickleRequest).candidateInit));
+      }
+      signal.ws.on('message', (data) => {
+        const m = proto.SignalResponse.fromBinary(data as Buffer);
+        if (m.message.case === 'trickle')
+          void pc.addIceCandidate(JSON.parse(m.message.value.candidateInit)).catch(() => {});
+      });
+      await until('data channel open', () => (reliable.readyState === 'open' ? true : undefined));
+      const bus = routes.session('room-data')!.session.eventBus;
+      const got: Array<EventMap['client.data']> = [];
+      const errors: string[] = [];
+      bus.subscribe('client.data', (p) => got.push(p));
+      bus.subscribe('error', (p) => errors.push(p.error.code));
+      const packet = (payload: string | Uint8Array, topic: string) =>
+        new proto.DataPacket({
+          kind: proto.DataPacket_Kind.RELIABLE,
+          value: {
+            case: 'user',
+            value: new proto.UserPacket({
+              payload: typeof payload === 'string' ? new TextEncoder().encode(payload) : payload,
+              topic,
+            }),
+          },
+        }).toBinary() as Uint8Array<ArrayBuffer>;
+      reliable.send(packet('{"plan":"pro"}', 'custom.choice'));
+      reliable.send(packet('not json', 'custom.choice'));
+      reliable.send(packet(new Uint8Array([0xc3, 0x28]), 'custom.choice'));
+      reliable.send(new Uint8Array([0xff, 0xff, 0xff]));
+      await until('client.data', () => (got.length ? got : undefined));
+      expect(got[0]).toEqual({
+        sessionId: expect.any(String),
+        transport: 'livekit',
+        topic: 'custom.choice',
+        payload: { plan: 'pro' },
+      });
+      await until('errors', () =>
+        errors.filter((c) => c === 'invalid_client_data').length === 2 ? true : undefined,
+      );
+      // A flood: far more packets than the budget; most are dropped, reported once, nothing queued.
+      for (let i = 0; i < 1000; i++) reliable.send(packet(`{"i":${i}}`, 'flood'));
+      await until('rate drop reported', () => (errors.includes('livekit_data_rate') ? true : undefined));
+      await new Promise((r) => setTimeout(r, 200));
+      const flood = got.filter((p) => p.topic === 'flood').length;
+      expect(flood).toBeGreaterThan(0);
+      expect(flood).toBeLessThan(300);
+      expect(errors.filter((c) => c === 'livekit_data_rate')).toHaveLength(1);
+      expect(signal.ws.readyState).toBe(WebSocket.OPEN);
+      // The malformed packet counts as malformed, not as data.
+      expect(errors).toContain('livekit_data_malformed');
+    });
+  });
+});

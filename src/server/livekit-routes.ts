@@ -1,0 +1,311 @@
+/**
+ * LiveKit rooms on a Colloquy server, for the unmodified `livekit-client` SDK:
+ *
+ *   POST /livekit/connection-details  → {serverUrl, roomName, participantName, participantToken}
+ *   GET  /rtc/v1  (WebSocket upgrade)  → LiveKit signalling, one peer connection per client
+ *   GET  /rtc/v1/validate              → why a connection would be refused (the client asks after a
+ *                                        failed upgrade)
+ *
+ * Tokens are LiveKit JWTs signed with `COLLOQUY_LIVEKIT_API_KEY` / `COLLOQUY_LIVEKIT_API_SECRET`
+ * (generated at start, with a warning, when unset), so tokens minted by LiveKit's server SDKs with
+ * the same key are accepted too. Every upgrade is checked (token, join request, room) before any
+ * session work. A room is one Colloquy session; `connection-details` picks its configuration the
+ * way `/connect` does.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Hono } from 'hono';
+import { WebSocketServer } from 'ws';
+import { ColloquyError, ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { hasOptional } from '../optional-dependency.ts';
+import {
+  type LiveKitClaims,
+  type LiveKitKeys,
+  mintLiveKitToken,
+  verifyLiveKitToken,
+} from '../transports/livekit/access-token.ts';
+import { decodeJoinRequest } from '../transports/livekit/join-request.ts';
+import { LiveKitRoom } from '../transports/livekit/room.ts';
+import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
+import { originPolicyOf, type ServerContext } from './app.ts';
+import { publicOrigin } from './http-guards.ts';
+import { RequestDataSchema, resolveProfile, type SessionProfile } from './config.ts';
+import { createLiveKitSession, type LiveKitSession } from './livekit-session.ts';
+import { reject } from './server.ts';
+
+export const CONNECTION_DETAILS_PATH = '/livekit/connection-details';
+export const SIGNAL_PATH = '/rtc/v1';
+
+export interface LiveKitRoutesOptions {
+  /** API key and secret; from the environment (or generated) by default. */
+  keys?: LiveKitKeys;
+  env?: Record<string, string | undefined>;
+  /** Most rooms open at once (further joins get 503). Default 32. */
+  maxRooms?: number;
+  /** Lifetime of the tokens `connection-details` issues. Default 15 min. */
+  tokenTtlMs?: number;
+  /** Room tuning (ICE servers, resume window, ICE timeout, data limits, ping). */
+  room?: Partial<Omit<LiveKitRoomOptions, 'name' | 'user' | 'agent' | 'logger'>>;
+}
+
+export interface LiveKitRoutes {
+  readonly keys: LiveKitKeys;
+  /** Rooms open now. */
+  readonly size: number;
+  room(name: string): LiveKitRoomLink | undefined;
+  session(name: string): LiveKitSession | undefined;
+  /** Ends every room (server shutdown). */
+  closeAll(reason?: string): Promise<void>;
+}
+
+const MAX_BODY_CHARS = 16 * 1024;
+const MAX_RESERVATIONS = 1000;
+
+/** Keys from `COLLOQUY_LIVEKIT_API_KEY` / `_SECRET`, or fresh ones for development (with a warning). */
+export function liveKitKeys(env: Record<string, string | undefined>, logger: Logger): LiveKitKeys {
+  const apiKey = env.COLLOQUY_LIVEKIT_API_KEY;
+  const apiSecret = env.COLLOQUY_LIVEKIT_API_SECRET;
+  if (apiKey && apiSecret) return { apiKey, apiSecret };
+  if (apiKey || apiSecret) {
+    throw new ConfigError(
+      'livekit_keys_incomplete',
+      'Set both COLLOQUY_LIVEKIT_API_KEY and COLLOQUY_LIVEKIT_API_SECRET (or neither, for development)',
+    );
+  }
+  logger.warn(
+    'LiveKit: COLLOQUY_LIVEKIT_API_KEY / COLLOQUY_LIVEKIT_API_SECRET are not set; using keys generated for this run (tokens from other servers will not work)',
+  );
+  return {
+    apiKey: `APIdev${randomBytes(6).toString('hex')}`,
+    apiSecret: randomBytes(32).toString('base64url'),
+  };
+}
+
+/** True when the optional packages LiveKit rooms need are installed (warns naming them otherwise). */
+export function liveKitAvailable(logger: Logger): boolean {
+  const missing = ['@livekit/protocol', '@roamhq/wrtc'].filter((name) => !hasOptional(name));
+  if (missing.length) logger.warn(`LiveKit rooms disabled: run \`npm install ${missing.join(' ')}\``);
+  return missing.length === 0;
+}
+
+export function registerLiveKitRoutes(
+  app: Hono,
+  context: ServerContext,
+  options: LiveKitRoutesOptions = {},
+): LiveKitRoutes {
+  const { config, logger } = context;
+  const keys = options.keys ?? liveKitKeys(options.env ?? process.env, logger);
+  const maxRooms = options.maxRooms ?? 32;
+  const tokenTtlMs = options.tokenTtlMs ?? 15 * 60_000;
+  const rooms = new Map<string, { room: LiveKitRoom; session: LiveKitSession }>();
+  /** Profiles picked by `connection-details`, until the room is joined or the token expires. */
+  const reservations = new Map<string, { profile: SessionProfile; expiresAt: number }>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+
+  app.post(CONNECTION_DETAILS_PATH, async (c) => {
+    if (!context.authorized(c.req.header('authorization'))) {
+      return c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
+    }
+    const text = await c.req.text();
+    if (text.length > MAX_BODY_CHARS) return c.json({ info: 'Request body too large' }, 413);
+    let body: Record<string, unknown> = {};
+    if (text.trim()) {
+      try {
+        const value: unknown = JSON.parse(text);
+        if (value !== null && (typeof value !== 'object' || Array.isArray(value)))
+          throw new Error('not an object');
+        body = (value ?? {}) as Record<string, unknown>;
+      } catch {
+        return c.json({ info: 'Request body must be a JSON object' }, 400);
+      }
+    }
+    const parsed = RequestDataSchema.safeParse({
+      ...pick(body, ['config', 'agent', 'mode']),
+      ...starterAgent(body),
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return c.json({ info: `Invalid request: ${issue?.path.join('.')}: ${issue?.message}` }, 400);
+    }
+    let profile: SessionProfile;
+    try {
+      profile = resolveProfile(config, parsed.data);
+      context.models.models(profile.models);
+    } catch (err) {
+      if (err instanceof ConfigError && err.code.startsWith('unknown_'))
+        return c.json({ info: err.message }, 400);
+      logger.error('livekit: cannot build the session profile', err);
+      return c.json({ info: err instanceof ColloquyError ? err.message : 'Server misconfigured' }, 500);
+    }
+    const participantName = shortString(body.participant_name ?? body.participantName) ?? 'user';
+    const roomName = `colloquy-${randomBytes(8).toString('hex')}`;
+    const identity = `user-${randomBytes(6).toString('hex')}`;
+    pruneReservations();
+    if (reservations.size >= MAX_RESERVATIONS) return c.json({ info: 'Too many pending rooms' }, 503);
+    reservations.set(roomName, { profile, expiresAt: Date.now() + tokenTtlMs });
+    const participantToken = mintLiveKitToken(keys, {
+      identity,
+      name: participantName,
+      room: roomName,
+      ttlMs: tokenTtlMs,
+    });
+    return c.json({
+      serverUrl: publicOrigin(c, originPolicyOf(config)).replace(/^http/, 'ws'),
+      roomName,
+      participantName,
+      participantToken,
+    });
+  });
+
+  app.get(`${SIGNAL_PATH}/validate`, (c) => {
+    try {
+      verifyLiveKitToken(c.req.query('access_token'), keys);
+      return c.text('success');
+    } catch (err) {
+      return c.text(err instanceof Error ? err.message : 'invalid token', 401);
+    }
+  });
+  app.get(SIGNAL_PATH, (c) => c.json({ info: 'Upgrade to WebSocket (LiveKit signalling)' }, 426));
+
+  context.upgrades.set(SIGNAL_PATH, (req, socket, head) => onUpgrade(req, socket, head));
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let claims: LiveKitClaims;
+    try {
+      claims = verifyLiveKitToken(url.searchParams.get('access_token'), keys);
+    } catch (err) {
+      logger.info(`livekit: join refused: ${(err as Error).message}`);
+      reject(socket, 401, 'Unauthorized');
+      return;
+    }
+    const param = url.searchParams.get('join_request');
+    if (!param) {
+      reject(socket, 400, 'Bad Request');
+      return;
+    }
+    let join: ReturnType<typeof decodeJoinRequest>;
+    try {
+      join = decodeJoinRequest(param);
+    } catch (err) {
+      logger.info(`livekit: join refused: ${(err as Error).message}`);
+      reject(socket, 400, 'Bad Request');
+      return;
+    }
+    const roomName = claims.video.room as string;
+    const existing = rooms.get(roomName);
+    const open = existing && existing.room.roomState !== 'closed' ? existing : undefined;
+    if (open && open.room.userIdentity !== claims.sub) {
+      reject(socket, 409, 'Conflict');
+      return;
+    }
+    if (join.reconnect) {
+      if (!open || (join.participantSid && join.participantSid !== open.room.userSid)) {
+        reject(socket, 404, 'Not Found');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => open.room.resume(ws));
+      return;
+    }
+    if (open) {
+      wss.handleUpgrade(req, socket, head, (ws) => open.room.join(ws, join));
+      return;
+    }
+    if (rooms.size >= maxRooms) {
+      reject(socket, 503, 'Service Unavailable');
+      return;
+    }
+    let profile = reservations.get(roomName)?.profile;
+    if (!profile) {
+      try {
+        profile = resolveProfile(config, {});
+      } catch (err) {
+        logger.error('livekit: cannot resolve the default profile', err);
+        reject(socket, 500, 'Internal Server Error');
+        return;
+      }
+    }
+    const chosen = profile;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const agentName = chosen.initialAgent ?? chosen.agents[0]?.name ?? 'agent';
+      const grant = claims.video;
+      let room: LiveKitRoom | undefined;
+      try {
+        room = new LiveKitRoom({
+          ...options.room,
+          name: roomName,
+          logger,
+          user: {
+            identity: claims.sub,
+            name: typeof claims.name === 'string' && claims.name ? claims.name : claims.sub,
+            permission: {
+              canPublish: grant.canPublish !== false,
+              canSubscribe: grant.canSubscribe !== false,
+              canPublishData: grant.canPublishData !== false,
+            },
+          },
+          agent: { identity: agentName, name: agentName },
+        });
+        const session = createLiveKitSession({
+          room,
+          profile: chosen,
+          config,
+          logger,
+          models: context.models,
+          registry: context.registry,
+          sessionId: `lk-${randomBytes(8).toString('hex')}`,
+        });
+        reservations.delete(roomName);
+        const entry = { room, session };
+        rooms.set(roomName, entry);
+        void session.closed.then((reason) => {
+          if (rooms.get(roomName) === entry) rooms.delete(roomName);
+          logger.info(`livekit: room ${roomName} ended: ${reason}`);
+        });
+        room.join(ws, join);
+        logger.info(`livekit: room ${roomName} joined by ${claims.sub} (session ${session.id})`);
+      } catch (err) {
+        logger.error('livekit: cannot start a session', err);
+        room?.close('server_closed');
+        ws.close(1011, 'Cannot start the session');
+      }
+    });
+  }
+
+  function pruneReservations(): void {
+    const now = Date.now();
+    for (const [name, r] of reservations) if (r.expiresAt < now) reservations.delete(name);
+  }
+
+  return {
+    keys,
+    get size() {
+      return rooms.size;
+    },
+    room: (name) => rooms.get(name)?.room,
+    session: (name) => rooms.get(name)?.session,
+    async closeAll(reason = 'server_shutdown') {
+      await Promise.allSettled([...rooms.values()].map((r) => r.session.close(reason)));
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
+
+function pick(body: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+}
+
+/** LiveKit's starter apps send `{room_config: {agents: [{agent_name}]}}`: the agent to start with. */
+function starterAgent(body: Record<string, unknown>): { agent?: string } {
+  const agents = (body.room_config as { agents?: unknown } | undefined)?.agents;
+  const first = Array.isArray(agents) ? (agents[0] as { agent_name?: unknown } | undefined) : undefined;
+  const name = first?.agent_name;
+  return typeof name === 'string' && name && body.agent === undefined ? { agent: name } : {};
+}
+
+function shortString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() && value.length <= 128 ? value.trim() : undefined;
+}

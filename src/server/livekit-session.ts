@@ -1,0 +1,214 @@
+/**
+ * One conversation in a LiveKit room: the VoiceSession for a profile (the same pipeline as the
+ * other transports), the user's microphone in, the agent's speech out, and the LiveKit projection
+ * (agent state, transcripts, client events) onto the room. The session starts when media first
+ * connects (the greeting is heard) and ends with the room.
+ */
+import type { AgentDefinition } from '../agents/agent.ts';
+import { EventBus } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
+import { assertNever, InvalidInputError, toColloquyError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { VoiceSession } from '../session/voice-session.ts';
+import { LiveKitProjection } from '../surfaces/livekit/livekit-projection.ts';
+import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
+import type { ServerConfig, SessionProfile } from './config.ts';
+import { buildAgents, type ModelCache } from './session-factory.ts';
+import type { SessionRegistry } from './session-registry.ts';
+
+/** Text streams on this topic are the user typing to the agent (LiveKit's chat topic). */
+export const CHAT_TOPIC = 'lk.chat';
+
+export interface LiveKitSessionOptions {
+  room: LiveKitRoomLink;
+  profile: SessionProfile;
+  config: ServerConfig;
+  logger: Logger;
+  models: ModelCache;
+  registry?: SessionRegistry;
+  sessionId: string;
+}
+
+export interface LiveKitSession {
+  readonly id: string;
+  readonly session: VoiceSession;
+  readonly projection: LiveKitProjection;
+  readonly closed: Promise<string>;
+  close(reason: string): Promise<void>;
+}
+
+export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSession {
+  const { room, profile, logger, sessionId } = options;
+  const models = options.models.models(profile.models);
+  const bus = new EventBus<EventMap>({ logger });
+  const agents: AgentDefinition[] = buildAgents(profile, { bus, sessionId, cache: options.models });
+  const session = new VoiceSession({
+    sessionId,
+    userId: room.userIdentity,
+    agents,
+    ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
+    model: models.llm,
+    mode: profile.mode,
+    eventBus: bus,
+    logger,
+    audio: {
+      vad: models.vad,
+      stt: models.stt,
+      tts: models.tts,
+      inputSampleRate: 16000,
+      outputSampleRate: 24000,
+      output: {
+        write: (frame, info) => room.sendAudio(frame, info.sampleRate),
+        clear: () => room.clearAudio(),
+      },
+    },
+  });
+  const projection = new LiveKitProjection(bus, room);
+  let closedReason: string | undefined;
+  let resolveClosed!: (reason: string) => void;
+  const closed = new Promise<string>((r) => {
+    resolveClosed = r;
+  });
+  let started = false;
+  let audioErrorReported = false;
+  /** Registered while the page is connected: client_event tools and GUI events reach it. */
+  let unregisterChannel: (() => void) | undefined;
+
+  const reportError = (component: string, err: unknown, severity: 'warn' | 'error') => {
+    bus.publish('error', {
+      sessionId,
+      component,
+      error: toColloquyError(err, `${component}_failed`),
+      severity,
+    });
+  };
+
+  room.on('mediaConnected', () => {
+    if (closedReason) return;
+    unregisterChannel ??= session.clientChannels.register({
+      name: 'livekit',
+      kinds: ['client.event', 'gui'],
+    });
+    if (started) return;
+    started = true;
+    bus.publish('transport.connected', { sessionId, transport: 'livekit' });
+    session
+      .start()
+      .then(() => {
+        if (profile.greeting && !closedReason) return session.speak(profile.greeting);
+      })
+      .catch((err) => reportError('session', err, 'error'));
+  });
+  room.on('micAudio', (pcm, rate) => {
+    if (!started || closedReason) return;
+    try {
+      session.pushAudio(pcm, rate);
+    } catch (err) {
+      if (audioErrorReported) return;
+      audioErrorReported = true;
+      reportError('livekit', err, 'warn');
+    }
+  });
+  room.on('micMuted', (muted) => {
+    session.setMuted(muted);
+    bus.publish(muted ? 'user.mute.start' : 'user.mute.stop', { sessionId });
+  });
+  room.on('data', (data) => onData(data));
+  room.on('refused', (code, message) => reportError('livekit', new InvalidInputError(code, message), 'warn'));
+  room.on('closed', (reason) => void finish(closeReason(reason)));
+
+  function onData(data: IncomingData): void {
+    if (closedReason) return;
+    switch (data.type) {
+      case 'text':
+        if (data.topic === CHAT_TOPIC) {
+          const text = data.text.trim();
+          if (text) session.sendText(text).catch((err) => reportError('livekit', err, 'warn'));
+          return;
+        }
+        bus.publish('client.data', {
+          sessionId,
+          transport: 'livekit',
+          topic: data.topic,
+          payload: data.text,
+        });
+        return;
+      case 'data': {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data.payload));
+        } catch {
+          reportError(
+            'livekit',
+            new InvalidInputError('invalid_client_data', 'Data from the page must be UTF-8 JSON'),
+            'warn',
+          );
+          return;
+        }
+        bus.publish('client.data', {
+          sessionId,
+          transport: 'livekit',
+          ...(data.topic !== undefined ? { topic: data.topic } : {}),
+          payload,
+        });
+        return;
+      }
+      default:
+        assertNever(data, 'incoming data');
+    }
+  }
+
+  async function finish(reason: string): Promise<void> {
+    if (closedReason) return;
+    closedReason = reason;
+    unregisterChannel?.();
+    bus.publish('transport.disconnected', { sessionId, transport: 'livekit', reason });
+    try {
+      await session.close(reason);
+    } catch (err) {
+      logger.warn(`session ${sessionId}: close failed`, err);
+    }
+    projection.dispose();
+    options.registry?.markClosed(sessionId, reason);
+    resolveClosed(reason);
+  }
+
+  const handle: LiveKitSession = {
+    id: sessionId,
+    session,
+    projection,
+    closed,
+    close: async (reason) => {
+      await finish(reason);
+      room.close('server_closed');
+    },
+  };
+  options.registry?.add({
+    id: sessionId,
+    transport: 'livekit',
+    mode: profile.mode,
+    startedAt: Date.now(),
+    transcript: () => session.history,
+    close: handle.close,
+  });
+  return handle;
+}
+
+function closeReason(reason: RoomCloseReason): string {
+  switch (reason) {
+    case 'client_left':
+      return 'client_disconnected';
+    case 'resume_timeout':
+      return 'client_lost';
+    case 'ice_timeout':
+      return 'ice_timeout';
+    case 'replaced':
+      return 'replaced';
+    case 'server_closed':
+      return 'server_closed';
+    case 'protocol_error':
+      return 'protocol_error';
+    default:
+      return assertNever(reason, 'room close reason');
+  }
+}

@@ -1,0 +1,1 @@
+export * from './livekit-projection.ts';

@@ -1,0 +1,161 @@
+/**
+ * The LiveKit projection: session bus events → what LiveKit's client SDK and agent UI components
+ * read from an agent participant.
+ *
+ * | bus event                                   | LiveKit                                                |
+ * |---------------------------------------------|--------------------------------------------------------|
+ * | session.start                               | `lk.agent.state` = listening                           |
+ * | turn.start                                  | `lk.agent.state` = thinking                            |
+ * | bot.speaking.start                          | `lk.agent.state` = speaking                            |
+ * | bot.speaking.stop, turn.end, turn.interrupted | `lk.agent.state` = listening (unless still speaking) |
+ * | transcription.interim / .final              | `lk.transcription` text stream from the user           |
+ * | bot.tts.text … bot.speaking.stop            | `lk.transcription` text stream from the agent          |
+ * | client.event                                | reliable data packet on its topic, raw args as JSON    |
+ * | gui.update / gui.notification               | reliable data packet on `colloquy.gui`                 |
+ */
+import type { SessionEventBus } from '../../bus/event-bus.ts';
+import type { EventMap } from '../../bus/events.ts';
+
+export type AgentState = 'initializing' | 'listening' | 'thinking' | 'speaking';
+
+export const AGENT_STATE_ATTRIBUTE = 'lk.agent.state';
+export const TRANSCRIPTION_TOPIC = 'lk.transcription';
+export const GUI_TOPIC = 'colloquy.gui';
+
+export interface TextStreamSink {
+  write(text: string): void;
+  close(trailerAttributes?: Record<string, string>): void;
+}
+
+/** What the projection needs from the room (implemented by the LiveKit transport). */
+export interface LiveKitOutlet {
+  readonly userIdentity: string;
+  readonly agentIdentity: string;
+  /** The user's microphone track sid, once published. */
+  readonly userTrackSid: string | undefined;
+  readonly agentTrackSid: string;
+  setAgentAttributes(attributes: Record<string, string>): void;
+  /** False when no page can receive it now. */
+  publishData(payload: Uint8Array, options: { topic?: string; reliable?: boolean }): boolean;
+  openTextStream(topic: string, senderIdentity: string, attributes: Record<string, string>): TextStreamSink;
+}
+
+export class LiveKitProjection {
+  private readonly offs: Array<() => void> = [];
+  private state: AgentState = 'initializing';
+  private botSpeaking = false;
+  private userSegment = 0;
+  private agentSegment = 0;
+  private agentStream: { sink: TextStreamSink; turnId: string; segmentId: string } | undefined;
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    bus: SessionEventBus,
+    private readonly outlet: LiveKitOutlet,
+  ) {
+    const on = <K extends keyof EventMap>(type: K, handler: (payload: EventMap[K]) => void) =>
+      this.offs.push(bus.subscribe(type, handler));
+    on('session.start', () => this.setState('listening'));
+    on('turn.start', () => this.setState('thinking'));
+    on('bot.speaking.start', () => {
+      this.botSpeaking = true;
+      this.setState('speaking');
+    });
+    on('bot.speaking.stop', () => {
+      this.botSpeaking = false;
+      this.closeAgentStream(true);
+      this.setState('listening');
+    });
+    on('turn.end', () => {
+      if (!this.botSpeaking) this.setState('listening');
+    });
+    on('turn.interrupted', () => {
+      this.closeAgentStream(true);
+      if (!this.botSpeaking) this.setState('listening');
+    });
+    on('transcription.interim', (p) => this.userTranscript(p.text, false));
+    on('transcription.final', (p) => this.userTranscript(p.text, true));
+    on('bot.tts.text', (p) => this.agentTranscript(p.turnId, p.text));
+    on('client.event', (p) => this.publishJson(p.topic, p.payload));
+    on('gui.update', (p) => this.publishJson(GUI_TOPIC, { type: 'gui.update', data: p.data }));
+    on('gui.notification', (p) =>
+      this.publishJson(GUI_TOPIC, { type: 'gui.notification', message: p.message }),
+    );
+    on('session.close', () => this.closeAgentStream(true));
+  }
+
+  get agentState(): AgentState {
+    return this.state;
+  }
+
+  /** Application data to the page (`RoomEvent.DataReceived`); false when no page can receive it. */
+  publishData(payload: Uint8Array | string, options: { topic?: string; reliable?: boolean } = {}): boolean {
+    const bytes = typeof payload === 'string' ? this.encoder.encode(payload) : payload;
+    return this.outlet.publishData(bytes, { reliable: true, ...options });
+  }
+
+  dispose(): void {
+    for (const off of this.offs.splice(0)) off();
+    this.closeAgentStream(true);
+  }
+
+  private setState(state: AgentState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.outlet.setAgentAttributes({ [AGENT_STATE_ATTRIBUTE]: state });
+  }
+
+  private publishJson(topic: string, value: unknown): boolean {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value ?? {});
+    } catch {
+      json = undefined;
+    }
+    return json !== undefined && this.publishData(json, { topic, reliable: true });
+  }
+
+  /** One stream per transcript: interims and the final share a segment id. */
+  private userTranscript(text: string, final: boolean): void {
+    if (!text) return;
+    const segmentId = `user-${this.userSegment + 1}`;
+    if (final) this.userSegment++;
+    const attributes: Record<string, string> = {
+      'lk.segment_id': segmentId,
+      'lk.transcription_final': String(final),
+    };
+    const track = this.outlet.userTrackSid;
+    if (track) attributes['lk.transcribed_track_id'] = track;
+    const sink = this.outlet.openTextStream(TRANSCRIPTION_TOPIC, this.outlet.userIdentity, attributes);
+    sink.write(text);
+    sink.close();
+  }
+
+  /** The agent's words as they are heard, one stream per response, closed when speech stops. */
+  private agentTranscript(turnId: string, text: string): void {
+    if (!text) return;
+    if (this.agentStream && this.agentStream.turnId !== turnId) this.closeAgentStream(true);
+    if (!this.agentStream) {
+      const segmentId = `agent-${++this.agentSegment}`;
+      this.agentStream = {
+        turnId,
+        segmentId,
+        sink: this.outlet.openTextStream(TRANSCRIPTION_TOPIC, this.outlet.agentIdentity, {
+          'lk.segment_id': segmentId,
+          'lk.transcribed_track_id': this.outlet.agentTrackSid,
+          'lk.transcription_final': 'false',
+        }),
+      };
+      this.agentStream.sink.write(text);
+      return;
+    }
+    this.agentStream.sink.write(` ${text}`);
+  }
+
+  private closeAgentStream(final: boolean): void {
+    const stream = this.agentStream;
+    if (!stream) return;
+    this.agentStream = undefined;
+    stream.sink.close({ 'lk.transcription_final': String(final) });
+  }
+}

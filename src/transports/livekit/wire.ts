@@ -1,0 +1,222 @@
+/**
+ * Builders for the LiveKit protobuf messages Colloquy sends: participants (the user and the
+ * agent), the join and reconnect responses, and data packets (user packets and text-stream
+ * header / chunk / trailer).
+ */
+import { randomBytes } from 'node:crypto';
+import type { DataPacket, ParticipantInfo, SignalResponse } from '@livekit/protocol';
+import { ANNOUNCED_PROTOCOL, ANNOUNCED_SERVER_VERSION, type LiveKitProtocol } from './protocol.ts';
+
+/** LiveKit-style ids: `PA_…` participants, `TR_…` tracks, `RM_…` rooms. */
+export function liveKitId(prefix: 'PA' | 'TR' | 'RM' | 'ST'): string {
+  return `${prefix}_${randomBytes(9).toString('base64url')}`;
+}
+
+export interface ParticipantDescription {
+  sid: string;
+  identity: string;
+  name: string;
+  kind: 'standard' | 'agent';
+  /** Bumped on every update (the client ignores updates with an older version). */
+  version: number;
+  joinedAtMs: number;
+  permission: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean };
+  attributes: Record<string, string>;
+  metadata?: string;
+  /** The participant's published audio track (the agent's speech, the user's microphone). */
+  audioTrack?: { sid: string; name: string; muted: boolean };
+}
+
+export function participantInfo(proto: LiveKitProtocol, p: ParticipantDescription): ParticipantInfo {
+  const agent = p.kind === 'agent';
+  return new proto.ParticipantInfo({
+    sid: p.sid,
+    identity: p.identity,
+    name: p.name,
+    state: proto.ParticipantInfo_State.ACTIVE,
+    kind: agent ? proto.ParticipantInfo_Kind.AGENT : proto.ParticipantInfo_Kind.STANDARD,
+    version: p.version,
+    joinedAt: BigInt(Math.floor(p.joinedAtMs / 1000)),
+    joinedAtMs: BigInt(p.joinedAtMs),
+    isPublisher: p.audioTrack !== undefined,
+    metadata: p.metadata ?? '',
+    attributes: p.attributes,
+    permission: new proto.ParticipantPermission({ ...p.permission, agent }),
+    tracks: p.audioTrack
+      ? [
+          new proto.TrackInfo({
+            sid: p.audioTrack.sid,
+            type: proto.TrackType.AUDIO,
+            source: proto.TrackSource.MICROPHONE,
+            name: p.audioTrack.name,
+            muted: p.audioTrack.muted,
+            mimeType: 'audio/opus',
+          }),
+        ]
+      : [],
+  });
+}
+
+export function serverInfo(proto: LiveKitProtocol) {
+  return new proto.ServerInfo({
+    edition: proto.ServerInfo_Edition.Standard,
+    version: ANNOUNCED_SERVER_VERSION,
+    protocol: ANNOUNCED_PROTOCOL,
+    region: 'colloquy',
+    nodeId: 'colloquy',
+  });
+}
+
+export interface JoinDescription {
+  roomSid: string;
+  roomName: string;
+  user: ParticipantDescription;
+  agent: ParticipantDescription;
+  pingIntervalS: number;
+  pingTimeoutS: number;
+  iceServers: RTCIceServer[];
+}
+
+export function joinResponse(proto: LiveKitProtocol, join: JoinDescription): SignalResponse {
+  const now = Date.now();
+  return new proto.SignalResponse({
+    message: {
+      case: 'join',
+      value: new proto.JoinResponse({
+        room: new proto.Room({
+          sid: join.roomSid,
+          name: join.roomName,
+          creationTime: BigInt(Math.floor(now / 1000)),
+          creationTimeMs: BigInt(now),
+          numParticipants: 2,
+          numPublishers: 1,
+          enabledCodecs: [new proto.Codec({ mime: 'audio/opus' })],
+        }),
+        participant: participantInfo(proto, join.user),
+        otherParticipants: [participantInfo(proto, join.agent)],
+        serverVersion: ANNOUNCED_SERVER_VERSION,
+        serverInfo: serverInfo(proto),
+        serverRegion: 'colloquy',
+        pingInterval: join.pingIntervalS,
+        pingTimeout: join.pingTimeoutS,
+        iceServers: iceServers(proto, join.iceServers),
+        subscriberPrimary: false,
+      }),
+    },
+  });
+}
+
+export function reconnectResponse(proto: LiveKitProtocol, servers: RTCIceServer[]): SignalResponse {
+  return new proto.SignalResponse({
+    message: {
+      case: 'reconnect',
+      value: new proto.ReconnectResponse({
+        serverInfo: serverInfo(proto),
+        iceServers: iceServers(proto, servers),
+      }),
+    },
+  });
+}
+
+function iceServers(proto: LiveKitProtocol, servers: RTCIceServer[]) {
+  return servers.map(
+    (s) =>
+      new proto.ICEServer({
+        urls: Array.isArray(s.urls) ? s.urls : [s.urls],
+        ...(s.username ? { username: s.username } : {}),
+        ...(typeof s.credential === 'string' ? { credential: s.credential } : {}),
+      }),
+  );
+}
+
+/** A user data packet from `sender` (what `RoomEvent.DataReceived` delivers). */
+export function userPacket(
+  proto: LiveKitProtocol,
+  sender: { sid: string; identity: string },
+  payload: Uint8Array,
+  topic: string | undefined,
+  reliable: boolean,
+): DataPacket {
+  return new proto.DataPacket({
+    kind: reliable ? proto.DataPacket_Kind.RELIABLE : proto.DataPacket_Kind.LOSSY,
+    participantIdentity: sender.identity,
+    participantSid: sender.sid,
+    value: {
+      case: 'user',
+      value: new proto.UserPacket({
+        participantSid: sender.sid,
+        participantIdentity: sender.identity,
+        payload,
+        ...(topic !== undefined ? { topic } : {}),
+      }),
+    },
+  });
+}
+
+export interface TextStreamOpen {
+  streamId: string;
+  topic: string;
+  senderIdentity: string;
+  attributes: Record<string, string>;
+  /** Set when the whole text is known up front. */
+  totalLength?: number;
+}
+
+export function textStreamHeader(proto: LiveKitProtocol, open: TextStreamOpen): DataPacket {
+  return new proto.DataPacket({
+    kind: proto.DataPacket_Kind.RELIABLE,
+    participantIdentity: open.senderIdentity,
+    value: {
+      case: 'streamHeader',
+      value: new proto.DataStream_Header({
+        streamId: open.streamId,
+        timestamp: BigInt(Date.now()),
+        topic: open.topic,
+        mimeType: 'text/plain',
+        attributes: open.attributes,
+        ...(open.totalLength !== undefined ? { totalLength: BigInt(open.totalLength) } : {}),
+        contentHeader: {
+          case: 'textHeader',
+          value: new proto.DataStream_TextHeader({ operationType: proto.DataStream_OperationType.CREATE }),
+        },
+      }),
+    },
+  });
+}
+
+export function textStreamChunk(
+  proto: LiveKitProtocol,
+  senderIdentity: string,
+  streamId: string,
+  chunkIndex: number,
+  text: string,
+): DataPacket {
+  return new proto.DataPacket({
+    kind: proto.DataPacket_Kind.RELIABLE,
+    participantIdentity: senderIdentity,
+    value: {
+      case: 'streamChunk',
+      value: new proto.DataStream_Chunk({
+        streamId,
+        chunkIndex: BigInt(chunkIndex),
+        content: new TextEncoder().encode(text),
+      }),
+    },
+  });
+}
+
+export function textStreamTrailer(
+  proto: LiveKitProtocol,
+  senderIdentity: string,
+  streamId: string,
+  attributes: Record<string, string> = {},
+): DataPacket {
+  return new proto.DataPacket({
+    kind: proto.DataPacket_Kind.RELIABLE,
+    participantIdentity: senderIdentity,
+    value: {
+      case: 'streamTrailer',
+      value: new proto.DataStream_Trailer({ streamId, reason: '', attributes }),
+    },
+  });
+}
