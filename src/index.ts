@@ -6,6 +6,7 @@ export * from './logger.ts';
 export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';
 export * from './providers/local/index.ts';
+export * from './providers/realtime/index.ts';
 export * from './providers/scripted/index.ts';
 export type * from './providers/types.ts';
 export * from './session/index.ts';
