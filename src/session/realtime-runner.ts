@@ -83,7 +83,8 @@ export interface RealtimeRunnerHost {
 const MAX_PENDING_FRAMES = 100;
 
 export class RealtimeRunner {
-  private readonly model: RealtimeModel;
+  /** The model of the current agent (an agent may name its own). */
+  private model: RealtimeModel;
   private readonly turns: RealtimeTurns;
   private conn: RealtimeConnection | undefined;
   private generation = 0;
@@ -103,14 +104,14 @@ export class RealtimeRunner {
   private readonly offs: Array<() => void> = [];
 
   constructor(private readonly h: RealtimeRunnerHost) {
-    this.model = h.realtime.model;
+    this.model = h.agents.get(h.currentAgent())?.realtime ?? h.realtime.model;
     this.turns = new RealtimeTurns({
       bus: h.bus,
       sessionId: h.sessionId,
       conversation: h.conversation,
       latency: h.latency,
-      modelId: this.model.modelId,
-      outputSampleRate: this.model.outputSampleRate,
+      modelId: () => this.model.modelId,
+      outputSampleRate: () => this.model.outputSampleRate,
       currentAgent: () => h.currentAgent(),
       connection: () => this.conn,
       beginAudio: (turnId, signal) =>
@@ -479,8 +480,21 @@ export class RealtimeRunner {
   }
 
   private async applyAgent(toAgent: string, fromAgent: string): Promise<void> {
+    const model = this.h.agents.get(toAgent)?.realtime ?? this.h.realtime.model;
     const config = await this.sessionConfig(false);
-    if (this.conn && this.model.capabilities.liveUpdate && this.conn.updateSession(config)) return;
+    if (
+      model === this.model &&
+      this.conn &&
+      this.model.capabilities.liveUpdate &&
+      this.conn.updateSession(config)
+    )
+      return;
+    if (model !== this.model) {
+      // Another provider or model: a fresh connection that replays the conversation.
+      this.model = model;
+      this.handle = undefined;
+      this.resampler = undefined;
+    }
     // The provider needs a new connection for the new agent: resume (or replay), then let it speak.
     this.turns.interrupt('interrupted');
     await this.reconnect();

@@ -29,8 +29,8 @@ export interface RealtimeTurnsHost {
   readonly sessionId: string;
   readonly conversation: ConversationHistory;
   readonly latency: LatencyTracker;
-  readonly modelId: string;
-  readonly outputSampleRate: number;
+  modelId(): string;
+  outputSampleRate(): number;
   currentAgent(): string;
   connection(): RealtimeConnection | undefined;
   /** Starts an audio response on the session's speech output (undefined: a text-only session). */
@@ -232,7 +232,7 @@ export class RealtimeTurns {
       turn.receivedMs = 0;
     }
     if (turn.receivedMs === 0) this.h.latency.mark(turn.id, 'ttsFirstByteAt');
-    turn.receivedMs += (pcm.length * 1000) / this.h.outputSampleRate;
+    turn.receivedMs += (pcm.length * 1000) / this.h.outputSampleRate();
     turn.audio?.pushAudio(pcm);
   }
 
@@ -298,7 +298,7 @@ export class RealtimeTurns {
       sessionId: this.h.sessionId,
       turnId: turn?.id ?? '',
       agentName: turn?.agentName ?? this.h.currentAgent(),
-      model: this.h.modelId,
+      model: this.h.modelId(),
       usage,
     });
     if (!turn) return;
