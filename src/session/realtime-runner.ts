@@ -30,6 +30,7 @@ import type {
   RealtimeTurnDetection,
 } from '../providers/realtime/types.ts';
 import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
+import type { ClientChannels } from './client-channels.ts';
 import { type ConversationHistory, messageText } from './history.ts';
 import type { LatencyTracker } from './latency.ts';
 import { declareTools, runRealtimeToolCall } from './realtime-tools.ts';
@@ -69,6 +70,7 @@ export interface RealtimeRunnerHost {
   readonly running: Map<string, RunningTool>;
   readonly sessionSignal: AbortSignal;
   readonly speech: SpeechOutput | undefined;
+  readonly channels: ClientChannels;
   currentAgent(): string;
   setAgent(name: string): void;
   transition(to: SessionState): void;
@@ -437,6 +439,7 @@ export class RealtimeRunner {
       turnSignal: signal,
       sessionSignal: this.h.sessionSignal,
       running: this.h.running,
+      channels: this.h.channels,
       toolTimeoutMs: this.h.options.toolTimeoutMs ?? 10_000,
       transfer: transfer as { request?: { toAgent: string; reason?: string } },
       onSubagentDone: (o) => {

@@ -149,6 +149,7 @@ export class VoiceSession {
           running: this.running,
           sessionSignal: this.sessionController.signal,
           speech: this.pipeline?.speech,
+          channels: this.clientChannels,
           currentAgent: () => this.agentName,
           setAgent: (name) => {
             this.agentName = name;
