@@ -15,71 +15,22 @@
 import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import { StreamingResampler } from '../audio/resample.ts';
-import type { SessionEventBus } from '../bus/event-bus.ts';
-import type { InterruptReason, SessionState } from '../bus/events.ts';
-import { ColloquyError, type ErrorSeverity, ProviderError, toColloquyError } from '../errors.ts';
-import type { SpeechOutput } from '../pipeline/speech-output.ts';
+import type { InterruptReason } from '../bus/events.ts';
+import { ColloquyError, ProviderError, toColloquyError } from '../errors.ts';
 import { RealtimeConnectError } from '../providers/realtime/realtime-socket.ts';
 import type {
   RealtimeConnection,
   RealtimeErrorSeverity,
   RealtimeEvent,
-  RealtimeHistoryItem,
   RealtimeModel,
   RealtimeSessionConfig,
-  RealtimeTurnDetection,
 } from '../providers/realtime/types.ts';
-import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
-import type { ClientChannels } from './client-channels.ts';
-import { type ConversationHistory, messageText } from './history.ts';
-import type { LatencyTracker } from './latency.ts';
-import { declareTools, runRealtimeToolCall } from './realtime-tools.ts';
+import { type BackgroundToolResult, cancelRunningTools } from '../tools/tool-runner.ts';
+import { buildSessionConfig, type RealtimeRunnerHost } from './realtime-config.ts';
+import { runRealtimeToolCall } from './realtime-tools.ts';
 import { RealtimeTurns } from './realtime-turns.ts';
-import type { TurnResult, VoiceSessionOptions } from './session-options.ts';
+import type { TurnResult } from './session-options.ts';
 import { buildTurnTools } from './turn-tools.ts';
-
-export interface RealtimeOptions {
-  model: RealtimeModel;
-  /** `provider` (default): the model's own turn detection. `local`: `audio.vad` drives the model manually. */
-  turnDetection?: 'provider' | 'local';
-  /** Tuning of the provider's turn detection. */
-  providerTurnDetection?: Omit<Extract<RealtimeTurnDetection, { type: 'provider' }>, 'type'>;
-  /** Transcribe the user's speech (default true). */
-  inputTranscription?: boolean;
-  /** Reconnection: consecutive failures that are fatal (default 3), first backoff (250 ms), cap (4 000 ms). */
-  reconnect?: { maxFailures?: number; initialDelayMs?: number; maxDelayMs?: number };
-  /** How long before the provider's connection cap to announce goAway and reconnect (default 60 000). */
-  goAwayLeadMs?: number;
-  /** Override the provider's connection cap (ms). */
-  maxConnectionMs?: number;
-  /** Bound on one connect (default 15 000). */
-  connectTimeoutMs?: number;
-  /** Conversation replayed into a new connection without resumption: most items (default 40). */
-  replayMaxItems?: number;
-}
-
-export interface RealtimeRunnerHost {
-  readonly bus: SessionEventBus;
-  readonly sessionId: string;
-  readonly userId: string;
-  readonly options: VoiceSessionOptions;
-  readonly realtime: RealtimeOptions;
-  readonly agents: Map<string, AgentDefinition>;
-  readonly conversation: ConversationHistory;
-  readonly latency: LatencyTracker;
-  readonly running: Map<string, RunningTool>;
-  readonly sessionSignal: AbortSignal;
-  readonly speech: SpeechOutput | undefined;
-  readonly channels: ClientChannels;
-  currentAgent(): string;
-  setAgent(name: string): void;
-  transition(to: SessionState): void;
-  state(): SessionState;
-  reportError(component: string, err: unknown, severity: ErrorSeverity): void;
-  /** Closes the session (after a fatal error). */
-  close(reason: string): void;
-  memoryPrompt(): string;
-}
 
 /** Audio held while the provider connection opens (at most ~2 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 100;
@@ -229,38 +180,16 @@ export class RealtimeRunner {
 
   // ── connection ──────────────────────────────────────────────────────────────────
 
-  private async sessionConfig(withHistory: boolean): Promise<RealtimeSessionConfig> {
+  private sessionConfig(withHistory: boolean): Promise<RealtimeSessionConfig> {
     const agent = this.h.agents.get(this.h.currentAgent())!;
     const tools = this.toolsFor(agent, '', new AbortController().signal, { request: undefined });
-    const td =
-      this.h.realtime.turnDetection === 'local'
-        ? { type: 'manual' as const }
-        : { type: 'provider' as const, ...(this.h.realtime.providerTurnDetection ?? {}) };
-    const config: RealtimeSessionConfig = {
-      instructions: agent.instructions + this.h.memoryPrompt(),
-      tools: await declareTools(tools),
-      turnDetection: td,
-      ...(agent.voice ? { voice: agent.voice } : {}),
-      ...(this.h.realtime.inputTranscription === false ? { inputTranscription: false } : {}),
-    };
-    if (withHistory && this.handle && this.model.capabilities.resumption) config.resumeHandle = this.handle;
-    else if (withHistory) config.history = this.replayHistory();
-    return config;
-  }
-
-  /** The conversation as text items, newest kept within the budget (`context.compact` for the rest). */
-  private replayHistory(): RealtimeHistoryItem[] {
-    const items: RealtimeHistoryItem[] = [];
-    for (const m of this.h.conversation.all) {
-      if (m.role !== 'user' && m.role !== 'assistant') continue;
-      const text = messageText(m).trim();
-      if (text) items.push({ role: m.role, text });
-    }
-    const max = this.h.realtime.replayMaxItems ?? 40;
-    if (items.length <= max) return items;
-    const removed = items.length - max;
-    this.h.bus.publish('context.compact', { sessionId: this.h.sessionId, removedItems: removed });
-    return items.slice(removed);
+    const resume = withHistory && this.model.capabilities.resumption ? this.handle : undefined;
+    return buildSessionConfig(
+      this.h,
+      agent,
+      tools,
+      resume ? { resumeHandle: resume } : { replay: withHistory },
+    );
   }
 
   private async connect(withHistory: boolean): Promise<void> {

@@ -17,7 +17,7 @@ import type { FakeRealtimeServerOptions } from '../testing/fake-realtime-server.
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { tone } from '../testing/signals.ts';
-import type { RealtimeOptions } from './realtime-runner.ts';
+import type { RealtimeOptions } from './realtime-config.ts';
 import { VoiceSession } from './voice-session.ts';
 
 const FRAME = 320; // 20 ms at 16 kHz

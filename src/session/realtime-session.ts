@@ -4,7 +4,8 @@
  */
 import { ConfigError, SessionStateError } from '../errors.ts';
 import type { TtsModel } from '../providers/types.ts';
-import { type RealtimeOptions, RealtimeRunner, type RealtimeRunnerHost } from './realtime-runner.ts';
+import type { RealtimeOptions, RealtimeRunnerHost } from './realtime-config.ts';
+import { RealtimeRunner } from './realtime-runner.ts';
 import type { VoiceSessionOptions } from './session-options.ts';
 import type { VoiceAudioOptions } from './voice-pipeline.ts';
 

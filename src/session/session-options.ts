@@ -9,7 +9,7 @@ import type { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ClientChannels } from './client-channels.ts';
 import type { HistoryLimits } from './history.ts';
-import type { RealtimeOptions } from './realtime-runner.ts';
+import type { RealtimeOptions } from './realtime-config.ts';
 import type { SpeechPort, SpeechResponse } from './speech-port.ts';
 import type { VoiceAudioOptions } from './voice-pipeline.ts';
 
