@@ -15,6 +15,7 @@ import { FakeGeminiLiveServer } from '../testing/fake-gemini-live-server.ts';
 import { FakeOpenAIRealtimeServer } from '../testing/fake-openai-realtime-server.ts';
 import type { FakeRealtimeServerOptions } from '../testing/fake-realtime-server.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { tone } from '../testing/signals.ts';
 import type { RealtimeOptions } from './realtime-config.ts';
@@ -493,5 +494,110 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     const cancel = await rec.waitFor('tool.cancel');
     expect(cancel.toolCallIds).toEqual([call.id]);
     expect(rec.first('tool.result')).toMatchObject({ toolCallId: call.id, status: 'cancelled' });
+  });
+});
+
+describe('VoiceSession on a realtime model: local turn detection, connection cap, compaction', () => {
+  const localHarness = (model: RealtimeModel, extra: Partial<RealtimeOptions> = {}) => {
+    const frames = new Map<string, number>();
+    const session = new VoiceSession({
+      userId: 'u1',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['unused']),
+      logger: silentLogger,
+      realtime: { model, turnDetection: 'local', reconnect: { initialDelayMs: 20 }, ...extra },
+      audio: {
+        vad: new MockVad({ frameSamples: 320 }),
+        vadOptions: { minSpeechMs: 60, minSilenceMs: 200 },
+        inputSampleRate: 16000,
+        outputSampleRate: 24000,
+        output: { write: (_f, info) => frames.set(info.turnId, (frames.get(info.turnId) ?? 0) + 1) },
+      },
+    });
+    cleanup.push(() => session.close());
+    return { session, rec: new EventRecorder(session.eventBus), frames };
+  };
+  const say = (session: VoiceSession) => {
+    const speech = tone({ sampleRate: 16000, samples: 6400 });
+    for (let i = 0; i < speech.length; i += FRAME) session.pushAudio(speech.subarray(i, i + FRAME), 16000);
+    for (let i = 0; i < 25; i++) session.pushAudio(new Int16Array(FRAME), 16000);
+  };
+
+  it('Gemini, local VAD: automatic detection disabled; activityStart / activityEnd follow the local VAD', async () => {
+    const { server, model } = await gemini({ replies: [{ text: 'Heard you.', audioMs: 200 }] });
+    const { session, rec } = localHarness(model);
+    await session.start();
+    expect(server.setups[0]!.realtimeInputConfig).toEqual({ automaticActivityDetection: { disabled: true } });
+    say(session);
+    await session.audioIdle();
+    const end = await rec.waitFor('turn.end');
+    const kinds = server.messages('realtimeInput').map((m) => Object.keys(m.realtimeInput as object)[0]);
+    expect(kinds.filter((k) => k !== 'audio')).toEqual(['activityStart', 'activityEnd']);
+    expect(rec.types(['user.speech.start', 'turn.start', 'user.speech.stop', 'turn.end'])).toEqual([
+      'user.speech.start',
+      'turn.start',
+      'user.speech.stop',
+      'turn.end',
+    ]);
+    expect(rec.payloads('assistant.text').find((p) => p.turnId === end.turnId)?.text).toBe('Heard you.');
+  });
+
+  it('OpenAI, local VAD: turn_detection null; the local VAD commits and asks for the response', async () => {
+    const { server, model } = await openai({ replies: [{ text: 'Got it.', audioMs: 200 }] });
+    const { session, rec } = localHarness(model);
+    await session.start();
+    const td = (
+      server.messages('session.update')[0]!.session as { audio: { input: { turn_detection: unknown } } }
+    ).audio.input;
+    expect(td.turn_detection).toBeNull();
+    say(session);
+    await session.audioIdle();
+    await rec.waitFor('turn.end');
+    expect(server.messages('input_audio_buffer.commit')).toHaveLength(1);
+    expect(server.messages('response.create')).toHaveLength(1);
+    expect(rec.payloads('assistant.text').at(-1)?.text).toBe('Got it.');
+  });
+
+  it('ahead of the connection cap: session.goaway, then a reconnect that replays the conversation', async () => {
+    const { server, model } = await openai({
+      replies: [
+        { text: 'One.', audioMs: 100 },
+        { text: 'Two.', audioMs: 100 },
+      ],
+    });
+    const { session, rec } = harness(model, { realtime: { maxConnectionMs: 1500, goAwayLeadMs: 1000 } });
+    await session.start();
+    await session.sendText('first');
+    const goaway = await rec.waitFor('session.goaway', () => true, 3000);
+    expect(goaway.timeLeft).toBe(1000);
+    await expect.poll(() => server.connectionCount, { timeout: 3000 }).toBe(2);
+    const second = await session.sendText('second');
+    expect(second.text).toBe('Two.');
+    const replayed = server.received
+      .filter((r) => r.connection === 2 && r.message.type === 'conversation.item.create')
+      .map((r) => (r.message.item as { content: Array<{ text: string }> }).content[0]!.text);
+    expect(replayed.slice(0, 2)).toEqual(['first', 'One.']);
+  });
+
+  it('a replay over the budget leaves the oldest items out and publishes context.compact', async () => {
+    const { server, model } = await openai({
+      replies: [
+        { text: 'A.', audioMs: 100 },
+        { text: 'B.', audioMs: 100 },
+      ],
+    });
+    const { session, rec } = harness(model, { realtime: { replayMaxItems: 3 } });
+    await session.start();
+    await session.sendText('one');
+    await session.sendText('two');
+    server.closeConnections(1011, 'internal');
+    const compact = await rec.waitFor('context.compact');
+    expect(compact.removedItems).toBe(1);
+    await expect.poll(() => server.connectionCount).toBe(2);
+    await rec.waitFor('session.stateChange', (p) => p.fromState === 'reconnecting' && p.toState === 'active');
+    const replayed = server.received
+      .filter((r) => r.connection === 2 && r.message.type === 'conversation.item.create')
+      .map((r) => (r.message.item as { content: Array<{ text: string }> }).content[0]!.text);
+    expect(replayed).toEqual(['A.', 'two', 'B.']);
   });
 });
