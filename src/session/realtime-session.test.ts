@@ -331,6 +331,29 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(session.state).toBe('active');
   });
 
+  it('a socket closed mid-response: what arrived plays, the turn ends, the session reconnects and goes on', async () => {
+    const { server, model } = await openai({
+      speed: 2,
+      replies: [
+        { text: 'A long answer cut by the network.', audioMs: 3000 },
+        { text: 'Back.', audioMs: 100 },
+      ],
+    });
+    const { session, rec } = harness(model);
+    await session.start();
+    const first = session.sendText('talk');
+    await rec.waitFor('bot.speaking.start');
+    server.closeConnections(1011, 'server error');
+    const cut = await first;
+    expect(cut.interrupted).toBe(false);
+    expect(rec.types(['turn.end'])).toHaveLength(1);
+    await rec.waitFor('session.stateChange', (p) => p.fromState === 'reconnecting' && p.toState === 'active');
+    expect((await session.sendText('again')).text).toBe('Back.');
+    expect(rec.payloads('error').map((e) => [e.error.code, e.severity])).toEqual([
+      ['realtime_closed', 'warn'],
+    ]);
+  });
+
   it('a fatal provider error (invalid key) closes the session with a fatal error', async () => {
     const { server, model } = await openai();
     const { session, rec } = harness(model);
