@@ -19,6 +19,7 @@ import { type BargeInResult, runBargeIn } from './barge-in.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
+import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
@@ -69,6 +70,7 @@ export interface BenchReport {
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
   footprint: FootprintResult;
+  realtime: RealtimeBenchResult;
   notes: string[];
 }
 
@@ -174,6 +176,8 @@ async function main(): Promise<void> {
 
   log('footprint: CPU per turn above the AI SDK floor, idle heap, throughput …');
   const footprint = await runFootprint(quick);
+  log('realtime speech-to-speech …');
+  const realtime = await runRealtimeBench({ turns: quick ? 10 : 20, frames: quick ? 1000 : 2000 });
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -198,11 +202,13 @@ async function main(): Promise<void> {
     concurrency,
     vad,
     footprint,
+    realtime,
     notes,
   };
 
   printReport(report);
   printFootprint(footprint);
+  printRealtime(realtime);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;

@@ -9,6 +9,7 @@ export * from './optional-dependency.ts';
 export * from './pipeline/index.ts';
 export * from './providers/ai-sdk/index.ts';
 export * from './providers/local/index.ts';
+export * from './providers/realtime/index.ts';
 export * from './providers/scripted/index.ts';
 export * from './providers/streaming/index.ts';
 export type * from './providers/types.ts';

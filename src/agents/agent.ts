@@ -1,6 +1,7 @@
 /** Agent definitions: plain objects, validated once when a session is built. */
 import type { LanguageModel, StopCondition, ToolSet } from 'ai';
 import { AgentError } from '../errors.ts';
+import type { RealtimeModel } from '../providers/realtime/types.ts';
 
 export interface AgentDefinition {
   /** Unique name; the transfer tool and events use it. */
@@ -12,6 +13,8 @@ export interface AgentDefinition {
   tools?: ToolSet;
   /** Overrides the session's model. */
   model?: LanguageModel;
+  /** Overrides the session's realtime speech-to-speech model (sessions run with `realtime`). */
+  realtime?: RealtimeModel;
   /** Agents this one may transfer the conversation to (default: every other agent; [] for none). */
   transfers?: string[];
   /** Agents this one may hand background work to, each through a `handoff_to_<name>` tool. */

@@ -52,7 +52,9 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
     ? (await import('../server/webrtc-routes.ts')).registerWebRtcRoutes
     : undefined;
   const liveKitRoutes = await import('../server/livekit-routes.ts');
-  const registerLiveKit = liveKitRoutes.liveKitAvailable(logger) ? liveKitRoutes.registerLiveKitRoutes : undefined;
+  const registerLiveKit = liveKitRoutes.liveKitAvailable(logger)
+    ? liveKitRoutes.registerLiveKitRoutes
+    : undefined;
   const running = await startServer({
     config,
     logger,

@@ -17,6 +17,7 @@ import type { EventMap, InterruptReason } from '../bus/events.ts';
 import type { TtsModel } from '../providers/types.ts';
 import { type Clock, monotonicClock, type TimerHandle } from './clock.ts';
 import { FrameFiller } from './frame-filler.ts';
+import { type AudioResponse, type AudioResponseHost, createAudioResponse } from './speech-audio-response.ts';
 import { ChunkReleaser } from './speech-release.ts';
 import {
   type AudioSink,
@@ -34,7 +35,7 @@ import {
 import { SpeechSegmenter } from './speech-segmenter.ts';
 import { cancelChunk, synthesizeChunk, type TtsRequestContext } from './tts-request.ts';
 
-export type { AudioSink, EncodedTtsModel, SpeechOutcome, SpeechOutputOptions, SpeechResponse };
+export type { AudioResponse, AudioSink, EncodedTtsModel, SpeechOutcome, SpeechOutputOptions, SpeechResponse };
 export { isEncodedTts };
 
 type PlayoutState = 'running' | 'paused';
@@ -185,6 +186,33 @@ export class SpeechOutput {
     signal.addEventListener('abort', onAbort, { once: true });
     r.detach = () => signal.removeEventListener('abort', onAbort);
     return handle;
+  }
+
+  /**
+   * A response whose audio is ready-made (a realtime speech-to-speech model), PCM16 at `sampleRate`:
+   * queued FIFO and played like synthesised speech (see `speech-audio-response.ts`).
+   */
+  beginAudioResponse(turnId: string, signal: AbortSignal, sampleRate: number): AudioResponse {
+    const host: AudioResponseHost = {
+      outputSampleRate: this.outputSampleRate,
+      nextChunkId: () => ++this.lastChunkId,
+      add: (r, abort) => {
+        this.responses.push(r);
+        if (this.closed || abort.aborted) {
+          this.cancel(r, this.closed ? 'disconnected' : interruptReasonOf(abort.reason));
+          return;
+        }
+        const onAbort = (): void => {
+          this.cancel(r, interruptReasonOf(abort.reason));
+        };
+        abort.addEventListener('abort', onAbort, { once: true });
+        r.detach = () => abort.removeEventListener('abort', onAbort);
+      },
+      append: (chunk, pcm) => this.appendAudio(chunk, pcm),
+      end: (r) => this.end(r),
+      heard: (r) => this.heard(r),
+    };
+    return createAudioResponse(host, turnId, signal, sampleRate);
   }
 
   /** Convenience: a whole text as one response. */
@@ -346,6 +374,7 @@ export class SpeechOutput {
     }
     for (let i = 0; i < filler.starting.length; i++) {
       const c = filler.starting[i]!;
+      if (c.external) continue;
       this.bus.publish('bot.tts.text', {
         sessionId: this.sessionId,
         turnId: r.turnId,

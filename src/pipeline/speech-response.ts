@@ -79,7 +79,10 @@ export type ResponseState = 'open' | 'ended' | 'finished' | 'cancelled';
 
 export interface Chunk {
   readonly id: number;
-  readonly text: string;
+  /** The chunk's words (a realtime model's transcript grows as it arrives). */
+  text: string;
+  /** Ready-made audio (a realtime model): its words are published by the caller as they play. */
+  external?: true;
   readonly response: OutputResponse;
   state: ChunkState;
   /** Audio at the output rate, in arrival order. */

@@ -30,8 +30,8 @@ import { decodeJoinRequest } from '../transports/livekit/join-request.ts';
 import { LiveKitRoom } from '../transports/livekit/room.ts';
 import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
 import { originPolicyOf, type ServerContext } from './app.ts';
-import { publicOrigin } from './http-guards.ts';
 import { RequestDataSchema, resolveProfile, type SessionProfile } from './config.ts';
+import { publicOrigin } from './http-guards.ts';
 import { createLiveKitSession, type LiveKitSession } from './livekit-session.ts';
 import { reject } from './server.ts';
 

@@ -14,6 +14,9 @@ import { EnergyVad } from '../providers/local/energy-vad.ts';
 import { EspeakTts } from '../providers/local/espeak-tts.ts';
 import { PocketsphinxStt } from '../providers/local/pocketsphinx-stt.ts';
 import { SileroVad } from '../providers/local/silero-vad.ts';
+import { GeminiLiveModel } from '../providers/realtime/gemini-live.ts';
+import { OpenAIRealtimeModel } from '../providers/realtime/openai-realtime.ts';
+import type { RealtimeModel } from '../providers/realtime/types.ts';
 import { createScriptedModel, loadScript } from '../providers/scripted/scripted-model.ts';
 import { DeepgramStt } from '../providers/streaming/deepgram-stt.ts';
 import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
@@ -113,7 +116,41 @@ export function resolveLanguageModel(
     default:
       throw new ConfigError(
         'unknown_provider',
-        `LLM: unknown provider "${p.provider}" in "${spec}" (use openai, anthropic, google, groq, openai-compatible or scripted)`,
+        `LLM: unknown provider "${p.provider}" in "${spec}" (use openai, anthropic, google, groq, openai-compatible, scripted, openai-realtime or google-live)`,
+      );
+  }
+}
+
+/** True for `openai-realtime:MODEL` and `google-live:MODEL` (speech-to-speech models). */
+export function isRealtimeSpec(spec: string): boolean {
+  const p = parseSpec(spec, 'LLM').provider;
+  return p === 'openai-realtime' || p === 'google-live';
+}
+
+/**
+ * A realtime speech-to-speech model: `openai-realtime:MODEL` (OPENAI_API_KEY,
+ * COLLOQUY_OPENAI_REALTIME_URL) or `google-live:MODEL` (GOOGLE_GENERATIVE_AI_API_KEY,
+ * COLLOQUY_GOOGLE_LIVE_URL). Keys are checked when a session connects.
+ */
+export function resolveRealtimeModel(spec: string, env: Env = process.env): RealtimeModel {
+  const p = parseSpec(spec, 'LLM');
+  switch (p.provider) {
+    case 'openai-realtime':
+      return new OpenAIRealtimeModel({
+        model: need(p, 'LLM', spec),
+        ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
+        ...(env.COLLOQUY_OPENAI_REALTIME_URL ? { url: env.COLLOQUY_OPENAI_REALTIME_URL } : {}),
+      });
+    case 'google-live':
+      return new GeminiLiveModel({
+        model: need(p, 'LLM', spec),
+        ...(env.GOOGLE_GENERATIVE_AI_API_KEY ? { apiKey: env.GOOGLE_GENERATIVE_AI_API_KEY } : {}),
+        ...(env.COLLOQUY_GOOGLE_LIVE_URL ? { url: env.COLLOQUY_GOOGLE_LIVE_URL } : {}),
+      });
+    default:
+      throw new ConfigError(
+        'unknown_provider',
+        `LLM: "${spec}" is not a realtime model (use openai-realtime:MODEL or google-live:MODEL)`,
       );
   }
 }

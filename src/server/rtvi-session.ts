@@ -111,6 +111,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
+    ...(models.realtime ? { realtime: { model: models.realtime } } : {}),
     mode: profile.mode,
     eventBus: bus,
     clientChannels: channels,

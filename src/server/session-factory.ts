@@ -9,6 +9,7 @@ import type { LanguageModel, ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import { ConfigError } from '../errors.ts';
+import type { RealtimeModel } from '../providers/realtime/types.ts';
 import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
 import {
   buildDeclarativeTools,
@@ -16,11 +17,22 @@ import {
   type DeclarativeTool,
   KbDocumentSchema,
 } from '../tools/declarative/index.ts';
-import type { SessionProfile } from './config.ts';
-import { resolveLanguageModel, resolveStt, resolveTts, resolveVad } from './model-spec.ts';
+import { DEMO_DIR, type SessionProfile } from './config.ts';
+import {
+  defaultSpecs,
+  isRealtimeSpec,
+  resolveLanguageModel,
+  resolveRealtimeModel,
+  resolveStt,
+  resolveTts,
+  resolveVad,
+} from './model-spec.ts';
 
 export interface SessionModels {
+  /** The text LLM (with a realtime `llm` spec: the default text model, for subagents and memory). */
   llm: LanguageModel;
+  /** Set when the `llm` spec names a realtime speech-to-speech model. */
+  realtime?: RealtimeModel;
   stt: SttModel;
   tts: TtsModel;
   vad: VadModel;
@@ -34,6 +46,7 @@ type Env = Record<string, string | undefined>;
  */
 export class ModelCache {
   private readonly llms = new Map<string, LanguageModel>();
+  private readonly realtimes = new Map<string, RealtimeModel>();
   private readonly stts = new Map<string, SttModel>();
   private readonly ttss = new Map<string, TtsModel>();
   private readonly vads = new Map<string, VadModel>();
@@ -46,12 +59,18 @@ export class ModelCache {
 
   /** Resolves (or reuses) the four models of a profile. Throws `ConfigError` for a bad spec. */
   models(specs: SessionProfile['models']): SessionModels {
+    const realtime = isRealtimeSpec(specs.llm) ? this.realtime(specs.llm) : undefined;
     return {
-      llm: this.llm(specs.llm),
+      llm: this.llm(realtime ? defaultSpecs(this.env, DEMO_DIR).llm : specs.llm),
+      ...(realtime ? { realtime } : {}),
       stt: memo(this.stts, specs.stt, () => resolveStt(specs.stt, this.env, this.baseDir)),
       tts: memo(this.ttss, specs.tts, () => resolveTts(specs.tts, this.env)),
       vad: memo(this.vads, specs.vad, () => resolveVad(specs.vad)),
     };
+  }
+
+  realtime(spec: string): RealtimeModel {
+    return memo(this.realtimes, spec, () => resolveRealtimeModel(spec, this.env));
   }
 
   llm(spec: string): LanguageModel {
@@ -136,7 +155,10 @@ export function buildAgents(profile: SessionProfile, ctx: AgentBuildContext): Ag
     if (agent.transfers !== undefined) def.transfers = agent.transfers;
     if (agent.subagents !== undefined) def.subagents = agent.subagents;
     if (agent.voice !== undefined) def.voice = agent.voice;
-    if (agent.model !== undefined) def.model = ctx.cache.llm(agent.model);
+    if (agent.model !== undefined) {
+      if (isRealtimeSpec(agent.model)) def.realtime = ctx.cache.realtime(agent.model);
+      else def.model = ctx.cache.llm(agent.model);
+    }
     return def;
   });
 }

@@ -1,6 +1,7 @@
 export * from './client-channels.ts';
 export * from './history.ts';
 export * from './latency.ts';
+export type { RealtimeOptions } from './realtime-config.ts';
 export * from './session-state.ts';
 export type * from './speech-port.ts';
 export * from './voice-session.ts';

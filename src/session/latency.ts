@@ -19,6 +19,7 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
   };
   const committed = marks.userTextAt ?? marks.turnStartAt;
   const origin = marks.userSpeechEndAt ?? committed;
+  if (kind === 'realtime') return realtimeSegments(marks, origin);
   set('clientToBackendMs', diff(marks.clientSentAt, marks.userSpeechEndAt ?? committed));
   if (kind !== 'text') set('sttMs', diff(marks.userSpeechEndAt, marks.transcriptFinalAt));
   set('endpointingMs', diff(marks.transcriptFinalAt, committed));
@@ -28,6 +29,24 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
   set('ttsMs', diff(marks.firstTextToTtsAt, marks.ttsFirstByteAt));
   set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
   set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.llmFirstTokenAt));
+  return s;
+}
+
+/**
+ * A realtime speech-to-speech turn: end of user speech (or the typed turn) → the provider starts its
+ * response (`backendToLLMMs`) → its first audio arrives (`llmProcessingMs`, the model's TTFB) → the
+ * first frame leaves for the client (`backendToClientMs`, Colloquy's own overhead).
+ */
+function realtimeSegments(marks: LatencyMarks, origin: number | undefined): LatencySegments {
+  const s: LatencySegments = {};
+  const set = (k: keyof LatencySegments, v: number | undefined) => {
+    if (v !== undefined) s[k] = Math.round(v * 100) / 100;
+  };
+  set('clientToBackendMs', diff(marks.clientSentAt, origin));
+  set('backendToLLMMs', diff(origin, marks.llmRequestAt));
+  set('llmProcessingMs', diff(marks.llmRequestAt, marks.ttsFirstByteAt));
+  set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
+  set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.ttsFirstByteAt));
   return s;
 }
 
@@ -99,12 +118,19 @@ export class LatencyTracker {
     this.spoken.delete(turnId);
   }
 
+  /** Records a step of a turn now (the first time only), for steps no bus event marks. */
+  mark(turnId: string, key: keyof LatencyMarks): void {
+    const m = this.turns.get(turnId);
+    if (m && m[key] === undefined) m[key] = this.clock();
+  }
+
   /** Publish `turn.latency` for a turn that ended (the session calls this after `turn.end`). */
-  finish(turnId: string): void {
+  finish(turnId: string, realtime?: 'realtime'): void {
     const marks = this.turns.get(turnId);
     if (!marks) return;
     this.turns.delete(turnId);
-    const kind = this.spoken.delete(turnId) ? 'cascade' : 'text';
+    const spoken = this.spoken.delete(turnId);
+    const kind = realtime ?? (spoken ? 'cascade' : 'text');
     marks.turnEndAt = this.clock();
     this.bus.publish('turn.latency', {
       sessionId: this.sessionId,

@@ -9,6 +9,7 @@ import type { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ClientChannels } from './client-channels.ts';
 import type { HistoryLimits } from './history.ts';
+import type { RealtimeOptions } from './realtime-config.ts';
 import type { SpeechPort, SpeechResponse } from './speech-port.ts';
 import type { VoiceAudioOptions } from './voice-pipeline.ts';
 
@@ -42,6 +43,12 @@ export interface VoiceSessionOptions {
   audio?: VoiceAudioOptions;
   /** `agent` runs the LLM on each user turn; `stream` runs no LLM: the app decides what the bot says (`speak`). */
   mode?: 'agent' | 'stream';
+  /**
+   * Run the conversation on a realtime speech-to-speech model (OpenAI Realtime, Gemini Live) instead
+   * of STT → LLM → TTS. `audio.output` still receives the speech; `audio.vad` is needed only for
+   * `turnDetection: 'local'`. `model` stays the default for subagents and memory.
+   */
+  realtime?: RealtimeOptions;
   /** A custom speech output (instead of the one built from `audio.tts`). */
   speech?: SpeechPort;
   logger?: Logger;

@@ -24,6 +24,7 @@ import { cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
 import { ClientChannels } from './client-channels.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
+import { createRealtimeRunner, type RealtimeRunner, realtimeAudio } from './realtime-session.ts';
 import { SessionMemory } from './session-memory.ts';
 import type { TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
@@ -59,6 +60,7 @@ export class VoiceSession {
   /** Interrupted utterances whose heard part already entered history (at the interruption). */
   private readonly savedEarly = new Set<string>();
   private readonly memory: SessionMemory | undefined;
+  private readonly realtime: RealtimeRunner | undefined;
 
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
@@ -103,8 +105,9 @@ export class VoiceSession {
           onError: (err) => this.reportError('memory', err, 'error'),
         })
       : undefined;
-    this.pipeline = options.audio
-      ? createVoicePipeline(options.audio, {
+    const audio = options.realtime ? realtimeAudio(options) : options.audio;
+    this.pipeline = audio
+      ? createVoicePipeline(audio, {
           bus: this.eventBus,
           sessionId: this.sessionId,
           interrupt: (reason) => this.interrupt(reason),
@@ -142,6 +145,30 @@ export class VoiceSession {
       isClosed: () => this.machine.is('closed'),
       reportError: (component, err, severity) => this.reportError(component, err, severity),
     });
+    this.realtime = options.realtime
+      ? createRealtimeRunner(options.realtime, {
+          bus: this.eventBus,
+          sessionId: this.sessionId,
+          userId: this.userId,
+          options,
+          agents: this.agents,
+          conversation: this.conversation,
+          latency: this.latency,
+          running: this.running,
+          sessionSignal: this.sessionController.signal,
+          speech: this.pipeline?.speech,
+          channels: this.clientChannels,
+          currentAgent: () => this.agentName,
+          setAgent: (name) => {
+            this.agentName = name;
+          },
+          transition: (to) => this.machine.transition(to),
+          state: () => this.machine.state,
+          reportError: (component, err, severity) => this.reportError(component, err, severity),
+          close: (reason) => void this.close(reason),
+          memoryPrompt: () => this.memory?.prompt() ?? '',
+        })
+      : undefined;
   }
 
   get state(): SessionState {
@@ -166,6 +193,12 @@ export class VoiceSession {
    */
   pushAudio(frame: Int16Array, sampleRate: number): void {
     this.assertOpen();
+    if (this.realtime) {
+      if (this.machine.is('created')) this.startSync();
+      this.realtime.pushAudio(frame, sampleRate);
+      this.pipeline?.input?.pushAudio(frame, sampleRate);
+      return;
+    }
     if (!this.pipeline?.input) {
       throw new SessionStateError('no_audio_input', 'This session has no audio input (configure audio.vad)');
     }
@@ -187,6 +220,7 @@ export class VoiceSession {
 
   /** End the user's spoken turn now instead of waiting for silence (push-to-talk release). */
   async commitAudioTurn(): Promise<void> {
+    this.realtime?.commit();
     await this.pipeline?.input?.commitTurn();
   }
 
@@ -201,6 +235,8 @@ export class VoiceSession {
    */
   async speak(text: string): Promise<TurnResult> {
     const clean = this.validateText(text);
+    if (this.realtime)
+      throw new SessionStateError('speak_unsupported', 'A realtime session speaks through its model');
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
     const turnId = `say_${++this.sayCounter}`;
@@ -237,6 +273,7 @@ export class VoiceSession {
   /** created → connecting → active; publishes `session.start` and `agent.enter`. Idempotent. */
   async start(): Promise<void> {
     this.startSync();
+    await this.realtime?.start();
     await this.memory?.ready;
   }
 
@@ -245,6 +282,10 @@ export class VoiceSession {
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
     this.machine.transition('connecting');
     this.memory?.load();
+    if (this.realtime) {
+      void this.realtime.start(); // active once the provider is ready
+      return;
+    }
     this.machine.transition('active');
     this.eventBus.publish('session.start', {
       sessionId: this.sessionId,
@@ -263,6 +304,7 @@ export class VoiceSession {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
+    if (this.realtime) return this.realtime.sendText(clean);
     // Typed input cuts the bot off like speech does, also while it says a `speak()` utterance (the greeting).
     if (!this.turns.active && this.saying.size > 0) this.interruptSpeech('interrupted');
     return this.turns.begin(clean, 'text', options.images);
@@ -278,6 +320,10 @@ export class VoiceSession {
 
   /** Stop the current turn (and its speech). No-op when idle. */
   interrupt(reason: InterruptReason = 'interrupted'): void {
+    if (this.realtime) {
+      this.realtime.interrupt(reason);
+      return;
+    }
     if (this.turns.active) this.turns.interrupt(reason);
     else this.interruptSpeech(reason);
   }
@@ -341,6 +387,7 @@ export class VoiceSession {
   /** Close the session: interrupts the turn, cancels background work, publishes `session.close`. */
   async close(reason = 'closed'): Promise<void> {
     if (this.machine.is('closed')) return;
+    this.realtime?.close();
     this.turns.close();
     this.speechPort?.interrupt('disconnected');
     this.pipeline?.mute?.close();
@@ -384,6 +431,10 @@ export class VoiceSession {
   }
 
   private performTransfer(toAgent: string, reason?: string): void {
+    if (this.realtime) {
+      this.realtime.transfer(toAgent, reason);
+      return;
+    }
     const fromAgent = this.agentName;
     this.machine.transition('transferring');
     this.eventBus.publish('agent.exit', { sessionId: this.sessionId, agentName: fromAgent });

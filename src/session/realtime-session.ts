@@ -1,0 +1,53 @@
+/**
+ * How a `VoiceSession` runs on a realtime model: its audio options (speech output without TTS, the
+ * VAD only when it drives the model) and the runner that owns the provider connection.
+ */
+import { ConfigError, SessionStateError } from '../errors.ts';
+import type { TtsModel } from '../providers/types.ts';
+import type { RealtimeOptions, RealtimeRunnerHost } from './realtime-config.ts';
+import { RealtimeRunner } from './realtime-runner.ts';
+import type { VoiceSessionOptions } from './session-options.ts';
+import type { VoiceAudioOptions } from './voice-pipeline.ts';
+
+export { RealtimeRunner };
+
+/**
+ * The speech output of a realtime session plays the model's own audio; it never synthesises text.
+ * Asking it to (e.g. `session.speak()`) fails with a clear error instead of speaking in another voice.
+ */
+const modelSpeaksItself: TtsModel = {
+  provider: 'realtime',
+  modelId: 'model-audio',
+  sampleRate: 24000,
+  synthesize() {
+    throw new SessionStateError(
+      'speak_unsupported',
+      'A realtime session speaks through its model; it has no text-to-speech',
+    );
+  },
+};
+
+/** The audio options of a realtime session (undefined: text in, no audio out). */
+export function realtimeAudio(options: VoiceSessionOptions): VoiceAudioOptions | undefined {
+  const audio = options.audio;
+  const local = options.realtime?.turnDetection === 'local';
+  if (local && !audio?.vad) {
+    throw new ConfigError('vad_required', "realtime.turnDetection 'local' needs a VAD model (audio.vad)");
+  }
+  if (!audio) return undefined;
+  const { stt: _stt, endOfTurn: _eot, vad, ...rest } = audio;
+  return { ...rest, tts: modelSpeaksItself, ...(local && vad ? { vad } : {}) };
+}
+
+export function createRealtimeRunner(
+  options: RealtimeOptions,
+  host: Omit<RealtimeRunnerHost, 'realtime'>,
+): RealtimeRunner {
+  if (!options?.model || typeof options.model.connect !== 'function') {
+    throw new ConfigError(
+      'invalid_options',
+      'realtime.model must be a realtime model (OpenAIRealtimeModel, GeminiLiveModel)',
+    );
+  }
+  return new RealtimeRunner({ ...host, realtime: options });
+}

@@ -1,0 +1,408 @@
+/**
+ * Turns of a realtime (speech-to-speech) conversation: provider events become the same bus events a
+ * cascade turn publishes, so every projection (hooks, RTVI, VoiceAgent, native protocol) sees a
+ * realtime turn like any other.
+ *
+ * - A turn opens when the user starts speaking (provider or local detection), when a typed turn is
+ *   sent, or when a response starts with no turn open: `turn.start`.
+ * - Input transcription → `transcription.interim` (the text so far) and `transcription.final` +
+ *   `user.text {source:'speech'}`; the user message enters history.
+ * - A response → `llm.start`, output transcript → `llm.text.delta`; its audio goes through the
+ *   session's `SpeechOutput` (same pacing, playout tracking and barge-in as cascade speech), and
+ *   each transcript piece becomes `bot.tts.text` once the audio it came with is played.
+ * - Tool calls run through the session's tool wrappers; results go back to the provider.
+ * - Interruption stops playout at once, cancels the response (`cancelResponse`), tells the provider
+ *   what was heard (`truncate`: audio played, clamped to audio received; 0 deletes the item) and
+ *   keeps only the heard words in history: `turn.interrupted`.
+ * - `response-done` with no tool call pending ends the turn once its audio has played: `turn.end`.
+ */
+import type { SessionEventBus } from '../bus/event-bus.ts';
+import type { InterruptReason, TokenUsage } from '../bus/events.ts';
+import type { AudioResponse } from '../pipeline/speech-audio-response.ts';
+import type { RealtimeConnection, RealtimeEvent, RealtimeUsage } from '../providers/realtime/types.ts';
+import type { ConversationHistory } from './history.ts';
+import type { LatencyTracker } from './latency.ts';
+import { now } from './latency.ts';
+
+export interface RealtimeTurnsHost {
+  readonly bus: SessionEventBus;
+  readonly sessionId: string;
+  readonly conversation: ConversationHistory;
+  readonly latency: LatencyTracker;
+  modelId(): string;
+  outputSampleRate(): number;
+  currentAgent(): string;
+  connection(): RealtimeConnection | undefined;
+  /** Starts an audio response on the session's speech output (undefined: a text-only session). */
+  beginAudio(turnId: string, signal: AbortSignal): AudioResponse | undefined;
+  /** Stops all speech output at once; returns what was heard of the response that was playing. */
+  stopSpeech(reason: InterruptReason): void;
+  /** Runs a provider tool call for the turn (results go back to the provider). */
+  runTool(
+    turnId: string,
+    callId: string,
+    name: string,
+    argumentsJson: string,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+  /** Cancels the running tools of a turn (`tool.cancel`), or only the calls named. */
+  cancelTools(turnId: string | undefined, callIds?: string[]): void;
+  /** The turn ended and nothing is pending (background notifications may go now). */
+  onIdle(): void;
+}
+
+interface TextMark {
+  /** Output-rate samples received before this text arrived. */
+  atMs: number;
+  text: string;
+  chunkId: number;
+}
+
+interface RealtimeTurn {
+  id: string;
+  controller: AbortController;
+  agentName: string;
+  /** The heard-so-far assistant text (all responses of the turn). */
+  text: string;
+  responseText: string;
+  responseId: string | undefined;
+  audio: AudioResponse | undefined;
+  audioItem: string | undefined;
+  /** ms of audio received for `audioItem`. */
+  receivedMs: number;
+  marks: TextMark[];
+  markTimer: ReturnType<typeof setInterval> | undefined;
+  toolsPending: number;
+  responding: boolean;
+  /** A tool result went to the model; its answer is due. */
+  awaitingAnswer: boolean;
+  usage: TokenUsage;
+  userText: string;
+}
+
+let counter = 0;
+let chunkCounter = 0;
+
+export class RealtimeTurns {
+  private turn: RealtimeTurn | undefined;
+  private readonly input = new Map<string, string>();
+
+  constructor(private readonly h: RealtimeTurnsHost) {}
+
+  get active(): { id: string; toolsPending: number; responding: boolean } | undefined {
+    return this.turn;
+  }
+
+  /** Opens a turn (interrupting the running one). */
+  begin(reason: InterruptReason = 'user_speaking'): RealtimeTurn {
+    if (this.turn) this.interrupt(reason);
+    const turn: RealtimeTurn = {
+      id: `turn_${++counter}_rt`,
+      controller: new AbortController(),
+      agentName: this.h.currentAgent(),
+      text: '',
+      responseText: '',
+      responseId: undefined,
+      audio: undefined,
+      audioItem: undefined,
+      receivedMs: 0,
+      marks: [],
+      markTimer: undefined,
+      toolsPending: 0,
+      responding: false,
+      awaitingAnswer: false,
+      usage: {},
+      userText: '',
+    };
+    this.turn = turn;
+    this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: turn.id });
+    return turn;
+  }
+
+  /** A typed user turn. */
+  text(text: string): string {
+    const turn = this.begin('interrupted');
+    this.h.bus.publish('user.text', { sessionId: this.h.sessionId, turnId: turn.id, text, source: 'text' });
+    this.h.conversation.append({ role: 'user', content: text });
+    this.h.connection()?.sendText(text);
+    return turn.id;
+  }
+
+  handle(e: RealtimeEvent): void {
+    switch (e.type) {
+      case 'speech-started':
+        this.h.bus.publish('user.speech.start', { sessionId: this.h.sessionId, at: now() });
+        this.begin('user_speaking');
+        return;
+      case 'speech-stopped':
+        this.h.bus.publish('user.speech.stop', { sessionId: this.h.sessionId, at: now(), durationMs: 0 });
+        if (this.turn) this.h.latency.mark(this.turn.id, 'userSpeechEndAt');
+        return;
+      case 'input-transcript':
+        this.onInputTranscript(e.itemId, e.text, e.final);
+        return;
+      case 'response-started':
+        this.onResponseStarted(e.responseId);
+        return;
+      case 'audio':
+        this.onAudio(e.itemId, e.pcm);
+        return;
+      case 'output-transcript':
+        this.onOutputTranscript(e.text, e.final);
+        return;
+      case 'tool-call':
+        this.onToolCall(e.callId, e.name, e.argumentsJson);
+        return;
+      case 'tool-cancel':
+        this.h.cancelTools(undefined, e.callIds);
+        return;
+      case 'response-done':
+        this.onResponseDone(e.status);
+        return;
+      case 'interrupted':
+        if (this.turn?.responding || this.turn?.audio) this.interrupt('user_speaking');
+        return;
+      case 'usage':
+        this.onUsage(e.usage);
+        return;
+      case 'ready':
+      case 'goaway':
+      case 'resumption':
+      case 'error':
+      case 'closed':
+        return; // connection lifecycle: the runner's
+      default: {
+        const unhandled: never = e;
+        void unhandled;
+      }
+    }
+  }
+
+  private onInputTranscript(itemId: string, text: string, final: boolean): void {
+    const at = now();
+    if (!final) {
+      const sofar = (this.input.get(itemId) ?? '') + text;
+      this.input.set(itemId, sofar);
+      if (this.input.size > 16) this.input.delete(this.input.keys().next().value!);
+      this.h.bus.publish('transcription.interim', { sessionId: this.h.sessionId, text: sofar, at });
+      return;
+    }
+    this.input.delete(itemId);
+    const clean = text.trim();
+    if (!clean) return;
+    this.h.bus.publish('transcription.final', { sessionId: this.h.sessionId, text: clean, at });
+    const turn = this.turn ?? this.begin();
+    turn.userText = clean;
+    this.h.bus.publish('user.text', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      text: clean,
+      source: 'speech',
+    });
+    this.h.conversation.append({ role: 'user', content: clean });
+  }
+
+  private onResponseStarted(responseId: string): void {
+    const turn = this.turn ?? this.begin();
+    turn.responseId = responseId;
+    turn.responseText = '';
+    turn.responding = true;
+    turn.awaitingAnswer = false;
+    this.h.bus.publish('llm.start', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+    });
+  }
+
+  private onAudio(itemId: string, pcm: Int16Array): void {
+    const turn = this.turn;
+    if (!turn?.responding || pcm.length === 0) return; // late audio of an interrupted response
+    if (!turn.audio) {
+      turn.audio = this.h.beginAudio(turn.id, turn.controller.signal);
+      turn.marks = [];
+      if (turn.audio) {
+        this.h.bus.publish('speech.start', { sessionId: this.h.sessionId, turnId: turn.id, streaming: true });
+        turn.markTimer = setInterval(() => this.releaseMarks(turn), 40);
+        turn.markTimer.unref?.();
+      }
+    }
+    if (turn.audioItem !== itemId) {
+      turn.audioItem = itemId;
+      turn.receivedMs = 0;
+    }
+    if (turn.receivedMs === 0) this.h.latency.mark(turn.id, 'ttsFirstByteAt');
+    turn.receivedMs += (pcm.length * 1000) / this.h.outputSampleRate();
+    turn.audio?.pushAudio(pcm);
+  }
+
+  private onOutputTranscript(text: string, final: boolean): void {
+    const turn = this.turn;
+    if (!turn?.responding) return;
+    if (final) {
+      // A final without deltas (or with more than they carried) adds the missing tail.
+      if (!text.startsWith(turn.responseText)) return;
+      text = text.slice(turn.responseText.length);
+      if (!text) return;
+    }
+    turn.responseText += text;
+    turn.text += text;
+    this.h.bus.publish('llm.text.delta', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      id: turn.responseId ?? turn.id,
+      text,
+    });
+    if (turn.audio) {
+      turn.audio.pushText(text);
+      turn.marks.push({ atMs: Math.max(0, turn.audio.receivedMs - 1), text, chunkId: ++chunkCounter });
+      this.releaseMarks(turn);
+    }
+  }
+
+  /** Publishes `bot.tts.text` for transcript pieces whose audio is now playing. */
+  private releaseMarks(turn: RealtimeTurn): void {
+    const audio = turn.audio;
+    if (!audio) return;
+    const played = audio.playedMs;
+    while (turn.marks.length > 0 && (turn.marks[0]!.atMs <= played || audio.finished)) {
+      const m = turn.marks.shift()!;
+      if (this.turn !== turn) return;
+      this.h.bus.publish('bot.tts.text', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        chunkId: m.chunkId,
+        text: m.text,
+      });
+    }
+  }
+
+  private onToolCall(callId: string, name: string, argumentsJson: string): void {
+    const turn = this.turn ?? this.begin();
+    turn.toolsPending++;
+    void this.h.runTool(turn.id, callId, name, argumentsJson, turn.controller.signal).then((delivered) => {
+      turn.toolsPending--;
+      // A delivered result makes the model answer (a new response of this turn); otherwise end here.
+      if (delivered) turn.awaitingAnswer = true;
+      else this.maybeEnd(turn);
+    });
+  }
+
+  private onUsage(u: RealtimeUsage): void {
+    const turn = this.turn;
+    const usage: TokenUsage = {};
+    if (u.inputTokens !== undefined) usage.inputTokens = u.inputTokens;
+    if (u.outputTokens !== undefined) usage.outputTokens = u.outputTokens;
+    if (u.totalTokens !== undefined) usage.totalTokens = u.totalTokens;
+    this.h.bus.publish('metrics.usage', {
+      sessionId: this.h.sessionId,
+      turnId: turn?.id ?? '',
+      agentName: turn?.agentName ?? this.h.currentAgent(),
+      model: this.h.modelId(),
+      usage,
+    });
+    if (!turn) return;
+    for (const k of ['inputTokens', 'outputTokens', 'totalTokens'] as const) {
+      if (usage[k] !== undefined) turn.usage[k] = (turn.usage[k] ?? 0) + usage[k];
+    }
+  }
+
+  private onResponseDone(status: 'completed' | 'cancelled' | 'interrupted' | 'incomplete' | 'failed'): void {
+    const turn = this.turn;
+    if (!turn?.responding) return;
+    if (status === 'interrupted') {
+      this.interrupt('user_speaking');
+      return;
+    }
+    turn.responding = false;
+    const audio = turn.audio;
+    if (audio) {
+      audio.end();
+      void audio.done.then(() => {
+        if (this.turn !== turn) return;
+        this.releaseMarks(turn);
+        this.stopMarks(turn);
+        turn.audio = undefined;
+        this.maybeEnd(turn);
+      });
+      return;
+    }
+    this.maybeEnd(turn);
+  }
+
+  /** Ends the turn when its response is done, its audio played and no tool call is pending. */
+  private maybeEnd(turn: RealtimeTurn): void {
+    if (this.turn !== turn || turn.responding || turn.audio || turn.toolsPending > 0 || turn.awaitingAnswer)
+      return;
+    this.turn = undefined;
+    this.commit(turn, turn.text);
+    this.h.bus.publish('llm.end', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      outcome: 'finish',
+      usage: turn.usage,
+    });
+    this.h.bus.publish('speech.complete', { sessionId: this.h.sessionId, turnId: turn.id, streaming: true });
+    this.h.bus.publish('assistant.text', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: turn.text,
+      interrupted: false,
+    });
+    this.h.latency.finish(turn.id, 'realtime');
+    this.h.bus.publish('turn.end', { sessionId: this.h.sessionId, turnId: turn.id });
+    this.h.onIdle();
+  }
+
+  /**
+   * Cuts the running turn short: playout stops, the provider's response is cancelled and told what
+   * was heard, running inline tools are cancelled, history keeps the heard words.
+   */
+  interrupt(reason: InterruptReason): void {
+    const turn = this.turn;
+    if (!turn) return;
+    this.turn = undefined;
+    const conn = this.h.connection();
+    const audio = turn.audio;
+    const playedMs = audio ? audio.playedMs : 0;
+    this.h.stopSpeech(reason);
+    turn.controller.abort(reason);
+    this.stopMarks(turn);
+    if (turn.responding) conn?.cancelResponse();
+    if (audio && turn.audioItem) conn?.truncate(turn.audioItem, Math.min(playedMs, turn.receivedMs));
+    const heard = audio ? audio.heardText : turn.text;
+    const kept = turn.text.slice(0, Math.max(0, turn.text.length - turn.responseText.length)) + heard;
+    if (turn.responding)
+      this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
+    this.h.cancelTools(turn.id);
+    this.commit(turn, kept);
+    this.h.bus.publish('assistant.text', {
+      sessionId: this.h.sessionId,
+      turnId: turn.id,
+      agentName: turn.agentName,
+      text: kept,
+      interrupted: true,
+    });
+    this.h.latency.finish(turn.id, 'realtime');
+    this.h.bus.publish('turn.interrupted', { sessionId: this.h.sessionId, turnId: turn.id, reason });
+  }
+
+  /** The connection dropped mid-turn: what arrived plays out, the turn ends without more. */
+  connectionLost(): void {
+    const turn = this.turn;
+    if (!turn) return;
+    turn.awaitingAnswer = false;
+    if (turn.responding) this.onResponseDone('incomplete');
+    else this.maybeEnd(turn);
+  }
+
+  private commit(_turn: RealtimeTurn, text: string): void {
+    if (text.trim()) this.h.conversation.append({ role: 'assistant', content: text.trim() });
+  }
+
+  private stopMarks(turn: RealtimeTurn): void {
+    if (turn.markTimer) clearInterval(turn.markTimer);
+    turn.markTimer = undefined;
+  }
+}
