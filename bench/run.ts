@@ -20,6 +20,7 @@ import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
+import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
@@ -67,6 +68,7 @@ export interface BenchReport {
   bargeIn: { pauseThenInterrupt: BargeInResult; immediate: BargeInResult };
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
+  store: StoreBenchResult;
   notes: string[];
 }
 
@@ -170,6 +172,9 @@ async function main(): Promise<void> {
   log('Silero VAD per-frame cost …');
   const vad = await benchVad({ iterations: quick ? 150 : 300 });
 
+  log('session store write cost per turn …');
+  const store = await runStoreBench({ turns: quick ? 50 : 200 });
+
   const cpuList = cpus();
   const report: BenchReport = {
     startedAt,
@@ -192,6 +197,7 @@ async function main(): Promise<void> {
     bargeIn: { pauseThenInterrupt, immediate },
     concurrency,
     vad,
+    store,
     notes,
   };
 
