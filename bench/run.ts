@@ -22,6 +22,7 @@ import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } fr
 import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
+import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
@@ -71,6 +72,7 @@ export interface BenchReport {
   vad: VadBenchResult;
   footprint: FootprintResult;
   realtime: RealtimeBenchResult;
+  store: StoreBenchResult;
   notes: string[];
 }
 
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
   const footprint = await runFootprint(quick);
   log('realtime speech-to-speech …');
   const realtime = await runRealtimeBench({ turns: quick ? 10 : 20, frames: quick ? 1000 : 2000 });
+  log('session store write cost per turn …');
+  const store = await runStoreBench({ turns: quick ? 50 : 200 });
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
     vad,
     footprint,
     realtime,
+    store,
     notes,
   };
 

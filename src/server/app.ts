@@ -19,10 +19,14 @@ import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
 import { corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
+import { ResumeError } from './resume-handles.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
+import type { ServerStore } from './server-store.ts';
 import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import type { ServerResume } from './session-resume.ts';
+import { registerStoreRoutes, transcriptRecord } from './store-routes.ts';
 
 /** Everything a transport route needs to start sessions. */
 export interface ServerContext {
@@ -31,6 +35,10 @@ export interface ServerContext {
   registry: SessionRegistry;
   tokens: ConnectTokens;
   models: ModelCache;
+  /** The session store (transcripts, memory, resume) and its writer. */
+  data: ServerStore;
+  /** Live sessions and their resume handles (absent when resume is off). */
+  resume?: ServerResume;
   /** Builds and starts an RTVI session on a transport (see `createRtviSession`). */
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
   /** True when the request may use the server (no auth configured, or a valid Bearer token). */
@@ -126,6 +134,11 @@ export function createApp({
     const profile = outcome.profile;
     const origin = publicOrigin(c, originPolicy);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
+    const handle = requestData.resume_handle;
+    if (handle !== undefined && (!context.resume || WEBRTC_NAMES.has(transport.toLowerCase()))) {
+      const why = context.resume ? 'over SmallWebRTC is not supported yet' : 'is off on this server';
+      return c.json({ info: `Resume ${why}`, code: 'resume_unsupported' }, 400);
+    }
     if (WEBRTC_NAMES.has(transport.toLowerCase())) {
       // JSON cannot carry headers for the offer, so a one-time token (carrying the profile decided here,
       // by the connect hook too) travels in `requestData.token`; the long-lived server token is never
@@ -137,7 +150,16 @@ export function createApp({
         },
       });
     }
-    const token = tokens.issue(profile, requestData);
+    let resume: { sessionId: string; handle: string } | undefined;
+    if (handle !== undefined && context.resume) {
+      try {
+        resume = { sessionId: context.resume.redeem(handle, requestData.user_id), handle };
+      } catch (err) {
+        if (err instanceof ResumeError) return c.json({ info: err.message, code: err.code }, err.status);
+        throw err;
+      }
+    }
+    const token = tokens.issue(profile, requestData, resume);
     const wsOrigin = origin.replace(/^http/, 'ws');
     return c.json({ ws_url: `${wsOrigin}/ws?token=${token}` });
   };
@@ -146,12 +168,13 @@ export function createApp({
     app.post(path, connect);
   }
 
-  app.get('/sessions/:id/transcript', (c) => {
+  app.get('/sessions/:id/transcript', async (c) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
-    const record = registry.get(c.req.param('id'));
+    const record = await transcriptRecord(context, c.req.param('id'));
     if (!record) return c.json({ info: 'No such session' }, 404);
     return c.json(record);
   });
+  registerStoreRoutes(app, context);
 
   // A plain GET on the upgrade endpoint (the upgrade itself never reaches Hono).
   app.get('/ws', (c) => c.json({ info: 'Upgrade to WebSocket (Pipecat protobuf frames)' }, 426));

@@ -2,7 +2,9 @@
  * Server configuration: environment variables plus an optional JSON file (`COLLOQUY_CONFIG`).
  *
  *   PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS,
- *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS
+ *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
+ *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
+ *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
  * `configurations` that a client picks with `requestData.config` on `POST /connect`.
@@ -14,6 +16,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseAllowlist } from '../net/address-policy.ts';
 import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
+import { parseStoreSpec, type StoreSpec } from '../store/open-store.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { parseConnectPaths } from './connect-paths.ts';
 import { parseOrigins } from './http-guards.ts';
@@ -60,11 +63,25 @@ const ProfileSchema = z
   })
   .strict();
 
+const MemorySchema = z
+  .object({
+    /** Keep long-term memory per user (`requestData.user_id`) in the session store (default false). */
+    enabled: z.boolean().optional(),
+    /** Also extract facts after every N finished turns (default: only at session close). */
+    everyTurns: z.number().int().positive().max(1000).optional(),
+    /** Extraction model spec (default: the session's LLM). */
+    model: z.string().optional(),
+    /** Most facts kept per user (default 50). */
+    maxFacts: z.number().int().positive().max(1000).optional(),
+  })
+  .strict();
+
 export const ConfigFileSchema = ProfileSchema.extend({
   configurations: z.record(z.string(), ProfileSchema).optional(),
   idleTimeoutMs: z.number().int().positive().optional(),
   /** HTTP paths answering `startBotAndConnect` (default ["/connect"]); COLLOQUY_CONNECT_PATHS overrides. */
   connectPaths: z.array(z.string().max(200)).max(20).optional(),
+  memory: MemorySchema.optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -80,6 +97,7 @@ export interface SessionProfile {
   greeting?: string;
   userMute?: UserMuteStrategyName[];
   /** Set by a connect hook. */
+  /** Who the session is for (`requestData.user_id`): their memory and stored sessions. */
   userId?: string;
 }
 
@@ -103,6 +121,12 @@ export interface ServerConfig {
   defaults: SessionProfile['models'];
   /** Paths of the connect endpoint (default `['/connect']`). */
   connectPaths?: string[];
+  /** Where sessions, transcripts and memory are kept (in memory when absent). */
+  store?: StoreSpec;
+  /** How long a dropped client's session waits for it to resume (0: no resume; default 60 000). */
+  resumeWindowMs?: number;
+  /** Long-term memory per user (off when absent). */
+  memory?: { everyTurns?: number; model?: string; maxFacts?: number };
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -157,11 +181,53 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     connectPaths: env.COLLOQUY_CONNECT_PATHS
       ? parseConnectPaths(env.COLLOQUY_CONNECT_PATHS, 'COLLOQUY_CONNECT_PATHS')
       : parseConnectPaths(file.connectPaths, 'connectPaths'),
+    store: parseStoreSpec(env.COLLOQUY_STORE),
+    resumeWindowMs: resumeWindow(env.COLLOQUY_RESUME_WINDOW_MS),
+    ...memoryConfig(env, file),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,
       tts: env.COLLOQUY_TTS ?? file.models?.tts ?? specs.tts,
       vad: env.COLLOQUY_VAD ?? file.models?.vad ?? specs.vad,
+    },
+  };
+}
+
+function resumeWindow(value: string | undefined): number {
+  if (value === undefined) return 60_000;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 86_400_000) {
+    throw new ConfigError(
+      'invalid_resume_window',
+      `COLLOQUY_RESUME_WINDOW_MS must be 0-86400000, got ${value}`,
+    );
+  }
+  return ms;
+}
+
+function memoryConfig(
+  env: Record<string, string | undefined>,
+  file: ConfigFile,
+): Pick<ServerConfig, 'memory'> {
+  const m = file.memory ?? {};
+  const flag = env.COLLOQUY_MEMORY;
+  const enabled = flag !== undefined ? /^(1|true|on|yes)$/i.test(flag) : (m.enabled ?? false);
+  if (!enabled) return {};
+  let everyTurns = m.everyTurns;
+  if (env.COLLOQUY_MEMORY_EVERY_TURNS !== undefined) {
+    everyTurns = Number(env.COLLOQUY_MEMORY_EVERY_TURNS);
+    if (!Number.isInteger(everyTurns) || everyTurns < 1 || everyTurns > 1000) {
+      throw new ConfigError(
+        'invalid_memory',
+        `COLLOQUY_MEMORY_EVERY_TURNS must be 1-1000, got ${env.COLLOQUY_MEMORY_EVERY_TURNS}`,
+      );
+    }
+  }
+  return {
+    memory: {
+      ...(everyTurns !== undefined ? { everyTurns } : {}),
+      ...(m.model !== undefined ? { model: m.model } : {}),
+      ...(m.maxFacts !== undefined ? { maxFacts: m.maxFacts } : {}),
     },
   };
 }
@@ -182,6 +248,13 @@ export const RequestDataSchema = z
     config: z.string().max(100).optional(),
     agent: z.string().max(64).optional(),
     mode: z.enum(['agent', 'stream']).optional(),
+    /** The user the session is for (memory and stored sessions are per user). */
+    /** A resume handle from `bot-ready`'s `about`: reconnect to that session. */
+    resume_handle: z.string().min(16).max(200).optional(),
+    user_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'user_id: 1-128 characters of A-Z a-z 0-9 _ . : @ -')
+      .optional(),
   })
   .passthrough();
 export type RequestData = z.infer<typeof RequestDataSchema>;
@@ -209,6 +282,7 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
     tools: [...(base.tools ?? []), ...(named.tools ?? [])],
     ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
     ...((named.userMute ?? base.userMute) ? { userMute: named.userMute ?? base.userMute } : {}),
+    ...(requestData.user_id ? { userId: requestData.user_id } : {}),
   };
 }
 

@@ -56,7 +56,7 @@ export function originAllowed(
 export function corsFor(policy: OriginPolicy): MiddlewareHandler {
   const handler = cors({
     origin: (origin, c) => (originAllowed(origin, c.req.header('host'), policy) ? origin : null),
-    allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     allowHeaders: ['content-type', 'authorization'],
     maxAge: 600,
   });

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentDefinition } from '../agents/agent.ts';
+import type { MemoryOptions } from '../agents/memory.ts';
 import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
@@ -18,14 +19,18 @@ import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
 import { VoiceSession } from '../session/voice-session.ts';
+import { recordSession } from '../store/store-recorder.ts';
+import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { ResumeError, type ResumeHandles } from './resume-handles.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
 import { logSessionEvents } from './session-log.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import { SwitchableTransport } from './switchable-transport.ts';
 
 export interface RtviSessionOptions {
   transport: RtviTransport;
@@ -36,13 +41,22 @@ export interface RtviSessionOptions {
   models?: ModelCache;
   /** Where the session is listed while live and its transcript kept after it closes. */
   registry?: SessionRegistry;
+  /** Long-term memory of the session's user. */
+  memory?: MemoryOptions;
+  /** Records the session (transcript, tool calls, state) into the session store. */
+  store?: StoreWriter;
   sessionId?: string;
   userId?: string;
   /** How long to wait for `client-ready` before closing (default 30 000 ms). */
   readyTimeoutMs?: number;
+  /**
+   * Resume: `bot-ready` carries a resume handle; a dropped client has `windowMs` to come back with it
+   * (the session waits `detached`), else the session closes. Handles expire after `handleTtlMs`.
+   */
+  resume?: { handles: ResumeHandles; windowMs: number; handleTtlMs: number };
 }
 
-export type RtviSessionState = 'waiting' | 'ready' | 'closed';
+export type RtviSessionState = 'waiting' | 'ready' | 'detached' | 'closed';
 
 export interface RtviSession {
   readonly id: string;
@@ -52,6 +66,11 @@ export interface RtviSession {
   readonly closed: Promise<string>;
   /** Ends the session: `conversation-end {reason}` to the client, then the transport closes. */
   close(reason: string): Promise<void>;
+  /**
+   * A resuming client's transport takes over (the old one, if still open, is closed);
+   * `session.resume {sessionId, handle}` fires. Throws `ResumeError` (`resume_gone`) once closed.
+   */
+  attach(transport: RtviTransport, handle: string): void;
 }
 
 /** `about` of `bot-ready`. */
@@ -61,7 +80,8 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 /** Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile. */
 export function createRtviSession(options: RtviSessionOptions): RtviSession {
-  const { transport, profile, config } = options;
+  const { profile, config } = options;
+  const transport = new SwitchableTransport(options.transport);
   const logger = options.logger ?? consoleLogger;
   const cache = options.models ?? new ModelCache(config.baseDir);
   const sessionId = options.sessionId ?? randomUUID();
@@ -116,6 +136,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     eventBus: bus,
     clientChannels: channels,
     logger,
+    ...(options.memory ? { memory: options.memory } : {}),
     audio: {
       vad: models.vad,
       stt: models.stt,
@@ -127,12 +148,21 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     },
   });
 
+  const stopRecording = options.store
+    ? recordSession(bus, options.store, {
+        transport: transport.name,
+        mode: profile.mode,
+        history: () => session.history,
+      })
+    : undefined;
+
   let state: RtviSessionState = 'waiting';
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((r) => {
     resolveClosed = r;
   });
   let idleTimer: NodeJS.Timeout | undefined;
+  let detachTimer: NodeJS.Timeout | undefined;
   let userSpeaking = false;
   let botSpeaking = false;
   /** Refused mic frames by problem (error code): the client hears of each kind once, all are counted. */
@@ -185,6 +215,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     if (state === 'closed') return;
     state = 'closed';
     clearTimeout(readyTimer);
+    if (detachTimer) clearTimeout(detachTimer);
+    options.resume?.handles.revoke(sessionId);
     if (idleTimer) clearTimeout(idleTimer);
     for (const off of offs) off();
     calls.rejectAll(`Session closed: ${reason}`);
@@ -198,6 +230,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       logger.warn(`session ${sessionId}: close failed`, err);
     }
     projection.dispose();
+    stopRecording?.();
     options.registry?.markClosed(sessionId, reason);
     if (closeTransport) transport.close();
     resolveClosed(reason);
@@ -223,7 +256,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     onClientReady: (id, about) => {
       if (state === 'closed') return;
       if (state === 'ready') {
-        projection.botReady(id, aboutFor(sessionId));
+        projection.botReady(id, readyAbout());
         return;
       }
       state = 'ready';
@@ -234,7 +267,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
         library: client?.library,
         version: client?.library_version,
       });
-      projection.botReady(id, aboutFor(sessionId));
+      projection.botReady(id, readyAbout());
       session
         .start()
         .then(() => {
@@ -278,8 +311,28 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     }
   });
   transport.onClose((reason) => {
-    void finish(reason === 'error' ? 'transport_error' : 'client_disconnected', false);
+    const why = reason === 'error' ? 'transport_error' : 'client_disconnected';
+    const resume = options.resume;
+    if (!resume || state !== 'ready') {
+      void finish(why, false);
+      return;
+    }
+    // Detached: the session waits for its client to come back with the handle.
+    state = 'detached';
+    if (idleTimer) clearTimeout(idleTimer);
+    session.interrupt('disconnected');
+    detachTimer = setTimeout(() => void finish(why, false), resume.windowMs);
+    detachTimer.unref?.();
   });
+
+  /** `about` of `bot-ready`, with a fresh resume handle when resume is on. */
+  function readyAbout() {
+    const base = aboutFor(sessionId);
+    const resume = options.resume;
+    if (!resume) return base;
+    const { handle, expiresAt } = resume.handles.issue(sessionId, session.userId, resume.handleTtlMs);
+    return { ...base, resume_handle: handle, resume_expires_at: expiresAt };
+  }
 
   const handle: RtviSession = {
     id: sessionId,
@@ -289,11 +342,21 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     },
     closed,
     close: (reason) => finish(reason, true),
+    attach: (wire, usedHandle) => {
+      if (state === 'closed') throw new ResumeError('resume_gone', 'The session has ended');
+      if (detachTimer) clearTimeout(detachTimer);
+      detachTimer = undefined;
+      transport.attach(wire);
+      if (state === 'detached') state = 'ready';
+      bus.publish('session.resume', { sessionId, handle: usedHandle });
+      armIdle();
+    },
   };
   options.registry?.add({
     id: sessionId,
     transport: transport.name,
     mode: profile.mode,
+    userId: session.userId,
     startedAt: Date.now(),
     transcript: () => session.history,
     close: handle.close,

@@ -11,6 +11,7 @@ import type { Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import type { SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
 import { bearerMatches, createApp, originPolicyOf, type ServerContext } from './app.ts';
@@ -19,8 +20,10 @@ import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
 import { createRtviSession } from './rtvi-session.ts';
+import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { ServerResume } from './session-resume.ts';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -41,6 +44,8 @@ export interface StartServerOptions {
   onConnect?: ConnectHook;
   /** Bound on `onConnect` (default 5000 ms). */
   connectHookTimeoutMs?: number;
+  /** A session store of your own (instead of the one `config.store` names). */
+  store?: SessionStore;
 }
 
 export interface RunningServer {
@@ -60,22 +65,34 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tokens = new ConnectTokens();
   const models = new ModelCache(config.baseDir);
   const maxSessions = options.maxSessions ?? 100;
+  const data = openServerStore(config, logger, options.store);
+  const memory = serverMemory(config, data.store, models);
+  const windowMs = config.resumeWindowMs ?? 0;
+  const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000 }) : undefined;
   const context: ServerContext = {
     config,
     logger,
     registry,
     tokens,
     models,
-    createSession: (transport, profile) =>
-      createRtviSession({
+    data,
+    ...(resume ? { resume } : {}),
+    createSession: (transport, profile) => {
+      const session = createRtviSession({
         transport,
         profile,
         config,
         logger,
         models,
         registry,
+        store: data.writer,
+        ...(memory ? { memory } : {}),
+        ...(resume ? { resume: resume.sessionOptions } : {}),
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
-      }),
+      });
+      resume?.track(session);
+      return session;
+    },
     authorized: (header) => bearerMatches(header, config.authToken),
     ...(options.onConnect ? { connectRequired: true } : {}),
     upgrades: new Map(),
@@ -110,9 +127,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       config.authToken !== undefined && bearerMatches(req.headers.authorization, config.authToken);
     if (token && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
     if (config.authToken && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
+    const resuming = grant?.resume;
     // A connect hook decides every session: no way around it.
     if (context.connectRequired && !grant) return reject(socket, 403, 'Forbidden');
-    if (registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
+    if (!resuming && registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
     let profile = grant?.profile;
     if (!profile) {
       try {
@@ -125,6 +143,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const chosen = profile;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new PipecatWsTransport(ws, { logger });
+      if (resuming && resume) {
+        try {
+          resume.attach(resuming.sessionId, transport, resuming.handle);
+          logger.info(`session ${resuming.sessionId} resumed (websocket)`);
+        } catch (err) {
+          const error = toColloquyError(err, 'resume_failed');
+          transport.sendMessage(errorMessage(`Cannot resume the session: ${error.message}`, true));
+          transport.close();
+        }
+        return;
+      }
       try {
         const session = context.createSession(transport, chosen);
         logger.info(`session ${session.id} started (websocket, ${chosen.mode} mode)`);
@@ -139,7 +168,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      void data.close();
+      reject(err);
+    });
     server.listen(config.port, config.host, () => {
       server.off('error', reject);
       resolve();
@@ -156,6 +188,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: (reason = 'server_shutdown') => {
       closing ??= (async () => {
         await registry.closeAll(reason);
+        await data.close();
         // Let the closing handshakes (after `conversation-end`) finish, then cut off the rest.
         const open = [...wss.clients].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
         await Promise.race([Promise.all(open), new Promise((r) => setTimeout(r, 1000).unref())]);

@@ -37,7 +37,14 @@ export const OFFLINE_ENV = {
 };
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
-  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', ...OFFLINE_ENV, ...options.env };
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COLLOQUY_STORE: 'memory',
+    COLLOQUY_RESUME_WINDOW_MS: '0',
+    ...OFFLINE_ENV,
+    ...options.env,
+  };
   if (options.file !== undefined) {
     const dir = await mkdtemp(join(tmpdir(), 'colloquy-e2e-'));
     const path = join(dir, 'config.json');
