@@ -195,7 +195,7 @@ export class SpeechOutput {
   beginAudioResponse(turnId: string, signal: AbortSignal, sampleRate: number): AudioResponse {
     const host: AudioResponseHost = {
       outputSampleRate: this.outputSampleRate,
-      nextChunkId: () => ++this.lastChunkId,
+      nextChunkId: () => this.nextChunkId++,
       add: (r, abort) => {
         this.responses.push(r);
         if (this.closed || abort.aborted) {

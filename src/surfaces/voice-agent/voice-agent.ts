@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ModelMessage, ToolSet, TranscriptionModel } from 'ai';
-import type { SessionEventBus } from '../../bus/event-bus.ts';
-import type { InterruptReason } from '../../bus/events.ts';
+import type { EventTable, SessionEventBus } from '../../bus/event-bus.ts';
+import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import { type ColloquyError, InvalidInputError, SessionStateError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import { interruptReasonOf } from '../../pipeline/speech-response.ts';
@@ -35,6 +35,22 @@ import {
 import { decodeAudioInput, transcribeRecording } from './transcribe.ts';
 
 type AgentState = 'active' | 'destroyed';
+
+/** Counts chunks queued for speech whose audio was not released yet (`pendingSpeechChunks`). */
+const PENDING_CHUNKS: EventTable<EventMap, { pendingChunks: number }> = {
+  'speech.chunk.queued': (_p, a) => {
+    a.pendingChunks++;
+  },
+  'speech.chunk': (_p, a) => {
+    a.pendingChunks = Math.max(0, a.pendingChunks - 1);
+  },
+  'speech.chunk.error': (_p, a) => {
+    a.pendingChunks = Math.max(0, a.pendingChunks - 1);
+  },
+  'speech.interrupted': (_p, a) => {
+    a.pendingChunks = 0;
+  },
+};
 const INTERRUPT_REASONS = new Set(['user_speaking', 'interrupted', 'client_request', 'disconnected']);
 
 export class VoiceAgent extends EventEmitter<AgentEventMap> {
@@ -47,7 +63,8 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   private readonly queue: InputQueue;
   private readonly speechTts: SpeechModelTts | undefined;
   private readonly tools: ToolSet;
-  private pendingChunks = 0;
+  /** @internal counted by `PENDING_CHUNKS` */
+  pendingChunks = 0;
   private readonly offEvents: () => void;
   private state: AgentState = 'active';
   private reasonOverride: string | undefined;
@@ -90,21 +107,10 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
       (r) => this.reasonFor(r),
     );
     // `pendingSpeechChunks`: chunks queued for speech whose audio has not been released yet.
-    const offCount = [
-      this.bus.subscribe('speech.chunk.queued', () => void this.pendingChunks++),
-      this.bus.subscribe(
-        'speech.chunk',
-        () => void (this.pendingChunks = Math.max(0, this.pendingChunks - 1)),
-      ),
-      this.bus.subscribe(
-        'speech.chunk.error',
-        () => void (this.pendingChunks = Math.max(0, this.pendingChunks - 1)),
-      ),
-      this.bus.subscribe('speech.interrupted', () => void (this.pendingChunks = 0)),
-    ];
+    const offCount = this.bus.subscribeTable(PENDING_CHUNKS, this);
     this.offEvents = () => {
       offProjection();
-      for (const off of offCount) off();
+      offCount();
     };
     this.link = new AgentLink(this, this.limits, maxAudio);
   }
