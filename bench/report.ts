@@ -203,6 +203,21 @@ export function printReport(r: BenchReport): void {
       ],
     ),
   );
+  const st = r.store;
+  out.push(
+    `\n6. Session store (SQLite) — write cost per turn; ${st.turns} text turns with a tool call, ${st.writesPerTurn} writes per turn`,
+  );
+  out.push(
+    table(
+      ['', 'p50', 'p99', 'max', 'n', ''],
+      [
+        row('turn time without a store, ms', st.turnMsWithout),
+        row('turn time with the store, ms', st.turnMsWith),
+        row('recorder on the turn path, µs per turn', st.recorderUsPerTurn),
+        ['database time off the turn path, µs per turn', st.dbUsPerTurn, '', '', '', ''],
+      ],
+    ),
+  );
   for (const n of r.notes) out.push(`Note: ${n}`);
   out.push(`\nTotal bench time: ${r.durationS} s; load(1m) at the end ${m.loadavg1mEnd}`);
   console.log(out.join('\n'));

@@ -21,6 +21,7 @@ import { type FootprintResult, printFootprint, runFootprint } from './footprint.
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
+import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
@@ -69,6 +70,7 @@ export interface BenchReport {
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
   footprint: FootprintResult;
+  store: StoreBenchResult;
   notes: string[];
 }
 
@@ -174,6 +176,8 @@ async function main(): Promise<void> {
 
   log('footprint: CPU per turn above the AI SDK floor, idle heap, throughput …');
   const footprint = await runFootprint(quick);
+  log('session store write cost per turn …');
+  const store = await runStoreBench({ turns: quick ? 50 : 200 });
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -198,6 +202,7 @@ async function main(): Promise<void> {
     concurrency,
     vad,
     footprint,
+    store,
     notes,
   };
 

@@ -9,6 +9,7 @@ export * from './providers/local/index.ts';
 export * from './providers/scripted/index.ts';
 export type * from './providers/types.ts';
 export * from './session/index.ts';
+export * from './store/index.ts';
 export * from './surfaces/native-protocol/index.ts';
 export * from './surfaces/voice-agent/index.ts';
 export * from './tools/index.ts';

@@ -146,8 +146,8 @@ export interface EventMap {
   'session.resume': { sessionId: string; handle: string };
   /** The model server announced it is going away (`timeLeft` in ms). */
   'session.goaway': { sessionId: string; timeLeft: number };
-  /** Conversation context was compressed. */
-  'context.compact': { sessionId: string; removedItems: number };
+  /** Conversation context was compressed: `removedItems` messages replaced by `summary`. */
+  'context.compact': { sessionId: string; removedItems: number; summary?: string };
 
   // ── Subagents (seed 003) ─────────────────────────────────────────────────────────
   /** A subagent sends UI data to the client. */

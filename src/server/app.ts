@@ -16,8 +16,10 @@ import type { ConnectTokens } from './connect-tokens.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
+import type { ServerStore } from './server-store.ts';
 import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import { registerStoreRoutes, transcriptRecord } from './store-routes.ts';
 
 /** Everything a transport route needs to start sessions. */
 export interface ServerContext {
@@ -26,6 +28,8 @@ export interface ServerContext {
   registry: SessionRegistry;
   tokens: ConnectTokens;
   models: ModelCache;
+  /** The session store (transcripts, memory, resume) and its writer. */
+  data: ServerStore;
   /** Builds and starts an RTVI session on a transport (see `createRtviSession`). */
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
   /** True when the request may use the server (no auth configured, or a valid Bearer token). */
@@ -54,7 +58,7 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
     '*',
     cors({
       origin: '*',
-      allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['content-type', 'authorization'],
       maxAge: 600,
     }),
@@ -115,12 +119,13 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
     return c.json({ ws_url: `${wsOrigin}/ws?token=${token}` });
   });
 
-  app.get('/sessions/:id/transcript', (c) => {
+  app.get('/sessions/:id/transcript', async (c) => {
     if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
-    const record = registry.get(c.req.param('id'));
+    const record = await transcriptRecord(context, c.req.param('id'));
     if (!record) return c.json({ info: 'No such session' }, 404);
     return c.json(record);
   });
+  registerStoreRoutes(app, context);
 
   // A plain GET on the upgrade endpoint (the upgrade itself never reaches Hono).
   app.get('/ws', (c) => c.json({ info: 'Upgrade to WebSocket (Pipecat protobuf frames)' }, 426));

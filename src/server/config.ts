@@ -2,7 +2,9 @@
  * Server configuration: environment variables plus an optional JSON file (`COLLOQUY_CONFIG`).
  *
  *   PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS,
- *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS
+ *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
+ *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
+ *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
  * `configurations` that a client picks with `requestData.config` on `POST /connect`.
@@ -12,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { parseStoreSpec, type StoreSpec } from '../store/open-store.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
 import { defaultSpecs } from './model-spec.ts';
 
@@ -51,9 +54,23 @@ const ProfileSchema = z
   })
   .strict();
 
+const MemorySchema = z
+  .object({
+    /** Keep long-term memory per user (`requestData.user_id`) in the session store (default false). */
+    enabled: z.boolean().optional(),
+    /** Also extract facts after every N finished turns (default: only at session close). */
+    everyTurns: z.number().int().positive().max(1000).optional(),
+    /** Extraction model spec (default: the session's LLM). */
+    model: z.string().optional(),
+    /** Most facts kept per user (default 50). */
+    maxFacts: z.number().int().positive().max(1000).optional(),
+  })
+  .strict();
+
 export const ConfigFileSchema = ProfileSchema.extend({
   configurations: z.record(z.string(), ProfileSchema).optional(),
   idleTimeoutMs: z.number().int().positive().optional(),
+  memory: MemorySchema.optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -67,6 +84,8 @@ export interface SessionProfile {
   initialAgent?: string;
   tools: DeclarativeTool[];
   greeting?: string;
+  /** Who the session is for (`requestData.user_id`): their memory and stored sessions. */
+  userId?: string;
 }
 
 export interface ServerConfig {
@@ -79,6 +98,10 @@ export interface ServerConfig {
   baseDir: string;
   file: ConfigFile;
   defaults: SessionProfile['models'];
+  /** Where sessions, transcripts and memory are kept (in memory when absent). */
+  store?: StoreSpec;
+  /** Long-term memory per user (off when absent). */
+  memory?: { everyTurns?: number; model?: string; maxFacts?: number };
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -123,11 +146,40 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     idleTimeoutMs: idle,
     baseDir,
     file,
+    store: parseStoreSpec(env.COLLOQUY_STORE),
+    ...memoryConfig(env, file),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,
       tts: env.COLLOQUY_TTS ?? file.models?.tts ?? specs.tts,
       vad: env.COLLOQUY_VAD ?? file.models?.vad ?? specs.vad,
+    },
+  };
+}
+
+function memoryConfig(
+  env: Record<string, string | undefined>,
+  file: ConfigFile,
+): Pick<ServerConfig, 'memory'> {
+  const m = file.memory ?? {};
+  const flag = env.COLLOQUY_MEMORY;
+  const enabled = flag !== undefined ? /^(1|true|on|yes)$/i.test(flag) : (m.enabled ?? false);
+  if (!enabled) return {};
+  let everyTurns = m.everyTurns;
+  if (env.COLLOQUY_MEMORY_EVERY_TURNS !== undefined) {
+    everyTurns = Number(env.COLLOQUY_MEMORY_EVERY_TURNS);
+    if (!Number.isInteger(everyTurns) || everyTurns < 1 || everyTurns > 1000) {
+      throw new ConfigError(
+        'invalid_memory',
+        `COLLOQUY_MEMORY_EVERY_TURNS must be 1-1000, got ${env.COLLOQUY_MEMORY_EVERY_TURNS}`,
+      );
+    }
+  }
+  return {
+    memory: {
+      ...(everyTurns !== undefined ? { everyTurns } : {}),
+      ...(m.model !== undefined ? { model: m.model } : {}),
+      ...(m.maxFacts !== undefined ? { maxFacts: m.maxFacts } : {}),
     },
   };
 }
@@ -148,6 +200,11 @@ export const RequestDataSchema = z
     config: z.string().max(100).optional(),
     agent: z.string().max(64).optional(),
     mode: z.enum(['agent', 'stream']).optional(),
+    /** The user the session is for (memory and stored sessions are per user). */
+    user_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'user_id: 1-128 characters of A-Z a-z 0-9 _ . : @ -')
+      .optional(),
   })
   .passthrough();
 export type RequestData = z.infer<typeof RequestDataSchema>;
@@ -174,6 +231,7 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
     ...(initialAgent ? { initialAgent } : {}),
     tools: [...(base.tools ?? []), ...(named.tools ?? [])],
     ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
+    ...(requestData.user_id ? { userId: requestData.user_id } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentDefinition } from '../agents/agent.ts';
+import type { MemoryOptions } from '../agents/memory.ts';
 import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
@@ -18,6 +19,8 @@ import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
 import { VoiceSession } from '../session/voice-session.ts';
+import { recordSession } from '../store/store-recorder.ts';
+import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
@@ -35,6 +38,10 @@ export interface RtviSessionOptions {
   models?: ModelCache;
   /** Where the session is listed while live and its transcript kept after it closes. */
   registry?: SessionRegistry;
+  /** Long-term memory of the session's user. */
+  memory?: MemoryOptions;
+  /** Records the session (transcript, tool calls, state) into the session store. */
+  store?: StoreWriter;
   sessionId?: string;
   userId?: string;
   /** How long to wait for `client-ready` before closing (default 30 000 ms). */
@@ -104,7 +111,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   };
   const session = new VoiceSession({
     sessionId,
-    userId: options.userId ?? `user-${sessionId.slice(0, 8)}`,
+    userId: options.userId ?? profile.userId ?? `user-${sessionId.slice(0, 8)}`,
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
@@ -112,6 +119,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     eventBus: bus,
     clientChannels: channels,
     logger,
+    ...(options.memory ? { memory: options.memory } : {}),
     audio: {
       vad: models.vad,
       stt: models.stt,
@@ -121,6 +129,14 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       output: sink,
     },
   });
+
+  const stopRecording = options.store
+    ? recordSession(bus, options.store, {
+        transport: transport.name,
+        mode: profile.mode,
+        history: () => session.history,
+      })
+    : undefined;
 
   let state: RtviSessionState = 'waiting';
   let resolveClosed!: (reason: string) => void;
@@ -182,6 +198,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       logger.warn(`session ${sessionId}: close failed`, err);
     }
     projection.dispose();
+    stopRecording?.();
     options.registry?.markClosed(sessionId, reason);
     if (closeTransport) transport.close();
     resolveClosed(reason);
@@ -266,6 +283,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     id: sessionId,
     transport: transport.name,
     mode: profile.mode,
+    userId: session.userId,
     startedAt: Date.now(),
     transcript: () => session.history,
     close: handle.close,

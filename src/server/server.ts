@@ -11,12 +11,14 @@ import type { Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import type { SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
 import { bearerMatches, createApp, type ServerContext } from './app.ts';
 import { resolveProfile, type ServerConfig } from './config.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { createRtviSession } from './rtvi-session.ts';
+import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
 
@@ -31,6 +33,8 @@ export interface StartServerOptions {
   maxSessions?: number;
   /** Largest WebSocket message the socket layer accepts before closing (default 4 MiB). */
   maxWsPayloadBytes?: number;
+  /** A session store of your own (instead of the one `config.store` names). */
+  store?: SessionStore;
 }
 
 export interface RunningServer {
@@ -50,12 +54,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tokens = new ConnectTokens();
   const models = new ModelCache(config.baseDir);
   const maxSessions = options.maxSessions ?? 100;
+  const data = openServerStore(config, logger, options.store);
+  const memory = serverMemory(config, data.store, models);
   const context: ServerContext = {
     config,
     logger,
     registry,
     tokens,
     models,
+    data,
     createSession: (transport, profile) =>
       createRtviSession({
         transport,
@@ -64,6 +71,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         logger,
         models,
         registry,
+        store: data.writer,
+        ...(memory ? { memory } : {}),
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       }),
     authorized: (header) => bearerMatches(header, config.authToken),
@@ -114,7 +123,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      void data.close();
+      reject(err);
+    });
     server.listen(config.port, config.host, () => {
       server.off('error', reject);
       resolve();
@@ -131,6 +143,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: (reason = 'server_shutdown') => {
       closing ??= (async () => {
         await registry.closeAll(reason);
+        await data.close();
         // Let the closing handshakes (after `conversation-end`) finish, then cut off the rest.
         const open = [...wss.clients].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
         await Promise.race([Promise.all(open), new Promise((r) => setTimeout(r, 1000).unref())]);

@@ -10,6 +10,7 @@ export interface RegisteredSession {
   readonly transport: string;
   readonly mode: 'agent' | 'stream';
   readonly startedAt: number;
+  readonly userId?: string;
   /** The conversation so far (what the user heard of the bot). */
   transcript(): ModelMessage[];
   /** Ends the session (the client gets `conversation-end` when its transport is still open). */
@@ -56,6 +57,15 @@ export class SessionRegistry {
       const oldest = this.closed.keys().next().value as string;
       this.closed.delete(oldest);
     }
+  }
+
+  /** The live sessions of a user. */
+  liveOf(userId: string): RegisteredSession[] {
+    return [...this.live.values()].filter((s) => s.userId === userId);
+  }
+
+  isLive(id: string): boolean {
+    return this.live.has(id);
   }
 
   get(id: string): SessionRecord | undefined {

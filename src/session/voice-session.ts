@@ -96,6 +96,7 @@ export class VoiceSession {
           sessionId: this.sessionId,
           userId: this.userId,
           model: options.model,
+          conversation: () => this.conversation.all,
           onError: (err) => this.reportError('memory', err, 'error'),
         })
       : undefined;
@@ -322,6 +323,7 @@ export class VoiceSession {
     this.machine.transition('closed');
     this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
     this.latency.dispose();
+    this.memory?.dispose();
     await this.memory?.extract(this.conversation.all);
     this.detachHooks();
   }

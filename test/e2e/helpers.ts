@@ -35,7 +35,13 @@ export const OFFLINE_ENV = {
 };
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
-  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', ...OFFLINE_ENV, ...options.env };
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COLLOQUY_STORE: 'memory',
+    ...OFFLINE_ENV,
+    ...options.env,
+  };
   if (options.file !== undefined) {
     const dir = await mkdtemp(join(tmpdir(), 'colloquy-e2e-'));
     const path = join(dir, 'config.json');

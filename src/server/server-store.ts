@@ -1,0 +1,66 @@
+/**
+ * The server's session store: opened at start (a `StoreError` there stops the start with a clear
+ * message), one `StoreWriter` for every session (the only writer), closed last on shutdown after
+ * the writer flushed.
+ */
+import type { MemoryOptions } from '../agents/memory.ts';
+import type { Logger } from '../logger.ts';
+import { openSessionStore } from '../store/open-store.ts';
+import { SessionStoreMemory } from '../store/store-memory.ts';
+import { StoreWriter, writeSessionId } from '../store/store-writer.ts';
+import type { SessionStore } from '../store/types.ts';
+import type { ServerConfig } from './config.ts';
+import type { ModelCache } from './session-factory.ts';
+
+export interface ServerStore {
+  readonly store: SessionStore;
+  readonly writer: StoreWriter;
+  /** Flush the writer, then close the store. Never throws (failures are logged). */
+  close(): Promise<void>;
+}
+
+export function openServerStore(config: ServerConfig, logger: Logger, given?: SessionStore): ServerStore {
+  const store = given ?? openSessionStore(config.store ?? { kind: 'memory' });
+  const writer = new StoreWriter(store, {
+    onError: (error, writes) => {
+      const sessions = [...new Set(writes.map(writeSessionId))].join(', ');
+      logger.error(`session store: ${error.message} (${writes.length} writes; sessions ${sessions})`);
+    },
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    writer,
+    close: () => {
+      closing ??= (async () => {
+        try {
+          await writer.close();
+        } catch (err) {
+          logger.error('session store: closing the writer', err);
+        }
+        try {
+          await store.close();
+        } catch (err) {
+          logger.error('session store: closing', err);
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The sessions' long-term memory options (facts kept in the store), or undefined when it is off. */
+export function serverMemory(
+  config: ServerConfig,
+  store: SessionStore,
+  models: ModelCache,
+): MemoryOptions | undefined {
+  const m = config.memory;
+  if (!m) return undefined;
+  return {
+    store: new SessionStoreMemory(store),
+    ...(m.model !== undefined ? { model: models.llm(m.model) } : {}),
+    ...(m.maxFacts !== undefined ? { maxFacts: m.maxFacts } : {}),
+    ...(m.everyTurns !== undefined ? { extractEveryTurns: m.everyTurns } : {}),
+  };
+}

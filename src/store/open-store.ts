@@ -1,0 +1,39 @@
+/**
+ * `COLLOQUY_STORE` → a `SessionStore`: unset means the SQLite file `./.colloquy/colloquy.db` under
+ * the working directory, `memory` means nothing is kept past the process, anything else is the path
+ * of the SQLite file (`sqlite:` prefix allowed). Fails at once with a `StoreError` when the file
+ * cannot be used.
+ */
+import { resolve } from 'node:path';
+import { InMemorySessionStore } from './memory-store.ts';
+import { SqliteSessionStore, type SqliteSessionStoreOptions } from './sqlite-store.ts';
+import { StoreError } from './store-error.ts';
+import type { SessionStore } from './types.ts';
+
+export const DEFAULT_STORE_PATH = '.colloquy/colloquy.db';
+
+export type StoreSpec = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+
+export function parseStoreSpec(value: string | undefined, cwd: string = process.cwd()): StoreSpec {
+  const v = value?.trim();
+  if (!v) return { kind: 'sqlite', path: resolve(cwd, DEFAULT_STORE_PATH) };
+  if (v.toLowerCase() === 'memory') return { kind: 'memory' };
+  const path = v.startsWith('sqlite:') ? v.slice('sqlite:'.length) : v;
+  if (!path || path.includes('\0')) {
+    throw new StoreError('store_invalid_spec', `COLLOQUY_STORE must be "memory" or a file path, got "${v}"`);
+  }
+  return { kind: 'sqlite', path: resolve(cwd, path) };
+}
+
+export function openSessionStore(spec: StoreSpec, options: SqliteSessionStoreOptions = {}): SessionStore {
+  switch (spec.kind) {
+    case 'memory':
+      return new InMemorySessionStore();
+    case 'sqlite':
+      return SqliteSessionStore.open(spec.path, options);
+    default: {
+      const never: never = spec;
+      throw new StoreError('store_invalid_spec', `Unknown store ${JSON.stringify(never)}`);
+    }
+  }
+}
