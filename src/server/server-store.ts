@@ -5,6 +5,7 @@
  */
 import type { MemoryOptions } from '../agents/memory.ts';
 import type { Logger } from '../logger.ts';
+import { MissingDependencyError } from '../optional-dependency.ts';
 import { openSessionStore } from '../store/open-store.ts';
 import { SessionStoreMemory } from '../store/store-memory.ts';
 import { StoreWriter, writeSessionId } from '../store/store-writer.ts';
@@ -20,7 +21,7 @@ export interface ServerStore {
 }
 
 export function openServerStore(config: ServerConfig, logger: Logger, given?: SessionStore): ServerStore {
-  const store = given ?? openSessionStore(config.store ?? { kind: 'memory' });
+  const store = given ?? openConfigured(config, logger);
   const writer = new StoreWriter(store, {
     onError: (error, writes) => {
       const sessions = [...new Set(writes.map(writeSessionId))].join(', ');
@@ -63,4 +64,21 @@ export function serverMemory(
     ...(m.maxFacts !== undefined ? { maxFacts: m.maxFacts } : {}),
     ...(m.everyTurns !== undefined ? { extractEveryTurns: m.everyTurns } : {}),
   };
+}
+
+function openConfigured(config: ServerConfig, logger: Logger): SessionStore {
+  const spec = config.store ?? { kind: 'memory' };
+  try {
+    return openSessionStore(spec);
+  } catch (err) {
+    // The default file needs an optional package; without it (and without an explicit choice) the
+    // server still starts, keeping sessions in memory, and says so.
+    if (err instanceof MissingDependencyError && spec.kind === 'sqlite' && spec.implicit) {
+      logger.warn(
+        `session store: ${err.message}. Sessions, transcripts and memory are kept in memory only (set COLLOQUY_STORE=memory to silence this).`,
+      );
+      return openSessionStore({ kind: 'memory' });
+    }
+    throw err;
+  }
 }

@@ -12,11 +12,12 @@ import type { SessionStore } from './types.ts';
 
 export const DEFAULT_STORE_PATH = '.colloquy/colloquy.db';
 
-export type StoreSpec = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+/** `implicit`: nobody chose the default file (COLLOQUY_STORE unset). */
+export type StoreSpec = { kind: 'memory' } | { kind: 'sqlite'; path: string; implicit?: boolean };
 
 export function parseStoreSpec(value: string | undefined, cwd: string = process.cwd()): StoreSpec {
   const v = value?.trim();
-  if (!v) return { kind: 'sqlite', path: resolve(cwd, DEFAULT_STORE_PATH) };
+  if (!v) return { kind: 'sqlite', path: resolve(cwd, DEFAULT_STORE_PATH), implicit: true };
   if (v.toLowerCase() === 'memory') return { kind: 'memory' };
   const path = v.startsWith('sqlite:') ? v.slice('sqlite:'.length) : v;
   if (!path || path.includes('\0')) {
