@@ -70,7 +70,7 @@ describe('long-term memory', () => {
     });
     const rec = new EventRecorder(session.eventBus);
     await session.sendText('I live in Porto');
-    expect(extractor.calls).toHaveLength(0);
+    expect(extractor.doGenerateCalls).toHaveLength(0);
     await session.sendText('and I like tea');
     await vi.waitFor(() => expect(rec.payloads('memory.extracted')).toHaveLength(1));
     expect(rec.first('memory.extracted')).toMatchObject({ userId: 'u2', factsExtracted: 2 });

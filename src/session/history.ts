@@ -85,6 +85,19 @@ export class ConversationHistory {
     this.trim();
   }
 
+  /**
+   * Replace the oldest messages with `summary`, but only while they are still exactly `prefix` (the
+   * same message objects, in order): a history that changed at its start meanwhile (trimmed,
+   * cleared, replaced) is left alone. Returns whether the replacement happened.
+   */
+  compact(prefix: readonly ModelMessage[], summary: ModelMessage): boolean {
+    if (prefix.length === 0 || prefix.length > this.messages.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (this.messages[i] !== prefix[i]) return false;
+    this.messages.splice(0, prefix.length, summary);
+    this.chars = this.messages.reduce((n, m) => n + messageText(m).length, 0);
+    return true;
+  }
+
   private trim(): void {
     let byCount = 0;
     while (this.messages.length > this.maxMessages) byCount += this.dropOldest();

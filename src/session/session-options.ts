@@ -8,6 +8,7 @@ import type { SessionHooks } from '../bus/hooks.ts';
 import type { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ClientChannels } from './client-channels.ts';
+import type { CompactionOptions } from './context-compaction.ts';
 import type { HistoryLimits } from './history.ts';
 import type { SpeechPort, SpeechResponse } from './speech-port.ts';
 import type { VoiceAudioOptions } from './voice-pipeline.ts';
@@ -22,6 +23,8 @@ export interface VoiceSessionOptions {
   model: LanguageModel;
   hooks?: SessionHooks;
   history?: HistoryLimits;
+  /** Summarise older turns when the history nears a budget (`context.compact`). Off by default. */
+  compaction?: CompactionOptions;
   /** Tools every agent gets in addition to its own. */
   tools?: ToolSet;
   /** Default per-tool timeout (default 10 000 ms). */

@@ -22,6 +22,7 @@ import {
 } from '../tools/tool-context.ts';
 import { cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
 import { ClientChannels } from './client-channels.ts';
+import { ContextCompactor } from './context-compaction.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
 import { SessionMemory } from './session-memory.ts';
@@ -55,6 +56,7 @@ export class VoiceSession {
   private readonly mode: 'agent' | 'stream';
   private sayCounter = 0;
   private readonly memory: SessionMemory | undefined;
+  private readonly compactor: ContextCompactor | undefined;
 
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
@@ -89,6 +91,16 @@ export class VoiceSession {
       onAppend: (message) => this.eventBus.publish('history.append', { sessionId: this.sessionId, message }),
     });
     this.latency = new LatencyTracker(this.eventBus, this.sessionId);
+    this.compactor = options.compaction
+      ? new ContextCompactor(options.compaction, {
+          bus: this.eventBus,
+          sessionId: this.sessionId,
+          history: this.conversation,
+          model: options.model,
+          signal: this.sessionController.signal,
+          reportError: (err) => this.reportError('compaction', err, 'warn'),
+        })
+      : undefined;
     this.mode = options.mode ?? 'agent';
     this.memory = options.memory
       ? new SessionMemory(options.memory, {
@@ -324,6 +336,7 @@ export class VoiceSession {
     this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
     this.latency.dispose();
     this.memory?.dispose();
+    this.compactor?.dispose();
     await this.memory?.extract(this.conversation.all);
     this.detachHooks();
   }

@@ -1,0 +1,145 @@
+/** Context compaction on a real VoiceSession (AI SDK mock models for the chat and the summariser). */
+import { type ModelMessage, tool } from 'ai';
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { silentLogger } from '../logger.ts';
+import { InMemorySessionStore } from '../store/memory-store.ts';
+import { recordSession } from '../store/store-recorder.ts';
+import { StoreWriter } from '../store/store-writer.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { EventRecorder } from '../testing/recorder.ts';
+import { cutPoint, SUMMARY_PREFIX } from './context-compaction.ts';
+import { VoiceSession } from './voice-session.ts';
+
+const call = (id: string): ModelMessage => ({
+  role: 'assistant',
+  content: [{ type: 'tool-call', toolCallId: id, toolName: 'lookup', input: {} }],
+});
+const result = (id: string): ModelMessage => ({
+  role: 'tool',
+  content: [{ type: 'tool-result', toolCallId: id, toolName: 'lookup', output: { type: 'json', value: 1 } }],
+});
+const user = (t: string): ModelMessage => ({ role: 'user', content: t });
+const bot = (t: string): ModelMessage => ({ role: 'assistant', content: t });
+
+/** Every tool result directly follows the assistant message that made its call. */
+function pairsIntact(history: ModelMessage[]): boolean {
+  return history.every((m, i) => {
+    if (m.role !== 'tool') return true;
+    const prev = history[i - 1];
+    const id = (m.content[0] as { toolCallId: string }).toolCallId;
+    return (
+      prev?.role === 'assistant' &&
+      Array.isArray(prev.content) &&
+      prev.content.some((p) => p.type === 'tool-call' && p.toolCallId === id)
+    );
+  });
+}
+
+describe('cutPoint', () => {
+  const h = [user('a'), call('1'), result('1'), bot('b'), user('c'), call('2'), result('2'), bot('d')];
+  it('cuts at the start of a user turn, never between a tool call and its result', () => {
+    expect(cutPoint(h, 2)).toBe(4); // index 6 is a tool result: back to the user message at 4
+    expect(cutPoint(h, 3)).toBe(4);
+    expect(cutPoint(h, 4)).toBe(4);
+    expect(cutPoint(h, 5)).toBe(0); // nothing older than a whole turn
+    expect(pairsIntact(h.slice(cutPoint(h, 2)))).toBe(true);
+  });
+  it('does not summarise a lone earlier summary again', () => {
+    expect(cutPoint([user(`${SUMMARY_PREFIX}\nold`), user('q'), bot('a')], 2)).toBe(0);
+  });
+});
+
+describe('context compaction', () => {
+  const lookup = tool({
+    description: 'Look up a booking',
+    inputSchema: z.object({ ref: z.string() }),
+    execute: async ({ ref }) => ({ ref, room: 214 }),
+  });
+  const chat = () => {
+    let n = 0;
+    return mockLanguageModel([
+      () =>
+        n++ % 2 === 0
+          ? [{ toolCall: { name: 'lookup', args: { ref: `R${n}` } } }]
+          : `Booking ${n} is in room two fourteen, anything else I can help you with today?`,
+    ]);
+  };
+
+  it('summarises older turns near the budget, keeps tool pairs whole, publishes context.compact, stores the summary', async () => {
+    const summariser = mockLanguageModel(['Ana asked about bookings R1 and R3; both are in room 214.']);
+    const store = new InMemorySessionStore();
+    const writer = new StoreWriter(store, { flushDelayMs: 60_000 });
+    const session = new VoiceSession({
+      sessionId: 'cmp-1',
+      userId: 'ana',
+      agents: [{ name: 'desk', instructions: 'Help.', tools: { lookup } }],
+      model: chat(),
+      logger: silentLogger,
+      compaction: { maxChars: 600, keepRecent: 4, model: summariser },
+    });
+    recordSession(session.eventBus, writer);
+    const rec = new EventRecorder(session.eventBus);
+    for (let i = 0; i < 3; i++) await session.sendText(`Where is my booking number ${i}, please?`);
+    const before = session.history;
+    await vi.waitFor(() => expect(rec.payloads('context.compact')).toHaveLength(1));
+    const event = rec.first('context.compact')!;
+    const after = session.history;
+    expect(after[0]).toEqual({ role: 'user', content: `${SUMMARY_PREFIX}\n${event.summary}` });
+    expect(event).toEqual({
+      sessionId: 'cmp-1',
+      removedItems: before.length - (after.length - 1),
+      summary: 'Ana asked about bookings R1 and R3; both are in room 214.',
+    });
+    expect(after.slice(1)).toEqual(before.slice(event.removedItems));
+    expect(after[1]?.role).toBe('user');
+    expect(pairsIntact(after)).toBe(true);
+    // The summariser saw the removed turns, with the tool traffic.
+    const prompt = JSON.stringify(summariser.doGenerateCalls[0]?.prompt);
+    expect(prompt).toContain('Where is my booking number 0, please?');
+    expect(prompt).toContain('room');
+    // The next turn's model call gets the summary instead of the old turns.
+    await session.sendText('Thanks!');
+    await session.close();
+    await writer.close();
+    expect((await store.getSession('cmp-1'))?.summaries).toEqual([
+      expect.objectContaining({ removedItems: event.removedItems, summary: event.summary }),
+    ]);
+  });
+
+  it('a failing summary leaves the history as it was and publishes a warn', async () => {
+    const session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'desk', instructions: 'Help.', tools: { lookup } }],
+      model: chat(),
+      logger: silentLogger,
+      compaction: {
+        maxChars: 400,
+        keepRecent: 2,
+        model: mockLanguageModel([[{ error: new Error('summariser down') }]]),
+      },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    for (let i = 0; i < 2; i++) await session.sendText(`Where is my booking number ${i}, please?`);
+    await vi.waitFor(() => expect(rec.payloads('error')).toHaveLength(1));
+    expect(rec.first('error')).toMatchObject({ component: 'compaction', severity: 'warn' });
+    expect(rec.first('error')?.error.code).toBe('compaction_failed');
+    expect(rec.payloads('context.compact')).toEqual([]);
+    expect(session.history[0]).toEqual({ role: 'user', content: 'Where is my booking number 0, please?' });
+    await session.close();
+  });
+
+  it('below the budget nothing happens', async () => {
+    const summariser = mockLanguageModel(['never']);
+    const session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'desk', instructions: 'Help.' }],
+      model: mockLanguageModel(['Fine.']),
+      logger: silentLogger,
+      compaction: { maxTokens: 10_000, model: summariser },
+    });
+    for (let i = 0; i < 4; i++) await session.sendText('hello');
+    await session.close();
+    expect(summariser.doGenerateCalls).toHaveLength(0);
+  });
+});
