@@ -14,11 +14,13 @@ import type { SessionProfile } from './config.ts';
 import { RequestDataSchema, resolveProfile, type ServerConfig } from './config.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
+import { ResumeError } from './resume-handles.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ServerStore } from './server-store.ts';
 import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import type { ServerResume } from './session-resume.ts';
 import { registerStoreRoutes, transcriptRecord } from './store-routes.ts';
 
 /** Everything a transport route needs to start sessions. */
@@ -30,6 +32,8 @@ export interface ServerContext {
   models: ModelCache;
   /** The session store (transcripts, memory, resume) and its writer. */
   data: ServerStore;
+  /** Live sessions and their resume handles (absent when resume is off). */
+  resume?: ServerResume;
   /** Builds and starts an RTVI session on a transport (see `createRtviSession`). */
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
   /** True when the request may use the server (no auth configured, or a valid Bearer token). */
@@ -104,6 +108,11 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
     }
     const origin = publicOrigin(c);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
+    const handle = requestData.resume_handle;
+    if (handle !== undefined && (!context.resume || WEBRTC_NAMES.has(transport.toLowerCase()))) {
+      const why = context.resume ? 'over SmallWebRTC is not supported yet' : 'is off on this server';
+      return c.json({ info: `Resume ${why}`, code: 'resume_unsupported' }, 400);
+    }
     if (WEBRTC_NAMES.has(transport.toLowerCase())) {
       // The offer route resolves the profile from `requestData` again; JSON cannot carry headers for
       // the offer, so the client's own Bearer token travels in `requestData.token` (see webrtc-routes).
@@ -114,7 +123,16 @@ export function createApp({ context, registerRoutes }: CreateAppOptions): Hono {
         },
       });
     }
-    const token = tokens.issue(profile, requestData);
+    let resume: { sessionId: string; handle: string } | undefined;
+    if (handle !== undefined && context.resume) {
+      try {
+        resume = { sessionId: context.resume.redeem(handle, requestData.user_id), handle };
+      } catch (err) {
+        if (err instanceof ResumeError) return c.json({ info: err.message, code: err.code }, err.status);
+        throw err;
+      }
+    }
+    const token = tokens.issue(profile, requestData, resume);
     const wsOrigin = origin.replace(/^http/, 'ws');
     return c.json({ ws_url: `${wsOrigin}/ws?token=${token}` });
   });

@@ -100,6 +100,8 @@ export interface ServerConfig {
   defaults: SessionProfile['models'];
   /** Where sessions, transcripts and memory are kept (in memory when absent). */
   store?: StoreSpec;
+  /** How long a dropped client's session waits for it to resume (0: no resume; default 60 000). */
+  resumeWindowMs?: number;
   /** Long-term memory per user (off when absent). */
   memory?: { everyTurns?: number; model?: string; maxFacts?: number };
 }
@@ -147,6 +149,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     baseDir,
     file,
     store: parseStoreSpec(env.COLLOQUY_STORE),
+    resumeWindowMs: resumeWindow(env.COLLOQUY_RESUME_WINDOW_MS),
     ...memoryConfig(env, file),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
@@ -155,6 +158,18 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       vad: env.COLLOQUY_VAD ?? file.models?.vad ?? specs.vad,
     },
   };
+}
+
+function resumeWindow(value: string | undefined): number {
+  if (value === undefined) return 60_000;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 86_400_000) {
+    throw new ConfigError(
+      'invalid_resume_window',
+      `COLLOQUY_RESUME_WINDOW_MS must be 0-86400000, got ${value}`,
+    );
+  }
+  return ms;
 }
 
 function memoryConfig(
@@ -201,6 +216,8 @@ export const RequestDataSchema = z
     agent: z.string().max(64).optional(),
     mode: z.enum(['agent', 'stream']).optional(),
     /** The user the session is for (memory and stored sessions are per user). */
+    /** A resume handle from `bot-ready`'s `about`: reconnect to that session. */
+    resume_handle: z.string().min(16).max(200).optional(),
     user_id: z
       .string()
       .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'user_id: 1-128 characters of A-Z a-z 0-9 _ . : @ -')

@@ -11,6 +11,8 @@ export interface ConnectGrant {
   requestData: RequestData;
   /** Epoch ms after which the token is refused. */
   expiresAt: number;
+  /** The connection resumes this session (its handle was redeemed at `/connect`). */
+  resume?: { sessionId: string; handle: string };
 }
 
 export class ConnectTokens {
@@ -25,10 +27,15 @@ export class ConnectTokens {
     private readonly maxTokens = 10_000,
   ) {}
 
-  issue(profile: SessionProfile, requestData: RequestData): string {
+  issue(profile: SessionProfile, requestData: RequestData, resume?: ConnectGrant['resume']): string {
     this.sweep();
     const token = randomBytes(24).toString('base64url');
-    this.grants.set(token, { profile, requestData, expiresAt: Date.now() + this.ttlMs });
+    this.grants.set(token, {
+      profile,
+      requestData,
+      expiresAt: Date.now() + this.ttlMs,
+      ...(resume ? { resume } : {}),
+    });
     while (this.grants.size > this.maxTokens) {
       this.grants.delete(this.grants.keys().next().value as string);
     }

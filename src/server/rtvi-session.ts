@@ -24,10 +24,12 @@ import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { ResumeError, type ResumeHandles } from './resume-handles.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import { SwitchableTransport } from './switchable-transport.ts';
 
 export interface RtviSessionOptions {
   transport: RtviTransport;
@@ -46,9 +48,14 @@ export interface RtviSessionOptions {
   userId?: string;
   /** How long to wait for `client-ready` before closing (default 30 000 ms). */
   readyTimeoutMs?: number;
+  /**
+   * Resume: `bot-ready` carries a resume handle; a dropped client has `windowMs` to come back with it
+   * (the session waits `detached`), else the session closes. Handles expire after `handleTtlMs`.
+   */
+  resume?: { handles: ResumeHandles; windowMs: number; handleTtlMs: number };
 }
 
-export type RtviSessionState = 'waiting' | 'ready' | 'closed';
+export type RtviSessionState = 'waiting' | 'ready' | 'detached' | 'closed';
 
 export interface RtviSession {
   readonly id: string;
@@ -58,6 +65,11 @@ export interface RtviSession {
   readonly closed: Promise<string>;
   /** Ends the session: `conversation-end {reason}` to the client, then the transport closes. */
   close(reason: string): Promise<void>;
+  /**
+   * A resuming client's transport takes over (the old one, if still open, is closed);
+   * `session.resume {sessionId, handle}` fires. Throws `ResumeError` (`resume_gone`) once closed.
+   */
+  attach(transport: RtviTransport, handle: string): void;
 }
 
 /** `about` of `bot-ready`. */
@@ -67,7 +79,8 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 /** Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile. */
 export function createRtviSession(options: RtviSessionOptions): RtviSession {
-  const { transport, profile, config } = options;
+  const { profile, config } = options;
+  const transport = new SwitchableTransport(options.transport);
   const logger = options.logger ?? consoleLogger;
   const cache = options.models ?? new ModelCache(config.baseDir);
   const sessionId = options.sessionId ?? randomUUID();
@@ -144,6 +157,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     resolveClosed = r;
   });
   let idleTimer: NodeJS.Timeout | undefined;
+  let detachTimer: NodeJS.Timeout | undefined;
   let userSpeaking = false;
   let botSpeaking = false;
   let audioErrorReported = false;
@@ -189,6 +203,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     if (state === 'closed') return;
     state = 'closed';
     clearTimeout(readyTimer);
+    if (detachTimer) clearTimeout(detachTimer);
+    options.resume?.handles.revoke(sessionId);
     if (idleTimer) clearTimeout(idleTimer);
     for (const off of offs) off();
     calls.rejectAll(`Session closed: ${reason}`);
@@ -223,13 +239,13 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     onClientReady: (id, about) => {
       if (state === 'closed') return;
       if (state === 'ready') {
-        projection.botReady(id, aboutFor(sessionId));
+        projection.botReady(id, readyAbout());
         return;
       }
       state = 'ready';
       clearTimeout(readyTimer);
       logger.debug(`session ${sessionId}: client-ready from ${JSON.stringify(about).slice(0, 200)}`);
-      projection.botReady(id, aboutFor(sessionId));
+      projection.botReady(id, readyAbout());
       session
         .start()
         .then(() => {
@@ -267,8 +283,28 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     }
   });
   transport.onClose((reason) => {
-    void finish(reason === 'error' ? 'transport_error' : 'client_disconnected', false);
+    const why = reason === 'error' ? 'transport_error' : 'client_disconnected';
+    const resume = options.resume;
+    if (!resume || state !== 'ready') {
+      void finish(why, false);
+      return;
+    }
+    // Detached: the session waits for its client to come back with the handle.
+    state = 'detached';
+    if (idleTimer) clearTimeout(idleTimer);
+    session.interrupt('disconnected');
+    detachTimer = setTimeout(() => void finish(why, false), resume.windowMs);
+    detachTimer.unref?.();
   });
+
+  /** `about` of `bot-ready`, with a fresh resume handle when resume is on. */
+  function readyAbout() {
+    const base = aboutFor(sessionId);
+    const resume = options.resume;
+    if (!resume) return base;
+    const { handle, expiresAt } = resume.handles.issue(sessionId, session.userId, resume.handleTtlMs);
+    return { ...base, resume_handle: handle, resume_expires_at: expiresAt };
+  }
 
   const handle: RtviSession = {
     id: sessionId,
@@ -278,6 +314,15 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     },
     closed,
     close: (reason) => finish(reason, true),
+    attach: (wire, usedHandle) => {
+      if (state === 'closed') throw new ResumeError('resume_gone', 'The session has ended');
+      if (detachTimer) clearTimeout(detachTimer);
+      detachTimer = undefined;
+      transport.attach(wire);
+      if (state === 'detached') state = 'ready';
+      bus.publish('session.resume', { sessionId, handle: usedHandle });
+      armIdle();
+    },
   };
   options.registry?.add({
     id: sessionId,

@@ -21,6 +21,7 @@ import { createRtviSession } from './rtvi-session.ts';
 import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { ServerResume } from './session-resume.ts';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -56,6 +57,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const maxSessions = options.maxSessions ?? 100;
   const data = openServerStore(config, logger, options.store);
   const memory = serverMemory(config, data.store, models);
+  const windowMs = config.resumeWindowMs ?? 0;
+  const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000 }) : undefined;
   const context: ServerContext = {
     config,
     logger,
@@ -63,8 +66,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     tokens,
     models,
     data,
-    createSession: (transport, profile) =>
-      createRtviSession({
+    ...(resume ? { resume } : {}),
+    createSession: (transport, profile) => {
+      const session = createRtviSession({
         transport,
         profile,
         config,
@@ -73,8 +77,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         registry,
         store: data.writer,
         ...(memory ? { memory } : {}),
+        ...(resume ? { resume: resume.sessionOptions } : {}),
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
-      }),
+      });
+      resume?.track(session);
+      return session;
+    },
     authorized: (header) => bearerMatches(header, config.authToken),
   };
   const app = createApp({
@@ -96,7 +104,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       config.authToken !== undefined && bearerMatches(req.headers.authorization, config.authToken);
     if (token && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
     if (config.authToken && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
-    if (registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
+    const resuming = grant?.resume;
+    if (!resuming && registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
     let profile = grant?.profile;
     if (!profile) {
       try {
@@ -109,6 +118,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const chosen = profile;
     wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new PipecatWsTransport(ws, { logger });
+      if (resuming && resume) {
+        try {
+          resume.attach(resuming.sessionId, transport, resuming.handle);
+          logger.info(`session ${resuming.sessionId} resumed (websocket)`);
+        } catch (err) {
+          const error = toColloquyError(err, 'resume_failed');
+          transport.sendMessage(errorMessage(`Cannot resume the session: ${error.message}`, true));
+          transport.close();
+        }
+        return;
+      }
       try {
         const session = context.createSession(transport, chosen);
         logger.info(`session ${session.id} started (websocket, ${chosen.mode} mode)`);

@@ -39,6 +39,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
     COLLOQUY_STORE: 'memory',
+    COLLOQUY_RESUME_WINDOW_MS: '0',
     ...OFFLINE_ENV,
     ...options.env,
   };
