@@ -19,6 +19,8 @@ export const WEBRTC_RATE = 48_000;
 /** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
 export const FRAME_SAMPLES = 480;
 export const FRAME_MS = 10;
+/** Most messages held for a `chat` channel that has not opened yet. */
+const MAX_OUTBOX = 256;
 /** Bounds of one `chat` channel message (the RTVI parser applies its own, tighter ones after). */
 const CHANNEL_JSON_LIMITS = { maxBytes: 1024 * 1024, maxDepth: 32 } as const;
 
@@ -242,7 +244,11 @@ export class SmallWebRtcPeer {
     if (this.closed) return;
     const text = JSON.stringify(message);
     if (this.channel?.readyState === 'open') sendQuietly(this.channel, text);
-    else this.outbox.push(text);
+    else {
+      this.outbox.push(text);
+      // Bounded: a channel that never opens cannot pile up messages (the oldest go first).
+      if (this.outbox.length > MAX_OUTBOX) this.outbox.shift();
+    }
   }
 
   /** Tells the client the bot left (fires its `onBotDisconnected`). */

@@ -1,0 +1,274 @@
+/**
+ * `npm run soak`: hundreds of sessions against one server on loopback, hostile clients mixed in,
+ * for a bounded time (default 90 s; `--seconds N`). Reports RSS, event-loop lag, and the bot audio
+ * frame rate of the well-behaved sessions (Pipecat WebSocket clients in stream mode asking for
+ * speech). Hostile clients send deep JSON, garbage and oversized frames, flood `tts-speak`, never
+ * send `client-ready`, and stream huge `/connect` bodies. Numbers only; it stops itself.
+ */
+import { request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { silentLogger } from '../src/logger.ts';
+import { DEMO_DIR, loadServerConfig } from '../src/server/config.ts';
+import { startServer } from '../src/server/server.ts';
+import { decodeFrame, encodeFrame, encodeMessageFrame } from '../src/transports/pipecat-websocket/index.ts';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const SECONDS = arg('seconds', 90);
+/** Sessions open at once (well-behaved + hostile). */
+const CONCURRENT = arg('concurrent', 24);
+/** Share of hostile clients. */
+const HOSTILE_SHARE = arg('hostile', 0.3);
+/** How long one session lives, ms. */
+const SESSION_MS = 6000;
+
+const ready = {
+  label: 'rtvi-ai',
+  type: 'client-ready',
+  id: 'ready-01',
+  data: { version: '2.1.0', about: { library: 'soak' } },
+};
+const deep = (n: number) => `${'{"a":'.repeat(n)}0${'}'.repeat(n)}`;
+
+interface GoodStats {
+  frames: number;
+  /** Seconds of bot audio received. */
+  audioS: number;
+  firstFrameAt?: number;
+  lastFrameAt?: number;
+}
+
+async function connect(origin: string): Promise<WebSocket> {
+  const res = await fetch(`${origin}/connect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ config: 'stream' }),
+  });
+  if (!res.ok) throw new Error(`connect ${res.status}`);
+  const { ws_url } = (await res.json()) as { ws_url: string };
+  const ws = new WebSocket(ws_url);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
+const send = (ws: WebSocket, message: unknown) =>
+  ws.readyState === ws.OPEN && ws.send(encodeMessageFrame(message));
+const speak = (ws: WebSocket, i: number) =>
+  send(ws, {
+    label: 'rtvi-ai',
+    type: 'client-message',
+    id: `s-${i}`,
+    data: { t: 'tts-speak', d: { text: `Sentence number ${i} of the soak test.` } },
+  });
+
+/** A well-behaved client: ready, keeps two texts queued, counts bot audio frames. */
+async function goodSession(origin: string, stats: GoodStats[]): Promise<void> {
+  const ws = await connect(origin);
+  const s: GoodStats = { frames: 0, audioS: 0 };
+  stats.push(s);
+  let n = 0;
+  ws.on('message', (data) => {
+    const decoded = decodeFrame(data as Buffer);
+    if (!decoded.ok) return;
+    if (decoded.frame.type === 'audio') {
+      s.frames++;
+      s.audioS +=
+        decoded.frame.audio.length / 2 / (decoded.frame.sampleRate * (decoded.frame.numChannels || 1));
+      s.lastFrameAt = performance.now();
+      s.firstFrameAt ??= s.lastFrameAt;
+    } else if (decoded.frame.type === 'message') {
+      const m = JSON.parse(decoded.frame.data) as { type: string };
+      if (m.type === 'bot-ready') {
+        speak(ws, n++);
+        speak(ws, n++);
+      } else if (m.type === 'bot-tts-stopped') speak(ws, n++);
+    }
+  });
+  send(ws, ready);
+  await new Promise((r) => setTimeout(r, SESSION_MS));
+  ws.close();
+}
+
+/** A hostile client: one of several attacks, then it goes away. */
+async function hostileSession(origin: string, kind: number): Promise<void> {
+  if (kind % 6 === 5) {
+    // A huge streamed /connect body: refused early.
+    await new Promise<void>((resolve) => {
+      const req = request(`${origin}/connect`, {
+        method: 'POST',
+        headers: { 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve();
+      });
+      req.on('error', () => resolve());
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 50 * 1024 * 1024 && !req.destroyed) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    return;
+  }
+  let ws: WebSocket;
+  try {
+    ws = await connect(origin);
+  } catch {
+    return;
+  }
+  ws.on('message', () => {});
+  ws.on('error', () => {});
+  switch (kind % 6) {
+    case 0: // deep JSON
+      send(ws, ready);
+      for (let i = 0; i < 20; i++)
+        ws.send(
+          encodeFrame({
+            type: 'message',
+            data: `{"label":"rtvi-ai","type":"client-message","id":"d${i}","data":{"t":"x","d":${deep(6000)}}}`,
+          }),
+        );
+      break;
+    case 1: // garbage and oversized frames
+      send(ws, ready);
+      for (let i = 0; i < 50; i++)
+        ws.send(Buffer.from(Array.from({ length: 200 }, () => Math.floor(Math.random() * 256))));
+      ws.send(encodeFrame({ type: 'message', data: `"${'x'.repeat(1_100_000)}"` }));
+      break;
+    case 2: // tts-speak flood
+      send(ws, ready);
+      for (let i = 0; i < 200; i++) speak(ws, i);
+      break;
+    case 3: // never ready (the ready timeout closes it)
+      break;
+    case 4: // empty and odd audio frames
+      send(ws, ready);
+      for (let i = 0; i < 200; i++) {
+        ws.send(
+          encodeFrame({
+            type: 'audio',
+            id: 1n,
+            name: 'mic',
+            audio: new Uint8Array(i % 2 ? 0 : 321),
+            sampleRate: 16000,
+            numChannels: 1,
+          }),
+        );
+      }
+      break;
+  }
+  await new Promise((r) => setTimeout(r, SESSION_MS));
+  ws.terminate();
+}
+
+async function main(): Promise<void> {
+  const config = loadServerConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COLLOQUY_STT: `pocketsphinx:${DEMO_DIR}/demo.jsgf`,
+    COLLOQUY_TTS: 'espeak',
+    COLLOQUY_VAD: 'energy',
+  });
+  const server = await startServer({ config, logger: silentLogger, readyTimeoutMs: 3000, maxSessions: 200 });
+  // Warm-up: the first session loads the models (seconds of blocking work), outside the numbers.
+  const warm = await connect(server.url);
+  await new Promise<void>((resolve) => {
+    warm.on('message', (data) => {
+      const d = decodeFrame(data as Buffer);
+      if (d.ok && d.frame.type === 'audio') resolve();
+      if (d.ok && d.frame.type === 'message' && d.frame.data.includes('"bot-ready"')) speak(warm, 0);
+    });
+    send(warm, ready);
+  });
+  warm.terminate();
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const rssStart = process.memoryUsage().rss;
+  let rssPeak = rssStart;
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 250);
+  const good: GoodStats[] = [];
+  let started = 0;
+  let hostile = 0;
+  let failed = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  const running = new Set<Promise<void>>();
+  console.log(
+    `soak: ${SECONDS} s, ${CONCURRENT} sessions at a time, ${Math.round(HOSTILE_SHARE * 100)}% hostile`,
+  );
+  while (Date.now() < deadline) {
+    while (running.size < CONCURRENT && Date.now() < deadline) {
+      const bad = Math.random() < HOSTILE_SHARE;
+      const p = (bad ? hostileSession(server.url, hostile++) : goodSession(server.url, good))
+        .catch(() => {
+          failed++;
+        })
+        .finally(() => running.delete(p));
+      running.add(p);
+      started++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.race(running);
+  }
+  await Promise.all(running);
+  clearInterval(rssTimer);
+  lag.disable();
+  await server.close();
+  const speaking = good.filter(
+    (s) => s.firstFrameAt !== undefined && s.lastFrameAt! - s.firstFrameAt! > 1000,
+  );
+  const seconds = (s: GoodStats) => (s.lastFrameAt! - s.firstFrameAt!) / 1000;
+  const rates = speaking.map((s) => (s.frames - 1) / seconds(s)).sort((a, b) => a - b);
+  /** Seconds of audio per wall second while speaking (1.0 = real time, below = starved). */
+  const realtime = speaking.map((s) => s.audioS / seconds(s)).sort((a, b) => a - b);
+  const pct = (list: number[], p: number) =>
+    list[Math.min(list.length - 1, Math.floor(p * list.length))] ?? 0;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  const mb = (b: number) => Math.round(b / 1024 / 1024);
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  const report = {
+    seconds: SECONDS,
+    sessions: started,
+    wellBehaved: good.length,
+    hostile,
+    clientErrors: failed,
+    rssMB: { start: mb(rssStart), peak: mb(rssPeak), end: mb(process.memoryUsage().rss) },
+    eventLoopLagMs: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
+    botAudioFramesPerSecond: {
+      sessions: rates.length,
+      p5: r2(pct(rates, 0.05)),
+      p50: r2(pct(rates, 0.5)),
+      min: r2(rates[0] ?? 0),
+    },
+    botAudioRealtimeRatio: {
+      p5: r2(pct(realtime, 0.05)),
+      p50: r2(pct(realtime, 0.5)),
+      min: r2(realtime[0] ?? 0),
+    },
+  };
+  console.log(JSON.stringify(report, null, 2));
+  process.exit(0);
+}
+
+const hardStop = setTimeout(
+  () => {
+    console.error('soak: hard time limit reached');
+    process.exit(1);
+  },
+  (SECONDS + 60) * 1000,
+);
+hardStop.unref();
+void main();
