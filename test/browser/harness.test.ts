@@ -231,7 +231,7 @@ describe('browser harness: real PipecatClient over the WebSocket transport', () 
     expect(messages.map((e) => e.data)).toEqual([
       { type: 'bot-ready', data: { version: '2.1.0', about: { library: 'harness' } } },
       { type: 'conversation-start', data: {} },
-      { type: 'pipeline-error', data: { processor: 'tts', error: 'TTS hiccup' } },
+      { type: 'pipeline-error', data: { processor: 'tts', error: 'tts failed (x)' } },
       { type: 'conversation-end', data: { reason: 'idle_timeout' } },
     ]);
     const one = async (name: string) => (await eventsNamed(name)).map((e) => e.data);
@@ -286,7 +286,11 @@ describe('browser harness: real PipecatClient over the WebSocket transport', () 
     ]);
     // A recoverable error is reported without disconnecting the client.
     expect(await one('onError')).toEqual([
-      { label: 'rtvi-ai', type: 'error', data: { error: 'TTS hiccup', message: 'TTS hiccup', fatal: false } },
+      {
+        label: 'rtvi-ai',
+        type: 'error',
+        data: { error: 'tts failed (x)', message: 'tts failed (x)', fatal: false },
+      },
     ]);
     expect(await eventsNamed('onDisconnected')).toEqual([]);
   });
