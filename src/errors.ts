@@ -58,6 +58,20 @@ export function toColloquyError(err: unknown, code = 'internal_error'): Colloquy
   return new ColloquyError(code, String(err), { cause: err });
 }
 
+/**
+ * The HTTP status (401 or 403) when `err`, or an error in its `cause` chain, is a provider refusing
+ * the credentials (the AI SDK's `APICallError` carries `statusCode`); undefined otherwise.
+ */
+export function authFailureStatus(err: unknown): number | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 8 && cur !== null && typeof cur === 'object'; depth++) {
+    const status = (cur as { statusCode?: unknown }).statusCode;
+    if (status === 401 || status === 403) return status;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export function isAbortError(err: unknown): boolean {
   return (
     err instanceof Error &&

@@ -14,7 +14,7 @@ import {
 } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { TokenUsage } from '../bus/events.ts';
-import { InvalidInputError, ProviderError, toColloquyError } from '../errors.ts';
+import { authFailureStatus, InvalidInputError, ProviderError, toColloquyError } from '../errors.ts';
 
 export interface TextSink {
   pushText(delta: string): void;
@@ -265,19 +265,32 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
 
   if (signal.aborted) return { outcome: 'abort', text, stepMessages };
   if (streamError !== undefined) {
+    const authStatus = authFailureStatus(streamError);
+    // The provider refusing the credentials is fatal: no later turn can succeed.
     const error =
-      streamError instanceof ProviderError
-        ? streamError
-        : new ProviderError(
-            'llm_stream_failed',
-            `LLM stream failed: ${toColloquyError(streamError).message}`,
-            {
-              cause: streamError,
-              retryable: true,
-            },
-          );
+      authStatus !== undefined
+        ? new ProviderError(
+            'llm_auth_failed',
+            `The language model provider refused the credentials (HTTP ${authStatus})`,
+            { cause: streamError },
+          )
+        : streamError instanceof ProviderError
+          ? streamError
+          : new ProviderError(
+              'llm_stream_failed',
+              `LLM stream failed: ${toColloquyError(streamError).message}`,
+              {
+                cause: streamError,
+                retryable: true,
+              },
+            );
     bus.publish('llm.end', { sessionId, turnId, outcome: 'error', error });
-    bus.publish('error', { sessionId, component: 'llm', error, severity: 'error' });
+    bus.publish('error', {
+      sessionId,
+      component: 'llm',
+      error,
+      severity: authStatus !== undefined ? 'fatal' : 'error',
+    });
     return { outcome: 'error', text, stepMessages, error };
   }
   bus.publish('llm.end', { sessionId, turnId, outcome: 'finish', finishReason, usage });

@@ -26,6 +26,7 @@ import { ContextCompactor } from './context-compaction.ts';
 import { ConversationHistory, messageText } from './history.ts';
 import { LatencyTracker } from './latency.ts';
 import { createRealtimeRunner, type RealtimeRunner, realtimeAudio } from './realtime-session.ts';
+import { watchProviderFailures } from './provider-failures.ts';
 import { SessionMemory } from './session-memory.ts';
 import type { TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
@@ -50,6 +51,8 @@ export class VoiceSession {
   private readonly running = new Map<string, RunningTool>();
   private readonly sessionController = new AbortController();
   private readonly detachHooks: () => void;
+  private readonly offFailures: () => void;
+  private readonly offFatal: () => void;
   private agentName: string;
   private readonly turns: TurnRunner;
   private readonly pipeline: VoicePipeline | undefined;
@@ -107,6 +110,16 @@ export class VoiceSession {
           reportError: (err) => this.reportError('compaction', err, 'warn'),
         })
       : undefined;
+    this.offFailures = watchProviderFailures(this.eventBus, this.sessionId);
+    // A fatal error ends the session, once the error event reached every subscriber and the turn
+    // that failed has ended.
+    this.offFatal = this.eventBus.subscribe('error', (p) => {
+      if (p.severity !== 'fatal' || this.machine.is('closed')) return;
+      const reason = `fatal:${p.error.code}`;
+      setImmediate(() => {
+        this.close(reason).catch((err) => this.logger.warn('session close failed', err));
+      });
+    });
     this.mode = options.mode ?? 'agent';
     this.memory = options.memory
       ? new SessionMemory(options.memory, {
@@ -413,6 +426,8 @@ export class VoiceSession {
     this.latency.dispose();
     this.memory?.dispose();
     this.compactor?.dispose();
+    this.offFailures();
+    this.offFatal();
     await this.memory?.extract(this.conversation.all);
     this.detachHooks();
   }

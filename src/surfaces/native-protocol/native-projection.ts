@@ -28,7 +28,7 @@ export interface NativeProjectionOptions {
 }
 
 /** Components whose `error` events already reached the client another way (or must not). */
-const NOT_FORWARDED = new Set(['llm', 'event-bus', 'input']);
+const NOT_FORWARDED = new Set(['llm', 'event-bus', 'input', 'tts', 'stt']);
 
 interface TurnState {
   text: string;
@@ -190,7 +190,7 @@ const NATIVE_TABLE: Table = {
   'gui.notification': (p, x) =>
     x.send(m.guiNotification({ message: p.message, ...(p.turnId ? { turnId: p.turnId } : {}) })),
   error: (p, x) => {
-    if (NOT_FORWARDED.has(p.component) || p.component.startsWith('tool:')) return;
+    if (p.severity !== 'fatal' && (NOT_FORWARDED.has(p.component) || p.component.startsWith('tool:'))) return;
     x.send(m.error(p.error));
   },
 };

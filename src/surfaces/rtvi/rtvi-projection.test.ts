@@ -180,15 +180,17 @@ const rows: Array<[string, Step[], unknown[]]> = [
     ],
   ],
   [
-    'fatal pipeline error (custom message first: the client disconnects on fatal)',
+    'fatal pipeline error: pipeline-error, then conversation-end when the session ends, then the fatal error (the client disconnects on it)',
     [
       [
         'error',
         { sessionId: S, component: 'llm', error: new ColloquyError('x', 'LLM down'), severity: 'fatal' },
       ],
+      ['session.close', { sessionId: S, reason: 'fatal:x' }],
     ],
     [
       custom('pipeline-error', { processor: 'llm', error: 'llm failed (x)' }),
+      custom('conversation-end', { reason: 'fatal:x' }),
       m('error', { error: 'llm failed (x)', message: 'llm failed (x)', fatal: true }),
     ],
   ],
@@ -219,6 +221,21 @@ const rows: Array<[string, Step[], unknown[]]> = [
         fatal: false,
       }),
     ],
+  ],
+  [
+    'a skipped TTS sentence (warn) is a pipeline-error only',
+    [
+      [
+        'error',
+        {
+          sessionId: S,
+          component: 'tts',
+          error: new ProviderError('tts_failed', 'TTS 503'),
+          severity: 'warn',
+        },
+      ],
+    ],
+    [custom('pipeline-error', { processor: 'tts', error: 'tts failed (tts_failed)' })],
   ],
   [
     'warnings are not RTVI errors',

@@ -46,6 +46,8 @@ export class RtviState {
   readonly tokensByTurn = new Map<string, number>();
   /** Turns that already reported a real `metrics.ttfb`, so the turn summary does not repeat it. */
   readonly ttfbTurns = new Set<string>();
+  /** The first fatal error's message: sent as a fatal RTVI `error` after `conversation-end`. */
+  fatal: string | undefined;
 
   constructor(
     userId: string,
@@ -71,6 +73,9 @@ function remember(list: string[], id: string): void {
   list.push(id);
   if (list.length > MEMORY) list.shift();
 }
+
+/** Components whose `warn` errors still reach the client as `pipeline-error`. */
+const PROVIDER_COMPONENTS: ReadonlySet<string> = new Set(['stt', 'tts']);
 
 export type Mapper<K extends EventType> = (payload: EventMap[K], emit: Emit, state: RtviState) => void;
 export type RtviTable = { [K in EventType]: Mapper<K> | null };
@@ -250,6 +255,7 @@ export const RTVI_TABLE: RtviTable = {
   'session.close': (p, emit, state) => {
     flushHeld(emit, state);
     emit(serverMessage('conversation-end', { reason: conversationEndReason(p.reason) }));
+    if (state.fatal !== undefined) emit(errorMessage(state.fatal, true));
   },
   'session.stateChange': null,
   'session.resume': null,
@@ -393,12 +399,15 @@ export const RTVI_TABLE: RtviTable = {
     emit(rtviMessage('metrics', { ttfb: [entry] }));
   },
   warning: null,
-  error: (p, emit) => {
-    if (p.severity === 'warn') return;
-    // The custom message goes first: a fatal `error` makes the client disconnect.
+  error: (p, emit, state) => {
+    // Warnings are not RTVI errors, except a provider's (a skipped TTS sentence, a lost utterance).
+    if (p.severity === 'warn' && !PROVIDER_COMPONENTS.has(p.component)) return;
     // Redacted: a provider's error text may echo its API key or the system prompt.
     const text = clientErrorText(p.component, p.error);
     emit(serverMessage('pipeline-error', { processor: p.component, error: text }));
-    emit(errorMessage(text, p.severity === 'fatal'));
+    if (p.severity === 'warn') return;
+    // A fatal `error` makes the client disconnect: it is sent after `conversation-end`.
+    if (p.severity === 'fatal') state.fatal ??= text;
+    else emit(errorMessage(text, false));
   },
 };

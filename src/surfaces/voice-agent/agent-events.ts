@@ -48,7 +48,6 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
   },
   'speech.full': (p, c) =>
     c.emit('audio', { data: base64Of(p.audio), format: p.format, uint8Array: p.audio }),
-  'speech.chunk.error': (p, c) => c.emit('error', p.error),
   'assistant.text': (p, c) => {
     // seed 001: the assistant's full response, once it completed (after speech_complete).
     if (!p.interrupted) c.emit('text', { role: 'assistant', text: p.text });
@@ -61,7 +60,6 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
   },
   'transcription.final': (p, c) =>
     c.emit('transcription', { text: p.text, ...(p.language ? { language: p.language } : {}) }),
-  'transcription.error': (p, c) => c.emit('error', p.error),
   'audio.received': (p, c) => c.emit('audio_received', { size: p.size }),
   'history.cleared': (_p, c) => c.emit('history_cleared'),
   'history.trimmed': (p, c) => c.emit('history_trimmed', { removedCount: p.removedCount, reason: p.reason }),

@@ -1,0 +1,159 @@
+import { APICallError } from '@ai-sdk/provider';
+import { MockLanguageModelV3 } from 'ai/test';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import type { RtviServerMessage } from '../surfaces/rtvi/messages.ts';
+import { RtviProjection } from '../surfaces/rtvi/rtvi-projection.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockStt } from '../testing/mock-stt.ts';
+import { MockTts } from '../testing/mock-tts.ts';
+import { MockVad } from '../testing/mock-vad.ts';
+import { EventRecorder } from '../testing/recorder.ts';
+import { VoiceSession } from './voice-session.ts';
+
+/** What an AI SDK provider throws when the API key is rejected. */
+const unauthorized = () =>
+  new APICallError({
+    message: 'Incorrect API key provided',
+    url: 'https://api.example.test/v1/chat/completions',
+    requestBodyValues: {},
+    statusCode: 401,
+    responseBody: '{"error":{"code":"invalid_api_key"}}',
+    isRetryable: false,
+  });
+
+function observed(session: VoiceSession) {
+  const rtvi: RtviServerMessage[] = [];
+  const projection = new RtviProjection(session.eventBus, { send: (m) => rtvi.push(m) });
+  return { rtvi, projection, rec: new EventRecorder(session.eventBus) };
+}
+
+describe('fatal failures end the session', () => {
+  it('the LLM rejecting the credentials (401) is fatal: published, session ends with a clear reason, RTVI pipeline-error then conversation-end, transcript kept', async () => {
+    const model = new MockLanguageModelV3({
+      doStream: async () => {
+        throw unauthorized();
+      },
+    });
+    const errors: Array<[string, string, string]> = [];
+    const session = new VoiceSession({
+      sessionId: 's',
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model,
+      logger: silentLogger,
+      hooks: { onError: (e) => void errors.push([e.component, e.severity, e.error.code]) },
+    });
+    const { rtvi, rec } = observed(session);
+    const result = await session.sendText('hello?');
+    expect(result.error?.code).toBe('llm_auth_failed');
+    const closed = await rec.waitFor('session.close');
+    expect(closed.reason).toBe('fatal:llm_auth_failed');
+    expect(session.state).toBe('closed');
+    expect(errors).toEqual([['llm', 'fatal', 'llm_auth_failed']]);
+    const custom = rtvi.map((m) =>
+      m.type === 'server-message' ? `server-message:${(m.data as { type: string }).type}` : m.type,
+    );
+    expect(custom.filter((t) => t.includes('error') || t.includes('conversation-end'))).toEqual([
+      'server-message:pipeline-error',
+      'server-message:conversation-end',
+      'error',
+    ]);
+    expect(rtvi.at(-1)).toMatchObject({ type: 'error', data: { fatal: true } });
+    expect(session.history).toEqual([{ role: 'user', content: 'hello?' }]);
+  });
+
+  it('an LLM that fails three turns in a row is considered gone (fatal llm_unavailable)', async () => {
+    const boom = { parts: [{ error: new Error('502 Bad Gateway') }] };
+    const session = new VoiceSession({
+      sessionId: 's',
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel([boom, boom, boom]),
+      logger: silentLogger,
+    });
+    const rec = new EventRecorder(session.eventBus);
+    await session.sendText('one');
+    await session.sendText('two');
+    expect(session.state).toBe('active');
+    await session.sendText('three');
+    expect((await rec.waitFor('session.close')).reason).toBe('fatal:llm_unavailable');
+    expect(rec.payloads('error').map((e) => [e.severity, e.error.code])).toEqual([
+      ['error', 'llm_stream_failed'],
+      ['error', 'llm_stream_failed'],
+      ['error', 'llm_stream_failed'],
+      ['fatal', 'llm_unavailable'],
+    ]);
+  });
+});
+
+describe('STT and TTS failures reach onError and RTVI pipeline-error', () => {
+  const RATE = 16000;
+  const tone = () => {
+    const f = new Int16Array(320);
+    for (let i = 0; i < f.length; i++) f[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE));
+    return f;
+  };
+  const push = (s: VoiceSession, make: () => Int16Array, ms: number) => {
+    for (let t = 0; t < ms; t += 20) s.pushAudio(make(), RATE);
+  };
+
+  function voice(stt: MockStt, tts: MockTts) {
+    const errors: Array<[string, string, string]> = [];
+    const session = new VoiceSession({
+      sessionId: 'v',
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['First sentence here. Second sentence here.', 'Ok.', 'Ok.']),
+      logger: silentLogger,
+      hooks: { onError: (e) => void errors.push([e.component, e.severity, e.error.code]) },
+      audio: {
+        vad: new MockVad(),
+        stt,
+        tts,
+        vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
+        endpointing: { endpointingMs: 50, maxEndpointingMs: 2000 },
+        speech: { minChunkSize: 5 },
+      },
+    });
+    return { session, errors, ...observed(session) };
+  }
+
+  it('a failed TTS sentence is skipped: warn to onError and pipeline-error {processor: tts}; the turn goes on', async () => {
+    const { session, errors, rtvi, rec } = voice(
+      new MockStt({ script: [] }),
+      new MockTts({ sampleRate: 24000, msPerChar: 1, failOn: 'First' }),
+    );
+    const result = await session.sendText('talk');
+    expect(result.interrupted).toBe(false);
+    expect(errors).toEqual([['tts', 'warn', 'tts_failed']]);
+    expect(rtvi.filter((m) => m.type === 'server-message').map((m) => m.data)).toContainEqual({
+      type: 'pipeline-error',
+      data: { processor: 'tts', error: 'tts failed (tts_failed)' },
+    });
+    expect(rtvi.some((m) => m.type === 'error')).toBe(false);
+    expect(rec.payloads('speech.chunk').map((c) => c.text)).toEqual(['Second sentence here.']);
+    await session.close();
+  });
+
+  it('an STT stream failure is an error; three in a row (it cannot restart) is fatal and ends the session', async () => {
+    const fail = { text: '', mode: 'fail' as const };
+    const { session, errors, rec } = voice(
+      new MockStt({ script: [fail, fail, fail] }),
+      new MockTts({ sampleRate: 24000, msPerChar: 1 }),
+    );
+    for (let i = 0; i < 3; i++) {
+      push(session, tone, 200);
+      push(session, () => new Int16Array(320), 300);
+      await session.audioIdle();
+      await rec.waitFor('transcription.error', () => rec.payloads('transcription.error').length > i);
+    }
+    expect((await rec.waitFor('session.close')).reason).toBe('fatal:stt_unavailable');
+    expect(errors).toEqual([
+      ['stt', 'error', 'stt_failed'],
+      ['stt', 'error', 'stt_failed'],
+      ['stt', 'error', 'stt_failed'],
+      ['stt', 'fatal', 'stt_unavailable'],
+    ]);
+  });
+});
