@@ -179,6 +179,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     idleTimer.unref?.();
   };
   const offs = [
+    // The session ended itself (a fatal error): the client already got `conversation-end`; close.
+    bus.subscribe('session.close', (p) => void finish(p.reason, true)),
     bus.subscribe('user.speech.start', () => {
       userSpeaking = true;
       armIdle();
