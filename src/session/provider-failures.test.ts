@@ -1,4 +1,5 @@
 import { APICallError } from '@ai-sdk/provider';
+import type { LanguageModel } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
@@ -28,6 +29,20 @@ function observed(session: VoiceSession) {
   return { rtvi, projection, rec: new EventRecorder(session.eventBus) };
 }
 
+/** A text-only session recording `onError` as [component, severity, code]. */
+function textSession(model: LanguageModel) {
+  const errors: Array<[string, string, string]> = [];
+  const session = new VoiceSession({
+    sessionId: 's',
+    userId: 'u',
+    agents: [{ name: 'main', instructions: 'x' }],
+    model,
+    logger: silentLogger,
+    hooks: { onError: (e) => void errors.push([e.component, e.severity, e.error.code]) },
+  });
+  return { session, errors };
+}
+
 describe('fatal failures end the session', () => {
   it('the LLM rejecting the credentials (401) is fatal: published, session ends with a clear reason, RTVI pipeline-error then conversation-end, transcript kept', async () => {
     const model = new MockLanguageModelV3({
@@ -35,15 +50,7 @@ describe('fatal failures end the session', () => {
         throw unauthorized();
       },
     });
-    const errors: Array<[string, string, string]> = [];
-    const session = new VoiceSession({
-      sessionId: 's',
-      userId: 'u',
-      agents: [{ name: 'main', instructions: 'x' }],
-      model,
-      logger: silentLogger,
-      hooks: { onError: (e) => void errors.push([e.component, e.severity, e.error.code]) },
-    });
+    const { session, errors } = textSession(model);
     const { rtvi, rec } = observed(session);
     const result = await session.sendText('hello?');
     expect(result.error?.code).toBe('llm_auth_failed');
@@ -65,13 +72,7 @@ describe('fatal failures end the session', () => {
 
   it('an LLM that fails three turns in a row is considered gone (fatal llm_unavailable)', async () => {
     const boom = { parts: [{ error: new Error('502 Bad Gateway') }] };
-    const session = new VoiceSession({
-      sessionId: 's',
-      userId: 'u',
-      agents: [{ name: 'main', instructions: 'x' }],
-      model: mockLanguageModel([boom, boom, boom]),
-      logger: silentLogger,
-    });
+    const { session } = textSession(mockLanguageModel([boom, boom, boom]));
     const rec = new EventRecorder(session.eventBus);
     await session.sendText('one');
     await session.sendText('two');
