@@ -29,6 +29,13 @@ export interface TestServerOptions {
   connectHookTimeoutMs?: number;
 }
 
+/**
+ * What the demo grammar lets pocketsphinx hear for the fake microphone's "what time is breakfast":
+ * on a loaded machine it can pick the grammar's other breakfast question. Both are the same request
+ * to the demo (one script rule answers them), which is what transcript assertions are about.
+ */
+export const BREAKFAST_QUESTION = /^(what time|when) is breakfast$/;
+
 /** Offline models: scripted LLM, pocketsphinx with the demo grammar, espeak, Silero. */
 export const OFFLINE_ENV = {
   COLLOQUY_STT: `pocketsphinx:${join(DEMO_DIR, 'demo.jsgf')}`,

@@ -14,7 +14,7 @@ import { bundlePage, type StaticServer, servePage } from '../browser/bundle.ts';
 import { type LaunchedChromium, launchChromium } from '../browser/chromium.ts';
 import { makeFakeMicWav } from '../browser/fake-mic.ts';
 import type { PageEvent, RemoteAudioStats, StartOptions, StartResult } from '../browser/page/index.ts';
-import { startTestServer, until, withoutGreeting } from './helpers.ts';
+import { BREAKFAST_QUESTION, startTestServer, until, withoutGreeting } from './helpers.ts';
 
 const SAID = 'what time is breakfast';
 const ANSWER = 'Breakfast is served from seven to ten in the garden room.';
@@ -94,10 +94,14 @@ describe('Pipecat SmallWebRTC client against the Colloquy server (browser, offli
     expect(routes.get(pcId)?.trackEnabled(0)).toBe(true);
   });
 
-  it('hears the user over Opus: speech start, then the exact transcript', async () => {
+  it('hears the user over Opus: speech start, then the breakfast question as the transcript', async () => {
     await waitFor('onUserStartedSpeaking');
     const [final] = await waitFor('onUserTranscript', (d) => d.final === true);
-    expect(final).toMatchObject({ text: SAID, final: true, user_id: expect.any(String) });
+    expect(final).toMatchObject({
+      text: expect.stringMatching(BREAKFAST_QUESTION),
+      final: true,
+      user_id: expect.any(String),
+    });
     expect(typeof (final as { timestamp: unknown }).timestamp).toBe('string');
   });
 
@@ -158,7 +162,7 @@ describe('Pipecat SmallWebRTC client against the Colloquy server (browser, offli
     await until('peer removed', () => (routes.size === 0 ? true : undefined));
     expect(server.context.registry.get(session.id)?.closeReason).toBe('client_disconnected');
     const transcript = server.context.registry.get(session.id)?.transcript ?? [];
-    expect(transcript.find((m) => m.role === 'user')?.content).toBe(SAID);
+    expect(transcript.find((m) => m.role === 'user')?.content).toMatch(BREAKFAST_QUESTION);
   });
 
   it('refuses bad signalling input on the real server', async () => {
