@@ -67,7 +67,7 @@ describe('LiveKit routes', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      env: { COLLOQUY_AUTH_TOKEN: 'bearer-secret' },
+      env: { COLLOQUY_AUTH_TOKEN: 'bearer-secret', COLLOQUY_ALLOWED_ORIGINS: 'http://page.example' },
       registerRoutes: (app, ctx) => {
         routes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 400 } });
       },
@@ -102,7 +102,7 @@ describe('LiveKit routes', () => {
         },
       });
       expect(res.status).toBe(204);
-      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://page.example');
       expect(res.headers.get('access-control-allow-headers')).toMatch(/content-type/);
       expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
       expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
@@ -111,7 +111,7 @@ describe('LiveKit routes', () => {
     it('issues a LiveKit token for a new room, for the configuration asked for', async () => {
       const res = await details({ config: 'stream', participant_name: 'Ada' });
       expect(res.status).toBe(200);
-      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://page.example');
       const body = (await res.json()) as Record<string, string>;
       expect(body).toEqual({
         serverUrl: server.url.replace(/^http/, 'ws'),

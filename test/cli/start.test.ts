@@ -85,11 +85,11 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
     const lines = problemLines(r.stderr);
     expect(lines).toEqual([
       'HOST="no-such-host.invalid" does not resolve: set an IP address or a host name of this machine',
-      'LLM "foo:bar": unknown provider "foo" in "foo:bar" (use openai, anthropic, google, groq, openai-compatible or scripted)',
+      'LLM "foo:bar": unknown provider "foo" in "foo:bar" (use openai, anthropic, google, groq, openai-compatible, scripted, openai-realtime or google-live)',
       'LLM "anthropic:claude-sonnet-4-5" needs an API key: set ANTHROPIC_API_KEY',
       `LLM "scripted:broken.json": ${join(dir, 'broken.json')} is not valid JSON`,
       `LLM "scripted:missing.json": Cannot read script file ${join(dir, 'missing.json')}`,
-      'STT "whisper": unknown provider "whisper" in "whisper" (use pocketsphinx, openai, groq or openai-compatible)',
+      'STT "whisper": unknown provider "whisper" in "whisper" (use pocketsphinx, deepgram, openai, groq or openai-compatible)',
       expect.stringMatching(
         /^STT "pocketsphinx:bad\.jsgf": pocketsphinx could not decode with it \(.*\): check the grammar's JSGF syntax$/,
       ),

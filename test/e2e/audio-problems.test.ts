@@ -24,7 +24,15 @@ describe('refused mic audio', () => {
   const warnings: string[] = [];
   const logger: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
   beforeAll(async () => {
-    const config = withoutGreeting(loadServerConfig({ PORT: '0', HOST: '127.0.0.1', ...OFFLINE_ENV }));
+    const config = withoutGreeting(
+      loadServerConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        ...OFFLINE_ENV,
+        COLLOQUY_STORE: 'memory',
+        COLLOQUY_RESUME_WINDOW_MS: '0',
+      }),
+    );
     server = await startServer({ config, logger });
   });
   afterAll(async () => server?.close());

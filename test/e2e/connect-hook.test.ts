@@ -188,8 +188,8 @@ describe('connect hook', () => {
     });
     const { json } = await post(PATH, { lead_id: 'L42', transport: 'webrtc' });
     const requestData = json.webrtcRequestParams.requestData as Record<string, unknown>;
-    expect(requestData).toMatchObject({ lead_id: 'L42', transport: 'webrtc', grant: expect.any(String) });
-    expect(server.context.tokens.peek(requestData.grant as string)?.profile.greeting).toBe(
+    expect(requestData).toMatchObject({ lead_id: 'L42', transport: 'webrtc', token: expect.any(String) });
+    expect(server.context.tokens.peek(requestData.token as string)?.profile.greeting).toBe(
       'Hello Asha, this is about order 1017.',
     );
     // A bad SDP (but past the grant check) proves the grant was accepted; it is then used up.

@@ -67,9 +67,9 @@ describe('provider errors', () => {
     c.send({ label: 'rtvi-ai', type: 'send-text', data: { content: 'open the vault' } });
     const error = await c.waitFor('error', (m) => m.type === 'error');
     expect(error.data).toEqual({
-      error: 'llm failed (llm_stream_failed)',
-      message: 'llm failed (llm_stream_failed)',
-      fatal: false,
+      error: 'llm failed (llm_auth_failed)',
+      message: 'llm failed (llm_auth_failed)',
+      fatal: true,
     });
     const everything = JSON.stringify(c.messages);
     expect(everything).not.toContain('SECRET');
