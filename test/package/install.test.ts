@@ -29,16 +29,6 @@ async function sizeOf(path: string): Promise<number> {
   return total;
 }
 
-async function filesUnder(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
 describe('npm install colloquy (the packed tarball) in a fresh project', () => {
   let dir: string;
   let packed: string[];
