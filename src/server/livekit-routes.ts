@@ -13,8 +13,11 @@
  * way `/connect` does.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import { ColloquyError, ConfigError } from '../errors.ts';
@@ -37,6 +40,12 @@ import { reject } from './server.ts';
 
 export const CONNECTION_DETAILS_PATH = '/livekit/connection-details';
 export const SIGNAL_PATH = '/rtc/v1';
+export const WIDGET_PATH = '/livekit/widget.js';
+/** The prebuilt widget (`npm run build`): dist/widget/colloquy-widget.js of the package. */
+export const WIDGET_FILE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../dist/widget/colloquy-widget.js',
+);
 
 export interface LiveKitRoutesOptions {
   /** API key and secret; from the environment (or generated) by default. */
@@ -46,6 +55,8 @@ export interface LiveKitRoutesOptions {
   maxRooms?: number;
   /** Lifetime of the tokens `connection-details` issues. Default 15 min. */
   tokenTtlMs?: number;
+  /** Where the prebuilt widget script is (default `WIDGET_FILE`). */
+  widgetFile?: string;
   /** Room tuning (ICE servers, resume window, ICE timeout, data limits, ping). */
   room?: Partial<Omit<LiveKitRoomOptions, 'name' | 'user' | 'agent' | 'logger'>>;
 }
@@ -157,6 +168,22 @@ export function registerLiveKitRoutes(
       participantName,
       participantToken,
     });
+  });
+
+  // The drop-in widget: <script src="…/livekit/widget.js">, built at build time, served from memory.
+  let widget: Promise<string> | undefined;
+  app.get(WIDGET_PATH, async (c) => {
+    widget ??= readFile(options.widgetFile ?? WIDGET_FILE, 'utf8');
+    try {
+      return c.body(await widget, 200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'public, max-age=300',
+      });
+    } catch (err) {
+      widget = undefined;
+      logger.error('livekit: the widget is not built', err);
+      return c.text('The widget is not built: run `npm run build`', 503);
+    }
   });
 
   app.get(`${SIGNAL_PATH}/validate`, (c) => {

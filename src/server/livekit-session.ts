@@ -109,10 +109,8 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
       reportError('livekit', err, 'warn');
     }
   });
-  room.on('micMuted', (muted) => {
-    session.setMuted(muted);
-    bus.publish(muted ? 'user.mute.start' : 'user.mute.stop', { sessionId });
-  });
+  // The pipeline publishes user.mute.start / user.mute.stop.
+  room.on('micMuted', (muted) => session.setMuted(muted));
   room.on('data', (data) => onData(data));
   room.on('refused', (code, message) => reportError('livekit', new InvalidInputError(code, message), 'warn'));
   room.on('closed', (reason) => void finish(closeReason(reason)));

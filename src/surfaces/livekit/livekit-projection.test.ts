@@ -1,0 +1,189 @@
+/**
+ * The LiveKit projection, event by event: what a page built on `livekit-client` would receive for
+ * each bus event (agent attribute updates, text streams, data packets).
+ */
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { EventMap } from '../../bus/events.ts';
+import {
+  GUI_TOPIC,
+  type LiveKitOutlet,
+  LiveKitProjection,
+  TRANSCRIPTION_TOPIC,
+} from './livekit-projection.ts';
+
+const S = 'session-1';
+
+type Out =
+  | { attributes: Record<string, string> }
+  | { data: unknown; topic?: string; reliable?: boolean }
+  | {
+      stream: string;
+      sender: string;
+      topic: string;
+      attributes: Record<string, string>;
+      text: string;
+      trailer?: Record<string, string>;
+    };
+
+function setup(options: { userTrackSid?: string; deliver?: boolean } = {}) {
+  const bus = new EventBus<EventMap>();
+  const out: Out[] = [];
+  let n = 0;
+  const outlet: LiveKitOutlet = {
+    userIdentity: 'user-1',
+    agentIdentity: 'concierge',
+    userTrackSid: options.userTrackSid,
+    agentTrackSid: 'TR_agent',
+    setAgentAttributes: (attributes) => out.push({ attributes }),
+    publishData: (payload, o) => {
+      out.push({ data: JSON.parse(new TextDecoder().decode(payload)), topic: o.topic, reliable: o.reliable });
+      return options.deliver ?? true;
+    },
+    openTextStream: (topic, sender, attributes) => {
+      const entry = { stream: `s${++n}`, sender, topic, attributes, text: '' } as Extract<
+        Out,
+        { stream: string }
+      >;
+      out.push(entry);
+      return {
+        write: (text) => {
+          entry.text += text;
+        },
+        close: (trailer = {}) => {
+          entry.trailer = trailer;
+        },
+      };
+    },
+  };
+  const projection = new LiveKitProjection(bus, outlet);
+  return { bus, out, projection };
+}
+
+describe('LiveKit projection', () => {
+  it('lk.agent.state follows the session: listening, thinking, speaking, listening', () => {
+    const { bus, out } = setup();
+    bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'concierge' });
+    bus.publish('turn.start', { sessionId: S, turnId: 't1' });
+    bus.publish('bot.speaking.start', { sessionId: S, turnId: 't1' });
+    bus.publish('turn.end', { sessionId: S, turnId: 't1' }); // still speaking: no change
+    bus.publish('bot.speaking.stop', { sessionId: S, turnId: 't1', interrupted: false });
+    bus.publish('turn.start', { sessionId: S, turnId: 't2' });
+    bus.publish('turn.interrupted', { sessionId: S, turnId: 't2', reason: 'user_speaking' });
+    expect(out).toEqual([
+      { attributes: { 'lk.agent.state': 'listening' } },
+      { attributes: { 'lk.agent.state': 'thinking' } },
+      { attributes: { 'lk.agent.state': 'speaking' } },
+      { attributes: { 'lk.agent.state': 'listening' } },
+      { attributes: { 'lk.agent.state': 'thinking' } },
+      { attributes: { 'lk.agent.state': 'listening' } },
+    ]);
+  });
+
+  it("user transcripts: one stream each, sent as the user, on the user's mic track; interim and final share a segment", () => {
+    const { bus, out } = setup({ userTrackSid: 'TR_mic' });
+    bus.publish('transcription.interim', { sessionId: S, text: 'what time', at: 1 });
+    bus.publish('transcription.final', { sessionId: S, text: 'what time is breakfast', at: 2 });
+    bus.publish('transcription.interim', { sessionId: S, text: 'thanks', at: 3 });
+    expect(out).toEqual([
+      {
+        stream: 's1',
+        sender: 'user-1',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'what time',
+        attributes: {
+          'lk.segment_id': 'user-1',
+          'lk.transcription_final': 'false',
+          'lk.transcribed_track_id': 'TR_mic',
+        },
+        trailer: {},
+      },
+      {
+        stream: 's2',
+        sender: 'user-1',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'what time is breakfast',
+        attributes: {
+          'lk.segment_id': 'user-1',
+          'lk.transcription_final': 'true',
+          'lk.transcribed_track_id': 'TR_mic',
+        },
+        trailer: {},
+      },
+      {
+        stream: 's3',
+        sender: 'user-1',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'thanks',
+        attributes: {
+          'lk.segment_id': 'user-2',
+          'lk.transcription_final': 'false',
+          'lk.transcribed_track_id': 'TR_mic',
+        },
+        trailer: {},
+      },
+    ]);
+  });
+
+  it('agent transcript: the words as heard, one stream per response, closed (final) when speech stops', () => {
+    const { bus, out } = setup();
+    bus.publish('bot.tts.text', { sessionId: S, turnId: 't1', chunkId: 0, text: 'Breakfast is served.' });
+    bus.publish('bot.tts.text', { sessionId: S, turnId: 't1', chunkId: 1, text: 'Enjoy.' });
+    bus.publish('bot.speaking.stop', { sessionId: S, turnId: 't1', interrupted: false });
+    bus.publish('bot.tts.text', { sessionId: S, turnId: 't2', chunkId: 0, text: 'Hello' });
+    bus.publish('turn.interrupted', { sessionId: S, turnId: 't2', reason: 'user_speaking' });
+    const streams = out.filter((o): o is Extract<Out, { stream: string }> => 'stream' in o);
+    expect(streams).toEqual([
+      {
+        stream: 's1',
+        sender: 'concierge',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'Breakfast is served. Enjoy.',
+        attributes: {
+          'lk.segment_id': 'agent-1',
+          'lk.transcribed_track_id': 'TR_agent',
+          'lk.transcription_final': 'false',
+        },
+        trailer: { 'lk.transcription_final': 'true' },
+      },
+      {
+        stream: 's2',
+        sender: 'concierge',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'Hello',
+        attributes: {
+          'lk.segment_id': 'agent-2',
+          'lk.transcribed_track_id': 'TR_agent',
+          'lk.transcription_final': 'false',
+        },
+        trailer: { 'lk.transcription_final': 'true' },
+      },
+    ]);
+  });
+
+  it('client_event: the raw arguments as JSON on the tool topic, reliable; gui events on colloquy.gui', () => {
+    const { bus, out } = setup();
+    bus.publish('client.event', {
+      sessionId: S,
+      topic: 'custom.open_pricing',
+      payload: { highlight_plan: 'pro' },
+    });
+    bus.publish('gui.update', { sessionId: S, data: { step: 2 } });
+    bus.publish('gui.notification', { sessionId: S, message: 'Saved' });
+    expect(out).toEqual([
+      { data: { highlight_plan: 'pro' }, topic: 'custom.open_pricing', reliable: true },
+      { data: { type: 'gui.update', data: { step: 2 } }, topic: GUI_TOPIC, reliable: true },
+      { data: { type: 'gui.notification', message: 'Saved' }, topic: GUI_TOPIC, reliable: true },
+    ]);
+  });
+
+  it('publishData for application code; false when no page can receive; nothing after dispose', () => {
+    const { bus, out, projection } = setup({ deliver: false });
+    expect(projection.publishData('{"a":1}', { topic: 'app' })).toBe(false);
+    expect(out).toEqual([{ data: { a: 1 }, topic: 'app', reliable: true }]);
+    projection.dispose();
+    bus.publish('client.event', { sessionId: S, topic: 't', payload: {} });
+    bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'a' });
+    expect(out).toHaveLength(1);
+  });
+});
