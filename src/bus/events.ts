@@ -35,7 +35,7 @@ export interface TokenUsage {
  * the turn's kind, or whose marks were never reached, is absent.
  */
 export interface LatencySegments {
-  /** Client capture → backend receipt (needs a client timestamp; absent otherwise). */
+  /** Client sent the turn's input → backend receipt (needs a client timestamp and a measured round trip; absent otherwise). */
   clientToBackendMs?: number;
   /** Cascade: end of user speech → final transcript. */
   sttMs?: number;
@@ -45,19 +45,22 @@ export interface LatencySegments {
   backendToLLMMs?: number;
   /** LLM processing: request sent → first token (LLM TTFB). */
   llmProcessingMs?: number;
-  /** LLM → backend: first token → first sentence handed to TTS. */
+  /** LLM → backend: first token → first sentence handed to TTS (no speech: first text handed to a client connection). */
   llmToBackendMs?: number;
   /** Cascade: first TTS request → first audio byte (TTS TTFB). */
   ttsMs?: number;
-  /** Backend → client: first audio byte → first audio frame sent to the client. */
+  /** Backend → client: first audio byte → first audio frame sent to the client (no speech: first text handed → written). */
   backendToClientMs?: number;
-  /** Total: end of user speech (or text input) → first audio frame out (or first token for text-only turns). */
+  /** Total: end of user speech (or text input) → first audio frame out (no speech: first text written to a client; no client: first token). */
   totalE2EMs?: number;
 }
 
 /** Absolute step times of one turn (ms since epoch), the raw material of `LatencySegments`. */
 export interface LatencyMarks {
+  /** The client sent the turn's input (its timestamp, mapped onto the backend's clock). */
   clientSentAt?: number;
+  /** The stamped input reached the backend. */
+  clientReceivedAt?: number;
   userSpeechEndAt?: number;
   transcriptFinalAt?: number;
   /** `turn.start`: speech start for spoken turns, the text's arrival for text turns. */
@@ -69,6 +72,10 @@ export interface LatencyMarks {
   firstTextToTtsAt?: number;
   ttsFirstByteAt?: number;
   firstAudioOutAt?: number;
+  /** The response's first text was handed to a client connection's send (turns without speech). */
+  firstTextHandedAt?: number;
+  /** That text left the process (the connection accepted it). */
+  firstTextOutAt?: number;
   turnEndAt?: number;
 }
 

@@ -47,9 +47,17 @@ export function undeliverableReason(kind: ClientChannelKind): string {
   }
 }
 
+/**
+ * How far a turn's response text got towards a client: `handed` to the connection's send call, then
+ * `written` out of the process (the socket accepted the bytes). The latency of text turns is
+ * measured from these reports.
+ */
+export type ClientOutputStage = 'handed' | 'written';
+
 /** The registry of one session. Cheap: a set of the channels currently connected. */
 export class ClientChannels {
   private readonly channels = new Set<ClientChannel>();
+  private outputListener: ((turnId: string, stage: ClientOutputStage) => void) | undefined;
 
   /**
    * Register a connected channel; returns the function that unregisters it (idempotent). Register
@@ -75,6 +83,19 @@ export class ClientChannels {
     const out: string[] = [];
     for (const c of this.channels) if (kind === undefined || c.kinds.includes(kind)) out.push(c.name);
     return out;
+  }
+
+  /**
+   * A projection reports response text of `turnId` reaching its client (call it for the first text of
+   * a turn; later calls for the same turn are ignored by the listener).
+   */
+  outputSent(turnId: string, stage: ClientOutputStage): void {
+    this.outputListener?.(turnId, stage);
+  }
+
+  /** The session listens to output reports (one listener; a new one replaces the old). */
+  onOutput(listener: ((turnId: string, stage: ClientOutputStage) => void) | undefined): void {
+    this.outputListener = listener;
   }
 
   /** Number of registered channels. */

@@ -1,4 +1,5 @@
 export * from './client-channels.ts';
+export * from './client-clock.ts';
 export * from './context-compaction.ts';
 export * from './history.ts';
 export * from './latency.ts';

@@ -5,13 +5,19 @@
  */
 import type { SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
 import type { LatencyMarks, LatencySegments } from '../bus/events.ts';
+import type { ClientOutputStage } from './client-channels.ts';
+import type { ClientTiming } from './client-clock.ts';
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
 const diff = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined ? undefined : Math.max(0, b - a);
 
-/** Turn marks into segments; a segment whose marks are missing is left out. */
+/**
+ * Turn marks into segments; a segment whose marks are missing is left out. A turn that spoke measures
+ * its output path to the first audio frame; a turn without speech (a text-only session, or speech
+ * that never started) to its first text written to a client connection.
+ */
 export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime' | 'text'): LatencySegments {
   const s: LatencySegments = {};
   const set = (k: keyof LatencySegments, v: number | undefined) => {
@@ -19,16 +25,28 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
   };
   const committed = marks.userTextAt ?? marks.turnStartAt;
   const origin = marks.userSpeechEndAt ?? committed;
-  if (kind === 'realtime') return realtimeSegments(marks, origin);
-  set('clientToBackendMs', diff(marks.clientSentAt, marks.userSpeechEndAt ?? committed));
-  if (kind !== 'text') set('sttMs', diff(marks.userSpeechEndAt, marks.transcriptFinalAt));
-  set('endpointingMs', diff(marks.transcriptFinalAt, committed));
+  set('clientToBackendMs', diff(marks.clientSentAt, marks.clientReceivedAt));
+  if (kind === 'realtime') return realtimeSegments(marks, origin, s, set);
+  if (kind === 'cascade') {
+    set('sttMs', diff(marks.userSpeechEndAt, marks.transcriptFinalAt));
+    set('endpointingMs', diff(marks.transcriptFinalAt, committed));
+  }
   set('backendToLLMMs', diff(committed, marks.llmRequestAt));
   set('llmProcessingMs', diff(marks.llmRequestAt, marks.llmFirstTokenAt));
-  set('llmToBackendMs', diff(marks.llmFirstTokenAt, marks.firstTextToTtsAt));
-  set('ttsMs', diff(marks.firstTextToTtsAt, marks.ttsFirstByteAt));
-  set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
-  set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.llmFirstTokenAt));
+  const spoke =
+    marks.firstTextToTtsAt !== undefined ||
+    marks.ttsFirstByteAt !== undefined ||
+    marks.firstAudioOutAt !== undefined;
+  if (spoke) {
+    set('llmToBackendMs', diff(marks.llmFirstTokenAt, marks.firstTextToTtsAt));
+    set('ttsMs', diff(marks.firstTextToTtsAt, marks.ttsFirstByteAt));
+    set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
+    set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.llmFirstTokenAt));
+  } else {
+    set('llmToBackendMs', diff(marks.llmFirstTokenAt, marks.firstTextHandedAt));
+    set('backendToClientMs', diff(marks.firstTextHandedAt, marks.firstTextOutAt));
+    set('totalE2EMs', diff(origin, marks.firstTextOutAt ?? marks.llmFirstTokenAt));
+  }
   return s;
 }
 
@@ -37,12 +55,12 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
  * response (`backendToLLMMs`) → its first audio arrives (`llmProcessingMs`, the model's TTFB) → the
  * first frame leaves for the client (`backendToClientMs`, Colloquy's own overhead).
  */
-function realtimeSegments(marks: LatencyMarks, origin: number | undefined): LatencySegments {
-  const s: LatencySegments = {};
-  const set = (k: keyof LatencySegments, v: number | undefined) => {
-    if (v !== undefined) s[k] = Math.round(v * 100) / 100;
-  };
-  set('clientToBackendMs', diff(marks.clientSentAt, origin));
+function realtimeSegments(
+  marks: LatencyMarks,
+  origin: number | undefined,
+  s: LatencySegments,
+  set: (k: keyof LatencySegments, v: number | undefined) => void,
+): LatencySegments {
   set('backendToLLMMs', diff(origin, marks.llmRequestAt));
   set('llmProcessingMs', diff(marks.llmRequestAt, marks.ttsFirstByteAt));
   set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
@@ -106,10 +124,24 @@ export class LatencyTracker {
     ];
   }
 
-  /** Record the client's capture time of the audio/text that starts the next turn. */
-  setClientSentAt(turnId: string, at: number): void {
+  /**
+   * Marks the turn's input brought: the client's timing of a stamped message (see `ClientClock`), and
+   * for a transcribed whole recording the end of the user's speech (its arrival). Call after `user.text`.
+   */
+  setInput(turnId: string, input: { client?: ClientTiming; speechEndAt?: number }): void {
     const m = this.turns.get(turnId);
-    if (m) m.clientSentAt = at;
+    if (!m) return;
+    if (input.client) {
+      m.clientSentAt = input.client.sentAt;
+      m.clientReceivedAt = input.client.receivedAt;
+    }
+    if (input.speechEndAt !== undefined && m.userSpeechEndAt === undefined)
+      m.userSpeechEndAt = input.speechEndAt;
+  }
+
+  /** A client connection reported the turn's first response text handed to it, or written out. */
+  textOutput(turnId: string, stage: ClientOutputStage): void {
+    this.mark(turnId, stage === 'handed' ? 'firstTextHandedAt' : 'firstTextOutAt');
   }
 
   /** Forget a turn that ended without anything to measure (an abandoned spoken turn). */

@@ -29,7 +29,7 @@ import { type BackgroundToolResult, cancelRunningTools } from '../tools/tool-run
 import { buildSessionConfig, type RealtimeRunnerHost } from './realtime-config.ts';
 import { runRealtimeToolCall } from './realtime-tools.ts';
 import { RealtimeTurns } from './realtime-turns.ts';
-import type { TurnResult } from './session-options.ts';
+import type { TurnResult, UserInputOptions } from './session-options.ts';
 import { buildTurnTools } from './turn-tools.ts';
 
 /** Audio held while the provider connection opens (at most ~2 s of 20 ms frames). */
@@ -131,10 +131,11 @@ export class RealtimeRunner {
   }
 
   /** A typed user turn; resolves when the turn ends or is interrupted. */
-  async sendText(text: string): Promise<TurnResult> {
+  async sendText(text: string, input: UserInputOptions = {}): Promise<TurnResult> {
     await this.start();
     if (this.reconnecting) await this.reconnecting;
     const turnId = this.turns.text(text);
+    this.h.latency.setInput(turnId, input);
     return this.waitTurn(turnId);
   }
 

@@ -8,6 +8,7 @@ import type { SessionHooks } from '../bus/hooks.ts';
 import type { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ClientChannels } from './client-channels.ts';
+import type { ClientTiming } from './client-clock.ts';
 import type { CompactionOptions } from './context-compaction.ts';
 import type { HistoryLimits } from './history.ts';
 import type { RealtimeOptions } from './realtime-config.ts';
@@ -67,6 +68,16 @@ export interface UserImage {
   data: Uint8Array | string;
   /** e.g. 'image/jpeg'. */
   mediaType: string;
+}
+
+/** Extras of one user input (`sendText`, `commitUserSpeech`). */
+export interface UserInputOptions {
+  /** Images given to the model with this turn's user message only (history keeps the text). */
+  images?: UserImage[];
+  /** When the client sent this input and it arrived (its `clientToBackendMs`; see `ClientClock`). */
+  client?: ClientTiming;
+  /** A transcript of a whole recording: when the recording arrived (the end of the user's speech, ms since epoch). */
+  speechEndAt?: number;
 }
 
 export interface TurnResult {

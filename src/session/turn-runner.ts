@@ -30,7 +30,7 @@ import { assistantText, truncateToHeard } from './heard.ts';
 import type { ConversationHistory } from './history.ts';
 import type { LatencyTracker } from './latency.ts';
 import type { SessionMemory } from './session-memory.ts';
-import type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
+import type { ActiveTurn, TurnResult, UserInputOptions, VoiceSessionOptions } from './session-options.ts';
 import type { SpeechPort } from './speech-port.ts';
 import { runLlmPass } from './turn.ts';
 import { buildTurnTools } from './turn-tools.ts';
@@ -97,7 +97,12 @@ export class TurnRunner {
     this.dropOpened('disconnected');
   }
 
-  begin(userText: string | undefined, source: 'text' | 'speech', images?: UserImage[]): Promise<TurnResult> {
+  begin(
+    userText: string | undefined,
+    source: 'text' | 'speech',
+    input: UserInputOptions = {},
+  ): Promise<TurnResult> {
+    const { images } = input;
     let id: string;
     if (source === 'speech') {
       this.cut('user_speaking');
@@ -144,6 +149,7 @@ export class TurnRunner {
       }
       this.h.conversation.append(stored);
     }
+    this.h.latency.setInput(id, input);
     void this.runTurn(turn);
     return done;
   }

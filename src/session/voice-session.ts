@@ -28,13 +28,19 @@ import { LatencyTracker } from './latency.ts';
 import { watchProviderFailures } from './provider-failures.ts';
 import { createRealtimeRunner, type RealtimeRunner, realtimeAudio } from './realtime-session.ts';
 import { SessionMemory } from './session-memory.ts';
-import type { TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
+import type { TurnResult, UserInputOptions, VoiceSessionOptions } from './session-options.ts';
 import { SessionStateMachine } from './session-state.ts';
 import type { SpeechPort } from './speech-port.ts';
 import { TurnRunner } from './turn-runner.ts';
 import { createVoicePipeline, type VoicePipeline } from './voice-pipeline.ts';
 
-export type { ActiveTurn, TurnResult, UserImage, VoiceSessionOptions } from './session-options.ts';
+export type {
+  ActiveTurn,
+  TurnResult,
+  UserImage,
+  UserInputOptions,
+  VoiceSessionOptions,
+} from './session-options.ts';
 
 export class VoiceSession {
   readonly sessionId: string;
@@ -100,6 +106,7 @@ export class VoiceSession {
       onAppend: (message) => this.eventBus.publish('history.append', { sessionId: this.sessionId, message }),
     });
     this.latency = new LatencyTracker(this.eventBus, this.sessionId);
+    this.clientChannels.onOutput((turnId, stage) => this.latency.textOutput(turnId, stage));
     this.compactor = options.compaction
       ? new ContextCompactor(options.compaction, {
           bus: this.eventBus,
@@ -326,22 +333,22 @@ export class VoiceSession {
    * interrupted. Throws `InvalidInputError` for empty, non-string or oversized text. `images` go to
    * the model with this turn's user message only (history keeps the text).
    */
-  sendText(text: string, options: { images?: UserImage[] } = {}): Promise<TurnResult> {
+  sendText(text: string, options: UserInputOptions = {}): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    if (this.realtime) return this.realtime.sendText(clean);
+    if (this.realtime) return this.realtime.sendText(clean, options);
     // Typed input cuts the bot off like speech does, also while it says a `speak()` utterance (the greeting).
     if (!this.turns.active && this.saying.size > 0) this.interruptSpeech('interrupted');
-    return this.turns.begin(clean, 'text', options.images);
+    return this.turns.begin(clean, 'text', options);
   }
 
   /** Begin a turn from a final transcript (used by the audio pipeline). */
-  commitUserSpeech(text: string, options: { images?: UserImage[] } = {}): Promise<TurnResult> {
+  commitUserSpeech(text: string, options: UserInputOptions = {}): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
-    return this.turns.begin(clean, 'speech', options.images);
+    return this.turns.begin(clean, 'speech', options);
   }
 
   /** Stop the current turn (and its speech). No-op when idle. */

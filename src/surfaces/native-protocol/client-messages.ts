@@ -45,7 +45,14 @@ export const SUPPORTED_PCM_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 441
 const frameTriggerReason = z.enum(['scene_change', 'user_request', 'timer', 'initial']);
 const finiteNumber = z.number().finite();
 
-export const transcriptMessageSchema = z.object({ type: z.literal('transcript'), text: z.string() });
+/** A client's send time (ms since epoch, its own clock): optional on inputs, used for `clientToBackendMs`. */
+const clientTimestamp = finiteNumber.optional();
+
+export const transcriptMessageSchema = z.object({
+  type: z.literal('transcript'),
+  text: z.string(),
+  timestamp: clientTimestamp,
+});
 
 export const audioMessageSchema = z.object({
   type: z.literal('audio'),
@@ -55,7 +62,7 @@ export const audioMessageSchema = z.object({
   sampleRate: z.number().int().positive().optional(),
   duration: finiteNumber.nonnegative().optional(),
   sessionId: z.string().optional(),
-  timestamp: finiteNumber.optional(),
+  timestamp: clientTimestamp,
 });
 
 export const interruptMessageSchema = z.object({
@@ -94,7 +101,10 @@ export const audioConfigMessageSchema = z.object({
 });
 
 /** Colloquy: ends the current user turn now (push-to-talk release, or `vad: false`). */
-export const audioCommitMessageSchema = z.object({ type: z.literal('audio_commit') });
+export const audioCommitMessageSchema = z.object({
+  type: z.literal('audio_commit'),
+  timestamp: clientTimestamp,
+});
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   transcriptMessageSchema,

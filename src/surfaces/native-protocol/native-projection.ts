@@ -15,8 +15,8 @@ import {
 } from './server-messages.ts';
 
 export interface NativeProjectionOptions {
-  /** Where messages go (the socket). */
-  send: (message: ServerMessage) => void;
+  /** Where messages go (the socket); `onWritten` runs once the socket accepted the message. */
+  send: (message: ServerMessage, onWritten?: () => void) => void;
   /** Answer to `client.ready` (the `session_init` message). */
   sessionInit: () => ServerMessageOf<'session_init'>;
   /** Extra `response_complete` fields (VideoAgent: `sessionId`, `frameContext`). */
@@ -56,8 +56,16 @@ const NATIVE_TABLE: Table = {
   'llm.step.start': (p, x) => x.send(m.stepStart({ turnId: p.turnId, warnings: [] })),
   'llm.text.start': (p, x) => x.send(m.textStart({ turnId: p.turnId, id: p.id })),
   'llm.text.delta': (p, x) => {
-    x.turn(p.turnId).text += p.text;
-    x.send(m.textDelta({ turnId: p.turnId, id: p.id, text: p.text }));
+    const t = x.turn(p.turnId);
+    const first = t.text === '';
+    t.text += p.text;
+    const message = m.textDelta({ turnId: p.turnId, id: p.id, text: p.text });
+    // The first text of a turn is timed (the latency of a turn without speech ends on its arrival).
+    const channels = x.options.channels;
+    if (first && channels) {
+      channels.outputSent(p.turnId, 'handed');
+      x.options.send(message, () => channels.outputSent(p.turnId, 'written'));
+    } else x.send(message);
   },
   'llm.text.end': (p, x) => x.send(m.textEnd({ turnId: p.turnId, id: p.id })),
   'llm.reasoning.start': (p, x) => x.send(m.reasoningStart({ turnId: p.turnId, id: p.id })),

@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import type { ColloquyError } from '../../errors.ts';
 import { TransportError } from '../../errors.ts';
+import { now } from '../../session/latency.ts';
 import {
   type ClientMessage,
   DEFAULT_PROTOCOL_LIMITS,
@@ -16,8 +17,8 @@ import {
 import { encodeServerMessage, type ServerMessage } from './server-messages.ts';
 
 export interface SocketLinkHandlers {
-  /** A valid client message. */
-  onMessage(message: ClientMessage): void;
+  /** A valid client message; `receivedAt` is when its frame arrived (ms since epoch). */
+  onMessage(message: ClientMessage, receivedAt: number): void;
   /** A binary frame (raw bytes; validation is up to the receiver). */
   onBinary(data: Uint8Array): void;
   /** A text frame that failed validation; the link already keeps going. */
@@ -26,6 +27,8 @@ export interface SocketLinkHandlers {
   onClose(code: number, reason: string): void;
   /** A socket-level error (the `close` that follows still calls `onClose`). */
   onError(error: ColloquyError): void;
+  /** A measured round trip (ms): a ping of `measureRoundTrip` came back. */
+  onRoundTrip?(ms: number): void;
 }
 
 export interface SocketLinkOptions {
@@ -42,20 +45,29 @@ export class SocketLink {
   private readonly limits: ProtocolLimits;
   private readonly maxBufferedBytes: number;
   private state: LinkState = 'open';
+  /** When the outstanding round-trip ping left (one at a time). */
+  private pingSentAt: number | undefined;
 
   private readonly onMessageEvent = (data: WebSocket.RawData, isBinary: boolean): void => {
     if (this.state !== 'open') return;
+    const receivedAt = now();
     const bytes = toBytes(data);
     if (isBinary) {
       this.handlers.onBinary(bytes);
       return;
     }
     const parsed = tryParseClientMessage(bytes, this.limits);
-    if (parsed.ok) this.handlers.onMessage(parsed.message);
+    if (parsed.ok) this.handlers.onMessage(parsed.message, receivedAt);
     else this.handlers.onInvalid(parsed.error);
   };
   private readonly onCloseEvent = (code: number, reason: Buffer): void => {
     this.finish(code, reason.toString('utf8'));
+  };
+  private readonly onPongEvent = (): void => {
+    const sentAt = this.pingSentAt;
+    if (sentAt === undefined) return;
+    this.pingSentAt = undefined;
+    this.handlers.onRoundTrip?.(now() - sentAt);
   };
   private readonly onErrorEvent = (error: Error): void => {
     this.handlers.onError(
@@ -71,6 +83,7 @@ export class SocketLink {
     socket.on('message', this.onMessageEvent);
     socket.on('close', this.onCloseEvent);
     socket.on('error', this.onErrorEvent);
+    socket.on('pong', this.onPongEvent);
     if (socket.readyState === WebSocket.CLOSED || socket.readyState === WebSocket.CLOSING) {
       queueMicrotask(() => this.finish(1006, 'socket already closed'));
     }
@@ -80,7 +93,18 @@ export class SocketLink {
     return this.state === 'open' && this.socket.readyState === WebSocket.OPEN;
   }
 
-  send(message: ServerMessage): void {
+  /**
+   * Send a WebSocket ping to measure the round trip (reported to `onRoundTrip` when the pong comes;
+   * every WebSocket peer answers pings). At most one ping is outstanding.
+   */
+  measureRoundTrip(): void {
+    if (!this.open || this.pingSentAt !== undefined) return;
+    this.pingSentAt = now();
+    this.socket.ping();
+  }
+
+  /** Send a message; `onWritten` runs once the socket accepted its bytes (not when it failed). */
+  send(message: ServerMessage, onWritten?: () => void): void {
     if (!this.open) return;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.handlers.onError(
@@ -92,7 +116,11 @@ export class SocketLink {
       this.close(1008, 'send buffer full');
       return;
     }
-    this.socket.send(encodeServerMessage(message));
+    if (onWritten) {
+      this.socket.send(encodeServerMessage(message), (error) => {
+        if (!error) onWritten();
+      });
+    } else this.socket.send(encodeServerMessage(message));
   }
 
   /** Closes the socket; `onClose` follows at once (the peer's close handshake is not awaited). */
@@ -114,6 +142,7 @@ export class SocketLink {
     this.socket.off('message', this.onMessageEvent);
     this.socket.off('close', this.onCloseEvent);
     this.socket.off('error', this.onErrorEvent);
+    this.socket.off('pong', this.onPongEvent);
     // Keep an error listener: a late socket error must not crash the process.
     this.socket.on('error', () => {});
     this.handlers.onClose(code, reason);

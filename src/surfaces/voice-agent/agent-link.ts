@@ -5,6 +5,8 @@
  */
 import WebSocket from 'ws';
 import { assertNever, type ColloquyError, TransportError, toColloquyError } from '../../errors.ts';
+import type { ClientTiming } from '../../session/client-clock.ts';
+import { ClientClock } from '../../session/client-clock.ts';
 import {
   type ClientMessage,
   PROTOCOL_VERSION,
@@ -23,6 +25,8 @@ interface Current {
   link: SocketLink;
   projection: NativeProjection;
   controller: AbortController;
+  /** The client's timestamps on this socket, for `clientToBackendMs`. */
+  clock: ClientClock;
 }
 
 export class AgentLink {
@@ -78,28 +82,32 @@ export class AgentLink {
     const agent = this.agent;
     const current: Current = {
       controller: new AbortController(),
+      clock: new ClientClock(),
       link: undefined as unknown as SocketLink,
       projection: undefined as unknown as NativeProjection,
     };
     current.link = new SocketLink(
       socket,
       {
-        onMessage: (message) => this.dispatch(message),
+        onMessage: (message, receivedAt) => this.dispatch(message, this.timing(current, message, receivedAt)),
         onBinary: (data) => this.binary(data),
         onInvalid: (error) => agent.rejectInput(error),
         onClose: () => this.closed(current),
         onError: (error) => this.socketError(error),
+        onRoundTrip: (ms) => current.clock.roundTrip(ms),
       },
       { limits: this.limits },
     );
     current.projection = new NativeProjection(agent.bus, {
-      send: (message) => current.link.send(message),
+      send: (message, onWritten) => current.link.send(message, onWritten),
       sessionInit: () => this.sessionInitMessage(),
       responseExtras: () => agent.responseExtras(),
       reasonFor: (reason) => agent.reasonFor(reason),
       channels: agent.session.clientChannels,
     });
     this.current = current;
+    // The round trip bounds the skew of the client's clock (see `ClientClock`).
+    current.link.measureRoundTrip();
     agent.bus.publish('transport.connected', { sessionId: agent.session.sessionId, transport: 'websocket' });
     agent.onAttached();
   }
@@ -146,14 +154,23 @@ export class AgentLink {
     });
   }
 
-  private dispatch(message: ClientMessage): void {
+  /** The client timing of a stamped input (`timestamp`); a new round trip is measured for the next one. */
+  private timing(current: Current, message: ClientMessage, receivedAt: number): ClientTiming | undefined {
+    if (!('timestamp' in message) || message.type === 'video_frame' || message.timestamp === undefined)
+      return;
+    const timing = current.clock.transit(message.timestamp, receivedAt);
+    current.link.measureRoundTrip();
+    return timing;
+  }
+
+  private dispatch(message: ClientMessage, timing: ClientTiming | undefined): void {
     const agent = this.agent;
     switch (message.type) {
       case 'transcript':
-        agent.clientTranscript(message.text);
+        agent.clientTranscript(message.text, timing);
         return;
       case 'audio':
-        agent.clientRecording(Buffer.from(message.data, 'base64'), 'audio');
+        agent.clientRecording(Buffer.from(message.data, 'base64'), 'audio', timing);
         return;
       case 'interrupt':
         agent.clientInterrupt(message.reason);
@@ -187,7 +204,7 @@ export class AgentLink {
       case 'audio_commit': {
         try {
           const wav = this.pcm.commit();
-          if (wav) agent.clientRecording(wav, 'audio_commit');
+          if (wav) agent.clientRecording(wav, 'audio_commit', timing);
           // With server VAD, the commit ends the turn in progress at once.
           else if (this.pcm.vadEnabled) void agent.session.commitAudioTurn();
         } catch (error) {

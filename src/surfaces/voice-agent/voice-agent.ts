@@ -11,7 +11,9 @@ import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import { type ColloquyError, InvalidInputError, SessionStateError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import { interruptReasonOf } from '../../pipeline/speech-response.ts';
-import type { UserImage } from '../../session/session-options.ts';
+import type { ClientTiming } from '../../session/client-clock.ts';
+import { now } from '../../session/latency.ts';
+import type { UserImage, UserInputOptions } from '../../session/session-options.ts';
 import type { VoiceSession } from '../../session/voice-session.ts';
 import {
   DEFAULT_PROTOCOL_LIMITS,
@@ -161,7 +163,8 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     this.assertAlive('sendAudio');
     const bytes = this.decodeAudio(audio, 'sendAudio');
     this.bus.publish('audio.received', { sessionId: this.session.sessionId, size: bytes.byteLength });
-    return this.queue.push(() => this.runRecording(bytes));
+    const arrivedAt = now();
+    return this.queue.push(() => this.runRecording(bytes, { speechEndAt: arrivedAt }));
   }
 
   /** Transcribes a recording now (not queued, no turn): emits `transcription`, returns the text. */
@@ -289,14 +292,14 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   // ── Used by the socket link ──────────────────────────────────────────────────────
 
   /** A client `transcript`: barge-in, then queue the text. */
-  clientTranscript(text: string): void {
+  clientTranscript(text: string, client?: ClientTiming): void {
     this.interruptWith('user_speaking');
     this.onClientInput();
-    this.enqueueFromClient('transcript', () => this.runTurn(text, 'text'));
+    this.enqueueFromClient('transcript', () => this.runTurn(text, 'text', client ? { client } : {}));
   }
 
   /** A client recording (`audio` message, or push-to-talk audio at `audio_commit`). */
-  clientRecording(bytes: Uint8Array, messageType: string): void {
+  clientRecording(bytes: Uint8Array, messageType: string, client?: ClientTiming): void {
     if (!this.hasTranscription) {
       this.rejectInput(
         protocolError('no_transcription_model', 'This agent has no transcriptionModel', messageType),
@@ -306,7 +309,8 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     this.interruptWith('user_speaking');
     this.onClientInput();
     this.bus.publish('audio.received', { sessionId: this.session.sessionId, size: bytes.byteLength });
-    this.enqueueFromClient(messageType, () => this.runRecording(bytes));
+    const input = { speechEndAt: client?.receivedAt ?? now(), ...(client ? { client } : {}) };
+    this.enqueueFromClient(messageType, () => this.runRecording(bytes, input));
   }
 
   clientInterrupt(reason: string | undefined): void {
@@ -389,9 +393,13 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
 
   // ── Internals ────────────────────────────────────────────────────────────────────
 
-  private async runTurn(text: string, source: 'text' | 'speech'): Promise<string> {
+  private async runTurn(
+    text: string,
+    source: 'text' | 'speech',
+    input: UserInputOptions = {},
+  ): Promise<string> {
     const images = this.imagesForTurn();
-    const options = images.length > 0 ? { images } : {};
+    const options = { ...input, ...(images.length > 0 ? { images } : {}) };
     const result =
       source === 'text'
         ? await this.session.sendText(text, options)
@@ -400,9 +408,9 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     return result.text;
   }
 
-  private async runRecording(bytes: Uint8Array): Promise<string> {
+  private async runRecording(bytes: Uint8Array, input: UserInputOptions): Promise<string> {
     const text = await this.transcribe(bytes);
-    return text ? this.runTurn(text, 'speech') : '';
+    return text ? this.runTurn(text, 'speech', input) : '';
   }
 
   private transcribe(bytes: Uint8Array): Promise<string> {
