@@ -19,6 +19,8 @@ export interface AgentDefinition {
   transfers?: string[];
   /** Agents this one may hand background work to, each through a `handoff_to_<name>` tool. */
   subagents?: string[];
+  /** As a subagent: gets the `ask_user` tool to ask the user through the client (default true). */
+  askUser?: boolean;
   /** TTS voice for this agent's speech. */
   voice?: string;
   /** Overrides the session's stop condition for multi-step tool calling. */

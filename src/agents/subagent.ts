@@ -1,7 +1,8 @@
 /**
  * Handoffs: a `handoff_to_<name>` tool starts a subagent in the background with its own LLM steps
  * (`agent.handoff`, `subagent.step` per step, `subagent.notification` at the end) while the main
- * agent keeps talking. The result comes back to the session through `onDone`.
+ * agent keeps talking. The result comes back to the session through `onDone`. A subagent can ask
+ * the user something through the client with its `ask_user` tool (subagent-ui.ts).
  */
 import { generateText, type LanguageModel, stepCountIs, type Tool, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import type { SessionEventBus } from '../bus/event-bus.ts';
 import { toColloquyError } from '../errors.ts';
 import { type RunningTool, wrapTools } from '../tools/tool-runner.ts';
 import type { AgentDefinition } from './agent.ts';
+import { ASK_USER_TOOL_NAME, createAskUserTool, type SubagentUi } from './subagent-ui.ts';
 
 export const handoffToolName = (subagent: string): string => `handoff_to_${subagent}`;
 
@@ -30,6 +32,8 @@ export interface HandoffContext {
   running: Map<string, RunningTool>;
   toolTimeoutMs: number;
   maxSteps?: number;
+  /** The session's subagent UI: the subagent gets an `ask_user` tool to ask the user through the client. */
+  ui?: SubagentUi;
   onDone: (outcome: SubagentOutcome) => void;
 }
 
@@ -57,7 +61,11 @@ export function createHandoffTool(
 
 async function runSubagent(ctx: HandoffContext, task: string, toolCallId: string): Promise<void> {
   const { subagent, bus, sessionId } = ctx;
-  const tools: ToolSet = wrapTools(subagent.tools ?? {}, {
+  const own: ToolSet = { ...(subagent.tools ?? {}) };
+  if (ctx.ui && subagent.askUser !== false && !own[ASK_USER_TOOL_NAME]) {
+    own[ASK_USER_TOOL_NAME] = createAskUserTool(ctx.ui, subagent.name);
+  }
+  const tools: ToolSet = wrapTools(own, {
     bus,
     sessionId,
     agentName: subagent.name,

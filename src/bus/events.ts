@@ -79,6 +79,47 @@ export interface LatencyMarks {
   turnEndAt?: number;
 }
 
+/** One field of a subagent's small form. */
+export interface SubagentUiField {
+  /** Key of the field in the answer's `values` (`[A-Za-z0-9_]`, up to 64). */
+  name: string;
+  label: string;
+  type: 'text' | 'number' | 'boolean' | 'choice';
+  /** The choices of a `choice` field. */
+  options?: string[];
+  /** The answer must fill it (default true). */
+  required?: boolean;
+}
+
+/**
+ * What `subagent.ui.send` carries to the client: a question (`request`: a prompt with options to
+ * pick from, or a small form, or neither for a free-text answer), or the withdrawal of one that is
+ * no longer waiting (`cancel`: it timed out, the subagent stopped, the session ended).
+ */
+export type SubagentUiPayload =
+  | {
+      type: 'request';
+      requestId: string;
+      subagentName: string;
+      prompt: string;
+      options?: string[];
+      form?: { fields: SubagentUiField[] };
+      /** When the question stops waiting (ms since the epoch). */
+      expiresAt: number;
+    }
+  | { type: 'cancel'; requestId: string; reason: 'timeout' | 'cancelled' | 'session_closed' };
+
+/** The client's answer to a subagent UI request: one of `value`, `values` or `declined`. */
+export interface SubagentUiResponse {
+  requestId: string;
+  /** The picked option, or the free-text answer. */
+  value?: string;
+  /** A form's values by field name. */
+  values?: Record<string, string | number | boolean>;
+  /** The user dismissed the question. */
+  declined?: boolean;
+}
+
 export interface ChatMessageSummary {
   role: 'user' | 'assistant' | 'tool' | 'system';
   text: string;
@@ -168,10 +209,10 @@ export interface EventMap {
   'context.compact': { sessionId: string; removedItems: number; summary?: string };
 
   // ── Subagents (seed 003) ─────────────────────────────────────────────────────────
-  /** A subagent sends UI data to the client. */
-  'subagent.ui.send': { sessionId: string; payload: unknown };
-  /** The client answered a subagent's UI request. */
-  'subagent.ui.response': { sessionId: string; response: unknown };
+  /** A subagent asks the user something through the client (or withdraws a question it asked). */
+  'subagent.ui.send': { sessionId: string; payload: SubagentUiPayload };
+  /** The client answered a subagent's UI request (validated; routed to the waiting subagent). */
+  'subagent.ui.response': { sessionId: string; response: SubagentUiResponse };
   /** A background subagent finished (or failed) and notifies the session. */
   'subagent.notification': {
     sessionId: string;

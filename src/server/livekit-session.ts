@@ -10,7 +10,11 @@ import type { EventMap } from '../bus/events.ts';
 import { assertNever, InvalidInputError, toColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
-import { LiveKitProjection } from '../surfaces/livekit/livekit-projection.ts';
+import {
+  LiveKitProjection,
+  SUBAGENT_UI_RESPONSE_TOPIC,
+  SUBAGENT_UI_TOPIC,
+} from '../surfaces/livekit/livekit-projection.ts';
 import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
 import { buildAgents, type ModelCache } from './session-factory.ts';
@@ -87,7 +91,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     if (closedReason) return;
     unregisterChannel ??= session.clientChannels.register({
       name: 'livekit',
-      kinds: ['client.event', 'gui'],
+      kinds: ['client.event', 'gui', 'ui.request'],
     });
     if (started) return;
     started = true;
@@ -143,6 +147,10 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
           );
           return;
         }
+        if (data.topic === SUBAGENT_UI_RESPONSE_TOPIC) {
+          answerSubagent(payload);
+          return;
+        }
         bus.publish('client.data', {
           sessionId,
           transport: 'livekit',
@@ -153,6 +161,23 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
       }
       default:
         assertNever(data, 'incoming data');
+    }
+  }
+
+  /** The page answered a subagent's question; a refused answer goes back on the UI topic. */
+  function answerSubagent(payload: unknown): void {
+    try {
+      session.subagentUi.respond(payload);
+    } catch (err) {
+      const error = toColloquyError(err, 'ui_invalid_response');
+      const requestId = (payload as { requestId?: unknown } | null)?.requestId;
+      projection.publishJson(SUBAGENT_UI_TOPIC, {
+        type: 'error',
+        ...(typeof requestId === 'string' ? { requestId: requestId.slice(0, 100) } : {}),
+        code: error.code,
+        message: error.message,
+      });
+      reportError('livekit', error, 'warn');
     }
   }
 

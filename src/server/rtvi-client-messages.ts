@@ -44,7 +44,23 @@ export const TTS_SPEAK_MAX_CHARS = 2000;
 export const TTS_SPEAK_MAX_QUEUED = 8;
 
 /** Client-message `t` values the server answers. */
-export const CLIENT_MESSAGE_TYPES = ['tts-speak', 'ping'] as const;
+export const CLIENT_MESSAGE_TYPES = ['tts-speak', 'ping', 'subagent-ui-response'] as const;
+
+/** The `ui-event` name (and `client-message` type) of an answer to a subagent's question. */
+export const SUBAGENT_UI_RESPONSE = 'subagent-ui-response';
+
+/** Routes a client's answer to the waiting subagent; a refused answer is told to the client. */
+function answerSubagent(payload: unknown, s: RtviSessionInternals, refuse: (error: string) => void): boolean {
+  try {
+    s.session.subagentUi.respond(payload);
+    s.touch();
+    return true;
+  } catch (err) {
+    const error = toColloquyError(err, 'ui_invalid_response');
+    refuse(`${error.code}: ${error.message}`);
+    return false;
+  }
+}
 
 export function handleClientMessage(raw: unknown, s: RtviSessionInternals): void {
   const parsed = parseClientMessage(raw);
@@ -125,6 +141,12 @@ function dispatch(
       return;
     }
     case 'ui-event':
+      if (msg.data.event !== SUBAGENT_UI_RESPONSE) {
+        return refuse(
+          `ui-event "${msg.data.event.slice(0, 64)}" is not supported (only "${SUBAGENT_UI_RESPONSE}")`,
+        );
+      }
+      return answerSubagent(msg.data.payload, s, refuse);
     case 'ui-snapshot':
     case 'ui-cancel-job-group':
       return refuse(`"${msg.type}" is not supported by this server`);
@@ -169,6 +191,9 @@ function clientMessage(id: string, t: string, d: unknown, s: RtviSessionInternal
     }
     case 'ping':
       respond({ pong: true });
+      return;
+    case SUBAGENT_UI_RESPONSE:
+      if (answerSubagent(d, s, refuse)) respond({ accepted: true });
       return;
     default:
       refuse(`Unknown client message "${t.slice(0, 64)}"`);

@@ -4,8 +4,10 @@
  * detection, and either a resumption handle or the conversation replayed as text (newest items
  * within the budget; `context.compact` reports the ones left out).
  */
+
 import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
+import type { SubagentUi } from '../agents/subagent-ui.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { SessionState } from '../bus/events.ts';
 import type { ErrorSeverity } from '../errors.ts';
@@ -56,6 +58,7 @@ export interface RealtimeRunnerHost {
   readonly sessionSignal: AbortSignal;
   readonly speech: SpeechOutput | undefined;
   readonly channels: ClientChannels;
+  readonly subagentUi?: SubagentUi;
   currentAgent(): string;
   setAgent(name: string): void;
   transition(to: SessionState): void;

@@ -370,6 +370,7 @@ export class RealtimeRunner {
       sessionSignal: this.h.sessionSignal,
       running: this.h.running,
       channels: this.h.channels,
+      ...(this.h.subagentUi ? { subagentUi: this.h.subagentUi } : {}),
       toolTimeoutMs: this.h.options.toolTimeoutMs ?? 10_000,
       transfer: transfer as { request?: { toAgent: string; reason?: string } },
       onSubagentDone: (o) => {

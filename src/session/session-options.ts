@@ -1,7 +1,9 @@
 /** Options and result types of `VoiceSession`. */
+
 import type { LanguageModel, ModelMessage, StopCondition, ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import type { MemoryOptions } from '../agents/memory.ts';
+import type { SubagentUiOptions } from '../agents/subagent-ui.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason } from '../bus/events.ts';
 import type { SessionHooks } from '../bus/hooks.ts';
@@ -41,6 +43,8 @@ export interface VoiceSessionOptions {
   llmStallTimeoutMs?: number;
   /** After a background tool or subagent finishes, let the agent tell the user (default true). */
   announceBackgroundResults?: boolean;
+  /** Subagents' questions to the user (`ask_user`): how long they wait, how many at once. */
+  subagentUi?: SubagentUiOptions;
   /** Long-term memory: facts loaded at start, extracted at close (`onMemoryExtraction`). */
   memory?: MemoryOptions;
   /** Audio: VAD, STT, TTS, turn-taking and barge-in. Without it the session is text-only. */

@@ -20,6 +20,7 @@
 import { type ModelMessage, stepCountIs } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import type { SubagentOutcome } from '../agents/subagent.ts';
+import type { SubagentUi } from '../agents/subagent-ui.ts';
 import type { TransferRequest } from '../agents/transfer.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason } from '../bus/events.ts';
@@ -49,6 +50,7 @@ export interface TurnHost {
   readonly sessionSignal: AbortSignal;
   readonly mode: 'agent' | 'stream';
   readonly channels: ClientChannels;
+  readonly subagentUi?: SubagentUi;
   currentAgent(): string;
   transfer(toAgent: string, reason?: string): void;
   isClosed(): boolean;
@@ -192,6 +194,7 @@ export class TurnRunner {
             onSubagentDone: (o) => this.onSubagentDone(o),
             onBackgroundResult: (r) => this.onBackgroundResult(r),
             channels: this.h.channels,
+            ...(this.h.subagentUi ? { subagentUi: this.h.subagentUi } : {}),
           }),
           stopWhen: [
             ...toArray(agent.stopWhen ?? this.h.options.stopWhen ?? stepCountIs(5)),

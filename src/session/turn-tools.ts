@@ -5,6 +5,7 @@
 import type { LanguageModel, ToolSet } from 'ai';
 import { type AgentDefinition, transferTargets } from '../agents/agent.ts';
 import { createHandoffTool, handoffToolName, type SubagentOutcome } from '../agents/subagent.ts';
+import type { SubagentUi } from '../agents/subagent-ui.ts';
 import {
   assertTransferAllowed,
   createTransferTool,
@@ -32,6 +33,8 @@ export interface TurnToolsContext {
   onSubagentDone: (outcome: SubagentOutcome) => void;
   onBackgroundResult: (result: BackgroundToolResult) => void;
   channels: ClientChannels;
+  /** The session's subagent UI (subagents ask the user through it). */
+  subagentUi?: SubagentUi;
 }
 
 export function buildTurnTools(c: TurnToolsContext): ToolSet {
@@ -55,6 +58,7 @@ export function buildTurnTools(c: TurnToolsContext): ToolSet {
       running: c.running,
       toolTimeoutMs: c.toolTimeoutMs,
       onDone: c.onSubagentDone,
+      ...(c.subagentUi ? { ui: c.subagentUi } : {}),
     });
   }
   return wrapTools(base, {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { type AgentDefinition, indexAgents } from '../agents/agent.ts';
+import { SubagentUi } from '../agents/subagent-ui.ts';
 import { assertTransferAllowed } from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
@@ -72,6 +73,8 @@ export class VoiceSession {
   private readonly memory: SessionMemory | undefined;
   private readonly realtime: RealtimeRunner | undefined;
   private readonly compactor: ContextCompactor | undefined;
+  /** Background subagents' questions to the user; client surfaces route the answers to `respond`. */
+  readonly subagentUi: SubagentUi;
 
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
@@ -128,6 +131,15 @@ export class VoiceSession {
       });
     });
     this.mode = options.mode ?? 'agent';
+    this.subagentUi = new SubagentUi(
+      {
+        bus: this.eventBus,
+        sessionId: this.sessionId,
+        signal: this.sessionController.signal,
+        canDeliver: () => this.clientChannels.canDeliver('ui.request'),
+      },
+      options.subagentUi,
+    );
     this.memory = options.memory
       ? new SessionMemory(options.memory, {
           bus: this.eventBus,
@@ -173,6 +185,7 @@ export class VoiceSession {
       sessionSignal: this.sessionController.signal,
       mode: this.mode,
       channels: this.clientChannels,
+      subagentUi: this.subagentUi,
       currentAgent: () => this.agentName,
       transfer: (toAgent, reason) => this.performTransfer(toAgent, reason),
       isClosed: () => this.machine.is('closed'),
@@ -191,6 +204,7 @@ export class VoiceSession {
           sessionSignal: this.sessionController.signal,
           speech: this.pipeline?.speech,
           channels: this.clientChannels,
+          subagentUi: this.subagentUi,
           currentAgent: () => this.agentName,
           setAgent: (name) => {
             this.agentName = name;
@@ -433,6 +447,7 @@ export class VoiceSession {
     this.latency.dispose();
     this.memory?.dispose();
     this.compactor?.dispose();
+    this.subagentUi.dispose();
     this.offFailures();
     this.offFatal();
     await this.memory?.extract(this.conversation.all);

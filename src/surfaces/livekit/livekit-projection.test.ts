@@ -9,6 +9,7 @@ import {
   GUI_TOPIC,
   type LiveKitOutlet,
   LiveKitProjection,
+  SUBAGENT_UI_TOPIC,
   TRANSCRIPTION_TOPIC,
 } from './livekit-projection.ts';
 
@@ -174,6 +175,31 @@ describe('LiveKit projection', () => {
       { data: { highlight_plan: 'pro' }, topic: 'custom.open_pricing', reliable: true },
       { data: { type: 'gui.update', data: { step: 2 } }, topic: GUI_TOPIC, reliable: true },
       { data: { type: 'gui.notification', message: 'Saved' }, topic: GUI_TOPIC, reliable: true },
+    ]);
+  });
+
+  it('subagent.ui.send → reliable data on colloquy.subagent.ui: the question, then its withdrawal', () => {
+    const { bus, out } = setup();
+    const request = {
+      type: 'request' as const,
+      requestId: 'ui_1',
+      subagentName: 'desk',
+      prompt: 'Book it?',
+      options: ['yes', 'no'],
+      expiresAt: 5,
+    };
+    bus.publish('subagent.ui.send', { sessionId: S, payload: request });
+    bus.publish('subagent.ui.send', {
+      sessionId: S,
+      payload: { type: 'cancel', requestId: 'ui_1', reason: 'timeout' },
+    });
+    expect(out).toEqual([
+      { data: request, topic: SUBAGENT_UI_TOPIC, reliable: true },
+      {
+        data: { type: 'cancel', requestId: 'ui_1', reason: 'timeout' },
+        topic: SUBAGENT_UI_TOPIC,
+        reliable: true,
+      },
     ]);
   });
 

@@ -12,6 +12,7 @@
  * | bot.tts.text … bot.speaking.stop            | `lk.transcription` text stream from the agent          |
  * | client.event                                | reliable data packet on its topic, raw args as JSON    |
  * | gui.update / gui.notification               | reliable data packet on `colloquy.gui`                 |
+ * | subagent.ui.send                            | reliable data packet on `colloquy.subagent.ui` (payload) |
  */
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
@@ -21,6 +22,10 @@ export type AgentState = 'initializing' | 'listening' | 'thinking' | 'speaking';
 export const AGENT_STATE_ATTRIBUTE = 'lk.agent.state';
 export const TRANSCRIPTION_TOPIC = 'lk.transcription';
 export const GUI_TOPIC = 'colloquy.gui';
+/** Subagents' questions (`{type: 'request' | 'cancel', ...}`) and refusals of answers (`{type: 'error'}`). */
+export const SUBAGENT_UI_TOPIC = 'colloquy.subagent.ui';
+/** The page answers a subagent's question with JSON `{requestId, value | values | declined}` on this topic. */
+export const SUBAGENT_UI_RESPONSE_TOPIC = 'colloquy.subagent.ui.response';
 
 export interface TextStreamSink {
   write(text: string): void;
@@ -81,6 +86,7 @@ export class LiveKitProjection {
     on('gui.notification', (p) =>
       this.publishJson(GUI_TOPIC, { type: 'gui.notification', message: p.message }),
     );
+    on('subagent.ui.send', (p) => this.publishJson(SUBAGENT_UI_TOPIC, p.payload));
     on('session.close', () => this.closeAgentStream(true));
   }
 
@@ -105,7 +111,8 @@ export class LiveKitProjection {
     this.outlet.setAgentAttributes({ [AGENT_STATE_ATTRIBUTE]: state });
   }
 
-  private publishJson(topic: string, value: unknown): boolean {
+  /** JSON to the page on `topic` (reliable); false when it cannot be serialised or no page receives it. */
+  publishJson(topic: string, value: unknown): boolean {
     let json: string | undefined;
     try {
       json = JSON.stringify(value ?? {});

@@ -121,6 +121,7 @@ describe('parseClientMessage: valid messages', () => {
         'client_ready',
         'audio_config',
         'audio_commit',
+        'subagent_ui_response',
       ]),
     );
   });

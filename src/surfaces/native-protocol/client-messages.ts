@@ -7,6 +7,7 @@
  * (unknown extra fields are ignored).
  */
 import { z } from 'zod';
+import { subagentUiResponseSchema } from '../../agents/subagent-ui.ts';
 import { AudioFormatError, assertNever, type ColloquyError, InvalidInputError } from '../../errors.ts';
 import { jsonTextDepth } from '../../json-limits.ts';
 
@@ -106,6 +107,11 @@ export const audioCommitMessageSchema = z.object({
   timestamp: clientTimestamp,
 });
 
+/** Colloquy: the user's answer to a subagent's question (`subagent_ui_request`). */
+export const subagentUiResponseMessageSchema = subagentUiResponseSchema.extend({
+  type: z.literal('subagent_ui_response'),
+});
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   transcriptMessageSchema,
   audioMessageSchema,
@@ -114,6 +120,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   clientReadyMessageSchema,
   audioConfigMessageSchema,
   audioCommitMessageSchema,
+  subagentUiResponseMessageSchema,
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -125,6 +132,7 @@ export type VideoFrameMessage = z.infer<typeof videoFrameMessageSchema>;
 export type ClientReadyMessage = z.infer<typeof clientReadyMessageSchema>;
 export type AudioConfigMessage = z.infer<typeof audioConfigMessageSchema>;
 export type AudioCommitMessage = z.infer<typeof audioCommitMessageSchema>;
+export type SubagentUiResponseMessage = z.infer<typeof subagentUiResponseMessageSchema>;
 
 const schemasByType: { [K in ClientMessageType]: z.ZodType<Extract<ClientMessage, { type: K }>> } = {
   transcript: transcriptMessageSchema,
@@ -134,6 +142,7 @@ const schemasByType: { [K in ClientMessageType]: z.ZodType<Extract<ClientMessage
   client_ready: clientReadyMessageSchema,
   audio_config: audioConfigMessageSchema,
   audio_commit: audioCommitMessageSchema,
+  subagent_ui_response: subagentUiResponseMessageSchema,
 };
 
 export const CLIENT_MESSAGE_TYPES = Object.keys(schemasByType) as ClientMessageType[];
@@ -332,6 +341,7 @@ export function parseClientMessage(
     case 'client_ready':
     case 'audio_config':
     case 'audio_commit':
+    case 'subagent_ui_response':
       break;
     default:
       assertNever(message, 'client message');

@@ -197,6 +197,7 @@ const NATIVE_TABLE: Table = {
   'gui.update': (p, x) => x.send(m.guiUpdate({ data: p.data, ...(p.turnId ? { turnId: p.turnId } : {}) })),
   'gui.notification': (p, x) =>
     x.send(m.guiNotification({ message: p.message, ...(p.turnId ? { turnId: p.turnId } : {}) })),
+  'subagent.ui.send': (p, x) => x.send(m.subagentUi(p.payload)),
   error: (p, x) => {
     if (p.severity !== 'fatal' && (NOT_FORWARDED.has(p.component) || p.component.startsWith('tool:'))) return;
     x.send(m.error(p.error));
@@ -213,7 +214,7 @@ export class NativeProjection {
     this.options = options;
     if (options.channels) {
       this.unsubscribes.push(
-        options.channels.register({ name: 'websocket', kinds: ['client.event', 'gui'] }),
+        options.channels.register({ name: 'websocket', kinds: ['client.event', 'gui', 'ui.request'] }),
       );
     }
     this.unsubscribes.push(bus.subscribeTable(NATIVE_TABLE, this));

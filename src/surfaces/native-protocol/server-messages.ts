@@ -3,7 +3,7 @@
  * builder for each. Every message keeps the reference's fields; Colloquy only adds optional fields
  * and new message types. `docs/websocket-protocol.md` is the prose version.
  */
-import type { FrameTriggerReason, InterruptReason, TokenUsage } from '../../bus/events.ts';
+import type { FrameTriggerReason, InterruptReason, SubagentUiPayload, TokenUsage } from '../../bus/events.ts';
 import type { AudioConfigMessage } from './client-messages.ts';
 
 /** Optional on every message that belongs to a turn (Colloquy addition; lets clients drop late output). */
@@ -57,7 +57,10 @@ export type ServerMessage =
   | Msg<'transcription_interim', { text: string }>
   | Msg<'client_event', TurnScoped & { topic: string; payload: unknown; toolCallId?: string }>
   | Msg<'gui_update', TurnScoped & { data: unknown }>
-  | Msg<'gui_notification', TurnScoped & { message: string }>;
+  | Msg<'gui_notification', TurnScoped & { message: string }>
+  // A subagent asks the user something (answer with `subagent_ui_response`), or withdraws the question.
+  | Msg<'subagent_ui_request', Omit<Extract<SubagentUiPayload, { type: 'request' }>, 'type'>>
+  | Msg<'subagent_ui_cancel', Omit<Extract<SubagentUiPayload, { type: 'cancel' }>, 'type'>>;
 
 export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
@@ -212,6 +215,13 @@ export const serverMessages = {
   clientEvent: make('client_event'),
   guiUpdate: make('gui_update'),
   guiNotification: make('gui_notification'),
+  /** A subagent's question, or its withdrawal (`subagent.ui.send`). */
+  subagentUi: (payload: SubagentUiPayload): ServerMessageOf<'subagent_ui_request' | 'subagent_ui_cancel'> => {
+    const { type, ...fields } = payload;
+    return type === 'request'
+      ? { type: 'subagent_ui_request', ...(fields as Fields<'subagent_ui_request'>) }
+      : { type: 'subagent_ui_cancel', ...(fields as Fields<'subagent_ui_cancel'>) };
+  },
   transcriptionInterim: (text: string): ServerMessageOf<'transcription_interim'> => ({
     type: 'transcription_interim',
     text,

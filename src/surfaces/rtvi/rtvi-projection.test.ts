@@ -257,6 +257,45 @@ const rows: Array<[string, Step[], unknown[]]> = [
     [['client.event', { sessionId: S, topic: 'show-map', payload: { lat: 1 } }]],
     [custom('show-map', { lat: 1 })],
   ],
+  [
+    'subagent.ui.send request → server-message subagent-ui-request {requestId, prompt, options}',
+    [
+      [
+        'subagent.ui.send',
+        {
+          sessionId: S,
+          payload: {
+            type: 'request',
+            requestId: 'ui_1',
+            subagentName: 'desk',
+            prompt: 'Book it?',
+            options: ['yes', 'no'],
+            expiresAt: 5,
+          },
+        },
+      ],
+    ],
+    [
+      custom('subagent-ui-request', {
+        type: 'request',
+        requestId: 'ui_1',
+        subagentName: 'desk',
+        prompt: 'Book it?',
+        options: ['yes', 'no'],
+        expiresAt: 5,
+      }),
+    ],
+  ],
+  [
+    'subagent.ui.send cancel → server-message subagent-ui-cancel {requestId, reason}',
+    [
+      [
+        'subagent.ui.send',
+        { sessionId: S, payload: { type: 'cancel', requestId: 'ui_1', reason: 'timeout' } },
+      ],
+    ],
+    [custom('subagent-ui-cancel', { type: 'cancel', requestId: 'ui_1', reason: 'timeout' })],
+  ],
   ['audio levels are off by default', [['audio.level', { sessionId: S, source: 'user', level: 0.5 }]], []],
 ];
 
@@ -459,12 +498,12 @@ describe('metrics', () => {
 });
 
 describe('options', () => {
-  it('registers as a client channel for client and GUI events while enabled, until dispose', () => {
+  it('registers as a client channel for client events, GUI events and subagent UI requests while enabled, until dispose', () => {
     const channels = new ClientChannels();
     const { projection } = setup({ channels });
     expect(channels.names('client.event')).toEqual(['rtvi']);
     expect(channels.canDeliver('gui')).toBe(true);
-    expect(channels.canDeliver('ui.request')).toBe(false);
+    expect(channels.canDeliver('ui.request')).toBe(true);
     projection.dispose();
     expect(channels.size).toBe(0);
     // Events switched off: the client can receive none of them.

@@ -63,7 +63,9 @@ export class RtviProjection {
     this.state = new RtviState(options.userId ?? '', options.transferToolName);
     if (!this.enabled) return;
     if (options.channels) {
-      this.unsubscribes.push(options.channels.register({ name: 'rtvi', kinds: ['client.event', 'gui'] }));
+      this.unsubscribes.push(
+        options.channels.register({ name: 'rtvi', kinds: ['client.event', 'gui', 'ui.request'] }),
+      );
     }
     this.unsubscribes.push(bus.subscribeTable(options.audioLevels ? BUS_TABLE_WITH_LEVELS : BUS_TABLE, this));
   }

@@ -261,7 +261,11 @@ export const RTVI_TABLE: RtviTable = {
   'session.resume': null,
   'session.goaway': null,
   'context.compact': null,
-  'subagent.ui.send': null,
+  // A subagent's question (or its withdrawal); the client answers with `ui-event` (see docs/subagents.md).
+  'subagent.ui.send': (p, emit) =>
+    emit(
+      serverMessage(p.payload.type === 'request' ? 'subagent-ui-request' : 'subagent-ui-cancel', p.payload),
+    ),
   'subagent.ui.response': null,
   'subagent.notification': null,
   'subagent.step': null,

@@ -7,7 +7,12 @@
 import type { EventBus, EventTable, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import { base64Of } from '../native-protocol/server-messages.ts';
-import type { AgentEventMap, VideoAgentConfig } from './options.ts';
+import type {
+  AgentEventMap,
+  SubagentUiCancelEvent,
+  SubagentUiRequestEvent,
+  VideoAgentConfig,
+} from './options.ts';
 
 export type Emit = <K extends keyof AgentEventMap>(name: K, ...args: AgentEventMap[K]) => void;
 
@@ -83,6 +88,11 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
     }),
   'gui.update': (p, c) => c.emit('gui_update', { data: p.data }),
   'gui.notification': (p, c) => c.emit('gui_notification', { message: p.message }),
+  'subagent.ui.send': (p, c) => {
+    const { type, ...fields } = p.payload;
+    if (type === 'request') c.emit('subagent_ui_request', fields as SubagentUiRequestEvent);
+    else c.emit('subagent_ui_cancel', fields as SubagentUiCancelEvent);
+  },
   'config.changed': (p, c) => c.emit('config_changed', p.config as VideoAgentConfig),
   error: (p, c) => c.emit('error', p.error),
   warning: (p, c) => c.emit('warning', p.message),

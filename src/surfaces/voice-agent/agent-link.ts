@@ -212,6 +212,11 @@ export class AgentLink {
         }
         return;
       }
+      case 'subagent_ui_response': {
+        const { type: _type, ...response } = message;
+        agent.clientSubagentAnswer(response);
+        return;
+      }
       default:
         assertNever(message, 'client message');
     }

@@ -48,8 +48,13 @@ export function createAgentSession(
       {
         name: 'assistant',
         instructions: options.instructions ?? defaults.instructions ?? DEFAULT_INSTRUCTIONS,
+        ...(options.subagents?.length
+          ? { subagents: options.subagents.map((a) => a.name), transfers: [] }
+          : {}),
       },
+      ...(options.subagents ?? []).map((a) => ({ transfers: [], ...a })),
     ],
+    ...(options.subagentUi ? { subagentUi: options.subagentUi } : {}),
     model: options.model,
     // The agent's own copy: `registerTools` adds to it, and each turn reads it.
     tools,

@@ -1,6 +1,8 @@
 /** Options, defaults and public types of `VoiceAgent` / `VideoAgent` (seed 001). */
 import type { LanguageModel, SpeechModel, StopCondition, ToolSet, TranscriptionModel } from 'ai';
-import type { FrameTriggerReason } from '../../bus/events.ts';
+import type { AgentDefinition } from '../../agents/agent.ts';
+import type { SubagentUiOptions } from '../../agents/subagent-ui.ts';
+import type { FrameTriggerReason, SubagentUiPayload } from '../../bus/events.ts';
 import type { Logger } from '../../logger.ts';
 import type { SttModel, VadModel } from '../../providers/types.ts';
 
@@ -51,6 +53,14 @@ export interface VoiceAgentOptions {
   /** Largest decoded `audio` input in bytes (default 10 MiB). */
   maxAudioInputSize?: number;
   tools?: ToolSet;
+  /**
+   * Background agents the assistant can hand work to (a `handoff_to_<name>` tool each, Colloquy).
+   * They can ask the user through the client (`subagent_ui_request`); the assistant tells the user
+   * their result.
+   */
+  subagents?: AgentDefinition[];
+  /** How long a subagent's question waits, and how many may wait at once (defaults 120 000 ms, 4). */
+  subagentUi?: SubagentUiOptions;
   /** Multi-step stop condition (default `stepCountIs(5)`). */
   stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
   /** URL `connect()` dials when given none (default "ws://localhost:8080"). */
@@ -115,6 +125,11 @@ export interface FrameReceivedEvent {
 }
 
 /** Every event a `VoiceAgent` / `VideoAgent` emits, with its listener arguments (seed 001). */
+/** `subagent_ui_request`: a subagent's question (the native `subagent_ui_request` message's fields). */
+export type SubagentUiRequestEvent = Omit<Extract<SubagentUiPayload, { type: 'request' }>, 'type'>;
+/** `subagent_ui_cancel`: the question stopped waiting. */
+export type SubagentUiCancelEvent = Omit<Extract<SubagentUiPayload, { type: 'cancel' }>, 'type'>;
+
 export interface AgentEventMap {
   text: [TextEvent];
   'chunk:text_delta': [{ id: string; text: string }];
@@ -143,6 +158,10 @@ export interface AgentEventMap {
   /** `gui.notification` from a tool's context or `session.publishGuiNotification` (Colloquy). */
   gui_notification: [{ message: string }];
   config_changed: [VideoAgentConfig];
+  /** A subagent asks the user something; answer with `answerSubagent` (Colloquy). */
+  subagent_ui_request: [SubagentUiRequestEvent];
+  /** A subagent's question stopped waiting (timeout, cancelled, session closed) (Colloquy). */
+  subagent_ui_cancel: [SubagentUiCancelEvent];
   error: [Error];
   warning: [string];
   /** `startListening()` (the reference's event). */

@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { ModelMessage, ToolSet, TranscriptionModel } from 'ai';
 import type { EventTable, SessionEventBus } from '../../bus/event-bus.ts';
-import type { EventMap, InterruptReason } from '../../bus/events.ts';
-import { type ColloquyError, InvalidInputError, SessionStateError } from '../../errors.ts';
+import type { EventMap, InterruptReason, SubagentUiResponse } from '../../bus/events.ts';
+import { type ColloquyError, InvalidInputError, SessionStateError, toColloquyError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import { interruptReasonOf } from '../../pipeline/speech-response.ts';
 import type { ClientTiming } from '../../session/client-clock.ts';
@@ -257,6 +257,15 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     return this.pendingChunks;
   }
 
+  /**
+   * Answers a subagent's question (`subagent_ui_request`): `{requestId, value | values | declined}`.
+   * Throws `SubagentUiError` (`ui_request_unknown`, `ui_request_finished`, `ui_invalid_answer`, ...).
+   */
+  answerSubagent(response: SubagentUiResponse): void {
+    this.assertAlive('answerSubagent');
+    this.session.subagentUi.respond(response);
+  }
+
   // ── Connection ───────────────────────────────────────────────────────────────────
 
   /** Client mode: dial a WebSocket server and serve the protocol on that socket. */
@@ -322,6 +331,15 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
       sessionId: this.session.sessionId,
       capabilities: capabilities ?? null,
     });
+  }
+
+  /** A client's `subagent_ui_response`: a refused answer is an `error` message, the socket goes on. */
+  clientSubagentAnswer(response: SubagentUiResponse): void {
+    try {
+      this.session.subagentUi.respond(response);
+    } catch (error) {
+      this.rejectInput(toColloquyError(error, 'ui_invalid_response'), 'subagent_ui_response');
+    }
   }
 
   /** A `video_frame`: only `VideoAgent` takes frames. */
