@@ -4,7 +4,8 @@
  *   PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS,
  *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
  *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
- *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS
+ *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS,
+ *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts)
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
  * `configurations` that a client picks with `requestData.config` on `POST /connect`.
@@ -21,6 +22,7 @@ import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarativ
 import { parseConnectPaths } from './connect-paths.ts';
 import { parseOrigins } from './http-guards.ts';
 import { defaultSpecs } from './model-spec.ts';
+import { type CompactionConfig, CompactionSchema, compactionConfig } from './server-compaction.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
 
@@ -82,6 +84,8 @@ export const ConfigFileSchema = ProfileSchema.extend({
   /** HTTP paths answering `startBotAndConnect` (default ["/connect"]); COLLOQUY_CONNECT_PATHS overrides. */
   connectPaths: z.array(z.string().max(200)).max(20).optional(),
   memory: MemorySchema.optional(),
+  /** Context compaction (server-compaction.ts); COLLOQUY_COMPACTION_* override it. */
+  compaction: CompactionSchema.optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -127,6 +131,8 @@ export interface ServerConfig {
   resumeWindowMs?: number;
   /** Long-term memory per user (off when absent). */
   memory?: { everyTurns?: number; model?: string; maxFacts?: number };
+  /** Context compaction of long conversations (off when absent). */
+  compaction?: CompactionConfig;
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -184,6 +190,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     store: parseStoreSpec(env.COLLOQUY_STORE),
     resumeWindowMs: resumeWindow(env.COLLOQUY_RESUME_WINDOW_MS),
     ...memoryConfig(env, file),
+    ...optional('compaction', compactionConfig(env, file.compaction)),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,
@@ -192,6 +199,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     },
   };
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 function resumeWindow(value: string | undefined): number {
   if (value === undefined) return 60_000;

@@ -18,6 +18,7 @@ import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
+import type { CompactionOptions } from '../session/context-compaction.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import { recordSession } from '../store/store-recorder.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
@@ -43,6 +44,8 @@ export interface RtviSessionOptions {
   registry?: SessionRegistry;
   /** Long-term memory of the session's user. */
   memory?: MemoryOptions;
+  /** Context compaction of the session's history. */
+  compaction?: CompactionOptions;
   /** Records the session (transcript, tool calls, state) into the session store. */
   store?: StoreWriter;
   sessionId?: string;
@@ -137,6 +140,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     clientChannels: channels,
     logger,
     ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.compaction ? { compaction: options.compaction } : {}),
     audio: {
       vad: models.vad,
       stt: models.stt,

@@ -20,6 +20,7 @@ import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
 import { createRtviSession } from './rtvi-session.ts';
+import { serverCompaction } from './server-compaction.ts';
 import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -67,6 +68,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const maxSessions = options.maxSessions ?? 100;
   const data = openServerStore(config, logger, options.store);
   const memory = serverMemory(config, data.store, models);
+  const compaction = serverCompaction(config, models);
   const windowMs = config.resumeWindowMs ?? 0;
   const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000 }) : undefined;
   const context: ServerContext = {
@@ -87,6 +89,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         registry,
         store: data.writer,
         ...(memory ? { memory } : {}),
+        ...(compaction ? { compaction } : {}),
         ...(resume ? { resume: resume.sessionOptions } : {}),
         ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       });

@@ -1,7 +1,7 @@
 /**
  * Context compaction: when the conversation nears its budget (estimated tokens, or characters), the
  * older turns are summarised by an LLM and replaced by the summary, so a long conversation keeps its
- * gist without outgrowing the model's context. It runs after a turn ends, off the turn's path, one
+ * gist without outgrowing the model's context. It runs after a turn ends (or is cut short), off the turn's path, one
  * at a time. The cut always falls at the start of a user turn, so a tool call and its result are
  * never split. Success publishes `context.compact {removedItems, summary}`; a failed or empty summary
  * leaves the history as it was and publishes an `error` with severity `warn`.
@@ -61,9 +61,14 @@ export class ContextCompactor {
   ) {
     const byTokens = options.maxTokens !== undefined ? options.maxTokens * 4 : Number.POSITIVE_INFINITY;
     this.budgetChars = Math.min(byTokens, options.maxChars ?? Number.POSITIVE_INFINITY);
-    this.off = ctx.bus.subscribe('turn.end', () => {
+    // After every turn, also one cut short: a conversation of interrupted turns grows too.
+    const check = () => {
       if (this.due()) void this.compact();
-    });
+    };
+    const offs = [ctx.bus.subscribe('turn.end', check), ctx.bus.subscribe('turn.interrupted', check)];
+    this.off = () => {
+      for (const off of offs) off();
+    };
   }
 
   /** The history reached the trigger share of its budget. */
