@@ -14,7 +14,7 @@ import type { MemoryOptions } from '../agents/memory.ts';
 import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
-import { toColloquyError } from '../errors.ts';
+import { TransportError, toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
@@ -317,19 +317,38 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     }
   });
   transport.onClose((reason) => {
-    const why = reason === 'error' ? 'transport_error' : 'client_disconnected';
+    // `error`: the wire was lost (no closing handshake, a failed peer, an unanswered heartbeat).
+    const lost = reason === 'error';
     const resume = options.resume;
     if (!resume || state !== 'ready') {
-      void finish(why, false);
+      if (lost && state === 'ready') transportLost();
+      else void finish(lost ? 'transport_error' : 'client_disconnected', false);
       return;
     }
     // Detached: the session waits for its client to come back with the handle.
     state = 'detached';
     if (idleTimer) clearTimeout(idleTimer);
     session.interrupt('disconnected');
-    detachTimer = setTimeout(() => void finish(why, false), resume.windowMs);
+    detachTimer = setTimeout(
+      () => (lost ? transportLost() : void finish('client_disconnected', false)),
+      resume.windowMs,
+    );
     detachTimer.unref?.();
   });
+
+  /**
+   * The conversation's connection was lost and did not come back (no resume, or the window passed):
+   * a `fatal` transport error. The session ends itself on it (`fatal:transport_lost`), which closes
+   * this one through `session.close`; the transcript stays in the registry and the store.
+   */
+  function transportLost(): void {
+    if (state === 'closed') return;
+    const error = new TransportError(
+      'transport_lost',
+      `The ${transport.name} connection to the client was lost and did not come back`,
+    );
+    bus.publish('error', { sessionId, component: 'transport', error, severity: 'fatal' });
+  }
 
   /** `about` of `bot-ready`, with a fresh resume handle when resume is on. */
   function readyAbout() {

@@ -28,6 +28,11 @@ export interface PipecatWsTransportOptions {
   closeBufferedBytes?: number;
   /** Most error replies per second for bad input (default 5). */
   maxErrorsPerSecond?: number;
+  /**
+   * Liveness: a WebSocket ping every this many ms; a client that has not answered the previous one
+   * (every WebSocket client answers pings) is lost (`onClose('error')`). Default 15 000; 0 turns it off.
+   */
+  heartbeatMs?: number;
   logger?: Logger;
 }
 
@@ -46,6 +51,8 @@ export class PipecatWsTransport implements RtviTransport {
   private errorsInWindow = 0;
   private closedByUs = false;
   private closeReported = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
   /** Bot audio at another rate is converted with state kept across frames (seamless boundaries). */
   private toPlayer: StreamingResampler | undefined;
   /** Bot audio frames dropped for backpressure (for tests and logs). */
@@ -63,11 +70,34 @@ export class PipecatWsTransport implements RtviTransport {
     this.maxErrors = options.maxErrorsPerSecond ?? 5;
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    ws.on('close', () => this.reportClose('client_disconnected'));
+    // 1006: the connection dropped without a closing handshake (network loss, a killed client).
+    ws.on('close', (code) => this.reportClose(code === 1006 ? 'error' : 'client_disconnected'));
     ws.on('error', (err) => {
       options.logger?.warn('pipecat websocket error', err.message);
       this.reportClose('error');
     });
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    const heartbeatMs = options.heartbeatMs ?? 15_000;
+    if (heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
+      this.heartbeat.unref?.();
+    }
+  }
+
+  /** One heartbeat: the previous ping must have been answered, else the client is gone. */
+  private beat(): void {
+    if (!this.open) return;
+    if (this.awaitingPong) {
+      this.options.logger?.warn('pipecat websocket: no answer to a ping, the client is gone');
+      this.reportClose('error');
+      this.closedByUs = true;
+      this.ws.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.ws.ping();
   }
 
   get open(): boolean {
@@ -124,6 +154,7 @@ export class PipecatWsTransport implements RtviTransport {
   }
 
   close(): void {
+    this.stopHeartbeat();
     if (this.closedByUs) return;
     this.closedByUs = true;
     this.logRefusedAudio();
@@ -141,7 +172,13 @@ export class PipecatWsTransport implements RtviTransport {
     this.ws.terminate();
   }
 
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
   private reportClose(reason: CloseReason): void {
+    this.stopHeartbeat();
     if (this.closeReported || this.closedByUs) return;
     this.closeReported = true;
     this.logRefusedAudio();

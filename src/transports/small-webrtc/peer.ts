@@ -13,6 +13,7 @@ import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
 import { parseJsonWithLimits } from '../../json-limits.ts';
 import { requireOptional } from '../../optional-dependency.ts';
+import { DisconnectGrace } from './disconnect-grace.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from './sdp-guard.ts';
 
 export const WEBRTC_RATE = 48_000;
@@ -49,6 +50,11 @@ export interface SmallWebRtcPeerOptions {
   gatherTimeoutMs?: number;
   /** Most bot audio queued, in ms (older audio is dropped beyond it). Default 120 s. */
   maxQueuedMs?: number;
+  /**
+   * How long the connection may stay `disconnected` (ICE lost the client) before it counts as
+   * failed. Within it the network may come back, or the client re-offers (`restart_pc`). Default 15 000 ms.
+   */
+  disconnectGraceMs?: number;
 }
 
 type AudioFrameHandler = (pcm: Int16Array, sampleRate: number) => void;
@@ -115,6 +121,7 @@ export class SmallWebRtcPeer {
   private pacerStart = 0;
   private framesSent = 0;
   private closed = false;
+  private readonly grace: DisconnectGrace;
 
   constructor(options: SmallWebRtcPeerOptions = {}) {
     this.pcId = options.pcId ?? randomUUID();
@@ -131,10 +138,8 @@ export class SmallWebRtcPeer {
     this.pc.ondatachannel = (event) => {
       if (event.channel.label === 'chat') this.attachChannel(event.channel);
     };
-    this.pc.onconnectionstatechange = () => {
-      const state = this.pc.connectionState;
-      if (state === 'failed' || state === 'closed') this.end(state);
-    };
+    this.grace = new DisconnectGrace(options.disconnectGraceMs ?? 15_000, (reason) => this.end(reason));
+    this.pc.onconnectionstatechange = () => this.grace.update(this.pc.connectionState);
   }
 
   /**
@@ -297,6 +302,7 @@ export class SmallWebRtcPeer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.grace.cancel();
     this.stopPacer();
     this.clearAudio();
     for (const sink of this.sinks.splice(0)) sink.stop();
@@ -311,6 +317,7 @@ export class SmallWebRtcPeer {
   }
 
   private end(reason: PeerEndReason): void {
+    this.grace.cancel();
     if (this.ended || this.closed) return;
     this.ended = true;
     for (const handler of [...this.endHandlers]) handler(reason);
