@@ -66,6 +66,9 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
           models: ctx.models,
           registry: ctx.registry,
           tokens: ctx.tokens,
+          // The server's own sessions: stored, with memory, compaction and resume like the WebSocket ones.
+          createSession: ctx.createSession,
+          ...(ctx.resume ? { resume: ctx.resume } : {}),
           ...(ctx.connectRequired ? { connectRequired: true } : {}),
         });
       }

@@ -13,13 +13,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { ColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
+import { ResumeError } from '../session/resume-handles.ts';
 import { RequestDataSchema, type ServerConfig, type SessionProfile } from './config.ts';
 import { type ConnectHook, resolveConnect } from './connect-hook.ts';
 import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
 import { corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
-import { ResumeError } from './resume-handles.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ServerStore } from './server-store.ts';
@@ -135,20 +135,8 @@ export function createApp({
     const origin = publicOrigin(c, originPolicy);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
     const handle = requestData.resume_handle;
-    if (handle !== undefined && (!context.resume || WEBRTC_NAMES.has(transport.toLowerCase()))) {
-      const why = context.resume ? 'over SmallWebRTC is not supported yet' : 'is off on this server';
-      return c.json({ info: `Resume ${why}`, code: 'resume_unsupported' }, 400);
-    }
-    if (WEBRTC_NAMES.has(transport.toLowerCase())) {
-      // JSON cannot carry headers for the offer, so a one-time token (carrying the profile decided here,
-      // by the connect hook too) travels in `requestData.token`; the long-lived server token is never
-      // handed out.
-      return c.json({
-        webrtcRequestParams: {
-          endpoint: `${origin}/api/offer`,
-          requestData: { ...requestData, token: tokens.issue(profile, requestData) },
-        },
-      });
+    if (handle !== undefined && !context.resume) {
+      return c.json({ info: 'Resume is off on this server', code: 'resume_unsupported' }, 400);
     }
     let resume: { sessionId: string; handle: string } | undefined;
     if (handle !== undefined && context.resume) {
@@ -158,6 +146,17 @@ export function createApp({
         if (err instanceof ResumeError) return c.json({ info: err.message, code: err.code }, err.status);
         throw err;
       }
+    }
+    if (WEBRTC_NAMES.has(transport.toLowerCase())) {
+      // JSON cannot carry headers for the offer, so a one-time token (carrying the profile decided here,
+      // by the connect hook too) travels in `requestData.token`; the long-lived server token is never
+      // handed out.
+      return c.json({
+        webrtcRequestParams: {
+          endpoint: `${origin}/api/offer`,
+          requestData: { ...requestData, token: tokens.issue(profile, requestData, resume) },
+        },
+      });
     }
     const token = tokens.issue(profile, requestData, resume);
     const wsOrigin = origin.replace(/^http/, 'ws');

@@ -4,7 +4,7 @@
  * `resume_used`), and the one-time WebSocket token it answers attaches the new connection to the
  * waiting session instead of starting one.
  */
-import { ResumeError, ResumeHandles } from './resume-handles.ts';
+import { ResumeError, ResumeHandles } from '../session/resume-handles.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 

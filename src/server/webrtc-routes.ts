@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { ColloquyError, ConfigError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import { ResumeError } from '../session/resume-handles.ts';
 import { SmallWebRtcPeer } from '../transports/small-webrtc/peer.ts';
 import { assertSafeOfferSdp } from '../transports/small-webrtc/sdp-guard.ts';
 import { SmallWebRtcTransport } from '../transports/small-webrtc/webrtc-transport.ts';
@@ -39,6 +40,7 @@ import { createRtviSession, type RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import type { ServerResume } from './session-resume.ts';
 
 export const WEBRTC_OFFER_PATH = '/api/offer';
 
@@ -100,6 +102,11 @@ export interface WebRtcRoutesDeps {
   createSession?: (transport: RtviTransport, profile: SessionProfile) => RtviSession;
   /** Refuse offers without a grant (a connect hook decides every session). */
   connectRequired?: boolean;
+  /**
+   * Resume (the server's `ServerContext.resume`): an offer whose one-time token carries a handle
+   * redeemed at `/connect` attaches its connection to the waiting session instead of starting one.
+   */
+  resume?: Pick<ServerResume, 'attach'>;
 }
 
 export interface WebRtcRoutes {
@@ -163,12 +170,15 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       return fail(c, 503, `Too many connections (${maxPeers}); try again later`);
     }
     let profile: SessionProfile;
+    let resuming: { sessionId: string; handle: string } | undefined;
     try {
       // A one-time token from `/connect` carries the profile chosen there (by a connect hook too); it is
       // used up here.
       const redeemed = grant ? deps.tokens?.consume(bodyToken) : undefined;
-      if (redeemed) profile = redeemed.profile;
-      else if (deps.connectRequired) return fail(c, 403, 'Start the session through a connect path');
+      if (redeemed) {
+        profile = redeemed.profile;
+        resuming = redeemed.resume;
+      } else if (deps.connectRequired) return fail(c, 403, 'Start the session through a connect path');
       else profile = resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
     } catch (err) {
       if (err instanceof ConfigError) return fail(c, 400, err.message);
@@ -204,6 +214,22 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       }
       logger.info(`webrtc: ${peer.pcId} closed (${peers.size} open)`);
     });
+    if (resuming) {
+      try {
+        if (!deps.resume) throw new ResumeError('resume_gone', 'Resume is off on this server');
+        const session = deps.resume.attach(resuming.sessionId, transport, resuming.handle);
+        if (!transport.closed) sessions.set(peer.pcId, session);
+        logger.info(`session ${resuming.sessionId} resumed (webrtc ${peer.pcId})`);
+        return c.json(answer);
+      } catch (err) {
+        transport.close();
+        const error = err instanceof ResumeError ? err : new ResumeError('resume_gone', errorMessage(err));
+        return c.json(
+          { info: `Cannot resume the session: ${error.message}`, code: error.code },
+          error.status,
+        );
+      }
+    }
     try {
       const session = deps.createSession
         ? deps.createSession(transport, profile)

@@ -122,6 +122,7 @@ describe('parseClientMessage: valid messages', () => {
         'audio_config',
         'audio_commit',
         'subagent_ui_response',
+        'resume',
       ]),
     );
   });

@@ -112,6 +112,12 @@ export const subagentUiResponseMessageSchema = subagentUiResponseSchema.extend({
   type: z.literal('subagent_ui_response'),
 });
 
+/** Colloquy: the first message of a reconnecting socket: take the session of `handle` back (`AgentResume`). */
+export const resumeMessageSchema = z.object({
+  type: z.literal('resume'),
+  handle: z.string().min(1).max(200),
+});
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   transcriptMessageSchema,
   audioMessageSchema,
@@ -121,6 +127,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   audioConfigMessageSchema,
   audioCommitMessageSchema,
   subagentUiResponseMessageSchema,
+  resumeMessageSchema,
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -133,6 +140,7 @@ export type ClientReadyMessage = z.infer<typeof clientReadyMessageSchema>;
 export type AudioConfigMessage = z.infer<typeof audioConfigMessageSchema>;
 export type AudioCommitMessage = z.infer<typeof audioCommitMessageSchema>;
 export type SubagentUiResponseMessage = z.infer<typeof subagentUiResponseMessageSchema>;
+export type ResumeMessage = z.infer<typeof resumeMessageSchema>;
 
 const schemasByType: { [K in ClientMessageType]: z.ZodType<Extract<ClientMessage, { type: K }>> } = {
   transcript: transcriptMessageSchema,
@@ -143,6 +151,7 @@ const schemasByType: { [K in ClientMessageType]: z.ZodType<Extract<ClientMessage
   audio_config: audioConfigMessageSchema,
   audio_commit: audioCommitMessageSchema,
   subagent_ui_response: subagentUiResponseMessageSchema,
+  resume: resumeMessageSchema,
 };
 
 export const CLIENT_MESSAGE_TYPES = Object.keys(schemasByType) as ClientMessageType[];
@@ -342,6 +351,7 @@ export function parseClientMessage(
     case 'audio_config':
     case 'audio_commit':
     case 'subagent_ui_response':
+    case 'resume':
       break;
     default:
       assertNever(message, 'client message');

@@ -60,7 +60,10 @@ export type ServerMessage =
   | Msg<'gui_notification', TurnScoped & { message: string }>
   // A subagent asks the user something (answer with `subagent_ui_response`), or withdraws the question.
   | Msg<'subagent_ui_request', Omit<Extract<SubagentUiPayload, { type: 'request' }>, 'type'>>
-  | Msg<'subagent_ui_cancel', Omit<Extract<SubagentUiPayload, { type: 'cancel' }>, 'type'>>;
+  | Msg<'subagent_ui_cancel', Omit<Extract<SubagentUiPayload, { type: 'cancel' }>, 'type'>>
+  // Resume (with `AgentResume`): the handle to come back with after a drop, and the answer to `resume`.
+  | Msg<'resume_handle', { sessionId: string; handle: string; expiresAt: number }>
+  | Msg<'session_resumed', { sessionId: string }>;
 
 export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;

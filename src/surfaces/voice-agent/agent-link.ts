@@ -212,6 +212,16 @@ export class AgentLink {
         }
         return;
       }
+      case 'resume':
+        // Only the first message of a new socket can resume (`AgentResume.accept`).
+        agent.rejectInput(
+          protocolError(
+            'unsupported_message',
+            'Send "resume" as the first message of a new socket',
+            'resume',
+          ),
+        );
+        return;
       case 'subagent_ui_response': {
         const { type: _type, ...response } = message;
         agent.clientSubagentAnswer(response);

@@ -1,4 +1,5 @@
 export * from './agent-events.ts';
+export * from './agent-resume.ts';
 export * from './agent-session.ts';
 export * from './encoded-speech.ts';
 export * from './errors.ts';

@@ -1,0 +1,124 @@
+/**
+ * Resume on the native WebSocket protocol (`AgentResume`), with real `ws` clients on loopback: a
+ * socket gets a `resume_handle`; after a drop mid-conversation, a new socket whose first message is
+ * `resume {handle}` gets the same agent back and continues the same conversation; replayed, forged and
+ * expired handles are refused with their codes; an agent whose client does not come back in time is
+ * destroyed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventMap } from '../../src/bus/events.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { AgentResume } from '../../src/surfaces/voice-agent/agent-resume.ts';
+import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
+import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
+import { type MessageLog, openClient, startServer, until } from './helpers.ts';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const userTexts = (prompt: unknown) =>
+  (prompt as Array<{ role: string; content: Array<{ type: string; text?: string }> }>)
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content.map((p) => p.text ?? '').join(''));
+
+async function setup(windowMs = 5000) {
+  const resume = new AgentResume({ windowMs });
+  const agents: VoiceAgent[] = [];
+  const prompts: string[][] = [];
+  const server = await startServer((socket) =>
+    resume.accept(socket, () => {
+      const model = mockLanguageModel([
+        (call) => {
+          prompts.push(userTexts(call.prompt));
+          return `Noted: ${prompts.at(-1)?.at(-1)}`;
+        },
+      ]);
+      const agent = new VoiceAgent({ model, logger: silentLogger });
+      agents.push(agent);
+      return agent;
+    }),
+  );
+  cleanups.push(
+    () => server.close(),
+    () => resume.close(),
+  );
+  const open = async () => {
+    const log = await openClient(server.url);
+    cleanups.push(() => log.socket.terminate());
+    return log;
+  };
+  return { resume, agents, prompts, open };
+}
+
+const closed = (log: MessageLog) =>
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    log.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+
+describe('resume on the native WebSocket protocol', () => {
+  it('a dropped client comes back with its handle and continues the same conversation', async () => {
+    const { agents, prompts, open } = await setup();
+    const first = await open();
+    first.send({ type: 'transcript', text: 'My room is 214' });
+    const issued = await first.waitFor('resume_handle');
+    expect(issued).toEqual({
+      type: 'resume_handle',
+      sessionId: agents[0]!.session.sessionId,
+      handle: expect.stringMatching(/^[\w-]{43}$/),
+      expiresAt: expect.any(Number),
+    });
+    await first.waitFor('response_complete');
+    const resumes: Array<EventMap['session.resume']> = [];
+    agents[0]!.bus.subscribe('session.resume', (e) => resumes.push(e));
+    first.socket.terminate(); // a killed socket
+    await until(() => !agents[0]!.connected);
+
+    const second = await open();
+    second.send({ type: 'resume', handle: issued.handle });
+    expect(await second.waitFor('session_resumed')).toEqual({
+      type: 'session_resumed',
+      sessionId: agents[0]!.session.sessionId,
+    });
+    const fresh = await second.waitFor('resume_handle');
+    expect(fresh.handle).not.toBe(issued.handle);
+    expect(resumes).toEqual([{ sessionId: agents[0]!.session.sessionId, handle: issued.handle }]);
+    second.send({ type: 'transcript', text: 'Which room did I say?' });
+    await second.waitFor('response_complete');
+    expect(agents).toHaveLength(1); // no new agent
+    expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
+
+    // The spent handle again, and a forged one: refused with their codes, the socket closes.
+    for (const [handle, code] of [
+      [issued.handle, 'resume_used'],
+      ['x'.repeat(43), 'resume_unknown'],
+    ] as const) {
+      const other = await open();
+      const gone = closed(other);
+      other.send({ type: 'resume', handle });
+      expect(await other.waitFor('error')).toMatchObject({ code, messageType: 'resume' });
+      expect(await gone).toEqual({ code: 1008, reason: code });
+    }
+    expect(agents[0]!.connected).toBe(true);
+    // `resume` later on an attached socket is refused; the socket goes on.
+    second.send({ type: 'resume', handle: fresh.handle });
+    expect(await second.waitFor('error')).toMatchObject({
+      code: 'unsupported_message',
+      messageType: 'resume',
+    });
+  });
+
+  it('a client that does not come back in time: the agent is destroyed, its handle is gone', async () => {
+    const { agents, open, resume } = await setup(150);
+    const first = await open();
+    first.send({ type: 'client_ready' });
+    const { handle } = await first.waitFor('resume_handle');
+    first.socket.terminate();
+    await until(() => agents[0]!.destroyed, 3000);
+    expect(resume.size).toBe(0);
+    const late = await open();
+    late.send({ type: 'resume', handle });
+    expect(await late.waitFor('error')).toMatchObject({ code: 'resume_gone' });
+  });
+});
