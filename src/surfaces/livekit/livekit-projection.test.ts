@@ -62,14 +62,17 @@ function setup(options: { userTrackSid?: string; deliver?: boolean } = {}) {
 }
 
 describe('LiveKit projection', () => {
-  it('lk.agent.state follows the session: listening, thinking, speaking, listening', () => {
+  it('lk.agent.state follows the session: listening (also while the user speaks), thinking, speaking, listening', () => {
     const { bus, out } = setup();
     bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'concierge' });
-    bus.publish('turn.start', { sessionId: S, turnId: 't1' });
+    bus.publish('turn.start', { sessionId: S, turnId: 't1' }); // the user begins speaking: still listening
+    bus.publish('user.speech.start', { sessionId: S, at: 1 });
+    bus.publish('llm.start', { sessionId: S, turnId: 't1', agentName: 'concierge' });
     bus.publish('bot.speaking.start', { sessionId: S, turnId: 't1' });
     bus.publish('turn.end', { sessionId: S, turnId: 't1' }); // still speaking: no change
     bus.publish('bot.speaking.stop', { sessionId: S, turnId: 't1', interrupted: false });
     bus.publish('turn.start', { sessionId: S, turnId: 't2' });
+    bus.publish('llm.start', { sessionId: S, turnId: 't2', agentName: 'concierge' });
     bus.publish('turn.interrupted', { sessionId: S, turnId: 't2', reason: 'user_speaking' });
     expect(out).toEqual([
       { attributes: { 'lk.agent.state': 'listening' } },

@@ -5,7 +5,7 @@
  * | bus event                                   | LiveKit                                                |
  * |---------------------------------------------|--------------------------------------------------------|
  * | session.start                               | `lk.agent.state` = listening                           |
- * | turn.start                                  | `lk.agent.state` = thinking                            |
+ * | llm.start (the user's turn is committed)     | `lk.agent.state` = thinking                            |
  * | bot.speaking.start                          | `lk.agent.state` = speaking                            |
  * | bot.speaking.stop, turn.end, turn.interrupted | `lk.agent.state` = listening (unless still speaking) |
  * | transcription.interim / .final              | `lk.transcription` text stream from the user           |
@@ -61,7 +61,8 @@ export class LiveKitProjection {
     const on = <K extends keyof EventMap>(type: K, handler: (payload: EventMap[K]) => void) =>
       this.offs.push(bus.subscribe(type, handler));
     on('session.start', () => this.setState('listening'));
-    on('turn.start', () => this.setState('thinking'));
+    // A spoken turn starts when the user begins speaking; the agent thinks once the LLM is asked.
+    on('llm.start', () => this.setState('thinking'));
     on('bot.speaking.start', () => {
       this.botSpeaking = true;
       this.setState('speaking');
