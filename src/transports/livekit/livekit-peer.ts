@@ -180,6 +180,10 @@ export class LiveKitPeer {
     this.output.clear();
   }
 
+  get sentFrames(): number {
+    return this.output.sentFrames;
+  }
+
   get queuedMs(): number {
     return this.output.queuedMs;
   }

@@ -81,5 +81,9 @@ export interface LiveKitRoomLink extends LiveKitOutlet {
   on<K extends keyof RoomEvents>(event: K, handler: RoomEvents[K]): void;
   sendAudio(pcm: Int16Array, sampleRate: number): void;
   clearAudio(): void;
+  /** Agent audio queued for the page, in ms (0 right after a barge-in). */
+  readonly queuedAudioMs: number;
+  /** Agent audio frames (10 ms) sent to the page so far. */
+  readonly sentAudioFrames: number;
   close(reason: RoomCloseReason): void;
 }

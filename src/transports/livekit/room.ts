@@ -160,6 +160,16 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.peer?.sendAudio(pcm, sampleRate);
   }
 
+  /** Agent audio queued for the page, in ms (0 right after a barge-in). */
+  get queuedAudioMs(): number {
+    return this.peer?.queuedMs ?? 0;
+  }
+
+  /** Agent audio frames (10 ms) sent to the page so far. */
+  get sentAudioFrames(): number {
+    return this.peer?.sentFrames ?? 0;
+  }
+
   clearAudio(): void {
     this.peer?.clearAudio();
   }

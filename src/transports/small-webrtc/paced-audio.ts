@@ -45,6 +45,7 @@ export class PacedAudioOutput {
   private pacer: ReturnType<typeof setInterval> | undefined;
   private pacerStart = 0;
   private framesSent = 0;
+  private totalFrames = 0;
   private closed = false;
 
   /** @param maxQueuedMs most audio queued (older audio is dropped beyond it). */
@@ -82,6 +83,11 @@ export class PacedAudioOutput {
     this.queued = 0;
     this.head = 0;
     this.outResampler?.resampler.reset();
+  }
+
+  /** 10 ms frames sent since the output was created. */
+  get sentFrames(): number {
+    return this.totalFrames;
   }
 
   /** Audio still queued, in ms. */
@@ -125,6 +131,7 @@ export class PacedAudioOutput {
         numberOfFrames: FRAME_SAMPLES,
       });
       this.framesSent++;
+      this.totalFrames++;
     }
   }
 
