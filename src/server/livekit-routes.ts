@@ -19,7 +19,7 @@ import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { ColloquyError, ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { hasOptional } from '../optional-dependency.ts';
@@ -114,6 +114,15 @@ export function registerLiveKitRoutes(
   /** Profiles picked by `connection-details`, until the room is joined or the token expires. */
   const reservations = new Map<string, { profile: SessionProfile; expiresAt: number }>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  /** A join or resume the room refuses closes that socket; it never reaches the process. */
+  const guarded = (ws: WebSocket, attach: () => void) => {
+    try {
+      attach();
+    } catch (err) {
+      logger.warn('livekit: a join or resume was refused', err);
+      ws.close(1011, 'refused');
+    }
+  };
 
   app.post(CONNECTION_DETAILS_PATH, async (c) => {
     if (!context.authorized(c.req.header('authorization'))) {
@@ -233,11 +242,11 @@ export function registerLiveKitRoutes(
         reject(socket, 404, 'Not Found');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => open.room.resume(ws));
+      wss.handleUpgrade(req, socket, head, (ws) => guarded(ws, () => open.room.resume(ws)));
       return;
     }
     if (open) {
-      wss.handleUpgrade(req, socket, head, (ws) => open.room.join(ws, join));
+      wss.handleUpgrade(req, socket, head, (ws) => guarded(ws, () => open.room.join(ws, join)));
       return;
     }
     if (rooms.size >= maxRooms) {

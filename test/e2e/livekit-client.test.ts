@@ -205,6 +205,41 @@ describe('livekit-client against the Colloquy server (browser, offline models)',
     });
   });
 
+  it('falls back to a full rejoin: a new peer connection, the same session goes on', {
+    timeout: 90_000,
+  }, async () => {
+    const session = routes.session(details.roomName)!;
+    const reconnects = (await data('reconnected')).length;
+    const packets = (await data('data')).filter((d) => d.topic === 'custom.open_pricing').length;
+    await browser.page.evaluate(() => window.__lk.simulate('full-reconnect'));
+    await until(
+      'reconnected after the full rejoin',
+      async () => ((await data('reconnected')).length > reconnects ? true : undefined),
+      30_000,
+    );
+    expect(routes.session(details.roomName)).toBe(session);
+    expect(routes.size).toBe(1);
+    await until('media again', async () =>
+      routes.room(details.roomName)?.roomState === 'connected' ? true : undefined,
+    );
+    // The rejoined microphone is heard again (Chromium restarts the fake capture for the new track)…
+    const heard = (await data('transcription')).filter((d) => d.identity !== 'concierge').length;
+    await until(
+      'the user heard after the rejoin',
+      async () => {
+        const now = (await data('transcription')).filter((d) => d.identity !== 'concierge');
+        return now.length > heard ? now : undefined;
+      },
+      40_000,
+    );
+    // … and a chat turn is answered with a data packet on the new peer connection.
+    await browser.page.evaluate(() => window.__lk.sendChat('the pricing page once more'));
+    await until('a packet after the rejoin', async () => {
+      const all = (await data('data')).filter((d) => d.topic === 'custom.open_pricing');
+      return all.length > packets ? all : undefined;
+    });
+  });
+
   it('runs the client-event page snippet as written: it navigates to /pricing?plan=pro', async () => {
     await browser.page.evaluate(() => window.__lk.installSeedSnippet());
     const session = routes.session(details.roomName)!;

@@ -36,7 +36,8 @@ import {
 
 const TRANSITIONS: Record<RoomState, readonly RoomState[]> = {
   connecting: ['connected', 'suspended', 'closed'],
-  connected: ['suspended', 'closed'],
+  // A full rejoin can arrive before the old socket's close is noticed: it replaces the connection.
+  connected: ['connecting', 'suspended', 'closed'],
   suspended: ['connecting', 'connected', 'closed'],
   closed: [],
 };

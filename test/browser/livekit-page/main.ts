@@ -43,6 +43,8 @@ declare global {
       publishRaw(bytes: number[], topic: string): Promise<void>;
       installSeedSnippet(): void;
       dropSignal(): boolean;
+      /** `Room.simulateScenario` (e.g. `full-reconnect`: the client rejoins from scratch). */
+      simulate(scenario: 'full-reconnect' | 'signal-reconnect'): Promise<void>;
       disconnect(): Promise<void>;
     };
   }
@@ -150,6 +152,9 @@ window.__lk = {
     if (!ws) return false;
     ws.close();
     return true;
+  },
+  async simulate(scenario) {
+    await window.__lk.room!.simulateScenario(scenario);
   },
   async disconnect() {
     await window.__lk.room?.disconnect();
