@@ -69,7 +69,7 @@ describe('LiveKit routes', () => {
     server = await startTestServer({
       env: { COLLOQUY_AUTH_TOKEN: 'bearer-secret', COLLOQUY_ALLOWED_ORIGINS: 'http://page.example' },
       registerRoutes: (app, ctx) => {
-        routes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 400 } });
+        routes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 400, resumeWindowMs: 400 } });
       },
     });
   });
@@ -217,6 +217,54 @@ describe('LiveKit routes', () => {
     });
   });
 
+  /** A wrtc client that joins `room` with a publisher offer and a `_reliable` data channel, ICE connected. */
+  const joinWithPeer = async (room: string) => {
+    const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
+    cleanups.push(() => pc.close());
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const reliable = pc.createDataChannel('_reliable', { ordered: true });
+    await pc.setLocalDescription(await pc.createOffer());
+    const signal = await openSignal(server.url, {
+      access_token: token(room),
+      join_request: joinParam(
+        new proto.JoinRequest({
+          publisherOffer: new proto.SessionDescription({
+            type: 'offer',
+            sdp: pc.localDescription!.sdp,
+            id: 1,
+          }),
+        }),
+      ),
+    });
+    if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+    cleanups.push(() => signal.ws.close());
+    pc.onicecandidate = (e) => {
+      if (e.candidate)
+        signal.send(
+          new proto.SignalRequest({
+            message: {
+              case: 'trickle',
+              value: new proto.TrickleRequest({ candidateInit: JSON.stringify(e.candidate) }),
+            },
+          }),
+        );
+    };
+    const answer = (await signal.next('answer')).message.value as proto.SessionDescription;
+    expect(answer.id).toBe(1);
+    expect(answer.sdp).toMatch(/a=msid:PA_[^ |]+\|TR_/);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    for (const m of signal.received.filter((r) => r.message.case === 'trickle')) {
+      await pc.addIceCandidate(JSON.parse((m.message.value as proto.TrickleRequest).candidateInit));
+    }
+    signal.ws.on('message', (data) => {
+      const m = proto.SignalResponse.fromBinary(data as Buffer);
+      if (m.message.case === 'trickle')
+        void pc.addIceCandidate(JSON.parse(m.message.value.candidateInit)).catch(() => {});
+    });
+    await until('data channel open', () => (reliable.readyState === 'open' ? true : undefined));
+    return { pc, reliable, signal };
+  };
+
   describe('a joined socket', () => {
     it('joins (agent in otherParticipants), ignores undecodable and unknown messages, answers pings', async () => {
       const signal = await openSignal(server.url, {
@@ -304,49 +352,7 @@ describe('LiveKit routes', () => {
     });
 
     it('data from the page: JSON becomes client.data, non-JSON an error event, a flood is bounded', async () => {
-      const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
-      cleanups.push(() => pc.close());
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-      const reliable = pc.createDataChannel('_reliable', { ordered: true });
-      await pc.setLocalDescription(await pc.createOffer());
-      const signal = await openSignal(server.url, {
-        access_token: token('room-data'),
-        join_request: joinParam(
-          new proto.JoinRequest({
-            publisherOffer: new proto.SessionDescription({
-              type: 'offer',
-              sdp: pc.localDescription!.sdp,
-              id: 1,
-            }),
-          }),
-        ),
-      });
-      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
-      cleanups.push(() => signal.ws.close());
-      pc.onicecandidate = (e) => {
-        if (e.candidate)
-          signal.send(
-            new proto.SignalRequest({
-              message: {
-                case: 'trickle',
-                value: new proto.TrickleRequest({ candidateInit: JSON.stringify(e.candidate) }),
-              },
-            }),
-          );
-      };
-      const answer = (await signal.next('answer')).message.value as proto.SessionDescription;
-      expect(answer.id).toBe(1);
-      expect(answer.sdp).toMatch(/a=msid:PA_[^ |]+\|TR_/);
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-      for (const m of signal.received.filter((r) => r.message.case === 'trickle')) {
-        await pc.addIceCandidate(JSON.parse((m.message.value as proto.TrickleRequest).candidateInit));
-      }
-      signal.ws.on('message', (data) => {
-        const m = proto.SignalResponse.fromBinary(data as Buffer);
-        if (m.message.case === 'trickle')
-          void pc.addIceCandidate(JSON.parse(m.message.value.candidateInit)).catch(() => {});
-      });
-      await until('data channel open', () => (reliable.readyState === 'open' ? true : undefined));
+      const { reliable, signal } = await joinWithPeer('room-data');
       const bus = routes.session('room-data')!.session.eventBus;
       const got: Array<EventMap['client.data']> = [];
       const errors: string[] = [];
@@ -388,6 +394,25 @@ describe('LiveKit routes', () => {
       expect(signal.ws.readyState).toBe(WebSocket.OPEN);
       // The malformed packet counts as malformed, not as data.
       expect(errors).toContain('livekit_data_malformed');
+    });
+
+    it('a connected client whose connection drops and does not resume in time: fatal transport_lost, transcript kept', async () => {
+      const { signal } = await joinWithPeer('room-lost');
+      const session = routes.session('room-lost')!;
+      const fatal: Array<EventMap['error']> = [];
+      session.session.eventBus.subscribe('error', (p) => {
+        if (p.severity === 'fatal') fatal.push(p);
+      });
+      await session.session.sendText('remember the blue room');
+      signal.ws.terminate(); // the signalling socket drops; no resume follows
+      expect(await session.closed).toBe('fatal:transport_lost');
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ component: 'transport', severity: 'fatal' });
+      expect(fatal[0]!.error).toMatchObject({
+        code: 'transport_lost',
+        message: 'The livekit connection to the client was lost and did not come back',
+      });
+      expect(session.session.history[0]).toEqual({ role: 'user', content: 'remember the blue room' });
     });
   });
 });

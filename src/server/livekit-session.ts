@@ -7,7 +7,7 @@
 import type { AgentDefinition } from '../agents/agent.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
-import { assertNever, InvalidInputError, toColloquyError } from '../errors.ts';
+import { assertNever, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import {
@@ -117,7 +117,17 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   room.on('micMuted', (muted) => session.setMuted(muted));
   room.on('data', (data) => onData(data));
   room.on('refused', (code, message) => reportError('livekit', new InvalidInputError(code, message), 'warn'));
-  room.on('closed', (reason) => void finish(closeReason(reason)));
+  room.on('closed', (reason) => {
+    // Suspended (socket dropped, ICE failed) and not resumed within the window: lost for good.
+    if (reason === 'resume_timeout') {
+      const error = new TransportError(
+        'transport_lost',
+        'The livekit connection to the client was lost and did not come back',
+      );
+      bus.publish('error', { sessionId, component: 'transport', error, severity: 'fatal' });
+    }
+    void finish(closeReason(reason));
+  });
 
   function onData(data: IncomingData): void {
     if (closedReason) return;
@@ -222,7 +232,7 @@ function closeReason(reason: RoomCloseReason): string {
     case 'client_left':
       return 'client_disconnected';
     case 'resume_timeout':
-      return 'client_lost';
+      return 'fatal:transport_lost';
     case 'ice_timeout':
       return 'ice_timeout';
     case 'replaced':
