@@ -2,6 +2,10 @@
  * Every error Colloquy raises or publishes is a `ColloquyError` with a stable `code`,
  * a `retryable` flag and an optional `cause`. Subclasses group codes by area.
  */
+import type { ColloquyErrorCode } from './error-codes.ts';
+
+export { type ColloquyErrorCode, ERROR_CODES, failureCode, isErrorCode } from './error-codes.ts';
+
 export type ErrorSeverity = 'warn' | 'error' | 'fatal';
 
 export interface ColloquyErrorOptions {
@@ -10,22 +14,65 @@ export interface ColloquyErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/**
+ * Marks every ColloquyError. `Symbol.for` gives the same symbol to every copy of this module, so the
+ * check in `isColloquyError` also recognises errors made by another installed copy of Colloquy
+ * (where `instanceof` is false).
+ */
+const MARKER = Symbol.for('colloquy.error');
+
+/**
+ * The base of every error Colloquy raises or publishes.
+ *
+ * @example
+ * ```ts
+ * import { isColloquyError } from 'colloquy';
+ *
+ * try {
+ *   await session.sendText(text);
+ * } catch (err) {
+ *   if (isColloquyError(err) && err.code === 'session_closed') return; // see docs/errors.md
+ *   throw err;
+ * }
+ * ```
+ */
 export class ColloquyError extends Error {
-  readonly code: string;
+  readonly code: ColloquyErrorCode;
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: ColloquyErrorOptions = {}) {
+  constructor(code: ColloquyErrorCode, message: string, options: ColloquyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.details = options.details;
+    Object.defineProperty(this, MARKER, { value: true });
   }
 
-  toJSON(): { name: string; code: string; message: string; retryable: boolean } {
+  toJSON(): { name: string; code: ColloquyErrorCode; message: string; retryable: boolean } {
     return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
   }
+}
+
+/**
+ * True when `value` is a ColloquyError, also one made by another installed copy of the package;
+ * with `code`, only when it carries that code.
+ *
+ * @example
+ * ```ts
+ * session.eventBus.subscribe('error', ({ error }) => {
+ *   if (isColloquyError(error, 'tts_failed')) console.warn('TTS failed:', error.message);
+ * });
+ * ```
+ */
+export function isColloquyError<C extends ColloquyErrorCode>(
+  value: unknown,
+  code?: C,
+): value is ColloquyError & { readonly code: C } {
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as { [MARKER]?: unknown })[MARKER] !== true) return false;
+  return code === undefined || (value as ColloquyError).code === code;
 }
 
 /** Input from outside (client message, text, audio, tool arguments) failed validation. */
@@ -52,8 +99,8 @@ export class TransportError extends ColloquyError {}
 export class ConfigError extends ColloquyError {}
 
 /** Wraps anything thrown into a ColloquyError, keeping ColloquyErrors as they are. */
-export function toColloquyError(err: unknown, code = 'internal_error'): ColloquyError {
-  if (err instanceof ColloquyError) return err;
+export function toColloquyError(err: unknown, code: ColloquyErrorCode = 'internal_error'): ColloquyError {
+  if (isColloquyError(err)) return err;
   if (err instanceof Error) return new ColloquyError(code, err.message, { cause: err });
   return new ColloquyError(code, String(err), { cause: err });
 }

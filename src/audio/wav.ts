@@ -5,7 +5,7 @@
  * stream to a pipe (eSpeak NG, ffmpeg) cannot seek back to patch sizes and write a placeholder
  * such as 0x7ffff000 or 0xffffffff; such a data chunk is read to the end of the input.
  */
-import { AudioFormatError } from '../errors.ts';
+import { AudioFormatError, type ColloquyErrorCode } from '../errors.ts';
 import { bytesToInt16, int16ToBytes } from './pcm.ts';
 
 export interface WavFormat {
@@ -33,7 +33,7 @@ function fourcc(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
 }
 
-function fail(code: string, message: string, details?: Record<string, unknown>): never {
+function fail(code: ColloquyErrorCode, message: string, details?: Record<string, unknown>): never {
   throw new AudioFormatError(code, message, details ? { details } : {});
 }
 

@@ -140,14 +140,18 @@ describe('EventBus', () => {
     const b = new EventBus<EventMap>({
       logger: silentLogger,
       onHandlerError: () =>
-        b.publish('error', { component: 'x', error: new ColloquyError('e', 'e'), severity: 'warn' }),
+        b.publish('error', {
+          component: 'x',
+          error: new ColloquyError('internal_error', 'e'),
+          severity: 'warn',
+        }),
     });
     const h = vi.fn(() => {
       throw new Error('again');
     });
     b.subscribe('error', h);
     b.publish('turn.start', { sessionId: 's', turnId: 't' });
-    b.publish('error', { component: 'x', error: new ColloquyError('e', 'e'), severity: 'warn' });
+    b.publish('error', { component: 'x', error: new ColloquyError('internal_error', 'e'), severity: 'warn' });
     expect(h).toHaveBeenCalledTimes(1);
   });
 
@@ -227,7 +231,7 @@ describe('attachHooks', () => {
       tokensUsed: 30,
     });
     b.publish('memory.extracted', { sessionId: 's', userId: 'u', factsExtracted: 2, durationMs: 40 });
-    const error = new ColloquyError('x', 'bad');
+    const error = new ColloquyError('internal_error', 'bad');
     b.publish('error', { sessionId: 's', component: 'llm', error, severity: 'fatal' });
     t += 93;
     b.publish('session.close', { sessionId: 's', reason: 'bye' });

@@ -9,7 +9,7 @@
  * The process always ends with an explicit `process.exit` (the WebRTC binding crashes at natural
  * exit), done by bin/colloquy.js.
  */
-import { ColloquyError } from '../errors.ts';
+import { isColloquyError } from '../errors.ts';
 import { consoleCommand } from './console.ts';
 import { HELP, USAGE } from './help.ts';
 import { initCommand } from './init.ts';
@@ -65,7 +65,7 @@ export async function main(
         return 0;
     }
   } catch (err) {
-    if (err instanceof ColloquyError) {
+    if (isColloquyError(err)) {
       io.err(`colloquy ${command}: ${err.message}\n(colloquy ${command} --help shows the options)`);
       return 2;
     }

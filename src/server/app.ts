@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ColloquyError } from '../errors.ts';
+import { isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { ResumeError } from '../session/resume-handles.ts';
@@ -183,7 +183,7 @@ export function createApp({
   app.notFound((c) => c.json({ info: 'Not found' }, 404));
   app.onError((err, c) => {
     logger.error('http handler failed', err);
-    const info = err instanceof ColloquyError ? err.message : 'Internal server error';
+    const info = isColloquyError(err) ? err.message : 'Internal server error';
     return c.json({ info }, 500);
   });
   return app;

@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { ColloquyError, ConfigError } from '../errors.ts';
+import { ConfigError, isColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { hasOptional } from '../optional-dependency.ts';
 import {
@@ -157,7 +157,7 @@ export function registerLiveKitRoutes(
       if (err instanceof ConfigError && err.code.startsWith('unknown_'))
         return c.json({ info: err.message }, 400);
       logger.error('livekit: cannot build the session profile', err);
-      return c.json({ info: err instanceof ColloquyError ? err.message : 'Server misconfigured' }, 500);
+      return c.json({ info: isColloquyError(err) ? err.message : 'Server misconfigured' }, 500);
     }
     const participantName = shortString(body.participant_name ?? body.participantName) ?? 'user';
     const roomName = `colloquy-${randomBytes(8).toString('hex')}`;

@@ -7,7 +7,7 @@
 import type { AgentDefinition } from '../agents/agent.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
-import { assertNever, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
+import { assertNever, failureCode, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import {
@@ -82,7 +82,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     bus.publish('error', {
       sessionId,
       component,
-      error: toColloquyError(err, `${component}_failed`),
+      error: toColloquyError(err, failureCode(component)),
       severity,
     });
   };

@@ -5,7 +5,7 @@
  */
 import { downmixToMono } from '../audio/pcm.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
-import { ColloquyError, toColloquyError } from '../errors.ts';
+import { isColloquyError, toColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceSession } from '../session/voice-session.ts';
 import {
@@ -211,7 +211,7 @@ function runAsync(
   try {
     pending = run();
   } catch (err) {
-    refuse(err instanceof ColloquyError ? err.message : String(err));
+    refuse(isColloquyError(err) ? err.message : String(err));
     return;
   }
   pending.catch((err) => s.reportError('session', err, 'warn'));

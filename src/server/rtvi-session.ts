@@ -14,7 +14,7 @@ import type { MemoryOptions } from '../agents/memory.ts';
 import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
-import { TransportError, toColloquyError } from '../errors.ts';
+import { failureCode, TransportError, toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
@@ -243,7 +243,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   }
 
   const reportError = (component: string, err: unknown, severity: 'warn' | 'error') => {
-    const error = toColloquyError(err, `${component}_failed`);
+    const error = toColloquyError(err, failureCode(component));
     bus.publish('error', { sessionId, component, error, severity });
   };
 

@@ -21,7 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { ColloquyError, ConfigError } from '../errors.ts';
+import { ConfigError, isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { ResumeError } from '../session/resume-handles.ts';
@@ -358,6 +358,6 @@ function issues(error: z.ZodError): string {
 }
 
 function errorMessage(err: unknown): string {
-  if (err instanceof ColloquyError || err instanceof Error) return err.message;
+  if (isColloquyError(err) || err instanceof Error) return err.message;
   return String(err);
 }

@@ -16,7 +16,7 @@ import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import { StreamingResampler } from '../audio/resample.ts';
 import type { InterruptReason } from '../bus/events.ts';
-import { ColloquyError, ProviderError, toColloquyError } from '../errors.ts';
+import { type ColloquyErrorCode, isColloquyError, ProviderError, toColloquyError } from '../errors.ts';
 import { RealtimeConnectError } from '../providers/realtime/realtime-socket.ts';
 import type {
   RealtimeConnection,
@@ -329,12 +329,11 @@ export class RealtimeRunner {
     }
   }
 
-  private fail(err: unknown, code: string): void {
+  private fail(err: unknown, code: ColloquyErrorCode): void {
     if (this.closed) return;
-    const error =
-      err instanceof ColloquyError
-        ? err
-        : new ProviderError(code, String((err as Error)?.message ?? err), { cause: err });
+    const error = isColloquyError(err)
+      ? err
+      : new ProviderError(code, String((err as Error)?.message ?? err), { cause: err });
     this.h.reportError('realtime', error, 'fatal');
     this.close();
     this.h.close('realtime_failed');

@@ -324,7 +324,9 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
       .filter((r) => r.connection === 2 && r.message.type === 'conversation.item.create')
       .map((r) => (r.message.item as { content: Array<{ text: string }> }).content[0]!.text);
     expect(replayed.slice(0, 2)).toEqual(['first', 'First answer.']);
-    expect(rec.payloads('error').map((e) => [e.error.code, e.severity])).toEqual([
+    expect(
+      rec.payloads('error').map((e) => [e.error.details?.providerCode ?? e.error.code, e.severity]),
+    ).toEqual([
       ['rate_limit_exceeded', 'warn'],
       ['realtime_closed', 'warn'],
     ]);

@@ -24,7 +24,7 @@ import type { SubagentUi } from '../agents/subagent-ui.ts';
 import type { TransferRequest } from '../agents/transfer.ts';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason } from '../bus/events.ts';
-import { ColloquyError, type ErrorSeverity } from '../errors.ts';
+import { ColloquyError, type ErrorSeverity, isColloquyError } from '../errors.ts';
 import { type BackgroundToolResult, cancelRunningTools, type RunningTool } from '../tools/tool-runner.ts';
 import type { ClientChannels } from './client-channels.ts';
 import { assistantText, truncateToHeard } from './heard.ts';
@@ -231,8 +231,7 @@ export class TurnRunner {
       speech?.end();
       if (speech) await speech.done;
     } catch (err) {
-      error =
-        err instanceof ColloquyError ? err : new ColloquyError('turn_failed', String(err), { cause: err });
+      error = isColloquyError(err) ? err : new ColloquyError('turn_failed', String(err), { cause: err });
       this.h.reportError('session', error, 'error');
     }
     if (signal.aborted || this.current !== turn) return;

@@ -12,7 +12,14 @@ import { assertTransferAllowed } from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
 import { attachHooks } from '../bus/hooks.ts';
-import { AgentError, ColloquyError, InvalidInputError, SessionStateError } from '../errors.ts';
+import {
+  AgentError,
+  ColloquyError,
+  failureCode,
+  InvalidInputError,
+  isColloquyError,
+  SessionStateError,
+} from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-output.ts';
 import {
@@ -455,10 +462,9 @@ export class VoiceSession {
   }
 
   private reportError(component: string, err: unknown, severity: 'warn' | 'error' | 'fatal'): void {
-    const error =
-      err instanceof ColloquyError
-        ? err
-        : new ColloquyError(`${component}_failed`, String((err as Error)?.message ?? err), { cause: err });
+    const error = isColloquyError(err)
+      ? err
+      : new ColloquyError(failureCode(component), String((err as Error)?.message ?? err), { cause: err });
     this.eventBus.publish('error', { sessionId: this.sessionId, component, error, severity });
   }
 

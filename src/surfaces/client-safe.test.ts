@@ -32,7 +32,9 @@ describe('what a client may see', () => {
       'Incorrect API key sk-abc123456789; prompt: be secret',
     );
     expect(clientErrorText('llm', echo)).toBe('llm failed (llm_stream_failed)');
-    expect(clientErrorText('tts', new ColloquyError('x', 'TTS said key=abc'))).toBe('tts failed (x)');
+    expect(clientErrorText('tts', new ColloquyError('tts_failed', 'TTS said key=abc'))).toBe(
+      'tts failed (tts_failed)',
+    );
     expect(redactText('Authorization: Bearer abc.def token=xyz http://10.0.0.1/a?b=c done')).toBe(
       '[redacted] [redacted] [url] done',
     );

@@ -219,7 +219,7 @@ describe('browser harness: real PipecatClient over the WebSocket transport', () 
     bot.bus.publish('error', {
       sessionId: S,
       component: 'tts',
-      error: new ColloquyError('x', 'TTS hiccup'),
+      error: new ColloquyError('tts_failed', 'TTS hiccup'),
       severity: 'error',
     });
     bot.bus.publish('session.close', { sessionId: S, reason: 'idle_timeout' });
@@ -231,7 +231,7 @@ describe('browser harness: real PipecatClient over the WebSocket transport', () 
     expect(messages.map((e) => e.data)).toEqual([
       { type: 'bot-ready', data: { version: '2.1.0', about: { library: 'harness' } } },
       { type: 'conversation-start', data: {} },
-      { type: 'pipeline-error', data: { processor: 'tts', error: 'tts failed (x)' } },
+      { type: 'pipeline-error', data: { processor: 'tts', error: 'tts failed (tts_failed)' } },
       { type: 'conversation-end', data: { reason: 'idle_timeout' } },
     ]);
     const one = async (name: string) => (await eventsNamed(name)).map((e) => e.data);
@@ -289,7 +289,7 @@ describe('browser harness: real PipecatClient over the WebSocket transport', () 
       {
         label: 'rtvi-ai',
         type: 'error',
-        data: { error: 'tts failed (x)', message: 'tts failed (x)', fatal: false },
+        data: { error: 'tts failed (tts_failed)', message: 'tts failed (tts_failed)', fatal: false },
       },
     ]);
     expect(await eventsNamed('onDisconnected')).toEqual([]);

@@ -27,6 +27,19 @@ describe('docs examples', () => {
     await expect(runBlock('testing', block.code)).resolves.toBeUndefined();
   });
 
+  it('docs/errors.md: checking for a Colloquy error', async () => {
+    const block = codeBlock(join(root, 'docs/errors.md'), 'Checking for a Colloquy error', 'ts');
+    const logged: unknown[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => logged.push(args.join(' '));
+    try {
+      await runBlock('errors', block.code);
+    } finally {
+      console.log = log;
+    }
+    expect(logged).toEqual(['true', 'false', 'not a Colloquy error']);
+  });
+
   it("README: the minimal agent runs with a mock model in place of OpenAI's", async () => {
     const block = codeBlock(join(root, 'README.md'), 'A minimal agent in TypeScript', 'ts');
     const code = block.code

@@ -10,7 +10,7 @@ import { audioLevel } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
 import type { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
-import { AudioFormatError, toColloquyError } from '../../errors.ts';
+import { AudioFormatError, failureCode, toColloquyError } from '../../errors.ts';
 import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { Endpointing, type EndpointingOptions } from './endpointing.ts';
@@ -379,7 +379,7 @@ export class UserAudioInput {
     this.bus.publish('error', {
       sessionId: this.sessionId,
       component,
-      error: toColloquyError(error, `${component}_failed`),
+      error: toColloquyError(error, failureCode(component)),
       severity: 'error',
     });
   }

@@ -3,7 +3,7 @@
  * signal that fires on either; the returned promise settles as soon as either fires even if the
  * provider ignores its signal, so a stalled provider can never hang a turn.
  */
-import { isAbortError, ProviderError, TimeoutError } from '../../errors.ts';
+import { type ColloquyErrorCode, isAbortError, ProviderError, TimeoutError } from '../../errors.ts';
 
 export interface BoundedCallOptions {
   /** What is being done, for the timeout message (e.g. 'OpenAI transcription'). */
@@ -11,7 +11,7 @@ export interface BoundedCallOptions {
   timeoutMs: number;
   abortSignal?: AbortSignal;
   /** Error code for provider failures (e.g. 'stt_failed'). */
-  failureCode: string;
+  failureCode: ColloquyErrorCode;
 }
 
 export async function boundedCall<T>(

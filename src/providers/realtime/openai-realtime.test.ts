@@ -199,11 +199,11 @@ describe('OpenAIRealtimeModel against the local OpenAI Realtime server', () => {
     server.sendRaw('{"type":"response.brand_new_event"}');
     server.sendError('conversation_already_has_active_response', 'busy');
     server.sendError('invalid_api_key', 'bad key', 'invalid_request_error');
-    await log.next('error', (e) => e.error.code === 'invalid_api_key');
-    expect(log.of('error').map((e) => [e.error.code, e.severity])).toEqual([
-      ['realtime_malformed_message', 'harmless'],
-      ['conversation_already_has_active_response', 'harmless'],
-      ['invalid_api_key', 'fatal'],
+    await log.next('error', (e) => e.error.details?.providerCode === 'invalid_api_key');
+    expect(log.of('error').map((e) => [e.error.code, e.error.details?.providerCode, e.severity])).toEqual([
+      ['realtime_malformed_message', undefined, 'harmless'],
+      ['realtime_provider_error', 'conversation_already_has_active_response', 'harmless'],
+      ['realtime_provider_error', 'invalid_api_key', 'fatal'],
     ]);
     expect(classifyOpenAIError('server_error', undefined)).toBe('retryable');
     expect(classifyOpenAIError('invalid_request_error', 'invalid_value')).toBe('harmless');

@@ -365,13 +365,10 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
         const errType = str(e.type);
         this.emit({
           type: 'error',
-          error: new ProviderError(
-            code ?? errType ?? 'realtime_error',
-            str(e.message) ?? 'OpenAI Realtime error',
-            {
-              details: { type: errType, code, param: str(e.param), eventId: str(e.event_id) },
-            },
-          ),
+          // The provider's own code (`invalid_api_key`, `rate_limit_exceeded`…) is in `details.providerCode`.
+          error: new ProviderError('realtime_provider_error', str(e.message) ?? 'OpenAI Realtime error', {
+            details: { type: errType, providerCode: code, param: str(e.param), eventId: str(e.event_id) },
+          }),
           severity: classifyOpenAIError(errType, code),
         });
         return;

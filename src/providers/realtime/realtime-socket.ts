@@ -8,7 +8,7 @@
  * per-frame path (one base64 string per audio frame) free of SDK wrappers.
  */
 import WebSocket from 'ws';
-import { ProviderError } from '../../errors.ts';
+import { type ColloquyErrorCode, ProviderError } from '../../errors.ts';
 import type { RealtimeErrorSeverity } from './types.ts';
 
 /** Largest provider message accepted (audio deltas are base64 PCM; a second is ~64 KB). */
@@ -24,7 +24,7 @@ export interface OpenSocketOptions {
 /** A failed connect, with how bad it is (401/403: fatal; 429/5xx/network: retryable). */
 export class RealtimeConnectError extends ProviderError {
   constructor(
-    code: string,
+    code: ColloquyErrorCode,
     message: string,
     readonly severity: RealtimeErrorSeverity,
     cause?: unknown,

@@ -94,10 +94,12 @@ describe('server message builders', () => {
       type: 'error',
       error: 'plain',
     });
-    expect(serverMessages.transcriptionError(new ColloquyError('stt_empty', 'Empty transcript'))).toEqual({
+    expect(
+      serverMessages.transcriptionError(new ColloquyError('empty_transcript', 'Empty transcript')),
+    ).toEqual({
       type: 'transcription_error',
       error: 'Empty transcript',
-      code: 'stt_empty',
+      code: 'empty_transcript',
     });
   });
 

@@ -184,14 +184,23 @@ const rows: Array<[string, Step[], unknown[]]> = [
     [
       [
         'error',
-        { sessionId: S, component: 'llm', error: new ColloquyError('x', 'LLM down'), severity: 'fatal' },
+        {
+          sessionId: S,
+          component: 'llm',
+          error: new ColloquyError('llm_stream_failed', 'LLM down'),
+          severity: 'fatal',
+        },
       ],
-      ['session.close', { sessionId: S, reason: 'fatal:x' }],
+      ['session.close', { sessionId: S, reason: 'fatal:llm_stream_failed' }],
     ],
     [
-      custom('pipeline-error', { processor: 'llm', error: 'llm failed (x)' }),
-      custom('conversation-end', { reason: 'fatal:x' }),
-      m('error', { error: 'llm failed (x)', message: 'llm failed (x)', fatal: true }),
+      custom('pipeline-error', { processor: 'llm', error: 'llm failed (llm_stream_failed)' }),
+      custom('conversation-end', { reason: 'fatal:llm_stream_failed' }),
+      m('error', {
+        error: 'llm failed (llm_stream_failed)',
+        message: 'llm failed (llm_stream_failed)',
+        fatal: true,
+      }),
     ],
   ],
   [
@@ -203,7 +212,7 @@ const rows: Array<[string, Step[], unknown[]]> = [
           sessionId: S,
           component: 'session',
           error: new ColloquyError(
-            'x',
+            'session_failed',
             `call to https://internal.example/v1?key=abc failed: api_key=sk-live-1234567890abcdef ${'y'.repeat(400)}`,
           ),
           severity: 'error',
@@ -239,7 +248,17 @@ const rows: Array<[string, Step[], unknown[]]> = [
   ],
   [
     'warnings are not RTVI errors',
-    [['error', { sessionId: S, component: 'vad', error: new ColloquyError('x', 'meh'), severity: 'warn' }]],
+    [
+      [
+        'error',
+        {
+          sessionId: S,
+          component: 'vad',
+          error: new ColloquyError('internal_error', 'meh'),
+          severity: 'warn',
+        },
+      ],
+    ],
     [],
   ],
   [

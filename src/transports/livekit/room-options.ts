@@ -2,6 +2,7 @@
  * The LiveKit room's options, events and the face it shows the session. No protobuf types here, so
  * these can appear in public declarations without the optional `@livekit/protocol` package.
  */
+import type { ColloquyErrorCode } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { LiveKitOutlet, TextStreamSink } from '../../surfaces/livekit/livekit-projection.ts';
 
@@ -66,7 +67,7 @@ export interface RoomEvents {
   /** Data or text the page published. */
   data(data: IncomingData, senderIdentity: string): void;
   /** Something the page sent was refused (non-JSON data, floods…). */
-  refused(code: string, message: string): void;
+  refused(code: ColloquyErrorCode, message: string): void;
   closed(reason: RoomCloseReason): void;
 }
 

@@ -14,7 +14,7 @@
  * Encoding follows proto3 like the generated code: default values are omitted, `pts` is written when set.
  * Decoding never throws: bad input comes back as a `TransportError`. Unknown fields are skipped.
  */
-import { TransportError } from '../../errors.ts';
+import { type ColloquyErrorCode, TransportError } from '../../errors.ts';
 
 export interface PipecatTextFrame {
   type: 'text';
@@ -434,6 +434,10 @@ export function decodeFrame(input: Uint8Array | ArrayBuffer, options: DecodeOpti
   }
 }
 
-function fail(code: string, message: string, cause?: unknown): { ok: false; error: TransportError } {
+function fail(
+  code: ColloquyErrorCode,
+  message: string,
+  cause?: unknown,
+): { ok: false; error: TransportError } {
   return { ok: false, error: new TransportError(code, message, { cause }) };
 }
