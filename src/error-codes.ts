@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'unknown_provider',
   'missing_api_key',
   'invalid_port',
+  'invalid_auth_token',
   'invalid_max_body',
   'invalid_idle_timeout',
   'invalid_resume_window',

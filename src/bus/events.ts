@@ -10,8 +10,15 @@ import type { ColloquyError, ErrorSeverity } from '../errors.ts';
 
 export type SessionState = 'created' | 'connecting' | 'active' | 'transferring' | 'reconnecting' | 'closed';
 
-/** Why bot speech stopped early (seed 001 `speech_interrupted` reasons). */
-export type InterruptReason = 'user_speaking' | 'interrupted' | 'client_request' | 'disconnected';
+/** Why bot speech stopped early (the `speech_interrupted` reasons): the one list of them. */
+export const INTERRUPT_REASONS = ['user_speaking', 'interrupted', 'client_request', 'disconnected'] as const;
+export type InterruptReason = (typeof INTERRUPT_REASONS)[number];
+
+const INTERRUPT_REASON_SET: ReadonlySet<unknown> = new Set(INTERRUPT_REASONS);
+/** True when `value` is one of `INTERRUPT_REASONS`. */
+export function isInterruptReason(value: unknown): value is InterruptReason {
+  return INTERRUPT_REASON_SET.has(value);
+}
 
 export type ToolStatus = 'success' | 'error' | 'timeout' | 'cancelled';
 export type ToolExecution = 'inline' | 'background';

@@ -1,3 +1,3 @@
 export * from './event-bus.ts';
-export type * from './events.ts';
+export * from './events.ts';
 export * from './hooks.ts';

@@ -3,7 +3,7 @@
  * text chunk, and what a response reports when it ends. Chunk and response lifecycles are explicit state unions.
  */
 import type { EventBus } from '../bus/event-bus.ts';
-import type { EventMap, InterruptReason } from '../bus/events.ts';
+import { type EventMap, type InterruptReason, isInterruptReason } from '../bus/events.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import type { SpeechOutcome, SpeechResponse } from '../session/speech-port.ts';
 import type { Clock, TimerHandle } from './clock.ts';
@@ -121,16 +121,9 @@ export interface OutputResponse {
   detach: (() => void) | undefined;
 }
 
-const REASONS: ReadonlySet<string> = new Set<InterruptReason>([
-  'user_speaking',
-  'interrupted',
-  'client_request',
-  'disconnected',
-]);
-
 /** An abort reason that names an `InterruptReason` is kept; anything else reads as 'interrupted'. */
 export function interruptReasonOf(reason: unknown): InterruptReason {
-  return typeof reason === 'string' && REASONS.has(reason) ? (reason as InterruptReason) : 'interrupted';
+  return isInterruptReason(reason) ? reason : 'interrupted';
 }
 
 /**

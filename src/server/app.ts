@@ -5,15 +5,16 @@
  * `registerRoutes` (e.g. SmallWebRTC's `POST/PATCH /api/offer`).
  */
 
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { ResumeError } from '../session/resume-handles.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import { RequestDataSchema, type ServerConfig, type SessionProfile } from './config.ts';
 import { type ConnectHook, resolveConnect } from './connect-hook.ts';
 import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
@@ -41,8 +42,11 @@ export interface ServerContext {
   resume?: ServerResume;
   /** Builds and starts an RTVI session on a transport (see `createRtviSession`). */
   createSession(transport: RtviTransport, profile: SessionProfile): RtviSession;
-  /** True when the request may use the server (no auth configured, or a valid Bearer token). */
-  authorized(authorizationHeader: string | undefined): boolean;
+  /**
+   * Guards the routes the server token protects: Hono's `bearerAuth` when `config.authToken` is set
+   * (401 otherwise), a pass-through when it is not (see `requireBearer`).
+   */
+  auth: MiddlewareHandler;
   /**
    * Set when a connect hook decides sessions: transports then accept only clients that went
    * through a connect path (a one-time token or grant), so the hook cannot be bypassed.
@@ -89,16 +93,12 @@ export function createApp({
   // Bodies are bounded while they stream in (not after reading them whole).
   app.use('*', bodyLimit({ maxSize: config.maxBodyBytes ?? MAX_BODY, onError: tooLarge }));
 
-  const unauthorized = (c: Context) =>
-    c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
-
   app.get('/health', (c) => c.json({ status: 'ok', sessions: registry.activeCount }));
 
   // The playground console: open http://localhost:PORT/ (add ?token=… when auth is on).
   registerPlaygroundRoutes(app, context);
 
   const connect = async (c: Context) => {
-    if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
     const text = await c.req.text();
     let body: unknown = {};
     if (text.trim()) {
@@ -109,9 +109,7 @@ export function createApp({
     if (body === null) body = {};
     const parsed = RequestDataSchema.safeParse(body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return c.json({ info: `Invalid requestData: ${where}${issue?.message ?? 'invalid'}` }, 400);
+      return c.json({ info: `Invalid requestData: ${zodIssueText(parsed.error, { first: true })}` }, 400);
     }
     const requestData = parsed.data;
     let outcome: Awaited<ReturnType<typeof resolveConnect>>;
@@ -164,11 +162,10 @@ export function createApp({
   };
   for (const path of config.connectPaths ?? DEFAULT_CONNECT_PATHS) {
     app.use(path, bodyLimit({ maxSize: MAX_CONNECT_BODY, onError: tooLarge }));
-    app.post(path, connect);
+    app.post(path, context.auth, connect);
   }
 
-  app.get('/sessions/:id/transcript', async (c) => {
-    if (!context.authorized(c.req.header('authorization'))) return unauthorized(c);
+  app.get('/sessions/:id/transcript', context.auth, async (c) => {
     const record = await transcriptRecord(context, c.req.param('id'));
     if (!record) return c.json({ info: 'No such session' }, 404);
     return c.json(record);
@@ -182,6 +179,8 @@ export function createApp({
 
   app.notFound((c) => c.json({ info: 'Not found' }, 404));
   app.onError((err, c) => {
+    // Middleware answers (the Bearer check's 401) travel as HTTPExceptions carrying their response.
+    if (err instanceof HTTPException) return err.getResponse();
     logger.error('http handler failed', err);
     const info = isColloquyError(err) ? err.message : 'Internal server error';
     return c.json({ info }, 500);
@@ -198,13 +197,3 @@ export function originPolicyOf(config: ServerConfig): OriginPolicy {
 }
 
 const tooLarge = (c: Context) => c.json({ info: 'Request body too large' }, 413);
-
-/** Constant-time check of `Authorization: Bearer <token>`; always true when no token is configured. */
-export function bearerMatches(header: string | undefined, expected: string | undefined): boolean {
-  if (!expected) return true;
-  const match = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
-  if (!match) return false;
-  const a = Buffer.from(match[1]);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}

@@ -19,6 +19,7 @@ import { parseAllowlist } from '../net/address-policy.ts';
 import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
 import { parseStoreSpec, type StoreSpec } from '../store/open-store.ts';
 import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarative/schema.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import { parseConnectPaths } from './connect-paths.ts';
 import { parseOrigins } from './http-guards.ts';
 import { defaultSpecs } from './model-spec.ts';
@@ -245,10 +246,7 @@ function memoryConfig(
 export function parseConfigFile(raw: unknown, origin: string): ConfigFile {
   const r = ConfigFileSchema.safeParse(raw);
   if (!r.success) {
-    throw new ConfigError(
-      'invalid_config',
-      `${origin}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
+    throw new ConfigError('invalid_config', `${origin}: ${zodIssueText(r.error)}`);
   }
   return r.data;
 }

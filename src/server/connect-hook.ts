@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { ColloquyError, ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import { type RequestData, resolveProfile, type ServerConfig, type SessionProfile } from './config.ts';
 
 /** What the hook is given. */
@@ -184,9 +185,8 @@ async function runHook(
   if (result === undefined || result === null) return { ok: true, decision: {} };
   const parsed = DecisionSchema.safeParse(result);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     o.logger.error(
-      `connect hook returned an invalid decision: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      `connect hook returned an invalid decision: ${zodIssueText(parsed.error, { first: true })}`,
     );
     return { ok: false, status: 500, info: 'Connect hook returned an invalid decision' };
   }

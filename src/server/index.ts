@@ -1,5 +1,6 @@
 export * as rtvi from '../surfaces/rtvi/index.ts';
 export * from './app.ts';
+export { bearerMatches, requireBearer } from './auth.ts';
 export * from './client-calls.ts';
 export * from './config.ts';
 export * from './connect-hook.ts';

@@ -32,6 +32,7 @@ import {
 import { decodeJoinRequest } from '../transports/livekit/join-request.ts';
 import { LiveKitRoom } from '../transports/livekit/room.ts';
 import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import { originPolicyOf, type ServerContext } from './app.ts';
 import { RequestDataSchema, resolveProfile, type SessionProfile } from './config.ts';
 import { publicOrigin } from './http-guards.ts';
@@ -124,10 +125,7 @@ export function registerLiveKitRoutes(
     }
   };
 
-  app.post(CONNECTION_DETAILS_PATH, async (c) => {
-    if (!context.authorized(c.req.header('authorization'))) {
-      return c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
-    }
+  app.post(CONNECTION_DETAILS_PATH, context.auth, async (c) => {
     const text = await c.req.text();
     if (text.length > MAX_BODY_CHARS) return c.json({ info: 'Request body too large' }, 413);
     let body: Record<string, unknown> = {};
@@ -146,8 +144,7 @@ export function registerLiveKitRoutes(
       ...starterAgent(body),
     });
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return c.json({ info: `Invalid request: ${issue?.path.join('.')}: ${issue?.message}` }, 400);
+      return c.json({ info: `Invalid request: ${zodIssueText(parsed.error, { first: true })}` }, 400);
     }
     let profile: SessionProfile;
     try {

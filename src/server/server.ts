@@ -14,7 +14,8 @@ import { consoleLogger, type Logger } from '../logger.ts';
 import type { SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
-import { bearerMatches, createApp, originPolicyOf, type ServerContext } from './app.ts';
+import { createApp, originPolicyOf, type ServerContext } from './app.ts';
+import { bearerMatches, requireBearer } from './auth.ts';
 import { resolveProfile, type ServerConfig } from './config.ts';
 import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
@@ -96,7 +97,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       resume?.track(session);
       return session;
     },
-    authorized: (header) => bearerMatches(header, config.authToken),
+    auth: requireBearer(config.authToken),
     ...(options.onConnect ? { connectRequired: true } : {}),
     upgrades: new Map(),
   };

@@ -10,9 +10,10 @@
  *
  * `GET /sessions/:id/transcript` (app.ts) reads a closed session's conversation from the store too.
  */
-import type { Context, Hono } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { StoreError } from '../store/store-error.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import type { ServerContext } from './app.ts';
 import type { SessionRecord } from './session-registry.ts';
 
@@ -69,32 +70,27 @@ export async function transcriptRecord(ctx: ServerContext, id: string): Promise<
 export function registerStoreRoutes(app: Hono, ctx: ServerContext): void {
   const { store, writer } = ctx.data;
 
-  /** Checks auth; answers the refusal, or undefined when the request may go on. */
-  const refuse = (c: Context): Response | undefined => {
+  /** The data API serves personal data: it needs a server token (403 without), then the Bearer check. */
+  const needsToken: MiddlewareHandler = async (c, next) => {
     if (!ctx.config.authToken) {
       return c.json(
         { info: 'The data API needs COLLOQUY_AUTH_TOKEN set on the server (it serves personal data)' },
         403,
       );
     }
-    if (!ctx.authorized(c.req.header('authorization'))) {
-      return c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
-    }
-    return undefined;
+    await next();
   };
   const badId = (c: Context, what: string, value: string): Response | undefined => {
     const r = Id.safeParse(value);
-    return r.success ? undefined : c.json({ info: `Invalid ${what}: ${r.error.issues[0]?.message}` }, 400);
+    return r.success
+      ? undefined
+      : c.json({ info: `Invalid ${what}: ${zodIssueText(r.error, { first: true })}` }, 400);
   };
 
-  app.get('/sessions', async (c) => {
-    const no = refuse(c);
-    if (no) return no;
+  app.get('/sessions', needsToken, ctx.auth, async (c) => {
     const parsed = ListQuery.safeParse(c.req.query());
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return c.json({ info: `Invalid query: ${where}${issue?.message ?? 'invalid'}` }, 400);
+      return c.json({ info: `Invalid query: ${zodIssueText(parsed.error, { first: true })}` }, 400);
     }
     const q = parsed.data;
     await writer.flush();
@@ -114,8 +110,8 @@ export function registerStoreRoutes(app: Hono, ctx: ServerContext): void {
     }
   });
 
-  app.get('/sessions/:id', async (c) => {
-    const no = refuse(c) ?? badId(c, 'session id', c.req.param('id'));
+  app.get('/sessions/:id', needsToken, ctx.auth, async (c) => {
+    const no = badId(c, 'session id', c.req.param('id'));
     if (no) return no;
     await writer.flush();
     const detail = await store.getSession(c.req.param('id'));
@@ -123,16 +119,16 @@ export function registerStoreRoutes(app: Hono, ctx: ServerContext): void {
     return c.json(detail);
   });
 
-  app.get('/users/:userId/memory', async (c) => {
+  app.get('/users/:userId/memory', needsToken, ctx.auth, async (c) => {
     const userId = c.req.param('userId');
-    const no = refuse(c) ?? badId(c, 'user id', userId);
+    const no = badId(c, 'user id', userId);
     if (no) return no;
     return c.json({ userId, facts: await store.loadFacts(userId) });
   });
 
-  app.delete('/users/:userId/memory', async (c) => {
+  app.delete('/users/:userId/memory', needsToken, ctx.auth, async (c) => {
     const userId = c.req.param('userId');
-    const no = refuse(c) ?? badId(c, 'user id', userId);
+    const no = badId(c, 'user id', userId);
     if (no) return no;
     const fact = c.req.query('fact');
     if (fact !== undefined && (fact.length === 0 || fact.length > 1000)) {
@@ -141,9 +137,9 @@ export function registerStoreRoutes(app: Hono, ctx: ServerContext): void {
     return c.json({ userId, deleted: await store.deleteFacts(userId, fact) });
   });
 
-  app.delete('/users/:userId', async (c) => {
+  app.delete('/users/:userId', needsToken, ctx.auth, async (c) => {
     const userId = c.req.param('userId');
-    const no = refuse(c) ?? badId(c, 'user id', userId);
+    const no = badId(c, 'user id', userId);
     if (no) return no;
     // Live sessions of the user end first, so nothing of theirs is written after the delete.
     await Promise.allSettled(ctx.registry.liveOf(userId).map((s) => s.close('user_data_deleted')));

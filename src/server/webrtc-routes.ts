@@ -17,7 +17,6 @@
  * A PATCH only adds candidates to a connection whose unguessable `pc_id` an authorised offer
  * returned, so the `pc_id` is its credential; a wrong token given anyway is refused.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -28,6 +27,8 @@ import { ResumeError } from '../session/resume-handles.ts';
 import { SmallWebRtcPeer } from '../transports/small-webrtc/peer.ts';
 import { assertSafeOfferSdp } from '../transports/small-webrtc/sdp-guard.ts';
 import { SmallWebRtcTransport } from '../transports/small-webrtc/webrtc-transport.ts';
+import { zodIssueText } from '../zod-issues.ts';
+import { bearerToken, tokenMatches } from './auth.ts';
 import {
   type RequestData,
   RequestDataSchema,
@@ -154,12 +155,12 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     );
     const grant = deps.tokens?.peek(bodyToken);
     const headerToken = presentedToken(c);
-    if (!grant && !authorised(deps.config.authToken, headerToken ?? bodyToken)) {
+    if (!grant && !tokenMatches(headerToken ?? bodyToken, deps.config.authToken)) {
       return fail(c, 401, 'Missing or wrong token');
     }
     if (!json.ok) return fail(c, 400, json.info);
     const parsed = OfferSchema.safeParse(json.value);
-    if (!parsed.success) return fail(c, 400, `Invalid offer: ${issues(parsed.error)}`);
+    if (!parsed.success) return fail(c, 400, `Invalid offer: ${zodIssueText(parsed.error)}`);
     const offer = parsed.data;
     const { token: _token, ...requestData } = offer.requestData ?? {};
     const existing = offer.pc_id ? peers.get(offer.pc_id) : undefined;
@@ -182,7 +183,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       else profile = resolveProfile(deps.config, RequestDataSchema.parse(requestData) as RequestData);
     } catch (err) {
       if (err instanceof ConfigError) return fail(c, 400, err.message);
-      if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${issues(err)}`);
+      if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${zodIssueText(err)}`);
       throw err;
     }
 
@@ -254,13 +255,13 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
 
   app.patch(path, async (c) => {
     const given = presentedToken(c);
-    if (given !== undefined && !authorised(deps.config.authToken, given)) {
+    if (given !== undefined && !tokenMatches(given, deps.config.authToken)) {
       return fail(c, 401, 'Wrong token');
     }
     const json = await readJson(c);
     if (!json.ok) return fail(c, 400, json.info);
     const parsed = CandidatesSchema.safeParse(json.value);
-    if (!parsed.success) return fail(c, 400, `Invalid candidates: ${issues(parsed.error)}`);
+    if (!parsed.success) return fail(c, 400, `Invalid candidates: ${zodIssueText(parsed.error)}`);
     const transport = peers.get(parsed.data.pc_id);
     if (!transport || transport.closed) return fail(c, 404, `No peer connection "${parsed.data.pc_id}"`);
     const added = await transport.peer.addIceCandidates(parsed.data.candidates);
@@ -335,26 +336,11 @@ async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok
 
 /** A token from `Authorization: Bearer …` or `?token=`. */
 function presentedToken(c: Context): string | undefined {
-  const header = c.req.header('authorization');
-  const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
-  if (match) return match[1].trim();
-  return c.req.query('token') ?? undefined;
-}
-
-function authorised(expected: string | undefined, given: string | undefined): boolean {
-  if (!expected) return true;
-  if (given === undefined) return false;
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, b);
+  return bearerToken(c.req.header('authorization')) ?? c.req.query('token') ?? undefined;
 }
 
 function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
-}
-
-function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
 function errorMessage(err: unknown): string {

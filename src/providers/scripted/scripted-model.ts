@@ -21,6 +21,7 @@ import type {
 } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
+import { zodIssueText } from '../../zod-issues.ts';
 
 export const ScriptSchema = z.object({
   rules: z
@@ -46,11 +47,7 @@ interface CompiledRule {
 
 export function parseScript(raw: unknown, origin = 'script'): { rules: CompiledRule[]; fallback: string } {
   const r = ScriptSchema.safeParse(raw);
-  if (!r.success)
-    throw new ConfigError(
-      'invalid_script',
-      `${origin}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+  if (!r.success) throw new ConfigError('invalid_script', `${origin}: ${zodIssueText(r.error)}`);
   const rules = r.data.rules.map((rule, i) => {
     let when: RegExp;
     try {

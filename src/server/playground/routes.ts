@@ -54,10 +54,7 @@ export function registerPlaygroundRoutes(
   });
 
   let phrases: Promise<string[]> | undefined;
-  app.get('/playground/info.json', async (c) => {
-    if (!context.authorized(c.req.header('authorization'))) {
-      return c.json({ info: 'Unauthorized: send Authorization: Bearer <COLLOQUY_AUTH_TOKEN>' }, 401);
-    }
+  app.get('/playground/info.json', context.auth, async (c) => {
     phrases ??= demoPhrases(context).catch((err) => {
       context.logger.warn('playground: cannot read the grammar for hints', err);
       return [];

@@ -167,7 +167,7 @@ describe('parseClientMessage: every bad input is a typed error', () => {
     ['send-text', undefined, 'send-text'],
   ])('%s with bad data %j', (type, data, where) => {
     const e = expectError(env(type, data), 'invalid_data', 'abcd1234');
-    expect(e.message).toContain(where === type ? `Invalid "${type}" data` : `at ${where}`);
+    expect(e.message).toContain(where === type ? `Invalid "${type}" data` : `${where}:`);
   });
 
   it('oversized input is refused before parsing', () => {

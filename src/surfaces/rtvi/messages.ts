@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.ts';
 import { checkJsonLimits, type JsonLimitError, parseJsonWithLimits } from '../../json-limits.ts';
+import { zodIssueText } from '../../zod-issues.ts';
 
 export const RTVI_LABEL = 'rtvi-ai';
 /** The protocol version Colloquy announces in `bot-ready`. */
@@ -195,11 +196,9 @@ export function parseClientMessage(raw: string | unknown, options: ParseOptions 
   const data = envelope.data === undefined && DATA_OPTIONAL.has(messageType) ? {} : envelope.data;
   const parsed = clientDataSchemas[messageType].safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? ` at data.${issue.path.join('.')}` : '';
     return fail(
       'invalid_data',
-      `Invalid "${type}" data${where}: ${issue?.message ?? 'invalid'}`,
+      `Invalid "${type}" data: ${zodIssueText(parsed.error, { first: true, pathPrefix: 'data.' })}`,
       id,
       type,
       parsed.error,

@@ -7,10 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { ModelMessage, ToolSet, TranscriptionModel } from 'ai';
 import type { EventTable, SessionEventBus } from '../../bus/event-bus.ts';
-import type { EventMap, InterruptReason, SubagentUiResponse } from '../../bus/events.ts';
+import { type EventMap, type InterruptReason, isInterruptReason, type SubagentUiResponse } from '../../bus/events.ts';
 import { type ColloquyError, InvalidInputError, SessionStateError, toColloquyError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
-import { interruptReasonOf } from '../../pipeline/speech-response.ts';
 import type { ClientTiming } from '../../session/client-clock.ts';
 import { now } from '../../session/latency.ts';
 import type { UserImage, UserInputOptions } from '../../session/session-options.ts';
@@ -53,7 +52,6 @@ const PENDING_CHUNKS: EventTable<EventMap, { pendingChunks: number }> = {
     a.pendingChunks = 0;
   },
 };
-const INTERRUPT_REASONS = new Set(['user_speaking', 'interrupted', 'client_request', 'disconnected']);
 
 export class VoiceAgent extends EventEmitter<AgentEventMap> {
   /** The session underneath (its `eventBus` carries every internal event). */
@@ -467,7 +465,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
 
   /** Interrupts with the seed's reason; a reason outside the bus union is reported as given. */
   private interruptWith(reason: string): void {
-    const busReason = INTERRUPT_REASONS.has(reason) ? interruptReasonOf(reason) : 'client_request';
+    const busReason = isInterruptReason(reason) ? reason : 'client_request';
     this.reasonOverride = reason;
     try {
       this.session.interrupt(busReason);

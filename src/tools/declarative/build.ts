@@ -9,6 +9,7 @@ import type { SessionEventBus } from '../../bus/event-bus.ts';
 import { ConfigError, InvalidInputError, ToolError } from '../../errors.ts';
 import { AddressPolicy } from '../../net/address-policy.ts';
 import { ClientChannels } from '../../session/client-channels.ts';
+import { zodIssueText } from '../../zod-issues.ts';
 import { withToolSettings } from '../define-tool.ts';
 import { findToolContext, publishClientEvent } from '../tool-context.ts';
 import { callHttpTool } from './http.ts';
@@ -55,7 +56,7 @@ export function parseDeclarativeTools(raw: unknown): DeclarativeTool[] {
       const name = (def as { name?: unknown })?.name;
       throw new ConfigError(
         'invalid_tool',
-        `tool #${i}${typeof name === 'string' ? ` "${name}"` : ''}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+        `tool #${i}${typeof name === 'string' ? ` "${name}"` : ''}: ${zodIssueText(r.error)}`,
       );
     }
     return r.data;
