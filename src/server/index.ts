@@ -1,16 +1,42 @@
+/**
+ * `colloquy/server`: the HTTP + WebSocket server (`startServer`), its configuration, the model-spec
+ * resolvers, RTVI sessions on your own transports, and the pieces to build a server of your own
+ * (`createApp` with its context).
+ */
 export * as rtvi from '../surfaces/rtvi/index.ts';
-export * from './app.ts';
+// Types a user meets in the signatures above (types of the core are exported by 'colloquy')
+export type { CreateAppOptions, ServerContext, UpgradeHandler } from './app.ts';
+export { createApp } from './app.ts';
 export { bearerMatches, requireBearer } from './auth.ts';
-export * from './client-calls.ts';
-export * from './config.ts';
-export * from './connect-hook.ts';
-export * from './connect-paths.ts';
-export * from './connect-tokens.ts';
-// LiveKit routes are registered by `colloquy start` (they need optional packages; not a public export yet).
-export * from './model-spec.ts';
-export * from './rtvi-client-messages.ts';
-export * from './rtvi-session.ts';
-export * from './rtvi-transport.ts';
-export * from './server.ts';
-export * from './session-factory.ts';
-export * from './session-registry.ts';
+export type { AgentConfig, ConfigFile, RequestData, ServerConfig, SessionProfile } from './config.ts';
+export { ConfigFileSchema, loadServerConfig, parseConfigFile, RequestDataSchema } from './config.ts';
+export type { ConnectDecision, ConnectHook, ConnectRequest } from './connect-hook.ts';
+export { ConnectRefusal } from './connect-hook.ts';
+export { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
+export type { ConnectGrant } from './connect-tokens.ts';
+export { ConnectTokens } from './connect-tokens.ts';
+export type { ParsedSpec } from './model-spec.ts';
+export {
+  parseSpec,
+  resolveLanguageModel,
+  resolveRealtimeModel,
+  resolveStt,
+  resolveTts,
+  resolveVad,
+} from './model-spec.ts';
+export {
+  RTVI_CLIENT_MESSAGE_NAMES,
+  TTS_SPEAK_MAX_CHARS,
+  TTS_SPEAK_MAX_QUEUED,
+} from './rtvi-client-messages.ts';
+export type { RtviSession, RtviSessionOptions, RtviSessionState } from './rtvi-session.ts';
+export { createRtviSession } from './rtvi-session.ts';
+export type { RtviTransport } from './rtvi-transport.ts';
+export type { RunningServer, StartServerOptions } from './server.ts';
+export { startServer } from './server.ts';
+export type { ServerStore } from './server-store.ts';
+export type { SessionModels } from './session-factory.ts';
+export { ModelCache } from './session-factory.ts';
+export type { RegisteredSession, SessionRecord } from './session-registry.ts';
+export { SessionRegistry } from './session-registry.ts';
+export type { ResumeSettings } from './session-resume.ts';

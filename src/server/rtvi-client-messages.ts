@@ -43,8 +43,8 @@ export const TTS_SPEAK_MAX_CHARS = 2000;
 /** Most `tts-speak` texts queued (or speaking) per session; more are refused with `error-response`. */
 export const TTS_SPEAK_MAX_QUEUED = 8;
 
-/** Client-message `t` values the server answers. */
-export const CLIENT_MESSAGE_TYPES = ['tts-speak', 'ping', 'subagent-ui-response'] as const;
+/** The `t` values of RTVI `client-message`s the server answers. */
+export const RTVI_CLIENT_MESSAGE_NAMES = ['tts-speak', 'ping', 'subagent-ui-response'] as const;
 
 /** The `ui-event` name (and `client-message` type) of an answer to a subagent's question. */
 export const SUBAGENT_UI_RESPONSE = 'subagent-ui-response';

@@ -1,87 +1,122 @@
+/**
+ * The exports map as Node resolves it for a user: a child `node` (no source condition) imports the
+ * package by name, so these names come from the built dist/ (rebuilt by test/support/build-once.ts).
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-describe('package exports map', () => {
-  it('"colloquy" exposes the core surface', async () => {
-    const core = await import('colloquy');
-    for (const name of [
-      'VoiceSession',
-      'EventBus',
-      'attachHooks',
-      'defineAgent',
-      'defineTool',
-      'ColloquyError',
-      'InvalidInputError',
-      'buildDeclarativeTools',
-      'parseDeclarativeTools',
-      'InMemoryMemoryStore',
-      'VoiceAgent',
-      'VideoAgent',
-      'ClientChannels',
-      'toolContext',
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+
+/** The runtime export names of `specifier`, and the file Node resolved it to. */
+async function exportsOf(specifier: string): Promise<{ file: string; names: string[] }> {
+  const script = `const m = await import(${JSON.stringify(specifier)});
+console.log(JSON.stringify({ file: import.meta.resolve(${JSON.stringify(specifier)}), names: Object.keys(m) }));`;
+  const { stdout } = await run('node', ['--input-type=module', '-e', script], { cwd: root });
+  return JSON.parse(stdout) as { file: string; names: string[] };
+}
+
+describe('package exports map (the built package, as Node resolves it)', () => {
+  it('"colloquy" resolves to dist/ and exposes what an application builds with', async () => {
+    const core = await exportsOf('colloquy');
+    expect(core.file).toMatch(/\/dist\/index\.js$/);
+    expect(core.names).toEqual(
+      expect.arrayContaining([
+        'VoiceSession',
+        'EventBus',
+        'attachHooks',
+        'defineAgent',
+        'defineTool',
+        'toolContext',
+        'ColloquyError',
+        'InvalidInputError',
+        'isColloquyError',
+        'ERROR_CODES',
+        'buildDeclarativeTools',
+        'parseDeclarativeTools',
+        'InMemoryMemoryStore',
+        'VoiceAgent',
+        'VideoAgent',
+        'ClientChannels',
+        'SileroVad',
+        'EnergyVad',
+        'EspeakTts',
+        'PocketsphinxStt',
+        'TranscriptionStt',
+        'SpeechTts',
+        'SpeechOutput',
+        'UserAudioInput',
+        'resample',
+        'encodeWav',
+        'decodeWav',
+        'createScriptedModel',
+      ]),
+    );
+  });
+
+  it('"colloquy" keeps internals out: parsers, projections, tables and helpers are not exported', async () => {
+    const { names } = await exportsOf('colloquy');
+    for (const internal of [
+      'AGENT_EVENT_TABLE',
+      'NativeProjection',
+      'parseClientMessage',
+      'SocketLink',
+      'SessionStateMachine',
+      'runBounded',
+      'requireOptional',
+      'CLIENT_MESSAGE_TYPES',
+      'failureCode',
     ]) {
-      expect(core, name).toHaveProperty(name);
+      expect(names, internal).not.toContain(internal);
     }
+    expect(names.length).toBeLessThan(110);
+  });
+
+  it('"colloquy/server" exposes the server and the RTVI surface, with no name that means something else in "colloquy"', async () => {
+    const server = await exportsOf('colloquy/server');
+    const core = await exportsOf('colloquy');
+    expect(server.file).toMatch(/\/dist\/server\/index\.js$/);
+    expect(server.names).toEqual(
+      expect.arrayContaining([
+        'startServer',
+        'createApp',
+        'loadServerConfig',
+        'createRtviSession',
+        'resolveLanguageModel',
+        'requireBearer',
+        'rtvi',
+      ]),
+    );
+    expect(server.names.filter((n) => core.names.includes(n))).toEqual([]);
   });
 
   it('"colloquy/testing" exposes mocks for every model interface, including the AI SDK ones', async () => {
-    const testing = await import('colloquy/testing');
-    for (const name of [
-      'mockLanguageModel',
-      'MockLanguageModelV3',
-      'MockSpeechModelV3',
-      'MockTranscriptionModelV3',
-      'MockVad',
-      'MockStt',
-      'MockTts',
-      'EventRecorder',
-    ]) {
-      expect(testing, name).toHaveProperty(name);
-    }
-  });
-
-  it('"colloquy" also exposes audio helpers, the speech pipeline and the embedded providers', async () => {
-    const core = await import('colloquy');
-    for (const name of [
-      'SileroVad',
-      'EnergyVad',
-      'EspeakTts',
-      'PocketsphinxStt',
-      'TranscriptionStt',
-      'SpeechTts',
-      'SpeechOutput',
-      'UserAudioInput',
-      'resample',
-      'encodeWav',
-      'decodeWav',
-      'createScriptedModel',
-    ]) {
-      expect(core, name).toHaveProperty(name);
-    }
-  });
-
-  it('"colloquy/server" exposes the server and the RTVI surface', async () => {
-    const server = await import('colloquy/server');
-    for (const name of [
-      'startServer',
-      'createApp',
-      'loadServerConfig',
-      'createRtviSession',
-      'resolveLanguageModel',
-    ]) {
-      expect(server, name).toHaveProperty(name);
-    }
-    expect(server.rtvi).toHaveProperty('RtviProjection');
+    const { names } = await exportsOf('colloquy/testing');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'mockLanguageModel',
+        'MockLanguageModelV3',
+        'MockSpeechModelV3',
+        'MockTranscriptionModelV3',
+        'MockVad',
+        'MockStt',
+        'MockTts',
+        'EventRecorder',
+      ]),
+    );
   });
 
   it('"colloquy/testing/conformance" exposes the interface conformance suites', async () => {
-    const conformance = await import('colloquy/testing/conformance');
-    for (const name of ['describeVadModel', 'describeSttModel', 'describeTtsModel']) {
-      expect(conformance, name).toHaveProperty(name);
-    }
+    const { names } = await exportsOf('colloquy/testing/conformance');
+    expect(names).toEqual(
+      expect.arrayContaining(['describeVadModel', 'describeSttModel', 'describeTtsModel']),
+    );
   });
 
   it('internal modules are not reachable through the package name', async () => {
-    const internal = ['colloquy', 'src', 'session', 'turn.ts'].join('/');
-    await expect(import(/* @vite-ignore */ internal)).rejects.toThrow();
+    await expect(exportsOf('colloquy/src/session/turn.ts')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    await expect(exportsOf('colloquy/dist/session/turn.js')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
   });
 });
