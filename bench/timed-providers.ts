@@ -4,6 +4,7 @@
  */
 import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import type { SttEvent, SttModel, SttStreamOptions, TtsModel, TtsRequest } from '../src/providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../src/specification-version.ts';
 import { mockLanguageModel } from '../src/testing/mock-llm.ts';
 import type { MockStt } from '../src/testing/mock-stt.ts';
 import type { MockTts } from '../src/testing/mock-tts.ts';
@@ -13,6 +14,7 @@ const INPUT_RATE = 16000;
 
 /** `MockStt` with the end of its input audio and its final transcript timestamped. */
 export class TimedStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'bench';
   readonly modelId = 'timed-mock-stt';
   readonly sampleRate = INPUT_RATE;
@@ -37,6 +39,7 @@ export class TimedStt implements SttModel {
 
 /** `MockTts` with each request and its first audio timestamped. */
 export class TimedTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'bench';
   readonly modelId = 'timed-mock-tts';
   readonly sampleRate: number;

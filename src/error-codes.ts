@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'handler_failed',
   'dependency_failed',
   'missing_dependency',
+  'unsupported_specification',
   // Configuration and options
   'invalid_argument',
   'invalid_options',

@@ -179,6 +179,7 @@ export type { RealtimeOptions } from './session/realtime-config.ts';
 export type { TurnResult, UserImage, VoiceSessionOptions } from './session/session-options.ts';
 export type { SpeechOutcome, SpeechPort, SpeechResponse } from './session/speech-port.ts';
 export type { VoiceAudioOptions } from './session/voice-pipeline.ts';
+export { SPECIFICATION_VERSIONS } from './specification-version.ts';
 // Session store
 export {
   InMemorySessionStore,

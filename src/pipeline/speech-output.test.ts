@@ -3,6 +3,7 @@ import { EventBus } from '../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../bus/events.ts';
 import { silentLogger } from '../logger.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import type { Clock } from './clock.ts';
 import { type AudioSink, SpeechOutput, type SpeechOutputOptions } from './speech-output.ts';
 
@@ -19,6 +20,7 @@ interface Plan {
 
 /** A TtsModel yielding `samplesPerChar` samples per character of text, per a scripted plan. */
 class ScriptedTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'test';
   readonly modelId = 'scripted-tts';
   readonly requests: TtsRequest[] = [];

@@ -15,6 +15,7 @@ import { StreamingResampler } from '../audio/resample.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../bus/events.ts';
 import type { TtsModel } from '../providers/types.ts';
+import { checkSpecificationVersion } from '../specification-version.ts';
 import { type Clock, monotonicClock, type TimerHandle } from './clock.ts';
 import { FrameFiller } from './frame-filler.ts';
 import { type AudioResponse, type AudioResponseHost, createAudioResponse } from './speech-audio-response.ts';
@@ -77,6 +78,7 @@ export class SpeechOutput {
   private statChars = 0;
 
   constructor(options: SpeechOutputOptions) {
+    if (!isEncodedTts(options.tts)) checkSpecificationVersion('tts', options.tts);
     this.options = options;
     this.bus = options.bus;
     this.sessionId = options.sessionId;

@@ -1,11 +1,15 @@
 /**
  * Model interfaces Colloquy adds to the AI SDK's (`LanguageModel`, `TranscriptionModel`, `SpeechModel`).
  * Audio is PCM16 (host order Int16Array = little-endian here) with an explicit sample rate, mono
- * unless `channels` says otherwise. Every call takes an `AbortSignal`.
+ * unless `channels` says otherwise. Every call takes an `AbortSignal`. Each interface carries a
+ * `specificationVersion` (see `SPECIFICATION_VERSIONS`, docs/providers.md).
  */
+import type { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 
 /** Voice activity detection over fixed-size frames. One model may serve many streams. */
 export interface VadModel {
+  /** The interface version this model implements (`'colloquy-vad-v1'`); checked when it is given. */
+  readonly specificationVersion: typeof SPECIFICATION_VERSIONS.vad;
   readonly provider: string;
   readonly modelId: string;
   /** Sample rate the model expects (frames at other rates must be resampled first). */
@@ -37,6 +41,8 @@ export interface SttStreamOptions {
 
 /** Streaming speech-to-text: audio frames in, interim and final transcripts out. */
 export interface SttModel {
+  /** The interface version this model implements (`'colloquy-stt-v1'`); checked when it is given. */
+  readonly specificationVersion: typeof SPECIFICATION_VERSIONS.stt;
   readonly provider: string;
   readonly modelId: string;
   /** Preferred input sample rate (the pipeline resamples to it). */
@@ -57,6 +63,8 @@ export interface TtsRequest {
 
 /** Streaming text-to-speech: yields PCM16 chunks of `sampleRate` as soon as each is synthesised. */
 export interface TtsModel {
+  /** The interface version this model implements (`'colloquy-tts-v1'`); checked when it is given. */
+  readonly specificationVersion: typeof SPECIFICATION_VERSIONS.tts;
   readonly provider: string;
   readonly modelId: string;
   readonly sampleRate: number;

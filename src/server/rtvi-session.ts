@@ -21,6 +21,7 @@ import { ClientChannels } from '../session/client-channels.ts';
 import type { CompactionOptions } from '../session/context-compaction.ts';
 import { ResumeError, type ResumeHandles } from '../session/resume-handles.ts';
 import { VoiceSession } from '../session/voice-session.ts';
+import { checkSpecificationVersion } from '../specification-version.ts';
 import { recordSession } from '../store/store-recorder.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
@@ -84,6 +85,7 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 /** Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile. */
 export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const { profile, config } = options;
+  checkSpecificationVersion('transport', options.transport);
   const transport = new SwitchableTransport(options.transport);
   const logger = options.logger ?? consoleLogger;
   const cache = options.models ?? new ModelCache(config.baseDir);

@@ -4,7 +4,11 @@
  * channel + audio track, ...). A transport only moves bytes: RTVI JSON messages
  * both ways, user mic audio in, bot audio out.
  */
+import type { SPECIFICATION_VERSIONS } from '../specification-version.ts';
+
 export interface RtviTransport {
+  /** The contract version this transport implements (`'colloquy-transport-v1'`); checked by `createRtviSession`. */
+  readonly specificationVersion: typeof SPECIFICATION_VERSIONS.transport;
   /** 'websocket' | 'small-webrtc' */
   readonly name: string;
   /** One RTVI JSON message to the client. */

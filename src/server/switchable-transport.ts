@@ -4,6 +4,8 @@
  * While no wire is attached, messages and audio to the client go nowhere. Only the attached wire's
  * events reach the session; a replaced wire's late events are ignored.
  */
+
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import type { RtviTransport, RtviTransportCloseReason } from './rtvi-transport.ts';
 
 type MessageHandler = (raw: unknown) => void;
@@ -11,6 +13,7 @@ type AudioHandler = (frame: Int16Array, sampleRate: number) => void;
 type CloseHandler = (reason: RtviTransportCloseReason) => void;
 
 export class SwitchableTransport implements RtviTransport {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.transport;
   private current: RtviTransport | undefined;
   private lastName: string;
   private onMessageHandler: MessageHandler = () => {};

@@ -4,6 +4,7 @@
  */
 import { ConfigError, SessionStateError } from '../errors.ts';
 import type { TtsModel } from '../providers/types.ts';
+import { checkSpecificationVersion, SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import type { RealtimeOptions, RealtimeRunnerHost } from './realtime-config.ts';
 import { RealtimeRunner } from './realtime-runner.ts';
 import type { VoiceSessionOptions } from './session-options.ts';
@@ -16,6 +17,7 @@ export { RealtimeRunner };
  * Asking it to (e.g. `session.speak()`) fails with a clear error instead of speaking in another voice.
  */
 const modelSpeaksItself: TtsModel = {
+  specificationVersion: SPECIFICATION_VERSIONS.tts,
   provider: 'realtime',
   modelId: 'model-audio',
   sampleRate: 24000,
@@ -49,5 +51,6 @@ export function createRealtimeRunner(
       'realtime.model must be a realtime model (OpenAIRealtimeModel, GeminiLiveModel)',
     );
   }
+  checkSpecificationVersion('realtime', options.model);
   return new RealtimeRunner({ ...host, realtime: options });
 }

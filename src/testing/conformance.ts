@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { ColloquyError } from '../errors.ts';
 import type { SttEvent, SttModel, TtsModel, VadModel } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -28,8 +29,9 @@ export interface VadConformanceOptions {
 
 export function describeVadModel(name: string, make: () => VadModel, options: VadConformanceOptions): void {
   describe(`VadModel conformance: ${name}`, () => {
-    it('declares a positive integer sample rate and frame size', () => {
+    it('declares a positive integer sample rate and frame size, and the VAD specification version', () => {
       const vad = make();
+      expect(vad.specificationVersion).toBe(SPECIFICATION_VERSIONS.vad);
       expect(Number.isInteger(vad.sampleRate) && vad.sampleRate > 0).toBe(true);
       expect(Number.isInteger(vad.frameSamples) && vad.frameSamples > 0).toBe(true);
       expect(typeof vad.provider).toBe('string');
@@ -97,6 +99,10 @@ export interface SttConformanceOptions {
 
 export function describeSttModel(name: string, make: () => SttModel, options: SttConformanceOptions): void {
   describe(`SttModel conformance: ${name}`, () => {
+    it('declares the STT specification version', () => {
+      expect(make().specificationVersion).toBe(SPECIFICATION_VERSIONS.stt);
+    });
+
     it('yields exactly one final, last, with the expected text', async () => {
       const stt = make();
       const { pcm, sampleRate, text } = await options.utterance();
@@ -145,6 +151,10 @@ export function describeTtsModel(
 ): void {
   const text = options.text ?? 'Hello there.';
   describe(`TtsModel conformance: ${name}`, () => {
+    it('declares the TTS specification version', () => {
+      expect(make().specificationVersion).toBe(SPECIFICATION_VERSIONS.tts);
+    });
+
     it('yields non-empty PCM16 chunks at its declared sample rate', async () => {
       const tts = make();
       expect(Number.isInteger(tts.sampleRate) && tts.sampleRate > 0).toBe(true);

@@ -7,6 +7,7 @@
 import { ProviderError } from '../errors.ts';
 import { untilAborted } from '../providers/abortable-iterate.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { sleep, waitForAbort } from './abortable.ts';
 
 export interface MockSttStep {
@@ -44,6 +45,7 @@ export interface MockSttCall {
 }
 
 export class MockStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'mock';
   readonly modelId = 'mock-stt';
   readonly sampleRate: number;

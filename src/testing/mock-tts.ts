@@ -6,6 +6,7 @@
  */
 import { InvalidInputError, ProviderError } from '../errors.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { sleep, waitForAbort } from './abortable.ts';
 
 export type MockTtsMatcher = string | RegExp | ((text: string) => boolean);
@@ -35,6 +36,7 @@ export interface MockTtsOptions {
 }
 
 export class MockTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'mock';
   readonly modelId = 'mock-tts';
   readonly sampleRate: number;

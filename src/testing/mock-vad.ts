@@ -6,6 +6,7 @@
 import { rms } from '../audio/pcm.ts';
 import { AudioFormatError } from '../errors.ts';
 import type { VadModel, VadStream } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 
 export type MockVadScript = ReadonlyArray<number> | ((frameIndex: number, frame: Int16Array) => number);
 
@@ -24,6 +25,7 @@ export interface MockVadOptions {
 }
 
 export class MockVad implements VadModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'mock';
   readonly modelId = 'mock-vad';
   readonly sampleRate: number;

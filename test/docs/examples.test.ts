@@ -40,6 +40,19 @@ describe('docs examples', () => {
     expect(logged).toEqual(['true', 'false', 'not a Colloquy error']);
   });
 
+  it('docs/providers.md: a provider declaring its specification version runs in a session', async () => {
+    const block = codeBlock(join(root, 'docs/providers.md'), 'Specification versions', 'ts');
+    const logged: unknown[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => logged.push(args.join(' '));
+    try {
+      await runBlock('providers', block.code);
+    } finally {
+      console.log = log;
+    }
+    expect(logged).toEqual(['Hello there.']);
+  });
+
   it("README: the minimal agent runs with a mock model in place of OpenAI's", async () => {
     const block = codeBlock(join(root, 'README.md'), 'A minimal agent in TypeScript', 'ts');
     const code = block.code

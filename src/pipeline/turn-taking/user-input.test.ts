@@ -4,6 +4,7 @@ import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { AudioFormatError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { amplitudeVad } from '../../testing/mock-vad.ts';
 import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
 
@@ -17,6 +18,7 @@ interface Script {
 
 /** Streaming STT whose transcripts are scripted per utterance; records the audio it received. */
 class ScriptedStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'test';
   readonly modelId = 'scripted-stt';
   readonly sampleRate = 16000;

@@ -12,6 +12,7 @@ import type { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
 import { AudioFormatError, failureCode, toColloquyError } from '../../errors.ts';
 import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/types.ts';
+import { checkSpecificationVersion } from '../../specification-version.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { Endpointing, type EndpointingOptions } from './endpointing.ts';
 import { type InterruptionOptions, InterruptionPolicy, type SpeechControl } from './interruption.ts';
@@ -87,6 +88,8 @@ export class UserAudioInput {
   private speechEndAt = 0;
 
   constructor(options: UserAudioInputOptions) {
+    checkSpecificationVersion('vad', options.vad);
+    if (options.stt) checkSpecificationVersion('stt', options.stt);
     this.o = options;
     this.bus = options.bus;
     this.sessionId = options.sessionId;

@@ -9,6 +9,7 @@ import { bytesToInt16, downmixToMono } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, resample } from '../../audio/resample.ts';
 import { decodeWav, isWav } from '../../audio/wav.ts';
 import { AudioFormatError, InvalidInputError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { TtsModel, TtsRequest } from '../types.ts';
 import { boundedCall } from './bounded-call.ts';
 import { modelIdentity } from './model-identity.ts';
@@ -37,6 +38,7 @@ export interface SpeechTtsOptions {
 }
 
 export class SpeechTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider: string;
   readonly modelId: string;
   readonly sampleRate: number;

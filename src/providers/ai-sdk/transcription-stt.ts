@@ -10,6 +10,7 @@ import {
 } from 'ai';
 import { encodeWav } from '../../audio/wav.ts';
 import { InvalidInputError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { untilAborted } from '../abortable-iterate.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
 import { boundedCall } from './bounded-call.ts';
@@ -32,6 +33,7 @@ export interface TranscriptionSttOptions {
 }
 
 export class TranscriptionStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider: string;
   readonly modelId: string;
   readonly sampleRate: number;

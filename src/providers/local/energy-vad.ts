@@ -6,6 +6,7 @@
 
 import { rms } from '../../audio/pcm.ts';
 import { AudioFormatError, ConfigError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { VadModel, VadStream } from '../types.ts';
 
 export interface EnergyVadOptions {
@@ -30,6 +31,7 @@ export interface EnergyVadOptions {
 const MIN_DB = -100;
 
 export class EnergyVad implements VadModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'colloquy';
   readonly modelId = 'energy-vad';
   readonly sampleRate: number;

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { decodeWav, WavStreamDecoder } from '../../audio/wav.ts';
 import { ConfigError, InvalidInputError, isAbortError, ProviderError, TimeoutError } from '../../errors.ts';
 import { importOptional, MissingDependencyError } from '../../optional-dependency.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { TtsModel, TtsRequest } from '../types.ts';
 import { abortReason, captureTail, findExecutable, killQuietly, waitForExit } from './child-process.ts';
 
@@ -70,6 +71,7 @@ function loadEspeakWasm(): Promise<EspeakWasm> {
 }
 
 export class EspeakTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'espeak-ng';
   readonly modelId = 'espeak-ng';
   readonly sampleRate = ESPEAK_SAMPLE_RATE;

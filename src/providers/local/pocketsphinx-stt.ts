@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { int16ToBytes } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler } from '../../audio/resample.ts';
 import { ConfigError, InvalidInputError, ProviderError, TimeoutError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
 import {
   abortReason,
@@ -49,6 +50,7 @@ export interface PocketsphinxSttOptions {
 }
 
 export class PocketsphinxStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'pocketsphinx';
   readonly modelId: string;
   readonly sampleRate = POCKETSPHINX_SAMPLE_RATE;

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AudioFormatError, ProviderError } from '../../errors.ts';
 import { hasOptional, MissingDependencyError, requireOptional } from '../../optional-dependency.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { VadModel, VadStream } from '../types.ts';
 
 export const SILERO_SAMPLE_RATE = 16000;
@@ -269,6 +270,7 @@ export class SileroVadStream implements VadStream {
 
 /** Silero VAD v5 (`VadModel`): 512-sample frames at 16 kHz, one shared ONNX session. */
 export class SileroVad implements VadModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'silero';
   readonly modelId = 'silero-vad-v5';
   readonly sampleRate = SILERO_SAMPLE_RATE;

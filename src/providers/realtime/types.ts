@@ -6,9 +6,10 @@
  * `outputSampleRate` (out).
  */
 import type { ProviderError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 
 /** Version of this interface; adapters declare the one they implement. */
-export const REALTIME_SPECIFICATION_VERSION = 'colloquy-realtime-v1';
+export const REALTIME_SPECIFICATION_VERSION = SPECIFICATION_VERSIONS.realtime;
 
 /**
  * Who decides when the user's turn ends. `provider`: the model's own detection (OpenAI

@@ -13,6 +13,7 @@
  * (`FakeDeepgramServer` in `colloquy/testing`).
  */
 import { ConfigError, InvalidInputError } from '../../errors.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
 import { DEEPGRAM_LISTEN_URL, deepgramListenUrl } from './deepgram-protocol.ts';
 import { DeepgramStream } from './deepgram-stream.ts';
@@ -52,6 +53,7 @@ export interface DeepgramSttOptions {
 }
 
 export class DeepgramStt implements SttModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'deepgram';
   readonly modelId: string;
   readonly sampleRate: number;

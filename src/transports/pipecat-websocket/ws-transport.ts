@@ -13,6 +13,7 @@ import { bytesToInt16, downmixToMono } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler } from '../../audio/resample.ts';
 import type { Logger } from '../../logger.ts';
 import type { RtviTransport } from '../../server/rtvi-transport.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { errorMessage } from '../../surfaces/rtvi/messages.ts';
 import { decodeFrame, encodeAudioFrame, encodeMessageFrame, PIPECAT_FRAME_MAX_BYTES } from './frames.ts';
 
@@ -39,6 +40,7 @@ export interface PipecatWsTransportOptions {
 type CloseReason = 'client_disconnected' | 'error';
 
 export class PipecatWsTransport implements RtviTransport {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.transport;
   readonly name = 'websocket';
   private messageHandler: ((raw: unknown) => void) | undefined;
   private audioHandler: ((frame: Int16Array, sampleRate: number) => void) | undefined;

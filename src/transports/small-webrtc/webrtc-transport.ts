@@ -14,6 +14,7 @@
 import { assertNever } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import type { RtviTransport, RtviTransportCloseReason } from '../../server/rtvi-transport.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { PeerEndReason, SmallWebRtcPeer } from './peer.ts';
 
 export interface SmallWebRtcTransportOptions {
@@ -42,6 +43,7 @@ export interface TrackStatus {
 type TransportState = 'open' | 'closing' | 'closed';
 
 export class SmallWebRtcTransport implements RtviTransport {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.transport;
   readonly name = 'small-webrtc';
   private current: SmallWebRtcPeer;
   private detachPeer: () => void = () => {};

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { ColloquyError } from './errors.ts';
+import { silentLogger } from './logger.ts';
+import { OpenAIRealtimeModel } from './providers/realtime/openai-realtime.ts';
+import type { TtsModel, VadModel } from './providers/types.ts';
+import { loadServerConfig, resolveProfile } from './server/config.ts';
+import { createRtviSession } from './server/rtvi-session.ts';
+import type { RtviTransport } from './server/rtvi-transport.ts';
+import { VoiceSession } from './session/voice-session.ts';
+import { checkSpecificationVersion, SPECIFICATION_VERSIONS } from './specification-version.ts';
+import { mockLanguageModel } from './testing/mock-llm.ts';
+import { MockStt } from './testing/mock-stt.ts';
+import { MockTts } from './testing/mock-tts.ts';
+import { MockVad } from './testing/mock-vad.ts';
+
+/** A third-party VAD written against another version of the interface. */
+function vadOfVersion(version: string | undefined): VadModel {
+  const vad = new MockVad();
+  Object.defineProperty(vad, 'specificationVersion', { value: version });
+  return vad;
+}
+
+function session(audio: { vad?: VadModel; tts?: TtsModel }): VoiceSession {
+  return new VoiceSession({
+    userId: 'u1',
+    agents: [{ name: 'main', instructions: 'Be brief.' }],
+    model: mockLanguageModel(['ok']),
+    logger: silentLogger,
+    audio: { inputSampleRate: 16000, outputSampleRate: 24000, output: { write: () => {} }, ...audio },
+  });
+}
+
+function refusal(fn: () => unknown): ColloquyError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ColloquyError);
+    return err as ColloquyError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('specification versions', () => {
+  it('each built-in provider and mock declares the version of its interface', () => {
+    expect(new MockVad().specificationVersion).toBe('colloquy-vad-v1');
+    expect(new MockStt().specificationVersion).toBe('colloquy-stt-v1');
+    expect(new MockTts().specificationVersion).toBe('colloquy-tts-v1');
+    expect(new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime' }).specificationVersion).toBe(
+      'colloquy-realtime-v1',
+    );
+    expect(Object.values(SPECIFICATION_VERSIONS)).toEqual([
+      'colloquy-vad-v1',
+      'colloquy-stt-v1',
+      'colloquy-tts-v1',
+      'colloquy-realtime-v1',
+      'colloquy-transport-v1',
+    ]);
+  });
+
+  it('a session given a VAD of another version, or of none, refuses it with a typed error naming both', () => {
+    expect(() => session({ vad: new MockVad() })).not.toThrow();
+    const wrong = refusal(() => session({ vad: vadOfVersion('colloquy-vad-v2') }));
+    expect(wrong).toMatchObject({
+      code: 'unsupported_specification',
+      details: { kind: 'vad', expected: 'colloquy-vad-v1', given: 'colloquy-vad-v2' },
+    });
+    expect(wrong.message).toBe(
+      'The VAD model "mock" implements "colloquy-vad-v2"; this Colloquy needs specificationVersion "colloquy-vad-v1"',
+    );
+    expect(refusal(() => session({ vad: vadOfVersion(undefined) })).message).toContain(
+      'declares no specificationVersion',
+    );
+  });
+
+  it('a session checks its STT and TTS models too', () => {
+    const stt = new MockStt();
+    Object.defineProperty(stt, 'specificationVersion', { value: 'colloquy-stt-v0' });
+    const withStt = () =>
+      new VoiceSession({
+        userId: 'u1',
+        agents: [{ name: 'main', instructions: 'Be brief.' }],
+        model: mockLanguageModel(['ok']),
+        logger: silentLogger,
+        audio: { inputSampleRate: 16000, vad: new MockVad(), stt },
+      });
+    expect(refusal(withStt).details).toMatchObject({ kind: 'stt', given: 'colloquy-stt-v0' });
+    const tts = new MockTts();
+    Object.defineProperty(tts, 'specificationVersion', { value: 'colloquy-realtime-v1' });
+    expect(refusal(() => session({ tts })).details).toMatchObject({
+      kind: 'tts',
+      given: 'colloquy-realtime-v1',
+    });
+  });
+
+  it('a realtime session checks its model', () => {
+    const model = new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime' });
+    Object.defineProperty(model, 'specificationVersion', { value: 'colloquy-realtime-v2' });
+    const err = refusal(
+      () =>
+        new VoiceSession({
+          userId: 'u1',
+          agents: [{ name: 'main', instructions: 'Be brief.' }],
+          model: mockLanguageModel(['ok']),
+          logger: silentLogger,
+          realtime: { model },
+        }),
+    );
+    expect(err.details).toMatchObject({ kind: 'realtime', given: 'colloquy-realtime-v2' });
+  });
+
+  it('an RTVI session checks its transport', () => {
+    const config = loadServerConfig({});
+    const transport = {
+      name: 'homemade',
+      sendMessage: () => {},
+      sendAudio: () => {},
+      clearAudio: () => {},
+      onMessage: () => {},
+      onAudio: () => {},
+      onClose: () => {},
+      close: () => {},
+    } as unknown as RtviTransport;
+    const err = refusal(() =>
+      createRtviSession({ transport, config, profile: resolveProfile(config), logger: silentLogger }),
+    );
+    expect(err.message).toBe(
+      'The transport "homemade" declares no specificationVersion; this Colloquy needs specificationVersion "colloquy-transport-v1"',
+    );
+  });
+
+  it('checkSpecificationVersion takes only the exact version string', () => {
+    expect(() => checkSpecificationVersion('stt', { specificationVersion: 'colloquy-stt-v1' })).not.toThrow();
+    for (const bad of [
+      null,
+      undefined,
+      {},
+      { specificationVersion: 1 },
+      { specificationVersion: 'colloquy-stt-v1 ' },
+    ]) {
+      expect(() => checkSpecificationVersion('stt', bad)).toThrow(/specificationVersion "colloquy-stt-v1"/);
+    }
+  });
+});
