@@ -20,6 +20,7 @@ import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { SubagentUiField, SubagentUiPayload, SubagentUiResponse } from '../bus/events.ts';
 import { ColloquyError } from '../errors.ts';
 import { withToolSettings } from '../tools/define-tool.ts';
+import { zodIssueText } from '../zod-issues.ts';
 
 export type SubagentUiErrorCode =
   | 'ui_invalid_request'
@@ -153,10 +154,9 @@ export class SubagentUi {
   ): Promise<SubagentUiOutcome> {
     const parsed = subagentUiQuestionSchema.safeParse(question);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
       throw new SubagentUiError(
         'ui_invalid_request',
-        `Invalid question: ${issue?.path.join('.') || 'question'}: ${issue?.message ?? 'invalid'}`,
+        `Invalid question: ${zodIssueText(parsed.error, { first: true })}`,
       );
     }
     const q = parsed.data;
@@ -223,11 +223,9 @@ export class SubagentUi {
     }
     const parsed = subagentUiResponseSchema.safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
       throw new SubagentUiError(
         'ui_invalid_response',
-        `Invalid UI response: ${where}${issue?.message ?? 'expected {requestId, value | values | declined}'}`,
+        `Invalid UI response: ${zodIssueText(parsed.error, { first: true })} (expected {requestId, value | values | declined})`,
       );
     }
     const response = parsed.data as SubagentUiResponse;

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import type { CompactionOptions } from '../session/context-compaction.ts';
+import { zodIssueText } from '../zod-issues.ts';
 import type { ModelCache } from './session-factory.ts';
 
 export const CompactionSchema = z
@@ -52,11 +53,7 @@ export function compactionConfig(
   if (env.COLLOQUY_COMPACTION_PROMPT) merged.prompt = env.COLLOQUY_COMPACTION_PROMPT;
   const parsed = CompactionSchema.safeParse(merged);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      'invalid_compaction',
-      `compaction: ${issue?.path.join('.') || '(section)'}: ${issue?.message ?? 'invalid'}`,
-    );
+    throw new ConfigError('invalid_compaction', `compaction: ${zodIssueText(parsed.error, { first: true })}`);
   }
   const c = parsed.data;
   const any = Object.keys(c).length > 0;

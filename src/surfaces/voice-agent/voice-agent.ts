@@ -7,7 +7,12 @@
 import { EventEmitter } from 'node:events';
 import type { ModelMessage, ToolSet, TranscriptionModel } from 'ai';
 import type { EventTable, SessionEventBus } from '../../bus/event-bus.ts';
-import { type EventMap, type InterruptReason, isInterruptReason, type SubagentUiResponse } from '../../bus/events.ts';
+import {
+  type EventMap,
+  type InterruptReason,
+  isInterruptReason,
+  type SubagentUiResponse,
+} from '../../bus/events.ts';
 import { type ColloquyError, InvalidInputError, SessionStateError, toColloquyError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import type { ClientTiming } from '../../session/client-clock.ts';
