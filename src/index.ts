@@ -68,6 +68,7 @@ export type {
   TurnLatencyHookEvent,
 } from './bus/hooks.ts';
 export { attachHooks, EventBus, INTERRUPT_REASONS, isInterruptReason } from './bus/index.ts';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.ts';
 export type { ColloquyErrorCode } from './error-codes.ts';
 export type { ColloquyErrorOptions, ErrorSeverity } from './errors.ts';
 // Errors (docs/errors.md)
@@ -97,7 +98,6 @@ export type {
   LogLevel,
   LogMessage,
 } from './logger.ts';
-
 // Logging
 export { consoleLogger, createConsoleLogger, silentLogger } from './logger.ts';
 export { ForbiddenAddressError } from './net/index.ts';

@@ -27,7 +27,20 @@ export interface AgentDefinition {
   stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
 }
 
-/** Identity helper that types and validates an agent definition. */
+/**
+ * Identity helper that types and validates an agent definition.
+ *
+ * @example
+ * ```ts
+ * import { defineAgent } from 'colloquy';
+ *
+ * const frontDesk = defineAgent({
+ *   name: 'front_desk',
+ *   instructions: 'Greet guests and hand billing questions to the billing agent.',
+ *   transfers: ['billing'],
+ * });
+ * ```
+ */
 export function defineAgent<const T extends AgentDefinition>(definition: T): T {
   validateAgent(definition);
   return definition;

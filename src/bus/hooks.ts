@@ -75,7 +75,19 @@ export interface SessionHooks {
   onError?: (e: ErrorHookEvent) => MaybePromise;
 }
 
-/** Subscribe `hooks` to `bus`. Returns a function that detaches every hook. */
+/**
+ * Subscribe `hooks` to `bus`. Returns a function that detaches every hook. (A `VoiceSession` does
+ * this for its `hooks` option.)
+ *
+ * @example
+ * ```ts
+ * import { attachHooks, consoleLogger } from 'colloquy';
+ *
+ * const detach = attachHooks(session.eventBus, { onTurnLatency: (e) => console.log(e.segments) }, consoleLogger);
+ * // later
+ * detach();
+ * ```
+ */
 export function attachHooks(
   bus: SessionEventBus,
   hooks: SessionHooks,

@@ -60,6 +60,19 @@ export interface RunningServer {
   close(reason?: string): Promise<void>;
 }
 
+/**
+ * Starts the HTTP + WebSocket server: `/connect`, the Pipecat WebSocket and SmallWebRTC transports,
+ * the data API, the playground (docs/server.md).
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({ config: loadServerConfig() }); // PORT, COLLOQUY_* from the env
+ * console.log(`listening on ${server.url}`);
+ * process.on('SIGTERM', () => void server.close('shutdown'));
+ * ```
+ */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? consoleLogger;

@@ -12,6 +12,7 @@ import { assertTransferAllowed } from '../agents/transfer.ts';
 import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
 import { attachHooks } from '../bus/hooks.ts';
+import { DIAGNOSTICS_TABLE, diagnose } from '../diagnostics.ts';
 import {
   AgentError,
   ColloquyError,
@@ -50,6 +51,27 @@ export type {
   VoiceSessionOptions,
 } from './session-options.ts';
 
+/**
+ * One conversation: agents, tools and models driven through turns (text, or audio with `audio`),
+ * every step published on `eventBus`, lifecycle `hooks`, interruption, transfers.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'user-1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'concierge', instructions: 'You are a hotel concierge. Keep answers short.' }],
+ *   hooks: { onError: (e) => console.error(e.component, e.error.message) },
+ * });
+ * session.eventBus.subscribe('llm.text.delta', ({ text }) => process.stdout.write(text));
+ * const turn = await session.sendText('Is breakfast included?');
+ * console.log(turn.text);
+ * await session.close();
+ * ```
+ */
 export class VoiceSession {
   readonly sessionId: string;
   readonly userId: string;
@@ -97,6 +119,8 @@ export class VoiceSession {
     if (!this.agents.has(first)) throw new AgentError('unknown_agent', `No agent named "${first}"`);
     this.agentName = first;
     this.eventBus = options.eventBus ?? new EventBus<EventMap>({ logger: this.logger });
+    this.eventBus.subscribeTable(DIAGNOSTICS_TABLE, undefined);
+    diagnose('sessionCreated', () => ({ sessionId: this.sessionId, userId: this.userId }));
     this.eventBus.setHandlerErrorListener((error, type) => {
       this.eventBus.publish('error', {
         sessionId: this.sessionId,

@@ -16,6 +16,26 @@ const SETTINGS = Symbol.for('colloquy.toolSettings');
 
 type WithSettings = { [SETTINGS]?: ToolSettings };
 
+/**
+ * An AI SDK `tool()` with Colloquy's settings: `timeoutMs` (the call fails with `tool_timeout`) and
+ * `execution: 'background'` (the agent answers at once; the result arrives later).
+ *
+ * @example
+ * ```ts
+ * import { defineTool, toolContext } from 'colloquy';
+ * import { z } from 'zod';
+ *
+ * const bookTable = defineTool({
+ *   description: 'Book a table at the hotel restaurant',
+ *   inputSchema: z.object({ time: z.string(), guests: z.number().int().min(1) }),
+ *   timeoutMs: 5000,
+ *   execute: async ({ time, guests }, options) => {
+ *     toolContext(options).gui.notify(`Booking for ${guests} at ${time}…`);
+ *     return { confirmed: true, time, guests };
+ *   },
+ * });
+ * ```
+ */
 export function defineTool<INPUT, OUTPUT>(
   definition: Tool<INPUT, OUTPUT> & ToolSettings,
 ): Tool<INPUT, OUTPUT> {

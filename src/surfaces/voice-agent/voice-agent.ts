@@ -58,6 +58,29 @@ const PENDING_CHUNKS: EventTable<EventMap, { pendingChunks: number }> = {
   },
 };
 
+/**
+ * An EventEmitter voice agent: text, recorded or streamed audio in; text, speech and events out.
+ * `handleSocket` speaks the WebSocket protocol (docs/websocket-protocol.md) on a socket.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { VoiceAgent } from 'colloquy';
+ * import { WebSocketServer } from 'ws';
+ *
+ * new WebSocketServer({ port: 8080 }).on('connection', (socket) => {
+ *   const agent = new VoiceAgent({
+ *     model: openai('gpt-4o'),
+ *     transcriptionModel: openai.transcription('whisper-1'),
+ *     speechModel: openai.speech('gpt-4o-mini-tts'),
+ *     instructions: 'You are a helpful voice assistant.',
+ *   });
+ *   agent.handleSocket(socket);
+ *   agent.on('text', ({ role, text }) => console.log(role, text));
+ *   agent.on('disconnected', () => agent.destroy());
+ * });
+ * ```
+ */
 export class VoiceAgent extends EventEmitter<AgentEventMap> {
   /** The session underneath (its `eventBus` carries every internal event). */
   readonly session: VoiceSession;

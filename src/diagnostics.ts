@@ -1,0 +1,87 @@
+/**
+ * Process-wide diagnostics on `node:diagnostics_channel`, the base for metrics and tracing: any
+ * code in the process (an APM agent, a metrics exporter) can subscribe by channel name without a
+ * reference to a session. A message is built and published only when its channel has a subscriber.
+ *
+ * | channel | message |
+ * |---|---|
+ * | `colloquy:session:created` | `{ sessionId, userId }` |
+ * | `colloquy:session:closed` | `{ sessionId, reason }` |
+ * | `colloquy:turn:start` | `{ sessionId, turnId }` |
+ * | `colloquy:turn:end` | `{ sessionId, turnId, abandoned }` |
+ * | `colloquy:provider:call` | `{ sessionId, turnId, processor, model, ttfbMs }` (time to first byte) |
+ * | `colloquy:error` | `{ sessionId, component, severity, error }` |
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { EventTable } from './bus/event-bus.ts';
+import type { EventMap } from './bus/events.ts';
+import type { ColloquyError, ErrorSeverity } from './errors.ts';
+
+export const DIAGNOSTICS_CHANNELS = {
+  sessionCreated: 'colloquy:session:created',
+  sessionClosed: 'colloquy:session:closed',
+  turnStart: 'colloquy:turn:start',
+  turnEnd: 'colloquy:turn:end',
+  providerCall: 'colloquy:provider:call',
+  error: 'colloquy:error',
+} as const;
+
+export interface DiagnosticsMessages {
+  sessionCreated: { sessionId: string; userId: string };
+  sessionClosed: { sessionId: string; reason: string };
+  turnStart: { sessionId: string; turnId: string };
+  turnEnd: { sessionId: string; turnId: string; abandoned: boolean };
+  providerCall: {
+    sessionId: string;
+    turnId: string | undefined;
+    processor: string;
+    model: string | undefined;
+    ttfbMs: number;
+  };
+  error: { sessionId: string | undefined; component: string; severity: ErrorSeverity; error: ColloquyError };
+}
+
+const channels = {
+  sessionCreated: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.sessionCreated),
+  sessionClosed: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.sessionClosed),
+  turnStart: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.turnStart),
+  turnEnd: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.turnEnd),
+  providerCall: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.providerCall),
+  error: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.error),
+};
+
+/** Publishes on `name`'s channel; `message` is only called when someone subscribes. */
+export function diagnose<K extends keyof DiagnosticsMessages>(
+  name: K,
+  message: () => DiagnosticsMessages[K],
+): void {
+  const channel = channels[name];
+  if (channel.hasSubscribers) channel.publish(message());
+}
+
+/** Bus events → channels (subscribed once per session with `bus.subscribeTable`). */
+export const DIAGNOSTICS_TABLE: EventTable<EventMap, undefined> = {
+  'session.close': (p) => diagnose('sessionClosed', () => ({ sessionId: p.sessionId, reason: p.reason })),
+  'turn.start': (p) => diagnose('turnStart', () => ({ sessionId: p.sessionId, turnId: p.turnId })),
+  'turn.end': (p) =>
+    diagnose('turnEnd', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      abandoned: p.abandoned === true,
+    })),
+  'metrics.ttfb': (p) =>
+    diagnose('providerCall', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      processor: p.processor,
+      model: p.model,
+      ttfbMs: p.valueMs,
+    })),
+  error: (p) =>
+    diagnose('error', () => ({
+      sessionId: p.sessionId,
+      component: p.component,
+      severity: p.severity,
+      error: p.error,
+    })),
+};
