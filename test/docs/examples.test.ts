@@ -17,6 +17,19 @@ async function runBlock(name: string, code: string): Promise<void> {
   await import(file);
 }
 
+/** Runs a block and returns what it printed with console.log, one string per call. */
+async function logsOf(name: string, code: string): Promise<string[]> {
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => logged.push(args.join(' '));
+  try {
+    await runBlock(name, code);
+  } finally {
+    console.log = log;
+  }
+  return logged;
+}
+
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -29,28 +42,12 @@ describe('docs examples', () => {
 
   it('docs/errors.md: checking for a Colloquy error', async () => {
     const block = codeBlock(join(root, 'docs/errors.md'), 'Checking for a Colloquy error', 'ts');
-    const logged: unknown[] = [];
-    const log = console.log;
-    console.log = (...args: unknown[]) => logged.push(args.join(' '));
-    try {
-      await runBlock('errors', block.code);
-    } finally {
-      console.log = log;
-    }
-    expect(logged).toEqual(['true', 'false', 'not a Colloquy error']);
+    expect(await logsOf('errors', block.code)).toEqual(['true', 'false', 'not a Colloquy error']);
   });
 
   it('docs/providers.md: a provider declaring its specification version runs in a session', async () => {
     const block = codeBlock(join(root, 'docs/providers.md'), 'Specification versions', 'ts');
-    const logged: unknown[] = [];
-    const log = console.log;
-    console.log = (...args: unknown[]) => logged.push(args.join(' '));
-    try {
-      await runBlock('providers', block.code);
-    } finally {
-      console.log = log;
-    }
-    expect(logged).toEqual(['Hello there.']);
+    expect(await logsOf('providers', block.code)).toEqual(['Hello there.']);
   });
 
   it("README: the minimal agent runs with a mock model in place of OpenAI's", async () => {
