@@ -239,7 +239,18 @@ export function registerLiveKitRoutes(
         reject(socket, 404, 'Not Found');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => guarded(ws, () => open.room.resume(ws)));
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        guarded(ws, () => {
+          open.room.resume(ws);
+          // LiveKit's client-driven resume (a valid access token for the room and identity, plus the
+          // participant sid) is this session's resume: `session.resume` fires, pending subagent
+          // questions are sent again.
+          open.session.session.eventBus.publish('session.resume', {
+            sessionId: open.session.id,
+            handle: open.room.userSid,
+          });
+        }),
+      );
       return;
     }
     if (open) {

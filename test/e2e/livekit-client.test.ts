@@ -193,9 +193,13 @@ describe('livekit-client against the Colloquy server (browser, offline models)',
 
   it('survives a dropped signalling socket: the client resumes, the same session goes on', async () => {
     const session = routes.session(details.roomName)!;
+    const resumes: unknown[] = [];
+    session.session.eventBus.subscribe('session.resume', (e) => resumes.push(e));
     expect(await browser.page.evaluate(() => window.__lk.dropSignal())).toBe(true);
     await waitFor('reconnected', () => true, 20_000);
     expect(routes.session(details.roomName)).toBe(session);
+    // LiveKit's reconnect maps onto the session's resume.
+    expect(resumes).toEqual([{ sessionId: session.id, handle: expect.stringMatching(/^PA_/) }]);
     expect(routes.room(details.roomName)?.roomState).toBe('connected');
     // Still talking: a chat turn after the resume is answered with a data packet.
     await browser.page.evaluate(() => window.__lk.sendChat('pricing again please'));
