@@ -61,15 +61,21 @@ function makeAgent(timeoutMs?: number) {
   return { agent, rec: new EventRecorder(agent.bus) };
 }
 
+/** Serves `agent` on a loopback socket server and connects a client to it. */
+async function serve(agent: VoiceAgent) {
+  const server = await startServer((socket) => agent.handleSocket(socket));
+  cleanups.push(() => server.close());
+  const log = await openClient(server.url);
+  cleanups.push(() => log.socket.terminate());
+  return log;
+}
+
 describe('subagent UI over the native WebSocket protocol', () => {
   it('subagent_ui_request → subagent_ui_response → the assistant tells the user the result', async () => {
     const { agent, rec } = makeAgent();
     const requests: unknown[] = [];
     agent.on('subagent_ui_request', (r) => requests.push(r));
-    const server = await startServer((socket) => agent.handleSocket(socket));
-    cleanups.push(() => server.close());
-    const log = await openClient(server.url);
-    cleanups.push(() => log.socket.terminate());
+    const log = await serve(agent);
 
     log.send({ type: 'transcript', text: 'book us a table' });
     const request = await log.waitFor('subagent_ui_request');
@@ -125,10 +131,7 @@ describe('subagent UI over the native WebSocket protocol', () => {
 
   it('an unanswered question times out: subagent_ui_cancel, the subagent goes on without the answer', async () => {
     const { agent, rec } = makeAgent(150);
-    const server = await startServer((socket) => agent.handleSocket(socket));
-    cleanups.push(() => server.close());
-    const log = await openClient(server.url);
-    cleanups.push(() => log.socket.terminate());
+    const log = await serve(agent);
     log.send({ type: 'transcript', text: 'book us a table' });
     const request = await log.waitFor('subagent_ui_request');
     const cancel = await log.waitFor('subagent_ui_cancel');
