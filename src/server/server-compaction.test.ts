@@ -43,7 +43,7 @@ describe('server compaction config', () => {
     [{}, { keepRecent: 4 }, 'needs a budget'],
     [{ COLLOQUY_COMPACTION_PROMPT: 'x' }, undefined, 'needs a budget'],
     [{}, { maxTokens: 8000, triggerRatio: 3 }, 'compaction: triggerRatio'],
-    [{}, { maxTokens: 8000, extra: 1 } as never, 'compaction: (section)'],
+    [{}, { maxTokens: 8000, extra: 1 } as never, 'compaction: Unrecognized key: "extra"'],
   ])('refuses bad settings with ConfigError (%#)', (env, section, message) => {
     expect(() => compactionConfig(env, section)).toThrowError(
       expect.objectContaining({ code: 'invalid_compaction', message: expect.stringContaining(message) }),
