@@ -181,7 +181,18 @@ async function main(): Promise<void> {
     COLLOQUY_TTS: 'espeak',
     COLLOQUY_VAD: 'energy',
   });
-  const server = await startServer({ config, logger: silentLogger, readyTimeoutMs: 3000, maxSessions: 200 });
+  const server = await startServer({
+    config,
+    logger: silentLogger,
+    // Every soak client comes from 127.0.0.1: per-client limits would measure themselves.
+    limits: {
+      readyTimeoutMs: 3000,
+      maxSessions: 200,
+      maxSessionsPerClient: 200,
+      connectsPerMinute: 1_000_000,
+      connectBurst: 1_000_000,
+    },
+  });
   // Warm-up: the first session loads the models (seconds of blocking work), outside the numbers.
   const warm = await connect(server.url);
   await new Promise<void>((resolve) => {

@@ -61,8 +61,9 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
     registerRoutes: (app, ctx) => {
       if (registerWebRtc) {
         webrtc = registerWebRtc(app, {
-          config,
+          config: ctx.config,
           logger,
+          gate: ctx.gate,
           models: ctx.models,
           registry: ctx.registry,
           tokens: ctx.tokens,

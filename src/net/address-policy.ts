@@ -77,7 +77,7 @@ export function embeddedIpv4(v6: string): string | undefined {
 }
 
 /** The eight 16-bit words of an IPv6 address (with an optional dotted IPv4 tail), or undefined. */
-function expandIpv6(address: string): number[] | undefined {
+export function expandIpv6(address: string): number[] | undefined {
   let text = address.replace(/^\[|\]$/g, '').split('%')[0];
   if (isIP(text) !== 6) return undefined;
   const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);

@@ -15,11 +15,12 @@ import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { ResumeError } from '../session/resume-handles.ts';
 import { zodIssueText } from '../zod-issues.ts';
+import type { ClientGate } from './client-gate.ts';
 import { RequestDataSchema, type ServerConfig, type SessionProfile } from './config.ts';
 import { type ConnectHook, resolveConnect } from './connect-hook.ts';
 import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
-import { corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
+import { admitRequest, corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
@@ -54,6 +55,8 @@ export interface ServerContext {
   connectRequired?: boolean;
   /** WebSocket upgrade handlers of other transports, by path (e.g. LiveKit's `/rtc/v1`). */
   upgrades: Map<string, UpgradeHandler>;
+  /** Per-client rates and session shares (`config.limits`); transports admit sessions through it. */
+  gate: ClientGate;
 }
 
 /** Takes over an HTTP upgrade request on its path (the socket is its to answer or close). */
@@ -73,10 +76,6 @@ export interface CreateAppOptions {
   connectHookTimeoutMs?: number;
 }
 
-/** Largest `/connect` body. */
-const MAX_CONNECT_BODY = 64 * 1024;
-/** Largest body on any other route (`ServerConfig.maxBodyBytes`). */
-const MAX_BODY = 1024 * 1024;
 /** `requestData.transport` values that ask for SmallWebRTC. */
 const WEBRTC_NAMES = new Set(['webrtc', 'small-webrtc', 'smallwebrtc']);
 
@@ -87,11 +86,12 @@ export function createApp({
   connectHookTimeoutMs,
 }: CreateAppOptions): Hono {
   const { config, logger, registry, tokens } = context;
+  const { limits } = config;
   const app = new Hono();
   const originPolicy = originPolicyOf(config);
   app.use('*', corsFor(originPolicy));
   // Bodies are bounded while they stream in (not after reading them whole).
-  app.use('*', bodyLimit({ maxSize: config.maxBodyBytes ?? MAX_BODY, onError: tooLarge }));
+  app.use('*', bodyLimit({ maxSize: limits.maxBodyBytes, onError: tooLarge }));
 
   app.get('/health', (c) => c.json({ status: 'ok', sessions: registry.activeCount }));
 
@@ -99,10 +99,12 @@ export function createApp({
   registerPlaygroundRoutes(app, context);
 
   const connect = async (c: Context) => {
+    const limited = admitRequest(c, context.gate, config.trustProxy === true);
+    if (limited) return limited;
     const text = await c.req.text();
     let body: unknown = {};
     if (text.trim()) {
-      const parsed = parseJsonWithLimits(text, { maxDepth: 16, maxBytes: MAX_CONNECT_BODY });
+      const parsed = parseJsonWithLimits(text, { maxDepth: 16, maxBytes: limits.connectBodyBytes });
       if (!parsed.ok) return c.json({ info: 'Request body must be JSON (the client requestData)' }, 400);
       body = parsed.value;
     }
@@ -161,7 +163,7 @@ export function createApp({
     return c.json({ ws_url: `${wsOrigin}/ws?token=${token}` });
   };
   for (const path of config.connectPaths ?? DEFAULT_CONNECT_PATHS) {
-    app.use(path, bodyLimit({ maxSize: MAX_CONNECT_BODY, onError: tooLarge }));
+    app.use(path, bodyLimit({ maxSize: limits.connectBodyBytes, onError: tooLarge }));
     app.post(path, context.auth, connect);
   }
 

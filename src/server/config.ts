@@ -5,7 +5,8 @@
  *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
  *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
  *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS,
- *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts)
+ *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts), and the
+ *   limits (COLLOQUY_MAX_SESSIONS, COLLOQUY_MAX_SESSIONS_PER_CLIENT, COLLOQUY_CONNECTS_PER_MINUTE, …: limits.ts)
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
  * `configurations` that a client picks with `requestData.config` on `POST /connect`.
@@ -22,6 +23,7 @@ import { type DeclarativeTool, DeclarativeToolSchema } from '../tools/declarativ
 import { zodIssueText } from '../zod-issues.ts';
 import { parseConnectPaths } from './connect-paths.ts';
 import { parseOrigins } from './http-guards.ts';
+import { LimitsFileSchema, limitsFromEnv, resolveLimits, type ServerLimits } from './limits.ts';
 import { defaultSpecs } from './model-spec.ts';
 import { type CompactionConfig, CompactionSchema, compactionConfig } from './server-compaction.ts';
 
@@ -87,6 +89,8 @@ export const ConfigFileSchema = ProfileSchema.extend({
   memory: MemorySchema.optional(),
   /** Context compaction (server-compaction.ts); COLLOQUY_COMPACTION_* override it. */
   compaction: CompactionSchema.optional(),
+  /** Sizes, depths, queue lengths, sessions and rates (docs/security.md); the environment overrides. */
+  limits: LimitsFileSchema.optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -120,8 +124,8 @@ export interface ServerConfig {
   allowedOrigins?: string[];
   /** `COLLOQUY_TRUST_PROXY`: honour `X-Forwarded-Proto`/`-Host`. */
   trustProxy?: boolean;
-  /** `COLLOQUY_MAX_BODY_BYTES`: largest HTTP request body on routes without their own limit. */
-  maxBodyBytes?: number;
+  /** Sizes, depths, queue lengths, sessions and rates: defaults, the file's `limits`, then the environment. */
+  limits: ServerLimits;
   file: ConfigFile;
   defaults: SessionProfile['models'];
   /** Paths of the connect endpoint (default `['/connect']`). */
@@ -184,6 +188,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     baseDir,
     ...(env.COLLOQUY_HTTP_ALLOW ? { httpAllow: parseAllowlist(env.COLLOQUY_HTTP_ALLOW) } : {}),
     ...securityEnv(env),
+    limits: resolveLimits(file.limits, limitsFromEnv(env)),
     file,
     connectPaths: env.COLLOQUY_CONNECT_PATHS
       ? parseConnectPaths(env.COLLOQUY_CONNECT_PATHS, 'COLLOQUY_CONNECT_PATHS')
@@ -301,16 +306,9 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 /** The hostile-input settings from the environment (docs/security.md). */
 function securityEnv(
   env: Record<string, string | undefined>,
-): Pick<ServerConfig, 'allowedOrigins' | 'trustProxy' | 'maxBodyBytes'> {
-  const out: Pick<ServerConfig, 'allowedOrigins' | 'trustProxy' | 'maxBodyBytes'> = {};
+): Pick<ServerConfig, 'allowedOrigins' | 'trustProxy'> {
+  const out: Pick<ServerConfig, 'allowedOrigins' | 'trustProxy'> = {};
   if (env.COLLOQUY_ALLOWED_ORIGINS) out.allowedOrigins = parseOrigins(env.COLLOQUY_ALLOWED_ORIGINS);
   if (/^(1|true|yes|on)$/i.test(env.COLLOQUY_TRUST_PROXY ?? '')) out.trustProxy = true;
-  if (env.COLLOQUY_MAX_BODY_BYTES !== undefined) {
-    const max = Number(env.COLLOQUY_MAX_BODY_BYTES);
-    if (!Number.isInteger(max) || max < 1024) {
-      throw new ConfigError('invalid_max_body', 'COLLOQUY_MAX_BODY_BYTES must be an integer >= 1024');
-    }
-    out.maxBodyBytes = max;
-  }
   return out;
 }

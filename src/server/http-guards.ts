@@ -10,8 +10,11 @@
  * Proxy headers are ignored unless `COLLOQUY_TRUST_PROXY` is set: otherwise any client could point
  * the URLs the server hands out (`ws_url`, the WebRTC endpoint) at another host.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { clientAddress } from '../net/client-address.ts';
+import { type ClientGate, ClientLimitError } from './client-gate.ts';
 
 export interface OriginPolicy {
   /** Exact origins (`https://app.example.com`) allowed besides same-origin and loopback; `*` = any. */
@@ -88,4 +91,33 @@ export function publicOrigin(c: Context, policy: OriginPolicy): string {
 /** `COLLOQUY_ALLOWED_ORIGINS`: comma or space separated origins. */
 export function parseOrigins(text: string | undefined): string[] {
   return (text ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * The client of a request, for per-client limits: its socket's address, or behind a trusted proxy
+ * the last `X-Forwarded-For` entry (see net/client-address.ts).
+ */
+export function requestClient(c: Context, trustProxy: boolean): string {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return clientAddress(incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustProxy);
+}
+
+/**
+ * Counts a session start (connect, offer) of the request's client: a `429 {info, code}` response with
+ * `Retry-After` when it is over its rate, undefined when it may go on.
+ */
+export function admitRequest(c: Context, gate: ClientGate, trustProxy: boolean): Response | undefined {
+  try {
+    gate.request(requestClient(c, trustProxy));
+    return undefined;
+  } catch (err) {
+    return limitResponse(c, err);
+  }
+}
+
+/** The `429` answer of a `ClientLimitError` (anything else is rethrown). */
+export function limitResponse(c: Context, err: unknown): Response {
+  if (!(err instanceof ClientLimitError)) throw err;
+  c.header('retry-after', String(err.retryAfterSeconds));
+  return c.json({ info: err.message, code: err.code }, 429);
 }

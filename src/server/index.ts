@@ -8,6 +8,8 @@ export * as rtvi from '../surfaces/rtvi/index.ts';
 export type { CreateAppOptions, ServerContext, UpgradeHandler } from './app.ts';
 export { createApp } from './app.ts';
 export { bearerMatches, requireBearer } from './auth.ts';
+export type { ClientLimitCode, GateLimits, SessionSlot } from './client-gate.ts';
+export { ClientGate, ClientLimitError } from './client-gate.ts';
 export type { AgentConfig, ConfigFile, RequestData, ServerConfig, SessionProfile } from './config.ts';
 export { ConfigFileSchema, loadServerConfig, parseConfigFile, RequestDataSchema } from './config.ts';
 export type { ConnectDecision, ConnectHook, ConnectRequest } from './connect-hook.ts';
@@ -15,6 +17,15 @@ export { ConnectRefusal } from './connect-hook.ts';
 export { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 export type { ConnectGrant } from './connect-tokens.ts';
 export { ConnectTokens } from './connect-tokens.ts';
+export type { LimitsInput, ServerLimits } from './limits.ts';
+export {
+  DEFAULT_LIMITS,
+  LIMIT_ENV,
+  LimitsFileSchema,
+  LimitsSchema,
+  limitsFromEnv,
+  resolveLimits,
+} from './limits.ts';
 export type { ParsedSpec } from './model-spec.ts';
 export {
   parseSpec,
@@ -27,7 +38,6 @@ export {
 export {
   RTVI_CLIENT_MESSAGE_NAMES,
   TTS_SPEAK_MAX_CHARS,
-  TTS_SPEAK_MAX_QUEUED,
 } from './rtvi-client-messages.ts';
 export type { RtviSession, RtviSessionOptions, RtviSessionState } from './rtvi-session.ts';
 export { createRtviSession } from './rtvi-session.ts';

@@ -145,7 +145,25 @@ describe('LiveKit routes', () => {
     ])('refuses %s', async (_name, body, headers, status) => {
       const res = await details(body, headers as Record<string, string> | undefined);
       expect(res.status).toBe(status);
-      expect(await res.json()).toEqual({ info: expect.any(String) });
+      const reply = (await res.json()) as Record<string, unknown>;
+      expect(reply.info).toEqual(expect.any(String));
+      // JSON refused by the bounded parser names its kind; other refusals carry only `info`.
+      expect(Object.keys(reply).filter((k) => k !== 'info' && k !== 'code')).toEqual([]);
+    });
+
+    it('refuses deep JSON with a typed code, before anything walks it', async () => {
+      const deep = `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`;
+      const res = await details(deep);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        info: 'Request body JSON is nested deeper than 8 levels',
+        code: 'json_too_deep',
+      });
+      const malformed = await details('{not json');
+      expect(await malformed.json()).toEqual({
+        info: 'Request body must be a JSON object',
+        code: 'json_malformed',
+      });
     });
   });
 

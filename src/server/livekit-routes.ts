@@ -21,7 +21,9 @@ import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ConfigError, isColloquyError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
+import { clientAddress } from '../net/client-address.ts';
 import { hasOptional } from '../optional-dependency.ts';
 import {
   type LiveKitClaims,
@@ -34,10 +36,11 @@ import { LiveKitRoom } from '../transports/livekit/room.ts';
 import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
 import { zodIssueText } from '../zod-issues.ts';
 import { originPolicyOf, type ServerContext } from './app.ts';
+import type { SessionSlot } from './client-gate.ts';
 import { RequestDataSchema, resolveProfile, type SessionProfile } from './config.ts';
-import { publicOrigin } from './http-guards.ts';
+import { admitRequest, publicOrigin } from './http-guards.ts';
 import { createLiveKitSession, type LiveKitSession } from './livekit-session.ts';
-import { reject } from './server.ts';
+import { reject, rejectLimit } from './server.ts';
 
 export const CONNECTION_DETAILS_PATH = '/livekit/connection-details';
 export const SIGNAL_PATH = '/rtc/v1';
@@ -125,19 +128,24 @@ export function registerLiveKitRoutes(
     }
   };
 
+  const trustProxy = config.trustProxy === true;
   app.post(CONNECTION_DETAILS_PATH, context.auth, async (c) => {
+    const limited = admitRequest(c, context.gate, trustProxy);
+    if (limited) return limited;
     const text = await c.req.text();
     if (text.length > MAX_BODY_CHARS) return c.json({ info: 'Request body too large' }, 413);
     let body: Record<string, unknown> = {};
     if (text.trim()) {
-      try {
-        const value: unknown = JSON.parse(text);
-        if (value !== null && (typeof value !== 'object' || Array.isArray(value)))
-          throw new Error('not an object');
-        body = (value ?? {}) as Record<string, unknown>;
-      } catch {
+      const parsed = parseJsonWithLimits(text, { maxBytes: MAX_BODY_CHARS, maxDepth: 8 });
+      if (!parsed.ok) {
+        const why = parsed.error.kind === 'malformed' ? 'must be a JSON object' : parsed.error.message;
+        return c.json({ info: `Request body ${why}`, code: parsed.error.code }, 400);
+      }
+      const value = parsed.value;
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
         return c.json({ info: 'Request body must be a JSON object' }, 400);
       }
+      body = (value ?? {}) as Record<string, unknown>;
     }
     const parsed = RequestDataSchema.safeParse({
       ...pick(body, ['config', 'agent', 'mode']),
@@ -206,6 +214,13 @@ export function registerLiveKitRoutes(
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy);
+    try {
+      context.gate.request(client);
+    } catch (err) {
+      rejectLimit(socket, err);
+      return;
+    }
     let claims: LiveKitClaims;
     try {
       claims = verifyLiveKitToken(url.searchParams.get('access_token'), keys);
@@ -257,7 +272,7 @@ export function registerLiveKitRoutes(
       wss.handleUpgrade(req, socket, head, (ws) => guarded(ws, () => open.room.join(ws, join)));
       return;
     }
-    if (rooms.size >= maxRooms) {
+    if (rooms.size >= maxRooms || context.registry.activeCount >= config.limits.maxSessions) {
       reject(socket, 503, 'Service Unavailable');
       return;
     }
@@ -272,6 +287,17 @@ export function registerLiveKitRoutes(
       }
     }
     const chosen = profile;
+    let slot: SessionSlot;
+    try {
+      slot = context.gate.openSession(client);
+    } catch (err) {
+      rejectLimit(socket, err);
+      return;
+    }
+    let started = false;
+    socket.once('close', () => {
+      if (!started) slot.release();
+    });
     wss.handleUpgrade(req, socket, head, (ws) => {
       const agentName = chosen.initialAgent ?? chosen.agents[0]?.name ?? 'agent';
       const grant = claims.video;
@@ -301,16 +327,19 @@ export function registerLiveKitRoutes(
           registry: context.registry,
           sessionId: `lk-${randomBytes(8).toString('hex')}`,
         });
+        started = true;
         reservations.delete(roomName);
         const entry = { room, session };
         rooms.set(roomName, entry);
         void session.closed.then((reason) => {
+          slot.release();
           if (rooms.get(roomName) === entry) rooms.delete(roomName);
           logger.info(`livekit: room ${roomName} ended: ${reason}`);
         });
         room.join(ws, join);
         logger.info(`livekit: room ${roomName} joined by ${claims.sub} (session ${session.id})`);
       } catch (err) {
+        slot.release();
         logger.error('livekit: cannot start a session', err);
         room?.close('server_closed');
         ws.close(1011, 'Cannot start the session');

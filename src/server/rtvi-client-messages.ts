@@ -16,6 +16,7 @@ import {
   serverResponseMessage,
 } from '../surfaces/rtvi/index.ts';
 import type { ClientCalls } from './client-calls.ts';
+import type { ServerLimits } from './limits.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 
 /** What the message handler may touch of its session. */
@@ -29,8 +30,10 @@ export interface RtviSessionInternals {
   readonly logger: Logger;
   /** `client-ready` was answered. */
   readonly ready: boolean;
-  /** Stream-mode `tts-speak` texts queued or being spoken (bounded by `TTS_SPEAK_MAX_QUEUED`). */
+  /** Stream-mode `tts-speak` texts queued or being spoken (bounded by `limits.ttsSpeakQueue`). */
   speechQueued: number;
+  /** The server's bounds on client messages and the `tts-speak` queue. */
+  readonly limits: Pick<ServerLimits, 'rtviMessageBytes' | 'rtviJsonDepth' | 'ttsSpeakQueue'>;
   onClientReady(id: string, about: unknown): void;
   /** The user did something: restart the idle timer. */
   touch(): void;
@@ -40,8 +43,6 @@ export interface RtviSessionInternals {
 
 /** Longest `tts-speak` text; longer texts are truncated (seed 002). */
 export const TTS_SPEAK_MAX_CHARS = 2000;
-/** Most `tts-speak` texts queued (or speaking) per session; more are refused with `error-response`. */
-export const TTS_SPEAK_MAX_QUEUED = 8;
 
 /** The `t` values of RTVI `client-message`s the server answers. */
 export const RTVI_CLIENT_MESSAGE_NAMES = ['tts-speak', 'ping', 'subagent-ui-response'] as const;
@@ -63,7 +64,10 @@ function answerSubagent(payload: unknown, s: RtviSessionInternals, refuse: (erro
 }
 
 export function handleClientMessage(raw: unknown, s: RtviSessionInternals): void {
-  const parsed = parseClientMessage(raw);
+  const parsed = parseClientMessage(raw, {
+    maxBytes: s.limits.rtviMessageBytes,
+    maxDepth: s.limits.rtviJsonDepth,
+  });
   if (!parsed.ok) {
     s.logger.debug(`session ${s.sessionId}: refused client message: ${parsed.error.message}`);
     s.transport.sendMessage(protocolErrorReply(parsed.error));
@@ -170,10 +174,10 @@ function clientMessage(id: string, t: string, d: unknown, s: RtviSessionInternal
         respond({ queued: false });
         return;
       }
-      if (s.speechQueued >= TTS_SPEAK_MAX_QUEUED) {
+      if (s.speechQueued >= s.limits.ttsSpeakQueue) {
         // Bounded: a client cannot pile up synthesis (memory, CPU shared with other sessions).
         refuse(
-          `tts-speak queue is full (${TTS_SPEAK_MAX_QUEUED} texts); try again once earlier texts were spoken`,
+          `tts-speak queue is full (${s.limits.ttsSpeakQueue} texts); try again once earlier texts were spoken`,
         );
         return;
       }

@@ -27,6 +27,7 @@ import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
@@ -261,6 +262,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       return state === 'ready';
     },
     speechQueued: 0,
+    limits: config.limits ?? DEFAULT_LIMITS,
     onClientReady: (id, about) => {
       if (state === 'closed') return;
       if (state === 'ready') {

@@ -11,15 +11,18 @@ import type { Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import { clientAddress } from '../net/client-address.ts';
 import type { SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
 import { createApp, originPolicyOf, type ServerContext } from './app.ts';
 import { bearerMatches, requireBearer } from './auth.ts';
+import { ClientGate, ClientLimitError, type SessionSlot } from './client-gate.ts';
 import { resolveProfile, type ServerConfig } from './config.ts';
 import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
+import { type LimitsInput, resolveLimits } from './limits.ts';
 import { createRtviSession } from './rtvi-session.ts';
 import { serverCompaction } from './server-compaction.ts';
 import { openServerStore, serverMemory } from './server-store.ts';
@@ -32,12 +35,11 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Extra routes (other transports), see `CreateAppOptions.registerRoutes`. */
   registerRoutes?: (app: Hono, context: ServerContext) => void;
-  /** How long a connected client may take to send `client-ready` (default 30 000 ms). */
-  readyTimeoutMs?: number;
-  /** Most live sessions; further connections are refused with 503 (default 100). */
-  maxSessions?: number;
-  /** Largest WebSocket message the socket layer accepts before closing (default 4 MiB). */
-  maxWsPayloadBytes?: number;
+  /**
+   * Limits over those of `config.limits` (sizes, depths, queues, sessions, per-client rates; see
+   * docs/security.md). Validated at start: a bad value throws `ConfigError('invalid_limits')`.
+   */
+  limits?: LimitsInput;
   /**
    * Decides each session from the client's `requestData` on the connect path(s): configuration,
    * agent, mode, greeting, `{{variables}}`; throw `ConnectRefusal(4xx, message)` to refuse. With a
@@ -74,12 +76,13 @@ export interface RunningServer {
  * ```
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { config } = options;
+  const limits = resolveLimits(options.config.limits, options.limits);
+  const config: ServerConfig = { ...options.config, limits };
   const logger = options.logger ?? consoleLogger;
   const registry = new SessionRegistry();
   const tokens = new ConnectTokens();
   const models = new ModelCache(config.baseDir);
-  const maxSessions = options.maxSessions ?? 100;
+  const gate = new ClientGate(limits);
   const data = openServerStore(config, logger, options.store);
   const memory = serverMemory(config, data.store, models);
   const compaction = serverCompaction(config, models);
@@ -105,7 +108,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ...(memory ? { memory } : {}),
         ...(compaction ? { compaction } : {}),
         ...(resume ? { resume: resume.sessionOptions } : {}),
-        ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+        readyTimeoutMs: limits.readyTimeoutMs,
       });
       resume?.track(session);
       return session;
@@ -113,6 +116,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     auth: requireBearer(config.authToken),
     ...(options.onConnect ? { connectRequired: true } : {}),
     upgrades: new Map(),
+    gate,
   };
   const app = createApp({
     context,
@@ -125,7 +129,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: options.maxWsPayloadBytes ?? 4 * 1024 * 1024,
+    maxPayload: limits.wsMessageBytes,
   });
 
   const originPolicy = originPolicyOf(config);
@@ -138,7 +142,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (!originAllowed(req.headers.origin, req.headers.host, originPolicy)) {
       return reject(socket, 403, 'Forbidden');
     }
+    const client = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      config.trustProxy === true,
+    );
     const token = url.searchParams.get('token');
+    // A one-time token's session start was counted at /connect; any other upgrade counts here.
+    if (!tokens.peek(token)) {
+      try {
+        gate.request(client);
+      } catch (err) {
+        return rejectLimit(socket, err);
+      }
+    }
     const grant = tokens.consume(token);
     const bearer =
       config.authToken !== undefined && bearerMatches(req.headers.authorization, config.authToken);
@@ -147,7 +164,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const resuming = grant?.resume;
     // A connect hook decides every session: no way around it.
     if (context.connectRequired && !grant) return reject(socket, 403, 'Forbidden');
-    if (!resuming && registry.activeCount >= maxSessions) return reject(socket, 503, 'Service Unavailable');
+    if (!resuming && registry.activeCount >= limits.maxSessions) {
+      return reject(socket, 503, 'Service Unavailable');
+    }
     let profile = grant?.profile;
     if (!profile) {
       try {
@@ -158,8 +177,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }
     }
     const chosen = profile;
+    let slot: SessionSlot | undefined;
+    let started = false;
+    if (!resuming) {
+      try {
+        slot = gate.openSession(client);
+      } catch (err) {
+        return rejectLimit(socket, err);
+      }
+      // Held by the session once it exists; given back here if the handshake never completes.
+      const held = slot;
+      socket.once('close', () => {
+        if (!started) held.release();
+      });
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new PipecatWsTransport(ws, { logger });
+      const transport = new PipecatWsTransport(ws, {
+        logger,
+        maxBufferedBytes: limits.wsAudioBufferBytes,
+        closeBufferedBytes: limits.wsCloseBufferBytes,
+      });
       if (resuming && resume) {
         try {
           resume.attach(resuming.sessionId, transport, resuming.handle);
@@ -173,9 +210,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }
       try {
         const session = context.createSession(transport, chosen);
+        started = true;
         logger.info(`session ${session.id} started (websocket, ${chosen.mode} mode)`);
-        void session.closed.then((reason) => logger.info(`session ${session.id} ended: ${reason}`));
+        void session.closed.then((reason) => {
+          slot?.release();
+          logger.info(`session ${session.id} ended: ${reason}`);
+        });
       } catch (err) {
+        slot?.release();
         const error = toColloquyError(err, 'session_failed');
         logger.error('ws: cannot start a session', error);
         transport.sendMessage(errorMessage(`Cannot start the session: ${error.message}`, true));
@@ -222,9 +264,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
-export function reject(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({ info: text });
+export function reject(socket: Duplex, status: number, text: string, extra?: UpgradeRefusal): void {
+  const body = JSON.stringify({ info: extra?.info ?? text, ...(extra?.code ? { code: extra.code } : {}) });
+  const retry = extra?.retryAfterSeconds !== undefined ? `retry-after: ${extra.retryAfterSeconds}\r\n` : '';
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${retry}connection: close\r\n\r\n${body}`,
   );
+}
+
+/** More about a refused upgrade: the body's `info` and `code`, and `Retry-After`. */
+export interface UpgradeRefusal {
+  info?: string;
+  code?: string;
+  retryAfterSeconds?: number;
+}
+
+/** Refuses an upgrade over a per-client limit with `429 {info, code}` and `Retry-After`. */
+export function rejectLimit(socket: Duplex, err: unknown): void {
+  if (!(err instanceof ClientLimitError)) throw err;
+  reject(socket, 429, 'Too Many Requests', {
+    info: err.message,
+    code: err.code,
+    retryAfterSeconds: err.retryAfterSeconds,
+  });
 }

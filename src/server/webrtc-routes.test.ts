@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { until } from '../testing/signals.ts';
+import { ClientGate } from './client-gate.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
 import { ModelCache } from './session-factory.ts';
 import { registerWebRtcRoutes, smallWebRtcConnectAnswer, type WebRtcRoutes } from './webrtc-routes.ts';
@@ -20,12 +21,13 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function startServer(config: ServerConfig, maxPeers = 4): Promise<Server> {
+async function startServer(config: ServerConfig, maxPeers = 4, gate?: ClientGate): Promise<Server> {
   const app = new Hono();
   const routes = registerWebRtcRoutes(app, {
     config,
     logger: silentLogger,
     maxPeers,
+    ...(gate ? { gate } : {}),
     models: new ModelCache(config.baseDir),
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
@@ -347,5 +349,38 @@ describe('SmallWebRTC signalling routes with a token', () => {
     expect(smallWebRtcConnectAnswer('/api/offer')).toEqual({
       webrtcRequestParams: { endpoint: '/api/offer' },
     });
+  });
+});
+
+describe('SmallWebRTC offers and per-client limits', () => {
+  let server: Server;
+  let gate: ClientGate;
+  beforeAll(async () => {
+    gate = new ClientGate({ connectBurst: 3, connectsPerMinute: 1, maxSessionsPerClient: 1 });
+    server = await startServer({ ...loadServerConfig({ PORT: '0', COLLOQUY_TRUST_PROXY: 'true' }) }, 8, gate);
+  });
+  afterAll(() => server.close());
+
+  it('a client over its share of connections or its rate gets 429; another client connects', async () => {
+    const as = (address: string) => ({ 'x-forwarded-for': address });
+    const a = await newClient();
+    const first = await post(server.url, await a.offer(), as('198.51.100.1'));
+    expect(first.status).toBe(200);
+    const second = await post(server.url, await (await newClient()).offer(), as('198.51.100.1'));
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('5');
+    expect(await second.json()).toEqual({
+      info: 'Too many sessions from your address (1); end one first',
+      code: 'too_many_sessions',
+    });
+    const b = await post(server.url, await (await newClient()).offer(), as('198.51.100.2'));
+    expect(b.status).toBe(200);
+    // The third offer of 198.51.100.1 is its last in the burst; the fourth is over the rate.
+    await post(server.url, await (await newClient()).offer(), as('198.51.100.1'));
+    const fourth = await post(server.url, await (await newClient()).offer(), as('198.51.100.1'));
+    expect(fourth.status).toBe(429);
+    expect(((await fourth.json()) as { code: string }).code).toBe('rate_limited');
+    await server.routes.closeAll();
+    await until('slots given back', () => (gate.sessionsOf('198.51.100.1') === 0 ? true : undefined));
   });
 });

@@ -29,6 +29,7 @@ import { assertSafeOfferSdp } from '../transports/small-webrtc/sdp-guard.ts';
 import { SmallWebRtcTransport } from '../transports/small-webrtc/webrtc-transport.ts';
 import { zodIssueText } from '../zod-issues.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
+import type { ClientGate, SessionSlot } from './client-gate.ts';
 import {
   type RequestData,
   RequestDataSchema,
@@ -37,6 +38,8 @@ import {
   type SessionProfile,
 } from './config.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
+import { limitResponse, requestClient } from './http-guards.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 import { createRtviSession, type RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import type { ModelCache } from './session-factory.ts';
@@ -45,8 +48,6 @@ import type { ServerResume } from './session-resume.ts';
 
 export const WEBRTC_OFFER_PATH = '/api/offer';
 
-/** Largest offer / candidate body accepted (an offer SDP is a few KiB). */
-const MAX_BODY_BYTES = 256 * 1024;
 const MAX_SDP_CHARS = 128 * 1024;
 
 const OfferSchema = z.object({
@@ -108,6 +109,11 @@ export interface WebRtcRoutesDeps {
    * redeemed at `/connect` attaches its connection to the waiting session instead of starting one.
    */
   resume?: Pick<ServerResume, 'attach'>;
+  /**
+   * Per-client admission (the server's `ServerContext.gate`): every offer counts against the client's
+   * rate, every new connection against its share of sessions (429 beyond either).
+   */
+  gate?: ClientGate;
 }
 
 export interface WebRtcRoutes {
@@ -130,30 +136,41 @@ type AnyHono = Hono<any, any, any>;
 export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebRtcRoutes {
   const path = deps.path ?? WEBRTC_OFFER_PATH;
   const logger = deps.logger ?? consoleLogger;
-  const maxPeers = deps.maxPeers ?? 32;
+  const maxPeers = deps.maxPeers ?? deps.config.limits?.maxWebRtcPeers ?? DEFAULT_LIMITS.maxWebRtcPeers;
+  const maxBodyBytes = deps.config.limits?.offerBodyBytes ?? DEFAULT_LIMITS.offerBodyBytes;
+  const trustProxy = deps.config.trustProxy === true;
   const peers = new Map<string, SmallWebRtcTransport>();
   const sessions = new Map<string, RtviSession>();
   let answering = 0;
 
-  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500 | 503, info: string) =>
+  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503, info: string) =>
     c.json({ info }, status);
 
   app.use(
     path,
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => fail(c, 413, `Body larger than ${MAX_BODY_BYTES} bytes`),
+      maxSize: maxBodyBytes,
+      onError: (c) => fail(c, 413, `Body larger than ${maxBodyBytes} bytes`),
     }),
   );
 
   app.post(path, async (c) => {
-    const json = await readJson(c);
+    const client = requestClient(c, trustProxy);
+    const json = await readJson(c, maxBodyBytes);
     // Auth comes before any detail about the body: only the token is read from it first.
     const bodyToken = stringOrUndefined(
       (json.ok ? (json.value as { requestData?: { token?: unknown } } | null)?.requestData : undefined)
         ?.token,
     );
     const grant = deps.tokens?.peek(bodyToken);
+    // An offer with a one-time token was counted at /connect; any other offer counts here.
+    if (deps.gate && !grant) {
+      try {
+        deps.gate.request(client);
+      } catch (err) {
+        return limitResponse(c, err);
+      }
+    }
     const headerToken = presentedToken(c);
     if (!grant && !tokenMatches(headerToken ?? bodyToken, deps.config.authToken)) {
       return fail(c, 401, 'Missing or wrong token');
@@ -192,6 +209,12 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     } catch (err) {
       return fail(c, 400, `SDP refused: ${errorMessage(err)}`);
     }
+    let slot: SessionSlot | undefined;
+    try {
+      slot = deps.gate?.openSession(client);
+    } catch (err) {
+      return limitResponse(c, err);
+    }
     answering++;
     const peer = new SmallWebRtcPeer({ ...(deps.iceServers ? { iceServers: deps.iceServers } : {}) });
     let answer: Awaited<ReturnType<SmallWebRtcPeer['createAnswer']>>;
@@ -199,6 +222,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       answer = await peer.createAnswer({ sdp: offer.sdp, type: offer.type });
     } catch (err) {
       answering--;
+      slot?.release();
       peer.close();
       return fail(c, 400, `SDP refused: ${errorMessage(err)}`);
     }
@@ -209,6 +233,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     });
     peers.set(peer.pcId, transport);
     transport.onDispose(() => {
+      slot?.release();
       if (peers.get(peer.pcId) === transport) {
         peers.delete(peer.pcId);
         sessions.delete(peer.pcId);
@@ -258,7 +283,7 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     if (given !== undefined && !tokenMatches(given, deps.config.authToken)) {
       return fail(c, 401, 'Wrong token');
     }
-    const json = await readJson(c);
+    const json = await readJson(c, maxBodyBytes);
     if (!json.ok) return fail(c, 400, json.info);
     const parsed = CandidatesSchema.safeParse(json.value);
     if (!parsed.success) return fail(c, 400, `Invalid candidates: ${zodIssueText(parsed.error)}`);
@@ -322,14 +347,17 @@ export function smallWebRtcConnectAnswer(
   return { webrtcRequestParams: { endpoint, ...(requestData ? { requestData } : {}) } };
 }
 
-async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok: false; info: string }> {
+async function readJson(
+  c: Context,
+  maxBytes: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; info: string }> {
   let text: string;
   try {
     text = await c.req.text();
   } catch {
     return { ok: false, info: 'Unreadable body' };
   }
-  const parsed = parseJsonWithLimits(text, { maxBytes: MAX_BODY_BYTES, maxDepth: 16 });
+  const parsed = parseJsonWithLimits(text, { maxBytes, maxDepth: 16 });
   if (parsed.ok) return parsed;
   return { ok: false, info: parsed.error.kind === 'malformed' ? 'Body must be JSON' : parsed.error.message };
 }

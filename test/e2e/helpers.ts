@@ -24,6 +24,8 @@ export interface TestServerOptions {
   /** Edits the loaded config (e.g. drop the greeting). */
   edit?: (config: ServerConfig) => ServerConfig;
   readyTimeoutMs?: number;
+  /** Server limits over the defaults (docs/security.md). */
+  limits?: StartServerOptions['limits'];
   registerRoutes?: StartServerOptions['registerRoutes'];
   onConnect?: StartServerOptions['onConnect'];
   connectHookTimeoutMs?: number;
@@ -66,7 +68,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return startServer({
     config,
     logger: silentLogger,
-    ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    limits: {
+      ...options.limits,
+      ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    },
     ...(options.registerRoutes ? { registerRoutes: options.registerRoutes } : {}),
     ...(options.onConnect ? { onConnect: options.onConnect } : {}),
     ...(options.connectHookTimeoutMs ? { connectHookTimeoutMs: options.connectHookTimeoutMs } : {}),

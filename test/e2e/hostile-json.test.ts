@@ -20,6 +20,8 @@ describe('deep JSON from a client is refused at the edge', () => {
   beforeAll(async () => {
     server = await startTestServer({
       readyTimeoutMs: 1500,
+      // The flood below stands for many clients; here they all come from 127.0.0.1.
+      limits: { maxSessionsPerClient: 100 },
       file: {
         mode: 'agent',
         models: { llm: 'scripted:script.json' },
