@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'invalid_auth_token',
   'invalid_max_body',
   'invalid_limits',
+  'realtime_message_refused',
   'rate_limited',
   'too_many_sessions',
   'invalid_idle_timeout',

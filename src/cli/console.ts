@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { ConfigError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import { createConsoleLogger, isLogLevel } from '../logger.ts';
 import { findExecutable } from '../providers/local/child-process.ts';
 import { preflight } from '../server/preflight.ts';
@@ -223,12 +224,9 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
       return;
     }
     if (frame.type !== 'message') return;
-    let m: RtviMessage;
-    try {
-      m = JSON.parse(frame.data) as RtviMessage;
-    } catch {
-      return;
-    }
+    const parsed = parseJsonWithLimits(frame.data, { maxDepth: 32, maxBytes: 4 * 1024 * 1024 });
+    if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return;
+    const m = parsed.value as RtviMessage;
     if (m.type === 'bot-llm-text') {
       agentLine += String(m.data?.text ?? '');
       return;

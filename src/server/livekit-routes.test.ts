@@ -369,6 +369,53 @@ describe('LiveKit routes', () => {
       expect(routes.room('room-sdp')).toBeUndefined();
     });
 
+    it('a crash-class offer (an unknown media type, which segfaults wrtc) never reaches the WebRTC stack', async () => {
+      const signal = await openSignal(server.url, {
+        access_token: token('room-crash'),
+        join_request: joinParam(new proto.JoinRequest({})),
+      });
+      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+      cleanups.push(() => signal.ws.close());
+      await signal.next('join');
+      const errors: Array<{ code: string; message: string }> = [];
+      routes
+        .session('room-crash')!
+        .session.eventBus.subscribe('error', (p) =>
+          errors.push({ code: p.error.code, message: p.error.message }),
+        );
+      const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
+      cleanups.push(() => pc.close());
+      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      pc.createDataChannel('_reliable');
+      const offer = await pc.createOffer();
+      const crash = offer.sdp!.replace(/^m=application /m, 'm=applicatiox ');
+      expect(crash).not.toBe(offer.sdp);
+      signal.send(
+        new proto.SignalRequest({
+          message: {
+            case: 'offer',
+            value: new proto.SessionDescription({ type: 'offer', sdp: crash, id: 1 }),
+          },
+        }),
+      );
+      // Refused by the allowlist (had wrtc parsed it, this process would have died with a segfault).
+      await until('refusal', () => errors.find((e) => e.code === 'livekit_bad_sdp'));
+      expect(errors.find((e) => e.code === 'livekit_bad_sdp')?.message).toMatch(/unsupported media line/);
+      expect(signal.received.some((m) => m.message.case === 'answer')).toBe(false);
+      // A hostile trickle candidate is skipped the same way; the server keeps serving.
+      signal.send(
+        new proto.SignalRequest({
+          message: {
+            case: 'trickle',
+            value: new proto.TrickleRequest({
+              candidateInit: '{"candidate":"candidate:1 1 UDP 1 \\u0000 9 typ host"}',
+            }),
+          },
+        }),
+      );
+      expect((await details({})).status).toBe(200);
+    });
+
     it('data from the page: JSON becomes client.data, non-JSON an error event, a flood is bounded', async () => {
       const { reliable, signal } = await joinWithPeer('room-data');
       const bus = routes.session('room-data')!.session.eventBus;

@@ -8,6 +8,7 @@ import type { AgentDefinition } from '../agents/agent.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
 import { assertNever, failureCode, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
+import { JsonLimitError, type JsonResult, parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import {
@@ -15,6 +16,7 @@ import {
   SUBAGENT_UI_RESPONSE_TOPIC,
   SUBAGENT_UI_TOPIC,
 } from '../surfaces/livekit/livekit-projection.ts';
+import { RTVI_MAX_JSON_DEPTH, RTVI_MAX_MESSAGE_BYTES } from '../surfaces/rtvi/messages.ts';
 import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
 import { buildAgents, type ModelCache } from './session-factory.ts';
@@ -146,17 +148,29 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
         });
         return;
       case 'data': {
-        let payload: unknown;
+        let parsed: JsonResult;
         try {
-          payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data.payload));
-        } catch {
+          const text = new TextDecoder('utf-8', { fatal: true }).decode(data.payload);
+          parsed = parseJsonWithLimits(text, {
+            maxDepth: RTVI_MAX_JSON_DEPTH,
+            maxBytes: RTVI_MAX_MESSAGE_BYTES,
+          });
+        } catch (cause) {
+          parsed = { ok: false, error: new JsonLimitError('malformed', 'Not UTF-8', cause) };
+        }
+        if (!parsed.ok) {
+          const why =
+            parsed.error.kind === 'malformed' ? 'must be UTF-8 JSON' : `refused: ${parsed.error.message}`;
           reportError(
             'livekit',
-            new InvalidInputError('invalid_client_data', 'Data from the page must be UTF-8 JSON'),
+            new InvalidInputError('invalid_client_data', `Data from the page ${why}`, {
+              cause: parsed.error,
+            }),
             'warn',
           );
           return;
         }
+        const payload = parsed.value;
         if (data.topic === SUBAGENT_UI_RESPONSE_TOPIC) {
           answerSubagent(payload);
           return;

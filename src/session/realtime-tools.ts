@@ -8,10 +8,13 @@
 import { asSchema, type ToolSet } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import { InvalidInputError, ToolError, toColloquyError } from '../errors.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import type { RealtimeToolDeclaration } from '../providers/realtime/types.ts';
 
 /** Longest tool-call argument JSON accepted from a provider. */
 export const MAX_TOOL_ARGS_BYTES = 64 * 1024;
+/** Deepest tool arguments a realtime model may send (as for declarative tool arguments). */
+export const MAX_TOOL_ARGS_DEPTH = 16;
 
 /** The provider's declarations of a tool set (tools without a schema take an empty object). */
 export async function declareTools(tools: ToolSet): Promise<RealtimeToolDeclaration[]> {
@@ -57,11 +60,18 @@ export async function runRealtimeToolCall(
       `Tool "${call.name}" arguments exceed ${MAX_TOOL_ARGS_BYTES} bytes`,
     );
   } else {
-    try {
-      args = call.argumentsJson.trim() ? JSON.parse(call.argumentsJson) : {};
-    } catch (cause) {
-      problem = new InvalidInputError('invalid_tool_args', `Tool "${call.name}" arguments are not JSON`, {
-        cause,
+    const parsed = call.argumentsJson.trim()
+      ? parseJsonWithLimits(call.argumentsJson, {
+          maxBytes: MAX_TOOL_ARGS_BYTES,
+          maxDepth: MAX_TOOL_ARGS_DEPTH,
+        })
+      : ({ ok: true, value: {} } as const);
+    if (parsed.ok) args = parsed.value;
+    else {
+      const what =
+        parsed.error.kind === 'malformed' ? 'are not JSON' : `are refused: ${parsed.error.message}`;
+      problem = new InvalidInputError('invalid_tool_args', `Tool "${call.name}" arguments ${what}`, {
+        cause: parsed.error,
       });
     }
     if (!problem && t.inputSchema) {

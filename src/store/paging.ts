@@ -1,4 +1,5 @@
 /** Session list paging: newest first, an opaque cursor naming the last session of the page. */
+import { parseJsonOrThrow } from '../json-limits.ts';
 import { StoreError } from './store-error.ts';
 import type { SessionQuery } from './types.ts';
 
@@ -17,7 +18,10 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(cursor: string): Cursor {
   try {
     if (cursor.length > 512) throw new Error('too long');
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const v = parseJsonOrThrow(Buffer.from(cursor, 'base64url').toString('utf8'), {
+      maxBytes: 512,
+      maxDepth: 1,
+    });
     if (Array.isArray(v) && v.length === 2 && Number.isFinite(v[0]) && typeof v[1] === 'string') {
       return { startedAt: v[0], id: v[1] };
     }

@@ -9,10 +9,15 @@
  */
 import WebSocket from 'ws';
 import { type ColloquyErrorCode, ProviderError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
 import type { RealtimeErrorSeverity } from './types.ts';
 
 /** Largest provider message accepted (audio deltas are base64 PCM; a second is ~64 KB). */
 export const MAX_SERVER_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** Deepest provider message accepted (the protocols nest a handful of levels). */
+export const MAX_SERVER_MESSAGE_DEPTH = 32;
+/** Most JSON values in one provider message. */
+export const MAX_SERVER_MESSAGE_NODES = 200_000;
 
 export interface OpenSocketOptions {
   url: string;
@@ -110,18 +115,27 @@ export function parseServerMessage(data: WebSocket.RawData, isBinary: boolean): 
       error: new ProviderError('realtime_message_too_large', `Provider message of ${size} bytes`),
     };
   }
-  let value: unknown;
-  try {
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
-    value = JSON.parse(text);
-  } catch (cause) {
+  const text = Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.from(data as ArrayBuffer).toString('utf8');
+  // Bounded like client input: a provider (or whoever answers in its place) is outside too.
+  const parsed = parseJsonWithLimits(text, {
+    maxBytes: MAX_SERVER_MESSAGE_BYTES,
+    maxDepth: MAX_SERVER_MESSAGE_DEPTH,
+    maxNodes: MAX_SERVER_MESSAGE_NODES,
+  });
+  if (!parsed.ok) {
+    const malformed = parsed.error.kind === 'malformed';
     return {
       ok: false,
-      error: new ProviderError('realtime_malformed_message', 'Provider message is not JSON', { cause }),
+      error: new ProviderError(
+        malformed ? 'realtime_malformed_message' : 'realtime_message_refused',
+        malformed ? 'Provider message is not JSON' : `Provider message refused: ${parsed.error.message}`,
+        { cause: parsed.error },
+      ),
     };
   }
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return {
       ok: false,

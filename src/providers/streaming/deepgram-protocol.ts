@@ -10,6 +10,7 @@
  * Client → server: binary PCM (`encoding=linear16`), and JSON `KeepAlive`, `Finalize`, `CloseStream`.
  */
 import { ProviderError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
 
 export const DEEPGRAM_LISTEN_URL = 'wss://api.deepgram.com/v1/listen';
 
@@ -163,12 +164,12 @@ function parseResults(o: Record<string, unknown>): DeepgramServerMessage {
  */
 export function parseDeepgramMessage(data: string, maxBytes: number): DeepgramServerMessage {
   if (data.length > maxBytes) throw bad(`message of ${data.length} characters exceeds ${maxBytes}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw bad('not JSON', { sample: data.slice(0, 80) });
+  const parsed = parseJsonWithLimits(data, { maxBytes, maxDepth: 16, maxNodes: 100_000 });
+  if (!parsed.ok) {
+    if (parsed.error.kind === 'malformed') throw bad('not JSON', { sample: data.slice(0, 80) });
+    throw bad(parsed.error.message, { kind: parsed.error.kind });
   }
+  const value = parsed.value;
   if (!isRecord(value)) throw bad('not a JSON object');
   const type = value.type;
   if (typeof type !== 'string') throw bad('missing "type"');

@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { TransportError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
 
 /** The `video` grant: what the participant may do in which room. */
 export interface LiveKitVideoGrant {
@@ -162,12 +163,13 @@ function b64url(text: string): string {
 
 function parseJson(part: string): Record<string, unknown> | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(part)) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  // JWT header and claims are small, shallow objects (a `video` grant, a few `metadata` strings).
+  const parsed = parseJsonWithLimits(Buffer.from(part, 'base64url').toString('utf8'), {
+    maxBytes: 16 * 1024,
+    maxDepth: 8,
+  });
+  const value = parsed.ok ? parsed.value : undefined;
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }

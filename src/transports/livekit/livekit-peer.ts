@@ -10,8 +10,10 @@
  * this class must end with an explicit `process.exit()`.
  */
 import { TransportError } from '../../errors.ts';
+import { parseJsonWithLimits } from '../../json-limits.ts';
 import { requireOptional } from '../../optional-dependency.ts';
 import { attachPcmSink, PacedAudioOutput, type PcmSinkLike } from '../small-webrtc/paced-audio.ts';
+import { assertSafeIceCandidate, assertSafeOfferSdp } from '../small-webrtc/sdp-guard.ts';
 
 type Wrtc = typeof import('@roamhq/wrtc');
 
@@ -104,6 +106,13 @@ export class LiveKitPeer {
     const run = async () => {
       if (this.closed) throw new TransportError('livekit_peer_closed', 'The peer connection is closed');
       try {
+        // The native stack crashes the process on some malformed offers: only what WebRTC clients
+        // send gets through (the same allowlist as SmallWebRTC offers).
+        assertSafeOfferSdp(sdp);
+      } catch (cause) {
+        throw new TransportError('livekit_bad_sdp', `Offer refused: ${(cause as Error).message}`, { cause });
+      }
+      try {
         await this.pc.setRemoteDescription({ type: 'offer', sdp });
       } catch (cause) {
         throw new TransportError('livekit_bad_sdp', `Offer refused: ${(cause as Error).message}`, { cause });
@@ -126,19 +135,22 @@ export class LiveKitPeer {
   /** Adds a trickled client candidate (JSON `RTCIceCandidateInit`); false when unusable. */
   async addCandidate(candidateInit: string): Promise<boolean> {
     if (this.closed || candidateInit.length > MAX_CANDIDATE_CHARS) return false;
-    let init: RTCIceCandidateInit;
+    // A flat object: anything nested deeper is not a candidate.
+    const parsed = parseJsonWithLimits(candidateInit, { maxBytes: MAX_CANDIDATE_CHARS, maxDepth: 2 });
+    if (!parsed.ok) return false;
+    const value = parsed.value as Record<string, unknown> | null;
+    if (!value || typeof value !== 'object' || typeof value.candidate !== 'string') return false;
+    const init: RTCIceCandidateInit = {
+      candidate: value.candidate,
+      sdpMid: typeof value.sdpMid === 'string' ? value.sdpMid : null,
+      sdpMLineIndex: typeof value.sdpMLineIndex === 'number' ? value.sdpMLineIndex : null,
+    };
+    if (!init.candidate) return false; // end-of-candidates
     try {
-      const value = JSON.parse(candidateInit) as Record<string, unknown>;
-      if (!value || typeof value !== 'object' || typeof value.candidate !== 'string') return false;
-      init = {
-        candidate: value.candidate,
-        sdpMid: typeof value.sdpMid === 'string' ? value.sdpMid : null,
-        sdpMLineIndex: typeof value.sdpMLineIndex === 'number' ? value.sdpMLineIndex : null,
-      };
+      assertSafeIceCandidate(init.candidate);
     } catch {
       return false;
     }
-    if (!init.candidate) return false; // end-of-candidates
     try {
       await this.chain;
       await this.pc.addIceCandidate(init);
