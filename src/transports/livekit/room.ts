@@ -10,6 +10,7 @@
 import type { JoinRequest, SignalRequest, SignalResponse } from '@livekit/protocol';
 import type WebSocket from 'ws';
 import { TransportError } from '../../errors.ts';
+import { parseJsonOrThrow } from '../../json-limits.ts';
 import type { Logger } from '../../logger.ts';
 import { IncomingDataDecoder } from './incoming-data.ts';
 import { LiveKitPeer } from './livekit-peer.ts';
@@ -386,9 +387,12 @@ export class LiveKitRoom implements LiveKitRoomLink {
   private onSignal(data: Buffer, isBinary: boolean): void {
     let request: SignalRequest;
     try {
+      // JSON signalling (rare) is bounded like any JSON from outside before protobuf walks it.
       request = isBinary
         ? this.proto.SignalRequest.fromBinary(data)
-        : this.proto.SignalRequest.fromJsonString(data.toString('utf8'));
+        : this.proto.SignalRequest.fromJson(
+            parseJsonOrThrow(data.toString('utf8'), { maxDepth: 16, maxBytes: 1024 * 1024 }) as never,
+          );
     } catch {
       this.badMessages++;
       this.logger.warn(`livekit ${this.name}: undecodable signal message (${data.length} bytes)`);
