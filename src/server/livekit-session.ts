@@ -8,7 +8,7 @@ import type { AgentDefinition } from '../agents/agent.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
 import { assertNever, failureCode, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
-import { JsonLimitError, type JsonResult, parseJsonWithLimits } from '../json-limits.ts';
+import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import {
@@ -148,23 +148,25 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
         });
         return;
       case 'data': {
-        let parsed: JsonResult;
+        let text: string | undefined;
         try {
-          const text = new TextDecoder('utf-8', { fatal: true }).decode(data.payload);
-          parsed = parseJsonWithLimits(text, {
-            maxDepth: RTVI_MAX_JSON_DEPTH,
-            maxBytes: RTVI_MAX_MESSAGE_BYTES,
-          });
-        } catch (cause) {
-          parsed = { ok: false, error: new JsonLimitError('malformed', 'Not UTF-8', cause) };
+          text = new TextDecoder('utf-8', { fatal: true }).decode(data.payload);
+        } catch {
+          text = undefined; // not UTF-8
         }
-        if (!parsed.ok) {
+        const parsed =
+          text === undefined
+            ? undefined
+            : parseJsonWithLimits(text, { maxDepth: RTVI_MAX_JSON_DEPTH, maxBytes: RTVI_MAX_MESSAGE_BYTES });
+        if (!parsed?.ok) {
           const why =
-            parsed.error.kind === 'malformed' ? 'must be UTF-8 JSON' : `refused: ${parsed.error.message}`;
+            !parsed || parsed.error.kind === 'malformed'
+              ? 'must be UTF-8 JSON'
+              : `refused: ${parsed.error.message}`;
           reportError(
             'livekit',
             new InvalidInputError('invalid_client_data', `Data from the page ${why}`, {
-              cause: parsed.error,
+              cause: parsed?.error,
             }),
             'warn',
           );
