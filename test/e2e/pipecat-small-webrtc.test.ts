@@ -7,14 +7,14 @@
  * as Opus that the page plays and measures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.ts';
 import type { RunningServer } from '../../src/server/server.ts';
-import { registerWebRtcRoutes, type WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
+import type { WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
 import { bundlePage, type StaticServer, servePage } from '../browser/bundle.ts';
 import { type LaunchedChromium, launchChromium } from '../browser/chromium.ts';
 import { makeFakeMicWav } from '../browser/fake-mic.ts';
 import type { PageEvent, RemoteAudioStats, StartOptions, StartResult } from '../browser/page/index.ts';
-import { BREAKFAST_QUESTION, startTestServer, until, withoutGreeting } from './helpers.ts';
+import { BREAKFAST_QUESTION, until, withoutGreeting } from './helpers.ts';
+import { startWebRtcTestServer } from './webrtc-test-server.ts';
 
 const SAID = 'what time is breakfast';
 const ANSWER = 'Breakfast is served from seven to ten in the garden room.';
@@ -46,18 +46,7 @@ describe('Pipecat SmallWebRTC client against the Colloquy server (browser, offli
       makeFakeMicWav({ text: SAID, leadingSilenceMs: 2500, trailingSilenceMs: 3000 }),
       bundlePage(),
     ]);
-    server = await startTestServer({
-      edit: withoutGreeting,
-      registerRoutes: (app, ctx) => {
-        routes = registerWebRtcRoutes(app, {
-          config: ctx.config,
-          logger: silentLogger,
-          models: ctx.models,
-          registry: ctx.registry,
-          tokens: ctx.tokens,
-        });
-      },
-    });
+    ({ server, routes } = await startWebRtcTestServer({ edit: withoutGreeting }));
     site = await servePage(bundle);
     browser = await launchChromium({ wav: mic.path });
     await browser.page.goto(site.origin);
