@@ -5,17 +5,16 @@
  * sox's `rec` and `play` on PATH (and no `--text`), the microphone streams 16 kHz PCM in and the
  * bot's audio plays out.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { ConfigError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import { createConsoleLogger, isLogLevel } from '../logger.ts';
-import { findExecutable } from '../providers/local/child-process.ts';
 import { preflight } from '../server/preflight.ts';
 import type { RunningServer } from '../server/server.ts';
 import { decodeFrame, encodeAudioFrame, encodeMessageFrame } from '../transports/pipecat-websocket/frames.ts';
 import { parseArgs } from './args.ts';
+import { type ConsoleAudio, findSoundPrograms, MIC_RATE, startConsoleAudio } from './console-audio.ts';
 import { type CliIo, envWithFlags, startFromConfig } from './start.ts';
 
 type Env = Record<string, string | undefined>;
@@ -24,8 +23,6 @@ interface RtviMessage {
   type?: string;
   data?: Record<string, unknown>;
 }
-
-const MIC_RATE = 16_000;
 
 /** One printed line for an RTVI message, or undefined for messages not shown. */
 export function describeMessage(m: RtviMessage): string | undefined {
@@ -97,61 +94,22 @@ async function connectUrl(url: string, token: string | undefined): Promise<strin
   return body.ws_url;
 }
 
-interface Audio {
-  stop(): void;
-  clear(): void;
-  play(pcm: Uint8Array, sampleRate: number): void;
-}
-
-/** Microphone (sox `rec`) into the socket and speaker (sox `play`) from it. */
-function startAudio(ws: WebSocket, rec: string, play: string, io: CliIo): Audio {
-  const mic = spawn(
-    rec,
-    ['-q', '-t', 'raw', '-r', String(MIC_RATE), '-e', 'signed', '-b', '16', '-c', '1', '-'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  mic.on('error', (err) => io.err(`✗ microphone: ${err.message}`));
-  mic.stdout.on('data', (chunk: Buffer) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(encodeAudioFrame(chunk, MIC_RATE));
-  });
-  let speaker: { child: ChildProcess; rate: number } | undefined;
-  const stopSpeaker = () => {
-    speaker?.child.kill();
-    speaker = undefined;
-  };
-  return {
-    stop: () => {
-      mic.kill();
-      stopSpeaker();
-    },
-    clear: stopSpeaker,
-    play: (pcm, rate) => {
-      if (speaker?.rate !== rate) {
-        stopSpeaker();
-        const child = spawn(
-          play,
-          ['-q', '-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1', '-'],
-          {
-            stdio: ['pipe', 'ignore', 'ignore'],
-          },
-        );
-        child.on('error', (err) => io.err(`✗ speaker: ${err.message}`));
-        child.stdin?.on('error', () => {});
-        speaker = { child, rate };
-      }
-      speaker.child.stdin?.write(pcm);
-    },
-  };
-}
-
 export async function consoleCommand(argv: readonly string[], env: Env, io: CliIo): Promise<number> {
   const { flags } = parseArgs(argv, {
-    valued: ['url', 'token', 'config', 'port', 'host'],
+    valued: ['url', 'token', 'config', 'port', 'host', 'mic-file', 'speaker-file'],
     switches: ['text'],
   });
   const url = flags.get('url');
+  const micFile = flags.get('mic-file') as string | undefined;
+  const speakerFile = flags.get('speaker-file') as string | undefined;
+  if (flags.has('text') && (micFile !== undefined || speakerFile !== undefined))
+    throw new ConfigError('invalid_argument', '--text leaves sound off: drop --mic-file and --speaker-file');
+  const sound = flags.has('text')
+    ? undefined
+    : await findSoundPrograms({
+        ...(micFile !== undefined ? { micFile } : {}),
+        ...(speakerFile !== undefined ? { speakerFile } : {}),
+      });
   const token = (flags.get('token') as string | undefined) ?? env.COLLOQUY_AUTH_TOKEN;
   let server: RunningServer | undefined;
   let base: string;
@@ -186,11 +144,18 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
       encodeMessageFrame({ label: 'rtvi-ai', type, id: Math.random().toString(36).slice(2, 10), data }),
     );
 
-  const rec = flags.has('text') ? null : await findExecutable('rec');
-  const play = flags.has('text') ? null : await findExecutable('play');
-  const audio = rec && play ? startAudio(ws, rec, play, io) : undefined;
+  const audio: ConsoleAudio | undefined = sound
+    ? startConsoleAudio(sound, {
+        ...(micFile !== undefined ? { micFile } : {}),
+        ...(speakerFile !== undefined ? { speakerFile } : {}),
+        send: (pcm) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeAudioFrame(pcm, MIC_RATE));
+        },
+        onError: (line) => io.err(line),
+      })
+    : undefined;
   io.out(
-    `Connected to ${base}${audio ? ' (microphone and speaker on: speak, or type)' : ' (text: type a message and press Enter)'}; /quit or Ctrl-D to leave`,
+    `Connected to ${base}${audio ? ` (${audio.description}: speak, or type)` : ' (text: type a message and press Enter)'}; /quit or Ctrl-D to leave`,
   );
 
   // The agent has answered what was sent when a frame arrived after the last send and then 1 s
@@ -263,7 +228,7 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
   });
   const why = await ended;
   input.close();
-  audio?.stop();
+  await audio?.stop();
   if (why === 'input') {
     send('disconnect-bot', {});
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -41,20 +41,25 @@ With no API key and no config, it runs the offline demo (scripted LLM, pocketsph
 Silero).`;
 
 export const CONSOLE_HELP = `Usage: colloquy console [--url URL] [--token TOKEN] [--config FILE] [--text]
+                        [--mic-file FILE] [--speaker-file FILE]
 
 Talks to an agent from the terminal and shows the conversation's events as they happen: what you
 said, the agent's words, tool calls, interruptions and per-turn latency. Type a line and press
 Enter to send it as text. With sox installed (the rec and play programs), the microphone and the
-speaker are used too, unless --text is given.
+speaker are used too, unless --text is given. sox uses the default sound devices; set AUDIODEV
+(e.g. AUDIODEV=hw:1) to choose others.
 
 Without --url it runs the agent itself, configured like \`colloquy start\` (environment and
 --config). Type /quit or press Ctrl-D to leave.
 
 Options:
-  --url URL        Connect to a running server (e.g. http://localhost:8080)
-  --token TOKEN    Bearer token for that server (COLLOQUY_AUTH_TOKEN)
-  --config FILE    JSON config file for the agent run in-process (COLLOQUY_CONFIG)
-  --text           Text only: no microphone or speaker`;
+  --url URL            Connect to a running server (e.g. http://localhost:8080)
+  --token TOKEN        Bearer token for that server (COLLOQUY_AUTH_TOKEN)
+  --config FILE        JSON config file for the agent run in-process (COLLOQUY_CONFIG)
+  --text               Text only: no microphone or speaker
+  --mic-file FILE      Speak a recording instead of the microphone (any format sox reads), sent
+                       at real time, then silence
+  --speaker-file FILE  Write the agent's audio to FILE (e.g. answer.wav) instead of playing it`;
 
 export const INIT_HELP = `Usage: colloquy init [DIR] [--ts | --json]
 
