@@ -15,7 +15,15 @@ import { hasOptional, MissingDependencyError } from '../optional-dependency.ts';
 import { findExecutable } from '../providers/local/child-process.ts';
 import { defaultSileroModelPath } from '../providers/local/silero-vad.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
-import { parseSpec, resolveLanguageModel, resolveStt, resolveTts, resolveVad } from './model-spec.ts';
+import {
+  isRealtimeSpec,
+  parseSpec,
+  resolveLanguageModel,
+  resolveRealtimeModel,
+  resolveStt,
+  resolveTts,
+  resolveVad,
+} from './model-spec.ts';
 import { ModelCache } from './session-factory.ts';
 
 type Env = Record<string, string | undefined>;
@@ -35,6 +43,8 @@ const KEYS: Record<string, string> = {
   anthropic: 'ANTHROPIC_API_KEY',
   google: 'GOOGLE_GENERATIVE_AI_API_KEY',
   groq: 'GROQ_API_KEY',
+  'openai-realtime': 'OPENAI_API_KEY',
+  'google-live': 'GOOGLE_GENERATIVE_AI_API_KEY',
 };
 
 const POCKETSPHINX_BINARY = 'pocketsphinx_continuous';
@@ -190,7 +200,9 @@ export async function preflight(env: Env = process.env): Promise<PreflightResult
 
   for (const spec of specs.llm) {
     try {
-      resolveLanguageModel(spec, env, baseDir);
+      // Speech-to-speech models (openai-realtime:, google-live:) are LLM specs of their own kind.
+      if (isRealtimeSpec(spec)) resolveRealtimeModel(spec, env);
+      else resolveLanguageModel(spec, env, baseDir);
     } catch (err) {
       problems.push(prefixed('LLM', spec, err));
       continue;
