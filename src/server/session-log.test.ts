@@ -64,6 +64,24 @@ describe('server session log', () => {
     ]);
   });
 
+  it('speech that gave no transcript is logged at debug with the session and turn ids', () => {
+    const quiet = setup('info');
+    quiet.bus.publish('turn.end', { sessionId: 's1', turnId: 't2', abandoned: true });
+    expect(quiet.entries()).toEqual([]);
+    const verbose = setup('debug');
+    verbose.bus.publish('turn.end', { sessionId: 's1', turnId: 't1' });
+    verbose.bus.publish('turn.end', { sessionId: 's1', turnId: 't2', abandoned: true });
+    expect(verbose.entries()).toEqual([
+      {
+        time: '1970-01-01T00:00:00.000Z',
+        level: 'debug',
+        msg: 'speech gave no transcript: turn abandoned',
+        sessionId: 's1',
+        turnId: 't2',
+      },
+    ]);
+  });
+
   it('describes latency with the segments present', () => {
     expect(describeLatency({})).toBe('total n/a');
     expect(describeLatency({ totalE2EMs: 90, llmProcessingMs: 40 })).toBe('total 90 ms (llm 40)');

@@ -1,7 +1,7 @@
 /**
  * What the server writes to its log about a session, from the session's bus: one `info` line per
  * finished turn with its latency, every error (STT, TTS, LLM, tools…) at its severity, interruptions
- * at `info`. Nothing here runs per audio frame.
+ * at `info`, speech that gave no transcript at `debug`. Nothing here runs per audio frame.
  */
 import type { EventBus, Unsubscribe } from '../bus/event-bus.ts';
 import type { EventMap, LatencySegments } from '../bus/events.ts';
@@ -35,6 +35,10 @@ export function logSessionEvents(bus: EventBus<EventMap>, logger: Logger): Unsub
         sessionId: e.sessionId,
         turnId: e.turnId,
       });
+    }),
+    bus.subscribe('turn.end', (e) => {
+      if (!e.abandoned) return;
+      logger.debug('speech gave no transcript: turn abandoned', { sessionId: e.sessionId, turnId: e.turnId });
     }),
     bus.subscribe('turn.interrupted', (e) => {
       logger.info(`turn interrupted${e.reason ? ` (${e.reason})` : ''}`, {

@@ -99,6 +99,31 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
     ]);
   }, 90_000);
 
+  it('speech recognition that cannot work: pocketsphinx not installed, a cloud recogniser without its key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'colloquy-start-'));
+    await writeFile(
+      join(dir, 'agent.json'),
+      JSON.stringify({
+        agents: [{ name: 'a', instructions: 'x' }],
+        configurations: { cloud: { models: { stt: 'deepgram:nova-3' } } },
+      }),
+    );
+    // No program on PATH: pocketsphinx_continuous (and espeak-ng) cannot be found.
+    const r = await colloquy(['start', '--config', join(dir, 'agent.json')], {
+      env: cleanEnv({ PATH: join(dir, 'no-programs') }),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/listening/i);
+    const lines = problemLines(r.stderr);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^STT "pocketsphinx:.*demo\.jsgf" needs the pocketsphinx_continuous program: apt install pocketsphinx pocketsphinx-en-us$/,
+      ),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^STT "deepgram:nova-3": .*set DEEPGRAM_API_KEY/));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
   it('a port in use is one line saying what to do', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -303,12 +303,13 @@ export interface RtviCustomServerMessage<T extends string = string, D = unknown>
   data: D;
 }
 
-/** The seed's four custom server messages. */
+/** The custom server messages of the session lifecycle. */
 export type RtviSeedServerMessage =
   | RtviCustomServerMessage<'bot-ready', { version?: string; about?: unknown }>
   | RtviCustomServerMessage<'conversation-start', Record<string, never>>
   | RtviCustomServerMessage<'conversation-end', { reason: string }>
-  | RtviCustomServerMessage<'pipeline-error', { processor: string; error: string }>;
+  | RtviCustomServerMessage<'pipeline-error', { processor: string; error: string }>
+  | RtviCustomServerMessage<'user-speech-unrecognized', Record<string, never>>;
 
 type Empty = undefined;
 

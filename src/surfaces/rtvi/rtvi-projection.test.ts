@@ -64,6 +64,12 @@ const rows: Array<[string, Step[], unknown[]]> = [
     ],
   ],
   [
+    'speech that gave no transcript (the turn ends abandoned)',
+    [['turn.end', { sessionId: S, turnId: T, abandoned: true }]],
+    [custom('user-speech-unrecognized', {})],
+  ],
+  ['a turn ends', [['turn.end', { sessionId: S, turnId: T }]], []],
+  [
     'user text sent to the LLM',
     [['user.text', { sessionId: S, turnId: T, text: 'hello', source: 'speech' }]],
     [m('user-llm-text', { text: 'hello' })],

@@ -212,7 +212,12 @@ export const RTVI_TABLE: RtviTable = {
 
   // Turns.
   'turn.start': null,
-  'turn.end': (_p, emit, state) => flushHeld(emit, state),
+  'turn.end': (p, emit, state) => {
+    flushHeld(emit, state);
+    // Speech that gave no transcript (a cough, noise, a recogniser that heard nothing): the client
+    // learns its turn ended without an answer instead of waiting for one.
+    if (p.abandoned) emit(serverMessage('user-speech-unrecognized', {}));
+  },
   'turn.interrupted': (p, emit, state) => {
     flushHeld(emit, state);
     interrupted(p.turnId, p.reason, emit, state);

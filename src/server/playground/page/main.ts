@@ -98,6 +98,10 @@ function onServerMessage(m: { type?: unknown; data?: unknown }): void {
     if (end.kind === 'notice') banners.show('notice', end.text);
   } else if (m?.type === 'pipeline-error') {
     reportError(pipelineErrorText(data), errorText(data.error));
+    if (phase === 'connected' && data.processor === 'stt') status.textContent = 'speech recognition failed';
+  } else if (m?.type === 'user-speech-unrecognized') {
+    transcript.note('Speech heard, but no words were recognised. Try again, or type.');
+    if (phase === 'connected') status.textContent = 'listening';
   } else if (typeof m?.type === 'string' && m.type.startsWith('custom.')) {
     transcript.clientEvent(m.type, m.data);
   }
