@@ -14,6 +14,8 @@ export const PLAYGROUND_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '
 export interface PlaygroundAssets {
   html: string;
   script: string;
+  /** livekit-client and the console's LiveKit code, loaded by the page when LiveKit is chosen. */
+  liveKitScript: string;
 }
 
 /** The prebuilt console was not found (run `npm run build`). */
@@ -37,8 +39,9 @@ export class PlaygroundFiles {
     this.loading ??= Promise.all([
       readFile(join(this.dir, 'index.html'), 'utf8'),
       readFile(join(this.dir, 'app.js'), 'utf8'),
+      readFile(join(this.dir, 'livekit.js'), 'utf8'),
     ]).then(
-      ([html, script]) => ({ html, script }),
+      ([html, script, liveKitScript]) => ({ html, script, liveKitScript }),
       (cause) => {
         this.loading = undefined;
         throw new PlaygroundNotBuiltError(this.dir, cause);

@@ -1,6 +1,6 @@
 /**
  * The playground's HTTP routes: `GET /` (the console page), `GET /playground/app.js` (its prebuilt
- * script) and `GET /playground/info.json` (what the page adapts to: which transports this server
+ * script; `/playground/livekit.js` holds livekit-client, loaded when LiveKit is chosen) and `GET /playground/info.json` (what the page adapts to: which transports this server
  * offers and, when speech is recognised with a grammar, the phrases it understands).
  */
 import { open } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import type { Hono } from 'hono';
 import type { ServerContext } from '../app.ts';
 import { resolveProfile } from '../config.ts';
 import { parseSpec } from '../model-spec.ts';
-import { PlaygroundFiles } from './assets.ts';
+import { type PlaygroundAssets, PlaygroundFiles } from './assets.ts';
 import { grammarPhrases } from './grammar-phrases.ts';
 
 /** What `GET /playground/info.json` answers. */
@@ -42,16 +42,19 @@ export function registerPlaygroundRoutes(
     }
   });
 
-  app.get('/playground/app.js', async (c) => {
-    try {
-      return c.body((await files.load()).script, 200, {
-        'content-type': 'text/javascript; charset=utf-8',
-        'cache-control': 'no-cache',
-      });
-    } catch (err) {
-      return c.text(notBuilt(err), 503);
-    }
-  });
+  const script = (path: string, pick: (a: PlaygroundAssets) => string) =>
+    app.get(path, async (c) => {
+      try {
+        return c.body(pick(await files.load()), 200, {
+          'content-type': 'text/javascript; charset=utf-8',
+          'cache-control': 'no-cache',
+        });
+      } catch (err) {
+        return c.text(notBuilt(err), 503);
+      }
+    });
+  script('/playground/app.js', (a) => a.script);
+  script('/playground/livekit.js', (a) => a.liveKitScript);
 
   let phrases: Promise<string[]> | undefined;
   app.get('/playground/info.json', context.auth, async (c) => {
@@ -64,8 +67,7 @@ export function registerPlaygroundRoutes(
       transports: {
         websocket: true,
         webrtc: paths.has('/api/offer'),
-        // LiveKit: becomes true once its connection-details route is registered on this app.
-        livekit: false,
+        livekit: paths.has('/livekit/connection-details'),
       },
       phrases: await phrases,
       auth: context.config.authToken !== undefined,

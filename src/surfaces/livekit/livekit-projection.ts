@@ -4,7 +4,7 @@
  *
  * | bus event                                   | LiveKit                                                |
  * |---------------------------------------------|--------------------------------------------------------|
- * | session.start                               | `lk.agent.state` = listening                           |
+ * | session.start                               | `lk.agent.state` = listening, `colloquy.session_id`    |
  * | llm.start (the user's turn is committed)     | `lk.agent.state` = thinking                            |
  * | bot.speaking.start                          | `lk.agent.state` = speaking                            |
  * | bot.speaking.stop, turn.end, turn.interrupted | `lk.agent.state` = listening (unless still speaking) |
@@ -20,6 +20,8 @@ import type { EventMap } from '../../bus/events.ts';
 export type AgentState = 'initializing' | 'listening' | 'thinking' | 'speaking';
 
 export const AGENT_STATE_ATTRIBUTE = 'lk.agent.state';
+/** The agent participant's attribute holding the Colloquy session id (its transcript's address). */
+export const SESSION_ID_ATTRIBUTE = 'colloquy.session_id';
 export const TRANSCRIPTION_TOPIC = 'lk.transcription';
 export const GUI_TOPIC = 'colloquy.gui';
 /** Subagents' questions (`{type: 'request' | 'cancel', ...}`) and refusals of answers (`{type: 'error'}`). */
@@ -60,7 +62,10 @@ export class LiveKitProjection {
   ) {
     const on = <K extends keyof EventMap>(type: K, handler: (payload: EventMap[K]) => void) =>
       this.offs.push(bus.subscribe(type, handler));
-    on('session.start', () => this.setState('listening'));
+    on('session.start', (p) => {
+      this.outlet.setAgentAttributes({ [SESSION_ID_ATTRIBUTE]: p.sessionId });
+      this.setState('listening');
+    });
     // A spoken turn starts when the user begins speaking; the agent thinks once the LLM is asked.
     on('llm.start', () => this.setState('thinking'));
     on('bot.speaking.start', () => {

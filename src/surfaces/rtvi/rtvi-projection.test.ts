@@ -97,6 +97,29 @@ const rows: Array<[string, Step[], unknown[]]> = [
     ],
   ],
   [
+    'a sentence that failed to synthesize (still shown, as unspoken output)',
+    [
+      [
+        'speech.chunk.error',
+        {
+          sessionId: S,
+          turnId: T,
+          chunkId: 1,
+          text: 'Breakfast is at seven.',
+          error: new ProviderError('tts_failed', 'Speech failed'),
+        },
+      ],
+    ],
+    [
+      m('bot-output', {
+        text: 'Breakfast is at seven.',
+        spoken: false,
+        aggregated_by: 'sentence',
+        will_be_spoken: false,
+      }),
+    ],
+  ],
+  [
     'TTS completes',
     [
       ['speech.start', { sessionId: S, turnId: T, streaming: true }],

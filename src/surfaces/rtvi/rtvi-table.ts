@@ -355,7 +355,18 @@ export const RTVI_TABLE: RtviTable = {
     emit(rtviMessage('bot-tts-started'));
   },
   'speech.chunk': null,
-  'speech.chunk.error': null,
+  // A sentence that could not be synthesized still reaches the client, as unspoken output.
+  'speech.chunk.error': (p, emit, state) => {
+    if (state.isInterrupted(p.turnId) || p.text.length === 0) return;
+    emit(
+      rtviMessage('bot-output', {
+        text: p.text,
+        spoken: false,
+        aggregated_by: 'sentence',
+        will_be_spoken: false,
+      }),
+    );
+  },
   'speech.complete': (p, emit, state) => {
     if (state.ttsActive.delete(p.turnId)) emit(rtviMessage('bot-tts-stopped'));
   },

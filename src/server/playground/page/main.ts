@@ -9,6 +9,7 @@ import { PipecatClient, type RTVIMessage, type TranscriptData } from '@pipecat-a
 import { Banners } from './banners.ts';
 import { byId, el } from './dom.ts';
 import { showHints } from './hints.ts';
+import type { LiveKitConnection } from './livekit.ts';
 import { errorText, pipelineErrorText, sessionEndText } from './messages.ts';
 import { MicMeter } from './mic-meter.ts';
 import { devicesPicker } from './mic-picker.ts';
@@ -41,9 +42,12 @@ const banners = new Banners(byId('banners'));
 const meter = new MicMeter(byId<HTMLMeterElement>('mic-level'));
 const mics = devicesPicker(byId<HTMLSelectElement>('mic'), (id) => {
   if (client) void client.updateMic(id);
+  if (liveKit) void liveKit.switchMic(id);
 });
 
 let client: PipecatClient | undefined;
+/** The LiveKit room, when connected over LiveKit (the Pipecat client otherwise). */
+let liveKit: LiveKitConnection | undefined;
 let phase: Phase = 'idle';
 let muted = false;
 /** Set when the server said the conversation ended: the transport's closing error is expected then. */
@@ -120,6 +124,7 @@ function onDisconnected(): void {
   for (const audio of remoteAudio) audio.remove();
   remoteAudio.clear();
   client = undefined;
+  liveKit = undefined;
   setPhase('idle', ended ? 'session ended' : 'disconnected');
 }
 
@@ -128,9 +133,39 @@ function received(message: RTVIMessage): void {
   if (message.type === 'bot-interrupted') transcript.botInterrupted();
 }
 
+/** Joins a LiveKit room with the agent (the server's LiveKit signalling). */
+async function startLiveKit(): Promise<void> {
+  ended = false;
+  banners.clear();
+  setPhase('connecting', 'connecting…');
+  timeline.restart(`connecting over ${TRANSPORTS.livekit.label}`);
+  // livekit-client is a bundle of its own (built beside app.js), loaded only for LiveKit.
+  const module: string = '/playground/livekit.js';
+  const { connectLiveKit } = (await import(module)) as typeof import('./livekit.ts');
+  liveKit = await connectLiveKit(
+    {
+      transcript,
+      timeline,
+      meter,
+      status: (text) => {
+        if (phase === 'connected')
+          status.textContent = muted && text === 'listening' ? 'microphone muted' : text;
+      },
+      showSession,
+      playRemote,
+      reportError: (message) => reportError(message),
+      onDisconnected,
+    },
+    { headers: authHeaders(), muted, deviceId: mics.preferred },
+  );
+  setPhase('connected', muted ? 'connected — microphone muted' : 'listening — say something');
+  await mics.refresh(() => liveKit?.mics() ?? Promise.resolve([]));
+}
+
 async function start(): Promise<void> {
   const kind = transportSelect.value;
   if (!isTransportKind(kind)) throw new Error(`Unknown transport ${kind}`);
+  if (kind === 'livekit') return startLiveKit();
   const choice = TRANSPORTS[kind];
   if (!choice.create) throw new Error(`${choice.label} is not available in this console yet`);
   const transport = choice.create();
@@ -212,15 +247,16 @@ async function start(): Promise<void> {
 }
 
 talk.addEventListener('click', () => {
-  if (client && phase !== 'idle') {
+  if ((client || liveKit) && phase !== 'idle') {
     setPhase('ending', 'disconnecting…');
-    void client.disconnect();
+    void (client ?? liveKit)?.disconnect();
     return;
   }
   start().catch((err) => {
     reportError(errorText(err));
-    const c = client;
+    const c = client ?? liveKit;
     client = undefined;
+    liveKit = undefined;
     void c?.disconnect().catch(() => {});
     setPhase('idle', 'not connected');
   });
@@ -232,6 +268,7 @@ muteButton.addEventListener('click', () => {
   muteButton.setAttribute('aria-pressed', String(muted));
   muteButton.textContent = muted ? 'Unmute' : 'Mute';
   client?.enableMic(!muted);
+  void liveKit?.setMuted(muted);
   if (phase === 'connected') status.textContent = muted ? 'microphone muted' : 'listening';
 });
 
@@ -239,13 +276,14 @@ textForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = textInput.value.trim();
   if (!text) return;
-  if (!client || phase !== 'connected') {
+  const connection = client ?? liveKit;
+  if (!connection || phase !== 'connected') {
     banners.show('notice', 'Connect first, then type a message.');
     return;
   }
   transcript.userTyped(text);
   textInput.value = '';
-  client.sendText(text).catch((err) => reportError(`Could not send the message: ${errorText(err)}`));
+  connection.sendText(text).catch((err) => reportError(`Could not send the message: ${errorText(err)}`));
 });
 
 async function loadInfo(): Promise<void> {
@@ -261,7 +299,7 @@ async function loadInfo(): Promise<void> {
   };
   for (const option of Array.from(transportSelect.options)) {
     if (!isTransportKind(option.value)) continue;
-    const usable = info.transports?.[option.value] === true && TRANSPORTS[option.value].create !== undefined;
+    const usable = info.transports?.[option.value] === true;
     option.disabled = !usable;
     option.textContent = usable
       ? TRANSPORTS[option.value].label

@@ -1,8 +1,8 @@
 /**
  * The transports the console can connect with. Each choice builds a Pipecat client transport (with
  * the packages' own `WavMediaManager`: 16 kHz PCM, no script from a CDN) and names itself to the
- * server in `requestData.transport`. A new transport (LiveKit) adds one entry here and its option
- * in index.html; the page enables it when `GET /playground/info.json` says the server offers it.
+ * server in `requestData.transport`; LiveKit joins a room with livekit-client instead (livekit.ts).
+ * The page enables each one when `GET /playground/info.json` says the server offers it.
  */
 import type { RTVIMessage, Transport } from '@pipecat-ai/client-js';
 import {
@@ -36,6 +36,7 @@ export const TRANSPORTS: Record<TransportKind, TransportChoice> = {
     requestData: { transport: 'webrtc' },
     playsRemoteTrack: true,
   },
+  // LiveKit is not a Pipecat transport: the console joins a room with livekit-client (livekit.ts).
   livekit: {
     label: 'LiveKit',
     requestData: { transport: 'livekit' },

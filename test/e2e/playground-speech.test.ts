@@ -1,10 +1,14 @@
 /**
- * Speech recognition failures are visible in the playground console (headless Chromium, the real
+ * Speech recognition and synthesis failures are visible in the playground console (headless Chromium, the real
  * Pipecat client, the real server): a recogniser that hears no words ends the user's turn with a
  * note instead of leaving the page on "thinking…"; a recogniser that fails (a refused Deepgram key,
  * a grammar file that is not there, no key) shows one readable error banner instead of "hearing you…".
- * Deepgram is the local fake speaking its wire protocol; everything else is the offline demo.
+ * A speech synthesis endpoint that refuses shows a banner while the answer still appears as text.
+ * Deepgram is the local fake speaking its wire protocol, the synthesis endpoint a local HTTP server
+ * answering like OpenAI's refusals; everything else is the offline demo.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/server.ts';
 import { FakeDeepgramServer } from '../../src/testing/fake-deepgram-server.ts';
@@ -128,5 +132,39 @@ describe('playground console: speech recognition problems are shown', { timeout:
     expect(banner).toMatch(/^Speech recognition failed: /);
     expect(banner).not.toContain('{');
     expect(await status()).not.toBe('hearing you…');
+  });
+});
+
+describe('playground console: speech synthesis problems are shown', { timeout: 90_000 }, () => {
+  it('a synthesis endpoint that refuses: one readable banner, and the answer still shows as text', async () => {
+    let requests = 0;
+    const refusing = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        requests++;
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: 'Unknown voice', type: 'invalid_request_error' } }));
+      });
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = refusing.address() as AddressInfo;
+      await connect({
+        COLLOQUY_TTS: 'openai-compatible:tts-1',
+        COLLOQUY_OPENAI_COMPATIBLE_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      });
+      await browser.page.fill('#text', SAID);
+      await browser.page.press('#text', 'Enter');
+      expect(await oneErrorBanner()).toMatch(/^Speech synthesis failed: tts failed \(\w+\)$/);
+      expect(requests).toBeGreaterThan(0);
+      await waitLine(
+        browser,
+        'the answer as text',
+        (l) => l.cls.startsWith('line bot') && l.text.includes('garden room'),
+      );
+    } finally {
+      await new Promise<void>((r) => refusing.close(() => r()));
+    }
   });
 });
