@@ -62,7 +62,7 @@ function setup(options: { userTrackSid?: string; deliver?: boolean } = {}) {
 }
 
 describe('LiveKit projection', () => {
-  it('lk.agent.state follows the session: listening (also while the user speaks), thinking, speaking, listening', () => {
+  it('lk.agent.state follows the session: listening (with the session id; also while the user speaks), thinking, speaking, listening', () => {
     const { bus, out } = setup();
     bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'concierge' });
     bus.publish('turn.start', { sessionId: S, turnId: 't1' }); // the user begins speaking: still listening
@@ -75,7 +75,7 @@ describe('LiveKit projection', () => {
     bus.publish('llm.start', { sessionId: S, turnId: 't2', agentName: 'concierge' });
     bus.publish('turn.interrupted', { sessionId: S, turnId: 't2', reason: 'user_speaking' });
     expect(out).toEqual([
-      { attributes: { 'lk.agent.state': 'listening' } },
+      { attributes: { 'lk.agent.state': 'listening', 'colloquy.session_id': S } },
       { attributes: { 'lk.agent.state': 'thinking' } },
       { attributes: { 'lk.agent.state': 'speaking' } },
       { attributes: { 'lk.agent.state': 'listening' } },

@@ -62,9 +62,13 @@ export class LiveKitProjection {
   ) {
     const on = <K extends keyof EventMap>(type: K, handler: (payload: EventMap[K]) => void) =>
       this.offs.push(bus.subscribe(type, handler));
+    // One update: the agent listens, and says which session it is (the page links its transcript).
     on('session.start', (p) => {
-      this.outlet.setAgentAttributes({ [SESSION_ID_ATTRIBUTE]: p.sessionId });
-      this.setState('listening');
+      this.state = 'listening';
+      this.outlet.setAgentAttributes({
+        [AGENT_STATE_ATTRIBUTE]: 'listening',
+        [SESSION_ID_ATTRIBUTE]: p.sessionId,
+      });
     });
     // A spoken turn starts when the user begins speaking; the agent thinks once the LLM is asked.
     on('llm.start', () => this.setState('thinking'));
