@@ -56,13 +56,17 @@ export const connected = (page: Page) =>
     60_000,
   );
 
-/** Captures each session the server creates. */
-export function captureSessions(server: RunningServer): RtviSession[] {
+/** Captures each session the server creates (`onSession` runs as it is created, before any audio). */
+export function captureSessions(
+  server: RunningServer,
+  onSession?: (session: RtviSession) => void,
+): RtviSession[] {
   const sessions: RtviSession[] = [];
   const create = server.context.createSession;
   server.context.createSession = (transport, profile) => {
     const s = create(transport, profile);
     sessions.push(s);
+    onSession?.(s);
     return s;
   };
   return sessions;

@@ -87,7 +87,17 @@ describe('playground console: a spoken turn over the Pipecat WebSocket', { timeo
       trailingSilenceMs: 2500,
     });
     server = await startTestServer({ edit: withoutGreeting });
-    sessions = captureSessions(server);
+    // What a streaming STT publishes while the user still speaks (the offline recogniser has no
+    // interims), subscribed as the session is created so the user's first words cannot come first.
+    sessions = captureSessions(server, (s) =>
+      s.session.eventBus.subscribe('user.speech.start', () =>
+        s.session.eventBus.publish('transcription.interim', {
+          sessionId: s.id,
+          text: 'what time',
+          at: Date.now(),
+        }),
+      ),
+    );
     browser = await launchChromium({ wav: mic.path });
   }, 60_000);
 
@@ -115,14 +125,6 @@ describe('playground console: a spoken turn over the Pipecat WebSocket', { timeo
     await until('session id', async () => (await page.textContent('#session code')) || undefined, 60_000);
     const session = sessions[0];
     expect(await page.textContent('#session code')).toBe(session.id);
-    // What a streaming STT publishes while the user still speaks (the offline recogniser has no interims).
-    session.session.eventBus.subscribe('user.speech.start', () =>
-      session.session.eventBus.publish('transcription.interim', {
-        sessionId: session.id,
-        text: 'what time',
-        at: Date.now(),
-      }),
-    );
     const interim = await waitLine(browser, 'interim line', (l) => l.cls.includes('interim'));
     expect(interim.text).toBe('You: what time');
 
