@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'livekit_keys_incomplete',
   'console_unreachable',
   'console_refused',
+  'console_mic_file',
+  'console_needs_sox',
   // Sessions and turns
   'session_closed',
   'session_failed',
