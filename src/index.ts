@@ -221,9 +221,11 @@ export type {
   ServerMessageOf,
   ServerMessageType,
 } from './surfaces/native-protocol/server-messages.ts';
+export type { AgentResumeOptions } from './surfaces/voice-agent/agent-resume.ts';
 export type { SpeechModelTtsOptions } from './surfaces/voice-agent/encoded-speech.ts';
 export {
   AgentDestroyedError,
+  AgentResume,
   ConnectionClosedError,
   InputQueueFullError,
   SpeechModelTts,

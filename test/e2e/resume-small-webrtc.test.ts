@@ -110,7 +110,11 @@ describe('resume over SmallWebRTC (real Pipecat client)', () => {
 
     const n = llm.requests.length;
     await say('Which room did I say?');
-    expect(userTexts(llm.requests.slice(n).at(-1)!)).toEqual(['My room is 214', 'Which room did I say?']);
+    // The resumed conversation's prompt starts with the turn from before the drop and ends with the
+    // new one. (Chromium's fake microphone may also have been heard in between: not what this is about.)
+    const texts = userTexts(llm.requests.slice(n).at(-1)!);
+    expect(texts[0]).toBe('My room is 214');
+    expect(texts.at(-1)).toBe('Which room did I say?');
     server.context.createSession = create;
 
     // The spent handle cannot be used again.
