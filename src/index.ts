@@ -221,7 +221,7 @@ export type {
   ServerMessageOf,
   ServerMessageType,
 } from './surfaces/native-protocol/server-messages.ts';
-export type { AgentResumeOptions } from './surfaces/voice-agent/agent-resume.ts';
+export type { AgentResumeAcceptOptions, AgentResumeOptions } from './surfaces/voice-agent/agent-resume.ts';
 export type { SpeechModelTtsOptions } from './surfaces/voice-agent/encoded-speech.ts';
 export {
   AgentDestroyedError,

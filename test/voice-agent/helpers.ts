@@ -3,6 +3,7 @@
  * provider's real interface), a real `ws` server on 127.0.0.1, a protocol client that records every
  * message, and an ordered recorder of agent events.
  */
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpeechModelV3CallOptions, TranscriptionModelV3CallOptions } from '@ai-sdk/provider';
 import { MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
@@ -84,7 +85,7 @@ export function mockTranscriptionModel(
 }
 
 /** A real WebSocket server on 127.0.0.1 (random port). */
-export async function startServer(onConnection: (socket: WebSocket) => void) {
+export async function startServer(onConnection: (socket: WebSocket, request: IncomingMessage) => void) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   wss.on('connection', onConnection);
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));

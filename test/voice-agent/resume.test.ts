@@ -23,29 +23,38 @@ const userTexts = (prompt: unknown) =>
     .filter((m) => m.role === 'user')
     .map((m) => m.content.map((p) => p.text ?? '').join(''));
 
+/**
+ * A server whose sockets belong to the user named by `?user=` (standing in for the application's own
+ * authentication), each new agent that user's.
+ */
 async function setup(windowMs = 5000) {
   const resume = new AgentResume({ windowMs });
   const agents: VoiceAgent[] = [];
   const prompts: string[][] = [];
-  const server = await startServer((socket) =>
-    resume.accept(socket, () => {
-      const model = mockLanguageModel([
-        (call) => {
-          prompts.push(userTexts(call.prompt));
-          return `Noted: ${prompts.at(-1)?.at(-1)}`;
-        },
-      ]);
-      const agent = new VoiceAgent({ model, logger: silentLogger });
-      agents.push(agent);
-      return agent;
-    }),
-  );
+  const server = await startServer((socket, request) => {
+    const user = new URL(request.url ?? '/', 'http://x').searchParams.get('user') ?? undefined;
+    resume.accept(
+      socket,
+      () => {
+        const model = mockLanguageModel([
+          (call) => {
+            prompts.push(userTexts(call.prompt));
+            return `Noted: ${prompts.at(-1)?.at(-1)}`;
+          },
+        ]);
+        const agent = new VoiceAgent({ model, logger: silentLogger, ...(user ? { userId: user } : {}) });
+        agents.push(agent);
+        return agent;
+      },
+      user ? { userId: user } : {},
+    );
+  });
   cleanups.push(
     () => server.close(),
     () => resume.close(),
   );
-  const open = async () => {
-    const log = await openClient(server.url);
+  const open = async (user?: string) => {
+    const log = await openClient(user ? `${server.url}/?user=${user}` : server.url);
     cleanups.push(() => log.socket.terminate());
     return log;
   };
@@ -107,6 +116,68 @@ describe('resume on the native WebSocket protocol', () => {
       code: 'unsupported_message',
       messageType: 'resume',
     });
+  });
+
+  it("another user's handle is refused (resume_foreign) and stays good for its owner", async () => {
+    const { agents, prompts, open } = await setup();
+    const ana = await open('ana');
+    ana.send({ type: 'transcript', text: 'My room is 214' });
+    const { handle } = await ana.waitFor('resume_handle');
+    await ana.waitFor('response_complete');
+    expect(agents[0]!.session.userId).toBe('ana');
+    ana.socket.terminate();
+    await until(() => !agents[0]!.connected);
+
+    const bob = await open('bob');
+    const gone = closed(bob);
+    bob.send({ type: 'resume', handle });
+    expect(await bob.waitFor('error')).toMatchObject({ code: 'resume_foreign', messageType: 'resume' });
+    expect(await gone).toEqual({ code: 1008, reason: 'resume_foreign' });
+    expect(bob.types()).not.toContain('session_resumed');
+    expect(agents[0]!.connected).toBe(false);
+
+    const back = await open('ana');
+    back.send({ type: 'resume', handle });
+    await back.waitFor('session_resumed');
+    back.send({ type: 'transcript', text: 'Which room did I say?' });
+    await back.waitFor('response_complete');
+    expect(agents).toHaveLength(1);
+    expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
+  });
+
+  it('two clients racing for one handle: exactly one gets the agent, the other is told resume_used', async () => {
+    const { agents, prompts, open } = await setup();
+    const first = await open('ana');
+    first.send({ type: 'transcript', text: 'My room is 214' });
+    const { handle } = await first.waitFor('resume_handle');
+    await first.waitFor('response_complete');
+    first.socket.terminate();
+    await until(() => !agents[0]!.connected);
+
+    const racers = [await open('ana'), await open('ana')];
+    const ends = racers.map(closed);
+    for (const r of racers) r.send({ type: 'resume', handle });
+    const outcome = (r: MessageLog) =>
+      r.messages.find(
+        (m) => m.type === 'session_resumed' || (m.type === 'error' && m.messageType === 'resume'),
+      );
+    await until(() => racers.every((r) => outcome(r) !== undefined));
+    const winners = racers.filter((r) => outcome(r)!.type === 'session_resumed');
+    const losers = racers.filter((r) => outcome(r)!.type === 'error');
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    expect(outcome(losers[0]!)).toMatchObject({
+      code: 'resume_used',
+      error: expect.stringMatching(/already used/),
+    });
+    expect(await ends[racers.indexOf(losers[0]!)]).toEqual({ code: 1008, reason: 'resume_used' });
+    expect(losers[0]!.types()).not.toContain('resume_handle');
+
+    // The winner has the conversation.
+    winners[0]!.send({ type: 'transcript', text: 'Which room did I say?' });
+    await winners[0]!.waitFor('response_complete');
+    expect(agents).toHaveLength(1);
+    expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
   });
 
   it('a client that does not come back in time: the agent is destroyed, its handle is gone', async () => {

@@ -9,8 +9,13 @@
  * message starts a new agent from `create()`. Every attached socket gets a `resume_handle {sessionId,
  * handle, expiresAt}` message: opaque, unguessable, single-use, expiring. An agent whose client does
  * not come back within `windowMs` is destroyed (its session closes). Refused handles get an `error`
- * with the `ResumeError` code (`resume_unknown`, `resume_used`, `resume_expired`, `resume_gone`),
- * then the socket closes.
+ * with the `ResumeError` code (`resume_unknown`, `resume_used`, `resume_expired`, `resume_gone`,
+ * `resume_foreign`), then the socket closes.
+ *
+ * Handles are bound to the agent's user (`VoiceAgentOptions.userId`). When the application knows who
+ * a socket belongs to (its own authentication), `accept(socket, create, {userId})` refuses another
+ * user's handle (`resume_foreign`) without spending it. A handle is redeemed once, synchronously: of
+ * two sockets racing with one handle exactly one gets the agent, the other is told `resume_used`.
  */
 import WebSocket from 'ws';
 import { ResumeError, ResumeHandles } from '../../session/resume-handles.ts';
@@ -25,6 +30,12 @@ export interface AgentResumeOptions {
   handleTtlMs?: number;
   /** How long a new socket may take to send its first message (default 10 000 ms). */
   firstMessageTimeoutMs?: number;
+}
+
+/** Who a socket belongs to, as the application authenticated it. */
+export interface AgentResumeAcceptOptions {
+  /** The socket's user: a resume handle of another user's agent is refused (`resume_foreign`). */
+  userId?: string;
 }
 
 interface Tracked {
@@ -51,8 +62,12 @@ export class AgentResume {
     return this.agents.size;
   }
 
-  /** Serve a new socket: resume the agent its first message names, or start one with `create`. */
-  accept(socket: WebSocket, create: () => VoiceAgent): void {
+  /**
+   * Serve a new socket: resume the agent its first message names, or start one with `create`.
+   * `client.userId`: who the application authenticated on this socket; a handle of another user's
+   * agent is refused (`resume_foreign`).
+   */
+  accept(socket: WebSocket, create: () => VoiceAgent, client: AgentResumeAcceptOptions = {}): void {
     const timer = setTimeout(() => socket.close(1008, 'no first message'), this.firstMessageTimeoutMs);
     timer.unref?.();
     const onClose = () => clearTimeout(timer);
@@ -63,7 +78,7 @@ export class AgentResume {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
       const parsed = isBinary ? undefined : tryParseClientMessage(bytes);
       if (parsed?.ok && parsed.message.type === 'resume') {
-        this.resume(socket, parsed.message.handle);
+        this.resume(socket, parsed.message.handle, client.userId);
         return;
       }
       let agent: VoiceAgent;
@@ -82,10 +97,10 @@ export class AgentResume {
     });
   }
 
-  private resume(socket: WebSocket, handle: string): void {
+  private resume(socket: WebSocket, handle: string, userId: string | undefined): void {
     let agent: VoiceAgent;
     try {
-      const { sessionId } = this.handles.redeem(handle);
+      const { sessionId } = this.handles.redeem(handle, userId);
       const tracked = this.agents.get(sessionId);
       if (!tracked || tracked.agent.destroyed) throw new ResumeError('resume_gone', 'The session has ended');
       if (tracked.timer) clearTimeout(tracked.timer);

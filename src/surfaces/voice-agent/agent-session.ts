@@ -43,7 +43,7 @@ export function createAgentSession(
   const tools: ToolSet = { ...(options.tools ?? {}) };
   const session = new VoiceSession({
     ...(defaults.sessionId ? { sessionId: defaults.sessionId } : {}),
-    userId: 'voice-agent',
+    userId: options.userId ?? 'voice-agent',
     agents: [
       {
         name: 'assistant',

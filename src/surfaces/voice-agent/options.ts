@@ -37,6 +37,11 @@ export interface VoiceAgentOptions {
   speechModel?: SpeechModel;
   /** System prompt (default "You are a helpful voice assistant."). */
   instructions?: string;
+  /**
+   * Whose conversation this is (Colloquy; default "voice-agent"). Resume handles are bound to it:
+   * `AgentResume.accept(socket, create, {userId})` refuses another user's handle.
+   */
+  userId?: string;
   /** Speech voice (default "alloy"). */
   voice?: string;
   /** Style instructions for the speech model. */
