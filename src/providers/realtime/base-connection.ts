@@ -8,9 +8,31 @@ import { ProviderError } from '../../errors.ts';
 import { parseServerMessage } from './realtime-socket.ts';
 import type { RealtimeErrorSeverity, RealtimeEvent } from './types.ts';
 
+/**
+ * Most characters of one transcript a connection accumulates (one user utterance, one model turn):
+ * about half an hour of speech. The provider's text past it is dropped, so a session that never
+ * ends a turn cannot grow memory without bound.
+ */
+export const MAX_TRANSCRIPT_CHARS = 20_000;
+
+/** `text + more`, cut at `MAX_TRANSCRIPT_CHARS`. */
+export function appendCapped(text: string, more: string): string {
+  if (text.length >= MAX_TRANSCRIPT_CHARS) return text;
+  return text.length + more.length <= MAX_TRANSCRIPT_CHARS
+    ? text + more
+    : text + more.slice(0, MAX_TRANSCRIPT_CHARS - text.length);
+}
+
+/** What a model is told for `say(text)`: speak the text, word for word, and nothing else. */
+export function sayInstructions(text: string): string {
+  return `Say exactly the following to the user, word for word, and nothing else:\n${text}`;
+}
+
 export abstract class BaseRealtimeConnection {
   private closing = false;
   private closedReported = false;
+  /** Resolves the pending `awaitSetup` (set while the setup is unacknowledged). */
+  private setupDone: (() => void) | undefined;
 
   constructor(
     protected readonly ws: WebSocket,
@@ -58,6 +80,57 @@ export abstract class BaseRealtimeConnection {
       }
       this.emit({ type: 'closed', code, reason, expected: this.closing });
     });
+  }
+
+  /**
+   * Sends the setup (`sendSetup`) and resolves once the provider acknowledges it (`setupComplete`);
+   * fails on a close during setup (retryable unless the close code says otherwise) or after
+   * `timeoutMs` without `ack` (the connection is then closed).
+   */
+  protected awaitSetup(timeoutMs: number, ack: string, sendSetup: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onClose = (code: number, reasonBuffer: Buffer) => {
+        clearTimeout(timer);
+        this.setupDone = undefined;
+        const reason = reasonBuffer.toString('utf8').slice(0, 200);
+        reject(
+          new ProviderError(
+            'realtime_closed',
+            `Closed during setup (${code}${reason ? `: ${reason}` : ''})`,
+            {
+              retryable: this.closeSeverity(code, reason) !== 'fatal',
+              details: { code, reason },
+            },
+          ),
+        );
+      };
+      const timer = setTimeout(() => {
+        this.ws.off('close', onClose);
+        this.setupDone = undefined;
+        this.close();
+        reject(
+          new ProviderError('realtime_setup_timeout', `No ${ack} within ${timeoutMs} ms`, {
+            retryable: true,
+          }),
+        );
+      }, timeoutMs);
+      this.ws.once('close', onClose);
+      this.setupDone = () => {
+        clearTimeout(timer);
+        this.ws.off('close', onClose);
+        this.setupDone = undefined;
+        resolve();
+      };
+      sendSetup();
+    });
+  }
+
+  /** The provider acknowledged the setup: `ready` is emitted and `awaitSetup` resolves (once). */
+  protected setupComplete(providerSessionId: string | undefined): void {
+    const done = this.setupDone;
+    if (!done) return;
+    this.emit({ type: 'ready', ...(providerSessionId ? { providerSessionId } : {}) });
+    done();
   }
 
   /** Handles one parsed provider message. */

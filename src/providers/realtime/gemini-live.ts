@@ -6,7 +6,8 @@
  * (only handles marked resumable are reported) and sliding-window context compression.
  */
 import { ConfigError, ProviderError } from '../../errors.ts';
-import { BaseRealtimeConnection } from './base-connection.ts';
+import { appendCapped, BaseRealtimeConnection, sayInstructions } from './base-connection.ts';
+import { CompressionWatch } from './gemini-compression.ts';
 import { base64ToPcm, num, obj, openSocket, pcmToBase64, str } from './realtime-socket.ts';
 import {
   REALTIME_SPECIFICATION_VERSION,
@@ -143,48 +144,26 @@ class GeminiLiveConnection extends BaseRealtimeConnection implements RealtimeCon
   private interruptedTurn = false;
   private inputText = '';
   private outputText = '';
-  private ready: (() => void) | undefined;
+  private readonly context = new CompressionWatch();
 
   /** Sends `setup` (then replays history unless resuming); resolves at `setupComplete`. */
-  setup(setup: Record<string, unknown>, config: RealtimeSessionConfig, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.close();
-        reject(
-          new ProviderError('realtime_setup_timeout', `No setupComplete within ${timeoutMs} ms`, {
-            retryable: true,
-          }),
-        );
-      }, timeoutMs);
-      const onClose = (code: number, reason: Buffer) => {
-        clearTimeout(timer);
-        const text = reason.toString('utf8').slice(0, 200);
-        reject(
-          new ProviderError('realtime_closed', `Closed during setup (${code}${text ? `: ${text}` : ''})`, {
-            retryable: classifyGeminiClose(code) !== 'fatal',
-            details: { code, reason: text },
-          }),
-        );
-      };
-      this.ws.once('close', onClose);
-      this.ready = () => {
-        clearTimeout(timer);
-        this.ws.off('close', onClose);
-        if (!config.resumeHandle && config.history && config.history.length > 0) {
-          this.send({
-            clientContent: {
-              turns: config.history.map((h) => ({
-                role: h.role === 'user' ? 'user' : 'model',
-                parts: [{ text: h.text }],
-              })),
-              turnComplete: false,
-            },
-          });
-        }
-        resolve();
-      };
-      this.send(setup);
-    });
+  async setup(
+    setup: Record<string, unknown>,
+    config: RealtimeSessionConfig,
+    timeoutMs: number,
+  ): Promise<void> {
+    await this.awaitSetup(timeoutMs, 'setupComplete', () => this.send(setup));
+    if (!config.resumeHandle && config.history && config.history.length > 0) {
+      this.send({
+        clientContent: {
+          turns: config.history.map((h) => ({
+            role: h.role === 'user' ? 'user' : 'model',
+            parts: [{ text: h.text }],
+          })),
+          turnComplete: false,
+        },
+      });
+    }
   }
 
   protected closeSeverity(code: number): RealtimeErrorSeverity {
@@ -206,6 +185,16 @@ class GeminiLiveConnection extends BaseRealtimeConnection implements RealtimeCon
 
   sendText(text: string): void {
     this.send({ clientContent: { turns: [{ role: 'user', parts: [{ text }] }], turnComplete: true } });
+  }
+
+  say(text: string): void {
+    // Gemini has no per-response instructions: the request goes in as a bracketed user turn.
+    this.send({
+      clientContent: {
+        turns: [{ role: 'user', parts: [{ text: `[${sayInstructions(text)}]` }] }],
+        turnComplete: true,
+      },
+    });
   }
 
   sendToolResult(callId: string, name: string, result: { output: unknown } | { error: string }): void {
@@ -245,11 +234,7 @@ class GeminiLiveConnection extends BaseRealtimeConnection implements RealtimeCon
 
   protected handle(m: Record<string, unknown>): void {
     if (m.setupComplete !== undefined) {
-      const sessionId = str(obj(m.setupComplete)?.sessionId);
-      this.emit({ type: 'ready', ...(sessionId ? { providerSessionId: sessionId } : {}) });
-      const ready = this.ready;
-      this.ready = undefined;
-      ready?.();
+      this.setupComplete(str(obj(m.setupComplete)?.sessionId));
       return;
     }
     const content = obj(m.serverContent);
@@ -289,14 +274,19 @@ class GeminiLiveConnection extends BaseRealtimeConnection implements RealtimeCon
       if (handle && resumption.resumable === true) this.emit({ type: 'resumption', handle });
     }
     const usage = obj(m.usageMetadata);
-    if (usage) this.emit({ type: 'usage', usage: toUsage(usage) });
+    if (usage) {
+      const u = toUsage(usage);
+      this.emit({ type: 'usage', usage: u });
+      const compacted = this.context.observe(u.inputTokens, u.outputTokens);
+      if (compacted) this.emit({ type: 'context-compacted', ...compacted });
+    }
   }
 
   private onContent(c: Record<string, unknown>): void {
     const input = obj(c.inputTranscription);
     const inputText = str(input?.text);
     if (inputText) {
-      this.inputText += inputText;
+      this.inputText = appendCapped(this.inputText, inputText);
       this.emit({
         type: 'input-transcript',
         itemId: `input-${this.turnCounter + 1}`,
@@ -316,7 +306,7 @@ class GeminiLiveConnection extends BaseRealtimeConnection implements RealtimeCon
     const outputText = str(obj(c.outputTranscription)?.text);
     if (outputText) {
       const turnId = this.beginTurn();
-      this.outputText += outputText;
+      this.outputText = appendCapped(this.outputText, outputText);
       this.emit({ type: 'output-transcript', itemId: turnId, text: outputText, final: false });
     }
     if (c.interrupted === true) {

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAIRealtimeServer } from '../../testing/fake-openai-realtime-server.ts';
 import { RealtimeEventLog } from '../../testing/realtime-events.ts';
 import { tone } from '../../testing/signals.ts';
-import { classifyOpenAIError, OpenAIRealtimeModel } from './openai-realtime.ts';
+import { classifyOpenAIError } from './openai-protocol.ts';
+import { OpenAIRealtimeModel } from './openai-realtime.ts';
 import type { RealtimeConnection, RealtimeSessionConfig } from './types.ts';
 
 const config: RealtimeSessionConfig = {
@@ -108,12 +109,13 @@ describe('OpenAIRealtimeModel against the local OpenAI Realtime server', () => {
     ).toEqual(['It is noon.']);
     expect(log.audioMs(24000)).toBe(600);
     expect(log.of('usage')[0]!.usage).toEqual({
-      inputTokens: 80,
-      outputTokens: 40,
-      totalTokens: 120,
-      inputAudioTokens: 60,
+      // The fake counts a token per four characters: 'Be brief.' + 'what time is it' in, 'It is noon.' out.
+      inputTokens: 3 + 4,
+      outputTokens: 3,
+      totalTokens: 10,
+      inputAudioTokens: 0,
       cachedTokens: 0,
-      outputAudioTokens: 30,
+      outputAudioTokens: 0,
     });
   });
 
@@ -175,7 +177,9 @@ describe('OpenAIRealtimeModel against the local OpenAI Realtime server', () => {
       content_index: 0,
       audio_end_ms: 412,
     });
-    await expect.poll(() => server.truncations).toEqual([{ itemId: audio.itemId, audioEndMs: 412 }]);
+    await expect
+      .poll(() => server.truncations)
+      .toEqual([{ itemId: audio.itemId, audioEndMs: 412, sentMs: 1000 }]);
     await expect.poll(() => server.deletions).toEqual([second.itemId]);
     expect(log.of('error')).toEqual([]);
   });

@@ -5,8 +5,10 @@
  * beta names of the same events are accepted too.
  */
 import { ConfigError, ProviderError } from '../../errors.ts';
-import { BaseRealtimeConnection } from './base-connection.ts';
-import { base64ToPcm, num, obj, openSocket, pcmToBase64, str } from './realtime-socket.ts';
+import { BaseRealtimeConnection, sayInstructions } from './base-connection.ts';
+import { type ContextBudget, ConversationItems, contextBudget } from './openai-context.ts';
+import { classifyOpenAIError, openAISessionBody, openAIUsage } from './openai-protocol.ts';
+import { base64ToPcm, obj, openSocket, pcmToBase64, str } from './realtime-socket.ts';
 import {
   REALTIME_SPECIFICATION_VERSION,
   type RealtimeCapabilities,
@@ -15,7 +17,6 @@ import {
   type RealtimeErrorSeverity,
   type RealtimeModel,
   type RealtimeSessionConfig,
-  type RealtimeUsage,
 } from './types.ts';
 
 export const OPENAI_REALTIME_URL = 'wss://api.openai.com/v1/realtime';
@@ -31,33 +32,19 @@ export interface OpenAIRealtimeOptions {
   transcriptionModel?: string;
   /** Default voice when the session config names none (default 'marin'). */
   voice?: string;
+  /**
+   * Context budget (on by default; `false` turns it off): once a response's input tokens reach
+   * `triggerRatio` × `maxTokens`, the oldest conversation items are deleted
+   * (`conversation.item.delete`) to bring it near `targetRatio` × `maxTokens`, and `context.compact`
+   * reports how many. Defaults: 32 000 tokens (the gpt-realtime context window), 0.8, 0.5.
+   */
+  context?: OpenAIContextBudget | false;
 }
 
-/** Error codes after which the connection is still fine (a request just did not apply). */
-const HARMLESS_CODES = new Set([
-  'response_cancel_not_active',
-  'conversation_already_has_active_response',
-  'input_audio_buffer_commit_empty',
-]);
-/** Error codes no reconnect can fix. */
-const FATAL_CODES = new Set([
-  'invalid_api_key',
-  'insufficient_quota',
-  'model_not_found',
-  'beta_api_shape_disabled',
-]);
-
-/** Classifies an OpenAI `error` event from its documented type and code. */
-export function classifyOpenAIError(
-  type: string | undefined,
-  code: string | undefined,
-): RealtimeErrorSeverity {
-  if (code !== undefined && FATAL_CODES.has(code)) return 'fatal';
-  if (code !== undefined && HARMLESS_CODES.has(code)) return 'harmless';
-  if (type === 'authentication_error' || type === 'permission_error') return 'fatal';
-  if (type === 'server_error') return 'retryable';
-  // invalid_request_error and the rest: the request failed, the socket stays usable.
-  return 'harmless';
+export interface OpenAIContextBudget {
+  maxTokens?: number;
+  triggerRatio?: number;
+  targetRatio?: number;
 }
 
 export class OpenAIRealtimeModel implements RealtimeModel {
@@ -74,9 +61,12 @@ export class OpenAIRealtimeModel implements RealtimeModel {
     maxConnectionMs: 60 * 60_000,
   };
 
+  private readonly budget: ContextBudget | undefined;
+
   constructor(private readonly options: OpenAIRealtimeOptions) {
     if (!options.model) throw new ConfigError('invalid_model_spec', 'openai-realtime needs a model name');
     this.modelId = options.model;
+    this.budget = contextBudget(options.context);
   }
 
   async connect(config: RealtimeSessionConfig, o: RealtimeConnectOptions): Promise<RealtimeConnection> {
@@ -92,7 +82,7 @@ export class OpenAIRealtimeModel implements RealtimeModel {
       timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    const conn = new OpenAIRealtimeConnection(ws, o.onEvent, this.options);
+    const conn = new OpenAIRealtimeConnection(ws, o.onEvent, this.options, this.budget);
     await conn.setup(config, timeoutMs);
     return conn;
   }
@@ -102,43 +92,25 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
   private activeResponse: string | undefined;
   private readonly pendingCalls = new Set<string>();
   private createAfterResponse = false;
+  /** Per-response settings of the response asked for while another was running (`say`). */
+  private queuedResponse: { instructions: string } | undefined;
   private spoke = false;
   private voice: string | undefined;
-  private ready: (() => void) | undefined;
-  private failSetup: ((err: Error) => void) | undefined;
+  private readonly context: ConversationItems;
 
   constructor(
     ws: ConstructorParameters<typeof BaseRealtimeConnection>[0],
     onEvent: ConstructorParameters<typeof BaseRealtimeConnection>[1],
     private readonly options: OpenAIRealtimeOptions,
+    budget: ContextBudget | undefined,
   ) {
     super(ws, onEvent);
+    this.context = new ConversationItems(budget);
   }
 
   /** Sends the session config (and replays history); resolves at the first `session.updated`. */
   setup(config: RealtimeSessionConfig, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.close();
-        reject(
-          new ProviderError('realtime_setup_timeout', `No session.updated within ${timeoutMs} ms`, {
-            retryable: true,
-          }),
-        );
-      }, timeoutMs);
-      this.ready = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.failSetup = (err) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      this.ws.once('close', (code) =>
-        this.failSetup?.(
-          new ProviderError('realtime_closed', `Closed during setup (${code})`, { retryable: true }),
-        ),
-      );
+    return this.awaitSetup(timeoutMs, 'session.updated', () => {
       this.send({ type: 'session.update', session: this.sessionBody(config) });
       for (const item of config.history ?? []) {
         this.send({
@@ -154,47 +126,9 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
   }
 
   private sessionBody(config: RealtimeSessionConfig, includeVoice = true): Record<string, unknown> {
-    const td = config.turnDetection;
-    const turnDetection =
-      td.type === 'manual'
-        ? null
-        : td.mode === 'semantic_vad'
-          ? {
-              type: 'semantic_vad',
-              eagerness: td.eagerness ?? 'auto',
-              create_response: true,
-              interrupt_response: true,
-            }
-          : {
-              type: 'server_vad',
-              create_response: true,
-              interrupt_response: true,
-              ...(td.silenceMs !== undefined ? { silence_duration_ms: td.silenceMs } : {}),
-            };
     const voice = config.voice ?? this.options.voice ?? 'marin';
     this.voice = voice;
-    return {
-      type: 'realtime',
-      instructions: config.instructions,
-      output_modalities: ['audio'],
-      audio: {
-        input: {
-          format: { type: 'audio/pcm', rate: 24000 },
-          turn_detection: turnDetection,
-          ...(config.inputTranscription === false
-            ? {}
-            : { transcription: { model: this.options.transcriptionModel ?? 'gpt-4o-mini-transcribe' } }),
-        },
-        output: { format: { type: 'audio/pcm', rate: 24000 }, ...(includeVoice ? { voice } : {}) },
-      },
-      tools: config.tools.map((t) => ({
-        type: 'function',
-        name: t.name,
-        description: t.description ?? '',
-        parameters: t.parameters,
-      })),
-      tool_choice: 'auto',
-    };
+    return openAISessionBody(config, this.options, includeVoice ? voice : undefined);
   }
 
   protected closeSeverity(code: number, reason: string): RealtimeErrorSeverity {
@@ -224,6 +158,11 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
     this.requestResponse();
   }
 
+  say(text: string): void {
+    // A response with its own instructions: the model speaks the text; no user item is added.
+    this.requestResponse({ instructions: sayInstructions(text) });
+  }
+
   sendToolResult(callId: string, _name: string, result: { output: unknown } | { error: string }): void {
     const output = JSON.stringify('error' in result ? { error: result.error } : (result.output ?? null));
     this.send({
@@ -235,16 +174,18 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
     if (this.pendingCalls.size === 0) this.requestResponse();
   }
 
-  private requestResponse(): void {
+  private requestResponse(response?: { instructions: string }): void {
     if (this.activeResponse !== undefined) {
       this.createAfterResponse = true;
+      if (response) this.queuedResponse = response;
       return;
     }
-    this.send({ type: 'response.create' });
+    this.send({ type: 'response.create', ...(response ? { response } : {}) });
   }
 
   cancelResponse(): void {
     this.createAfterResponse = false;
+    this.queuedResponse = undefined;
     if (this.activeResponse === undefined) return;
     this.send({ type: 'response.cancel' });
   }
@@ -268,16 +209,7 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
     const type = str(m.type);
     switch (type) {
       case 'session.updated':
-        if (this.ready) {
-          const ready = this.ready;
-          this.ready = undefined;
-          this.failSetup = undefined;
-          this.emit({
-            type: 'ready',
-            ...(str(obj(m.session)?.id) ? { providerSessionId: str(obj(m.session)?.id)! } : {}),
-          });
-          ready();
-        }
+        this.setupComplete(str(obj(m.session)?.id));
         return;
       case 'input_audio_buffer.speech_started':
         this.emit({ type: 'speech-started' });
@@ -356,6 +288,16 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
         this.emit({ type: 'tool-call', callId, name, argumentsJson: str(item?.arguments) ?? '{}' });
         return;
       }
+      case 'conversation.item.added':
+      case 'conversation.item.created': {
+        const item = obj(m.item);
+        const id = str(item?.id);
+        if (id) this.context.add(id, str(item?.type), str(item?.call_id));
+        return;
+      }
+      case 'conversation.item.deleted':
+        this.context.remove(str(m.item_id));
+        return;
       case 'response.done':
         this.onResponseDone(obj(m.response) ?? {});
         return;
@@ -386,7 +328,7 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
     const status = str(response.status);
     const reason = str(obj(response.status_details)?.reason);
     this.activeResponse = undefined;
-    const usage = toUsage(obj(response.usage));
+    const usage = openAIUsage(obj(response.usage));
     if (usage) this.emit({ type: 'usage', usage });
     this.emit({
       type: 'response-done',
@@ -403,24 +345,16 @@ class OpenAIRealtimeConnection extends BaseRealtimeConnection implements Realtim
               : 'completed',
     });
     if (status === 'cancelled') this.pendingCalls.clear();
+    const drop = this.context.overBudget(usage?.inputTokens);
+    if (drop.length > 0) {
+      for (const id of drop) this.send({ type: 'conversation.item.delete', item_id: id });
+      this.emit({ type: 'context-compacted', removedItems: drop.length });
+    }
     if (this.createAfterResponse && this.pendingCalls.size === 0) {
       this.createAfterResponse = false;
-      this.send({ type: 'response.create' });
+      const response = this.queuedResponse;
+      this.queuedResponse = undefined;
+      this.send({ type: 'response.create', ...(response ? { response } : {}) });
     }
   }
-}
-
-function toUsage(u: Record<string, unknown> | undefined): RealtimeUsage | undefined {
-  if (!u) return undefined;
-  const out: RealtimeUsage = {};
-  const set = (k: keyof RealtimeUsage, v: number | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('inputTokens', num(u.input_tokens));
-  set('outputTokens', num(u.output_tokens));
-  set('totalTokens', num(u.total_tokens));
-  set('inputAudioTokens', num(obj(u.input_token_details)?.audio_tokens));
-  set('cachedTokens', num(obj(u.input_token_details)?.cached_tokens));
-  set('outputAudioTokens', num(obj(u.output_token_details)?.audio_tokens));
-  return out;
 }
