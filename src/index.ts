@@ -142,7 +142,7 @@ export {
   OpenAIRealtimeModel,
   REALTIME_SPECIFICATION_VERSION,
 } from './providers/realtime/index.ts';
-export type { OpenAIRealtimeOptions } from './providers/realtime/openai-realtime.ts';
+export type { OpenAIContextBudget, OpenAIRealtimeOptions } from './providers/realtime/openai-realtime.ts';
 export type {
   RealtimeCapabilities,
   RealtimeConnection,

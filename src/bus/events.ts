@@ -212,8 +212,12 @@ export interface EventMap {
   'session.resume': { sessionId: string; handle: string };
   /** The model server announced it is going away (`timeLeft` in ms). */
   'session.goaway': { sessionId: string; timeLeft: number };
-  /** Conversation context was compressed: `removedItems` messages replaced by `summary`. */
-  'context.compact': { sessionId: string; removedItems: number; summary?: string };
+  /**
+   * Conversation context was compressed: `removedItems` messages replaced by `summary` (or left out).
+   * On Gemini Live the provider compresses unannounced: inferred from its token counts, with
+   * `removedItems` estimated and `removedTokens` a lower bound.
+   */
+  'context.compact': { sessionId: string; removedItems: number; summary?: string; removedTokens?: number };
 
   // ── Subagents (seed 003) ─────────────────────────────────────────────────────────
   /** A subagent asks the user something through the client (or withdraws a question it asked). */

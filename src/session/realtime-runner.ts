@@ -16,7 +16,13 @@ import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import { StreamingResampler } from '../audio/resample.ts';
 import type { InterruptReason } from '../bus/events.ts';
-import { type ColloquyErrorCode, isColloquyError, ProviderError, toColloquyError } from '../errors.ts';
+import {
+  type ColloquyErrorCode,
+  isColloquyError,
+  ProviderError,
+  SessionStateError,
+  toColloquyError,
+} from '../errors.ts';
 import { RealtimeConnectError } from '../providers/realtime/realtime-socket.ts';
 import type {
   RealtimeConnection,
@@ -54,6 +60,8 @@ export class RealtimeRunner {
   private pendingAudio: Int16Array[] = [];
   private resampler: { rate: number; r: StreamingResampler | undefined } | undefined;
   private notifications: string[] = [];
+  /** The `speak` calls queued so far (each waits for the one before). */
+  private saying: Promise<unknown> = Promise.resolve();
   private readonly offs: Array<() => void> = [];
 
   constructor(private readonly h: RealtimeRunnerHost) {
@@ -137,6 +145,38 @@ export class RealtimeRunner {
     const turnId = this.turns.text(text);
     this.h.latency.setInput(turnId, input);
     return this.waitTurn(turnId);
+  }
+
+  /**
+   * The model says `text` as its own turn (the greeting, an announcement): queued behind the turn
+   * running now and earlier `speak` calls, never interrupting; resolves when the turn ends.
+   */
+  speak(text: string): Promise<TurnResult> {
+    const run = this.saying.then(async () => {
+      await this.start();
+      await this.idle();
+      if (this.closed) throw new SessionStateError('session_closed', 'The session is closed');
+      return this.waitTurn(this.turns.say(text));
+    });
+    this.saying = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once no turn runs and no reconnect is under way (or the runner closed). */
+  private async idle(): Promise<void> {
+    while (!this.closed && (this.turns.active || this.reconnecting)) {
+      if (this.reconnecting) {
+        await this.reconnecting;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          for (const off of offs) off();
+          resolve();
+        };
+        const offs = [this.h.bus.subscribe('turn.end', done), this.h.bus.subscribe('turn.interrupted', done)];
+      });
+    }
   }
 
   /** Manual turn end (push-to-talk release) in local mode. */
@@ -232,6 +272,13 @@ export class RealtimeRunner {
         return;
       case 'resumption':
         this.handle = e.handle;
+        return;
+      case 'context-compacted':
+        this.h.bus.publish('context.compact', {
+          sessionId: this.h.sessionId,
+          removedItems: e.removedItems,
+          ...(e.removedTokens !== undefined ? { removedTokens: e.removedTokens } : {}),
+        });
         return;
       default:
         this.turns.handle(e);

@@ -6,14 +6,9 @@
 import { tool } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AgentDefinition } from '../agents/agent.ts';
+import { closeAll, closeLater, FRAME, gemini, harness, openai } from '../../test/support/realtime-harness.ts';
 import { silentLogger } from '../logger.ts';
-import { GeminiLiveModel } from '../providers/realtime/gemini-live.ts';
-import { OpenAIRealtimeModel } from '../providers/realtime/openai-realtime.ts';
 import type { RealtimeModel } from '../providers/realtime/types.ts';
-import { FakeGeminiLiveServer } from '../testing/fake-gemini-live-server.ts';
-import { FakeOpenAIRealtimeServer } from '../testing/fake-openai-realtime-server.ts';
-import type { FakeRealtimeServerOptions } from '../testing/fake-realtime-server.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
@@ -21,69 +16,7 @@ import { tone } from '../testing/signals.ts';
 import type { RealtimeOptions } from './realtime-config.ts';
 import { VoiceSession } from './voice-session.ts';
 
-const FRAME = 320; // 20 ms at 16 kHz
-
-interface Harness {
-  session: VoiceSession;
-  rec: EventRecorder;
-  /** Frames written to the output, per turn. */
-  frames: Map<string, number>;
-  speak(ms?: number): void;
-}
-
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-async function openai(
-  options: FakeRealtimeServerOptions = {},
-): Promise<{ server: FakeOpenAIRealtimeServer; model: RealtimeModel }> {
-  const server = await new FakeOpenAIRealtimeServer({ speed: 8, ...options }).listen();
-  cleanup.push(() => server.close());
-  return {
-    server,
-    model: new OpenAIRealtimeModel({ model: 'gpt-realtime', apiKey: server.apiKey, url: server.url }),
-  };
-}
-
-async function gemini(
-  options: FakeRealtimeServerOptions = {},
-): Promise<{ server: FakeGeminiLiveServer; model: RealtimeModel }> {
-  const server = await new FakeGeminiLiveServer({ speed: 8, ...options }).listen();
-  cleanup.push(() => server.close());
-  return {
-    server,
-    model: new GeminiLiveModel({ model: 'gemini-live-test', apiKey: server.apiKey, url: server.url }),
-  };
-}
-
-function harness(
-  model: RealtimeModel,
-  extra: { agents?: AgentDefinition[]; realtime?: Partial<RealtimeOptions> } = {},
-): Harness {
-  const frames = new Map<string, number>();
-  const session = new VoiceSession({
-    userId: 'u1',
-    agents: extra.agents ?? [{ name: 'main', instructions: 'You are helpful.' }],
-    model: mockLanguageModel(['unused']),
-    logger: silentLogger,
-    realtime: { model, reconnect: { initialDelayMs: 20 }, ...extra.realtime },
-    audio: {
-      inputSampleRate: 16000,
-      outputSampleRate: 24000,
-      output: { write: (_f, info) => frames.set(info.turnId, (frames.get(info.turnId) ?? 0) + 1) },
-    },
-  });
-  const rec = new EventRecorder(session.eventBus);
-  cleanup.push(() => session.close());
-  const speak = (ms = 400) => {
-    const speech = tone({ sampleRate: 16000, samples: (16000 * ms) / 1000 });
-    for (let i = 0; i < speech.length; i += FRAME) session.pushAudio(speech.subarray(i, i + FRAME), 16000);
-    for (let i = 0; i < 20; i++) session.pushAudio(new Int16Array(FRAME), 16000);
-  };
-  return { session, rec, frames, speak };
-}
+afterEach(closeAll);
 
 describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
   it('speech in → audio out with transcripts, as a cascade turn would publish them', async () => {
@@ -148,7 +81,8 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(rec.first('metrics.usage')).toMatchObject({
       turnId: end.turnId,
       model: 'gpt-realtime',
-      usage: { inputTokens: 80, outputTokens: 40, totalTokens: 120 },
+      // The fake counts a token per four characters: instructions + the user's words in, the answer out.
+      usage: { inputTokens: 4 + 4, outputTokens: 3, totalTokens: 11 },
     });
     expect(rec.first('turn.latency')?.kind).toBe('realtime');
     expect(session.history).toEqual([
@@ -279,7 +213,7 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
         },
       },
     });
-    cleanup.push(() => session.close());
+    closeLater(() => session.close());
     const rec = new EventRecorder(session.eventBus);
     await session.start();
     const result = await session.sendText('I have a billing question');
@@ -482,7 +416,7 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
         },
       },
     });
-    cleanup.push(() => session.close());
+    closeLater(() => session.close());
     const rec = new EventRecorder(session.eventBus);
     await session.start();
     await session.sendText('hi');
@@ -539,7 +473,7 @@ describe('VoiceSession on a realtime model: local turn detection, connection cap
         output: { write: (_f, info) => frames.set(info.turnId, (frames.get(info.turnId) ?? 0) + 1) },
       },
     });
-    cleanup.push(() => session.close());
+    closeLater(() => session.close());
     return { session, rec: new EventRecorder(session.eventBus), frames };
   };
   const say = (session: VoiceSession) => {

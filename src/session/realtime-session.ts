@@ -13,8 +13,9 @@ import type { VoiceAudioOptions } from './voice-pipeline.ts';
 export { RealtimeRunner };
 
 /**
- * The speech output of a realtime session plays the model's own audio; it never synthesises text.
- * Asking it to (e.g. `session.speak()`) fails with a clear error instead of speaking in another voice.
+ * The speech output of a realtime session plays the model's own audio; it never synthesises text
+ * (`session.speak()` asks the model to say it). A text reaching it anyway fails with a clear error
+ * instead of speaking in another voice.
  */
 const modelSpeaksItself: TtsModel = {
   specificationVersion: SPECIFICATION_VERSIONS.tts,

@@ -19,6 +19,7 @@
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason, TokenUsage } from '../bus/events.ts';
 import type { AudioResponse } from '../pipeline/speech-audio-response.ts';
+import { appendCapped, MAX_TRANSCRIPT_CHARS } from '../providers/realtime/base-connection.ts';
 import type { RealtimeConnection, RealtimeEvent, RealtimeUsage } from '../providers/realtime/types.ts';
 import type { ConversationHistory } from './history.ts';
 import type { LatencyTracker } from './latency.ts';
@@ -128,6 +129,13 @@ export class RealtimeTurns {
     return turn.id;
   }
 
+  /** The model says `text` as its own turn (no user input); the runner waits until nothing runs. */
+  say(text: string): string {
+    const turn = this.begin('interrupted');
+    this.h.connection()?.say(text);
+    return turn.id;
+  }
+
   handle(e: RealtimeEvent): void {
     switch (e.type) {
       case 'speech-started':
@@ -166,6 +174,7 @@ export class RealtimeTurns {
         this.onUsage(e.usage);
         return;
       case 'ready':
+      case 'context-compacted':
       case 'goaway':
       case 'resumption':
       case 'error':
@@ -181,7 +190,7 @@ export class RealtimeTurns {
   private onInputTranscript(itemId: string, text: string, final: boolean): void {
     const at = now();
     if (!final) {
-      const sofar = (this.input.get(itemId) ?? '') + text;
+      const sofar = appendCapped(this.input.get(itemId) ?? '', text);
       this.input.set(itemId, sofar);
       if (this.input.size > 16) this.input.delete(this.input.keys().next().value!);
       this.h.bus.publish('transcription.interim', { sessionId: this.h.sessionId, text: sofar, at });
@@ -245,6 +254,7 @@ export class RealtimeTurns {
       text = text.slice(turn.responseText.length);
       if (!text) return;
     }
+    if (turn.text.length >= MAX_TRANSCRIPT_CHARS) return; // a provider that never stops: bounded
     turn.responseText += text;
     turn.text += text;
     this.h.bus.publish('llm.text.delta', {

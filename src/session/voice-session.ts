@@ -309,14 +309,14 @@ export class VoiceSession {
 
   /**
    * Say `text` as the bot, queued FIFO behind anything already speaking (never interrupting). The
-   * utterance enters history and publishes the normal speech events. Used by stream mode.
+   * utterance enters history and publishes the normal speech events. Used by stream mode and for the
+   * greeting. On a realtime model the model says it, in its own voice, as its own turn.
    */
   async speak(text: string): Promise<TurnResult> {
     const clean = this.validateText(text);
-    if (this.realtime)
-      throw new SessionStateError('speak_unsupported', 'A realtime session speaks through its model');
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
+    if (this.realtime) return this.realtime.speak(clean); // the model says it, in its own voice
     const turnId = `say_${++this.sayCounter}`;
     const speech = this.speechPort;
     this.saying.add(turnId);

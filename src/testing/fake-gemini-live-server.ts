@@ -7,6 +7,8 @@
  * turn), `goAway`, and session resumption: a resumable handle after every turn, `resumable:false`
  * while a tool call is open, and a conversation that continues on a connection resumed with a
  * known handle. An unknown or expired handle is refused by closing with 1007 (invalid argument).
+ * `usageMetadata` counts the context (a token per four characters); sliding-window compression
+ * drops the oldest turns past `triggerTokens`, unannounced, like the service.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -15,6 +17,7 @@ import {
   type FakeConnectionState,
   type FakeRealtimeReply,
   FakeRealtimeServer,
+  fakeTokens,
   replyAudioMs,
   splitText,
   toneChunk,
@@ -43,6 +46,8 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
   private readonly handles = new Map<string, Conversation>();
   private conversations = 0;
   private counter = 0;
+  /** Times the sliding window dropped turns. */
+  compressions = 0;
   /** Setups received, in order (check resumption handles, instructions, tools). */
   readonly setups: Array<Record<string, unknown>> = [];
 
@@ -203,6 +208,38 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
     }
   }
 
+  /** Tokens of the instructions and the remembered turns (one per four characters). */
+  private contextTokens(s: GeminiConnection): number {
+    const instruction = (
+      s.setup?.systemInstruction as { parts?: Array<{ text?: string }> } | undefined
+    )?.parts
+      ?.map((p) => p.text ?? '')
+      .join('');
+    let n = instruction ? fakeTokens(instruction) : 0;
+    for (const t of s.conversation.turns) n += fakeTokens(t.slice(t.indexOf(': ') + 2));
+    return n;
+  }
+
+  /**
+   * Sliding-window compression as the setup asked for it (`contextWindowCompression`): once the
+   * context reaches `triggerTokens` (default 100 000 here), the oldest turns go until it is at most
+   * `slidingWindow.targetTokens` (default half the trigger), and the window starts at a user turn.
+   * Nothing tells the client, as with the real service.
+   */
+  private compress(s: GeminiConnection): void {
+    const c = s.setup?.contextWindowCompression as
+      | { triggerTokens?: string | number; slidingWindow?: { targetTokens?: string | number } }
+      | undefined;
+    if (!c) return;
+    const trigger = Number(c.triggerTokens ?? 100_000);
+    const target = Number(c.slidingWindow?.targetTokens ?? trigger / 2);
+    const turns = s.conversation.turns;
+    if (this.contextTokens(s) < trigger) return;
+    while (turns.length > 1 && this.contextTokens(s) > target) turns.shift();
+    while (turns.length > 1 && !turns[0]!.startsWith('user: ')) turns.shift();
+    this.compressions++;
+  }
+
   /** The user spoke over the model: the turn ends at once as interrupted. */
   private interrupt(s: GeminiConnection): void {
     if (!s.responding) return;
@@ -223,6 +260,8 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
   }
 
   private async respond(s: GeminiConnection, reply: FakeRealtimeReply): Promise<void> {
+    this.compress(s);
+    const prompt = this.contextTokens(s);
     const responding = { cancelled: false };
     s.responding = responding;
     if (reply.toolCall) {
@@ -273,9 +312,14 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
     if (responding.cancelled) return; // `interrupt` already ended the turn
     if (s.responding === responding) s.responding = undefined;
     this.emit(s, { serverContent: { generationComplete: true } });
+    const output = spoken ? fakeTokens(spoken) : 0;
     this.emit(s, {
       serverContent: { turnComplete: true },
-      usageMetadata: { promptTokenCount: 50, responseTokenCount: 25, totalTokenCount: 75 },
+      usageMetadata: {
+        promptTokenCount: prompt,
+        responseTokenCount: output,
+        totalTokenCount: prompt + output,
+      },
     });
     const handle = `handle-${s.conversation.id}-${++s.conversation.handles}`;
     this.handles.set(handle, s.conversation);

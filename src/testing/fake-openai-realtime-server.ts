@@ -4,6 +4,7 @@
  * `session.updated`, `server_vad` emulated with an energy detector (or manual commit when
  * `turn_detection` is null), input transcription events, audio + transcript deltas, function calls,
  * `response.cancel`, `conversation.item.truncate` / `delete` with the server's validation errors.
+ * `usage.input_tokens` counts the conversation (a token per four characters of its items).
  *
  * ```ts
  * const server = await new FakeOpenAIRealtimeServer({ replies: [{ userTranscript: 'hi', text: 'Hello!' }] }).listen();
@@ -17,6 +18,7 @@ import {
   type FakeConnectionState,
   type FakeRealtimeReply,
   FakeRealtimeServer,
+  fakeTokens,
   replyAudioMs,
   splitText,
   toneChunk,
@@ -25,11 +27,20 @@ import {
 interface OpenAIConnection extends FakeConnectionState {
   session: Record<string, unknown>;
   manual: boolean;
-  response: { id: string; cancelled: false | 'turn_detected' | 'client_cancelled' } | undefined;
+  response:
+    | {
+        id: string;
+        cancelled: false | 'turn_detected' | 'client_cancelled';
+        inputTokens: number;
+        outputTokens: number;
+      }
+    | undefined;
   /** Assistant audio items: id → ms of audio sent. */
   items: Map<string, number>;
   awaitingTool: FakeRealtimeReply | undefined;
   counter: number;
+  /** The conversation (item id → tokens), in order: what `usage.input_tokens` counts. */
+  conversation: Map<string, number>;
 }
 
 const RATE = 24000;
@@ -37,8 +48,8 @@ const RATE = 24000;
 export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
   /** Models the fake accepts in `?model=` (any when empty). */
   models: string[] = [];
-  /** Truncations the server applied: item id and ms kept. */
-  readonly truncations: Array<{ itemId: string; audioEndMs: number }> = [];
+  /** Truncations the server applied: item id, ms kept, and ms of the item's audio sent by then. */
+  readonly truncations: Array<{ itemId: string; audioEndMs: number; sentMs: number }> = [];
   readonly deletions: string[] = [];
 
   get url(): string {
@@ -72,6 +83,7 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     s.items = new Map();
     s.awaitingTool = undefined;
     s.counter = 0;
+    s.conversation = new Map();
     this.emit(s, { type: 'session.created', session: s.session });
   }
 
@@ -140,6 +152,7 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
       case 'conversation.item.create': {
         const item = (m.item ?? {}) as Record<string, unknown>;
         const id = `item_${++s.counter}`;
+        s.conversation.set(id, fakeTokens(JSON.stringify(item.content ?? item.output ?? '')));
         this.emit(s, { type: 'conversation.item.added', item: { ...item, id } });
         this.emit(s, { type: 'conversation.item.done', item: { ...item, id } });
         return;
@@ -183,7 +196,7 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
           return;
         }
         s.items.set(itemId, end);
-        this.truncations.push({ itemId, audioEndMs: end });
+        this.truncations.push({ itemId, audioEndMs: end, sentMs: ms });
         this.emit(s, {
           type: 'conversation.item.truncated',
           item_id: itemId,
@@ -194,7 +207,8 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
       }
       case 'conversation.item.delete': {
         const itemId = String(m.item_id);
-        if (!s.items.delete(itemId)) {
+        s.items.delete(itemId);
+        if (!s.conversation.delete(itemId)) {
           this.error(s, 'item_not_found', `Item ${itemId} not found`);
           return;
         }
@@ -211,6 +225,11 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     const userItem = `item_user_${++s.counter}`;
     this.emit(s, { type: 'input_audio_buffer.committed', item_id: userItem, previous_item_id: null });
     const reply = this.nextReply();
+    s.conversation.set(userItem, fakeTokens(reply.userTranscript ?? ''));
+    this.emit(s, {
+      type: 'conversation.item.added',
+      item: { id: userItem, type: 'message', role: 'user', status: 'completed', content: [] },
+    });
     if (reply.userTranscript) {
       for (const delta of splitText(reply.userTranscript, 2)) {
         this.emit(s, {
@@ -234,7 +253,12 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
 
   private async respond(s: OpenAIConnection, reply: FakeRealtimeReply, afterTool: boolean): Promise<void> {
     const id = `resp_${++s.counter}`;
-    const response: NonNullable<OpenAIConnection['response']> = { id, cancelled: false };
+    const response: NonNullable<OpenAIConnection['response']> = {
+      id,
+      cancelled: false,
+      inputTokens: this.contextTokens(s),
+      outputTokens: 0,
+    };
     s.response = response;
     this.emit(s, { type: 'response.created', response: { id, status: 'in_progress', output: [] } });
     if (reply.toolCall && !afterTool) {
@@ -253,6 +277,9 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
         output_index: 0,
         item: { ...item, status: 'in_progress' },
       });
+      response.outputTokens = fakeTokens(item.arguments);
+      s.conversation.set(item.id, response.outputTokens);
+      this.emit(s, { type: 'conversation.item.added', item: { ...item, status: 'in_progress' } });
       this.emit(s, {
         type: 'response.function_call_arguments.done',
         response_id: id,
@@ -274,6 +301,12 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     }
     const itemId = `item_${++s.counter}`;
     s.items.set(itemId, 0);
+    response.outputTokens = fakeTokens(reply.text ?? '');
+    s.conversation.set(itemId, response.outputTokens);
+    this.emit(s, {
+      type: 'conversation.item.added',
+      item: { id: itemId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+    });
     this.emit(s, {
       type: 'response.output_item.added',
       response_id: id,
@@ -337,9 +370,16 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     this.finishResponse(s, response, 'completed');
   }
 
+  /** Tokens of the instructions and every conversation item. */
+  private contextTokens(s: OpenAIConnection): number {
+    let n = typeof s.session.instructions === 'string' ? fakeTokens(s.session.instructions) : 0;
+    for (const t of s.conversation.values()) n += t;
+    return n;
+  }
+
   private finishResponse(
     s: OpenAIConnection,
-    response: { id: string },
+    response: { id: string; inputTokens: number; outputTokens: number },
     status: 'completed' | 'cancelled',
     reason?: 'turn_detected' | 'client_cancelled',
   ): void {
@@ -351,11 +391,11 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
         status,
         status_details: status === 'cancelled' ? { type: 'cancelled', reason } : null,
         usage: {
-          total_tokens: 120,
-          input_tokens: 80,
-          output_tokens: 40,
-          input_token_details: { audio_tokens: 60, text_tokens: 20, cached_tokens: 0 },
-          output_token_details: { audio_tokens: 30, text_tokens: 10 },
+          total_tokens: response.inputTokens + response.outputTokens,
+          input_tokens: response.inputTokens,
+          output_tokens: response.outputTokens,
+          input_token_details: { audio_tokens: 0, text_tokens: response.inputTokens, cached_tokens: 0 },
+          output_token_details: { audio_tokens: 0, text_tokens: response.outputTokens },
         },
       },
     });

@@ -230,6 +230,11 @@ export abstract class FakeRealtimeServer {
   }
 }
 
+/** The fakes' token count of a text: one token per four characters (at least one). */
+export function fakeTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
 /** Audio length of a reply in ms. */
 export function replyAudioMs(reply: FakeRealtimeReply): number {
   if (!reply.text) return 0;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGeminiLiveServer } from '../../testing/fake-gemini-live-server.ts';
 import { RealtimeEventLog } from '../../testing/realtime-events.ts';
 import { tone } from '../../testing/signals.ts';
+import { MAX_TRANSCRIPT_CHARS } from './base-connection.ts';
 import { classifyGeminiClose, GeminiLiveModel, parseDurationMs } from './gemini-live.ts';
 import type { RealtimeConnection, RealtimeSessionConfig } from './types.ts';
 
@@ -88,7 +89,8 @@ describe('GeminiLiveModel against the local Gemini Live server', () => {
     ).toEqual(['Hi, how can I help?']);
     expect(log.audioMs(24000)).toBe(500);
     expect(log.of('response-done')[0]!.status).toBe('completed');
-    expect(log.of('usage')[0]!.usage).toEqual({ inputTokens: 50, outputTokens: 25, totalTokens: 75 });
+    // A token per four characters: 'Be brief.' + 'hello there' in, 'Hi, how can I help?' out.
+    expect(log.of('usage')[0]!.usage).toEqual({ inputTokens: 3 + 3, outputTokens: 5, totalTokens: 11 });
     expect(log.of('resumption')[0]!.handle).toBe('handle-1-1');
     const audio = server
       .messages('realtimeInput')
@@ -192,6 +194,30 @@ describe('GeminiLiveModel against the local Gemini Live server', () => {
     expect(parseDurationMs('50s')).toBe(50_000);
     expect(parseDurationMs('1.5s')).toBe(1500);
     expect(parseDurationMs('soon')).toBeUndefined();
+  });
+
+  it('transcripts of a turn that never ends are bounded (MAX_TRANSCRIPT_CHARS), not grown without end', async () => {
+    conn = await model.connect(config, { onEvent: log.push });
+    const piece = 'la '.repeat(1000); // 3 000 characters per message, 30 000 in all
+    for (let i = 0; i < 10; i++) {
+      server.sendRaw(JSON.stringify({ serverContent: { inputTranscription: { text: piece } } }));
+    }
+    for (let i = 0; i < 10; i++) {
+      server.sendRaw(
+        JSON.stringify({
+          serverContent: {
+            modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: 'AAAA' } }] },
+            outputTranscription: { text: piece },
+          },
+        }),
+      );
+    }
+    server.sendRaw(JSON.stringify({ serverContent: { turnComplete: true } }));
+    await log.next('response-done');
+    const input = log.of('input-transcript').filter((e) => e.final);
+    expect(input.map((e) => e.text.length)).toEqual([MAX_TRANSCRIPT_CHARS]);
+    const output = log.of('output-transcript').filter((e) => e.final);
+    expect(output.map((e) => e.text.length)).toEqual([MAX_TRANSCRIPT_CHARS]);
   });
 
   it('a wrong key is refused as fatal', async () => {

@@ -89,6 +89,12 @@ export type RealtimeEvent =
   /** The provider withdrew tool calls it had asked for. */
   | { type: 'tool-cancel'; callIds: string[] }
   | { type: 'usage'; usage: RealtimeUsage }
+  /**
+   * Older conversation items left the provider's context: deleted by the adapter near the budget
+   * (OpenAI), or dropped by the provider's own compression and inferred from its token counts
+   * (Gemini: `removedItems` is then an estimate and `removedTokens` a lower bound).
+   */
+  | { type: 'context-compacted'; removedItems: number; removedTokens?: number }
   /** The provider will close this connection in `timeLeftMs`. */
   | { type: 'goaway'; timeLeftMs: number }
   /** A handle to resume the conversation on a new connection (only resumable ones are reported). */
@@ -140,6 +146,11 @@ export interface RealtimeConnection {
   commitInput(): void;
   /** A typed user turn; the model answers. */
   sendText(text: string): void;
+  /**
+   * The model says `text` to the user as its own turn (a greeting, an announcement), as close to
+   * word for word as the provider allows. No user turn is added where the provider can avoid it.
+   */
+  say(text: string): void;
   /** Result of a `tool-call`; the model goes on with it. */
   sendToolResult(callId: string, name: string, result: { output: unknown } | { error: string }): void;
   /** Stop the response being generated. */
