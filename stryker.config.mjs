@@ -1,6 +1,15 @@
-// Mutation testing: `npm run mutate` (all core folders) or `npm run mutate -- --mutate 'src/bus/**/*.ts'`.
-// Not in CI (it takes long); scores are recorded in docs/testing.md. Incremental: results are kept in
-// reports/stryker-incremental.json (gitignored), so a rerun tests only changed code and tests.
+// Mutation testing. `npm run mutate` runs every core folder; `MUTATE_FOLDER=bus npm run mutate` runs one
+// (results in reports/bus/). Not in CI (it takes long); scores are recorded in docs/testing.md.
+// Incremental: each run keeps its results in reports/<folder>/incremental.json (gitignored), so a rerun
+// tests only the mutants whose code or covering tests changed.
+const CORE_FOLDERS = ['bus', 'session', 'pipeline', 'tools', 'server', 'surfaces'];
+const folder = process.env.MUTATE_FOLDER;
+if (folder !== undefined && !CORE_FOLDERS.includes(folder)) {
+  throw new Error(`MUTATE_FOLDER must be one of ${CORE_FOLDERS.join(', ')}`);
+}
+const folders = folder === undefined ? CORE_FOLDERS : [folder];
+const out = `reports/${folder ?? 'all'}`;
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -8,22 +17,18 @@ export default {
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   mutate: [
-    'src/bus/**/*.ts',
-    'src/session/**/*.ts',
-    'src/pipeline/**/*.ts',
-    'src/tools/**/*.ts',
-    'src/server/**/*.ts',
-    'src/surfaces/**/*.ts',
+    ...folders.map((f) => `src/${f}/**/*.ts`),
     '!src/**/*.test.ts',
     '!src/**/*.test-d.ts',
     '!src/**/index.ts',
     '!src/server/playground/page/**',
   ],
   incremental: true,
-  incrementalFile: 'reports/stryker-incremental.json',
+  incrementalFile: `${out}/incremental.json`,
   concurrency: 1,
   timeoutMS: 10_000,
-  reporters: ['clear-text', 'progress', 'html'],
-  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `${out}/index.html` },
+  jsonReporter: { fileName: `${out}/mutation.json` },
   thresholds: { high: 85, low: 70, break: null },
 };

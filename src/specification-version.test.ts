@@ -1,6 +1,8 @@
+import { MockSpeechModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { ColloquyError } from './errors.ts';
 import { silentLogger } from './logger.ts';
+import type { EncodedTtsModel } from './pipeline/speech-response.ts';
 import { OpenAIRealtimeModel } from './providers/realtime/openai-realtime.ts';
 import type { TtsModel, VadModel } from './providers/types.ts';
 import { loadServerConfig, resolveProfile } from './server/config.ts';
@@ -8,6 +10,7 @@ import { createRtviSession } from './server/rtvi-session.ts';
 import type { RtviTransport } from './server/rtvi-transport.ts';
 import { VoiceSession } from './session/voice-session.ts';
 import { checkSpecificationVersion, SPECIFICATION_VERSIONS } from './specification-version.ts';
+import { SpeechModelTts } from './surfaces/voice-agent/encoded-speech.ts';
 import { mockLanguageModel } from './testing/mock-llm.ts';
 import { MockStt } from './testing/mock-stt.ts';
 import { MockTts } from './testing/mock-tts.ts';
@@ -20,7 +23,7 @@ function vadOfVersion(version: string | undefined): VadModel {
   return vad;
 }
 
-function session(audio: { vad?: VadModel; tts?: TtsModel }): VoiceSession {
+function session(audio: { vad?: VadModel; tts?: TtsModel | EncodedTtsModel }): VoiceSession {
   return new VoiceSession({
     userId: 'u1',
     agents: [{ name: 'main', instructions: 'Be brief.' }],
@@ -45,6 +48,9 @@ describe('specification versions', () => {
     expect(new MockVad().specificationVersion).toBe('colloquy-vad-v1');
     expect(new MockStt().specificationVersion).toBe('colloquy-stt-v1');
     expect(new MockTts().specificationVersion).toBe('colloquy-tts-v1');
+    expect(
+      new SpeechModelTts({ model: new MockSpeechModelV3(), outputFormat: 'mp3' }).specificationVersion,
+    ).toBe('colloquy-encoded-tts-v1');
     expect(new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime' }).specificationVersion).toBe(
       'colloquy-realtime-v1',
     );
@@ -52,6 +58,7 @@ describe('specification versions', () => {
       'colloquy-vad-v1',
       'colloquy-stt-v1',
       'colloquy-tts-v1',
+      'colloquy-encoded-tts-v1',
       'colloquy-realtime-v1',
       'colloquy-transport-v1',
     ]);
@@ -89,6 +96,31 @@ describe('specification versions', () => {
     expect(refusal(() => session({ tts })).details).toMatchObject({
       kind: 'tts',
       given: 'colloquy-realtime-v1',
+    });
+  });
+
+  it('a session checks an encoded TTS model against the encoded TTS version', () => {
+    const encoded = (specificationVersion: string | undefined) =>
+      ({
+        specificationVersion,
+        provider: 'mp3-maker',
+        modelId: 'm1',
+        format: 'mp3',
+        synthesizeEncoded: async () => new Uint8Array([1, 2, 3]),
+      }) as unknown as EncodedTtsModel;
+    expect(() => session({ tts: encoded('colloquy-encoded-tts-v1') })).not.toThrow();
+    // The streaming TTS version is a different interface: an encoded model declaring it is refused.
+    const err = refusal(() => session({ tts: encoded('colloquy-tts-v1') }));
+    expect(err).toMatchObject({
+      code: 'unsupported_specification',
+      details: { kind: 'encodedTts', expected: 'colloquy-encoded-tts-v1', given: 'colloquy-tts-v1' },
+    });
+    expect(err.message).toBe(
+      'The encoded TTS model "mp3-maker" implements "colloquy-tts-v1"; this Colloquy needs specificationVersion "colloquy-encoded-tts-v1"',
+    );
+    expect(refusal(() => session({ tts: encoded(undefined) })).details).toMatchObject({
+      kind: 'encodedTts',
+      given: undefined,
     });
   });
 

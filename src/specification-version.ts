@@ -14,6 +14,8 @@ export const SPECIFICATION_VERSIONS = {
   stt: 'colloquy-stt-v1',
   /** `TtsModel`: streaming text-to-speech. */
   tts: 'colloquy-tts-v1',
+  /** `EncodedTtsModel`: text-to-speech returning each text's audio as one encoded file. */
+  encodedTts: 'colloquy-encoded-tts-v1',
   /** `RealtimeModel`: speech-to-speech models. */
   realtime: 'colloquy-realtime-v1',
   /** `RtviTransport`: the wire under an RTVI session. */
@@ -26,6 +28,7 @@ const NAMES: Record<SpecifiedInterface, string> = {
   vad: 'VAD model',
   stt: 'STT model',
   tts: 'TTS model',
+  encodedTts: 'encoded TTS model',
   realtime: 'realtime model',
   transport: 'transport',
 };

@@ -3,10 +3,12 @@ import { EventBus } from '../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../bus/events.ts';
 import { silentLogger } from '../logger.ts';
 import type { TtsRequest } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { type EncodedTtsModel, SpeechOutput } from './speech-output.ts';
 
 /** An encoded model returning `<text>` as bytes after `delayFor(text)` ms; honours aborts. */
 class FakeEncoded implements EncodedTtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.encodedTts;
   readonly provider = 'test';
   readonly modelId = 'encoded';
   readonly format = 'mp3';

@@ -78,7 +78,7 @@ export class SpeechOutput {
   private statChars = 0;
 
   constructor(options: SpeechOutputOptions) {
-    if (!isEncodedTts(options.tts)) checkSpecificationVersion('tts', options.tts);
+    checkSpecificationVersion(isEncodedTts(options.tts) ? 'encodedTts' : 'tts', options.tts);
     this.options = options;
     this.bus = options.bus;
     this.sessionId = options.sessionId;

@@ -6,6 +6,7 @@ import type { EventBus } from '../bus/event-bus.ts';
 import { type EventMap, type InterruptReason, isInterruptReason } from '../bus/events.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import type { SpeechOutcome, SpeechResponse } from '../session/speech-port.ts';
+import type { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 
 // How a response ends and what a caller holds while it streams: the session's speech port types.
@@ -31,6 +32,7 @@ export interface AudioSink {
  * paced, and the client plays the audio. A chunk counts as heard once it was released.
  */
 export interface EncodedTtsModel {
+  readonly specificationVersion: typeof SPECIFICATION_VERSIONS.encodedTts;
   readonly provider: string;
   readonly modelId: string;
   /** Format label of the returned audio (`speech.chunk.format`, e.g. 'mp3', 'opus'). */

@@ -1,23 +1,31 @@
-// Test doubles for every model interface. The AI SDK's own mock models are re-exported where they fit.
+// What an application tests its agents with: a double for every model interface (the AI SDK's own
+// mock models re-exported where they fit), local fakes speaking the cloud providers' wire protocols,
+// an event recorder and test signals. Helpers the doubles are built from stay internal.
+export { MockLanguageModelV3, MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
+export { sleep } from './abortable.ts';
 export {
-  MockLanguageModelV3,
-  MockSpeechModelV3,
-  MockTranscriptionModelV3,
-  simulateReadableStream,
-} from 'ai/test';
-export * from './abortable.ts';
-export * from './fake-deepgram-server.ts';
-export * from './fake-gemini-live-server.ts';
-export * from './fake-openai-realtime-server.ts';
-export {
-  type FakeRealtimeReply,
+  type FakeDeepgramConnection,
+  FakeDeepgramServer,
+  type FakeDeepgramServerOptions,
+} from './fake-deepgram-server.ts';
+export { FakeGeminiLiveServer } from './fake-gemini-live-server.ts';
+export { FakeOpenAIRealtimeServer } from './fake-openai-realtime-server.ts';
+export type {
+  FakeRealtimeReply,
   FakeRealtimeServer,
-  type FakeRealtimeServerOptions,
+  FakeRealtimeServerOptions,
+  FakeReceived,
 } from './fake-realtime-server.ts';
-export * from './mock-llm.ts';
-export * from './mock-stt.ts';
-export * from './mock-tts.ts';
-export * from './mock-vad.ts';
-export * from './realtime-events.ts';
-export * from './recorder.ts';
-export * from './signals.ts';
+export {
+  lastUserText,
+  type MockPart,
+  type MockResponse,
+  type MockResponseInput,
+  mockLanguageModel,
+  type ScriptedModel,
+} from './mock-llm.ts';
+export { MockStt, type MockSttCall, type MockSttOptions, type MockSttStep } from './mock-stt.ts';
+export { MockTts, type MockTtsMatcher, type MockTtsOptions } from './mock-tts.ts';
+export { MockVad, type MockVadOptions, type MockVadScript, type MockVadStream } from './mock-vad.ts';
+export { EventRecorder } from './recorder.ts';
+export { peak, type ToneOptions, tone, until } from './signals.ts';

@@ -92,20 +92,27 @@ describe('package exports map (the built package, as Node resolves it)', () => {
     expect(server.names.filter((n) => core.names.includes(n))).toEqual([]);
   });
 
-  it('"colloquy/testing" exposes mocks for every model interface, including the AI SDK ones', async () => {
-    const { names } = await exportsOf('colloquy/testing');
-    expect(names).toEqual(
-      expect.arrayContaining([
-        'mockLanguageModel',
-        'MockLanguageModelV3',
-        'MockSpeechModelV3',
-        'MockTranscriptionModelV3',
-        'MockVad',
-        'MockStt',
-        'MockTts',
-        'EventRecorder',
-      ]),
-    );
+  it('"colloquy/testing" exposes exactly the doubles, fakes and helpers a user tests with', async () => {
+    const { file, names } = await exportsOf('colloquy/testing');
+    expect(file).toMatch(/\/dist\/testing\/index\.js$/);
+    expect([...names].sort()).toEqual([
+      'EventRecorder',
+      'FakeDeepgramServer',
+      'FakeGeminiLiveServer',
+      'FakeOpenAIRealtimeServer',
+      'MockLanguageModelV3',
+      'MockSpeechModelV3',
+      'MockStt',
+      'MockTranscriptionModelV3',
+      'MockTts',
+      'MockVad',
+      'lastUserText',
+      'mockLanguageModel',
+      'peak',
+      'sleep',
+      'tone',
+      'until',
+    ]);
   });
 
   it('"colloquy/testing/conformance" exposes the interface conformance suites', async () => {

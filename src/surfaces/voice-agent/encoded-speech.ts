@@ -8,6 +8,7 @@ import type { EncodedTtsModel } from '../../pipeline/speech-output.ts';
 import { modelIdentity } from '../../providers/ai-sdk/model-identity.ts';
 import { generateSpeechBytes } from '../../providers/ai-sdk/speech-tts.ts';
 import type { TtsRequest } from '../../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 
 export interface SpeechModelTtsOptions {
   model: SpeechModel;
@@ -21,6 +22,7 @@ export interface SpeechModelTtsOptions {
 }
 
 export class SpeechModelTts implements EncodedTtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.encodedTts;
   readonly provider: string;
   readonly modelId: string;
   readonly format: string;
