@@ -32,13 +32,34 @@ export interface MockSpeech {
   completed: string[];
 }
 
-/** An AI SDK speech model: `delayFor(text)` ms per request, `failOn` texts throw. */
+/**
+ * An AI SDK speech model: `delayFor(text)` ms per request, `failOn` texts throw. `finishesAfter(text)`
+ * names a text whose audio must be produced before this one's (an order that holds however loaded the
+ * machine is, unlike two delays).
+ */
 export function mockSpeechModel(
-  options: { delayFor?: (text: string) => number; failOn?: (text: string) => boolean } = {},
+  options: {
+    delayFor?: (text: string) => number;
+    failOn?: (text: string) => boolean;
+    finishesAfter?: (text: string) => string | undefined;
+  } = {},
 ): MockSpeech {
   const calls: SpeechModelV3CallOptions[] = [];
   const aborted: string[] = [];
   const completed: string[] = [];
+  const done = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const doneOf = (text: string) => {
+    let d = done.get(text);
+    if (d === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      d = { promise, resolve };
+      done.set(text, d);
+    }
+    return d;
+  };
   const model = new MockSpeechModelV3({
     provider: 'mock-speech',
     modelId: 'gpt-4o-mini-tts-mock',
@@ -46,16 +67,32 @@ export function mockSpeechModel(
       calls.push(call);
       try {
         await sleep(options.delayFor?.(call.text) ?? 5, call.abortSignal);
+        const before = options.finishesAfter?.(call.text);
+        if (before !== undefined) await abortable(doneOf(before).promise, call.abortSignal);
       } catch (err) {
         aborted.push(call.text);
         throw err;
       }
       if (options.failOn?.(call.text)) throw new Error(`speech failed for "${call.text}"`);
       completed.push(call.text);
+      doneOf(call.text).resolve();
       return { audio: audioFor(call.text), warnings: [], response };
     },
   });
   return { model, calls, aborted, completed };
+}
+
+function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, reject);
+  });
 }
 
 export interface MockTranscription {

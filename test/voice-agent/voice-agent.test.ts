@@ -38,8 +38,11 @@ const runs = (events: Recorded[]) =>
 
 describe('VoiceAgent events (seed 001)', () => {
   it('walks the whole Event Timing Diagram in order, with a tool and streamed speech in text order', async () => {
-    // The first chunk's speech is slow, the second fast: audio must still leave in text order.
-    const speech = mockSpeechModel({ delayFor: (text) => (text.startsWith('It is sunny') ? 120 : 5) });
+    // The first chunk's speech finishes only after the second's: audio must still leave in text order.
+    const speech = mockSpeechModel({
+      finishesAfter: (text) =>
+        text.startsWith('It is sunny') ? 'Enjoy the warm weather outside!' : undefined,
+    });
     const llm = mockLanguageModel([[{ toolCall: { name: 'getWeather', args: { city: 'Paris' } } }], ANSWER]);
     agent = new VoiceAgent({
       model: llm,
