@@ -24,7 +24,7 @@ import { ConfigError, isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
-import { hasOptional } from '../optional-dependency.ts';
+import { hasOptional, requireOptional } from '../optional-dependency.ts';
 import {
   type LiveKitClaims,
   type LiveKitKeys,
@@ -32,6 +32,7 @@ import {
   verifyLiveKitToken,
 } from '../transports/livekit/access-token.ts';
 import { decodeJoinRequest } from '../transports/livekit/join-request.ts';
+import { loadLiveKitProtocol } from '../transports/livekit/protocol.ts';
 import { LiveKitRoom } from '../transports/livekit/room.ts';
 import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
 import { zodIssueText } from '../zod-issues.ts';
@@ -105,11 +106,32 @@ export function liveKitAvailable(logger: Logger): boolean {
   return missing.length === 0;
 }
 
+/**
+ * Adds LiveKit rooms to a server: `POST /livekit/connection-details`, the `/rtc/v1` signalling
+ * upgrade and the widget script. Throws `MissingDependencyError` without `@livekit/protocol`
+ * and `@roamhq/wrtc`.
+ *
+ * @example
+ * ```ts
+ * import { registerLiveKitRoutes } from 'colloquy/livekit';
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({
+ *   config: loadServerConfig(),
+ *   registerRoutes: (app, context) => {
+ *     registerLiveKitRoutes(app, context); // keys from COLLOQUY_LIVEKIT_API_KEY / _SECRET
+ *   },
+ * });
+ * ```
+ */
 export function registerLiveKitRoutes(
   app: Hono,
   context: ServerContext,
   options: LiveKitRoutesOptions = {},
 ): LiveKitRoutes {
+  // Without the optional packages, fail here, naming the install command (not at the first join).
+  loadLiveKitProtocol();
+  requireOptional('@roamhq/wrtc', 'LiveKit rooms (WebRTC media)');
   const { config, logger } = context;
   const keys = options.keys ?? liveKitKeys(options.env ?? process.env, logger);
   const maxRooms = options.maxRooms ?? 32;

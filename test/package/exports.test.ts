@@ -122,6 +122,14 @@ describe('package exports map (the built package, as Node resolves it)', () => {
     );
   });
 
+  it('"colloquy/livekit" exposes the LiveKit routes, with no name of "colloquy" or "colloquy/server"', async () => {
+    const livekit = await exportsOf('colloquy/livekit');
+    expect(livekit.file).toMatch(/\/dist\/server\/livekit\.js$/);
+    expect(livekit.names.sort()).toEqual(['liveKitAvailable', 'mintLiveKitToken', 'registerLiveKitRoutes']);
+    const others = [...(await exportsOf('colloquy')).names, ...(await exportsOf('colloquy/server')).names];
+    expect(livekit.names.filter((n) => others.includes(n))).toEqual([]);
+  });
+
   it('internal modules are not reachable through the package name', async () => {
     await expect(exportsOf('colloquy/src/session/turn.ts')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
     await expect(exportsOf('colloquy/dist/session/turn.js')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);

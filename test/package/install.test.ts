@@ -18,6 +18,7 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   peerDependencies: Record<string, string>;
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
   dependencies: Record<string, string>;
+  exports: Record<string, { types: string }>;
 };
 const OPTIONAL = Object.keys(pkg.peerDependencies).filter((p) => pkg.peerDependenciesMeta[p]?.optional);
 
@@ -84,9 +85,9 @@ describe('npm install colloquy (the packed tarball) in a fresh project', () => {
   it("no public declaration file references an optional package's types", async () => {
     // The declarations a user's compiler reads: those reachable from the exports map's entries.
     const dist = join(app, 'node_modules', 'colloquy', 'dist');
-    const queue = ['index.d.ts', 'server/index.d.ts', 'testing/index.d.ts', 'testing/conformance.d.ts'].map(
-      (f) => join(dist, f),
-    );
+    const entries = Object.values(pkg.exports).map((e) => e.types);
+    expect(entries).toContain('./dist/server/livekit.d.ts');
+    const queue = entries.map((f) => join(app, 'node_modules', 'colloquy', f));
     const seen = new Set<string>();
     const offenders: string[] = [];
     while (queue.length > 0) {
@@ -129,7 +130,8 @@ describe('npm install colloquy (the packed tarball) in a fresh project', () => {
     await writeFile(
       join(app, 'features.mjs'),
       `import { createOpusEncoder, EspeakTts, KnowledgeBase, MissingDependencyError, SileroVad } from 'colloquy';
-import { resolveLanguageModel, resolveStt } from 'colloquy/server';
+import { liveKitAvailable, registerLiveKitRoutes } from 'colloquy/livekit';
+import { loadServerConfig, resolveLanguageModel, resolveStt, startServer } from 'colloquy/server';
 const out = {};
 async function probe(name, fn) {
   try {
@@ -152,6 +154,15 @@ await probe('kb', () => KnowledgeBase.fromDocuments([{ text: 'Breakfast is at se
 await probe('espeak wasm', async () => {
   for await (const _ of new EspeakTts({ backend: 'wasm' }).synthesize({ text: 'hi' }));
 });
+const warnings = [];
+const quiet = { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
+out['livekit available'] = liveKitAvailable(quiet);
+out['livekit warning'] = warnings;
+await probe('livekit routes', async () => {
+  const config = loadServerConfig({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory' });
+  const server = await startServer({ config, logger: quiet, registerRoutes: (app, ctx) => { registerLiveKitRoutes(app, ctx); } });
+  await server.close();
+});
 console.log(JSON.stringify(out));
 `,
     );
@@ -172,6 +183,9 @@ console.log(JSON.stringify(out));
       opus: missing('opusscript'),
       kb: missing('@orama/orama'),
       'espeak wasm': missing('espeak-ng'),
+      'livekit available': false,
+      'livekit warning': ['LiveKit rooms disabled: run `npm install @livekit/protocol @roamhq/wrtc`'],
+      'livekit routes': missing('@livekit/protocol'),
     });
   });
 });
