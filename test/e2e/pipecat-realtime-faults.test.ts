@@ -4,6 +4,7 @@
  * and the real PipecatClient + WebSocketTransport in headless Chromium.
  *
  * - Gemini `goAway` → a new connection resumed with the newest handle; the conversation continues.
+ * - A tool round trip on both providers (the demo's knowledge-base tool), seen by the client.
  * - A transfer on Gemini: the new agent's setup on a resumed connection, and the new agent answers.
  * - OpenAI: a provider error and a dropped socket are survived; an invalid key is fatal.
  * - OpenAI barge-in: the looped fake microphone speaks over a long answer; playout stops and the
@@ -157,6 +158,34 @@ describe('Pipecat client in Chromium ↔ Colloquy on a realtime model: lifecycle
     expect(await named('onDisconnected')).toEqual([]);
     expect(audioToProvider()).toBe(0);
   }, 60_000);
+
+  for (const kind of ['openai', 'gemini'] as const) {
+    it(`${kind}: a tool round trip: the call and its result reach the client, the result goes to the model, which answers`, async () => {
+      const answer = 'Breakfast is served from seven to ten.';
+      await serve(kind, [
+        { toolCall: { name: 'hotel_faq', args: { query: 'breakfast' } }, text: answer, audioMs: 400 },
+      ]);
+      await start({ enableMic: false });
+      await sendText(QUESTION);
+      await saidSoFar(answer);
+      expect(await data('onLLMFunctionCallStarted')).toEqual([{ function_name: 'hotel_faq' }]);
+      const [inProgress] = (await data('onLLMFunctionCallInProgress')) as Array<Record<string, unknown>>;
+      expect(inProgress).toMatchObject({ function_name: 'hotel_faq', arguments: { query: 'breakfast' } });
+      const stopped = await until('the call result', async () =>
+        ((await data('onLLMFunctionCallStopped')) as Array<Record<string, unknown>>).at(0),
+      );
+      expect(stopped).toMatchObject({ function_name: 'hotel_faq', cancelled: false });
+      expect(JSON.stringify(stopped.result)).toContain('garden room');
+      // The model got the knowledge-base result as the call's output.
+      const output =
+        fake instanceof FakeOpenAIRealtimeServer
+          ? fake.messages('conversation.item.create').map((m) => m.item as { type: string; output?: string })
+          : (fake?.messages('toolResponse') ?? []);
+      expect(JSON.stringify(output)).toContain('garden room');
+      expect(await named('onError')).toEqual([]);
+      expect(audioToProvider()).toBe(0);
+    }, 60_000);
+  }
 
   it('a transfer (Gemini): the new agent’s instructions and voice on a resumed connection; it answers', async () => {
     await serve(
