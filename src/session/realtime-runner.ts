@@ -1,38 +1,25 @@
 /**
- * Runs a session on a realtime speech-to-speech model: owns the provider connection and its
- * lifecycle, and hands conversation events to `RealtimeTurns`.
- *
- * Connection lifecycle (the session's state machine follows it):
- * - start: `connecting` → provider ready → `active`, `session.start`, `agent.enter`.
- * - goAway (Gemini), or the provider's connection cap approaching (OpenAI, `goAwayLeadMs` ahead):
- *   `session.goaway {timeLeft}`, then a reconnect as soon as no response or tool call is running.
- * - reconnect (after goAway, an unexpected close, or an agent transfer the provider cannot apply
- *   live): `reconnecting`; Gemini resumes with the newest resumable handle (`session.resume
- *   {handle}`), OpenAI (no resumption) replays the conversation as text (`context.compact` when
- *   older items had to be left out). Backoff between attempts; three failures in a row are fatal.
- * - fatal provider errors (bad key, no quota, refused setup) close the session.
+ * Runs a session on a realtime speech-to-speech model: the session's side of it. The provider
+ * connection and its lifecycle (goAway, resumption or replay, backoff) are `RealtimeLink`'s;
+ * conversation events become turns in `RealtimeTurns`. Here: start (`connecting` → provider ready
+ * → `active`, `session.start`, `agent.enter`), user audio (resampled, held while connecting),
+ * typed turns, `speak`, tools (results back to the provider), transfers (a live session update or
+ * a new connection) and background notifications. A fatal provider error closes the session.
  */
 import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import { StreamingResampler } from '../audio/resample.ts';
 import type { InterruptReason } from '../bus/events.ts';
-import {
-  type ColloquyErrorCode,
-  isColloquyError,
-  ProviderError,
-  SessionStateError,
-  toColloquyError,
-} from '../errors.ts';
-import { RealtimeConnectError } from '../providers/realtime/realtime-socket.ts';
+import { type ColloquyErrorCode, isColloquyError, ProviderError, SessionStateError } from '../errors.ts';
 import type {
   RealtimeConnection,
-  RealtimeErrorSeverity,
   RealtimeEvent,
   RealtimeModel,
   RealtimeSessionConfig,
 } from '../providers/realtime/types.ts';
 import { type BackgroundToolResult, cancelRunningTools } from '../tools/tool-runner.ts';
 import { buildSessionConfig, type RealtimeRunnerHost } from './realtime-config.ts';
+import { RealtimeLink } from './realtime-link.ts';
 import { runRealtimeToolCall } from './realtime-tools.ts';
 import { RealtimeTurns } from './realtime-turns.ts';
 import type { TurnResult, UserInputOptions } from './session-options.ts';
@@ -44,17 +31,13 @@ const MAX_PENDING_FRAMES = 100;
 export class RealtimeRunner {
   /** The model of the current agent (an agent may name its own). */
   private model: RealtimeModel;
+
+  /** The adopted provider connection. */
+  private get conn(): RealtimeConnection | undefined {
+    return this.link.conn;
+  }
   private readonly turns: RealtimeTurns;
-  private conn: RealtimeConnection | undefined;
-  private generation = 0;
-  /** The generation whose connection is adopted (events of a connection still being set up are its connect()'s). */
-  private adopted = 0;
-  private handle: string | undefined;
-  private failures = 0;
-  private goAwayPending = false;
-  private goAwayTimer: ReturnType<typeof setTimeout> | undefined;
-  private capTimer: ReturnType<typeof setTimeout> | undefined;
-  private reconnecting: Promise<void> | undefined;
+  private readonly link: RealtimeLink;
   private started: Promise<void> | undefined;
   private closed = false;
   private pendingAudio: Int16Array[] = [];
@@ -66,6 +49,16 @@ export class RealtimeRunner {
 
   constructor(private readonly h: RealtimeRunnerHost) {
     this.model = h.agents.get(h.currentAgent())?.realtime ?? h.realtime.model;
+    this.link = new RealtimeLink({
+      session: h,
+      model: () => this.model,
+      config: (history) => this.sessionConfig(history),
+      onEvent: (e) => this.onEvent(e),
+      connectionLost: () => this.turns.connectionLost(),
+      activeTurn: () => this.turns.active,
+      reconnected: () => this.flushPendingAudio(),
+      fail: (err, code) => this.fail(err, code),
+    });
     this.turns = new RealtimeTurns({
       bus: h.bus,
       sessionId: h.sessionId,
@@ -105,7 +98,7 @@ export class RealtimeRunner {
 
   /** Connects; the session becomes active when the provider is ready. */
   start(): Promise<void> {
-    this.started ??= this.connect(false).then(
+    this.started ??= this.link.connect(false).then(
       () => {
         this.h.transition('active');
         this.h.bus.publish('session.start', {
@@ -114,8 +107,7 @@ export class RealtimeRunner {
           agentName: this.h.currentAgent(),
         });
         this.h.bus.publish('agent.enter', { sessionId: this.h.sessionId, agentName: this.h.currentAgent() });
-        for (const frame of this.pendingAudio) this.conn?.sendAudio(frame);
-        this.pendingAudio = [];
+        this.flushPendingAudio();
       },
       (err) => this.fail(err, 'realtime_connect_failed'),
     );
@@ -134,14 +126,14 @@ export class RealtimeRunner {
     }
     const pcm = this.resampler.r ? this.resampler.r.process(frame) : frame;
     if (pcm.length === 0) return;
-    if (this.conn?.open && !this.reconnecting) this.conn.sendAudio(pcm);
+    if (this.conn?.open && !this.link.reconnecting) this.conn.sendAudio(pcm);
     else if (this.pendingAudio.length < MAX_PENDING_FRAMES) this.pendingAudio.push(pcm.slice());
   }
 
   /** A typed user turn; resolves when the turn ends or is interrupted. */
   async sendText(text: string, input: UserInputOptions = {}): Promise<TurnResult> {
     await this.start();
-    if (this.reconnecting) await this.reconnecting;
+    if (this.link.reconnecting) await this.link.reconnecting;
     const turnId = this.turns.text(text);
     this.h.latency.setInput(turnId, input);
     return this.waitTurn(turnId);
@@ -164,9 +156,10 @@ export class RealtimeRunner {
 
   /** Resolves once no turn runs and no reconnect is under way (or the runner closed). */
   private async idle(): Promise<void> {
-    while (!this.closed && (this.turns.active || this.reconnecting)) {
-      if (this.reconnecting) {
-        await this.reconnecting;
+    while (!this.closed && (this.turns.active || this.link.reconnecting)) {
+      const reconnecting = this.link.reconnecting;
+      if (reconnecting) {
+        await reconnecting;
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -212,168 +205,36 @@ export class RealtimeRunner {
     if (this.closed) return;
     this.closed = true;
     this.turns.interrupt('disconnected');
-    this.clearTimers();
     for (const off of this.offs) off();
-    this.generation++;
-    this.conn?.close();
-    this.conn = undefined;
+    this.link.close();
   }
 
   // ── connection ──────────────────────────────────────────────────────────────────
 
-  private sessionConfig(withHistory: boolean): Promise<RealtimeSessionConfig> {
+  /** The provider config of the current agent with its tools. */
+  private sessionConfig(
+    history: { resumeHandle: string } | { replay: boolean },
+  ): Promise<RealtimeSessionConfig> {
     const agent = this.h.agents.get(this.h.currentAgent())!;
     const tools = this.toolsFor(agent, '', new AbortController().signal, { request: undefined });
-    const resume = withHistory && this.model.capabilities.resumption ? this.handle : undefined;
-    return buildSessionConfig(
-      this.h,
-      agent,
-      tools,
-      resume ? { resumeHandle: resume } : { replay: withHistory },
-    );
+    return buildSessionConfig(this.h, agent, tools, history);
   }
 
-  private async connect(withHistory: boolean): Promise<void> {
-    const config = await this.sessionConfig(withHistory);
-    const gen = ++this.generation;
-    const conn = await this.model.connect(config, {
-      onEvent: (e) => this.onEvent(gen, e),
-      signal: this.h.sessionSignal,
-      timeoutMs: this.h.realtime.connectTimeoutMs ?? 15_000,
-    });
-    if (this.closed || gen !== this.generation) {
-      conn.close();
+  private onEvent(e: Exclude<RealtimeEvent, { type: 'error' | 'closed' | 'goaway' | 'resumption' }>): void {
+    if (e.type === 'context-compacted') {
+      this.h.bus.publish('context.compact', {
+        sessionId: this.h.sessionId,
+        removedItems: e.removedItems,
+        ...(e.removedTokens !== undefined ? { removedTokens: e.removedTokens } : {}),
+      });
       return;
     }
-    const old = this.conn;
-    this.conn = conn;
-    this.adopted = gen;
-    old?.close();
-    this.failures = 0;
-    this.goAwayPending = false;
-    this.armCap();
-    if (config.resumeHandle)
-      this.h.bus.publish('session.resume', { sessionId: this.h.sessionId, handle: config.resumeHandle });
+    this.turns.handle(e);
   }
 
-  private onEvent(gen: number, e: RealtimeEvent): void {
-    if (gen !== this.generation || gen !== this.adopted || this.closed) return;
-    switch (e.type) {
-      case 'error':
-        this.onProviderError(e.error, e.severity);
-        return;
-      case 'closed':
-        if (e.expected) return;
-        this.turns.connectionLost();
-        void this.reconnect();
-        return;
-      case 'goaway':
-        this.onGoAway(e.timeLeftMs);
-        return;
-      case 'resumption':
-        this.handle = e.handle;
-        return;
-      case 'context-compacted':
-        this.h.bus.publish('context.compact', {
-          sessionId: this.h.sessionId,
-          removedItems: e.removedItems,
-          ...(e.removedTokens !== undefined ? { removedTokens: e.removedTokens } : {}),
-        });
-        return;
-      default:
-        this.turns.handle(e);
-    }
-  }
-
-  private onProviderError(error: ProviderError, severity: RealtimeErrorSeverity): void {
-    if (severity === 'fatal') {
-      this.fail(error, error.code);
-      return;
-    }
-    // A close is reported as an error, then `closed` reconnects: say it once, as a warning.
-    this.h.reportError(
-      'realtime',
-      error,
-      severity === 'harmless' || error.code === 'realtime_closed' ? 'warn' : 'error',
-    );
-  }
-
-  private onGoAway(timeLeftMs: number): void {
-    this.h.bus.publish('session.goaway', { sessionId: this.h.sessionId, timeLeft: timeLeftMs });
-    this.goAwayPending = true;
-    // Reconnect at the next quiet moment; past the deadline, at once unless a tool call is open.
-    if (this.goAwayTimer) clearTimeout(this.goAwayTimer);
-    this.goAwayTimer = setTimeout(() => this.reconnectAfterGoAway(true), Math.max(0, timeLeftMs - 2000));
-    this.goAwayTimer.unref?.();
-    this.reconnectAfterGoAway(false);
-  }
-
-  private reconnectAfterGoAway(deadline: boolean): void {
-    if (!this.goAwayPending || this.reconnecting || this.closed) return;
-    const turn = this.turns.active;
-    if (turn && turn.toolsPending > 0) return; // never mid tool call: its result goes to this connection
-    if (turn?.responding && !deadline) return;
-    void this.reconnect();
-  }
-
-  private armCap(): void {
-    if (this.capTimer) clearTimeout(this.capTimer);
-    const cap = this.h.realtime.maxConnectionMs ?? this.model.capabilities.maxConnectionMs;
-    if (cap === undefined) return;
-    const lead = Math.min(this.h.realtime.goAwayLeadMs ?? 60_000, cap);
-    this.capTimer = setTimeout(() => this.onGoAway(lead), cap - lead);
-    this.capTimer.unref?.();
-  }
-
-  /** Reconnects with backoff; three failed attempts in a row are fatal. */
-  private reconnect(): Promise<void> {
-    this.reconnecting ??= this.reconnectLoop().finally(() => {
-      this.reconnecting = undefined;
-    });
-    return this.reconnecting;
-  }
-
-  private async reconnectLoop(): Promise<void> {
-    if (this.h.state() === 'active') this.h.transition('reconnecting');
-    const r = this.h.realtime.reconnect ?? {};
-    const maxFailures = r.maxFailures ?? 3;
-    while (!this.closed) {
-      try {
-        await this.connect(true);
-        if (this.h.state() === 'reconnecting') this.h.transition('active');
-        for (const frame of this.pendingAudio) this.conn?.sendAudio(frame);
-        this.pendingAudio = [];
-        return;
-      } catch (err) {
-        const error = toColloquyError(err, 'realtime_reconnect_failed');
-        if (this.handle && !(err instanceof RealtimeConnectError)) {
-          // The provider refused the resumption (an expired or unknown handle): start afresh with the history.
-          this.h.reportError(
-            'realtime',
-            new ProviderError('realtime_resume_rejected', `Resumption refused: ${error.message}`, {
-              cause: err,
-            }),
-            'warn',
-          );
-          this.handle = undefined;
-        }
-        const fatal = err instanceof RealtimeConnectError && err.severity === 'fatal';
-        if (fatal || ++this.failures >= maxFailures) {
-          this.fail(
-            new ProviderError(
-              'realtime_reconnect_failed',
-              `Could not reconnect to ${this.model.provider} (${this.failures} attempts): ${error.message}`,
-              { cause: err },
-            ),
-            'realtime_reconnect_failed',
-          );
-          return;
-        }
-        this.h.reportError('realtime', error, 'warn');
-        const delay = Math.min(r.maxDelayMs ?? 4000, (r.initialDelayMs ?? 250) * 2 ** (this.failures - 1));
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+  private flushPendingAudio(): void {
+    for (const frame of this.pendingAudio) this.conn?.sendAudio(frame);
+    this.pendingAudio = [];
   }
 
   private fail(err: unknown, code: ColloquyErrorCode): void {
@@ -386,13 +247,8 @@ export class RealtimeRunner {
     this.h.close('realtime_failed');
   }
 
-  private clearTimers(): void {
-    if (this.goAwayTimer) clearTimeout(this.goAwayTimer);
-    if (this.capTimer) clearTimeout(this.capTimer);
-  }
-
   private onIdle(): void {
-    if (this.goAwayPending) this.reconnectAfterGoAway(false);
+    this.link.onIdle();
     this.flushNotifications();
   }
 
@@ -461,7 +317,7 @@ export class RealtimeRunner {
 
   private async applyAgent(toAgent: string, fromAgent: string): Promise<void> {
     const model = this.h.agents.get(toAgent)?.realtime ?? this.h.realtime.model;
-    const config = await this.sessionConfig(false);
+    const config = await this.sessionConfig({ replay: false });
     if (
       model === this.model &&
       this.conn &&
@@ -472,12 +328,12 @@ export class RealtimeRunner {
     if (model !== this.model) {
       // Another provider or model: a fresh connection that replays the conversation.
       this.model = model;
-      this.handle = undefined;
+      this.link.forgetHandle();
       this.resampler = undefined;
     }
     // The provider needs a new connection for the new agent: resume (or replay), then let it speak.
     this.turns.interrupt('interrupted');
-    await this.reconnect();
+    await this.link.reconnect();
     this.conn?.sendText(
       `[The conversation was transferred from ${fromAgent} to you (${toAgent}). Continue helping the user.]`,
     );
