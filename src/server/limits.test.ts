@@ -15,6 +15,8 @@ describe('server limits', () => {
       connectBurst: 40,
       rtviJsonDepth: 32,
       ttsSpeakQueue: 8,
+      rtviMessagesPerSecond: 50,
+      micAudioSpeed: 2,
     });
     // Every limit can be set from the environment.
     expect(Object.keys(LIMIT_ENV).sort()).toEqual(Object.keys(DEFAULT_LIMITS).sort());
@@ -45,6 +47,8 @@ describe('server limits', () => {
     [{ maxSessionsPerClient: 0 }, /limits\.maxSessionsPerClient \(COLLOQUY_MAX_SESSIONS_PER_CLIENT\)/],
     [{ connectBodyBytes: 10 }, /limits\.connectBodyBytes/],
     [{ rtviJsonDepth: 100_000 }, /limits\.rtviJsonDepth/],
+    [{ micAudioSpeed: 0 }, /limits\.micAudioSpeed \(COLLOQUY_MIC_AUDIO_SPEED\)/],
+    [{ wsFramesPerSecond: 10 }, /limits\.wsFramesPerSecond/],
     [
       { wsAudioBufferBytes: 4 * 1024 * 1024, wsCloseBufferBytes: 1024 * 1024 },
       /wsAudioBufferBytes \(4194304\) must be below limits\.wsCloseBufferBytes/,

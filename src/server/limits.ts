@@ -30,6 +30,16 @@ export const LimitsSchema = z
     rtviMessageBytes: bytes(KIB, 16 * MIB),
     /** Deepest RTVI client message (the envelope is level 1). */
     rtviJsonDepth: z.number().int().min(4).max(256),
+    /** RTVI client messages one session may send per second, after a burst of twice as many (dropped beyond). */
+    rtviMessagesPerSecond: z.number().int().min(1).max(100_000),
+    /** Bytes of RTVI client messages one session may send per second, after a burst of one largest message. */
+    rtviBytesPerSecond: bytes(KIB, 64 * MIB),
+    /** Bytes per second one `/ws` client may send, after a burst of `wsMessageBytes`; beyond, its socket is read slower. */
+    wsBytesPerSecond: bytes(64 * KIB, 256 * MIB),
+    /** Frames per second one `/ws` client may send, after a burst of twice as many (mic audio is 50); beyond, read slower. */
+    wsFramesPerSecond: z.number().int().min(60).max(100_000),
+    /** How many times faster than real time a session's mic audio may arrive, after a 3 s burst (dropped beyond). */
+    micAudioSpeed: z.number().int().min(1).max(100),
     /** Stream-mode `tts-speak` texts queued or speaking, per session. */
     ttsSpeakQueue: z.number().int().min(1).max(1000),
     /** Bot audio queued on one `/ws` socket beyond which audio frames are dropped (slow reader). */
@@ -65,6 +75,11 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   wsMessageBytes: 4 * MIB,
   rtviMessageBytes: MIB,
   rtviJsonDepth: 32,
+  rtviMessagesPerSecond: 50,
+  rtviBytesPerSecond: 256 * KIB,
+  wsBytesPerSecond: MIB,
+  wsFramesPerSecond: 200,
+  micAudioSpeed: 2,
   ttsSpeakQueue: 8,
   wsAudioBufferBytes: MIB,
   wsCloseBufferBytes: 8 * MIB,
@@ -84,6 +99,11 @@ export const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = Object.fr
   wsMessageBytes: 'COLLOQUY_WS_MESSAGE_BYTES',
   rtviMessageBytes: 'COLLOQUY_RTVI_MESSAGE_BYTES',
   rtviJsonDepth: 'COLLOQUY_RTVI_JSON_DEPTH',
+  rtviMessagesPerSecond: 'COLLOQUY_RTVI_MESSAGES_PER_SECOND',
+  rtviBytesPerSecond: 'COLLOQUY_RTVI_BYTES_PER_SECOND',
+  wsBytesPerSecond: 'COLLOQUY_WS_BYTES_PER_SECOND',
+  wsFramesPerSecond: 'COLLOQUY_WS_FRAMES_PER_SECOND',
+  micAudioSpeed: 'COLLOQUY_MIC_AUDIO_SPEED',
   ttsSpeakQueue: 'COLLOQUY_TTS_SPEAK_QUEUE',
   wsAudioBufferBytes: 'COLLOQUY_WS_AUDIO_BUFFER_BYTES',
   wsCloseBufferBytes: 'COLLOQUY_WS_CLOSE_BUFFER_BYTES',

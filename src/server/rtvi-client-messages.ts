@@ -9,6 +9,7 @@ import { isColloquyError, toColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { VoiceSession } from '../session/voice-session.ts';
 import {
+  errorMessage,
   errorResponseMessage,
   parseClientMessage,
   protocolErrorReply,
@@ -17,6 +18,8 @@ import {
 } from '../surfaces/rtvi/index.ts';
 import type { ClientCalls } from './client-calls.ts';
 import type { ServerLimits } from './limits.ts';
+import type { MessageBudget } from './message-budget.ts';
+import type { MicBudget } from './mic-budget.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 
 /** What the message handler may touch of its session. */
@@ -34,6 +37,10 @@ export interface RtviSessionInternals {
   speechQueued: number;
   /** The server's bounds on client messages and the `tts-speak` queue. */
   readonly limits: Pick<ServerLimits, 'rtviMessageBytes' | 'rtviJsonDepth' | 'ttsSpeakQueue'>;
+  /** Messages and bytes per second this session may send (checked before parsing). */
+  readonly budget: MessageBudget;
+  /** How fast this session's mic audio may arrive (`raw-audio` and transport audio alike). */
+  readonly mic: MicBudget;
   onClientReady(id: string, about: unknown): void;
   /** The user did something: restart the idle timer. */
   touch(): void;
@@ -64,6 +71,12 @@ function answerSubagent(payload: unknown, s: RtviSessionInternals, refuse: (erro
 }
 
 export function handleClientMessage(raw: unknown, s: RtviSessionInternals): void {
+  // Over its budget, a message is dropped before parsing: a flood cannot take the event loop.
+  const admitted = s.budget.admit(typeof raw === 'string' ? raw.length : 1024);
+  if (!admitted.ok) {
+    if (admitted.notice) s.transport.sendMessage(errorMessage(admitted.notice, false));
+    return;
+  }
   const parsed = parseClientMessage(raw, {
     maxBytes: s.limits.rtviMessageBytes,
     maxDepth: s.limits.rtviJsonDepth,
@@ -126,6 +139,8 @@ function dispatch(
       if (bytes.length === 0 || bytes.length % (2 * msg.data.numChannels) !== 0) {
         return refuse('raw-audio must hold whole PCM16 frames');
       }
+      const frames = bytes.length / (2 * msg.data.numChannels);
+      if (!s.mic.admit(frames, msg.data.sampleRate)) return refuse(`audio_too_fast: ${s.mic.refusal()}`);
       const samples = new Int16Array(bytes.length >> 1);
       for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
       const mono = msg.data.numChannels === 1 ? samples : downmixToMono(samples, msg.data.numChannels);

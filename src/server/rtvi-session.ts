@@ -28,6 +28,8 @@ import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import { MessageBudget } from './message-budget.ts';
+import { MicBudget } from './mic-budget.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
@@ -250,6 +252,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     bus.publish('error', { sessionId, component, error, severity });
   };
 
+  const limits = config.limits ?? DEFAULT_LIMITS;
+  const mic = new MicBudget(limits.micAudioSpeed);
   const internals: RtviSessionInternals = {
     sessionId,
     session,
@@ -262,7 +266,9 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       return state === 'ready';
     },
     speechQueued: 0,
-    limits: config.limits ?? DEFAULT_LIMITS,
+    limits,
+    budget: new MessageBudget(limits),
+    mic,
     onClientReady: (id, about) => {
       if (state === 'closed') return;
       if (state === 'ready') {
@@ -304,20 +310,25 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   });
   transport.onAudio((frame, sampleRate) => {
     if (state !== 'ready') return; // the client only streams after client-ready; drop strays
+    const refused = (code: string, message: string) => {
+      const seen = audioProblems.get(code) ?? 0;
+      audioProblems.set(code, seen + 1);
+      if (seen > 0) return;
+      logger.warn(`session ${sessionId}: bad audio frame (${code})`, message);
+      transport.sendMessage(
+        errorMessage(
+          `Audio refused (${code}): ${message}. Further frames with this problem are dropped and counted.`,
+          false,
+        ),
+      );
+    };
+    // Faster than real time beyond the budget: dropped before speech detection works on it.
+    if (!mic.admit(frame.length, sampleRate)) return refused('audio_too_fast', mic.refusal());
     try {
       session.pushAudio(frame, sampleRate);
     } catch (err) {
       const error = toColloquyError(err, 'invalid_audio');
-      const seen = audioProblems.get(error.code) ?? 0;
-      audioProblems.set(error.code, seen + 1);
-      if (seen > 0) return;
-      logger.warn(`session ${sessionId}: bad audio frame (${error.code})`, error.message);
-      transport.sendMessage(
-        errorMessage(
-          `Audio refused (${error.code}): ${error.message}. Further frames with this problem are dropped and counted.`,
-          false,
-        ),
-      );
+      refused(error.code, error.message);
     }
   });
   transport.onClose((reason) => {

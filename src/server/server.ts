@@ -196,6 +196,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         logger,
         maxBufferedBytes: limits.wsAudioBufferBytes,
         closeBufferedBytes: limits.wsCloseBufferBytes,
+        maxBytesPerSecond: limits.wsBytesPerSecond,
+        maxFramesPerSecond: limits.wsFramesPerSecond,
       });
       if (resuming && resume) {
         try {

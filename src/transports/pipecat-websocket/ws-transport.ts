@@ -7,6 +7,8 @@
  * Bad input never closes the socket: a malformed or oversized frame, a text frame or bad audio gets a
  * non-fatal RTVI `error` (rate-limited) and is dropped. Backpressure is bounded: over
  * `maxBufferedBytes` queued, bot audio is dropped; over `closeBufferedBytes` the socket is closed.
+ * Input is rate-bounded: a client sending more bytes or frames per second than its budget has its
+ * socket read slower (TCP backpressure), so a flood costs the server no more work than the budget.
  */
 import type { RawData, WebSocket } from 'ws';
 import { bytesToInt16, downmixToMono } from '../../audio/pcm.ts';
@@ -15,6 +17,7 @@ import type { Logger } from '../../logger.ts';
 import type { RtviTransport } from '../../server/rtvi-transport.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { errorMessage } from '../../surfaces/rtvi/messages.ts';
+import { TokenBucket } from '../../token-bucket.ts';
 import { decodeFrame, encodeAudioFrame, encodeMessageFrame, PIPECAT_FRAME_MAX_BYTES } from './frames.ts';
 
 /** The rate the Pipecat client plays bot audio at. */
@@ -34,6 +37,13 @@ export interface PipecatWsTransportOptions {
    * (every WebSocket client answers pings) is lost (`onClose('error')`). Default 15 000; 0 turns it off.
    */
   heartbeatMs?: number;
+  /**
+   * Bytes per second the client may send, after a burst of `maxFrameBytes` (default 1 MiB). Beyond
+   * it, the socket is not read until the budget is back: the client's sends wait in TCP buffers.
+   */
+  maxBytesPerSecond?: number;
+  /** Frames per second the client may send, after a burst of twice as many (default 200; mic audio is 50). */
+  maxFramesPerSecond?: number;
   logger?: Logger;
 }
 
@@ -61,6 +71,11 @@ export class PipecatWsTransport implements RtviTransport {
   droppedAudioFrames = 0;
   /** Client audio frames refused, by problem (`empty_audio`, `odd_length_audio`). */
   readonly refusedAudio = new Map<string, number>();
+  private readonly byteBudget: TokenBucket;
+  private readonly frameBudget: TokenBucket;
+  private throttleTimer: NodeJS.Timeout | undefined;
+  /** Times reading was paused because the client sent over its byte or frame budget. */
+  throttled = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -70,6 +85,10 @@ export class PipecatWsTransport implements RtviTransport {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.closeBuffered = options.closeBufferedBytes ?? 8 * 1024 * 1024;
     this.maxErrors = options.maxErrorsPerSecond ?? 5;
+    const bytesPerSecond = options.maxBytesPerSecond ?? 1024 * 1024;
+    this.byteBudget = new TokenBucket(bytesPerSecond, Math.max(bytesPerSecond, this.maxFrameBytes));
+    const framesPerSecond = options.maxFramesPerSecond ?? 200;
+    this.frameBudget = new TokenBucket(framesPerSecond, framesPerSecond * 2);
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     // 1006: the connection dropped without a closing handshake (network loss, a killed client).
@@ -177,6 +196,19 @@ export class PipecatWsTransport implements RtviTransport {
   private stopHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = undefined;
+  }
+
+  /** Over budget: stop reading the socket until the budget is paid back. */
+  private throttle(waitMs: number): void {
+    if (this.throttleTimer || !this.open) return;
+    this.throttled++;
+    this.ws.pause();
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = undefined;
+      if (this.open) this.ws.resume();
+    }, waitMs);
   }
 
   private reportClose(reason: CloseReason): void {
@@ -211,11 +243,14 @@ export class PipecatWsTransport implements RtviTransport {
   }
 
   private receive(data: RawData, isBinary: boolean): void {
+    const bytes = toBytes(data);
+    // What arrived is paid for; over budget, the next frames wait in the client's TCP buffers.
+    const waitMs = Math.max(this.frameBudget.spend(1), this.byteBudget.spend(bytes.length));
+    if (waitMs > 0) this.throttle(waitMs);
     if (!isBinary) {
       this.refuse('Text frames are not supported: send protobuf binary frames');
       return;
     }
-    const bytes = toBytes(data);
     const decoded = decodeFrame(bytes, { maxBytes: this.maxFrameBytes });
     if (!decoded.ok) {
       this.refuse(decoded.error.message);
