@@ -54,6 +54,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
+    ...(models.realtime ? { realtime: { model: models.realtime } } : {}),
     mode: profile.mode,
     eventBus: bus,
     logger,
