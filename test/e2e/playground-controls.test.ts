@@ -4,55 +4,25 @@
  * muted, the phrase is heard once unmuted), typing during the greeting (the greeting is cut off and
  * the stored transcript keeps the order things were said), and the SmallWebRTC transport.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/server.ts';
 import type { WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
-import {
-  FAKE_MIC_SAMPLE_RATE,
-  type LaunchedChromium,
-  launchChromium,
-  makeFakeMicWav,
-  wavBytes,
-} from '../browser/index.ts';
+import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browser/index.ts';
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
-import { ANSWER_PART, buildPageOnce, connected, lines, SAID, texts, waitLine } from './playground-page.ts';
+import {
+  ANSWER_PART,
+  buildPageOnce,
+  connected,
+  lines,
+  quietMic,
+  refusingLlm,
+  SAID,
+  texts,
+  waitLine,
+} from './playground-page.ts';
 import { startWebRtcTestServer } from './webrtc-test-server.ts';
 
 beforeAll(() => buildPageOnce(), 60_000);
-
-/** An OpenAI-compatible endpoint that refuses every chat completion the way OpenAI does (HTTP 400). */
-async function refusingLlm(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
-  const state = { requests: 0 };
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      state.requests++;
-      res.writeHead(400, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          error: {
-            message: 'The model `broken-model` does not exist',
-            type: 'invalid_request_error',
-            code: 'model_not_found',
-          },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    get requests() {
-      return state.requests;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('playground console: errors', { timeout: 120_000 }, () => {
   let server: RunningServer;
@@ -157,21 +127,6 @@ describe('playground console: SmallWebRTC', { timeout: 120_000 }, () => {
     );
   });
 });
-
-/** A microphone that hears only a faint noise floor (-70 dBFS, never exact zeros), for `durationMs`. */
-async function quietMic(durationMs: number): Promise<string> {
-  const dir = join(tmpdir(), 'colloquy-fake-mic');
-  await mkdir(dir, { recursive: true });
-  const samples = new Int16Array(Math.round((FAKE_MIC_SAMPLE_RATE * durationMs) / 1000));
-  let seed = 7;
-  for (let i = 0; i < samples.length; i++) {
-    seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
-    samples[i] = (seed % 21) - 10 || 1;
-  }
-  const path = join(dir, `quiet-${durationMs}.wav`);
-  await writeFile(path, wavBytes(samples, FAKE_MIC_SAMPLE_RATE));
-  return path;
-}
 
 describe('playground console: typing during the greeting', { timeout: 120_000 }, () => {
   let server: RunningServer;

@@ -3,11 +3,16 @@
  * texts), bounded waits with the page's state in the failure, the prebuilt page, and a hook that
  * captures the sessions a server creates.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { buildPlayground } from '../../scripts/build-playground.mjs';
 import type { RtviSession } from '../../src/server/rtvi-session.ts';
 import type { RunningServer } from '../../src/server/server.ts';
-import type { LaunchedChromium } from '../browser/index.ts';
+import { FAKE_MIC_SAMPLE_RATE, type LaunchedChromium, wavBytes } from '../browser/index.ts';
 import { until } from './helpers.ts';
 
 export const SAID = 'what time is breakfast';
@@ -70,4 +75,48 @@ export function captureSessions(
     return s;
   };
   return sessions;
+}
+
+/** An OpenAI-compatible endpoint that refuses every chat completion the way OpenAI does (HTTP 400). */
+export async function refusingLlm(): Promise<{ url: string; requests: number; close(): Promise<void> }> {
+  const state = { requests: 0 };
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      state.requests++;
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            message: 'The model `broken-model` does not exist',
+            type: 'invalid_request_error',
+            code: 'model_not_found',
+          },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    get requests() {
+      return state.requests;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A microphone that hears only a faint noise floor (-70 dBFS, never exact zeros), for `durationMs`. */
+export async function quietMic(durationMs: number): Promise<string> {
+  const dir = join(tmpdir(), 'colloquy-fake-mic');
+  await mkdir(dir, { recursive: true });
+  const samples = new Int16Array(Math.round((FAKE_MIC_SAMPLE_RATE * durationMs) / 1000));
+  let seed = 7;
+  for (let i = 0; i < samples.length; i++) {
+    seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
+    samples[i] = (seed % 21) - 10 || 1;
+  }
+  const path = join(dir, `quiet-${durationMs}.wav`);
+  await writeFile(path, wavBytes(samples, FAKE_MIC_SAMPLE_RATE));
+  return path;
 }

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
+import { ColloquyError, ProviderError } from '../../errors.ts';
 import {
+  EVENTS_TOPIC,
   GUI_TOPIC,
   type LiveKitOutlet,
   LiveKitProjection,
@@ -81,6 +83,90 @@ describe('LiveKit projection', () => {
       { attributes: { 'lk.agent.state': 'listening' } },
       { attributes: { 'lk.agent.state': 'thinking' } },
       { attributes: { 'lk.agent.state': 'listening' } },
+      {
+        data: { type: 'turn-interrupted', turnId: 't2', reason: 'user_speaking' },
+        topic: EVENTS_TOPIC,
+        reliable: true,
+      },
+    ]);
+  });
+
+  it('colloquy.events: tool arguments over the client limits are omitted, not sent', () => {
+    const { bus, out } = setup();
+    bus.publish('tool.call', {
+      sessionId: S,
+      agentName: 'a',
+      id: 'c2',
+      name: 'dump',
+      args: { blob: 'x'.repeat(20_000) },
+    });
+    expect(out).toEqual([
+      {
+        data: {
+          type: 'tool-call',
+          toolCallId: 'c2',
+          name: 'dump',
+          args: { omitted: true, reason: 'too_large' },
+        },
+        topic: EVENTS_TOPIC,
+        reliable: true,
+      },
+    ]);
+  });
+
+  it('colloquy.events: latency, interruptions, unrecognised speech, tool calls and errors as a client may see them', () => {
+    const { bus, out } = setup();
+    const segments = { sttMs: 120, llmProcessingMs: 300, ttsMs: 80, totalE2EMs: 610 };
+    bus.publish('tool.call', { sessionId: S, agentName: 'a', id: 'c1', name: 'hotel_faq', args: { q: 'x' } });
+    bus.publish('tool.result', {
+      sessionId: S,
+      toolCallId: 'c1',
+      name: 'hotel_faq',
+      status: 'success',
+      result: { secret: 'not sent' },
+      durationMs: 42,
+    });
+    bus.publish('turn.latency', { sessionId: S, turnId: 't1', kind: 'cascade', segments, marks: {} });
+    bus.publish('turn.end', { sessionId: S, turnId: 't1' }); // answered: nothing on the topic
+    // The greeting's speech cut off, then its turn: one message.
+    bus.publish('speech.interrupted', {
+      sessionId: S,
+      turnId: 'g',
+      reason: 'interrupted',
+      heardText: 'Hello',
+    });
+    bus.publish('turn.interrupted', { sessionId: S, turnId: 'g', reason: 'interrupted' });
+    bus.publish('turn.end', { sessionId: S, turnId: 't2', abandoned: true });
+    bus.publish('error', {
+      sessionId: S,
+      component: 'llm',
+      severity: 'error',
+      error: new ProviderError('llm_auth_failed', 'upstream said: invalid key sk-abcdefghijklmnop'),
+    });
+    bus.publish('error', {
+      sessionId: S,
+      component: 'tts',
+      severity: 'warn',
+      error: new ProviderError('tts_failed', 'sentence skipped'),
+    });
+    // A non-speech warning stays in the server log.
+    bus.publish('error', {
+      sessionId: S,
+      component: 'session',
+      severity: 'warn',
+      error: new ColloquyError('invalid_message', 'bad input'),
+    });
+    const events = out
+      .filter((o) => 'topic' in o && o.topic === EVENTS_TOPIC)
+      .map((o) => (o as { data: unknown }).data);
+    expect(events).toEqual([
+      { type: 'tool-call', toolCallId: 'c1', name: 'hotel_faq', args: { q: 'x' } },
+      { type: 'tool-result', toolCallId: 'c1', name: 'hotel_faq', status: 'success', durationMs: 42 },
+      { type: 'turn-latency', turnId: 't1', kind: 'cascade', segments },
+      { type: 'turn-interrupted', turnId: 'g', reason: 'interrupted' },
+      { type: 'speech-unrecognized', turnId: 't2' },
+      { type: 'error', component: 'llm', message: 'llm failed (llm_auth_failed)', severity: 'error' },
+      { type: 'error', component: 'tts', message: 'tts failed (tts_failed)', severity: 'warn' },
     ]);
   });
 

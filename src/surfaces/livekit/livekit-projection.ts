@@ -13,9 +13,19 @@
  * | client.event                                | reliable data packet on its topic, raw args as JSON    |
  * | gui.update / gui.notification               | reliable data packet on `colloquy.gui`                 |
  * | subagent.ui.send                            | reliable data packet on `colloquy.subagent.ui` (payload) |
+ * | speech.interrupted                          | the agent's transcript stream closed                   |
+ * | turn.latency, turn.interrupted / speech.interrupted (once per turn), turn.end (abandoned), tool.call, tool.result, error | reliable data packet on `colloquy.events` (below) |
+ *
+ * `colloquy.events` carries what a console shows besides the transcript, as JSON objects with a
+ * `type`: `turn-latency {turnId, kind, segments}`, `turn-interrupted {turnId, reason}`,
+ * `speech-unrecognized {turnId}`, `tool-call {toolCallId, name, args}`, `tool-result {toolCallId, name,
+ * status, durationMs}` and `error {component, message, severity}` — errors as a client may see
+ * them (a provider's as `<component> failed (<code>)`), warnings only a speech provider's; tool
+ * arguments over the client limits as `{omitted: true, reason}`.
  */
 import type { SessionEventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
+import { clientErrorText, clientToolResult } from '../client-safe.ts';
 
 export type AgentState = 'initializing' | 'listening' | 'thinking' | 'speaking';
 
@@ -28,6 +38,10 @@ export const GUI_TOPIC = 'colloquy.gui';
 export const SUBAGENT_UI_TOPIC = 'colloquy.subagent.ui';
 /** The page answers a subagent's question with JSON `{requestId, value | values | declined}` on this topic. */
 export const SUBAGENT_UI_RESPONSE_TOPIC = 'colloquy.subagent.ui.response';
+/** Latency, interruptions, tool calls and errors, for consoles and dashboards (see the table above). */
+export const EVENTS_TOPIC = 'colloquy.events';
+/** Components whose warnings a client hears of (a skipped sentence, a lost utterance). */
+const WARNING_COMPONENTS: ReadonlySet<string> = new Set(['stt', 'tts']);
 
 export interface TextStreamSink {
   write(text: string): void;
@@ -55,6 +69,8 @@ export class LiveKitProjection {
   private agentSegment = 0;
   private agentStream: { sink: TextStreamSink; turnId: string; segmentId: string } | undefined;
   private readonly encoder = new TextEncoder();
+  /** The last few interrupted turns (a turn's speech and the turn itself both report it). */
+  private readonly interruptedTurns: string[] = [];
 
   constructor(
     bus: SessionEventBus,
@@ -97,6 +113,49 @@ export class LiveKitProjection {
       this.publishJson(GUI_TOPIC, { type: 'gui.notification', message: p.message }),
     );
     on('subagent.ui.send', (p) => this.publishJson(SUBAGENT_UI_TOPIC, p.payload));
+    on('turn.latency', (p) =>
+      this.publishJson(EVENTS_TOPIC, {
+        type: 'turn-latency',
+        turnId: p.turnId,
+        kind: p.kind,
+        segments: p.segments,
+      }),
+    );
+    // A turn or the speech of a turn (a greeting, say) cut off: one message per turn.
+    on('turn.interrupted', (p) => this.interrupted(p.turnId, p.reason));
+    on('speech.interrupted', (p) => {
+      this.closeAgentStream(true);
+      this.interrupted(p.turnId, p.reason);
+    });
+    on('turn.end', (p) => {
+      if (p.abandoned) this.publishJson(EVENTS_TOPIC, { type: 'speech-unrecognized', turnId: p.turnId });
+    });
+    on('tool.call', (p) =>
+      this.publishJson(EVENTS_TOPIC, {
+        type: 'tool-call',
+        toolCallId: p.id,
+        name: p.name,
+        args: clientToolResult('success', p.args),
+      }),
+    );
+    on('tool.result', (p) =>
+      this.publishJson(EVENTS_TOPIC, {
+        type: 'tool-result',
+        toolCallId: p.toolCallId,
+        name: p.name ?? null,
+        status: p.status,
+        durationMs: p.durationMs ?? null,
+      }),
+    );
+    on('error', (p) => {
+      if (p.severity === 'warn' && !WARNING_COMPONENTS.has(p.component)) return;
+      this.publishJson(EVENTS_TOPIC, {
+        type: 'error',
+        component: p.component,
+        message: clientErrorText(p.component, p.error),
+        severity: p.severity,
+      });
+    });
     on('session.close', () => this.closeAgentStream(true));
   }
 
@@ -113,6 +172,13 @@ export class LiveKitProjection {
   dispose(): void {
     for (const off of this.offs.splice(0)) off();
     this.closeAgentStream(true);
+  }
+
+  private interrupted(turnId: string, reason: string | undefined): void {
+    if (this.interruptedTurns.includes(turnId)) return;
+    this.interruptedTurns.push(turnId);
+    if (this.interruptedTurns.length > 8) this.interruptedTurns.shift();
+    this.publishJson(EVENTS_TOPIC, { type: 'turn-interrupted', turnId, reason: reason ?? null });
   }
 
   private setState(state: AgentState): void {

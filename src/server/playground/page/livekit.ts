@@ -5,6 +5,9 @@
  * `lk.transcription` text streams the live transcript (the user's interim and final text, the
  * agent's words as spoken), data packets the client events; every room event goes to the timeline.
  * Typed text goes as `lk.chat`. The session id is the agent's `colloquy.session_id` attribute.
+ * Colloquy's `colloquy.events` data (each turn's latency, interruptions, tool calls, speech that was
+ * not recognised, errors) feed the latency waterfall, the transcript's marks and the error banners,
+ * as RTVI's messages do over the other transports.
  */
 import {
   type Participant,
@@ -17,9 +20,11 @@ import {
 import type { MicMeter } from './mic-meter.ts';
 import type { Timeline } from './timeline.ts';
 import type { TranscriptView } from './transcript.ts';
+import type { LatencyWaterfall } from './waterfall.ts';
 
 const AGENT_STATE = 'lk.agent.state';
 const SESSION_ID = 'colloquy.session_id';
+const EVENTS_TOPIC = 'colloquy.events';
 const STATUS: Record<string, string> = {
   listening: 'listening',
   thinking: 'thinking…',
@@ -30,10 +35,14 @@ export interface LiveKitView {
   transcript: TranscriptView;
   timeline: Timeline;
   meter: MicMeter;
+  waterfall: LatencyWaterfall;
   status(text: string): void;
   showSession(id: string): void;
   playRemote(track: MediaStreamTrack): void;
   reportError(message: string): void;
+  /** A step of the agent's pipeline failed (`component`: stt, tts, llm, …). */
+  pipelineError(component: string, message: string): void;
+  speechUnrecognized(): void;
   onDisconnected(): void;
 }
 
@@ -107,7 +116,8 @@ export async function connectLiveKit(
         // not JSON: shown as text
       }
       view.timeline.add('in', `data ${topic ?? ''}`.trim(), data);
-      if (topic) view.transcript.clientEvent(topic, data);
+      if (topic === EVENTS_TOPIC) colloquyEvent(view, data);
+      else if (topic) view.transcript.clientEvent(topic, data);
     })
     .on(RoomEvent.Reconnecting, () => view.status('reconnecting…'))
     .on(RoomEvent.Reconnected, () => view.status('listening'))
@@ -157,4 +167,41 @@ async function readTranscription(
   if (!fromUser) return;
   if (final) view.transcript.userFinal(text);
   else view.transcript.userInterim(text);
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+/** One `colloquy.events` message → the waterfall, the transcript's marks or a banner. */
+function colloquyEvent(view: LiveKitView, data: unknown): void {
+  if (!data || typeof data !== 'object') return;
+  const e = data as Record<string, unknown>;
+  switch (e.type) {
+    case 'turn-latency': {
+      const s = (e.segments ?? {}) as Record<string, unknown>;
+      view.waterfall.onMetrics({
+        stt_latency_ms: num(s.sttMs),
+        llm_ttfb_ms: num(s.llmProcessingMs),
+        tts_ttfb_ms: num(s.ttsMs),
+        total_latency_ms: num(s.totalE2EMs),
+      });
+      return;
+    }
+    case 'tool-call':
+      if (typeof e.toolCallId === 'string') view.waterfall.toolStarted(e.toolCallId);
+      view.transcript.toolCall(typeof e.name === 'string' ? e.name : 'tool', e.args);
+      return;
+    case 'tool-result':
+      if (typeof e.toolCallId === 'string') view.waterfall.toolStopped(e.toolCallId);
+      return;
+    case 'turn-interrupted':
+      view.transcript.botInterrupted();
+      return;
+    case 'speech-unrecognized':
+      view.speechUnrecognized();
+      return;
+    case 'error':
+      if (typeof e.message === 'string')
+        view.pipelineError(typeof e.component === 'string' ? e.component : '', e.message);
+      return;
+  }
 }

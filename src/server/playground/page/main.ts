@@ -101,14 +101,23 @@ function onServerMessage(m: { type?: unknown; data?: unknown }): void {
     transcript.note(end.text);
     if (end.kind === 'notice') banners.show('notice', end.text);
   } else if (m?.type === 'pipeline-error') {
-    reportError(pipelineErrorText(data), errorText(data.error));
-    if (phase === 'connected' && data.processor === 'stt') status.textContent = 'speech recognition failed';
+    pipelineError(data);
   } else if (m?.type === 'user-speech-unrecognized') {
-    transcript.note('Speech heard, but no words were recognised. Try again, or type.');
-    if (phase === 'connected') status.textContent = 'listening';
+    speechUnrecognized();
   } else if (typeof m?.type === 'string' && m.type.startsWith('custom.')) {
     transcript.clientEvent(m.type, m.data);
   }
+}
+
+/** A step of the pipeline failed (`{processor, error}`): one banner; a recogniser's shows in the status. */
+function pipelineError(data: Record<string, unknown>): void {
+  reportError(pipelineErrorText(data), errorText(data.error));
+  if (phase === 'connected' && data.processor === 'stt') status.textContent = 'speech recognition failed';
+}
+
+function speechUnrecognized(): void {
+  transcript.note('Speech heard, but no words were recognised. Try again, or type.');
+  if (phase === 'connected') status.textContent = 'listening';
 }
 
 function playRemote(track: MediaStreamTrack): void {
@@ -151,9 +160,12 @@ async function startLiveKit(): Promise<void> {
         if (phase === 'connected')
           status.textContent = muted && text === 'listening' ? 'microphone muted' : text;
       },
+      waterfall,
       showSession,
       playRemote,
       reportError: (message) => reportError(message),
+      pipelineError: (component, message) => pipelineError({ processor: component, error: message }),
+      speechUnrecognized,
       onDisconnected,
     },
     { headers: authHeaders(), muted, deviceId: mics.preferred },
