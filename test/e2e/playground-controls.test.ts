@@ -19,6 +19,7 @@ import {
   SAID,
   texts,
   waitLine,
+  withLongGreeting,
 } from './playground-page.ts';
 import { startWebRtcTestServer } from './webrtc-test-server.ts';
 
@@ -133,17 +134,7 @@ describe('playground console: typing during the greeting', { timeout: 120_000 },
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    // The demo with a longer greeting, so typing while it plays cuts it off even on a loaded machine.
-    server = await startTestServer({
-      edit: (config) => ({
-        ...config,
-        file: {
-          ...config.file,
-          greeting:
-            'Hello! I am the Colloquy demo concierge. I can tell you about breakfast, check out, the wifi and the pool, and I can show you a map of the hotel.',
-        },
-      }),
-    });
+    server = await startTestServer({ edit: withLongGreeting });
     browser = await launchChromium({ wav: await quietMic(20_000) });
   }, 60_000);
 

@@ -22,6 +22,7 @@ import {
   SAID,
   texts,
   waitLine,
+  withLongGreeting,
 } from './playground-page.ts';
 
 const KEYS = { apiKey: 'APItest', apiSecret: 'test-secret-0123456789-0123456789' };
@@ -160,16 +161,8 @@ describe('playground console: LiveKit interruptions and errors', { timeout: 120_
       routes.push(registerLiveKitRoutes(app, ctx, { keys: KEYS }));
     };
     [server, failing] = await Promise.all([
-      // The demo with a long greeting, so typing while it plays cuts it off even on a loaded machine.
       startTestServer({
-        edit: (config) => ({
-          ...config,
-          file: {
-            ...config.file,
-            greeting:
-              'Hello! I am the Colloquy demo concierge. I can tell you about breakfast, check out, the wifi and the pool, and I can show you a map of the hotel.',
-          },
-        }),
+        edit: withLongGreeting,
         registerRoutes: register,
       }),
       startTestServer({

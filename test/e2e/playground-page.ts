@@ -10,12 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { buildPlayground } from '../../scripts/build-playground.mjs';
+import type { ServerConfig } from '../../src/server/config.ts';
 import type { RtviSession } from '../../src/server/rtvi-session.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { FAKE_MIC_SAMPLE_RATE, type LaunchedChromium, wavBytes } from '../browser/index.ts';
 import { until } from './helpers.ts';
 
 export const SAID = 'what time is breakfast';
+
+/** The demo with a long greeting, so typing while it plays cuts it off even on a loaded machine. */
+export const withLongGreeting = (config: ServerConfig): ServerConfig => ({
+  ...config,
+  file: {
+    ...config.file,
+    greeting:
+      'Hello! I am the Colloquy demo concierge. I can tell you about breakfast, check out, the wifi and the pool, and I can show you a map of the hotel.',
+  },
+});
 export const ANSWER_PART = 'garden room';
 
 export interface Line {
