@@ -27,6 +27,7 @@ import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { IdleWatch } from './idle-watch.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import { MessageBudget } from './message-budget.ts';
 import { MicBudget } from './mic-budget.ts';
@@ -35,6 +36,7 @@ import type { RtviTransport } from './rtvi-transport.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
 import { logSessionEvents } from './session-log.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import { SessionSnapshots, shutdownNotice } from './session-snapshots.ts';
 import { SwitchableTransport } from './switchable-transport.ts';
 
 export interface RtviSessionOptions {
@@ -59,8 +61,10 @@ export interface RtviSessionOptions {
   /**
    * Resume: `bot-ready` carries a resume handle; a dropped client has `windowMs` to come back with it
    * (the session waits `detached`), else the session closes. Handles expire after `handleTtlMs`.
+   * With `store` and `durable`, the session keeps a resume snapshot in the store, and `close('server_shutdown')`
+   * suspends it instead of ending it (see `SERVER_SHUTDOWN`).
    */
-  resume?: { handles: ResumeHandles; windowMs: number; handleTtlMs: number };
+  resume?: { handles: ResumeHandles; windowMs: number; handleTtlMs: number; durable?: boolean };
 }
 
 export type RtviSessionState = 'waiting' | 'ready' | 'detached' | 'closed';
@@ -79,6 +83,14 @@ export interface RtviSession {
    */
   attach(transport: RtviTransport, handle: string): void;
 }
+
+/**
+ * The close reason of a server shutdown. With resume on a durable store, a session closed for it is
+ * suspended, not ended: its client gets `server-message {type: 'server-shutdown', data: {session_id,
+ * resume_handle, resume_expires_at, reconnect: true}}` (no `conversation-end`), the snapshot stays,
+ * and the stored session waits `detached` for a restarted server to pick it up.
+ */
+export const SERVER_SHUTDOWN = 'server_shutdown';
 
 /** `about` of `bot-ready`. */
 export const COLLOQUY_ABOUT = { library: 'colloquy', library_version: '0.1.0' } as const;
@@ -164,53 +176,43 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
         history: () => session.history,
       })
     : undefined;
+  const snapshots =
+    options.store && options.resume?.durable
+      ? new SessionSnapshots({
+          bus,
+          writer: options.store,
+          handles: options.resume.handles,
+          sessionId,
+          profile,
+          history: () => session.history,
+          agentName: () => session.currentAgent,
+        })
+      : undefined;
 
   let state: RtviSessionState = 'waiting';
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((r) => {
     resolveClosed = r;
   });
-  let idleTimer: NodeJS.Timeout | undefined;
   let detachTimer: NodeJS.Timeout | undefined;
-  let userSpeaking = false;
-  let botSpeaking = false;
   /** Refused mic frames by problem (error code): the client hears of each kind once, all are counted. */
   const audioProblems = new Map<string, number>();
 
-  const armIdle = () => {
-    if (idleTimer) clearTimeout(idleTimer);
-    if (state !== 'ready' || !(config.idleTimeoutMs > 0)) return;
-    idleTimer = setTimeout(() => {
-      // Someone is talking: not idle. Look again later.
-      if (userSpeaking || botSpeaking) return armIdle();
-      void finish('idle_timeout', true);
-    }, config.idleTimeoutMs);
-    idleTimer.unref?.();
-  };
+  const idle = new IdleWatch(
+    bus,
+    config.idleTimeoutMs,
+    () => state === 'ready',
+    () => void finish('idle_timeout', true),
+  );
+  const armIdle = () => idle.arm();
   const offs = [
     // The session ended itself (a fatal error): the client already got `conversation-end`; close.
     bus.subscribe('session.close', (p) => void finish(p.reason, true)),
-    bus.subscribe('user.speech.start', () => {
-      userSpeaking = true;
-      armIdle();
-    }),
-    bus.subscribe('user.speech.stop', () => {
-      userSpeaking = false;
-      armIdle();
-    }),
-    bus.subscribe('user.text', armIdle),
     // Operators get the full error (the client only a redacted text, see surfaces/client-safe.ts).
     bus.subscribe('error', (p) => {
       const line = `session ${sessionId}: ${p.component} failed (${p.error.code}): ${p.error.message}`;
       if (p.severity === 'warn') logger.warn(line, p.error.cause ?? '');
       else logger.error(line, p.error.cause ?? '');
-    }),
-    bus.subscribe('bot.speaking.start', () => {
-      botSpeaking = true;
-    }),
-    bus.subscribe('bot.speaking.stop', () => {
-      botSpeaking = false;
-      armIdle();
     }),
   ];
 
@@ -224,11 +226,24 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
 
   async function finish(reason: string, closeTransport: boolean): Promise<void> {
     if (state === 'closed') return;
+    const suspend = reason === SERVER_SHUTDOWN && snapshots !== undefined && state !== 'waiting';
+    const was = state;
     state = 'closed';
     clearTimeout(readyTimer);
     if (detachTimer) clearTimeout(detachTimer);
-    options.resume?.handles.revoke(sessionId);
-    if (idleTimer) clearTimeout(idleTimer);
+    if (suspend) {
+      // The client comes back to a restarted server: a fresh handle for it, the last snapshot kept,
+      // the stored session left waiting, and no `conversation-end` (the conversation goes on).
+      projection.dispose();
+      if (was === 'ready') transport.sendMessage(shutdownNotice(sessionId, issueHandle()));
+      snapshots.keep();
+      stopRecording?.();
+      options.store?.enqueue({ type: 'session.state', sessionId, state: 'detached', at: Date.now() });
+    } else {
+      options.resume?.handles.revoke(sessionId);
+      snapshots?.drop();
+    }
+    idle.dispose();
     for (const off of offs) off();
     calls.rejectAll(`Session closed: ${reason}`);
     if (audioProblems.size > 0) {
@@ -342,7 +357,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     }
     // Detached: the session waits for its client to come back with the handle.
     state = 'detached';
-    if (idleTimer) clearTimeout(idleTimer);
+    idle.pause();
     session.interrupt('disconnected');
     detachTimer = setTimeout(
       () => (lost ? transportLost() : void finish('client_disconnected', false)),
@@ -368,10 +383,17 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   /** `about` of `bot-ready`, with a fresh resume handle when resume is on. */
   function readyAbout() {
     const base = aboutFor(sessionId);
-    const resume = options.resume;
-    if (!resume) return base;
-    const { handle, expiresAt } = resume.handles.issue(sessionId, session.userId, resume.handleTtlMs);
+    if (!options.resume) return base;
+    const { handle, expiresAt } = issueHandle();
     return { ...base, resume_handle: handle, resume_expires_at: expiresAt };
+  }
+
+  /** A fresh resume handle (the previous one stops working), kept in the snapshot. */
+  function issueHandle(): { handle: string; expiresAt: number } {
+    const resume = options.resume!;
+    const issued = resume.handles.issue(sessionId, session.userId, resume.handleTtlMs);
+    snapshots?.save();
+    return issued;
   }
 
   const handle: RtviSession = {

@@ -12,23 +12,24 @@ import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
-import type { SessionStore } from '../store/types.ts';
+import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
 import { createApp, originPolicyOf, type ServerContext } from './app.ts';
 import { bearerMatches, requireBearer } from './auth.ts';
 import { ClientGate, ClientLimitError, type SessionSlot } from './client-gate.ts';
-import { resolveProfile, type ServerConfig } from './config.ts';
+import { resolveProfile, type ServerConfig, type SessionProfile } from './config.ts';
 import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
 import { type LimitsInput, resolveLimits } from './limits.ts';
 import { createRtviSession } from './rtvi-session.ts';
+import type { RtviTransport } from './rtvi-transport.ts';
 import { serverCompaction } from './server-compaction.ts';
 import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { ServerResume } from './session-resume.ts';
+import { restoredProfile, ServerResume } from './session-resume.ts';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -87,7 +88,28 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const memory = serverMemory(config, data.store, models);
   const compaction = serverCompaction(config, models);
   const windowMs = config.resumeWindowMs ?? 0;
-  const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000 }) : undefined;
+  // A store that outlives the process lets a restarted server resume sessions (docs/storage.md).
+  const durable = data.store.kind !== 'memory';
+  const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000, durable }) : undefined;
+  const buildSession = (transport: RtviTransport, profile: SessionProfile, restored?: ResumeSnapshot) => {
+    const session = createRtviSession({
+      transport,
+      profile,
+      config,
+      logger,
+      models,
+      registry,
+      store: data.writer,
+      ...(memory ? { memory } : {}),
+      ...(compaction ? { compaction } : {}),
+      ...(resume ? { resume: resume.sessionOptions } : {}),
+      ...(restored ? { sessionId: restored.sessionId, userId: restored.userId } : {}),
+      readyTimeoutMs: limits.readyTimeoutMs,
+    });
+    if (restored) session.session.setHistory(restored.history);
+    resume?.track(session);
+    return session;
+  };
   const context: ServerContext = {
     config,
     logger,
@@ -96,23 +118,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     models,
     data,
     ...(resume ? { resume } : {}),
-    createSession: (transport, profile) => {
-      const session = createRtviSession({
-        transport,
-        profile,
-        config,
-        logger,
-        models,
-        registry,
-        store: data.writer,
-        ...(memory ? { memory } : {}),
-        ...(compaction ? { compaction } : {}),
-        ...(resume ? { resume: resume.sessionOptions } : {}),
-        readyTimeoutMs: limits.readyTimeoutMs,
-      });
-      resume?.track(session);
-      return session;
-    },
+    createSession: (transport, profile) => buildSession(transport, profile),
     auth: requireBearer(config.authToken),
     ...(options.onConnect ? { connectRequired: true } : {}),
     upgrades: new Map(),
@@ -228,6 +234,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
   });
 
+  if (resume?.settings.durable) {
+    try {
+      await resume.pickUp(
+        data.store,
+        data.writer,
+        (transport, snapshot) => buildSession(transport, restoredProfile(snapshot), snapshot),
+        logger,
+      );
+    } catch (err) {
+      logger.error('resume: cannot read the stored sessions; none is picked up', err);
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => {
       void data.close();
@@ -248,6 +266,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     context,
     close: (reason = 'server_shutdown') => {
       closing ??= (async () => {
+        resume?.dispose();
         await registry.closeAll(reason);
         await data.close();
         // Let the closing handshakes (after `conversation-end`) finish, then cut off the rest.

@@ -3,8 +3,19 @@
  * /connect` with `requestData.resume_handle` redeems the handle (once; a racing second client is told
  * `resume_used`), and the one-time WebSocket token it answers attaches the new connection to the
  * waiting session instead of starting one.
+ *
+ * Across a restart: `pickUp(store)` at start reads the stored resume snapshots of sessions a previous
+ * server suspended (a graceful shutdown) or lost (a killed process) and honours their handles. The
+ * first connection that redeems one rebuilds the session from its snapshot (same id, user, profile,
+ * agent and history). A picked-up session nobody claims within the window closes in the store
+ * (`client_disconnected`) with its transcript kept.
  */
+import type { Logger } from '../logger.ts';
 import { ResumeError, ResumeHandles } from '../session/resume-handles.ts';
+import { StoreError } from '../store/store-error.ts';
+import type { StoreWriter } from '../store/store-writer.ts';
+import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
+import type { SessionProfile } from './config.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
 
@@ -13,27 +24,76 @@ export interface ResumeSettings {
   windowMs: number;
   /** How long a handle stays valid after it was issued (ms). */
   handleTtlMs: number;
+  /** Sessions keep resume snapshots in a store that outlives the process (a restart can resume them). */
+  durable?: boolean;
+}
+
+/** Rebuilds a stored session on a resuming client's transport (the server's session factory). */
+export type RestoreSession = (transport: RtviTransport, snapshot: ResumeSnapshot) => RtviSession;
+
+interface Waiting {
+  snapshot: ResumeSnapshot;
+  timer: NodeJS.Timeout;
 }
 
 export class ServerResume {
   readonly handles = new ResumeHandles();
   private readonly sessions = new Map<string, RtviSession>();
+  /** Sessions of a previous server, waiting for their clients. */
+  private readonly waiting = new Map<string, Waiting>();
+  private restore: RestoreSession | undefined;
+  private writer: StoreWriter | undefined;
 
   constructor(readonly settings: ResumeSettings) {}
 
   /** Options for `createRtviSession`. */
-  get sessionOptions(): { handles: ResumeHandles; windowMs: number; handleTtlMs: number } {
+  get sessionOptions(): { handles: ResumeHandles; windowMs: number; handleTtlMs: number; durable?: boolean } {
     return { handles: this.handles, ...this.settings };
+  }
+
+  /** Stored sessions waiting for their clients after a restart. */
+  get pickedUp(): number {
+    return this.waiting.size;
   }
 
   track(session: RtviSession): void {
     this.sessions.set(session.id, session);
-    void session.closed.then(() => this.sessions.delete(session.id));
+    void session.closed.then(() => {
+      if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    });
   }
 
-  /** Redeem a handle for a live session. Throws `ResumeError`. */
+  /**
+   * Honour the handles of the sessions a previous server left in `store` (unexpired snapshots).
+   * Returns how many were picked up. Throws the store's `StoreError` when it cannot be read.
+   */
+  async pickUp(
+    store: SessionStore,
+    writer: StoreWriter,
+    restore: RestoreSession,
+    logger: Logger,
+    now = Date.now(),
+  ): Promise<number> {
+    this.restore = restore;
+    this.writer = writer;
+    const snapshots = await store.listSnapshots(now);
+    for (const snapshot of snapshots) {
+      if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) continue;
+      this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
+      const timer = setTimeout(() => this.expire(snapshot.sessionId), this.settings.windowMs);
+      timer.unref?.();
+      this.waiting.set(snapshot.sessionId, { snapshot, timer });
+    }
+    if (this.waiting.size > 0) {
+      logger.info(`resume: ${this.waiting.size} stored session(s) wait for their clients`);
+    }
+    return this.waiting.size;
+  }
+
+  /** Redeem a handle for a live or picked-up session. Throws `ResumeError`. */
   redeem(handle: string, userId?: string): string {
     const { sessionId } = this.handles.redeem(handle, userId);
+    if (this.waiting.has(sessionId)) return sessionId;
     const session = this.sessions.get(sessionId);
     if (!session || session.state === 'closed') throw new ResumeError('resume_gone', 'The session has ended');
     return sessionId;
@@ -41,9 +101,84 @@ export class ServerResume {
 
   /** Attach a redeemed connection. Throws `ResumeError` when the session ended meanwhile. */
   attach(sessionId: string, transport: RtviTransport, handle: string): RtviSession {
+    const picked = this.waiting.get(sessionId);
+    if (picked && this.restore) {
+      clearTimeout(picked.timer);
+      this.waiting.delete(sessionId);
+      let session: RtviSession;
+      try {
+        session = this.restore(transport, picked.snapshot);
+      } catch (err) {
+        this.close(picked.snapshot, 'restore_failed');
+        throw new ResumeError(
+          'resume_gone',
+          `The stored session cannot be restored: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      this.track(session);
+      session.session.eventBus.publish('session.resume', { sessionId, handle });
+      return session;
+    }
     const session = this.sessions.get(sessionId);
     if (!session) throw new ResumeError('resume_gone', 'The session has ended');
     session.attach(transport, handle);
     return session;
   }
+
+  /** The user's data is being deleted: their picked-up sessions can no longer be resumed. */
+  forgetUser(userId: string): void {
+    for (const [id, w] of this.waiting) {
+      if (w.snapshot.userId !== userId) continue;
+      clearTimeout(w.timer);
+      this.waiting.delete(id);
+      this.handles.revoke(id);
+    }
+  }
+
+  /** Server shutdown: picked-up sessions stay stored for the next start. */
+  dispose(): void {
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    this.waiting.clear();
+  }
+
+  /** Nobody came back for a picked-up session within the window: it closes, its transcript kept. */
+  private expire(sessionId: string): void {
+    const w = this.waiting.get(sessionId);
+    if (!w) return;
+    this.waiting.delete(sessionId);
+    this.handles.revoke(sessionId);
+    this.close(w.snapshot, 'client_disconnected');
+  }
+
+  private close(snapshot: ResumeSnapshot, reason: string): void {
+    const at = Date.now();
+    const sessionId = snapshot.sessionId;
+    this.writer?.enqueue({ type: 'session.history', sessionId, history: snapshot.history, at });
+    this.writer?.enqueue({ type: 'session.close', sessionId, reason, at });
+    this.writer?.enqueue({ type: 'snapshot.delete', sessionId });
+  }
+}
+
+/**
+ * The profile a stored session was built from, as a restored session uses it: the agent it had
+ * reached, and no greeting (the conversation is already under way). Throws `StoreError`
+ * (`store_corrupt`) for a stored profile that is not one (a damaged row).
+ */
+export function restoredProfile(snapshot: ResumeSnapshot): SessionProfile {
+  const p = snapshot.profile as Partial<SessionProfile> | null;
+  const models = p?.models as Record<string, unknown> | undefined;
+  const ok =
+    typeof p === 'object' &&
+    p !== null &&
+    (p.mode === 'agent' || p.mode === 'stream') &&
+    typeof models === 'object' &&
+    models !== null &&
+    ['llm', 'stt', 'tts', 'vad'].every((k) => typeof models[k] === 'string') &&
+    Array.isArray(p.agents) &&
+    Array.isArray(p.tools);
+  if (!ok) {
+    throw new StoreError('store_corrupt', `The stored profile of session ${snapshot.sessionId} is damaged`);
+  }
+  const { greeting: _greeting, ...rest } = p as SessionProfile;
+  return { ...rest, initialAgent: snapshot.agentName };
 }

@@ -142,6 +142,8 @@ export function registerStoreRoutes(app: Hono, ctx: ServerContext): void {
     const no = badId(c, 'user id', userId);
     if (no) return no;
     // Live sessions of the user end first, so nothing of theirs is written after the delete.
+    // Sessions a restart picked up for them can no longer be resumed.
+    ctx.resume?.forgetUser(userId);
     await Promise.allSettled(ctx.registry.liveOf(userId).map((s) => s.close('user_data_deleted')));
     await writer.flush();
     const deleted = await store.deleteUser(userId);

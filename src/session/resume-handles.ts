@@ -81,6 +81,28 @@ export class ResumeHandles {
     return { handle, expiresAt };
   }
 
+  /**
+   * The session's live handle, by hash (the handle itself is never kept): what a snapshot stores so
+   * that a restarted server can honour it.
+   */
+  current(sessionId: string): { handleHash: string; userId: string; expiresAt: number } | undefined {
+    const hash = this.latest.get(sessionId);
+    const entry = hash ? this.live.get(hash) : undefined;
+    return hash && entry ? { handleHash: hash, userId: entry.userId, expiresAt: entry.expiresAt } : undefined;
+  }
+
+  /**
+   * Honour a handle issued before (by a server that stopped), known by its hash from a stored
+   * snapshot. An already expired one is not taken.
+   */
+  adopt(handleHash: string, sessionId: string, userId: string, expiresAt: number): void {
+    if (expiresAt <= this.now()) return;
+    const previous = this.latest.get(sessionId);
+    if (previous && previous !== handleHash) this.drop(previous, 'resume_used');
+    this.live.set(handleHash, { sessionId, userId, expiresAt });
+    this.latest.set(sessionId, handleHash);
+  }
+
   /** Consume a handle. `userId`, when the client names one, must be the session's. Throws `ResumeError`. */
   redeem(handle: string, userId?: string): { sessionId: string; userId: string } {
     const hash = hashHandle(handle);

@@ -55,6 +55,8 @@ export class InMemorySessionStore implements SessionStore {
     const opened = new Set<string>();
     for (const w of batch) {
       if (w.type === 'session.open') opened.add(w.session.id);
+      // Snapshots are kept apart from the session rows (the first one may come before the session opens).
+      else if (w.type === 'snapshot.save' || w.type === 'snapshot.delete') continue;
       else if (!opened.has(writeSessionId(w)) && !this.sessions.has(writeSessionId(w))) {
         throw new StoreError(
           'store_write_failed',
@@ -134,6 +136,12 @@ export class InMemorySessionStore implements SessionStore {
       }
       case 'summary':
         this.sessions.get(w.summary.sessionId)!.summaries.push({ ...w.summary });
+        return;
+      case 'snapshot.save':
+        this.snapshots.set(w.snapshot.sessionId, structuredClone(w.snapshot));
+        return;
+      case 'snapshot.delete':
+        this.snapshots.delete(w.sessionId);
         return;
       default: {
         const never: never = w;

@@ -283,6 +283,26 @@ describe.each(makers)('%s session store', (_name, make) => {
     expect(await store.loadSnapshot('s1')).toBeUndefined();
   });
 
+  it('snapshot writes go in batches like the rest: saved (replacing), deleted; before their session opens too', async () => {
+    const snap = {
+      sessionId: 's1',
+      userId: 'ana',
+      agentName: 'front',
+      profile: { mode: 'agent' },
+      history: [{ role: 'user' as const, content: 'hi' }],
+      handleHash: 'abc',
+      expiresAt: 500,
+      updatedAt: 100,
+    };
+    await store.write([
+      { type: 'snapshot.save', snapshot: snap },
+      { type: 'snapshot.save', snapshot: { ...snap, agentName: 'billing', handleHash: 'def' } },
+    ]);
+    expect(await store.loadSnapshot('s1')).toEqual({ ...snap, agentName: 'billing', handleHash: 'def' });
+    await store.write([{ type: 'snapshot.delete', sessionId: 's1' }]);
+    expect(await store.listSnapshots(0)).toEqual([]);
+  });
+
   it('refuses use after close with store_closed', async () => {
     await store.close();
     await expect(store.listSessions({})).rejects.toMatchObject({ code: 'store_closed' });

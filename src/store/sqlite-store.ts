@@ -179,6 +179,12 @@ export class SqliteSessionStore implements SessionStore {
       case 'summary':
         s.addSummary.run(w.summary.sessionId, w.summary.removedItems, w.summary.summary, w.summary.at);
         return;
+      case 'snapshot.save':
+        this.runSaveSnapshot(w.snapshot);
+        return;
+      case 'snapshot.delete':
+        s.deleteSnapshot.run(w.sessionId);
+        return;
       default: {
         const never: never = w;
         throw new StoreError('store_write_failed', `Unknown write ${JSON.stringify(never)}`);
@@ -303,19 +309,23 @@ export class SqliteSessionStore implements SessionStore {
   async saveSnapshot(x: ResumeSnapshot): Promise<void> {
     this.assertOpen();
     try {
-      this.stmts.saveSnapshot.run(
-        x.sessionId,
-        x.userId,
-        x.agentName,
-        JSON.stringify(x.profile ?? null),
-        JSON.stringify(x.history),
-        x.handleHash,
-        x.expiresAt,
-        x.updatedAt,
-      );
+      this.runSaveSnapshot(x);
     } catch (cause) {
       throw sqliteError(cause, this.path, 'write');
     }
+  }
+
+  private runSaveSnapshot(x: ResumeSnapshot): void {
+    this.stmts.saveSnapshot.run(
+      x.sessionId,
+      x.userId,
+      x.agentName,
+      JSON.stringify(x.profile ?? null),
+      JSON.stringify(x.history),
+      x.handleHash,
+      x.expiresAt,
+      x.updatedAt,
+    );
   }
 
   async loadSnapshot(sessionId: string): Promise<ResumeSnapshot | undefined> {

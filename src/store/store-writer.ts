@@ -202,6 +202,8 @@ export function writeSessionId(w: StoreWrite): string {
       return w.call.sessionId;
     case 'summary':
       return w.summary.sessionId;
+    case 'snapshot.save':
+      return w.snapshot.sessionId;
     default:
       return w.sessionId;
   }

@@ -139,7 +139,11 @@ export type StoreWrite =
     }
   | { type: 'summary'; summary: CompactionSummary }
   /** The conversation as the model sees it (kept at close, for `GET /sessions/:id/transcript`). */
-  | { type: 'session.history'; sessionId: string; history: ModelMessage[]; at: number };
+  | { type: 'session.history'; sessionId: string; history: ModelMessage[]; at: number }
+  /** Keep (replace) the session's resume snapshot, so a restarted server can pick it up. */
+  | { type: 'snapshot.save'; snapshot: ResumeSnapshot }
+  /** The session ended for good: its snapshot goes. */
+  | { type: 'snapshot.delete'; sessionId: string };
 
 export interface DeletedUserData {
   sessions: number;

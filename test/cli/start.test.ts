@@ -143,7 +143,11 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
 
 describe('graceful shutdown', () => {
   it('npm start runs the built CLI with node (no tsx); SIGTERM to npm ends the session with conversation-end and exits 0', async () => {
-    const run = launch('npm', ['start', '--silent'], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1' }) });
+    // An in-memory store: nothing to resume after a restart, so the conversation ends (with a durable
+    // store it is suspended instead: test/cli/restart-resume.test.ts).
+    const run = launch('npm', ['start', '--silent'], {
+      env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory' }),
+    });
     const [, url] = (await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000)) as RegExpMatchArray;
     // npm's only child is the server itself: `node bin/colloquy.js start` (no shell in between that
     // would swallow the signal, no tsx loader).
@@ -164,7 +168,9 @@ describe('graceful shutdown', () => {
   }, 90_000);
 
   it('SIGINT to the colloquy command does the same', async () => {
-    const run = launch(process.execPath, [BIN, 'start'], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1' }) });
+    const run = launch(process.execPath, [BIN, 'start'], {
+      env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory' }),
+    });
     const [, url] = (await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000)) as RegExpMatchArray;
     const client = await connectRaw(url!);
     await client.ready();

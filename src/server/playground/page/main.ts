@@ -52,6 +52,8 @@ let phase: Phase = 'idle';
 let muted = false;
 /** Set when the server said the conversation ended: the transport's closing error is expected then. */
 let ended = false;
+/** The handle a restarting server gave (`server-shutdown`): the next Talk resumes the conversation. */
+let resumeHandle: string | undefined;
 const remoteAudio = new Set<HTMLAudioElement>();
 
 function setPhase(next: Phase, text: string): void {
@@ -100,6 +102,13 @@ function onServerMessage(m: { type?: unknown; data?: unknown }): void {
     const end = sessionEndText(data.reason);
     transcript.note(end.text);
     if (end.kind === 'notice') banners.show('notice', end.text);
+  } else if (m?.type === 'server-shutdown') {
+    // The server is restarting and keeps the conversation: the next Talk resumes it with this handle.
+    ended = true;
+    if (typeof data.resume_handle === 'string') resumeHandle = data.resume_handle;
+    const text = 'The server is restarting. Press Talk once it is back to continue this conversation.';
+    transcript.note(text);
+    banners.show('notice', text);
   } else if (m?.type === 'pipeline-error') {
     pipelineError(data);
   } else if (m?.type === 'user-speech-unrecognized') {
@@ -251,9 +260,11 @@ async function start(): Promise<void> {
   if (muted) client.enableMic(false);
   await mics.refresh(() => client?.getAllMics() ?? Promise.resolve([]));
   if (mics.preferred) await client.updateMic(mics.preferred);
+  const resuming = resumeHandle;
+  resumeHandle = undefined; // used once: a refused handle leaves the next Talk a new session
   await client.startBotAndConnect({
     endpoint: `${location.origin}/connect`,
-    requestData: choice.requestData,
+    requestData: { ...choice.requestData, ...(resuming ? { resume_handle: resuming } : {}) },
     headers: new Headers(authHeaders()),
   });
 }

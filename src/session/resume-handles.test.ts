@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { hashHandle, ResumeHandles } from './resume-handles.ts';
+
+describe('ResumeHandles', () => {
+  it("current(): the session's live handle by hash, gone once used", () => {
+    const handles = new ResumeHandles(100, () => 1000);
+    const { handle, expiresAt } = handles.issue('s1', 'ana', 500);
+    expect(handles.current('s1')).toEqual({ handleHash: hashHandle(handle), userId: 'ana', expiresAt });
+    handles.redeem(handle, 'ana');
+    expect(handles.current('s1')).toBeUndefined();
+  });
+
+  it("adopt(): a stored handle's hash is honoured once, bound to its user; an expired one is not taken", () => {
+    let now = 1000;
+    const handles = new ResumeHandles(100, () => now);
+    handles.adopt(hashHandle('stored-handle'), 's1', 'ana', 2000);
+    handles.adopt(hashHandle('old-handle'), 's2', 'bo', 900);
+    expect(() => handles.redeem('stored-handle', 'mallory')).toThrow(
+      expect.objectContaining({ code: 'resume_foreign' }),
+    );
+    expect(handles.redeem('stored-handle', 'ana')).toEqual({ sessionId: 's1', userId: 'ana' });
+    expect(() => handles.redeem('stored-handle', 'ana')).toThrow(
+      expect.objectContaining({ code: 'resume_used' }),
+    );
+    expect(() => handles.redeem('old-handle')).toThrow(expect.objectContaining({ code: 'resume_unknown' }));
+    handles.adopt(hashHandle('later'), 's3', 'cy', 1500);
+    now = 1600;
+    expect(() => handles.redeem('later')).toThrow(expect.objectContaining({ code: 'resume_expired' }));
+  });
+});
