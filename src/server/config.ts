@@ -5,7 +5,8 @@
  *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
  *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
  *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS,
- *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts), and the
+ *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts),
+ *   COLLOQUY_REALTIME_TURN_DETECTION (provider|local: server-realtime.ts), and the
  *   limits (COLLOQUY_MAX_SESSIONS, COLLOQUY_MAX_SESSIONS_PER_CLIENT, COLLOQUY_CONNECTS_PER_MINUTE, …: limits.ts)
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
@@ -26,6 +27,7 @@ import { parseOrigins } from './http-guards.ts';
 import { LimitsFileSchema, limitsFromEnv, resolveLimits, type ServerLimits } from './limits.ts';
 import { defaultSpecs } from './model-spec.ts';
 import { type CompactionConfig, CompactionSchema, compactionConfig } from './server-compaction.ts';
+import { type RealtimeConfig, RealtimeFileSchema, realtimeConfig } from './server-realtime.ts';
 
 export const DEMO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/demo');
 
@@ -91,6 +93,8 @@ export const ConfigFileSchema = ProfileSchema.extend({
   compaction: CompactionSchema.optional(),
   /** Sizes, depths, queue lengths, sessions and rates (docs/security.md); the environment overrides. */
   limits: LimitsFileSchema.optional(),
+  /** Realtime speech-to-speech models (server-realtime.ts); COLLOQUY_REALTIME_TURN_DETECTION overrides. */
+  realtime: RealtimeFileSchema.optional(),
 }).strict();
 
 export type AgentConfig = z.infer<typeof AgentSchema>;
@@ -138,6 +142,8 @@ export interface ServerConfig {
   memory?: { everyTurns?: number; model?: string; maxFacts?: number };
   /** Context compaction of long conversations (off when absent). */
   compaction?: CompactionConfig;
+  /** Realtime model settings (turn detection, Gemini compression, OpenAI context budget). */
+  realtime?: RealtimeConfig;
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -197,6 +203,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     resumeWindowMs: resumeWindow(env.COLLOQUY_RESUME_WINDOW_MS),
     ...memoryConfig(env, file),
     ...optional('compaction', compactionConfig(env, file.compaction)),
+    ...optional('realtime', realtimeConfig(env, file.realtime)),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,

@@ -4,6 +4,7 @@
  * (agent state, transcripts, client events) onto the room. The session starts when media first
  * connects (the greeting is heard) and ends with the room.
  */
+
 import type { AgentDefinition } from '../agents/agent.ts';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
@@ -19,6 +20,7 @@ import {
 import { RTVI_MAX_JSON_DEPTH, RTVI_MAX_MESSAGE_BYTES } from '../surfaces/rtvi/messages.ts';
 import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { realtimeSessionOptions } from './server-realtime.ts';
 import { buildAgents, type ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
@@ -54,7 +56,9 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
-    ...(models.realtime ? { realtime: { model: models.realtime } } : {}),
+    ...(models.realtime
+      ? { realtime: { model: models.realtime, ...realtimeSessionOptions(options.config.realtime) } }
+      : {}),
     mode: profile.mode,
     eventBus: bus,
     logger,

@@ -20,6 +20,7 @@ import type { RealtimeModel } from '../providers/realtime/types.ts';
 import { createScriptedModel, loadScript } from '../providers/scripted/scripted-model.ts';
 import { DeepgramStt } from '../providers/streaming/deepgram-stt.ts';
 import type { SttModel, TtsModel, VadModel } from '../providers/types.ts';
+import type { RealtimeConfig } from './server-realtime.ts';
 
 // AI SDK provider packages are optional dependencies, loaded when a spec names them (a missing one
 // throws MissingDependencyError with the install command). Their types stay out of the declarations.
@@ -132,18 +133,24 @@ export function isRealtimeSpec(spec: string): boolean {
  * COLLOQUY_OPENAI_REALTIME_URL) or `google-live:MODEL` (GOOGLE_GENERATIVE_AI_API_KEY,
  * COLLOQUY_GOOGLE_LIVE_URL). Keys are checked when a session connects.
  */
-export function resolveRealtimeModel(spec: string, env: Env = process.env): RealtimeModel {
+export function resolveRealtimeModel(
+  spec: string,
+  env: Env = process.env,
+  settings: Pick<RealtimeConfig, 'compression' | 'context'> = {},
+): RealtimeModel {
   const p = parseSpec(spec, 'LLM');
   switch (p.provider) {
     case 'openai-realtime':
       return new OpenAIRealtimeModel({
         model: need(p, 'LLM', spec),
+        ...(settings.context !== undefined ? { context: settings.context } : {}),
         ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
         ...(env.COLLOQUY_OPENAI_REALTIME_URL ? { url: env.COLLOQUY_OPENAI_REALTIME_URL } : {}),
       });
     case 'google-live':
       return new GeminiLiveModel({
         model: need(p, 'LLM', spec),
+        ...(settings.compression !== undefined ? { compression: settings.compression } : {}),
         ...(env.GOOGLE_GENERATIVE_AI_API_KEY ? { apiKey: env.GOOGLE_GENERATIVE_AI_API_KEY } : {}),
         ...(env.COLLOQUY_GOOGLE_LIVE_URL ? { url: env.COLLOQUY_GOOGLE_LIVE_URL } : {}),
       });

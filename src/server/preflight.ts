@@ -262,7 +262,7 @@ function prefixed(kind: string, spec: string, err: unknown): string {
 }
 
 function checkTools(config: ServerConfig, env: Env, problems: string[]): void {
-  const cache = new ModelCache(config.baseDir, env);
+  const cache = new ModelCache(config.baseDir, env, config.realtime);
   const profiles = [config.file, ...Object.values(config.file.configurations ?? {})];
   for (const p of profiles) {
     const tools = [

@@ -8,6 +8,7 @@
  * session closes on `disconnect-bot` or a client disconnect (`conversation-end {reason:
  * 'client_disconnected'}`), on idle timeout (`{reason: 'idle_timeout'}`), or when the server closes it.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { AgentDefinition } from '../agents/agent.ts';
 import type { MemoryOptions } from '../agents/memory.ts';
@@ -33,6 +34,7 @@ import { MessageBudget } from './message-budget.ts';
 import { MicBudget } from './mic-budget.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
+import { realtimeSessionOptions } from './server-realtime.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
 import { logSessionEvents } from './session-log.ts';
 import type { SessionRegistry } from './session-registry.ts';
@@ -103,7 +105,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   checkSpecificationVersion('transport', options.transport);
   const transport = new SwitchableTransport(options.transport);
   const logger = options.logger ?? consoleLogger;
-  const cache = options.models ?? new ModelCache(config.baseDir);
+  const cache = options.models ?? new ModelCache(config.baseDir, process.env, config.realtime);
   const sessionId = options.sessionId ?? randomUUID();
   const models = cache.models(profile.models);
   const bus = new EventBus<EventMap>({ logger });
@@ -151,7 +153,9 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     agents,
     ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
     model: models.llm,
-    ...(models.realtime ? { realtime: { model: models.realtime } } : {}),
+    ...(models.realtime
+      ? { realtime: { model: models.realtime, ...realtimeSessionOptions(config.realtime) } }
+      : {}),
     mode: profile.mode,
     eventBus: bus,
     clientChannels: channels,

@@ -82,7 +82,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const logger = options.logger ?? consoleLogger;
   const registry = new SessionRegistry();
   const tokens = new ConnectTokens();
-  const models = new ModelCache(config.baseDir);
+  const models = new ModelCache(config.baseDir, process.env, config.realtime);
   const gate = new ClientGate(limits);
   const data = openServerStore(config, logger, options.store);
   const memory = serverMemory(config, data.store, models);

@@ -3,6 +3,7 @@
  * where they are stateless or heavy: VAD, STT, TTS are cached per spec), the agents with their
  * declarative tools bound to the session bus, and the VoiceSession options.
  */
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LanguageModel, ToolSet } from 'ai';
@@ -27,6 +28,7 @@ import {
   resolveTts,
   resolveVad,
 } from './model-spec.ts';
+import type { RealtimeConfig } from './server-realtime.ts';
 
 export interface SessionModels {
   /** The text LLM (with a realtime `llm` spec: the default text model, for subagents and memory). */
@@ -55,6 +57,8 @@ export class ModelCache {
   constructor(
     private readonly baseDir: string,
     private readonly env: Env = process.env,
+    /** The server's `realtime` settings that shape realtime models (Gemini compression, OpenAI context). */
+    private readonly realtimeSettings: RealtimeConfig = {},
   ) {}
 
   /** Resolves (or reuses) the four models of a profile. Throws `ConfigError` for a bad spec. */
@@ -70,7 +74,7 @@ export class ModelCache {
   }
 
   realtime(spec: string): RealtimeModel {
-    return memo(this.realtimes, spec, () => resolveRealtimeModel(spec, this.env));
+    return memo(this.realtimes, spec, () => resolveRealtimeModel(spec, this.env, this.realtimeSettings));
   }
 
   llm(spec: string): LanguageModel {

@@ -356,7 +356,7 @@ export class VoiceSession {
   }
 
   private startSync(): void {
-    if (this.machine.is('active', 'transferring', 'reconnecting')) return;
+    if (this.machine.is('connecting', 'active', 'transferring', 'reconnecting')) return; // a realtime session connects for a while
     if (this.machine.is('closed')) throw new SessionStateError('session_closed', 'The session is closed');
     this.machine.transition('connecting');
     this.memory?.load();
