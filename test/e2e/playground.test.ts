@@ -34,15 +34,11 @@ describe('playground console: serving', () => {
   });
   afterAll(() => server?.close());
 
-  it('serves the page and the script prebuilt by the build, at once, byte for byte', async () => {
-    const t0 = performance.now();
+  it('serves the page and the script prebuilt by the build, byte for byte (nothing is bundled on request)', async () => {
     const script = await fetch(`${server.url}/playground/app.js`);
-    const firstMs = performance.now() - t0;
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toContain('text/javascript');
     expect(await script.text()).toBe(readFileSync(join(PLAYGROUND_DIR, 'app.js'), 'utf8'));
-    // Bundling on request took 0.3–5.4 s; a prebuilt file is read in milliseconds (generous bound: shared CPUs).
-    expect(firstMs).toBeLessThan(1000);
     const html = await fetch(server.url);
     expect(html.headers.get('content-type')).toContain('text/html');
     expect(await html.text()).toBe(readFileSync(join(PLAYGROUND_DIR, 'index.html'), 'utf8'));
