@@ -48,6 +48,17 @@ export interface EventBusOptions {
   onHandlerError?: (error: unknown, type: string) => void;
 }
 
+/**
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({ userId: 'u1', agents: [{ name: 'main', instructions: 'Be brief.' }], model });
+ * const off = session.eventBus.subscribe('turn.end', (e) => console.log(e.turnId));
+ * session.eventBus.subscribeAll((e) => metrics.count(e.type));
+ * off(); // unsubscribe
+ * ```
+ */
 export class EventBus<M extends object = EventMap> {
   // Arrays are replaced on change (copy-on-write), so publish can iterate without copying.
   private readonly handlers = new Map<keyof M, ReadonlyArray<Handler<any>>>();

@@ -116,6 +116,18 @@ export interface ScriptedModel extends MockLanguageModelV3 {
 /**
  * A model that answers each call with the next scripted response (the last one repeats).
  * A function response gets the call options (e.g. to answer based on the prompt).
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { lastUserText, mockLanguageModel } from 'colloquy/testing';
+ *
+ * const model = mockLanguageModel([
+ *   [{ toolCall: { name: 'weather', args: { city: 'Paris' } } }], // first call: a tool call
+ *   (options) => `You said: ${lastUserText(options)}`, // then: an answer built from the prompt
+ * ]);
+ * const session = new VoiceSession({ userId: 'u1', agents: [{ name: 'main', instructions: 'Be brief.' }], model });
+ * ```
  */
 export function mockLanguageModel(
   responses: Array<MockResponseInput | ((options: LanguageModelV3CallOptions) => MockResponseInput)>,

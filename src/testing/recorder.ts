@@ -2,6 +2,19 @@
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { BusEvent, EventMap, EventType } from '../bus/events.ts';
 
+/**
+ * Every event of a session's bus, in order: `types()`, `payloads(type)`, `first(type)`, `waitFor(type)`.
+ *
+ * @example
+ * ```ts
+ * import { EventRecorder } from 'colloquy/testing';
+ *
+ * const events = new EventRecorder(session.eventBus);
+ * await session.sendText('Hi');
+ * expect(events.types(['turn.start', 'turn.end'])).toEqual(['turn.start', 'turn.end']);
+ * const { turnId } = await events.waitFor('turn.end');
+ * ```
+ */
 export class EventRecorder {
   readonly events: BusEvent[] = [];
   private readonly off: () => void;
