@@ -166,6 +166,90 @@ describe('EventBus', () => {
     expect(order).toEqual(['turn.end', 'turn.latency']);
   });
 
+  it('unsubscribing one handler keeps the other handlers of that type', () => {
+    const b = bus();
+    const seen: string[] = [];
+    const offA = b.subscribe('gui.notification', (p) => seen.push(`a:${p.message}`));
+    b.subscribe('gui.notification', (p) => seen.push(`b:${p.message}`));
+    offA();
+    b.publish('gui.notification', { sessionId: 's', message: 'one' });
+    expect(seen).toEqual(['b:one']);
+    expect(b.hasSubscribers('gui.notification')).toBe(true);
+  });
+
+  it('a throwing subscribeAll observer is isolated and reported like any handler', () => {
+    const errors: Array<[string, string]> = [];
+    const b = new EventBus<EventMap>({
+      logger: silentLogger,
+      onHandlerError: (e, type) => errors.push([type, (e as Error).message]),
+    });
+    const after: string[] = [];
+    b.subscribeAll(() => {
+      throw new Error('observer');
+    });
+    b.subscribeAll((e) => after.push(e.type));
+    expect(() => b.publish('turn.start', { sessionId: 's', turnId: 't' })).not.toThrow();
+    expect(after).toEqual(['turn.start']);
+    expect(errors).toEqual([['turn.start', 'observer']]);
+  });
+
+  it('logs which event type a handler threw on; every throw is reported, not only the first', () => {
+    const logged: string[] = [];
+    const reported: string[] = [];
+    const b = new EventBus<EventMap>({
+      logger: { ...silentLogger, error: (m: string) => logged.push(m) },
+      onHandlerError: (_e, type) => reported.push(type),
+    });
+    b.subscribe('turn.start', () => {
+      throw new Error('one');
+    });
+    b.subscribe('turn.end', () => {
+      throw new Error('two');
+    });
+    b.publish('turn.start', { sessionId: 's', turnId: 't' });
+    b.publish('turn.end', { sessionId: 's', turnId: 't' });
+    b.publish('turn.start', { sessionId: 's', turnId: 't2' });
+    expect(reported).toEqual(['turn.start', 'turn.end', 'turn.start']);
+    expect(logged).toEqual([
+      'event handler for "turn.start" threw',
+      'event handler for "turn.end" threw',
+      'event handler for "turn.start" threw',
+    ]);
+  });
+
+  it('an error listener that throws is logged and never reaches the publisher; the next error is reported again', () => {
+    const logged: string[] = [];
+    let calls = 0;
+    const b = new EventBus<EventMap>({
+      logger: { ...silentLogger, error: (m: string) => logged.push(m) },
+      onHandlerError: () => {
+        calls++;
+        throw new Error('listener broke');
+      },
+    });
+    b.subscribe('turn.start', () => {
+      throw new Error('handler');
+    });
+    expect(() => b.publish('turn.start', { sessionId: 's', turnId: 't' })).not.toThrow();
+    expect(() => b.publish('turn.start', { sessionId: 's', turnId: 't2' })).not.toThrow();
+    expect(calls).toBe(2);
+    expect(logged.filter((m) => m === 'handler error listener threw')).toHaveLength(2);
+  });
+
+  it('setHandlerErrorListener replaces the listener; undefined removes it', () => {
+    const first: string[] = [];
+    const second: string[] = [];
+    const b = new EventBus<EventMap>({ logger: silentLogger, onHandlerError: (_e, t) => first.push(t) });
+    b.subscribe('turn.start', () => {
+      throw new Error('x');
+    });
+    b.setHandlerErrorListener((_e, t) => second.push(t));
+    b.publish('turn.start', { sessionId: 's', turnId: 't' });
+    b.setHandlerErrorListener(undefined);
+    b.publish('turn.start', { sessionId: 's', turnId: 't2' });
+    expect([first, second]).toEqual([[], ['turn.start']]);
+  });
+
   it('publishing with no subscribers does nothing and reports no subscribers', () => {
     const b = bus();
     expect(b.hasSubscribers('llm.text.delta')).toBe(false);
