@@ -20,6 +20,17 @@ function open(id: string, userId: string, startedAt: number): StoreWrite {
   };
 }
 
+const SNAPSHOT = {
+  sessionId: 's1',
+  userId: 'ana',
+  agentName: 'front',
+  profile: { config: 'x' },
+  history: [{ role: 'user' as const, content: 'hi' }],
+  handleHash: 'abc',
+  expiresAt: 500,
+  updatedAt: 100,
+};
+
 describe.each(makers)('%s session store', (_name, make) => {
   let dir: string;
   let store: SessionStore;
@@ -265,16 +276,7 @@ describe.each(makers)('%s session store', (_name, make) => {
   });
 
   it('keeps resume snapshots and lists the unexpired ones', async () => {
-    const snap = {
-      sessionId: 's1',
-      userId: 'ana',
-      agentName: 'front',
-      profile: { config: 'x' },
-      history: [{ role: 'user' as const, content: 'hi' }],
-      handleHash: 'abc',
-      expiresAt: 500,
-      updatedAt: 100,
-    };
+    const snap = SNAPSHOT;
     await store.saveSnapshot(snap);
     await store.saveSnapshot({ ...snap, sessionId: 's2', expiresAt: 50 });
     expect(await store.loadSnapshot('s1')).toEqual(snap);
@@ -284,16 +286,7 @@ describe.each(makers)('%s session store', (_name, make) => {
   });
 
   it('snapshot writes go in batches like the rest: saved (replacing), deleted; before their session opens too', async () => {
-    const snap = {
-      sessionId: 's1',
-      userId: 'ana',
-      agentName: 'front',
-      profile: { mode: 'agent' },
-      history: [{ role: 'user' as const, content: 'hi' }],
-      handleHash: 'abc',
-      expiresAt: 500,
-      updatedAt: 100,
-    };
+    const snap = SNAPSHOT;
     await store.write([
       { type: 'snapshot.save', snapshot: snap },
       { type: 'snapshot.save', snapshot: { ...snap, agentName: 'billing', handleHash: 'def' } },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatRequest, type FakeOpenAiChat, startFakeOpenAiChat } from '../e2e/fake-openai-chat.ts';
 import { connectRaw, until } from '../e2e/helpers.ts';
-import { BIN, cleanEnv, launch, type Running } from './run.ts';
+import { type Running, startColloquy } from './run.ts';
 
 const TOKEN = 'restart-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -41,19 +41,14 @@ describe('memory across a server process restart', () => {
   });
 
   const start = async () => {
-    const run = launch(process.execPath, [BIN, 'start'], {
-      env: cleanEnv({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        COLLOQUY_STORE: join(dir, 'colloquy.db'),
-        COLLOQUY_MEMORY: 'on',
-        COLLOQUY_AUTH_TOKEN: TOKEN,
-        COLLOQUY_LLM: `openai-compatible:chat-model@${llm.baseURL}`,
-      }),
+    const started = await startColloquy({
+      COLLOQUY_STORE: join(dir, 'colloquy.db'),
+      COLLOQUY_MEMORY: 'on',
+      COLLOQUY_AUTH_TOKEN: TOKEN,
+      COLLOQUY_LLM: `openai-compatible:chat-model@${llm.baseURL}`,
     });
-    runs.push(run);
-    const [, url] = (await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000)) as RegExpMatchArray;
-    return { run, url: url! };
+    runs.push(started.run);
+    return started;
   };
   const talk = async (url: string, text: string) => {
     const c = await connectRaw(url, { user_id: 'ana' }, auth);

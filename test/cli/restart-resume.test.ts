@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatRequest, type FakeOpenAiChat, startFakeOpenAiChat } from '../e2e/fake-openai-chat.ts';
 import { connectRaw, type RawClient, serverMessages, until } from '../e2e/helpers.ts';
-import { BIN, cleanEnv, launch, type Running } from './run.ts';
+import { type Running, startColloquy } from './run.ts';
 
 const TOKEN = 'restart-resume-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -44,19 +44,14 @@ describe('resume across server processes (SIGKILL, then SIGTERM)', () => {
   });
 
   const start = async () => {
-    const run = launch(process.execPath, [BIN, 'start'], {
-      env: cleanEnv({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        COLLOQUY_CONFIG: join(dir, 'config.json'),
-        COLLOQUY_STORE: join(dir, 'colloquy.db'),
-        COLLOQUY_RESUME_WINDOW_MS: '60000',
-        COLLOQUY_AUTH_TOKEN: TOKEN,
-      }),
+    const started = await startColloquy({
+      COLLOQUY_CONFIG: join(dir, 'config.json'),
+      COLLOQUY_STORE: join(dir, 'colloquy.db'),
+      COLLOQUY_RESUME_WINDOW_MS: '60000',
+      COLLOQUY_AUTH_TOKEN: TOKEN,
     });
-    runs.push(run);
-    const [, url] = (await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000)) as RegExpMatchArray;
-    return { run, url: url! };
+    runs.push(started.run);
+    return started;
   };
   const connect = async (url: string, requestData: Record<string, unknown>) => {
     const c = await connectRaw(url, requestData, auth);

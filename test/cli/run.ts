@@ -101,3 +101,15 @@ export function colloquy(
   const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   return run.exited.finally(() => clearTimeout(timer));
 }
+
+/** `colloquy start` with `env` (over a clean environment, on a free port); resolves once it listens. */
+export async function startColloquy(env: Record<string, string>): Promise<{ run: Running; url: string }> {
+  const run = launch(process.execPath, [BIN, 'start'], {
+    env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+  });
+  const [, url] = await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000).catch((err: unknown) => {
+    run.child.kill('SIGKILL');
+    throw err;
+  });
+  return { run, url: url! };
+}
