@@ -318,6 +318,38 @@ describe('SpeechOutput', () => {
     expect(of('bot.speaking.stop').map((p) => p.turnId)).toEqual(['a', 'b', 'c']);
   });
 
+  it('a queue of speech is synthesised as it plays, never more than maxAheadMs ahead of playout', async () => {
+    // Eight queued responses of 1 s each (50 characters = 50 frames), 2 s of look-ahead.
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 2000 });
+    const texts = Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(65 + i)}${'x'.repeat(48)}.`);
+    const done = texts.map((t, i) => output.speak(`t${i}`, t, new AbortController().signal));
+    await vi.advanceTimersByTimeAsync(100);
+    // The first requests run in parallel (nothing is known of their length yet); the rest wait.
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B', 'C']);
+    await vi.advanceTimersByTimeAsync(1000);
+    // One second played: at most the 2 s look-ahead and the chunk that crossed it are synthesised.
+    expect(tts.requests.length).toBeLessThanOrEqual(5);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await Promise.all(done);
+    // Everything was still said, in order, without a gap.
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
+    expect(sink.frames).toHaveLength(8 * 50);
+  });
+
+  it("the playing response's own chunks are never held back by the look-ahead bound", async () => {
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
+    const done = output.speak(
+      't1',
+      `${'A'.repeat(49)}. ${'B'.repeat(49)}. ${'C'.repeat(49)}.`,
+      new AbortController().signal,
+    );
+    await vi.advanceTimersByTimeAsync(50);
+    expect(tts.requests).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(5000);
+    await done;
+    expect(sink.frames.length).toBe(150);
+  });
+
   it('skips a failed chunk and goes on', async () => {
     const { output, sink, of } = setup((t) => ({ fail: t.startsWith('Bravo'), value: sampleValueOf(t) }));
     const done = output.speak('t1', 'Alpha. Bravo. Charlie.', new AbortController().signal);

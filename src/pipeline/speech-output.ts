@@ -41,6 +41,9 @@ export { isEncodedTts };
 
 type PlayoutState = 'running' | 'paused';
 
+/** Frames played between two checks whether a request held back for room may start (0.5 s at 20 ms). */
+const ROOM_CHECK_FRAMES = 25;
+
 export class SpeechOutput {
   readonly outputSampleRate: number;
   readonly frameMs: number;
@@ -59,6 +62,10 @@ export class SpeechOutput {
   private readonly responses: OutputResponse[] = [];
   private readonly ttsQueue: Chunk[] = [];
   private activeRequests = 0;
+  /** Unplayed audio (samples) beyond which no request starts; checked again every `ROOM_CHECK_FRAMES`. */
+  private readonly maxAheadSamples: number;
+  private waitingForRoom = false;
+  private framesToRoomCheck = 0;
   /** Chunk ids count from 0 over the whole session (the reference's numbering). */
   private nextChunkId = 0;
   private closed = false;
@@ -91,6 +98,9 @@ export class SpeechOutput {
     this.filler = new FrameFiller(this.frameSamples);
     this.maxParallel = Math.max(1, options.maxParallelRequests ?? 3);
     this.encoded = isEncodedTts(this.tts);
+    this.maxAheadSamples = this.encoded
+      ? Number.POSITIVE_INFINITY
+      : Math.max(this.frameSamples, ((options.maxAheadMs ?? 10_000) * this.outputSampleRate) / 1000);
     const encodedRate = this.encoded ? (this.tts as EncodedTtsModel).sampleRate : undefined;
     this.releaser = new ChunkReleaser({
       bus: this.bus,
@@ -296,7 +306,16 @@ export class SpeechOutput {
   // ── TTS scheduling ───────────────────────────────────────────────────────────────
 
   private startRequests(): void {
+    this.waitingForRoom = false;
     while (this.activeRequests < this.maxParallel && this.ttsQueue.length > 0) {
+      // Enough audio waits to be played: the next request starts as playout makes room (the
+      // playing response's own chunks always start, so playout never waits on this bound).
+      const next = this.ttsQueue[0]!;
+      if (next.response !== this.responses[0] && this.aheadSamples() >= this.maxAheadSamples) {
+        this.waitingForRoom = true;
+        this.framesToRoomCheck = ROOM_CHECK_FRAMES;
+        return;
+      }
       const chunk = this.ttsQueue.shift()!;
       if (chunk.state !== 'queued') continue;
       chunk.state = 'synthesizing';
@@ -322,6 +341,22 @@ export class SpeechOutput {
       this.releaser.release(r);
       this.pump();
     }
+  }
+
+  /**
+   * Audio synthesised and not yet played, over every queued response; a chunk still synthesising
+   * counts at its expected length (from the synthesis rate observed so far) when that is more.
+   */
+  private aheadSamples(): number {
+    const perChar = this.statChars > 0 ? this.statSamples / this.statChars : 0;
+    let ahead = 0;
+    for (const r of this.responses) {
+      for (const c of r.chunks) {
+        if (c.state === 'done') ahead += c.samples - c.played;
+        else if (c.state === 'synthesizing') ahead += Math.max(c.samples, c.text.length * perChar) - c.played;
+      }
+    }
+    return ahead;
   }
 
   private appendAudio(chunk: Chunk, pcm: Int16Array): void {
@@ -354,6 +389,7 @@ export class SpeechOutput {
         if (this.filler.filled > 0) {
           this.filler.pad();
           this.writeFrame(r, now);
+          if (this.waitingForRoom && --this.framesToRoomCheck <= 0) this.startRequests();
           if (this.playout !== 'running') return; // paused by a listener
           if (this.responses[0] !== r) continue; // cancelled by a listener
         }

@@ -64,6 +64,12 @@ export interface SpeechOutputOptions {
   fastFirstChunk?: boolean;
   /** TTS requests running at once (default 3). */
   maxParallelRequests?: number;
+  /**
+   * Synthesised audio not yet played beyond which no further TTS request starts (default 10 000 ms):
+   * a session with a long queue of speech synthesises as it plays, not all at once, so it cannot
+   * keep the CPU from other sessions (nor hold minutes of audio in memory). Encoded mode: unbounded.
+   */
+  maxAheadMs?: number;
   /** Bound on a request's first audio and on any stall between its audio chunks (default 10000). */
   ttsTimeoutMs?: number;
   voice?: string;

@@ -38,7 +38,7 @@ export const LimitsSchema = z
     wsBytesPerSecond: bytes(64 * KIB, 256 * MIB),
     /** Frames per second one `/ws` client may send, after a burst of twice as many (mic audio is 50); beyond, read slower. */
     wsFramesPerSecond: z.number().int().min(60).max(100_000),
-    /** How many times faster than real time a session's mic audio may arrive, after a 3 s burst (dropped beyond). */
+    /** How many times faster than real time a session's mic audio may arrive, after a 15 s burst (dropped beyond). */
     micAudioSpeed: z.number().int().min(1).max(100),
     /** Stream-mode `tts-speak` texts queued or speaking, per session. */
     ttsSpeakQueue: z.number().int().min(1).max(1000),

@@ -7,7 +7,7 @@
 import { TokenBucket } from '../token-bucket.ts';
 
 /** Seconds of audio a client may deliver at once before the speed limit applies. */
-export const MIC_BURST_MS = 3000;
+export const MIC_BURST_MS = 15_000;
 
 export class MicBudget {
   private readonly bucket: TokenBucket;
