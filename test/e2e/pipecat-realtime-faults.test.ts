@@ -36,11 +36,11 @@ import { startTestServer, until, withoutGreeting } from './helpers.ts';
 const GEMINI_SPEC = 'google-live:gemini-2.5-flash-native-audio-preview-12-2025';
 const QUESTION = 'what time is breakfast';
 const STORY = [
-  'Once upon a time there was a small hotel by the sea.',
-  'Every morning the cook baked bread before the sun came up.',
-  'The guests woke to the smell of it drifting through the halls.',
-  'One winter a storm closed the road for a whole week.',
-  'Nobody minded, because the bread never ran out.',
+  'The lighthouse keeper climbed the stairs every evening at dusk.',
+  'He polished the great lens until it shone like a second moon.',
+  'Ships far out on the water counted on that steady light.',
+  'In spring the gulls nested on the rocks below his window.',
+  'He knew each of them by the way it called at dawn.',
 ].join(' ');
 
 describe('Pipecat client in Chromium ↔ Colloquy on a realtime model: lifecycle and faults', () => {
