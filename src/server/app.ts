@@ -10,9 +10,11 @@ import type { Duplex } from 'node:stream';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { MemoryOptions } from '../agents/memory.ts';
 import { isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
+import type { CompactionOptions } from '../session/context-compaction.ts';
 import { ResumeError } from '../session/resume-handles.ts';
 import { zodIssueText } from '../zod-issues.ts';
 import type { ClientGate } from './client-gate.ts';
@@ -39,6 +41,10 @@ export interface ServerContext {
   models: ModelCache;
   /** The session store (transcripts, memory, resume) and its writer. */
   data: ServerStore;
+  /** Long-term memory the server's sessions get (absent when it is off). */
+  memory?: MemoryOptions;
+  /** Context compaction the server's sessions get (absent when it is off). */
+  compaction?: CompactionOptions;
   /** Live sessions and their resume handles (absent when resume is off). */
   resume?: ServerResume;
   /** Builds and starts an RTVI session on a transport (see `createRtviSession`). */

@@ -3,57 +3,20 @@
  * configuration), and every refusal of the `/rtc/v1` upgrade before a session starts; then, on a
  * joined socket, bad signal messages, the ICE timeout, and bad or flooding data from a wrtc peer.
  */
-import { gzipSync } from 'node:zlib';
 import * as proto from '@livekit/protocol';
 import wrtc from '@roamhq/wrtc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer, until } from '../../test/e2e/helpers.ts';
+import { joinParam, joinWithPeer as joinPeer, openSignal } from '../../test/e2e/livekit-signal.ts';
 import type { EventMap } from '../bus/events.ts';
 import { mintLiveKitToken } from '../transports/livekit/access-token.ts';
 import { type LiveKitRoutes, registerLiveKitRoutes } from './livekit-routes.ts';
 import type { RunningServer } from './server.ts';
 
 const keys = { apiKey: 'APIunit', apiSecret: 'unit-secret-0123456789-0123456789' };
-
-function joinParam(request: proto.JoinRequest, gzip = true): string {
-  const bytes = request.toBinary();
-  const wrapped = new proto.WrappedJoinRequest({
-    joinRequest: gzip ? gzipSync(bytes) : bytes,
-    compression: gzip ? proto.WrappedJoinRequest_Compression.GZIP : proto.WrappedJoinRequest_Compression.NONE,
-  });
-  return Buffer.from(wrapped.toBinary()).toString('base64url');
-}
-
-interface Signal {
-  ws: WebSocket;
-  received: proto.SignalResponse[];
-  closed: Promise<number>;
-  send(request: proto.SignalRequest): void;
-  next(kind: string, timeoutMs?: number): Promise<proto.SignalResponse>;
-}
-
-/** Opens `/rtc/v1`; resolves with the HTTP status when the upgrade is refused. */
-function openSignal(origin: string, query: Record<string, string>): Promise<Signal | number> {
-  const url = new URL('/rtc/v1', origin.replace(/^http/, 'ws'));
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const ws = new WebSocket(url);
-  ws.binaryType = 'nodebuffer';
-  const received: proto.SignalResponse[] = [];
-  ws.on('message', (data) => received.push(proto.SignalResponse.fromBinary(data as Buffer)));
-  const signal: Signal = {
-    ws,
-    received,
-    closed: new Promise((resolve) => ws.on('close', (code) => resolve(code))),
-    send: (request) => ws.send(request.toBinary()),
-    next: (kind, timeoutMs = 10_000) =>
-      until(kind, () => received.find((m) => m.message.case === kind), timeoutMs),
-  };
-  return new Promise((resolve) => {
-    ws.once('open', () => resolve(signal));
-    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-  });
-}
+/** Long enough for a socket test to finish on a loaded machine before its room gives up on ICE. */
+const ICE_TIMEOUT_MS = 4000;
 
 describe('LiveKit routes', () => {
   let server: RunningServer;
@@ -69,7 +32,10 @@ describe('LiveKit routes', () => {
     server = await startTestServer({
       env: { COLLOQUY_AUTH_TOKEN: 'bearer-secret', COLLOQUY_ALLOWED_ORIGINS: 'http://page.example' },
       registerRoutes: (app, ctx) => {
-        routes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 400, resumeWindowMs: 400 } });
+        routes = registerLiveKitRoutes(app, ctx, {
+          keys,
+          room: { iceTimeoutMs: ICE_TIMEOUT_MS, resumeWindowMs: 400 },
+        });
       },
     });
   });
@@ -237,50 +203,13 @@ describe('LiveKit routes', () => {
 
   /** A wrtc client that joins `room` with a publisher offer and a `_reliable` data channel, ICE connected. */
   const joinWithPeer = async (room: string) => {
-    const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
-    cleanups.push(() => pc.close());
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    const reliable = pc.createDataChannel('_reliable', { ordered: true });
-    await pc.setLocalDescription(await pc.createOffer());
-    const signal = await openSignal(server.url, {
-      access_token: token(room),
-      join_request: joinParam(
-        new proto.JoinRequest({
-          publisherOffer: new proto.SessionDescription({
-            type: 'offer',
-            sdp: pc.localDescription!.sdp,
-            id: 1,
-          }),
-        }),
-      ),
-    });
-    if (typeof signal === 'number') throw new Error(`refused ${signal}`);
-    cleanups.push(() => signal.ws.close());
-    pc.onicecandidate = (e) => {
-      if (e.candidate)
-        signal.send(
-          new proto.SignalRequest({
-            message: {
-              case: 'trickle',
-              value: new proto.TrickleRequest({ candidateInit: JSON.stringify(e.candidate) }),
-            },
-          }),
-        );
-    };
-    const answer = (await signal.next('answer')).message.value as proto.SessionDescription;
+    const joined = await joinPeer(server.url, token(room));
+    cleanups.push(() => joined.close());
+    // The answer puts the agent's track in a stream named `<agent sid>|<track sid>`.
+    const answer = (await joined.signal.next('answer')).message.value as proto.SessionDescription;
     expect(answer.id).toBe(1);
     expect(answer.sdp).toMatch(/a=msid:PA_[^ |]+\|TR_/);
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    for (const m of signal.received.filter((r) => r.message.case === 'trickle')) {
-      await pc.addIceCandidate(JSON.parse((m.message.value as proto.TrickleRequest).candidateInit));
-    }
-    signal.ws.on('message', (data) => {
-      const m = proto.SignalResponse.fromBinary(data as Buffer);
-      if (m.message.case === 'trickle')
-        void pc.addIceCandidate(JSON.parse(m.message.value.candidateInit)).catch(() => {});
-    });
-    await until('data channel open', () => (reliable.readyState === 'open' ? true : undefined));
-    return { pc, reliable, signal };
+    return joined;
   };
 
   describe('a joined socket', () => {

@@ -170,7 +170,7 @@ export function registerLiveKitRoutes(
       body = (value ?? {}) as Record<string, unknown>;
     }
     const parsed = RequestDataSchema.safeParse({
-      ...pick(body, ['config', 'agent', 'mode']),
+      ...pick(body, ['config', 'agent', 'mode', 'user_id']),
       ...starterAgent(body),
     });
     if (!parsed.success) {
@@ -188,7 +188,8 @@ export function registerLiveKitRoutes(
     }
     const participantName = shortString(body.participant_name ?? body.participantName) ?? 'user';
     const roomName = `colloquy-${randomBytes(8).toString('hex')}`;
-    const identity = `user-${randomBytes(6).toString('hex')}`;
+    // The user's id (their memory and stored sessions) is their identity in the room.
+    const identity = profile.userId ?? `user-${randomBytes(6).toString('hex')}`;
     pruneReservations();
     if (reservations.size >= MAX_RESERVATIONS) return c.json({ info: 'Too many pending rooms' }, 503);
     reservations.set(roomName, { profile, expiresAt: Date.now() + tokenTtlMs });
@@ -348,6 +349,10 @@ export function registerLiveKitRoutes(
           models: context.models,
           registry: context.registry,
           sessionId: `lk-${randomBytes(8).toString('hex')}`,
+          // Stored, with memory and compaction, like the server's other sessions.
+          store: context.data.writer,
+          ...(context.memory ? { memory: context.memory } : {}),
+          ...(context.compaction ? { compaction: context.compaction } : {}),
         });
         started = true;
         reservations.delete(roomName);

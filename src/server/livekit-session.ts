@@ -4,14 +4,10 @@
  * (agent state, transcripts, client events) onto the room. The session starts when media first
  * connects (the greeting is heard) and ends with the room.
  */
-
-import type { AgentDefinition } from '../agents/agent.ts';
-import { EventBus } from '../bus/event-bus.ts';
-import type { EventMap } from '../bus/events.ts';
 import { assertNever, failureCode, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
-import { VoiceSession } from '../session/voice-session.ts';
+import type { VoiceSession } from '../session/voice-session.ts';
 import {
   LiveKitProjection,
   SUBAGENT_UI_RESPONSE_TOPIC,
@@ -20,14 +16,14 @@ import {
 import { RTVI_MAX_JSON_DEPTH, RTVI_MAX_MESSAGE_BYTES } from '../surfaces/rtvi/messages.ts';
 import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
-import { realtimeSessionOptions } from './server-realtime.ts';
-import { buildAgents, type ModelCache } from './session-factory.ts';
+import { buildServerSession, type ServerSessionServices } from './server-session.ts';
+import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
 /** Text streams on this topic are the user typing to the agent (LiveKit's chat topic). */
 export const CHAT_TOPIC = 'lk.chat';
 
-export interface LiveKitSessionOptions {
+export interface LiveKitSessionOptions extends ServerSessionServices {
   room: LiveKitRoomLink;
   profile: SessionProfile;
   config: ServerConfig;
@@ -47,33 +43,24 @@ export interface LiveKitSession {
 
 export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSession {
   const { room, profile, logger, sessionId } = options;
-  const models = options.models.models(profile.models);
-  const bus = new EventBus<EventMap>({ logger });
-  const agents: AgentDefinition[] = buildAgents(profile, { bus, sessionId, cache: options.models });
-  const session = new VoiceSession({
-    sessionId,
-    userId: room.userIdentity,
-    agents,
-    ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
-    model: models.llm,
-    ...(models.realtime
-      ? { realtime: { model: models.realtime, ...realtimeSessionOptions(options.config.realtime) } }
-      : {}),
-    mode: profile.mode,
-    eventBus: bus,
+  // The same session as every other transport's: store, memory, compaction, log lines.
+  const built = buildServerSession({
+    profile,
+    config: options.config,
     logger,
-    audio: {
-      vad: models.vad,
-      stt: models.stt,
-      tts: models.tts,
-      inputSampleRate: 16000,
-      outputSampleRate: 24000,
-      output: {
-        write: (frame, info) => room.sendAudio(frame, info.sampleRate),
-        clear: () => room.clearAudio(),
-      },
+    models: options.models,
+    sessionId,
+    userId: profile.userId ?? room.userIdentity,
+    transport: 'livekit',
+    output: {
+      write: (frame, info) => room.sendAudio(frame, info.sampleRate),
+      clear: () => room.clearAudio(),
     },
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.compaction ? { compaction: options.compaction } : {}),
   });
+  const { bus, session } = built;
   const projection = new LiveKitProjection(bus, room);
   let closedReason: string | undefined;
   let resolveClosed!: (reason: string) => void;
@@ -223,6 +210,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
       logger.warn(`session ${sessionId}: close failed`, err);
     }
     projection.dispose();
+    built.dispose();
     options.registry?.markClosed(sessionId, reason);
     resolveClosed(reason);
   }
@@ -241,6 +229,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     id: sessionId,
     transport: 'livekit',
     mode: profile.mode,
+    userId: session.userId,
     startedAt: Date.now(),
     transcript: () => session.history,
     close: handle.close,

@@ -10,20 +10,16 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { AgentDefinition } from '../agents/agent.ts';
 import type { MemoryOptions } from '../agents/memory.ts';
 import { TRANSFER_TOOL_NAME } from '../agents/transfer.ts';
-import { EventBus } from '../bus/event-bus.ts';
-import type { EventMap } from '../bus/events.ts';
 import { failureCode, TransportError, toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
 import type { CompactionOptions } from '../session/context-compaction.ts';
 import { ResumeError, type ResumeHandles } from '../session/resume-handles.ts';
-import { VoiceSession } from '../session/voice-session.ts';
+import type { VoiceSession } from '../session/voice-session.ts';
 import { checkSpecificationVersion } from '../specification-version.ts';
-import { recordSession } from '../store/store-recorder.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
 import { errorMessage, RTVI_PROTOCOL_VERSION, RtviProjection, rtviMessage } from '../surfaces/rtvi/index.ts';
 import { ClientCalls } from './client-calls.ts';
@@ -34,9 +30,8 @@ import { MessageBudget } from './message-budget.ts';
 import { MicBudget } from './mic-budget.ts';
 import { handleClientMessage, type RtviSessionInternals } from './rtvi-client-messages.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
-import { realtimeSessionOptions } from './server-realtime.ts';
-import { buildAgents, ModelCache } from './session-factory.ts';
-import { logSessionEvents } from './session-log.ts';
+import { buildServerSession } from './server-session.ts';
+import { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { SessionSnapshots, shutdownNotice } from './session-snapshots.ts';
 import { SwitchableTransport } from './switchable-transport.ts';
@@ -107,16 +102,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const logger = options.logger ?? consoleLogger;
   const cache = options.models ?? new ModelCache(config.baseDir, process.env, config.realtime);
   const sessionId = options.sessionId ?? randomUUID();
-  const models = cache.models(profile.models);
-  const bus = new EventBus<EventMap>({ logger });
   const channels = new ClientChannels();
-  logSessionEvents(bus, logger);
-  const projection = new RtviProjection(bus, {
-    send: (m) => transport.sendMessage(m),
-    enabled: config.rtviEvents,
-    transferToolName: TRANSFER_TOOL_NAME,
-    channels,
-  });
   // With projection on, `llm-function-call-in-progress` (from `tool.call`) already asks the client.
   const calls = new ClientCalls(
     config.rtviEvents
@@ -130,56 +116,34 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
             }),
           ),
   );
-  let agents: AgentDefinition[];
-  try {
-    agents = buildAgents(profile, {
-      bus,
-      sessionId,
-      cache,
-      callClient: (call, signal) => calls.call(call, signal),
-      ...(config.httpAllow ? { httpAllow: config.httpAllow } : {}),
-    });
-  } catch (err) {
-    projection.dispose();
-    throw err;
-  }
   const sink: AudioSink = {
     write: (frame, info) => transport.sendAudio(frame, info.sampleRate),
     clear: () => transport.clearAudio(),
   };
-  const session = new VoiceSession({
+  // The server's session (store, memory, compaction, log lines), as every transport builds it.
+  const built = buildServerSession({
+    profile,
+    config,
+    logger,
+    models: cache,
     sessionId,
     userId: options.userId ?? profile.userId ?? `user-${sessionId.slice(0, 8)}`,
-    agents,
-    ...(profile.initialAgent ? { initialAgent: profile.initialAgent } : {}),
-    model: models.llm,
-    ...(models.realtime
-      ? { realtime: { model: models.realtime, ...realtimeSessionOptions(config.realtime) } }
-      : {}),
-    mode: profile.mode,
-    eventBus: bus,
+    transport: transport.name,
+    output: sink,
     clientChannels: channels,
-    logger,
+    callClient: (call, signal) => calls.call(call, signal),
+    ...(options.store ? { store: options.store } : {}),
     ...(options.memory ? { memory: options.memory } : {}),
     ...(options.compaction ? { compaction: options.compaction } : {}),
-    audio: {
-      vad: models.vad,
-      stt: models.stt,
-      tts: models.tts,
-      inputSampleRate: 16000,
-      outputSampleRate: 24000,
-      output: sink,
-      ...(profile.userMute ? { userMute: profile.userMute } : {}),
-    },
+  });
+  const { bus, session } = built;
+  const projection = new RtviProjection(bus, {
+    send: (m) => transport.sendMessage(m),
+    enabled: config.rtviEvents,
+    transferToolName: TRANSFER_TOOL_NAME,
+    channels,
   });
 
-  const stopRecording = options.store
-    ? recordSession(bus, options.store, {
-        transport: transport.name,
-        mode: profile.mode,
-        history: () => session.history,
-      })
-    : undefined;
   const snapshots =
     options.store && options.resume?.durable
       ? new SessionSnapshots({
@@ -212,12 +176,6 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const offs = [
     // The session ended itself (a fatal error): the client already got `conversation-end`; close.
     bus.subscribe('session.close', (p) => void finish(p.reason, true)),
-    // Operators get the full error (the client only a redacted text, see surfaces/client-safe.ts).
-    bus.subscribe('error', (p) => {
-      const line = `session ${sessionId}: ${p.component} failed (${p.error.code}): ${p.error.message}`;
-      if (p.severity === 'warn') logger.warn(line, p.error.cause ?? '');
-      else logger.error(line, p.error.cause ?? '');
-    }),
   ];
 
   const readyTimer = setTimeout(() => {
@@ -241,7 +199,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       projection.dispose();
       if (was === 'ready') transport.sendMessage(shutdownNotice(sessionId, issueHandle()));
       snapshots.keep();
-      stopRecording?.();
+      built.dispose();
       options.store?.enqueue({ type: 'session.state', sessionId, state: 'detached', at: Date.now() });
     } else {
       options.resume?.handles.revoke(sessionId);
@@ -260,7 +218,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       logger.warn(`session ${sessionId}: close failed`, err);
     }
     projection.dispose();
-    stopRecording?.();
+    built.dispose();
     options.registry?.markClosed(sessionId, reason);
     if (closeTransport) transport.close();
     resolveClosed(reason);

@@ -117,6 +117,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     tokens,
     models,
     data,
+    ...(memory ? { memory } : {}),
+    ...(compaction ? { compaction } : {}),
     ...(resume ? { resume } : {}),
     createSession: (transport, profile) => buildSession(transport, profile),
     auth: requireBearer(config.authToken),
