@@ -27,6 +27,8 @@ export class IncomingDataDecoder {
   private refilledAt = performance.now();
   private readonly streams = new Map<string, OpenStream>();
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  /** Highest reliable packet sequence received from the client (0: none since it joined). */
+  private lastSequence = 0;
   readonly dropped: Record<IncomingDrop, number> = {
     malformed: 0,
     rate: 0,
@@ -54,6 +56,11 @@ export class IncomingDataDecoder {
       packet = this.proto.DataPacket.fromBinary(bytes);
     } catch {
       return this.drop('malformed');
+    }
+    // Reliable packets are numbered by the client; one it sends again after a resume is dropped.
+    if (packet.sequence > 0 && packet.kind === this.proto.DataPacket_Kind.RELIABLE) {
+      if (packet.sequence <= this.lastSequence) return undefined;
+      this.lastSequence = packet.sequence;
     }
     const value = packet.value;
     switch (value.case) {
@@ -102,6 +109,17 @@ export class IncomingDataDecoder {
       default:
         return undefined; // rpc, chat, metrics, encrypted…: not served
     }
+  }
+
+  /** The last reliable packet received: what a resuming client is told, so it sends the rest again. */
+  get lastReliableSequence(): number {
+    return this.lastSequence;
+  }
+
+  /** A full rejoin: the client numbers its reliable packets from 1 again; half-sent streams are gone. */
+  restart(): void {
+    this.lastSequence = 0;
+    this.streams.clear();
   }
 
   private drop(reason: IncomingDrop): { type: 'dropped'; reason: IncomingDrop } {

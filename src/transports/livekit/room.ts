@@ -104,6 +104,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.replaceSocket(ws);
     this.peer?.close();
     this.peer = this.createPeer();
+    this.incoming.restart();
     if (this.state !== 'connecting') this.move('connecting');
     this.armIceTimer();
     this.send(
@@ -126,7 +127,9 @@ export class LiveKitRoom implements LiveKitRoomLink {
     if (this.state === 'closed') throw new TransportError('livekit_room_closed', 'The room is closed');
     this.clearResumeTimer();
     this.replaceSocket(ws);
-    this.send(reconnectResponse(this.proto, this.options.iceServers ?? []));
+    this.send(
+      reconnectResponse(this.proto, this.options.iceServers ?? [], this.incoming.lastReliableSequence),
+    );
     if (this.peer?.connectionState === 'connected') {
       if (this.state !== 'connected') this.move('connected');
     } else {

@@ -106,13 +106,22 @@ export function joinResponse(proto: LiveKitProtocol, join: JoinDescription): Sig
   });
 }
 
-export function reconnectResponse(proto: LiveKitProtocol, servers: RTCIceServer[]): SignalResponse {
+/**
+ * The answer to a resume. `lastMessageSeq` is the last reliable packet received from the client:
+ * the client sends again what it sent (or held back while reconnecting) after it.
+ */
+export function reconnectResponse(
+  proto: LiveKitProtocol,
+  servers: RTCIceServer[],
+  lastMessageSeq = 0,
+): SignalResponse {
   return new proto.SignalResponse({
     message: {
       case: 'reconnect',
       value: new proto.ReconnectResponse({
         serverInfo: serverInfo(proto),
         iceServers: iceServers(proto, servers),
+        lastMessageSeq,
       }),
     },
   });
