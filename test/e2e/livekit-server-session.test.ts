@@ -134,7 +134,10 @@ describe('LiveKit sessions are the server’s sessions: store, memory, compactio
     const { peer, id } = room;
     expect(server.context.compaction).toBeDefined();
     for (let i = 1; i <= 5; i++) {
-      await say(room, `Question ${i}: could you tell me more about the rooms, the breakfast, the pool and the spa, please?`);
+      await say(
+        room,
+        `Question ${i}: could you tell me more about the rooms, the breakfast, the pool and the spa, please?`,
+      );
     }
     const summaryCall = await until('summary request', () =>
       llm.requests.find((r) => r.model === 'summarizer'),
