@@ -28,4 +28,4 @@ export { MockStt, type MockSttCall, type MockSttOptions, type MockSttStep } from
 export { MockTts, type MockTtsMatcher, type MockTtsOptions } from './mock-tts.ts';
 export { MockVad, type MockVadOptions, type MockVadScript, type MockVadStream } from './mock-vad.ts';
 export { EventRecorder } from './recorder.ts';
-export { peak, type ToneOptions, tone, until } from './signals.ts';
+export { peak, synthesizeAll, type ToneOptions, tone, until } from './signals.ts';

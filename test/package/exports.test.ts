@@ -110,6 +110,7 @@ describe('package exports map (the built package, as Node resolves it)', () => {
       'mockLanguageModel',
       'peak',
       'sleep',
+      'synthesizeAll',
       'tone',
       'until',
     ]);
