@@ -97,12 +97,15 @@ export class LiveKitProjection {
       this.closeAgentStream(true);
       this.setState('listening');
     });
-    on('turn.end', () => {
+    on('turn.end', (p) => {
       if (!this.botSpeaking) this.setState('listening');
+      if (p.abandoned) this.publishJson(EVENTS_TOPIC, { type: 'speech-unrecognized', turnId: p.turnId });
     });
-    on('turn.interrupted', () => {
+    // A turn or the speech of a turn (a greeting, say) cut off: one message per turn.
+    on('turn.interrupted', (p) => {
       this.closeAgentStream(true);
       if (!this.botSpeaking) this.setState('listening');
+      this.interrupted(p.turnId, p.reason);
     });
     on('transcription.interim', (p) => this.userTranscript(p.text, false));
     on('transcription.final', (p) => this.userTranscript(p.text, true));
@@ -121,14 +124,9 @@ export class LiveKitProjection {
         segments: p.segments,
       }),
     );
-    // A turn or the speech of a turn (a greeting, say) cut off: one message per turn.
-    on('turn.interrupted', (p) => this.interrupted(p.turnId, p.reason));
     on('speech.interrupted', (p) => {
       this.closeAgentStream(true);
       this.interrupted(p.turnId, p.reason);
-    });
-    on('turn.end', (p) => {
-      if (p.abandoned) this.publishJson(EVENTS_TOPIC, { type: 'speech-unrecognized', turnId: p.turnId });
     });
     on('tool.call', (p) =>
       this.publishJson(EVENTS_TOPIC, {
