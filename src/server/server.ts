@@ -243,6 +243,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         data.writer,
         (transport, snapshot) => buildSession(transport, restoredProfile(snapshot), snapshot),
         logger,
+        Date.now(),
+        limits.maxSessions,
       );
     } catch (err) {
       logger.error('resume: cannot read the stored sessions; none is picked up', err);

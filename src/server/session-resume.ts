@@ -65,7 +65,8 @@ export class ServerResume {
 
   /**
    * Honour the handles of the sessions a previous server left in `store` (unexpired snapshots).
-   * Returns how many were picked up. Throws the store's `StoreError` when it cannot be read.
+   * Returns how many were picked up (at most `max`, the newest). Throws the store's `StoreError` when
+   * it cannot be read.
    */
   async pickUp(
     store: SessionStore,
@@ -73,10 +74,16 @@ export class ServerResume {
     restore: RestoreSession,
     logger: Logger,
     now = Date.now(),
+    max = Number.POSITIVE_INFINITY,
   ): Promise<number> {
     this.restore = restore;
     this.writer = writer;
     const snapshots = await store.listSnapshots(now);
+    // The newest `max` (the server's session limit): each waits with its whole history in memory.
+    if (snapshots.length > max) {
+      logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);
+      snapshots.splice(0, snapshots.length - max);
+    }
     for (const snapshot of snapshots) {
       if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) continue;
       this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);

@@ -253,7 +253,10 @@ export class InMemorySessionStore implements SessionStore {
 
   async listSnapshots(now: number): Promise<ResumeSnapshot[]> {
     this.assertOpen();
-    return [...this.snapshots.values()].filter((s) => s.expiresAt > now).map((s) => structuredClone(s));
+    return [...this.snapshots.values()]
+      .filter((s) => s.expiresAt > now)
+      .sort((a, b) => a.updatedAt - b.updatedAt)
+      .map((s) => structuredClone(s));
   }
 
   async close(): Promise<void> {

@@ -179,7 +179,7 @@ export interface SessionStore {
   saveSnapshot(snapshot: ResumeSnapshot): Promise<void>;
   loadSnapshot(sessionId: string): Promise<ResumeSnapshot | undefined>;
   deleteSnapshot(sessionId: string): Promise<void>;
-  /** Snapshots that have not expired at `now` (a restarted server picks these up). */
+  /** Snapshots that have not expired at `now`, oldest update first (a restarted server picks these up). */
   listSnapshots(now: number): Promise<ResumeSnapshot[]>;
   close(): Promise<void>;
 }
