@@ -148,7 +148,9 @@ export class SmallWebRtcTransport implements RtviTransport {
     this.clearConnectTimer();
     const peer = this.current;
     peer.clearAudio();
-    if (peer.channelOpen) peer.sendPeerLeft();
+    // Also when the channel is still opening: `peerLeft` waits in the outbox behind earlier
+    // messages, and flush() waits for it to leave.
+    peer.sendPeerLeft();
     void peer.flush(this.closeFlushTimeoutMs).finally(() => this.finish());
   }
 
