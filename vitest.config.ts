@@ -12,5 +12,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Real-time tests (a browser, WebRTC, speech recognised as it plays) share two cores with the
+    // rest of the suite; one retry absorbs a scheduling stall. A test that fails twice fails the run,
+    // and the report names every test that needed its retry. Mutation runs use their own config
+    // (vitest.stryker.config.ts) without retries.
+    retry: 1,
   },
 });
