@@ -191,6 +191,27 @@ describe('livekit-client against the Colloquy server (browser, offline models)',
     });
   });
 
+  it("application code publishes its own data to the page: the session's projection.publishData, topic and kind kept", async () => {
+    const projection = routes.session(details.roomName)!.projection;
+    expect(projection.publishData(JSON.stringify({ banner: 'sale' }), { topic: 'app.banner' })).toBe(true);
+    // Lossy packets may be dropped by design: five go out, one arriving is enough.
+    for (let i = 0; i < 5; i++) {
+      expect(
+        projection.publishData(new TextEncoder().encode('tick'), { topic: 'app.ticks', reliable: false }),
+      ).toBe(true);
+    }
+    const [banner] = await waitFor('data', (d) => d.topic === 'app.banner');
+    expect(banner).toEqual({
+      text: '{"banner":"sale"}',
+      identity: 'concierge',
+      kind: 0,
+      topic: 'app.banner',
+    });
+    // A lossy packet arrives as LOSSY (kind 1).
+    const [tick] = await waitFor('data', (d) => d.topic === 'app.ticks');
+    expect(tick).toEqual({ text: 'tick', identity: 'concierge', kind: 1, topic: 'app.ticks' });
+  });
+
   it('survives a dropped signalling socket: the client resumes, the same session goes on', async () => {
     const session = routes.session(details.roomName)!;
     const resumes: unknown[] = [];
