@@ -17,6 +17,7 @@ import { SileroVad } from '../src/providers/local/silero-vad.ts';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { type BargeInResult, runBargeIn } from './barge-in.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
+import { type EspeakStartResult, printEspeakStart, runEspeakStart } from './espeak-start.ts';
 import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
 import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
@@ -73,6 +74,7 @@ export interface BenchReport {
   footprint: FootprintResult;
   realtime: RealtimeBenchResult;
   store: StoreBenchResult;
+  espeakStart?: EspeakStartResult;
   notes: string[];
 }
 
@@ -182,6 +184,9 @@ async function main(): Promise<void> {
   const realtime = await runRealtimeBench({ turns: quick ? 10 : 20, frames: quick ? 1000 : 2000 });
   log('session store write cost per turn …');
   const store = await runStoreBench({ turns: quick ? 50 : 200 });
+  log('eSpeak NG start: event-loop stall per utterance …');
+  const espeakStart = await runEspeakStart({ utterances: quick ? 8 : 20 });
+  if (!espeakStart) notes.push('espeak-ng not found: the eSpeak NG start rows were skipped.');
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -208,12 +213,14 @@ async function main(): Promise<void> {
     footprint,
     realtime,
     store,
+    espeakStart,
     notes,
   };
 
   printReport(report);
   printFootprint(footprint);
   printRealtime(realtime);
+  printEspeakStart(espeakStart);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
