@@ -184,6 +184,7 @@ export { SPECIFICATION_VERSIONS } from './specification-version.ts';
 export {
   InMemorySessionStore,
   openSessionStore,
+  PostgresSessionStore,
   recordSession,
   SessionStoreMemory,
   SqliteSessionStore,
@@ -192,6 +193,7 @@ export {
 } from './store/index.ts';
 export type { InMemorySessionStoreOptions } from './store/memory-store.ts';
 export type { StoreSpec } from './store/open-store.ts';
+export type { PostgresSessionStoreOptions } from './store/postgres-store.ts';
 export type { SqliteSessionStoreOptions } from './store/sqlite-store.ts';
 export type { StoreErrorCode } from './store/store-error.ts';
 export type { RecordSessionOptions } from './store/store-recorder.ts';

@@ -3,6 +3,7 @@
  * ends with `conversation-end`, then the process exits). Problems are printed one line each, without
  * stack traces.
  */
+import { isColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createConsoleLogger, isLogFormat, isLogLevel } from '../logger.ts';
 import { hasOptional } from '../optional-dependency.ts';
@@ -85,6 +86,8 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
 
 /** One line saying what to fix when the server cannot listen. */
 export function listenProblem(err: unknown, config: Pick<ServerConfig, 'port' | 'host'>): string {
+  // Colloquy's own errors (a store that cannot be opened, Redis unreachable) say what to fix.
+  if (isColloquyError(err)) return err.message;
   const code = (err as { code?: unknown })?.code;
   const where = `${config.host}:${config.port}`;
   switch (code) {

@@ -3,7 +3,8 @@
  *
  *   PORT, HOST, COLLOQUY_AUTH_TOKEN, COLLOQUY_CONFIG, COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS,
  *   COLLOQUY_VAD, COLLOQUY_RTVI_EVENTS (set to "false" to turn RTVI events off), COLLOQUY_IDLE_TIMEOUT_MS,
- *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none),
+ *   COLLOQUY_STORE (session store: a SQLite file path, default ./.colloquy/colloquy.db; `memory` for none;
+ *   `postgres://…` for PostgreSQL),
  *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS,
  *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts),
  *   COLLOQUY_REALTIME_TURN_DETECTION (provider|local: server-realtime.ts), and the

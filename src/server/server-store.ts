@@ -20,8 +20,16 @@ export interface ServerStore {
   close(): Promise<void>;
 }
 
-export function openServerStore(config: ServerConfig, logger: Logger, given?: SessionStore): ServerStore {
+/** Opens the configured store (a PostgreSQL one is connected and migrated first). Throws `StoreError`. */
+export async function openServerStore(
+  config: ServerConfig,
+  logger: Logger,
+  given?: SessionStore,
+): Promise<ServerStore> {
   const store = given ?? openConfigured(config, logger);
+  // A store that connects (PostgreSQL) says here, at start, when it cannot be used.
+  const ready = (store as { ready?: unknown }).ready;
+  if (ready instanceof Promise) await ready;
   const writer = new StoreWriter(store, {
     onError: (error, writes) => {
       const sessions = [...new Set(writes.map(writeSessionId))].join(', ');

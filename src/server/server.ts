@@ -84,7 +84,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tokens = new ConnectTokens();
   const models = new ModelCache(config.baseDir, process.env, config.realtime);
   const gate = new ClientGate(limits);
-  const data = openServerStore(config, logger, options.store);
+  const data = await openServerStore(config, logger, options.store);
   const memory = serverMemory(config, data.store, models);
   const compaction = serverCompaction(config, models);
   const windowMs = config.resumeWindowMs ?? 0;

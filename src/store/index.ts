@@ -1,6 +1,7 @@
 export * from './facts.ts';
 export * from './memory-store.ts';
 export * from './open-store.ts';
+export { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
 export * from './sqlite-store.ts';
 export * from './store-error.ts';
 export * from './store-memory.ts';

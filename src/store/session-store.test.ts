@@ -1,16 +1,38 @@
-/** The `SessionStore` contract, run against both stores: SQLite (a real file) and in-memory. */
+/**
+ * The `SessionStore` contract, run against every store: SQLite (a real file), PostgreSQL (a real
+ * server started for this file, a fresh database per test) and in-memory.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type PostgresService, startPostgres } from '../../test/support/services.ts';
 import { InMemorySessionStore } from './memory-store.ts';
+import { PostgresSessionStore } from './postgres-store.ts';
 import { SqliteSessionStore } from './sqlite-store.ts';
 import { StoreError } from './store-error.ts';
 import type { SessionStore, StoreWrite } from './types.ts';
 
-const makers: Array<[string, (dir: string) => SessionStore]> = [
-  ['sqlite', (dir) => SqliteSessionStore.open(join(dir, 'c.db'))],
-  ['memory', () => new InMemorySessionStore()],
+let postgres: PostgresService;
+let databases = 0;
+beforeAll(async () => {
+  postgres = await startPostgres();
+});
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const makers: Array<[string, (dir: string) => Promise<SessionStore>]> = [
+  ['sqlite', async (dir) => SqliteSessionStore.open(join(dir, 'c.db'))],
+  [
+    'postgres',
+    async () => {
+      const store = PostgresSessionStore.open(postgres.createDatabase(`conformance_${++databases}`));
+      await store.ready;
+      return store;
+    },
+  ],
+  ['memory', async () => new InMemorySessionStore()],
 ];
 
 function open(id: string, userId: string, startedAt: number): StoreWrite {
@@ -34,9 +56,9 @@ const SNAPSHOT = {
 describe.each(makers)('%s session store', (_name, make) => {
   let dir: string;
   let store: SessionStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'colloquy-store-'));
-    store = make(dir);
+    store = await make(dir);
   });
   afterEach(async () => {
     await store.close();

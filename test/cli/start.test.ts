@@ -139,6 +139,21 @@ describe('colloquy start refuses a bad setup before listening, one line per prob
       blocker.close();
     }
   }, 60_000);
+
+  it('a PostgreSQL store that cannot be reached is one line naming it (never the password)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    blocker.close(); // nothing listens there now
+    const r = await colloquy(['start', '--port', '0', '--host', '127.0.0.1'], {
+      env: cleanEnv({ COLLOQUY_STORE: `postgres://colloquy:hunter2secret@127.0.0.1:${port}/colloquy` }),
+    });
+    expect(r.code).toBe(1);
+    expect(problemLines(r.stderr)).toEqual([
+      `Cannot open the session store postgres://127.0.0.1:${port}/colloquy: connection refused (is PostgreSQL running there?) (check COLLOQUY_STORE: the server address, the database name, the user and the password)`,
+    ]);
+    expect(r.stderr).not.toContain('hunter2secret');
+  }, 60_000);
 });
 
 describe('graceful shutdown', () => {
