@@ -1,5 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { tool } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { DIAGNOSTICS_CHANNELS } from './diagnostics.ts';
 import { silentLogger } from './logger.ts';
 import { VoiceSession } from './session/voice-session.ts';
@@ -66,7 +68,8 @@ describe('diagnostics channels', () => {
   });
 
   it('errors are published with their component and severity', async () => {
-    diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.error, listeners.at(-1)!.listener);
+    const errors = listeners.find((l) => l.name === DIAGNOSTICS_CHANNELS.error)!;
+    diagnosticsChannel.subscribe(errors.name, errors.listener);
     const session = newSession();
     session.eventBus.subscribe('turn.start', () => {
       throw new Error('handler bug');
@@ -77,6 +80,39 @@ describe('diagnostics channels', () => {
       sessionId: session.sessionId,
       severity: 'warn',
       error: { code: 'handler_failed' },
+    });
+  });
+
+  it('tool calls, LLM start and usage, turn latency: their channels carry the turn, agent, model and status', async () => {
+    for (const { name, listener } of listeners) diagnosticsChannel.subscribe(name, listener);
+    const lookup = tool({
+      description: 'Look up',
+      inputSchema: z.object({ q: z.string() }),
+      execute: async ({ q }) => ({ q }),
+    });
+    const session = new VoiceSession({
+      userId: 'u1',
+      agents: [{ name: 'main', instructions: 'x', tools: { lookup } }],
+      model: mockLanguageModel([[{ toolCall: { name: 'lookup', args: { q: 'a' }, id: 'c1' } }], 'Done.']),
+      logger: silentLogger,
+    });
+    const turn = await session.sendText('look');
+    await session.close();
+    const of = (name: string) =>
+      seen.filter(([n, m]) => n === name && (m as { sessionId: string }).sessionId === session.sessionId);
+    const ids = { sessionId: session.sessionId, turnId: turn.turnId };
+    expect(of('colloquy:llm:start')[0]?.[1]).toEqual({ ...ids, agentName: 'main' });
+    expect(of('colloquy:llm:usage')[0]?.[1]).toMatchObject({
+      ...ids,
+      agentName: 'main',
+      model: expect.any(String),
+    });
+    expect(of('colloquy:tool:call')[0]?.[1]).toEqual({ ...ids, toolCallId: 'c1', name: 'lookup' });
+    expect(of('colloquy:tool:result')[0]?.[1]).toMatchObject({ ...ids, toolCallId: 'c1', status: 'success' });
+    expect(of('colloquy:turn:latency')[0]?.[1]).toMatchObject({
+      ...ids,
+      kind: 'text',
+      segments: { totalE2EMs: expect.any(Number) },
     });
   });
 

@@ -11,10 +11,19 @@
  * | `colloquy:turn:end` | `{ sessionId, turnId, abandoned }` |
  * | `colloquy:provider:call` | `{ sessionId, turnId, processor, model, ttfbMs }` (time to first byte) |
  * | `colloquy:error` | `{ sessionId, component, severity, error }` |
+ * | `colloquy:turn:latency` | `{ sessionId, turnId, kind, segments, marks }` (before `turn:end`) |
+ * | `colloquy:turn:interrupted` | `{ sessionId, turnId, reason }` |
+ * | `colloquy:llm:start` | `{ sessionId, turnId, agentName }` |
+ * | `colloquy:llm:usage` | `{ sessionId, turnId, agentName, model, inputTokens, outputTokens }` |
+ * | `colloquy:tool:call` | `{ sessionId, turnId, toolCallId, name }` |
+ * | `colloquy:tool:result` | `{ sessionId, turnId, toolCallId, name, status, durationMs }` |
+ *
+ * The metrics (`GET /metrics`) and OpenTelemetry traces of the observability folder are built on
+ * these channels.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { EventTable } from './bus/event-bus.ts';
-import type { EventMap } from './bus/events.ts';
+import type { EventMap, InterruptReason, LatencyMarks, LatencySegments, ToolStatus } from './bus/events.ts';
 import type { ColloquyError, ErrorSeverity } from './errors.ts';
 
 export const DIAGNOSTICS_CHANNELS = {
@@ -24,6 +33,12 @@ export const DIAGNOSTICS_CHANNELS = {
   turnEnd: 'colloquy:turn:end',
   providerCall: 'colloquy:provider:call',
   error: 'colloquy:error',
+  turnLatency: 'colloquy:turn:latency',
+  turnInterrupted: 'colloquy:turn:interrupted',
+  llmStart: 'colloquy:llm:start',
+  llmUsage: 'colloquy:llm:usage',
+  toolCall: 'colloquy:tool:call',
+  toolResult: 'colloquy:tool:result',
 } as const;
 
 export interface DiagnosticsMessages {
@@ -39,6 +54,32 @@ export interface DiagnosticsMessages {
     ttfbMs: number;
   };
   error: { sessionId: string | undefined; component: string; severity: ErrorSeverity; error: ColloquyError };
+  turnLatency: {
+    sessionId: string;
+    turnId: string;
+    kind: 'cascade' | 'realtime' | 'text';
+    segments: LatencySegments;
+    marks: LatencyMarks;
+  };
+  turnInterrupted: { sessionId: string; turnId: string; reason: InterruptReason | undefined };
+  llmStart: { sessionId: string; turnId: string; agentName: string };
+  llmUsage: {
+    sessionId: string;
+    turnId: string;
+    agentName: string;
+    model: string;
+    inputTokens: number | undefined;
+    outputTokens: number | undefined;
+  };
+  toolCall: { sessionId: string; turnId: string | undefined; toolCallId: string; name: string };
+  toolResult: {
+    sessionId: string;
+    turnId: string | undefined;
+    toolCallId: string;
+    name: string | undefined;
+    status: ToolStatus;
+    durationMs: number | undefined;
+  };
 }
 
 const channels = {
@@ -48,6 +89,12 @@ const channels = {
   turnEnd: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.turnEnd),
   providerCall: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.providerCall),
   error: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.error),
+  turnLatency: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.turnLatency),
+  turnInterrupted: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.turnInterrupted),
+  llmStart: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.llmStart),
+  llmUsage: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.llmUsage),
+  toolCall: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.toolCall),
+  toolResult: diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.toolResult),
 };
 
 /** Publishes on `name`'s channel; `message` is only called when someone subscribes. */
@@ -83,5 +130,42 @@ export const DIAGNOSTICS_TABLE: EventTable<EventMap, undefined> = {
       component: p.component,
       severity: p.severity,
       error: p.error,
+    })),
+  'turn.latency': (p) =>
+    diagnose('turnLatency', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      kind: p.kind,
+      segments: p.segments,
+      marks: p.marks,
+    })),
+  'turn.interrupted': (p) =>
+    diagnose('turnInterrupted', () => ({ sessionId: p.sessionId, turnId: p.turnId, reason: p.reason })),
+  'llm.start': (p) =>
+    diagnose('llmStart', () => ({ sessionId: p.sessionId, turnId: p.turnId, agentName: p.agentName })),
+  'metrics.usage': (p) =>
+    diagnose('llmUsage', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      agentName: p.agentName,
+      model: p.model,
+      inputTokens: p.usage.inputTokens,
+      outputTokens: p.usage.outputTokens,
+    })),
+  'tool.call': (p) =>
+    diagnose('toolCall', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      toolCallId: p.id,
+      name: p.name,
+    })),
+  'tool.result': (p) =>
+    diagnose('toolResult', () => ({
+      sessionId: p.sessionId,
+      turnId: p.turnId,
+      toolCallId: p.toolCallId,
+      name: p.name,
+      status: p.status,
+      durationMs: p.durationMs,
     })),
 };

@@ -23,6 +23,7 @@ import { type ConnectHook, resolveConnect } from './connect-hook.ts';
 import { DEFAULT_CONNECT_PATHS } from './connect-paths.ts';
 import type { ConnectTokens } from './connect-tokens.ts';
 import { admitRequest, corsFor, type OriginPolicy, publicOrigin } from './http-guards.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
@@ -100,6 +101,7 @@ export function createApp({
   app.use('*', bodyLimit({ maxSize: limits.maxBodyBytes, onError: tooLarge }));
 
   app.get('/health', (c) => c.json({ status: 'ok', sessions: registry.activeCount }));
+  registerMetricsRoute(app, context);
 
   // The playground console: open http://localhost:PORT/ (add ?token=… when auth is on).
   registerPlaygroundRoutes(app, context);

@@ -3,6 +3,17 @@
  * resolvers, RTVI sessions on your own transports, and the pieces to build a server of your own
  * (`createApp` with its context).
  */
+
+// Metrics (`GET /metrics`): the process's registry, to add metrics of your own.
+export type { Labels, MetricKind, MetricSnapshot } from '../observability/index.ts';
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  MetricsRegistry,
+  processMetrics,
+  renderPrometheus,
+} from '../observability/index.ts';
 export * as rtvi from '../surfaces/rtvi/index.ts';
 // Types a user meets in the signatures above (types of the core are exported by 'colloquy')
 export type { CreateAppOptions, ServerContext, UpgradeHandler } from './app.ts';
