@@ -38,7 +38,8 @@ export class ChunkReleaser {
     while (r.releaseIndex < r.chunks.length) {
       const c = r.chunks[r.releaseIndex]!;
       if (c.state === 'done') {
-        if (this.h.bus.hasSubscribers('speech.chunk')) {
+        // Ready-made audio (a realtime model's) is published piece by piece by its producer.
+        if (!c.external && this.h.bus.hasSubscribers('speech.chunk')) {
           const all = new Int16Array(c.samples);
           let offset = 0;
           for (const p of c.pieces) {

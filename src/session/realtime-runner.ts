@@ -10,7 +10,13 @@ import type { ToolSet } from 'ai';
 import type { AgentDefinition } from '../agents/agent.ts';
 import { StreamingResampler } from '../audio/resample.ts';
 import type { InterruptReason } from '../bus/events.ts';
-import { type ColloquyErrorCode, isColloquyError, ProviderError, SessionStateError } from '../errors.ts';
+import {
+  type ColloquyErrorCode,
+  InvalidInputError,
+  isColloquyError,
+  ProviderError,
+  SessionStateError,
+} from '../errors.ts';
 import type {
   RealtimeConnection,
   RealtimeEvent,
@@ -130,11 +136,26 @@ export class RealtimeRunner {
     else if (this.pendingAudio.length < MAX_PENDING_FRAMES) this.pendingAudio.push(pcm.slice());
   }
 
-  /** A typed user turn; resolves when the turn ends or is interrupted. */
-  async sendText(text: string, input: UserInputOptions = {}): Promise<TurnResult> {
+  /** The turn running now, if any. */
+  get activeTurnId(): string | undefined {
+    return this.turns.active?.id;
+  }
+
+  /**
+   * A user turn given as text (`speech`: the transcript of a recorded utterance); resolves when the
+   * turn ends or is interrupted.
+   */
+  async sendText(
+    text: string,
+    input: UserInputOptions = {},
+    source: 'text' | 'speech' = 'text',
+  ): Promise<TurnResult> {
+    if (input.images?.length) {
+      throw new InvalidInputError('invalid_argument', 'A realtime session takes no images with a turn');
+    }
     await this.start();
     if (this.link.reconnecting) await this.link.reconnecting;
-    const turnId = this.turns.text(text);
+    const turnId = this.turns.text(text, source);
     this.h.latency.setInput(turnId, input);
     return this.waitTurn(turnId);
   }

@@ -9,7 +9,11 @@
  *   `user.text {source:'speech'}`; the user message enters history.
  * - A response → `llm.start`, output transcript → `llm.text.delta`; its audio goes through the
  *   session's `SpeechOutput` (same pacing, playout tracking and barge-in as cascade speech), and
- *   each transcript piece becomes `bot.tts.text` once the audio it came with is played.
+ *   each transcript piece becomes `bot.tts.text` once the audio it came with is played. For
+ *   projections that hand audio out as chunks (VoiceAgent, the native WebSocket protocol), each
+ *   piece of the model's audio is also a chunk: `speech.chunk.queued` then `speech.chunk` (PCM16 with
+ *   the transcript that came with it), bracketed by `speech.start` / `speech.complete` like
+ *   synthesised speech.
  * - Tool calls run through the session's tool wrappers; results go back to the provider.
  * - Interruption stops playout at once, cancels the response (`cancelResponse`), tells the provider
  *   what was heard (`truncate`: audio played, clamped to audio received; 0 deletes the item) and
@@ -79,6 +83,12 @@ interface RealtimeTurn {
   awaitingAnswer: boolean;
   usage: TokenUsage;
   userText: string;
+  /** Model audio not yet published as a `speech.chunk` (held until the next piece or the end). */
+  pendingPcm: Int16Array | undefined;
+  /** Transcript received since the last published chunk. */
+  pendingText: string;
+  /** `speech.start` was published. */
+  speechStarted: boolean;
 }
 
 let counter = 0;
@@ -87,6 +97,8 @@ let chunkCounter = 0;
 export class RealtimeTurns {
   private turn: RealtimeTurn | undefined;
   private readonly input = new Map<string, string>();
+  /** `speech.chunk` ids: from 0 over the session, as for synthesised chunks. */
+  private nextChunkId = 0;
 
   constructor(private readonly h: RealtimeTurnsHost) {}
 
@@ -114,16 +126,19 @@ export class RealtimeTurns {
       awaitingAnswer: false,
       usage: {},
       userText: '',
+      pendingPcm: undefined,
+      pendingText: '',
+      speechStarted: false,
     };
     this.turn = turn;
     this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: turn.id });
     return turn;
   }
 
-  /** A typed user turn. */
-  text(text: string): string {
+  /** A typed user turn (`speech`: the transcript of a recording, transcribed before it came here). */
+  text(text: string, source: 'text' | 'speech' = 'text'): string {
     const turn = this.begin('interrupted');
-    this.h.bus.publish('user.text', { sessionId: this.h.sessionId, turnId: turn.id, text, source: 'text' });
+    this.h.bus.publish('user.text', { sessionId: this.h.sessionId, turnId: turn.id, text, source });
     this.h.conversation.append({ role: 'user', content: text });
     this.h.connection()?.sendText(text);
     return turn.id;
@@ -165,7 +180,7 @@ export class RealtimeTurns {
         this.h.cancelTools(undefined, e.callIds);
         return;
       case 'response-done':
-        this.onResponseDone(e.status);
+        this.onResponseDone(e.status, e.responseId);
         return;
       case 'interrupted':
         if (this.turn?.responding || this.turn?.audio) this.interrupt('user_speaking');
@@ -227,15 +242,17 @@ export class RealtimeTurns {
   private onAudio(itemId: string, pcm: Int16Array): void {
     const turn = this.turn;
     if (!turn?.responding || pcm.length === 0) return; // late audio of an interrupted response
+    // Gemini answers a tool result within the same response (no new response starts).
+    turn.awaitingAnswer = false;
     if (!turn.audio) {
       turn.audio = this.h.beginAudio(turn.id, turn.controller.signal);
       turn.marks = [];
       if (turn.audio) {
-        this.h.bus.publish('speech.start', { sessionId: this.h.sessionId, turnId: turn.id, streaming: true });
         turn.markTimer = setInterval(() => this.releaseMarks(turn), 40);
         turn.markTimer.unref?.();
       }
     }
+    if (turn.audio) this.queueChunk(turn, pcm);
     if (turn.audioItem !== itemId) {
       turn.audioItem = itemId;
       turn.receivedMs = 0;
@@ -254,9 +271,11 @@ export class RealtimeTurns {
       text = text.slice(turn.responseText.length);
       if (!text) return;
     }
+    turn.awaitingAnswer = false;
     if (turn.text.length >= MAX_TRANSCRIPT_CHARS) return; // a provider that never stops: bounded
     turn.responseText += text;
     turn.text += text;
+    turn.pendingText += text;
     this.h.bus.publish('llm.text.delta', {
       sessionId: this.h.sessionId,
       turnId: turn.id,
@@ -268,6 +287,49 @@ export class RealtimeTurns {
       turn.marks.push({ atMs: Math.max(0, turn.audio.receivedMs - 1), text, chunkId: ++chunkCounter });
       this.releaseMarks(turn);
     }
+  }
+
+  /**
+   * A piece of the model's audio becomes a `speech.chunk`. The first piece of a turn goes out at
+   * once and opens the speech like synthesised speech does (`speech.chunk.queued`, then
+   * `speech.start`); each later piece is held until the next one (or the end of the response) so
+   * it carries the transcript that arrived in between: providers interleave the two, the
+   * transcript often just after its audio.
+   */
+  private queueChunk(turn: RealtimeTurn, pcm: Int16Array): void {
+    this.flushChunk(turn);
+    turn.pendingPcm = pcm;
+    if (!turn.speechStarted) this.flushChunk(turn);
+  }
+
+  /** Publishes the held piece of audio as `speech.chunk.queued` + `speech.chunk`. */
+  private flushChunk(turn: RealtimeTurn): void {
+    const pcm = turn.pendingPcm;
+    if (pcm === undefined) return;
+    turn.pendingPcm = undefined;
+    const text = turn.pendingText;
+    turn.pendingText = '';
+    const bus = this.h.bus;
+    const sessionId = this.h.sessionId;
+    const chunkId = this.nextChunkId++;
+    if (!turn.speechStarted) {
+      // One `speech.start` per turn, as one synthesised response per turn has.
+      turn.speechStarted = true;
+      bus.publish('speech.chunk.queued', { sessionId, turnId: turn.id, chunkId, text });
+      bus.publish('speech.start', { sessionId, turnId: turn.id, streaming: true });
+    } else if (bus.hasSubscribers('speech.chunk.queued')) {
+      bus.publish('speech.chunk.queued', { sessionId, turnId: turn.id, chunkId, text });
+    }
+    if (!bus.hasSubscribers('speech.chunk')) return;
+    bus.publish('speech.chunk', {
+      sessionId,
+      turnId: turn.id,
+      chunkId,
+      text,
+      audio: new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength),
+      format: 'pcm16',
+      sampleRate: this.h.outputSampleRate(),
+    });
   }
 
   /** Publishes `bot.tts.text` for transcript pieces whose audio is now playing. */
@@ -317,9 +379,14 @@ export class RealtimeTurns {
     }
   }
 
-  private onResponseDone(status: 'completed' | 'cancelled' | 'interrupted' | 'incomplete' | 'failed'): void {
+  private onResponseDone(
+    status: 'completed' | 'cancelled' | 'interrupted' | 'incomplete' | 'failed',
+    responseId?: string,
+  ): void {
     const turn = this.turn;
     if (!turn?.responding) return;
+    // The end of an earlier response (cancelled by a barge-in) can arrive after the next one began.
+    if (responseId !== undefined && turn.responseId !== undefined && responseId !== turn.responseId) return;
     if (status === 'interrupted') {
       this.interrupt('user_speaking');
       return;
@@ -327,6 +394,7 @@ export class RealtimeTurns {
     turn.responding = false;
     const audio = turn.audio;
     if (audio) {
+      this.flushChunk(turn);
       audio.end();
       void audio.done.then(() => {
         if (this.turn !== turn) return;
@@ -352,7 +420,12 @@ export class RealtimeTurns {
       outcome: 'finish',
       usage: turn.usage,
     });
-    this.h.bus.publish('speech.complete', { sessionId: this.h.sessionId, turnId: turn.id, streaming: true });
+    if (turn.speechStarted)
+      this.h.bus.publish('speech.complete', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        streaming: true,
+      });
     this.h.bus.publish('assistant.text', {
       sessionId: this.h.sessionId,
       turnId: turn.id,
@@ -376,6 +449,7 @@ export class RealtimeTurns {
     const conn = this.h.connection();
     const audio = turn.audio;
     const playedMs = audio ? audio.playedMs : 0;
+    turn.pendingPcm = undefined; // not played: it never reaches a client
     this.h.stopSpeech(reason);
     turn.controller.abort(reason);
     this.stopMarks(turn);

@@ -259,7 +259,7 @@ export class VoiceSession {
     return this.conversation.all;
   }
   get currentTurnId(): string | undefined {
-    return this.turns.active?.id;
+    return this.turns.active?.id ?? this.realtime?.activeTurnId;
   }
   get speech(): SpeechPort | undefined {
     return this.speechPort;
@@ -388,11 +388,15 @@ export class VoiceSession {
     return this.turns.begin(clean, 'text', options);
   }
 
-  /** Begin a turn from a final transcript (used by the audio pipeline). */
+  /**
+   * Begin a turn from a final transcript (used by the audio pipeline, and for transcribed
+   * recordings; on a realtime model the transcript goes to the model as the user's turn).
+   */
   commitUserSpeech(text: string, options: UserInputOptions = {}): Promise<TurnResult> {
     const clean = this.validateText(text);
     this.assertOpen();
     if (this.machine.is('created')) this.startSync();
+    if (this.realtime) return this.realtime.sendText(clean, options, 'speech');
     return this.turns.begin(clean, 'speech', options);
   }
 

@@ -119,8 +119,8 @@ export class AgentLink {
       sessionId: init.sessionId,
       protocolVersion: PROTOCOL_VERSION,
       capabilities: {
-        binaryAudio: this.agent.hasTranscription,
-        serverVad: this.agent.hasTranscription,
+        binaryAudio: this.agent.takesStreamedAudio,
+        serverVad: this.agent.takesStreamedAudio,
         video: init.video,
         pcmSampleRates: SUPPORTED_PCM_SAMPLE_RATES,
       },
@@ -181,8 +181,8 @@ export class AgentLink {
       case 'video_frame':
         agent.clientFrame(message);
         return;
-      case 'audio_config':
-        if (!agent.hasTranscription) {
+      case 'audio_config': {
+        if (!agent.takesStreamedAudio) {
           agent.rejectInput(
             protocolError(
               'no_transcription_model',
@@ -192,15 +192,19 @@ export class AgentLink {
           );
           return;
         }
-        this.pcm.configure(message);
+        // A realtime model hears the stream itself and finds the turns (its own detection, or the
+        // server's VAD): audio always streams to it; `audio_commit` ends the turn early.
+        const config = agent.onRealtimeModel ? { ...message, vad: true } : message;
+        this.pcm.configure(config);
         this.send({
           type: 'audio_config_ack',
-          sampleRate: message.sampleRate,
-          channels: message.channels,
-          encoding: message.encoding,
-          vad: message.vad,
+          sampleRate: config.sampleRate,
+          channels: config.channels,
+          encoding: config.encoding,
+          vad: config.vad,
         });
         return;
+      }
       case 'audio_commit': {
         try {
           const wav = this.pcm.commit();

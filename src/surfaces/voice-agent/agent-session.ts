@@ -1,12 +1,15 @@
 /**
  * Builds the `VoiceSession` under a `VoiceAgent` from the seed's options: one agent from
  * `instructions`, the AI SDK speech model in encoded pass-through mode, the transcription model
- * (plus a VAD) for streamed microphone audio, and the reference's defaults.
+ * (plus a VAD) for streamed microphone audio, and the reference's defaults. With `realtime`, the
+ * session runs on the realtime model instead (the speech model only serves
+ * `generateAndSendSpeechFull`).
  */
 import { stepCountIs, type ToolSet } from 'ai';
 import type { Logger } from '../../logger.ts';
 import { TranscriptionStt } from '../../providers/ai-sdk/transcription-stt.ts';
 import { EnergyVad } from '../../providers/local/energy-vad.ts';
+import type { VoiceAudioOptions } from '../../session/voice-pipeline.ts';
 import { VoiceSession } from '../../session/voice-session.ts';
 import { SpeechModelTts } from './encoded-speech.ts';
 import {
@@ -66,21 +69,36 @@ export function createAgentSession(
       maxTotalChars: history.maxTotalChars ? history.maxTotalChars : Number.POSITIVE_INFINITY,
     },
     logger: defaults.logger,
-    ...(speechTts || stt
-      ? {
-          audio: {
-            ...(speechTts ? { tts: speechTts } : {}),
-            ...(stt ? { stt, vad: options.vad ?? new EnergyVad() } : {}),
-            speech: {
-              minChunkSize: speech.minChunkSize ?? 50,
-              maxChunkSize: speech.maxChunkSize ?? 200,
-              maxParallelRequests:
-                speech.parallelGeneration === false ? 1 : Math.max(1, speech.maxParallelRequests ?? 3),
-              fastFirstChunk: speech.fastFirstChunk ?? true,
+    ...(options.realtime
+      ? { realtime: options.realtime, audio: realtimeAudio(options) }
+      : speechTts || stt
+        ? {
+            audio: {
+              ...(speechTts ? { tts: speechTts } : {}),
+              ...(stt ? { stt, vad: options.vad ?? new EnergyVad() } : {}),
+              speech: {
+                minChunkSize: speech.minChunkSize ?? 50,
+                maxChunkSize: speech.maxChunkSize ?? 200,
+                maxParallelRequests:
+                  speech.parallelGeneration === false ? 1 : Math.max(1, speech.maxParallelRequests ?? 3),
+                fastFirstChunk: speech.fastFirstChunk ?? true,
+              },
             },
-          },
-        }
-      : {}),
+          }
+        : {}),
   });
   return { session, speechTts, tools };
+}
+
+/**
+ * The audio of an agent on a realtime model: streamed microphone audio goes to the model, its
+ * audio plays (paced, so barge-in knows what was heard) at the model's own rate; the VAD only
+ * when it drives the model (`turnDetection: 'local'`).
+ */
+function realtimeAudio(options: VoiceAgentOptions): VoiceAudioOptions {
+  const realtime = options.realtime!;
+  return {
+    outputSampleRate: realtime.model?.outputSampleRate ?? 24000,
+    ...(realtime.turnDetection === 'local' ? { vad: options.vad ?? new EnergyVad() } : {}),
+  };
 }

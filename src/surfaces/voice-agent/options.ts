@@ -5,6 +5,7 @@ import type { SubagentUiOptions } from '../../agents/subagent-ui.ts';
 import type { FrameTriggerReason, SubagentUiPayload } from '../../bus/events.ts';
 import type { Logger } from '../../logger.ts';
 import type { SttModel, VadModel } from '../../providers/types.ts';
+import type { RealtimeOptions } from '../../session/realtime-config.ts';
 
 export interface StreamingSpeechOptions {
   /** Shortest text chunk sent to the speech model, in characters (default 50). */
@@ -23,8 +24,18 @@ export interface StreamingSpeechOptions {
 }
 
 export interface VoiceAgentOptions {
-  /** The LLM (any AI SDK `LanguageModel`, e.g. `openai("gpt-4o")`). */
+  /**
+   * The LLM (any AI SDK `LanguageModel`, e.g. `openai("gpt-4o")`). With `realtime`, the
+   * conversation runs on the realtime model and this one only serves subagents.
+   */
   model: LanguageModel;
+  /**
+   * Run the conversation on a realtime speech-to-speech model (`OpenAIRealtimeModel`,
+   * `GeminiLiveModel`) instead of `model` → `speechModel` (Colloquy): text, transcribed recordings
+   * and streamed microphone audio go to it, and its own audio is the agent's speech (`audio_chunk`
+   * in `pcm16`). The events are the same as for a cascade turn. See docs/realtime.md.
+   */
+  realtime?: RealtimeOptions;
   /** Speech-to-text for `audio` input (e.g. `openai.transcription("whisper-1")`). */
   transcriptionModel?: TranscriptionModel;
   /**

@@ -39,6 +39,13 @@ export class VideoAgent extends VoiceAgent {
   private ownSequence = 0;
 
   constructor(options: VideoAgentOptions) {
+    if (options?.realtime) {
+      // Its camera frames go to the model with each user turn, which a realtime session has no way to do.
+      throw new InvalidInputError(
+        'invalid_options',
+        'VideoAgent does not run on a realtime model (its frames need a vision LLM); use VoiceAgent',
+      );
+    }
     const sessionId = options.sessionId ?? newVideoSessionId();
     super(
       { ...options, instructions: options.instructions ?? DEFAULT_VIDEO_INSTRUCTIONS },

@@ -168,6 +168,14 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   get hasTranscription(): boolean {
     return this.options.transcriptionModel !== undefined || this.options.sttModel !== undefined;
   }
+  /** Runs on a realtime speech-to-speech model (`realtime` option). */
+  get onRealtimeModel(): boolean {
+    return this.options.realtime !== undefined;
+  }
+  /** Streamed microphone audio is taken: transcribed, or heard by the realtime model. */
+  get takesStreamedAudio(): boolean {
+    return this.hasTranscription || this.onRealtimeModel;
+  }
 
   // ── Input ────────────────────────────────────────────────────────────────────────
 
