@@ -140,6 +140,30 @@ describe('specification versions', () => {
     expect(err.details).toMatchObject({ kind: 'realtime', given: 'colloquy-realtime-v2' });
   });
 
+  it('a realtime session checks an agent’s own realtime model too', () => {
+    const model = new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime' });
+    const other = new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime-mini' });
+    Object.defineProperty(other, 'specificationVersion', { value: 'colloquy-realtime-v0' });
+    const make = (realtime: unknown) => () =>
+      new VoiceSession({
+        userId: 'u1',
+        agents: [
+          { name: 'main', instructions: 'Be brief.', transfers: ['billing'] },
+          { name: 'billing', instructions: 'Bills.', realtime: realtime as OpenAIRealtimeModel },
+        ],
+        model: mockLanguageModel(['ok']),
+        logger: silentLogger,
+        realtime: { model },
+      });
+    expect(make(new OpenAIRealtimeModel({ apiKey: 'k', model: 'gpt-realtime-mini' }))).not.toThrow();
+    expect(refusal(make(other)).details).toMatchObject({
+      kind: 'realtime',
+      expected: 'colloquy-realtime-v1',
+      given: 'colloquy-realtime-v0',
+    });
+    expect(refusal(make({ specificationVersion: 'colloquy-realtime-v1' })).code).toBe('invalid_agent');
+  });
+
   it('an RTVI session checks its transport', () => {
     const config = loadServerConfig({});
     const transport = {

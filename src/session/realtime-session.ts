@@ -53,5 +53,13 @@ export function createRealtimeRunner(
     );
   }
   checkSpecificationVersion('realtime', options.model);
+  // An agent's own realtime model is checked the same way, when the session is made.
+  for (const agent of host.agents.values()) {
+    if (agent.realtime === undefined) continue;
+    if (typeof agent.realtime?.connect !== 'function') {
+      throw new ConfigError('invalid_agent', `Agent "${agent.name}": realtime must be a realtime model`);
+    }
+    checkSpecificationVersion('realtime', agent.realtime);
+  }
   return new RealtimeRunner({ ...host, realtime: options });
 }

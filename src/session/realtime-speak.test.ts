@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, gemini, harness, openai } from '../../test/support/realtime-harness.ts';
 import { sayInstructions } from '../providers/realtime/base-connection.ts';
+import type { RealtimeConnection, RealtimeModel } from '../providers/realtime/types.ts';
 
 afterEach(closeAll);
 
@@ -76,6 +77,48 @@ describe('session.speak on a realtime model', () => {
       'First notice.',
       'Second notice.',
     ]);
+  });
+
+  it('a v1 connection without say(): the request goes as a bracketed text turn and the model says it', async () => {
+    const { server, model: full } = await openai({ replies: [{ text: GREETING, audioMs: 200 }] });
+    // A third-party adapter written against v1 before `say` existed: everything but `say`.
+    const model: RealtimeModel = {
+      specificationVersion: full.specificationVersion,
+      provider: 'third-party',
+      modelId: full.modelId,
+      inputSampleRate: full.inputSampleRate,
+      outputSampleRate: full.outputSampleRate,
+      capabilities: full.capabilities,
+      connect: async (config, options) => {
+        const c = await full.connect(config, options);
+        const { say: _say, ...rest } = Object.fromEntries(
+          [
+            'sendAudio',
+            'startInput',
+            'commitInput',
+            'sendText',
+            'say',
+            'sendToolResult',
+            'cancelResponse',
+            'truncate',
+            'updateSession',
+            'close',
+          ].map((k) => [k, (c as unknown as Record<string, (...a: unknown[]) => unknown>)[k]!.bind(c)]),
+        );
+        return Object.defineProperty(rest, 'open', { get: () => c.open }) as unknown as RealtimeConnection;
+      },
+    };
+    const { session } = harness(model);
+    const result = await session.speak(GREETING);
+    expect(result).toMatchObject({ text: GREETING, interrupted: false });
+    const items = server.messages('conversation.item.create').map((m) => m.item);
+    expect(items).toEqual([
+      expect.objectContaining({
+        role: 'user',
+        content: [{ type: 'input_text', text: `[${sayInstructions(GREETING)}]` }],
+      }),
+    ]);
+    expect(session.history).toEqual([{ role: 'assistant', content: GREETING }]);
   });
 
   it('a closed session refuses to speak', async () => {

@@ -23,7 +23,11 @@
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason, TokenUsage } from '../bus/events.ts';
 import type { AudioResponse } from '../pipeline/speech-audio-response.ts';
-import { appendCapped, MAX_TRANSCRIPT_CHARS } from '../providers/realtime/base-connection.ts';
+import {
+  appendCapped,
+  MAX_TRANSCRIPT_CHARS,
+  sayInstructions,
+} from '../providers/realtime/base-connection.ts';
 import type { RealtimeConnection, RealtimeEvent, RealtimeUsage } from '../providers/realtime/types.ts';
 import type { ConversationHistory } from './history.ts';
 import type { LatencyTracker } from './latency.ts';
@@ -147,7 +151,10 @@ export class RealtimeTurns {
   /** The model says `text` as its own turn (no user input); the runner waits until nothing runs. */
   say(text: string): string {
     const turn = this.begin('interrupted');
-    this.h.connection()?.say(text);
+    const conn = this.h.connection();
+    // `say` is optional within the v1 interface: without it, the request goes as a text turn.
+    if (conn?.say) conn.say(text);
+    else conn?.sendText(`[${sayInstructions(text)}]`);
     return turn.id;
   }
 

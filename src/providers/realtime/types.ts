@@ -149,8 +149,13 @@ export interface RealtimeConnection {
   /**
    * The model says `text` to the user as its own turn (a greeting, an announcement), as close to
    * word for word as the provider allows. No user turn is added where the provider can avoid it.
+   *
+   * Optional: it came after `colloquy-realtime-v1` was defined, and a v1 connection need not have
+   * it. Without it, `session.speak(text)` sends the same request as a bracketed text turn through
+   * `sendText` (what Gemini Live's `say` does too): the model says it, but the provider's
+   * conversation then holds the request as a user turn.
    */
-  say(text: string): void;
+  say?(text: string): void;
   /** Result of a `tool-call`; the model goes on with it. */
   sendToolResult(callId: string, name: string, result: { output: unknown } | { error: string }): void;
   /** Stop the response being generated. */
