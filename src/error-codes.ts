@@ -2,6 +2,15 @@
  * The catalogue of every `code` a `ColloquyError` can carry. `ColloquyErrorCode` is the union of
  * them, so a `switch (error.code)` can be exhaustive and a typo does not compile. Each code is
  * documented in docs/errors.md (what it means, whether retrying may help, what to do).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from 'colloquy';
+ *
+ * // every code documented? (docs/errors.md lists what each means and whether to retry)
+ * const documented = new Set(['session_closed', 'tts_failed']);
+ * const undocumented = ERROR_CODES.filter((code) => !documented.has(code));
+ * ```
  */
 export const ERROR_CODES = [
   // General
@@ -268,7 +277,19 @@ export type ColloquyErrorCode = (typeof ERROR_CODES)[number];
 
 const KNOWN: ReadonlySet<string> = new Set(ERROR_CODES);
 
-/** True when `code` is in the catalogue. */
+/**
+ * True when `code` is in the catalogue.
+ *
+ * @example
+ * ```ts
+ * import { type ColloquyErrorCode, isErrorCode } from 'colloquy';
+ *
+ * // an error that crossed the wire as JSON (e.g. an RTVI `error` message)
+ * function codeOf(payload: { code?: string }): ColloquyErrorCode {
+ *   return payload.code !== undefined && isErrorCode(payload.code) ? payload.code : 'internal_error';
+ * }
+ * ```
+ */
 export function isErrorCode(code: string): code is ColloquyErrorCode {
   return KNOWN.has(code);
 }

@@ -37,14 +37,37 @@ export function muLawToLinear(byte: number): number {
   return DECODE_TABLE[byte & 0xff]!;
 }
 
-/** Encodes PCM16 samples to mu-law bytes. Writes into `out` when given. */
+/**
+ * Encodes PCM16 samples to mu-law bytes. Writes into `out` when given.
+ *
+ * @example
+ * ```ts
+ * import { encodeMuLaw, resample } from 'colloquy';
+ *
+ * // 16 kHz PCM16 to a telephone call's 8 kHz mu-law payload
+ * const pcm16k = new Int16Array(320); // 20 ms
+ * const payload = encodeMuLaw(resample(pcm16k, 16000, 8000)); // 160 bytes
+ * ```
+ */
 export function encodeMuLaw(samples: Int16Array, out?: Uint8Array): Uint8Array {
   const dst = out ?? new Uint8Array(samples.length);
   for (let i = 0; i < samples.length; i++) dst[i] = linearToMuLaw(samples[i]!);
   return dst;
 }
 
-/** Decodes mu-law bytes to PCM16 samples. Writes into `out` when given. */
+/**
+ * Decodes mu-law bytes to PCM16 samples. Writes into `out` when given.
+ *
+ * @example
+ * ```ts
+ * import { decodeMuLaw, resample } from 'colloquy';
+ *
+ * // a Twilio-style media payload (8 kHz mu-law, base64) to 16 kHz PCM16
+ * const payload = Buffer.from('//////////8=', 'base64');
+ * const pcm8k = decodeMuLaw(payload);
+ * const pcm16k = resample(pcm8k, 8000, 16000);
+ * ```
+ */
 export function decodeMuLaw(bytes: Uint8Array, out?: Int16Array): Int16Array {
   const dst = out ?? new Int16Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) dst[i] = DECODE_TABLE[bytes[i]!]!;

@@ -128,7 +128,20 @@ function validateChannels(channels: number): void {
   }
 }
 
-/** Creates a 48 kHz Opus encoder (loads opusscript on first use). */
+/**
+ * Creates a 48 kHz Opus encoder (loads opusscript on first use).
+ *
+ * @example
+ * ```ts
+ * import { createOpusEncoder } from 'colloquy';
+ *
+ * // needs the optional `opusscript` package (MissingDependencyError without it)
+ * const encoder = await createOpusEncoder({ channels: 1, application: 'voip', bitrate: 24000 });
+ * const frame = new Int16Array(960); // exactly 20 ms at 48 kHz
+ * const packet: Uint8Array = encoder.encode(frame);
+ * encoder.destroy();
+ * ```
+ */
 export async function createOpusEncoder(options: OpusCodecOptions = {}): Promise<OpusEncoder> {
   const channels = options.channels ?? 1;
   validateChannels(channels);
@@ -147,7 +160,21 @@ export async function createOpusEncoder(options: OpusCodecOptions = {}): Promise
   return new OpusEncoder(native, channels);
 }
 
-/** Creates a 48 kHz Opus decoder (loads opusscript on first use). */
+/**
+ * Creates a 48 kHz Opus decoder (loads opusscript on first use).
+ *
+ * @example
+ * ```ts
+ * import { createOpusDecoder, createOpusEncoder } from 'colloquy';
+ *
+ * const encoder = await createOpusEncoder();
+ * const decoder = await createOpusDecoder({ channels: 1 });
+ * const packet = encoder.encode(new Int16Array(960));
+ * const pcm = decoder.decode(packet); // 48 kHz PCM16, 960 samples
+ * encoder.destroy();
+ * decoder.destroy();
+ * ```
+ */
 export async function createOpusDecoder(
   options: Pick<OpusCodecOptions, 'channels'> = {},
 ): Promise<OpusDecoder> {

@@ -14,6 +14,15 @@ const INT16_SCALE = 32768;
 /**
  * Little-endian PCM16 bytes to samples. Returns a zero-copy view when the bytes are 2-byte
  * aligned; copies otherwise. Throws `AudioFormatError` (`pcm_odd_byte_count`) on an odd length.
+ *
+ * @example
+ * ```ts
+ * import { bytesToInt16 } from 'colloquy';
+ *
+ * // PCM16 bytes as they arrive from a socket (little-endian, 2 bytes a sample)
+ * const bytes = new Uint8Array([0x00, 0x00, 0xff, 0x7f, 0x00, 0x80]);
+ * const samples = bytesToInt16(bytes); // Int16Array [0, 32767, -32768]
+ * ```
  */
 export function bytesToInt16(bytes: Uint8Array): Int16Array {
   if ((bytes.byteLength & 1) !== 0) {
@@ -35,7 +44,18 @@ export function bytesToInt16(bytes: Uint8Array): Int16Array {
   return out;
 }
 
-/** Samples to little-endian PCM16 bytes (a zero-copy view of the same memory). */
+/**
+ * Samples to little-endian PCM16 bytes (a zero-copy view of the same memory).
+ *
+ * @example
+ * ```ts
+ * import { int16ToBytes } from 'colloquy';
+ * import { writeFile } from 'node:fs/promises';
+ *
+ * const samples = new Int16Array(16000); // 1 s of silence at 16 kHz
+ * await writeFile('silence.pcm', int16ToBytes(samples)); // raw little-endian PCM16
+ * ```
+ */
 export function int16ToBytes(samples: Int16Array): Uint8Array {
   if (HOST_IS_LE) return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
   const out = new Uint8Array(samples.length * 2);
@@ -47,7 +67,20 @@ export function int16ToBytes(samples: Int16Array): Uint8Array {
   return out;
 }
 
-/** Int16 samples to floats in [-1, 1). Writes into `out` when given (must be long enough). */
+/**
+ * Int16 samples to floats in [-1, 1). Writes into `out` when given (must be long enough).
+ *
+ * @example
+ * ```ts
+ * import { int16ToFloat32 } from 'colloquy';
+ *
+ * const samples = new Int16Array([0, 16384, -32768]);
+ * const floats = int16ToFloat32(samples); // Float32Array [0, 0.5, -1]
+ * // per frame, reuse one buffer instead of allocating
+ * const scratch = new Float32Array(512);
+ * int16ToFloat32(samples, scratch);
+ * ```
+ */
 export function int16ToFloat32(samples: Int16Array, out?: Float32Array): Float32Array {
   const dst = out ?? new Float32Array(samples.length);
   if (dst.length < samples.length) {
@@ -60,7 +93,18 @@ export function int16ToFloat32(samples: Int16Array, out?: Float32Array): Float32
   return dst;
 }
 
-/** Floats (nominally [-1, 1]) to Int16 samples, clamped and rounded. Writes into `out` when given. */
+/**
+ * Floats (nominally [-1, 1]) to Int16 samples, clamped and rounded. Writes into `out` when given.
+ *
+ * @example
+ * ```ts
+ * import { float32ToInt16 } from 'colloquy';
+ *
+ * // Web Audio / ONNX output in [-1, 1] to PCM16 (clamped and rounded)
+ * const floats = new Float32Array([0, 0.5, -1, 1.7]);
+ * const samples = float32ToInt16(floats); // Int16Array [0, 16384, -32768, 32767]
+ * ```
+ */
 export function float32ToInt16(samples: Float32Array, out?: Int16Array): Int16Array {
   const dst = out ?? new Int16Array(samples.length);
   if (dst.length < samples.length) {
@@ -106,7 +150,18 @@ export function audioLevel(samples: Int16Array): number {
   return Math.min(1, (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB);
 }
 
-/** Averages interleaved channels into mono. Mono input is returned as is (no copy). */
+/**
+ * Averages interleaved channels into mono. Mono input is returned as is (no copy).
+ *
+ * @example
+ * ```ts
+ * import { downmixToMono } from 'colloquy';
+ *
+ * // interleaved stereo: [L0, R0, L1, R1]
+ * const stereo = new Int16Array([100, 300, -200, 200]);
+ * const mono = downmixToMono(stereo, 2); // Int16Array [200, 0]
+ * ```
+ */
 export function downmixToMono(interleaved: Int16Array, channels: number): Int16Array {
   if (!Number.isInteger(channels) || channels < 1) {
     throw new AudioFormatError(
@@ -144,7 +199,17 @@ export function concatPcm(chunks: ReadonlyArray<Int16Array>): Int16Array {
   return out;
 }
 
-/** Duration in milliseconds of `samples` mono samples at `sampleRate`. */
+/**
+ * Duration in milliseconds of `samples` mono samples at `sampleRate`.
+ *
+ * @example
+ * ```ts
+ * import { pcmDurationMs } from 'colloquy';
+ *
+ * const samples = new Int16Array(8000);
+ * console.log(pcmDurationMs(samples.length, 16000)); // 500
+ * ```
+ */
 export function pcmDurationMs(samples: number, sampleRate: number): number {
   return (samples * 1000) / sampleRate;
 }

@@ -8,9 +8,32 @@
 import { AudioFormatError } from '../errors.ts';
 import { clampInt16 } from './pcm.ts';
 
+/**
+ * The sample rates `resample` and `StreamingResampler` convert between.
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_SAMPLE_RATES } from 'colloquy';
+ *
+ * console.log(`rates: ${SUPPORTED_SAMPLE_RATES.join(', ')}`); // 48000, 44100, 24000, 22050, 16000, 8000
+ * ```
+ */
 export const SUPPORTED_SAMPLE_RATES = [48000, 44100, 24000, 22050, 16000, 8000] as const;
 export type SupportedSampleRate = (typeof SUPPORTED_SAMPLE_RATES)[number];
 
+/**
+ * True when `rate` is one of `SUPPORTED_SAMPLE_RATES` (narrows it to `SupportedSampleRate`).
+ *
+ * @example
+ * ```ts
+ * import { isSupportedSampleRate, resample } from 'colloquy';
+ *
+ * function to16k(samples: Int16Array, rate: number): Int16Array {
+ *   if (!isSupportedSampleRate(rate)) throw new Error(`cannot resample from ${rate} Hz`);
+ *   return resample(samples, rate, 16000);
+ * }
+ * ```
+ */
 export function isSupportedSampleRate(rate: number): rate is SupportedSampleRate {
   return (SUPPORTED_SAMPLE_RATES as readonly number[]).includes(rate);
 }
@@ -56,7 +79,20 @@ function butterworthLowPass(cutoffHz: number, sampleRate: number): Float64Array 
   return coeffs;
 }
 
-/** Stateful mono resampler. Create one per stream; `process` each chunk, `flush` at the end. */
+/**
+ * Stateful mono resampler. Create one per stream; `process` each chunk, `flush` at the end.
+ *
+ * @example
+ * ```ts
+ * import { StreamingResampler } from 'colloquy';
+ *
+ * // one per stream: filter and phase state carry across chunks
+ * const resampler = new StreamingResampler(48000, 16000);
+ * const out: Int16Array[] = [];
+ * for (const chunk of [new Int16Array(960), new Int16Array(960)]) out.push(resampler.process(chunk));
+ * out.push(resampler.flush()); // the last samples, at the end of the stream
+ * ```
+ */
 export class StreamingResampler {
   readonly fromRate: number;
   readonly toRate: number;
@@ -163,7 +199,17 @@ export class StreamingResampler {
   }
 }
 
-/** One-shot resampling of a whole buffer (same-rate input is copied). */
+/**
+ * One-shot resampling of a whole buffer (same-rate input is copied).
+ *
+ * @example
+ * ```ts
+ * import { resample } from 'colloquy';
+ *
+ * const at48k = new Int16Array(48000); // 1 s
+ * const at16k = resample(at48k, 48000, 16000); // about 16000 samples
+ * ```
+ */
 export function resample(input: Int16Array, fromRate: number, toRate: number): Int16Array {
   const r = new StreamingResampler(fromRate, toRate);
   const body = r.process(input);

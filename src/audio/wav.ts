@@ -94,7 +94,19 @@ function parseHeader(bytes: Uint8Array, partial: boolean): ParsedHeader | null {
   }
 }
 
-/** Decodes a PCM16 WAV file. */
+/**
+ * Decodes a PCM16 WAV file.
+ *
+ * @example
+ * ```ts
+ * import { decodeWav, downmixToMono } from 'colloquy';
+ * import { readFile } from 'node:fs/promises';
+ *
+ * const wav = decodeWav(await readFile('greeting.wav'));
+ * console.log(wav.sampleRate, wav.channels, wav.samples.length);
+ * const mono = downmixToMono(wav.samples, wav.channels);
+ * ```
+ */
 export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): DecodedWav {
   const header = parseHeader(bytes, false)!;
   const available = bytes.length - header.dataOffset;
@@ -114,7 +126,18 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): De
   return { samples, sampleRate: header.sampleRate, channels: header.channels };
 }
 
-/** Encodes interleaved PCM16 samples as a canonical 44-byte-header WAV file. */
+/**
+ * Encodes interleaved PCM16 samples as a canonical 44-byte-header WAV file.
+ *
+ * @example
+ * ```ts
+ * import { encodeWav } from 'colloquy';
+ * import { writeFile } from 'node:fs/promises';
+ *
+ * const samples = new Int16Array(16000); // 1 s of 16 kHz mono
+ * await writeFile('out.wav', encodeWav(samples, { sampleRate: 16000, channels: 1 }));
+ * ```
+ */
 export function encodeWav(samples: Int16Array, format: WavFormat): Uint8Array {
   const { sampleRate, channels } = format;
   if (!Number.isInteger(channels) || channels < 1) fail('wav_bad_format', `Bad channel count ${channels}`);
@@ -143,7 +166,19 @@ export function encodeWav(samples: Int16Array, format: WavFormat): Uint8Array {
   return out;
 }
 
-/** True when the bytes start like a RIFF/WAVE file. */
+/**
+ * True when the bytes start like a RIFF/WAVE file.
+ *
+ * @example
+ * ```ts
+ * import { bytesToInt16, decodeWav, isWav } from 'colloquy';
+ *
+ * function toSamples(upload: Uint8Array): Int16Array {
+ *   // a WAV file is decoded; anything else is taken as raw PCM16
+ *   return isWav(upload) ? decodeWav(upload).samples : bytesToInt16(upload);
+ * }
+ * ```
+ */
 export function isWav(bytes: Uint8Array): boolean {
   return bytes.length >= 12 && fourcc(bytes, 0) === 'RIFF' && fourcc(bytes, 8) === 'WAVE';
 }
@@ -152,6 +187,19 @@ export function isWav(bytes: Uint8Array): boolean {
  * Incremental WAV decoder for audio arriving in pieces (a pipe, an HTTP body): buffers until the
  * header is complete, then returns PCM samples per pushed chunk, carrying odd bytes and partial
  * frames across pushes. `format` is set once the header has been parsed.
+ *
+ * @example
+ * ```ts
+ * import { WavStreamDecoder } from 'colloquy';
+ * import { createReadStream } from 'node:fs';
+ *
+ * const decoder = new WavStreamDecoder();
+ * for await (const chunk of createReadStream('speech.wav')) {
+ *   const samples = decoder.push(chunk as Buffer); // whole samples so far (may be empty)
+ *   if (samples.length > 0) console.log(decoder.format?.sampleRate, samples.length);
+ * }
+ * decoder.end(); // throws AudioFormatError `wav_truncated` when the file was cut short
+ * ```
  */
 export class WavStreamDecoder {
   format: WavFormat | null = null;
