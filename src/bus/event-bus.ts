@@ -51,11 +51,13 @@ export interface EventBusOptions {
 /**
  * @example
  * ```ts
+ * import { openai } from '@ai-sdk/openai';
  * import { VoiceSession } from 'colloquy';
  *
- * const session = new VoiceSession({ userId: 'u1', agents: [{ name: 'main', instructions: 'Be brief.' }], model });
+ * const session = new VoiceSession({ userId: 'u1', agents: [{ name: 'main', instructions: 'Be brief.' }], model: openai('gpt-4.1-mini') });
  * const off = session.eventBus.subscribe('turn.end', (e) => console.log(e.turnId));
- * session.eventBus.subscribeAll((e) => metrics.count(e.type));
+ * const counts = new Map<string, number>();
+ * session.eventBus.subscribeAll((e) => counts.set(e.type, (counts.get(e.type) ?? 0) + 1));
  * off(); // unsubscribe
  * ```
  */

@@ -10,12 +10,33 @@ import type { ColloquyError, ErrorSeverity } from '../errors.ts';
 
 export type SessionState = 'created' | 'connecting' | 'active' | 'transferring' | 'reconnecting' | 'closed';
 
-/** Why bot speech stopped early (the `speech_interrupted` reasons): the one list of them. */
+/**
+ * Why bot speech stopped early (the `speech_interrupted` reasons): the one list of them.
+ *
+ * @example
+ * ```ts
+ * import { INTERRUPT_REASONS, type InterruptReason } from 'colloquy';
+ *
+ * const counts = Object.fromEntries(INTERRUPT_REASONS.map((r) => [r, 0])) as Record<InterruptReason, number>;
+ * ```
+ */
 export const INTERRUPT_REASONS = ['user_speaking', 'interrupted', 'client_request', 'disconnected'] as const;
 export type InterruptReason = (typeof INTERRUPT_REASONS)[number];
 
 const INTERRUPT_REASON_SET: ReadonlySet<unknown> = new Set(INTERRUPT_REASONS);
-/** True when `value` is one of `INTERRUPT_REASONS`. */
+/**
+ * True when `value` is one of `INTERRUPT_REASONS`.
+ *
+ * @example
+ * ```ts
+ * import { isInterruptReason, VoiceSession } from 'colloquy';
+ *
+ * // a reason sent by your own client, checked before it reaches the session
+ * function interruptFromClient(session: VoiceSession, reason: unknown): void {
+ *   session.interrupt(isInterruptReason(reason) ? reason : 'client_request');
+ * }
+ * ```
+ */
 export function isInterruptReason(value: unknown): value is InterruptReason {
   return INTERRUPT_REASON_SET.has(value);
 }

@@ -81,11 +81,12 @@ export interface SessionHooks {
  *
  * @example
  * ```ts
- * import { attachHooks, consoleLogger } from 'colloquy';
+ * import { attachHooks, consoleLogger, VoiceSession } from 'colloquy';
  *
- * const detach = attachHooks(session.eventBus, { onTurnLatency: (e) => console.log(e.segments) }, consoleLogger);
- * // later
- * detach();
+ * function logLatency(session: VoiceSession): () => void {
+ *   const detach = attachHooks(session.eventBus, { onTurnLatency: (e) => console.log(e.segments) }, consoleLogger);
+ *   return detach; // call it to detach every hook
+ * }
  * ```
  */
 export function attachHooks(

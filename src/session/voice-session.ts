@@ -57,8 +57,8 @@ export type {
  *
  * @example
  * ```ts
+ * import { openai } from '@ai-sdk/openai'; // any AI SDK language model works
  * import { VoiceSession } from 'colloquy';
- * // `openai` is the AI SDK's OpenAI provider; any AI SDK language model works.
  *
  * const session = new VoiceSession({
  *   userId: 'user-1',

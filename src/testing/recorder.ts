@@ -7,12 +7,19 @@ import type { BusEvent, EventMap, EventType } from '../bus/events.ts';
  *
  * @example
  * ```ts
- * import { EventRecorder } from 'colloquy/testing';
+ * import { VoiceSession } from 'colloquy';
+ * import { EventRecorder, mockLanguageModel } from 'colloquy/testing';
+ * import { expect, it } from 'vitest';
  *
- * const events = new EventRecorder(session.eventBus);
- * await session.sendText('Hi');
- * expect(events.types(['turn.start', 'turn.end'])).toEqual(['turn.start', 'turn.end']);
- * const { turnId } = await events.waitFor('turn.end');
+ * it('answers in one turn', async () => {
+ *   const session = new VoiceSession({ userId: 'u1', model: mockLanguageModel(['Hello!']), agents: [{ name: 'main', instructions: 'Greet.' }] });
+ *   const events = new EventRecorder(session.eventBus);
+ *   await session.sendText('Hi');
+ *   expect(events.types(['turn.start', 'turn.end'])).toEqual(['turn.start', 'turn.end']);
+ *   const { turnId } = await events.waitFor('turn.end');
+ *   events.dispose();
+ *   await session.close();
+ * });
  * ```
  */
 export class EventRecorder {

@@ -64,8 +64,8 @@ const PENDING_CHUNKS: EventTable<EventMap, { pendingChunks: number }> = {
  *
  * @example
  * ```ts
+ * import { openai } from '@ai-sdk/openai'; // any AI SDK models work
  * import { VoiceAgent } from 'colloquy';
- * // `openai` is the AI SDK's OpenAI provider; any AI SDK models work.
  * import { WebSocketServer } from 'ws';
  *
  * new WebSocketServer({ port: 8080 }).on('connection', (socket) => {
