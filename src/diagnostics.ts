@@ -26,6 +26,21 @@ import type { EventTable } from './bus/event-bus.ts';
 import type { EventMap, InterruptReason, LatencyMarks, LatencySegments, ToolStatus } from './bus/events.ts';
 import type { ColloquyError, ErrorSeverity } from './errors.ts';
 
+/**
+ * The `node:diagnostics_channel` names Colloquy publishes on (see the table above); a message is
+ * built only while its channel has a subscriber.
+ *
+ * @example
+ * ```ts
+ * import { DIAGNOSTICS_CHANNELS } from 'colloquy';
+ * import diagnosticsChannel from 'node:diagnostics_channel';
+ *
+ * diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.providerCall, (message) => {
+ *   const { processor, model, ttfbMs } = message as { processor: string; model?: string; ttfbMs: number };
+ *   console.log(`${processor} ${model ?? ''} first byte after ${ttfbMs} ms`);
+ * });
+ * ```
+ */
 export const DIAGNOSTICS_CHANNELS = {
   sessionCreated: 'colloquy:session:created',
   sessionClosed: 'colloquy:session:closed',

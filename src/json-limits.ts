@@ -18,6 +18,15 @@ export interface JsonLimits {
   maxNodes?: number;
 }
 
+/**
+ * @example
+ * ```ts
+ * import { DEFAULT_JSON_LIMITS, parseJsonWithLimits } from 'colloquy';
+ *
+ * // the defaults, with a smaller size limit for one endpoint
+ * const result = parseJsonWithLimits('{"a":1}', { ...DEFAULT_JSON_LIMITS, maxBytes: 16 * 1024 });
+ * ```
+ */
 export const DEFAULT_JSON_LIMITS: Readonly<Required<JsonLimits>> = Object.freeze({
   maxDepth: 64,
   maxBytes: 1024 * 1024,
@@ -26,7 +35,25 @@ export const DEFAULT_JSON_LIMITS: Readonly<Required<JsonLimits>> = Object.freeze
 
 export type JsonLimitKind = 'too_deep' | 'too_large' | 'too_many_nodes' | 'malformed';
 
-/** JSON refused at the edge; `code` is `json_<kind>`. */
+/**
+ * JSON refused at the edge; `code` is `json_<kind>`.
+ *
+ * @example
+ * ```ts
+ * import { JsonLimitError, parseJsonWithLimits } from 'colloquy';
+ *
+ * function parseOrThrow(text: string): unknown {
+ *   const result = parseJsonWithLimits(text, { maxDepth: 16 });
+ *   if (!result.ok) throw result.error; // a JsonLimitError: code json_too_deep, json_too_large, …
+ *   return result.value;
+ * }
+ * try {
+ *   parseOrThrow('[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]');
+ * } catch (err) {
+ *   if (err instanceof JsonLimitError) console.warn(err.kind); // 'too_deep'
+ * }
+ * ```
+ */
 export class JsonLimitError extends InvalidInputError {
   readonly kind: JsonLimitKind;
   constructor(kind: JsonLimitKind, message: string, cause?: unknown) {
@@ -84,7 +111,19 @@ function exceedsBytes(text: string, max: number): boolean {
   return text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max);
 }
 
-/** Parses JSON text after checking its size and depth. Never throws. */
+/**
+ * Parses JSON text after checking its size and depth. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { parseJsonWithLimits } from 'colloquy';
+ *
+ * // untrusted JSON from a socket: size, depth and node count are checked before it is used
+ * const result = parseJsonWithLimits('{"type":"ping"}', { maxBytes: 64 * 1024, maxDepth: 8 });
+ * if (result.ok) console.log(result.value);
+ * else console.warn(result.error.code, result.error.message); // e.g. json_too_large
+ * ```
+ */
 export function parseJsonWithLimits(text: string, limits?: JsonLimits): JsonResult {
   const l = resolved(limits);
   if (exceedsBytes(text, l.maxBytes)) {
@@ -114,6 +153,17 @@ export function parseJsonOrThrow(text: string, limits?: JsonLimits): unknown {
  * Checks an already-parsed value: depth, node count and (approximate) serialized size — string
  * lengths plus keys, without serializing. A cycle is infinitely deep, so it is refused as too deep.
  * Never throws.
+ *
+ * @example
+ * ```ts
+ * import { checkJsonLimits } from 'colloquy';
+ *
+ * // a value already parsed by someone else (a framework's body parser)
+ * function acceptBody(body: unknown): void {
+ *   const check = checkJsonLimits(body, { maxDepth: 16, maxNodes: 10_000 });
+ *   if (!check.ok) throw check.error; // JsonLimitError
+ * }
+ * ```
  */
 export function checkJsonLimits(value: unknown, limits?: JsonLimits): JsonResult {
   const l = resolved(limits);

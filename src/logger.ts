@@ -130,6 +130,16 @@ const defaultWrite = (line: string, level: Exclude<LogLevel, 'silent'>) => {
  * Creates a console logger. `createConsoleLogger('info')` keeps the older one-argument form.
  * Metadata that is a plain object is merged into the line's fields; errors and other values are
  * appended (human) or listed under `meta` (JSON).
+ *
+ * @example
+ * ```ts
+ * import { createConsoleLogger, VoiceSession } from 'colloquy';
+ * import { mockLanguageModel } from 'colloquy/testing';
+ *
+ * const logger = createConsoleLogger({ level: 'info', format: 'json', fields: { service: 'front-desk' } });
+ * logger.info('starting', { port: 8080 });
+ * const session = new VoiceSession({ userId: 'u1', logger, model: mockLanguageModel(['Hi!']), agents: [{ name: 'main', instructions: 'Greet.' }] });
+ * ```
  */
 export function createConsoleLogger(options: LogLevel | ConsoleLoggerOptions = {}): ConsoleLogger {
   const o: ConsoleLoggerOptions = typeof options === 'string' ? { level: options } : options;
@@ -198,6 +208,25 @@ export function createConsoleLogger(options: LogLevel | ConsoleLoggerOptions = {
   };
 }
 
+/**
+ * @example
+ * ```ts
+ * import { consoleLogger } from 'colloquy';
+ *
+ * // the default logger: level from COLLOQUY_LOG_LEVEL (else 'warn'), format from COLLOQUY_LOG_FORMAT
+ * consoleLogger.warn('model slow to answer', { ttfbMs: 2400 });
+ * ```
+ */
 export const consoleLogger: Logger = createConsoleLogger();
 
+/**
+ * @example
+ * ```ts
+ * import { silentLogger, VoiceSession } from 'colloquy';
+ * import { mockLanguageModel } from 'colloquy/testing';
+ *
+ * // a test that should print nothing
+ * const session = new VoiceSession({ userId: 'u1', logger: silentLogger, model: mockLanguageModel(['Hi!']), agents: [{ name: 'main', instructions: 'Greet.' }] });
+ * ```
+ */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

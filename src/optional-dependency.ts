@@ -9,7 +9,22 @@ import { ConfigError } from './errors.ts';
 
 const require = createRequire(import.meta.url);
 
-/** An optional package a feature needs is not installed. */
+/**
+ * An optional package a feature needs is not installed.
+ *
+ * @example
+ * ```ts
+ * import { createOpusEncoder, MissingDependencyError } from 'colloquy';
+ *
+ * try {
+ *   const encoder = await createOpusEncoder(); // needs the optional package `opusscript`
+ *   encoder.destroy();
+ * } catch (err) {
+ *   if (err instanceof MissingDependencyError) console.error(`run: ${err.installCommand}`); // npm install opusscript
+ *   else throw err;
+ * }
+ * ```
+ */
 export class MissingDependencyError extends ConfigError {
   readonly packageName: string;
   readonly installCommand: string;

@@ -7,6 +7,31 @@
  */
 import { ConfigError } from './errors.ts';
 
+/**
+ * The interface version each provider contract carries as `specificationVersion`; a model declaring
+ * another version is refused with `unsupported_specification` when it is given to Colloquy.
+ *
+ * @example
+ * ```ts
+ * import { SPECIFICATION_VERSIONS, type VadModel, type VadStream } from 'colloquy';
+ *
+ * /** A VAD that calls everything loud enough speech (a stand-in for a real model). */
+ * class LoudnessVad implements VadModel {
+ *   readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
+ *   readonly provider = 'example';
+ *   readonly modelId = 'loudness-1';
+ *   readonly sampleRate = 16000;
+ *   readonly frameSamples = 512;
+ *   createStream(): VadStream {
+ *     return {
+ *       process: (frame) => (frame.some((s) => Math.abs(s) > 2000) ? 1 : 0),
+ *       reset: () => {},
+ *       close: () => {},
+ *     };
+ *   }
+ * }
+ * ```
+ */
 export const SPECIFICATION_VERSIONS = {
   /** `VadModel` (and the `VadStream`s it creates). */
   vad: 'colloquy-vad-v1',

@@ -28,6 +28,27 @@ export interface FactUpdate {
   remove: string[];
 }
 
+/**
+ * Long-term memory kept in process memory (lost on exit): facts the session extracts about a user
+ * are given to the agents in that user's later sessions.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { InMemoryMemoryStore, VoiceSession } from 'colloquy';
+ *
+ * const memory = new InMemoryMemoryStore(); // share one store across sessions
+ * const session = new VoiceSession({
+ *   userId: 'user-7',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'You are a travel assistant.' }],
+ *   memory: { store: memory, maxFacts: 20 },
+ * });
+ * await session.sendText('I am vegetarian and I live in Lisbon.');
+ * await session.close(); // facts are extracted when the session closes
+ * console.log(await memory.load('user-7'));
+ * ```
+ */
 export class InMemoryMemoryStore implements MemoryStore {
   private readonly facts = new Map<string, string[]>();
   async load(userId: string): Promise<string[]> {

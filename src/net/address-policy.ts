@@ -123,7 +123,21 @@ const systemResolver: Resolver = async (hostname) =>
     family: a.family === 6 ? 6 : 4,
   }));
 
-/** An `http` tool URL, address or redirect the policy refuses; `code` is `http_forbidden_address`. */
+/**
+ * An `http` tool URL, address or redirect the policy refuses; `code` is `http_forbidden_address`.
+ *
+ * @example
+ * ```ts
+ * import { ForbiddenAddressError, VoiceSession } from 'colloquy';
+ *
+ * // an `http` tool was pointed at a loopback, private or metadata address (see the tool's config.allow)
+ * function watchHttpTools(session: VoiceSession): void {
+ *   session.eventBus.subscribe('error', ({ error }) => {
+ *     if (error instanceof ForbiddenAddressError) console.warn('blocked request:', error.message);
+ *   });
+ * }
+ * ```
+ */
 export class ForbiddenAddressError extends ToolError {
   constructor(message: string) {
     super('http_forbidden_address', message);

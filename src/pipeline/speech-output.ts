@@ -44,6 +44,25 @@ type PlayoutState = 'running' | 'paused';
 /** Frames played between two checks whether a request held back for room may start (0.5 s at 20 ms). */
 const ROOM_CHECK_FRAMES = 25;
 
+/**
+ * Text in, paced speech frames out: sentences are synthesised as the text streams, played in
+ * `frameMs` frames to an `AudioSink`, and cut off at once on `interrupt`.
+ *
+ * @example
+ * ```ts
+ * import { EspeakTts, EventBus, type EventMap, SpeechOutput } from 'colloquy';
+ *
+ * const output = new SpeechOutput({
+ *   bus: new EventBus<EventMap>(),
+ *   sessionId: 'demo',
+ *   tts: new EspeakTts(),
+ *   outputSampleRate: 16000,
+ *   sink: { write: (frame, { sampleRate }) => console.log(`${frame.length} samples at ${sampleRate} Hz`) },
+ * });
+ * const outcome = await output.speak('turn-1', 'Your table is booked for eight.', new AbortController().signal);
+ * output.close();
+ * ```
+ */
 export class SpeechOutput {
   readonly outputSampleRate: number;
   readonly frameMs: number;

@@ -54,7 +54,21 @@ export function undeliverableReason(kind: ClientChannelKind): string {
  */
 export type ClientOutputStage = 'handed' | 'written';
 
-/** The registry of one session. Cheap: a set of the channels currently connected. */
+/**
+ * The registry of one session. Cheap: a set of the channels currently connected.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({ userId: 'u1', model: openai('gpt-4.1-mini'), agents: [{ name: 'main', instructions: 'Be brief.' }] });
+ * // your own client connection delivers GUI updates and client events while it is open
+ * const unregister = session.clientChannels.register({ name: 'my-app', kinds: ['gui', 'client.event'] });
+ * console.log(session.clientChannels.canDeliver('gui')); // true
+ * unregister(); // the client disconnected
+ * ```
+ */
 export class ClientChannels {
   private readonly channels = new Set<ClientChannel>();
   private outputListener: ((turnId: string, stage: ClientOutputStage) => void) | undefined;

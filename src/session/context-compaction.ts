@@ -28,6 +28,20 @@ export interface CompactionOptions {
   timeoutMs?: number;
 }
 
+/**
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { DEFAULT_COMPACTION_PROMPT, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'You are a support agent.' }],
+ *   compaction: { maxTokens: 8000, prompt: `${DEFAULT_COMPACTION_PROMPT}\nKeep every order number.` },
+ * });
+ * ```
+ */
 export const DEFAULT_COMPACTION_PROMPT =
   'Summarise the conversation below so an assistant can continue it without the original. Keep what ' +
   'still matters: who the user is, facts and preferences they gave, decisions made, tool results, ' +

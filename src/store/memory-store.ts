@@ -37,6 +37,24 @@ export interface InMemorySessionStoreOptions {
   maxSessions?: number;
 }
 
+/**
+ * A `SessionStore` in process memory: the SQLite store's behaviour, nothing kept past the process.
+ *
+ * @example
+ * ```ts
+ * import { InMemorySessionStore, recordSession, StoreWriter, VoiceSession } from 'colloquy';
+ * import { mockLanguageModel } from 'colloquy/testing';
+ *
+ * const store = new InMemorySessionStore({ maxSessions: 100 });
+ * const writer = new StoreWriter(store);
+ * const session = new VoiceSession({ userId: 'u1', model: mockLanguageModel(['Hi!']), agents: [{ name: 'main', instructions: 'Greet.' }] });
+ * recordSession(session.eventBus, writer, { history: () => session.history });
+ * await session.sendText('Hello');
+ * await session.close();
+ * await writer.flush();
+ * console.log((await store.listSessions({ userId: 'u1' })).sessions.length);
+ * ```
+ */
 export class InMemorySessionStore implements SessionStore {
   readonly kind = 'memory';
   private readonly sessions = new Map<string, Entry>();

@@ -40,6 +40,16 @@ export function parseStoreSpec(value: string | undefined, cwd: string = process.
   return { kind: 'sqlite', path: resolve(cwd, path) };
 }
 
+/**
+ * @example
+ * ```ts
+ * import { openSessionStore, StoreWriter } from 'colloquy';
+ *
+ * // a SQLite file (the optional `better-sqlite3` package), or { kind: 'memory' }
+ * const store = openSessionStore({ kind: 'sqlite', path: './data/colloquy.db' });
+ * const writer = new StoreWriter(store);
+ * ```
+ */
 export function openSessionStore(spec: StoreSpec, options: SqliteSessionStoreOptions = {}): SessionStore {
   switch (spec.kind) {
     case 'memory':

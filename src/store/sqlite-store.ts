@@ -48,6 +48,20 @@ export interface SqliteSessionStoreOptions {
   checkIntegrity?: boolean;
 }
 
+/**
+ * The SQLite `SessionStore` (the optional `better-sqlite3` package): sessions, transcripts, tool
+ * calls, memory facts and resume snapshots in one file.
+ *
+ * @example
+ * ```ts
+ * import { SqliteSessionStore } from 'colloquy';
+ *
+ * const store = SqliteSessionStore.open('./data/colloquy.db', { busyTimeoutMs: 5000 });
+ * const page = await store.listSessions({ userId: 'user-7', limit: 20 });
+ * for (const s of page.sessions) console.log(s.sessionId, s.startedAt);
+ * await store.close();
+ * ```
+ */
 export class SqliteSessionStore implements SessionStore {
   readonly kind = 'sqlite';
   readonly path: string;

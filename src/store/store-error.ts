@@ -15,7 +15,22 @@ export type StoreErrorCode =
   | 'store_invalid_spec'
   | 'store_invalid_cursor';
 
-/** A session store problem; `code` says which (stable), `retryable` when waiting may help. */
+/**
+ * A session store problem; `code` says which (stable), `retryable` when waiting may help.
+ *
+ * @example
+ * ```ts
+ * import { SqliteSessionStore, StoreError } from 'colloquy';
+ *
+ * try {
+ *   SqliteSessionStore.open('./data/colloquy.db');
+ * } catch (err) {
+ *   // store_locked, store_corrupt, store_too_new, …; retryable when waiting may help
+ *   if (err instanceof StoreError) console.error(err.code, err.retryable, err.message);
+ *   else throw err;
+ * }
+ * ```
+ */
 export class StoreError extends ColloquyError {
   declare readonly code: StoreErrorCode;
   constructor(

@@ -6,6 +6,23 @@
 import type { FactUpdate, MemoryStore } from '../agents/memory.ts';
 import type { SessionStore } from './types.ts';
 
+/**
+ * Long-term memory kept in a `SessionStore`: facts survive restarts and are merged atomically.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { openSessionStore, SessionStoreMemory, VoiceSession } from 'colloquy';
+ *
+ * const store = openSessionStore({ kind: 'sqlite', path: './data/colloquy.db' });
+ * const session = new VoiceSession({
+ *   userId: 'user-7',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'You are a travel assistant.' }],
+ *   memory: { store: new SessionStoreMemory(store) },
+ * });
+ * ```
+ */
 export class SessionStoreMemory implements MemoryStore {
   constructor(
     private readonly store: SessionStore,

@@ -20,7 +20,20 @@ export interface RecordSessionOptions {
   now?: () => number;
 }
 
-/** Record `bus`'s session into the store through `writer`. Returns the unsubscribe function. */
+/**
+ * Record `bus`'s session into the store through `writer`. Returns the unsubscribe function.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { openSessionStore, recordSession, StoreWriter, VoiceSession } from 'colloquy';
+ *
+ * const writer = new StoreWriter(openSessionStore({ kind: 'memory' }));
+ * const session = new VoiceSession({ userId: 'u1', model: openai('gpt-4.1-mini'), agents: [{ name: 'main', instructions: 'Be brief.' }] });
+ * // transcript, tool calls and history are stored as the session runs
+ * const stop = recordSession(session.eventBus, writer, { transport: 'websocket', history: () => session.history });
+ * ```
+ */
 export function recordSession(
   bus: SessionEventBus,
   writer: StoreWriter,

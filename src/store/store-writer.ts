@@ -30,6 +30,21 @@ export interface StoreWriterOptions {
 
 type WriterState = 'idle' | 'scheduled' | 'flushing' | 'closed';
 
+/**
+ * The store's single writer: writes are queued (bounded) and applied in batches, off the turn's path.
+ *
+ * @example
+ * ```ts
+ * import { InMemorySessionStore, StoreWriter } from 'colloquy';
+ *
+ * const writer = new StoreWriter(new InMemorySessionStore(), {
+ *   maxQueued: 5000,
+ *   onError: (error, writes) => console.error(`store: ${error.code}, ${writes.length} writes affected`),
+ * });
+ * // … recordSession(session.eventBus, writer) for each session …
+ * await writer.close(); // flushes what is queued
+ * ```
+ */
 export class StoreWriter {
   private queue: StoreWrite[] = [];
   private state: WriterState = 'idle';

@@ -45,11 +45,44 @@ export function defineTool<INPUT, OUTPUT>(
   return t;
 }
 
+/**
+ * @example
+ * ```ts
+ * import { defineTool, toolSettings } from 'colloquy';
+ * import { z } from 'zod';
+ *
+ * const report = defineTool({
+ *   description: 'Build the monthly report',
+ *   inputSchema: z.object({ month: z.string() }),
+ *   execution: 'background',
+ *   timeoutMs: 60_000,
+ *   execute: async ({ month }) => ({ month, url: `https://reports.example.com/${month}` }),
+ * });
+ * console.log(toolSettings(report)); // { timeoutMs: 60000, execution: 'background' }
+ * ```
+ */
 export function toolSettings(t: Tool): ToolSettings {
   return (t as WithSettings)[SETTINGS] ?? {};
 }
 
-/** Attach settings to an existing tool object (used by declarative tools). */
+/**
+ * Attach settings to an existing tool object (used by declarative tools).
+ *
+ * @example
+ * ```ts
+ * import { withToolSettings } from 'colloquy';
+ * import { tool } from 'ai';
+ * import { z } from 'zod';
+ *
+ * // a plain AI SDK tool (from a shared library) given Colloquy's timeout and execution mode
+ * const search = tool({
+ *   description: 'Search the catalogue',
+ *   inputSchema: z.object({ query: z.string() }),
+ *   execute: async ({ query }) => ({ results: [query] }),
+ * });
+ * const bounded = withToolSettings(search, { timeoutMs: 3000, execution: 'inline' });
+ * ```
+ */
 export function withToolSettings<T extends Tool>(t: T, settings: ToolSettings): T {
   (t as T & WithSettings)[SETTINGS] = settings;
   return t;

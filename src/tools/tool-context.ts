@@ -131,7 +131,25 @@ export function createToolContext(
   return ctx;
 }
 
-/** The context of a tool call run by Colloquy, or `undefined` when the tool runs elsewhere. */
+/**
+ * The context of a tool call run by Colloquy, or `undefined` when the tool runs elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { defineTool, findToolContext } from 'colloquy';
+ * import { z } from 'zod';
+ *
+ * // a tool that also runs outside Colloquy (a plain AI SDK generateText call)
+ * const addToCart = defineTool({
+ *   description: 'Add an item to the cart',
+ *   inputSchema: z.object({ sku: z.string() }),
+ *   execute: async ({ sku }, options) => {
+ *     findToolContext(options)?.gui.update({ cart: { added: sku } }); // undefined outside a session
+ *     return { added: sku };
+ *   },
+ * });
+ * ```
+ */
 export function findToolContext(
   options: Pick<ToolExecutionOptions, 'experimental_context'>,
 ): ToolContext | undefined {
@@ -142,6 +160,22 @@ export function findToolContext(
 /**
  * The context of a tool call run by a Colloquy session (from the `execute` options). Throws
  * `SessionStateError('no_tool_context')` when the tool was not run by Colloquy.
+ *
+ * @example
+ * ```ts
+ * import { defineTool, toolContext } from 'colloquy';
+ * import { z } from 'zod';
+ *
+ * const showOnMap = defineTool({
+ *   description: 'Show a place on the user’s map',
+ *   inputSchema: z.object({ place: z.string() }),
+ *   execute: async ({ place }, options) => {
+ *     const ctx = toolContext(options); // throws no_tool_context when not run by a Colloquy session
+ *     const shown = ctx.clientEvent('map.show', { place });
+ *     return shown.delivered ? { shown: place } : { error: `no map on screen (${shown.reason})` };
+ *   },
+ * });
+ * ```
  */
 export function toolContext(options: Pick<ToolExecutionOptions, 'experimental_context'>): ToolContext {
   const ctx = findToolContext(options);

@@ -36,6 +36,27 @@ export interface EndpointingCallbacks {
   onDetectorError?: (error: unknown) => void;
 }
 
+/**
+ * Decides when the user's turn is over after they stop speaking: `endpointingMs` of silence, or an
+ * end-of-turn detector, bounded by `maxEndpointingMs`. `VoiceSession` runs one per audio session.
+ *
+ * @example
+ * ```ts
+ * import { Endpointing } from 'colloquy';
+ *
+ * let words = '';
+ * const endpointing = new Endpointing(
+ *   { endpointingMs: 600, maxEndpointingMs: 2500 },
+ *   {
+ *     transcript: () => words,
+ *     onEndOfTurn: ({ reason, silenceMs }) => console.log(`turn over (${reason}) after ${silenceMs} ms: ${words}`),
+ *   },
+ * );
+ * // from your VAD:
+ * words = 'book a table for two';
+ * endpointing.speechStopped(); // the turn ends unless speechStarted() comes first
+ * ```
+ */
 export class Endpointing {
   readonly endpointingMs: number;
   readonly maxEndpointingMs: number;

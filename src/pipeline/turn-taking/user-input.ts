@@ -59,6 +59,29 @@ export interface UserAudioInputOptions {
 
 type InputState = 'listening' | 'muted' | 'closed';
 
+/**
+ * Microphone audio in, user turns out: VAD, streaming STT and endpointing, with barge-in against the
+ * bot's speech. `VoiceSession` builds one from its `audio` options.
+ *
+ * @example
+ * ```ts
+ * import { EnergyVad, EspeakTts, EventBus, type EventMap, PocketsphinxStt, SpeechOutput, UserAudioInput } from 'colloquy';
+ *
+ * const bus = new EventBus<EventMap>();
+ * const speech = new SpeechOutput({ bus, sessionId: 'demo', tts: new EspeakTts(), sink: { write: () => {} } });
+ * const input = new UserAudioInput({
+ *   bus,
+ *   sessionId: 'demo',
+ *   vad: new EnergyVad(),
+ *   stt: new PocketsphinxStt(),
+ *   inputSampleRate: 16000,
+ *   isBotSpeaking: () => false,
+ *   speech,
+ *   onUserTurn: (text) => console.log('user said:', text),
+ * });
+ * input.pushAudio(new Int16Array(320), 16000); // 20 ms frames as they arrive
+ * ```
+ */
 export class UserAudioInput {
   private readonly o: UserAudioInputOptions;
   private readonly bus: EventBus<EventMap>;

@@ -59,6 +59,22 @@ const TRANSITIONS: Record<VadState, Record<FrameKind, VadState>> = {
   maybe_silence: { speech: 'speech', silence: 'maybe_silence' },
 };
 
+/**
+ * Speech start/stop from a `VadModel`'s per-frame probabilities, with thresholds and minimum
+ * durations (hysteresis); times are stream-relative milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { EnergyVad, VadDetector } from 'colloquy';
+ *
+ * const detector = new VadDetector({ vad: new EnergyVad(), minSilenceMs: 400 });
+ * for (const transition of await detector.push(new Int16Array(16000))) {
+ *   if (transition.type === 'speech-start') console.log('speech from', transition.paddedAtMs, 'ms');
+ *   else console.log('speech stopped after', transition.durationMs, 'ms');
+ * }
+ * detector.close();
+ * ```
+ */
 export class VadDetector {
   readonly sampleRate: number;
   readonly frameSamples: number;

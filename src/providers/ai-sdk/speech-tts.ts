@@ -37,6 +37,23 @@ export interface SpeechTtsOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * Streaming TTS over an AI SDK `SpeechModel` (any provider's `.speech()` model).
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { SpeechTts, VoiceSession } from 'colloquy';
+ *
+ * const tts = new SpeechTts({ model: openai.speech('gpt-4o-mini-tts'), voice: 'alloy', outputFormat: 'pcm', sampleRate: 24000 });
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   audio: { tts, output: { write: (frame) => console.log(frame.length) } },
+ * });
+ * ```
+ */
 export class SpeechTts implements TtsModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider: string;

@@ -32,6 +32,23 @@ export interface TranscriptionSttOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * STT over an AI SDK `TranscriptionModel`: each utterance is sent as one WAV when it ends.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { SileroVad, TranscriptionStt, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   audio: { vad: new SileroVad(), stt: new TranscriptionStt({ model: openai.transcription('whisper-1') }), inputSampleRate: 16000 },
+ * });
+ * session.pushAudio(new Int16Array(320), 16000); // microphone frames as they arrive
+ * ```
+ */
 export class TranscriptionStt implements SttModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider: string;

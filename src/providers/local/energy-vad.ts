@@ -30,6 +30,19 @@ export interface EnergyVadOptions {
 
 const MIN_DB = -100;
 
+/**
+ * A dependency-free VAD from frame energy over an adaptive noise floor (any sample rate).
+ *
+ * @example
+ * ```ts
+ * import { EnergyVad } from 'colloquy';
+ *
+ * const vad = new EnergyVad({ sampleRate: 16000, thresholdDb: 15 });
+ * const stream = vad.createStream(); // one per audio stream
+ * const probability = await stream.process(new Int16Array(vad.frameSamples)); // 0..1
+ * stream.close();
+ * ```
+ */
 export class EnergyVad implements VadModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'colloquy';

@@ -76,6 +76,19 @@ function loadEspeakWasm(): Promise<EspeakWasm> {
   return wasmPromise;
 }
 
+/**
+ * Offline TTS with eSpeak NG (the `espeak-ng` program, or the optional `espeak-ng` WASM package).
+ *
+ * @example
+ * ```ts
+ * import { EspeakTts } from 'colloquy';
+ *
+ * const tts = new EspeakTts({ voice: 'en-gb', rateWpm: 190 });
+ * for await (const chunk of tts.synthesize({ text: 'Hello from Colloquy.' })) {
+ *   console.log(`${chunk.length} samples at ${tts.sampleRate} Hz`);
+ * }
+ * ```
+ */
 export class EspeakTts implements TtsModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'espeak-ng';

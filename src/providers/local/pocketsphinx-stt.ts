@@ -49,6 +49,19 @@ export interface PocketsphinxSttOptions {
   maxAudioSeconds?: number;
 }
 
+/**
+ * Offline STT with the `pocketsphinx_continuous` program, optionally constrained by a JSGF grammar.
+ *
+ * @example
+ * ```ts
+ * import { PocketsphinxStt } from 'colloquy';
+ *
+ * const stt = new PocketsphinxStt({
+ *   grammar: '#JSGF V1.0; grammar menu; public <order> = (one | two | three) (coffee | tea) [please];',
+ *   timeoutMs: 10_000,
+ * });
+ * ```
+ */
 export class PocketsphinxStt implements SttModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'pocketsphinx';

@@ -33,6 +33,14 @@ export interface SileroVadOptions {
 /**
  * Path of `silero_vad_v5.onnx` inside the installed `@ricky0123/vad-web` package (an optional
  * dependency: a missing package throws `MissingDependencyError`).
+ *
+ * @example
+ * ```ts
+ * import { defaultSileroModelPath, SileroVad } from 'colloquy';
+ *
+ * console.log(defaultSileroModelPath()); // …/node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx
+ * const vad = new SileroVad({ modelPath: process.env.SILERO_MODEL ?? defaultSileroModelPath() });
+ * ```
  */
 export function defaultSileroModelPath(): string {
   const require = createRequire(import.meta.url);
@@ -268,7 +276,22 @@ export class SileroVadStream implements VadStream {
   }
 }
 
-/** Silero VAD v5 (`VadModel`): 512-sample frames at 16 kHz, one shared ONNX session. */
+/**
+ * Silero VAD v5 (`VadModel`): 512-sample frames at 16 kHz, one shared ONNX session.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { PocketsphinxStt, SileroVad, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   audio: { vad: new SileroVad(), stt: new PocketsphinxStt(), inputSampleRate: 16000 },
+ * });
+ * ```
+ */
 export class SileroVad implements VadModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'silero';

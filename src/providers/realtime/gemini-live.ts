@@ -53,6 +53,23 @@ export function classifyGeminiClose(code: number): RealtimeErrorSeverity {
   return 'retryable';
 }
 
+/**
+ * Google's Gemini Live speech-to-speech API as a `RealtimeModel` (key from GOOGLE_GENERATIVE_AI_API_KEY).
+ *
+ * @example
+ * ```ts
+ * import { GeminiLiveModel, VoiceSession } from 'colloquy';
+ * import { mockLanguageModel } from 'colloquy/testing';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: mockLanguageModel(['unused in realtime mode']), // the realtime model speaks; `model` is not called
+ *   agents: [{ name: 'main', instructions: 'You are a friendly receptionist.' }],
+ *   realtime: { model: new GeminiLiveModel({ model: 'gemini-2.5-flash-native-audio-preview-12-2025' }) },
+ *   audio: { output: { write: (frame) => console.log(frame.length) } },
+ * });
+ * ```
+ */
 export class GeminiLiveModel implements RealtimeModel {
   readonly specificationVersion = REALTIME_SPECIFICATION_VERSION;
   readonly provider = 'google-live';

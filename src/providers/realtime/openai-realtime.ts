@@ -47,6 +47,24 @@ export interface OpenAIContextBudget {
   targetRatio?: number;
 }
 
+/**
+ * OpenAI's Realtime API as a `RealtimeModel` (key from OPENAI_API_KEY).
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { OpenAIRealtimeModel, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'You are a friendly receptionist.' }],
+ *   realtime: { model: new OpenAIRealtimeModel({ model: 'gpt-realtime', voice: 'marin' }), turnDetection: 'provider' },
+ *   audio: { output: { write: (frame) => console.log(frame.length) } },
+ * });
+ * session.pushAudio(new Int16Array(480), 24000); // microphone frames as they arrive
+ * ```
+ */
 export class OpenAIRealtimeModel implements RealtimeModel {
   readonly specificationVersion = REALTIME_SPECIFICATION_VERSION;
   readonly provider = 'openai-realtime';

@@ -8,7 +8,18 @@
 import type { ProviderError } from '../../errors.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 
-/** Version of this interface; adapters declare the one they implement. */
+/**
+ * Version of this interface; adapters declare the one they implement.
+ *
+ * @example
+ * ```ts
+ * import { REALTIME_SPECIFICATION_VERSION, type RealtimeModel } from 'colloquy';
+ *
+ * function isCurrent(model: RealtimeModel): boolean {
+ *   return model.specificationVersion === REALTIME_SPECIFICATION_VERSION;
+ * }
+ * ```
+ */
 export const REALTIME_SPECIFICATION_VERSION = SPECIFICATION_VERSIONS.realtime;
 
 /**

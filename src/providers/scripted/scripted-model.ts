@@ -45,6 +45,24 @@ interface CompiledRule {
   say: string;
 }
 
+/**
+ * Validates a script (rules of `when` regex → `say` text or a tool `call`, and a `fallback`);
+ * throws `ConfigError` (`invalid_script`).
+ *
+ * @example
+ * ```ts
+ * import { createScriptedModel, parseScript } from 'colloquy';
+ *
+ * const script = parseScript({
+ *   rules: [
+ *     { when: 'weather', call: { name: 'get_weather', args: { city: 'Paris' } }, say: 'It is {{temperature}} degrees.' },
+ *     { when: '^(hi|hello)', say: 'Hello! How can I help?' },
+ *   ],
+ *   fallback: 'Sorry, I did not get that.',
+ * });
+ * const model = createScriptedModel(script);
+ * ```
+ */
 export function parseScript(raw: unknown, origin = 'script'): { rules: CompiledRule[]; fallback: string } {
   const r = ScriptSchema.safeParse(raw);
   if (!r.success) throw new ConfigError('invalid_script', `${origin}: ${zodIssueText(r.error)}`);
@@ -60,6 +78,16 @@ export function parseScript(raw: unknown, origin = 'script'): { rules: CompiledR
   return { rules, fallback: r.data.fallback };
 }
 
+/**
+ * Reads and validates a script file (JSON); throws `ConfigError` (`script_not_found`, `invalid_script`).
+ *
+ * @example
+ * ```ts
+ * import { createScriptedModel, loadScript } from 'colloquy';
+ *
+ * const model = createScriptedModel(loadScript('demo-script.json'), { wordDelayMs: 30 });
+ * ```
+ */
 export function loadScript(file: string): { rules: CompiledRule[]; fallback: string } {
   let text: string;
   try {
@@ -139,6 +167,18 @@ function decide(
   return [{ type: 'text', text: render(rule.say, toolResult?.output) }];
 }
 
+/**
+ * An AI SDK language model that answers by rules instead of an LLM: offline demos and tests.
+ *
+ * @example
+ * ```ts
+ * import { createScriptedModel, parseScript, VoiceSession } from 'colloquy';
+ *
+ * const model = createScriptedModel(parseScript({ rules: [{ when: 'hours', say: 'We are open 9 to 5.' }] }));
+ * const session = new VoiceSession({ userId: 'u1', model, agents: [{ name: 'main', instructions: 'Answer questions.' }] });
+ * console.log((await session.sendText('What are your hours?')).text); // We are open 9 to 5.
+ * ```
+ */
 export function createScriptedModel(
   script: { rules: CompiledRule[]; fallback: string },
   options: { modelId?: string; wordDelayMs?: number } = {},

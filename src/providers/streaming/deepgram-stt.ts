@@ -52,6 +52,22 @@ export interface DeepgramSttOptions {
   env?: Record<string, string | undefined>;
 }
 
+/**
+ * Deepgram streaming STT over its WebSocket API (key from DEEPGRAM_API_KEY), with interim results.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { DeepgramStt, SileroVad, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   audio: { vad: new SileroVad(), stt: new DeepgramStt({ model: 'nova-3', language: 'en' }), inputSampleRate: 16000 },
+ * });
+ * ```
+ */
 export class DeepgramStt implements SttModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'deepgram';

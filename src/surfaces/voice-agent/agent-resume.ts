@@ -44,6 +44,23 @@ interface Tracked {
   off: () => void;
 }
 
+/**
+ * Reconnecting clients get their `VoiceAgent` back: a dropped socket's agent waits `windowMs` for
+ * a `{type: 'resume', handle}` message on a new socket.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { AgentResume, VoiceAgent } from 'colloquy';
+ * import { WebSocketServer } from 'ws';
+ *
+ * const resume = new AgentResume({ windowMs: 30_000 });
+ * new WebSocketServer({ port: 8080 }).on('connection', (socket) => {
+ *   resume.accept(socket, () => new VoiceAgent({ model: openai('gpt-4o'), instructions: 'Be brief.' }));
+ * });
+ * process.on('SIGTERM', () => resume.close());
+ * ```
+ */
 export class AgentResume {
   private readonly handles = new ResumeHandles();
   private readonly agents = new Map<string, Tracked>();

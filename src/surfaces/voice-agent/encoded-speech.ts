@@ -21,6 +21,24 @@ export interface SpeechModelTtsOptions {
   maxRetries?: number;
 }
 
+/**
+ * An AI SDK `SpeechModel` as an encoded TTS: each sentence's audio is passed on as one file
+ * (mp3, opus, wav…) instead of paced PCM frames.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { SpeechModelTts, VoiceSession } from 'colloquy';
+ *
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: openai('gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   audio: { tts: new SpeechModelTts({ model: openai.speech('gpt-4o-mini-tts'), outputFormat: 'mp3', voice: 'alloy' }) },
+ * });
+ * session.eventBus.subscribe('speech.chunk', (chunk) => console.log(chunk));
+ * ```
+ */
 export class SpeechModelTts implements EncodedTtsModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.encodedTts;
   readonly provider: string;

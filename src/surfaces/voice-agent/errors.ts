@@ -1,21 +1,70 @@
 /** Typed errors of the VoiceAgent / VideoAgent surface. */
 import { ColloquyError, SessionStateError } from '../../errors.ts';
 
-/** Any call on an agent after `destroy()`. */
+/**
+ * Any call on an agent after `destroy()`.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { AgentDestroyedError, VoiceAgent } from 'colloquy';
+ *
+ * const agent = new VoiceAgent({ model: openai('gpt-4o'), instructions: 'Be brief.' });
+ * agent.destroy();
+ * try {
+ *   await agent.sendText('Hello?');
+ * } catch (err) {
+ *   if (err instanceof AgentDestroyedError) console.warn(err.code); // 'agent_destroyed': create a new agent
+ * }
+ * ```
+ */
 export class AgentDestroyedError extends SessionStateError {
   constructor(method: string) {
     super('agent_destroyed', `${method}() was called after destroy(); create a new agent`);
   }
 }
 
-/** A queued input was dropped because its connection closed (or the agent was destroyed). */
+/**
+ * A queued input was dropped because its connection closed (or the agent was destroyed).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosedError, VoiceAgent } from 'colloquy';
+ *
+ * async function ask(agent: VoiceAgent, text: string): Promise<string | undefined> {
+ *   try {
+ *     return await agent.sendText(text);
+ *   } catch (err) {
+ *     if (err instanceof ConnectionClosedError) return undefined; // the client left before its turn
+ *     throw err;
+ *   }
+ * }
+ * ```
+ */
 export class ConnectionClosedError extends SessionStateError {
   constructor(reason = 'Connection closed') {
     super('connection_closed', reason);
   }
 }
 
-/** Too many inputs are waiting; the new one was dropped. */
+/**
+ * Too many inputs are waiting; the new one was dropped.
+ *
+ * @example
+ * ```ts
+ * import { InputQueueFullError, VoiceAgent } from 'colloquy';
+ *
+ * async function ask(agent: VoiceAgent, text: string): Promise<string> {
+ *   try {
+ *     return await agent.sendText(text);
+ *   } catch (err) {
+ *     // too many inputs were waiting (`maxQueuedInputs`); retryable
+ *     if (err instanceof InputQueueFullError) return 'Busy, try again in a moment.';
+ *     throw err;
+ *   }
+ * }
+ * ```
+ */
 export class InputQueueFullError extends ColloquyError {
   constructor(limit: number) {
     super('input_queue_full', `Too many inputs waiting (limit ${limit}); this one was dropped`, {

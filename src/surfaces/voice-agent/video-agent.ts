@@ -31,6 +31,22 @@ export function newVideoSessionId(): string {
   return `vs_${Date.now().toString(36)}_${random}`;
 }
 
+/**
+ * A `VoiceAgent` that also sees: camera frames are kept (the last `maxContextFrames`) and given to
+ * the vision model with every user turn.
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { VideoAgent } from 'colloquy';
+ * import { readFile } from 'node:fs/promises';
+ *
+ * const agent = new VideoAgent({ model: openai('gpt-4o'), maxContextFrames: 5 });
+ * const answer = await agent.sendFrame(await readFile('snapshot.jpg'), 'What is on the desk?', { format: 'jpeg' });
+ * console.log(answer);
+ * agent.destroy();
+ * ```
+ */
 export class VideoAgent extends VoiceAgent {
   readonly sessionId: string;
   private readonly frames: FrameBuffer;

@@ -47,7 +47,19 @@ export interface ClientFunctionCall {
 
 const EMPTY_OBJECT: JSONSchema7 = { type: 'object', properties: {}, additionalProperties: true };
 
-/** Validate raw JSON definitions; throws ConfigError naming the first bad tool. */
+/**
+ * Validate raw JSON definitions; throws ConfigError naming the first bad tool.
+ *
+ * @example
+ * ```ts
+ * import { parseDeclarativeTools } from 'colloquy';
+ * import { readFile } from 'node:fs/promises';
+ *
+ * // throws ConfigError (invalid_tools / invalid_tool) naming the first bad definition
+ * const defs = parseDeclarativeTools(JSON.parse(await readFile('tools.json', 'utf8')));
+ * console.log(defs.map((d) => `${d.name} (${d.kind})`));
+ * ```
+ */
 export function parseDeclarativeTools(raw: unknown): DeclarativeTool[] {
   if (!Array.isArray(raw)) throw new ConfigError('invalid_tools', 'tools must be an array');
   return raw.map((def, i) => {
@@ -63,6 +75,28 @@ export function parseDeclarativeTools(raw: unknown): DeclarativeTool[] {
   });
 }
 
+/**
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * import { buildDeclarativeTools, EventBus, type EventMap, parseDeclarativeTools, VoiceSession } from 'colloquy';
+ *
+ * const defs = parseDeclarativeTools([
+ *   {
+ *     name: 'get_weather',
+ *     kind: 'http',
+ *     description: 'Current weather for a city',
+ *     input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+ *     config: { url: 'https://api.example.com/weather?city={{city}}' },
+ *   },
+ *   { name: 'show_map', kind: 'client_event', description: 'Show a place on the map', config: { topic: 'map' } },
+ * ]);
+ * const sessionId = 'call-42';
+ * const eventBus = new EventBus<EventMap>(); // the session's bus, given to the tools and to the session
+ * const tools = buildDeclarativeTools(defs, { bus: eventBus, sessionId });
+ * const session = new VoiceSession({ sessionId, eventBus, tools, userId: 'u1', model: openai('gpt-4.1-mini'), agents: [{ name: 'main', instructions: 'Help with trips.' }] });
+ * ```
+ */
 export function buildDeclarativeTools(defs: DeclarativeTool[], ctx: DeclarativeToolContext): ToolSet {
   const out: ToolSet = {};
   for (const def of defs) out[def.name] = buildOne(def, ctx);

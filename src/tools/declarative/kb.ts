@@ -49,6 +49,21 @@ export function splitPassages(text: string): string[] {
   return out;
 }
 
+/**
+ * Full-text search over documents (what `kb` tools use); needs the optional `@orama/orama` package.
+ *
+ * @example
+ * ```ts
+ * import { KnowledgeBase } from 'colloquy';
+ *
+ * const kb = KnowledgeBase.fromDocuments([
+ *   { id: 'checkin', title: 'Check-in', text: 'Check-in starts at 3 pm. Early check-in on request.' },
+ *   { id: 'pets', title: 'Pets', text: 'Dogs up to 10 kg are welcome for a fee of 20 euros a night.' },
+ * ]);
+ * const hits = await kb.search('can I bring my dog', 2);
+ * console.log(hits[0]?.id, hits[0]?.score);
+ * ```
+ */
 export class KnowledgeBase {
   private constructor(
     private readonly orama: Orama,

@@ -68,6 +68,22 @@ export const ClientFunctionToolSchema = Base.extend({
   config: z.object({}).strict().optional(),
 });
 
+/**
+ * The zod schema of one declarative tool (`client_event`, `http`, `kb` or `client_function`).
+ *
+ * @example
+ * ```ts
+ * import { DeclarativeToolSchema } from 'colloquy';
+ *
+ * const result = DeclarativeToolSchema.safeParse({
+ *   name: 'open_ticket',
+ *   kind: 'client_function',
+ *   description: 'Open a support ticket in the app',
+ *   timeout_ms: 10_000,
+ * });
+ * if (!result.success) console.error(result.error.issues);
+ * ```
+ */
 export const DeclarativeToolSchema = z.discriminatedUnion('kind', [
   ClientEventToolSchema,
   HttpToolSchema,
