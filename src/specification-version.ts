@@ -15,7 +15,7 @@ import { ConfigError } from './errors.ts';
  * ```ts
  * import { SPECIFICATION_VERSIONS, type VadModel, type VadStream } from 'colloquy';
  *
- * /** A VAD that calls everything loud enough speech (a stand-in for a real model). */
+ * // a VAD that calls everything loud enough speech (a stand-in for a real model)
  * class LoudnessVad implements VadModel {
  *   readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
  *   readonly provider = 'example';

@@ -86,6 +86,21 @@ export interface CreateAppOptions {
 /** `requestData.transport` values that ask for SmallWebRTC. */
 const WEBRTC_NAMES = new Set(['webrtc', 'small-webrtc', 'smallwebrtc']);
 
+/**
+ * The server's Hono app (`/connect`, `/ws`, the data API, the playground) for a context of your
+ * own; `startServer` builds both and listens. Mount it in a larger Hono app, or test it in process.
+ *
+ * @example
+ * ```ts
+ * import { createApp, loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({ config: loadServerConfig({ PORT: '0' }) });
+ * const app = createApp({ context: server.context }); // a second app on the same sessions
+ * const res = await app.request('/health');
+ * console.log(await res.json()); // { status: 'ok', sessions: 0 }
+ * await server.close();
+ * ```
+ */
 export function createApp({
   context,
   registerRoutes,

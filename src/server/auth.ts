@@ -28,7 +28,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Checks `Authorization: Bearer <token>` (for requests outside Hono, e.g. WebSocket upgrades). */
+/**
+ * Checks `Authorization: Bearer <token>` (for requests outside Hono, e.g. WebSocket upgrades).
+ *
+ * @example
+ * ```ts
+ * import { bearerMatches } from 'colloquy/server';
+ * import type { IncomingMessage } from 'node:http';
+ *
+ * // a WebSocket upgrade of your own, outside Hono: compared in constant time
+ * function authorized(req: IncomingMessage): boolean {
+ *   return bearerMatches(req.headers.authorization, process.env.COLLOQUY_AUTH_TOKEN);
+ * }
+ * ```
+ */
 export function bearerMatches(header: string | undefined, expected: string | undefined): boolean {
   if (!expected) return true;
   return tokenMatches(bearerToken(header), expected);
@@ -38,6 +51,19 @@ export function bearerMatches(header: string | undefined, expected: string | und
  * Middleware for the routes the server token protects: Hono's `bearerAuth` (constant-time) when a
  * token is set, answering a missing, malformed or wrong header with 401 `{info}`; a pass-through
  * when no token is set.
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, requireBearer, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({
+ *   config: loadServerConfig(),
+ *   registerRoutes: (app) => {
+ *     // 401 without `Authorization: Bearer <token>`; open when the token is unset
+ *     app.get('/admin/stats', requireBearer(process.env.ADMIN_TOKEN), (c) => c.json({ ok: true }));
+ *   },
+ * });
+ * ```
  */
 export function requireBearer(expected: string | undefined): MiddlewareHandler {
   if (!expected) return async (_c, next) => next();

@@ -13,7 +13,25 @@ import type { ServerLimits } from './limits.ts';
 
 export type ClientLimitCode = 'rate_limited' | 'too_many_sessions';
 
-/** A client went over its request rate or its share of sessions; `status` is 429. */
+/**
+ * A client went over its request rate or its share of sessions; `status` is 429.
+ *
+ * @example
+ * ```ts
+ * import { ClientGate, ClientLimitError } from 'colloquy/server';
+ *
+ * const gate = new ClientGate({ connectsPerMinute: 60, connectBurst: 10, maxSessionsPerClient: 2 });
+ * function admit(client: string): Response | undefined {
+ *   try {
+ *     gate.request(client);
+ *     return undefined;
+ *   } catch (err) {
+ *     if (!(err instanceof ClientLimitError)) throw err;
+ *     return new Response(err.message, { status: err.status, headers: { 'Retry-After': String(err.retryAfterSeconds) } });
+ *   }
+ * }
+ * ```
+ */
 export class ClientLimitError extends ColloquyError {
   declare readonly code: ClientLimitCode;
   readonly status = 429 as const;
@@ -37,6 +55,21 @@ interface Bucket {
   at: number;
 }
 
+/**
+ * Per-client admission: a token bucket on session starts and a cap on live sessions per address.
+ *
+ * @example
+ * ```ts
+ * import { ClientGate, ClientLimitError, DEFAULT_LIMITS } from 'colloquy/server';
+ *
+ * const gate = new ClientGate({ connectsPerMinute: 30, connectBurst: 5, maxSessionsPerClient: DEFAULT_LIMITS.maxSessionsPerClient });
+ * function startSession(clientAddress: string): () => void {
+ *   gate.request(clientAddress); // throws ClientLimitError (rate_limited) over the rate
+ *   const slot = gate.openSession(clientAddress); // throws ClientLimitError (too_many_sessions)
+ *   return () => slot.release();
+ * }
+ * ```
+ */
 export class ClientGate {
   private readonly buckets = new Map<string, Bucket>();
   private readonly sessions = new Map<string, number>();

@@ -84,6 +84,22 @@ const MemorySchema = z
   })
   .strict();
 
+/**
+ * The zod schema of the server's JSON config file (`COLLOQUY_CONFIG`): agents, tools, model specs,
+ * named configurations, memory, compaction, limits.
+ *
+ * @example
+ * ```ts
+ * import { ConfigFileSchema } from 'colloquy/server';
+ *
+ * const result = ConfigFileSchema.safeParse({
+ *   models: { llm: 'openai:gpt-4.1-mini', tts: 'openai:gpt-4o-mini-tts' },
+ *   agents: [{ name: 'concierge', instructions: 'You are a hotel concierge.' }],
+ *   limits: { maxSessions: 50 },
+ * });
+ * if (!result.success) console.error(result.error.issues);
+ * ```
+ */
 export const ConfigFileSchema = ProfileSchema.extend({
   configurations: z.record(z.string(), ProfileSchema).optional(),
   idleTimeoutMs: z.number().int().positive().optional(),
@@ -152,6 +168,19 @@ const DEFAULT_AGENT: AgentConfig = {
   instructions: 'You are a helpful voice assistant. Answer in one or two short spoken sentences.',
 };
 
+/**
+ * The server configuration from the environment (PORT, HOST, COLLOQUY_*) and the JSON file named by
+ * `COLLOQUY_CONFIG`; throws `ConfigError` naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const config = loadServerConfig({ ...process.env, PORT: '8080', COLLOQUY_LLM: 'openai:gpt-4.1-mini' });
+ * console.log(config.port, config.defaults.llm);
+ * const server = await startServer({ config });
+ * ```
+ */
 export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   let file: ConfigFile = {};
   let baseDir = process.cwd();
@@ -256,6 +285,18 @@ function memoryConfig(
   };
 }
 
+/**
+ * Validates a config file's JSON (throws `ConfigError` `invalid_config` naming `origin` and the field).
+ *
+ * @example
+ * ```ts
+ * import { parseConfigFile } from 'colloquy/server';
+ * import { readFile } from 'node:fs/promises';
+ *
+ * const file = parseConfigFile(JSON.parse(await readFile('colloquy.json', 'utf8')), 'colloquy.json');
+ * console.log(file.agents?.map((a) => a.name));
+ * ```
+ */
 export function parseConfigFile(raw: unknown, origin: string): ConfigFile {
   const r = ConfigFileSchema.safeParse(raw);
   if (!r.success) {
@@ -264,6 +305,18 @@ export function parseConfigFile(raw: unknown, origin: string): ConfigFile {
   return r.data;
 }
 
+/**
+ * What a client may send as `requestData` on `POST /connect` (`config`, `agent`, `mode`,
+ * `user_id`, `resume_handle`; other fields pass through to a connect hook).
+ *
+ * @example
+ * ```ts
+ * import { RequestDataSchema } from 'colloquy/server';
+ *
+ * const parsed = RequestDataSchema.safeParse({ agent: 'billing', user_id: 'user-7', lead_id: 42 });
+ * if (parsed.success) console.log(parsed.data.agent, parsed.data.user_id);
+ * ```
+ */
 export const RequestDataSchema = z
   .object({
     config: z.string().max(100).optional(),

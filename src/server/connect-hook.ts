@@ -51,7 +51,24 @@ export type ConnectHook = (
   request: ConnectRequest,
 ) => ConnectDecision | undefined | Promise<ConnectDecision | undefined>;
 
-/** Thrown by a connect hook to refuse a client: the status (400-499) and `message` reach it as `{info}`. */
+/**
+ * Thrown by a connect hook to refuse a client: the status (400-499) and `message` reach it as `{info}`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectRefusal, loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const leads = new Map([['42', { name: 'Ada' }]]);
+ * const server = await startServer({
+ *   config: loadServerConfig(),
+ *   onConnect: async ({ requestData }) => {
+ *     const lead = leads.get(String(requestData.lead_id));
+ *     if (!lead) throw new ConnectRefusal(404, 'Unknown lead'); // the client gets 404 {info: 'Unknown lead'}
+ *     return { agent: 'sales', variables: { name: lead.name }, greeting: `Hello ${lead.name}!` };
+ *   },
+ * });
+ * ```
+ */
 export class ConnectRefusal extends ColloquyError {
   readonly status: number;
   constructor(status: number, message: string) {

@@ -7,6 +7,18 @@
  */
 import { ConfigError } from '../errors.ts';
 
+/**
+ * The HTTP paths answering a client's `startBotAndConnect` when none are configured (`connectPaths`
+ * in the config file, or COLLOQUY_CONNECT_PATHS).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONNECT_PATHS, loadServerConfig } from 'colloquy/server';
+ *
+ * const config = loadServerConfig();
+ * console.log(DEFAULT_CONNECT_PATHS); // ['/connect']
+ * ```
+ */
 export const DEFAULT_CONNECT_PATHS: readonly string[] = ['/connect'];
 
 /** Paths the server uses for something else. */

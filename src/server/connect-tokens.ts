@@ -15,6 +15,24 @@ export interface ConnectGrant {
   resume?: { sessionId: string; handle: string };
 }
 
+/**
+ * One-time tokens a connect path issues and a transport redeems (`GET /ws?token=…`).
+ *
+ * @example
+ * ```ts
+ * import { ConnectTokens, type SessionProfile } from 'colloquy/server';
+ *
+ * const tokens = new ConnectTokens(30_000); // redeemable for 30 s
+ * const profile: SessionProfile = {
+ *   mode: 'agent',
+ *   models: { llm: 'openai:gpt-4.1-mini', stt: 'openai:whisper-1', tts: 'espeak', vad: 'silero' },
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   tools: [],
+ * };
+ * const token = tokens.issue(profile, { user_id: 'user-7' });
+ * const grant = tokens.consume(token); // the grant, once; undefined when used or expired
+ * ```
+ */
 export class ConnectTokens {
   private readonly grants = new Map<string, ConnectGrant>();
 

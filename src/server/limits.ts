@@ -15,7 +15,17 @@ const MIB = 1024 * KIB;
 
 const bytes = (min: number, max: number) => z.number().int().min(min).max(max);
 
-/** Every limit with its bounds (what a deployment may set). */
+/**
+ * Every limit with its bounds (what a deployment may set).
+ *
+ * @example
+ * ```ts
+ * import { LimitsSchema } from 'colloquy/server';
+ *
+ * const result = LimitsSchema.partial().safeParse({ maxSessions: 500, wsMessageBytes: 1024 });
+ * if (!result.success) console.error(result.error.issues); // wsMessageBytes is below its minimum
+ * ```
+ */
 export const LimitsSchema = z
   .object({
     /** Largest request body on routes without their own limit (413 beyond). */
@@ -65,9 +75,27 @@ export type ServerLimits = z.infer<typeof LimitsSchema>;
 /** Some limits, the rest default. */
 export type LimitsInput = Partial<ServerLimits>;
 
-/** The config file's `limits` section (any subset). */
+/**
+ * The config file's `limits` section (any subset).
+ *
+ * @example
+ * ```ts
+ * import { LimitsFileSchema } from 'colloquy/server';
+ *
+ * const limits = LimitsFileSchema.parse({ maxSessions: 200, maxSessionsPerClient: 4 });
+ * ```
+ */
 export const LimitsFileSchema = LimitsSchema.partial();
 
+/**
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS, loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * // twice the default session cap, everything else as shipped
+ * const server = await startServer({ config: loadServerConfig(), limits: { maxSessions: DEFAULT_LIMITS.maxSessions * 2 } });
+ * ```
+ */
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxBodyBytes: MIB,
   connectBodyBytes: 64 * KIB,
@@ -91,7 +119,17 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   readyTimeoutMs: 30_000,
 });
 
-/** The environment variable of each limit. */
+/**
+ * The environment variable of each limit.
+ *
+ * @example
+ * ```ts
+ * import { LIMIT_ENV } from 'colloquy/server';
+ *
+ * console.log(LIMIT_ENV.maxSessions); // COLLOQUY_MAX_SESSIONS
+ * for (const [limit, variable] of Object.entries(LIMIT_ENV)) console.log(`${variable} sets ${limit}`);
+ * ```
+ */
 export const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = Object.freeze({
   maxBodyBytes: 'COLLOQUY_MAX_BODY_BYTES',
   connectBodyBytes: 'COLLOQUY_CONNECT_BODY_BYTES',
@@ -115,7 +153,17 @@ export const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = Object.fr
   readyTimeoutMs: 'COLLOQUY_READY_TIMEOUT_MS',
 });
 
-/** The limits set in the environment (only those present; values are checked by `resolveLimits`). */
+/**
+ * The limits set in the environment (only those present; values are checked by `resolveLimits`).
+ *
+ * @example
+ * ```ts
+ * import { limitsFromEnv, resolveLimits } from 'colloquy/server';
+ *
+ * const fromEnv = limitsFromEnv({ COLLOQUY_MAX_SESSIONS: '250' }); // { maxSessions: 250 }
+ * const limits = resolveLimits({ maxSessionsPerClient: 4 }, fromEnv);
+ * ```
+ */
 export function limitsFromEnv(env: Record<string, string | undefined>): LimitsInput {
   const out: Record<string, number> = {};
   for (const [key, name] of Object.entries(LIMIT_ENV)) {
@@ -133,6 +181,15 @@ export function limitsFromEnv(env: Record<string, string | undefined>): LimitsIn
 /**
  * Defaults overlaid with each layer in turn (later wins), then validated: every value within its
  * bounds, and the pairs that must agree do. Throws `ConfigError('invalid_limits')`.
+ *
+ * @example
+ * ```ts
+ * import { limitsFromEnv, resolveLimits } from 'colloquy/server';
+ *
+ * // defaults, then the config file's section, then the environment: later layers win
+ * const limits = resolveLimits({ maxSessions: 100 }, limitsFromEnv(process.env));
+ * console.log(limits.maxSessions, limits.wsMessageBytes);
+ * ```
  */
 export function resolveLimits(...layers: Array<LimitsInput | undefined>): ServerLimits {
   const merged: Record<string, unknown> = { ...DEFAULT_LIMITS };

@@ -99,7 +99,23 @@ export function liveKitKeys(env: Record<string, string | undefined>, logger: Log
   };
 }
 
-/** True when the optional packages LiveKit rooms need are installed (warns naming them otherwise). */
+/**
+ * True when the optional packages LiveKit rooms need are installed (warns naming them otherwise).
+ *
+ * @example
+ * ```ts
+ * import { liveKitAvailable, registerLiveKitRoutes } from 'colloquy/livekit';
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({
+ *   config: loadServerConfig(),
+ *   registerRoutes: (app, context) => {
+ *     // warns naming `npm install @livekit/protocol @roamhq/wrtc` when they are missing
+ *     if (liveKitAvailable(context.logger)) registerLiveKitRoutes(app, context);
+ *   },
+ * });
+ * ```
+ */
 export function liveKitAvailable(logger: Logger): boolean {
   const missing = ['@livekit/protocol', '@roamhq/wrtc'].filter((name) => !hasOptional(name));
   if (missing.length) logger.warn(`LiveKit rooms disabled: run \`npm install ${missing.join(' ')}\``);

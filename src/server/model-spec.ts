@@ -53,6 +53,17 @@ export interface ParsedSpec {
   model: string;
 }
 
+/**
+ * Splits a model spec `provider:model` (throws `ConfigError` `invalid_model_spec`); `kind` names
+ * the setting in the message.
+ *
+ * @example
+ * ```ts
+ * import { parseSpec } from 'colloquy/server';
+ *
+ * const { provider, model } = parseSpec('openai:gpt-4.1-mini', 'LLM'); // 'openai', 'gpt-4.1-mini'
+ * ```
+ */
 export function parseSpec(spec: string, kind: string): ParsedSpec {
   if (typeof spec !== 'string' || !spec.trim())
     throw new ConfigError('invalid_model_spec', `${kind}: empty model spec`);
@@ -91,6 +102,19 @@ function compatible(model: string, env: Env, kind: string) {
   return { provider, name };
 }
 
+/**
+ * An AI SDK language model from a spec: `openai:`, `anthropic:`, `google:`, `groq:`,
+ * `openai-compatible:` or `scripted:FILE` (keys from `env`).
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { resolveLanguageModel } from 'colloquy/server';
+ *
+ * const model = resolveLanguageModel(process.env.COLLOQUY_LLM ?? 'anthropic:claude-sonnet-4-5');
+ * const session = new VoiceSession({ userId: 'u1', model, agents: [{ name: 'main', instructions: 'Be brief.' }] });
+ * ```
+ */
 export function resolveLanguageModel(
   spec: string,
   env: Env = process.env,
@@ -132,6 +156,20 @@ export function isRealtimeSpec(spec: string): boolean {
  * A realtime speech-to-speech model: `openai-realtime:MODEL` (OPENAI_API_KEY,
  * COLLOQUY_OPENAI_REALTIME_URL) or `google-live:MODEL` (GOOGLE_GENERATIVE_AI_API_KEY,
  * COLLOQUY_GOOGLE_LIVE_URL). Keys are checked when a session connects.
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { resolveLanguageModel, resolveRealtimeModel } from 'colloquy/server';
+ *
+ * const realtime = resolveRealtimeModel('openai-realtime:gpt-realtime'); // or 'google-live:MODEL'
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: resolveLanguageModel('openai:gpt-4.1-mini'),
+ *   agents: [{ name: 'main', instructions: 'Be brief.' }],
+ *   realtime: { model: realtime },
+ * });
+ * ```
  */
 export function resolveRealtimeModel(
   spec: string,
@@ -162,6 +200,18 @@ export function resolveRealtimeModel(
   }
 }
 
+/**
+ * A streaming STT from a spec: `pocketsphinx[:GRAMMAR_FILE]`, `openai:`, `groq:`, `deepgram:` or
+ * `openai-compatible:`.
+ *
+ * @example
+ * ```ts
+ * import { resolveStt, resolveVad } from 'colloquy/server';
+ *
+ * const stt = resolveStt('deepgram:nova-3');
+ * const vad = resolveVad('silero');
+ * ```
+ */
 export function resolveStt(spec: string, env: Env = process.env, baseDir = process.cwd()): SttModel {
   const p = parseSpec(spec, 'STT');
   switch (p.provider) {
@@ -196,6 +246,17 @@ export function resolveStt(spec: string, env: Env = process.env, baseDir = proce
   }
 }
 
+/**
+ * A streaming TTS from a spec: `espeak[:VOICE]`, `openai:MODEL` or `openai-compatible:MODEL`.
+ *
+ * @example
+ * ```ts
+ * import { resolveTts } from 'colloquy/server';
+ *
+ * const tts = resolveTts('openai:gpt-4o-mini-tts');
+ * console.log(tts.provider, tts.sampleRate);
+ * ```
+ */
 export function resolveTts(spec: string, env: Env = process.env): TtsModel {
   const p = parseSpec(spec, 'TTS');
   switch (p.provider) {
@@ -229,6 +290,17 @@ export function resolveTts(spec: string, env: Env = process.env): TtsModel {
   }
 }
 
+/**
+ * A VAD from a spec: `silero` or `energy`.
+ *
+ * @example
+ * ```ts
+ * import { resolveVad } from 'colloquy/server';
+ *
+ * const vad = resolveVad(process.env.COLLOQUY_VAD ?? 'energy');
+ * console.log(vad.frameSamples, vad.sampleRate);
+ * ```
+ */
 export function resolveVad(spec: string): VadModel {
   const p = parseSpec(spec, 'VAD');
   switch (p.provider) {

@@ -48,10 +48,33 @@ export interface RtviSessionInternals {
   reportError(component: string, err: unknown, severity: 'warn' | 'error'): void;
 }
 
-/** Longest `tts-speak` text; longer texts are truncated (seed 002). */
+/**
+ * Longest `tts-speak` text; longer texts are truncated (seed 002).
+ *
+ * @example
+ * ```ts
+ * import { TTS_SPEAK_MAX_CHARS } from 'colloquy/server';
+ *
+ * function speakable(text: string): string[] {
+ *   const parts: string[] = [];
+ *   for (let i = 0; i < text.length; i += TTS_SPEAK_MAX_CHARS) parts.push(text.slice(i, i + TTS_SPEAK_MAX_CHARS));
+ *   return parts; // send each as its own `tts-speak`
+ * }
+ * ```
+ */
 export const TTS_SPEAK_MAX_CHARS = 2000;
 
-/** The `t` values of RTVI `client-message`s the server answers. */
+/**
+ * The `t` values of RTVI `client-message`s the server answers.
+ *
+ * @example
+ * ```ts
+ * import { RTVI_CLIENT_MESSAGE_NAMES } from 'colloquy/server';
+ *
+ * const supported = new Set<string>(RTVI_CLIENT_MESSAGE_NAMES); // 'tts-speak', 'ping', 'subagent-ui-response'
+ * console.log(supported.has('ping'));
+ * ```
+ */
 export const RTVI_CLIENT_MESSAGE_NAMES = ['tts-speak', 'ping', 'subagent-ui-response'] as const;
 
 /** The `ui-event` name (and `client-message` type) of an answer to a subagent's question. */

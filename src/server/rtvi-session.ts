@@ -94,7 +94,27 @@ export const COLLOQUY_ABOUT = { library: 'colloquy', library_version: '0.1.0' } 
 
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
-/** Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile. */
+/**
+ * Builds the session and starts listening to the transport. Throws `ConfigError` for a bad profile.
+ *
+ * @example
+ * ```ts
+ * import { createRtviSession, loadServerConfig, type RtviTransport, type SessionProfile } from 'colloquy/server';
+ *
+ * const config = loadServerConfig();
+ * const profile: SessionProfile = {
+ *   mode: 'agent',
+ *   models: { llm: 'openai:gpt-4.1-mini', stt: 'deepgram:nova-3', tts: 'openai:gpt-4o-mini-tts', vad: 'silero' },
+ *   agents: [{ name: 'main', instructions: 'You are a helpful voice assistant.' }],
+ *   tools: [],
+ * };
+ * // `transport` is your own RtviTransport (a phone line, a custom socket…)
+ * function serve(transport: RtviTransport): void {
+ *   const rtvi = createRtviSession({ transport, profile, config });
+ *   void rtvi.closed.then((reason) => console.log(`session ${rtvi.id} ended: ${reason}`));
+ * }
+ * ```
+ */
 export function createRtviSession(options: RtviSessionOptions): RtviSession {
   const { profile, config } = options;
   checkSpecificationVersion('transport', options.transport);

@@ -45,6 +45,15 @@ type Env = Record<string, string | undefined>;
 /**
  * Caches models by spec. Silero shares one inference session per model file anyway; caching the
  * wrappers also avoids re-reading grammars, scripts and kb files per session.
+ *
+ * @example
+ * ```ts
+ * import { ModelCache } from 'colloquy/server';
+ *
+ * const models = new ModelCache(process.cwd()); // relative paths (grammars, scripts) resolve here
+ * const { llm, stt, tts, vad } = models.models({ llm: 'openai:gpt-4.1-mini', stt: 'pocketsphinx', tts: 'espeak', vad: 'energy' });
+ * console.log(models.llm('openai:gpt-4.1-mini') === llm); // true: cached by spec
+ * ```
  */
 export class ModelCache {
   private readonly llms = new Map<string, LanguageModel>();

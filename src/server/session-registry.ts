@@ -28,6 +28,17 @@ export interface SessionRecord {
   transcript: ModelMessage[];
 }
 
+/**
+ * @example
+ * ```ts
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * const server = await startServer({ config: loadServerConfig() });
+ * const { registry } = server.context; // the SessionRegistry of the server's sessions
+ * console.log(`${registry.activeCount} live; user-7 has ${registry.liveOf('user-7').length}`);
+ * await registry.closeAll('maintenance');
+ * ```
+ */
 export class SessionRegistry {
   private readonly live = new Map<string, RegisteredSession>();
   private readonly closed = new Map<string, SessionRecord>();

@@ -58,7 +58,7 @@ export interface SqliteSessionStoreOptions {
  *
  * const store = SqliteSessionStore.open('./data/colloquy.db', { busyTimeoutMs: 5000 });
  * const page = await store.listSessions({ userId: 'user-7', limit: 20 });
- * for (const s of page.sessions) console.log(s.sessionId, s.startedAt);
+ * for (const s of page.sessions) console.log(s.id, s.startedAt, s.turnCount);
  * await store.close();
  * ```
  */

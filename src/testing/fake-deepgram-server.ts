@@ -39,6 +39,23 @@ export interface FakeDeepgramServerOptions {
   onConnection?: (connection: FakeDeepgramConnection) => void;
 }
 
+/**
+ * One client connection to a `FakeDeepgramServer`: its query, the audio it sent, the control
+ * messages (`KeepAlive`, `Finalize`, `CloseStream`).
+ *
+ * @example
+ * ```ts
+ * import { DeepgramStt } from 'colloquy';
+ * import { FakeDeepgramServer } from 'colloquy/testing';
+ *
+ * const server = await FakeDeepgramServer.start({ transcript: 'hello world' });
+ * const stt = new DeepgramStt({ apiKey: server.apiKey, url: server.url });
+ * // … run the STT on some audio, then:
+ * const [connection] = await server.waitForConnections(1);
+ * console.log(connection?.query.get('model'), connection?.sampleRate, connection?.controls);
+ * await server.close();
+ * ```
+ */
 export class FakeDeepgramConnection {
   readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
@@ -247,6 +264,27 @@ export class FakeDeepgramConnection {
   }
 }
 
+/**
+ * A local server speaking Deepgram's `/v1/listen` WebSocket protocol, for testing `DeepgramStt`
+ * (or your own client) without the cloud.
+ *
+ * @example
+ * ```ts
+ * import { DeepgramStt, VoiceSession } from 'colloquy';
+ * import { FakeDeepgramServer, mockLanguageModel } from 'colloquy/testing';
+ *
+ * const server = await FakeDeepgramServer.start({ transcript: 'turn on the kitchen lights', msPerWord: 100 });
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: mockLanguageModel(['Done.']),
+ *   agents: [{ name: 'main', instructions: 'Control the lights.' }],
+ *   audio: { stt: new DeepgramStt({ apiKey: server.apiKey, url: server.url }) },
+ * });
+ * // … push audio, await the turn …
+ * await session.close();
+ * await server.close();
+ * ```
+ */
 export class FakeDeepgramServer {
   readonly connections: FakeDeepgramConnection[] = [];
   /** Handshakes refused (status and why). */

@@ -42,6 +42,22 @@ interface GeminiConnection extends FakeConnectionState {
   inputSamples: number;
 }
 
+/**
+ * A local server speaking Gemini Live's BidiGenerateContent protocol: scripted replies (a tone for
+ * audio, transcripts, tool calls), session resumption handles and GoAway.
+ *
+ * @example
+ * ```ts
+ * import { GeminiLiveModel } from 'colloquy';
+ * import { FakeGeminiLiveServer } from 'colloquy/testing';
+ *
+ * const server = await new FakeGeminiLiveServer({ replies: [{ userTranscript: 'hi', text: 'Hello there!' }] }).listen();
+ * const model = new GeminiLiveModel({ model: 'gemini-live-test', apiKey: server.apiKey, url: server.url });
+ * // … a VoiceSession with `realtime: { model }` …
+ * server.goAway(5000); // the server announces it will close
+ * await server.close();
+ * ```
+ */
 export class FakeGeminiLiveServer extends FakeRealtimeServer {
   private readonly handles = new Map<string, Conversation>();
   private conversations = 0;

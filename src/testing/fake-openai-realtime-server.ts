@@ -45,6 +45,22 @@ interface OpenAIConnection extends FakeConnectionState {
 
 const RATE = 24000;
 
+/**
+ * A local server speaking OpenAI's Realtime WebSocket protocol: scripted replies (a tone for audio,
+ * transcripts, tool calls), truncation and item deletion recorded.
+ *
+ * @example
+ * ```ts
+ * import { OpenAIRealtimeModel } from 'colloquy';
+ * import { FakeOpenAIRealtimeServer } from 'colloquy/testing';
+ *
+ * const server = await new FakeOpenAIRealtimeServer({ replies: [{ text: 'Welcome to the hotel.', audioMs: 200 }] }).listen();
+ * const model = new OpenAIRealtimeModel({ model: 'gpt-realtime', apiKey: server.apiKey, url: server.url });
+ * // … a VoiceSession with `realtime: { model }` …
+ * console.log(server.messages('session.update').length);
+ * await server.close();
+ * ```
+ */
 export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
   /** Models the fake accepts in `?model=` (any when empty). */
   models: string[] = [];

@@ -50,6 +50,24 @@ export interface FakeConnectionState {
   heardSpeech: boolean;
 }
 
+/**
+ * @example
+ * ```ts
+ * import { FakeOpenAIRealtimeServer, type FakeRealtimeServer } from 'colloquy/testing';
+ *
+ * // what both fakes share: scripted replies, what they received, connections
+ * async function withFake(fake: FakeRealtimeServer, run: () => Promise<void>): Promise<void> {
+ *   await fake.listen();
+ *   fake.reply({ userTranscript: 'book a table', text: 'For how many people?' });
+ *   try {
+ *     await run();
+ *   } finally {
+ *     await fake.close();
+ *   }
+ * }
+ * await withFake(new FakeOpenAIRealtimeServer(), async () => {});
+ * ```
+ */
 export abstract class FakeRealtimeServer {
   readonly apiKey: string;
   readonly received: FakeReceived[] = [];

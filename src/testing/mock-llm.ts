@@ -205,7 +205,20 @@ export function mockLanguageModel(
   return model;
 }
 
-/** Text of the last user message in a call's prompt. */
+/**
+ * Text of the last user message in a call's prompt.
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { lastUserText, mockLanguageModel } from 'colloquy/testing';
+ *
+ * // an echoing model: each response is computed from the call's prompt
+ * const model = mockLanguageModel([(options) => `You said: ${lastUserText(options)}`]);
+ * const session = new VoiceSession({ userId: 'u1', model, agents: [{ name: 'main', instructions: 'Echo.' }] });
+ * console.log((await session.sendText('hello')).text); // You said: hello
+ * ```
+ */
 export function lastUserText(options: LanguageModelV3CallOptions): string {
   for (let i = options.prompt.length - 1; i >= 0; i--) {
     const m = options.prompt[i];

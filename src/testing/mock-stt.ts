@@ -44,6 +44,24 @@ export interface MockSttCall {
   audioEnded: boolean;
 }
 
+/**
+ * A scripted STT: one transcript per utterance, with interims, delays and failure modes.
+ *
+ * @example
+ * ```ts
+ * import { EnergyVad, VoiceSession } from 'colloquy';
+ * import { MockStt, MockTts, mockLanguageModel } from 'colloquy/testing';
+ *
+ * const stt = new MockStt({ script: ['what time is it', { text: 'thanks', delayMs: 50 }] });
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: mockLanguageModel(['It is noon.', 'You are welcome.']),
+ *   agents: [{ name: 'main', instructions: 'Tell the time.' }],
+ *   audio: { vad: new EnergyVad(), stt, tts: new MockTts(), inputSampleRate: 16000, output: { write: () => {} } },
+ * });
+ * // … push audio; then `stt.calls` says what each utterance sent
+ * ```
+ */
 export class MockStt implements SttModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.stt;
   readonly provider = 'mock';

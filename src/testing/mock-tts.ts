@@ -35,6 +35,26 @@ export interface MockTtsOptions {
   error?: Error;
 }
 
+/**
+ * A deterministic TTS: a tone whose length follows the text, with delays, failures and stalls.
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { MockTts, mockLanguageModel } from 'colloquy/testing';
+ *
+ * const tts = new MockTts({ sampleRate: 16000, msPerChar: 20, failOn: /error/ });
+ * const frames: Int16Array[] = [];
+ * const session = new VoiceSession({
+ *   userId: 'u1',
+ *   model: mockLanguageModel(['Hello there.']),
+ *   agents: [{ name: 'main', instructions: 'Greet.' }],
+ *   audio: { tts, outputSampleRate: 16000, output: { write: (frame) => frames.push(frame.slice()) } },
+ * });
+ * await session.sendText('Hi');
+ * console.log(tts.requests.map((r) => r.text), tts.durationMsFor('Hello there.'));
+ * ```
+ */
 export class MockTts implements TtsModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
   readonly provider = 'mock';

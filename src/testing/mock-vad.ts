@@ -24,6 +24,21 @@ export interface MockVadOptions {
   async?: boolean;
 }
 
+/**
+ * A scripted VAD: per-frame probabilities from an array or a function (or the frame's energy).
+ *
+ * @example
+ * ```ts
+ * import { VadDetector } from 'colloquy';
+ * import { MockVad } from 'colloquy/testing';
+ *
+ * // 10 frames of speech, then silence
+ * const vad = new MockVad({ sampleRate: 16000, frameSamples: 512, script: [...Array(10).fill(0.9)], afterScript: 0 });
+ * const detector = new VadDetector({ vad, minSpeechMs: 64, minSilenceMs: 128 });
+ * const transitions = await detector.push(new Int16Array(512 * 20));
+ * console.log(transitions.map((t) => t.type)); // ['speech-start', 'speech-stop']
+ * ```
+ */
 export class MockVad implements VadModel {
   readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
   readonly provider = 'mock';
@@ -52,6 +67,17 @@ export class MockVad implements VadModel {
   }
 }
 
+/**
+ * @example
+ * ```ts
+ * import { MockVad } from 'colloquy/testing';
+ *
+ * const vad = new MockVad({ script: [0.1, 0.8, 0.9] });
+ * const stream = vad.createStream(); // a MockVadStream: records what it scored
+ * await stream.process(new Int16Array(vad.frameSamples));
+ * console.log(stream.probabilities, vad.framesScored); // [0.1] 1
+ * ```
+ */
 export class MockVadStream implements VadStream {
   /** Frames processed since creation or the last reset. */
   frameIndex = 0;

@@ -12,7 +12,18 @@ export interface ToneOptions {
   amplitude?: number;
 }
 
-/** A mono PCM16 sine tone. */
+/**
+ * A mono PCM16 sine tone.
+ *
+ * @example
+ * ```ts
+ * import { encodeWav } from 'colloquy';
+ * import { tone } from 'colloquy/testing';
+ *
+ * const beep = tone({ hz: 880, sampleRate: 16000, samples: 8000 }); // 0.5 s, amplitude 8000
+ * const wav = encodeWav(beep, { sampleRate: 16000, channels: 1 });
+ * ```
+ */
 export function tone({ hz = 440, sampleRate, samples, amplitude = 8000 }: ToneOptions): Int16Array {
   const out = new Int16Array(samples);
   const step = (2 * Math.PI * hz) / sampleRate;
@@ -20,7 +31,18 @@ export function tone({ hz = 440, sampleRate, samples, amplitude = 8000 }: ToneOp
   return out;
 }
 
-/** Largest absolute sample. */
+/**
+ * Largest absolute sample.
+ *
+ * @example
+ * ```ts
+ * import { peak, tone } from 'colloquy/testing';
+ * import { expect } from 'vitest';
+ *
+ * const frame = tone({ sampleRate: 16000, samples: 320, amplitude: 4000 });
+ * expect(peak(frame)).toBeGreaterThan(3000); // audible, not silence
+ * ```
+ */
 export function peak(pcm: Int16Array): number {
   let max = 0;
   for (let i = 0; i < pcm.length; i++) {
@@ -30,7 +52,20 @@ export function peak(pcm: Int16Array): number {
   return max;
 }
 
-/** Polls `probe` until it returns a value (not undefined); rejects after `timeoutMs` naming `what`. */
+/**
+ * Polls `probe` until it returns a value (not undefined); rejects after `timeoutMs` naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { VoiceSession } from 'colloquy';
+ * import { mockLanguageModel, until } from 'colloquy/testing';
+ *
+ * const session = new VoiceSession({ userId: 'u1', model: mockLanguageModel(['Hi!']), agents: [{ name: 'main', instructions: 'Greet.' }] });
+ * void session.sendText('Hello');
+ * // polls until the probe returns a value; rejects after 5 s naming what it waited for
+ * const last = await until('an assistant message', () => session.history.find((m) => m.role === 'assistant'), 5000);
+ * ```
+ */
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -46,7 +81,18 @@ export async function until<T>(
   }
 }
 
-/** Everything `tts` says for `text`, as one PCM16 buffer, resampled to `sampleRate` when given. */
+/**
+ * Everything `tts` says for `text`, as one PCM16 buffer, resampled to `sampleRate` when given.
+ *
+ * @example
+ * ```ts
+ * import { EspeakTts } from 'colloquy';
+ * import { peak, synthesizeAll } from 'colloquy/testing';
+ *
+ * const pcm = await synthesizeAll(new EspeakTts(), 'Testing one two three', 16000); // resampled to 16 kHz
+ * console.log(pcm.length / 16000, 's, peak', peak(pcm));
+ * ```
+ */
 export async function synthesizeAll(tts: TtsModel, text: string, sampleRate?: number): Promise<Int16Array> {
   const parts: Int16Array[] = [];
   for await (const chunk of tts.synthesize({ text })) parts.push(chunk);

@@ -61,6 +61,23 @@ export interface LiveKitOutlet {
   openTextStream(topic: string, senderIdentity: string, attributes: Record<string, string>): TextStreamSink;
 }
 
+/**
+ * A LiveKit room's view of a session: agent state and transcription text streams for the page,
+ * plus data messages to it (`publishData`, `publishJson`).
+ *
+ * @example
+ * ```ts
+ * import { type LiveKitRoutes, registerLiveKitRoutes } from 'colloquy/livekit';
+ * import { loadServerConfig, startServer } from 'colloquy/server';
+ *
+ * let rooms: LiveKitRoutes | undefined;
+ * await startServer({ config: loadServerConfig(), registerRoutes: (app, context) => void (rooms = registerLiveKitRoutes(app, context)) });
+ * // later, to the page in room 'support-42':
+ * const projection = rooms?.session('support-42')?.projection;
+ * projection?.publishJson('order.status', { orderId: 'A-17', status: 'shipped' });
+ * console.log(projection?.agentState); // 'listening', 'thinking', 'speaking', …
+ * ```
+ */
 export class LiveKitProjection {
   private readonly offs: Array<() => void> = [];
   private state: AgentState = 'initializing';

@@ -72,7 +72,20 @@ export class LiveKitTokenError extends TransportError {
   }
 }
 
-/** Signs a LiveKit access token. */
+/**
+ * Signs a LiveKit access token.
+ *
+ * @example
+ * ```ts
+ * import { mintLiveKitToken } from 'colloquy/livekit';
+ *
+ * // a LiveKit access token for the browser's `room.connect(url, token)`
+ * const token = mintLiveKitToken(
+ *   { apiKey: process.env.COLLOQUY_LIVEKIT_API_KEY ?? '', apiSecret: process.env.COLLOQUY_LIVEKIT_API_SECRET ?? '' },
+ *   { identity: 'user-7', name: 'Ada', room: 'support-42', ttlMs: 10 * 60_000 },
+ * );
+ * ```
+ */
 export function mintLiveKitToken(keys: LiveKitKeys, options: MintTokenOptions): string {
   const now = Math.floor((options.nowMs ?? Date.now()) / 1000);
   const claims: LiveKitClaims = {
