@@ -46,7 +46,7 @@ export function muLawToLinear(byte: number): number {
  *
  * // 16 kHz PCM16 to a telephone call's 8 kHz mu-law payload
  * const pcm16k = new Int16Array(320); // 20 ms
- * const payload = encodeMuLaw(resample(pcm16k, 16000, 8000)); // 160 bytes
+ * const payload = encodeMuLaw(resample(pcm16k, 16000, 8000)); // 160 bytes, one byte a sample
  * ```
  */
 export function encodeMuLaw(samples: Int16Array, out?: Uint8Array): Uint8Array {

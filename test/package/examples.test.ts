@@ -1,9 +1,10 @@
 /**
- * Editor hovers teach the API: every runtime export of `colloquy`, `colloquy/server`,
- * `colloquy/livekit` and `colloquy/testing` carries an `@example` in the built .d.ts a user's editor
- * reads, and every example is a whole program that typechecks against the built package (each one
- * a module of its own, strict, `colloquy` resolving to dist/ through the package's exports), as the
- * docs' code blocks do (test/docs/code-blocks.test.ts).
+ * Editor hovers teach the API: every class, function and constant exported by `colloquy`,
+ * `colloquy/server`, `colloquy/livekit` and `colloquy/testing` (a class exported as a type too: its
+ * hover is the class's) carries an `@example` in the built .d.ts a user's editor reads, and every
+ * example is a whole program that typechecks against the built package (each one a module of its
+ * own, strict, `colloquy` resolving to dist/ through the package's exports), as the docs' code
+ * blocks do (test/docs/code-blocks.test.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +30,11 @@ const ENTRIES: Record<string, string> = {
  * Re-exported from another package (the AI SDK's mock models in `colloquy/testing`): their hover is
  * that package's declaration, which this package cannot annotate.
  */
-const FOREIGN = ['colloquy/testing MockLanguageModelV3', 'colloquy/testing MockSpeechModelV3', 'colloquy/testing MockTranscriptionModelV3'];
+const FOREIGN = [
+  'colloquy/testing MockLanguageModelV3',
+  'colloquy/testing MockSpeechModelV3',
+  'colloquy/testing MockTranscriptionModelV3',
+];
 
 interface Example {
   /** `colloquy/server createApp #1`. */
@@ -76,7 +81,8 @@ function survey(): Survey {
     out.total[entry] = 0;
     for (const exported of checker.getExportsOfModule(module)) {
       const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-      if (!(symbol.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable))) continue;
+      if (!(symbol.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable)))
+        continue;
       out.total[entry]++;
       const label = `${entry} ${exported.name}`;
       const declared = symbol.declarations?.[0]?.getSourceFile().fileName ?? '';
@@ -112,16 +118,21 @@ describe('@example on the public API (the built .d.ts, as an editor hover shows 
   });
 
   it('an @example block is extracted whole from its tag', () => {
-    const text = 'Intro.\n```ts\nimport { a } from \'colloquy\';\n\nconst b = a(1);\n```\nAfter.\n```ts\nb();\n```';
+    const text =
+      "Intro.\n```ts\nimport { a } from 'colloquy';\n\nconst b = a(1);\n```\nAfter.\n```ts\nb();\n```";
     expect(fencedBlocks(text)).toEqual(["import { a } from 'colloquy';\n\nconst b = a(1);\n", 'b();\n']);
   });
 
-  it('every @example typechecks against the built package, each a module of its own, strict', { timeout: 300_000 }, async () => {
-    const documented = Object.values(found.total).reduce((a, b) => a + b, 0) - found.foreign.length - found.missing.length;
+  it('every @example typechecks against the built package, each a module of its own, strict', {
+    timeout: 300_000,
+  }, async () => {
+    const documented =
+      Object.values(found.total).reduce((a, b) => a + b, 0) - found.foreign.length - found.missing.length;
     expect(found.examples.length).toBeGreaterThanOrEqual(documented);
     await mkdir(dir, { recursive: true });
     // `export {}` keeps an example without imports a module (its names do not clash with others').
-    for (const example of found.examples) await writeFile(join(dir, example.file), `${example.code}export {};\n`);
+    for (const example of found.examples)
+      await writeFile(join(dir, example.file), `${example.code}export {};\n`);
     await writeFile(
       join(dir, 'tsconfig.json'),
       JSON.stringify({

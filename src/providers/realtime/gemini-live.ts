@@ -58,12 +58,12 @@ export function classifyGeminiClose(code: number): RealtimeErrorSeverity {
  *
  * @example
  * ```ts
+ * import { google } from '@ai-sdk/google';
  * import { GeminiLiveModel, VoiceSession } from 'colloquy';
- * import { mockLanguageModel } from 'colloquy/testing';
  *
  * const session = new VoiceSession({
  *   userId: 'u1',
- *   model: mockLanguageModel(['unused in realtime mode']), // the realtime model speaks; `model` is not called
+ *   model: google('gemini-2.5-flash'), // the text model (subagents, memory); the realtime model speaks
  *   agents: [{ name: 'main', instructions: 'You are a friendly receptionist.' }],
  *   realtime: { model: new GeminiLiveModel({ model: 'gemini-2.5-flash-native-audio-preview-12-2025' }) },
  *   audio: { output: { write: (frame) => console.log(frame.length) } },

@@ -71,7 +71,12 @@ export interface LiveKitOutlet {
  * import { loadServerConfig, startServer } from 'colloquy/server';
  *
  * let rooms: LiveKitRoutes | undefined;
- * await startServer({ config: loadServerConfig(), registerRoutes: (app, context) => void (rooms = registerLiveKitRoutes(app, context)) });
+ * await startServer({
+ *   config: loadServerConfig(),
+ *   registerRoutes: (app, context) => {
+ *     rooms = registerLiveKitRoutes(app, context);
+ *   },
+ * });
  * // later, to the page in room 'support-42':
  * const projection = rooms?.session('support-42')?.projection;
  * projection?.publishJson('order.status', { orderId: 'A-17', status: 'shipped' });
