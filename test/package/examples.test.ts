@@ -6,14 +6,12 @@
  * own, strict, `colloquy` resolving to dist/ through the package's exports), as the docs' code
  * blocks do (test/docs/code-blocks.test.ts).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { typecheckModules } from '../support/typecheck-modules.ts';
 
-const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const dist = join(root, 'dist');
 const dir = join(root, '.tmp', `api-examples-${process.pid}`);
@@ -111,7 +109,7 @@ afterAll(async () => {
 describe('@example on the public API (the built .d.ts, as an editor hover shows it)', () => {
   const found = survey();
 
-  it('every runtime export of colloquy, colloquy/server, colloquy/livekit, colloquy/testing has an @example', () => {
+  it('every class, function and constant of colloquy, colloquy/server, colloquy/livekit, colloquy/testing has an @example', () => {
     expect(found.total.colloquy).toBeGreaterThan(50);
     expect(found.foreign).toEqual(FOREIGN);
     expect(found.missing).toEqual([]);
@@ -129,43 +127,13 @@ describe('@example on the public API (the built .d.ts, as an editor hover shows 
     const documented =
       Object.values(found.total).reduce((a, b) => a + b, 0) - found.foreign.length - found.missing.length;
     expect(found.examples.length).toBeGreaterThanOrEqual(documented);
-    await mkdir(dir, { recursive: true });
     // `export {}` keeps an example without imports a module (its names do not clash with others').
-    for (const example of found.examples)
-      await writeFile(join(dir, example.file), `${example.code}export {};\n`);
-    await writeFile(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          lib: ['ES2023', 'DOM'],
-          strict: true,
-          skipLibCheck: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        include: ['*.ts'],
-      }),
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
-      cwd: dir,
-      maxBuffer: 16 * 1024 * 1024,
-    }).then(
-      () => '',
-      (err: { stdout?: string }) => err.stdout ?? String(err),
-    );
-    // "colloquy_server__createApp__1.ts(4,10): error TS…" → "colloquy/server createApp #1 line 4: error TS…".
-    const errors = result
-      .split('\n')
-      .filter((l) => l.includes('error TS'))
-      .map((l) => {
-        const m = /^(?:.*\/)?([\w$]+\.ts)\((\d+),\d+\): (.*)$/.exec(l);
-        const example = m && found.examples.find((e) => e.file === m[1]);
-        return example && m ? `${example.label} line ${m[2]}: ${m[3]}` : l;
-      });
+    const modules = new Map(found.examples.map((e) => [e.file, `${e.code}export {};\n`]));
+    // "colloquy_server__createApp__1.ts" line 4 → "colloquy/server createApp #1 line 4: error TS…".
+    const errors = (await typecheckModules(dir, modules)).map(({ file, line, message }) => {
+      const example = found.examples.find((e) => e.file === file);
+      return example ? `${example.label} line ${line}: ${message}` : message;
+    });
     expect(errors).toEqual([]);
   });
 });
