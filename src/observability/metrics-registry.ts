@@ -81,6 +81,17 @@ class Metric {
   }
 }
 
+/**
+ * A monotonically increasing metric per label set (`inc`).
+ *
+ * @example
+ * ```ts
+ * import { processMetrics } from 'colloquy/server';
+ *
+ * const bookings = processMetrics.counter('app_bookings_total', 'Tables booked by the agent', ['restaurant']);
+ * bookings.inc({ restaurant: 'harbour' }); // appears on GET /metrics
+ * ```
+ */
 export class Counter extends Metric {
   inc(labels?: Labels, by = 1): void {
     if (by < 0 || !Number.isFinite(by)) return;
@@ -88,6 +99,19 @@ export class Counter extends Metric {
   }
 }
 
+/**
+ * A metric that goes up and down per label set (`set`, `add`).
+ *
+ * @example
+ * ```ts
+ * import { processMetrics } from 'colloquy/server';
+ *
+ * const queue = processMetrics.gauge('app_callback_queue', 'Callbacks waiting for a human');
+ * queue.add(1);
+ * queue.add(-1);
+ * queue.set(0);
+ * ```
+ */
 export class Gauge extends Metric {
   set(value: number, labels?: Labels): void {
     if (Number.isFinite(value)) this.at(labels).value = value;
@@ -97,6 +121,19 @@ export class Gauge extends Metric {
   }
 }
 
+/**
+ * Observations counted into buckets (default: the latency buckets, in ms) per label set.
+ *
+ * @example
+ * ```ts
+ * import { processMetrics } from 'colloquy/server';
+ *
+ * const lookup = processMetrics.histogram('app_crm_lookup_ms', 'CRM lookup time', ['outcome'], [50, 100, 250, 500, 1000]);
+ * const started = performance.now();
+ * // … the lookup …
+ * lookup.observe(performance.now() - started, { outcome: 'found' });
+ * ```
+ */
 export class Histogram extends Metric {
   observe(value: number, labels?: Labels): void {
     if (!Number.isFinite(value) || value < 0) return;
@@ -109,7 +146,20 @@ export class Histogram extends Metric {
   }
 }
 
-/** Metrics by name; asking twice for one name gives the same metric. */
+/**
+ * Metrics by name; asking twice for one name gives the same metric.
+ *
+ * @example
+ * ```ts
+ * import { MetricsRegistry, renderPrometheus } from 'colloquy/server';
+ *
+ * // a registry of your own (the server's is `processMetrics`)
+ * const registry = new MetricsRegistry();
+ * const calls = registry.counter('calls_total', 'Calls answered', ['line']);
+ * calls.inc({ line: 'sales' });
+ * console.log(renderPrometheus([{ metrics: registry.snapshot() }]));
+ * ```
+ */
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
   /** Called before each snapshot (gauges read at scrape time, e.g. event-loop lag). */
@@ -174,6 +224,14 @@ const num = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.to
 /**
  * The Prometheus text format (version 0.0.4) of snapshots from one or more processes; each source's
  * `labels` (e.g. `{worker: "2"}`) are added to its series. A metric appears once, with all series.
+ *
+ * @example
+ * ```ts
+ * import { processMetrics, renderPrometheus } from 'colloquy/server';
+ *
+ * // the Prometheus text of this process, labelled as one worker among several
+ * const text = renderPrometheus([{ labels: { worker: '1' }, metrics: processMetrics.snapshot() }]);
+ * ```
  */
 export function renderPrometheus(
   sources: ReadonlyArray<{ labels?: Labels; metrics: MetricSnapshot[] }>,

@@ -12,7 +12,18 @@ import { DIAGNOSTICS_CHANNELS, type DiagnosticsMessages } from '../diagnostics.t
 import { ProviderError } from '../errors.ts';
 import { MetricsRegistry } from './metrics-registry.ts';
 
-/** The process's registry (add your own metrics to it; they appear on `GET /metrics`). */
+/**
+ * The process's registry (add your own metrics to it; they appear on `GET /metrics`).
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, processMetrics, startServer } from 'colloquy/server';
+ *
+ * const escalations = processMetrics.counter('app_escalations_total', 'Calls handed to a human', ['reason']);
+ * const server = await startServer({ config: loadServerConfig() }); // serves GET /metrics
+ * escalations.inc({ reason: 'angry_caller' });
+ * ```
+ */
 export const processMetrics = new MetricsRegistry();
 
 const SEGMENTS: ReadonlyArray<[keyof LatencySegments, string]> = [
