@@ -67,6 +67,21 @@ const INT8_OID = 20;
 /** Arbitrary key of the advisory lock taken while migrating. */
 const MIGRATION_LOCK = 7_203_114_551;
 
+/**
+ * The PostgreSQL `SessionStore` (the optional `pg` package): the SQLite store's contract in a
+ * database every node of a deployment shares; it connects and migrates when opened (`ready`).
+ *
+ * @example
+ * ```ts
+ * import { PostgresSessionStore, StoreWriter } from 'colloquy';
+ *
+ * const store = PostgresSessionStore.open(process.env.DATABASE_URL ?? 'postgres://colloquy@localhost/colloquy', { maxConnections: 10 });
+ * const writer = new StoreWriter(store);
+ * const page = await store.listSessions({ userId: 'user-7' });
+ * await writer.close();
+ * await store.close();
+ * ```
+ */
 export class PostgresSessionStore implements SessionStore {
   readonly kind = 'postgres';
   /** The server and database, without credentials (for messages). */
