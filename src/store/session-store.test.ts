@@ -307,6 +307,28 @@ describe.each(makers)('%s session store', (_name, make) => {
     expect(await store.loadSnapshot('s1')).toBeUndefined();
   });
 
+  it('keeps how a snapshot is resumed and the work it had under way, as they were', async () => {
+    const pending = {
+      tools: [{ toolCallId: 'c1', name: 'report', agentName: 'concierge' }],
+      subagents: [
+        {
+          toolCallId: 'c2',
+          subagentName: 'planner',
+          questions: [{ requestId: 'ui_1', prompt: 'Which day?' }],
+        },
+      ],
+      notifications: ['[Background tool "x" (c0) finished with success: {}]'],
+    };
+    const snap = { ...SNAPSHOT, carrier: { kind: 'livekit' as const, room: 'colloquy-ab' }, pending };
+    await store.saveSnapshot(snap);
+    expect(await store.loadSnapshot('s1')).toEqual(snap);
+    await store.write([{ type: 'snapshot.save', snapshot: { ...snap, carrier: { kind: 'native' } } }]);
+    expect((await store.listSnapshots(0))[0]).toEqual({ ...snap, carrier: { kind: 'native' } });
+    // Without them (an RTVI session with nothing under way), none come back.
+    await store.saveSnapshot(SNAPSHOT);
+    expect(await store.loadSnapshot('s1')).toEqual(SNAPSHOT);
+  });
+
   it('snapshot writes go in batches like the rest: saved (replacing), deleted; before their session opens too', async () => {
     const snap = SNAPSHOT;
     await store.write([

@@ -90,6 +90,13 @@ CREATE TABLE resume_snapshots (
 CREATE INDEX resume_snapshots_by_user ON resume_snapshots (user_id);
 `,
   },
+  {
+    version: 2,
+    sql: `
+ALTER TABLE resume_snapshots ADD COLUMN carrier TEXT;
+ALTER TABLE resume_snapshots ADD COLUMN pending TEXT;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,7 +1,9 @@
 /** The SQLite store's prepared statements and the mapping between rows and records. */
 import type { ModelMessage } from 'ai';
 import type {
+  PendingWork,
   ResumeSnapshot,
+  SnapshotCarrier,
   StoredSession,
   StoredSessionState,
   ToolCallRecord,
@@ -68,8 +70,8 @@ export function prepare(db: Database) {
     deleteAllFacts: db.prepare('DELETE FROM memory_facts WHERE user_id = ?'),
     deleteFact: db.prepare('DELETE FROM memory_facts WHERE user_id = ? AND fact_key = ?'),
     saveSnapshot: db.prepare(
-      `INSERT OR REPLACE INTO resume_snapshots (session_id, user_id, agent_name, profile, history, handle_hash, expires_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO resume_snapshots (session_id, user_id, agent_name, profile, history, handle_hash, expires_at, updated_at, carrier, pending)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getSnapshot: db.prepare('SELECT * FROM resume_snapshots WHERE session_id = ?'),
     deleteSnapshot: db.prepare('DELETE FROM resume_snapshots WHERE session_id = ?'),
@@ -133,6 +135,8 @@ export interface SnapshotRow {
   handle_hash: string;
   expires_at: number;
   updated_at: number;
+  carrier: string | null;
+  pending: string | null;
 }
 
 export function toSession(r: SessionRow): StoredSession {
@@ -194,5 +198,7 @@ export function toSnapshot(r: SnapshotRow): ResumeSnapshot {
     handleHash: r.handle_hash,
     expiresAt: r.expires_at,
     updatedAt: r.updated_at,
+    ...(r.carrier !== null ? { carrier: JSON.parse(r.carrier) as SnapshotCarrier } : {}),
+    ...(r.pending !== null ? { pending: JSON.parse(r.pending) as PendingWork } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from './sqlite-migrations.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.ts';
 import { SqliteSessionStore } from './sqlite-store.ts';
 import { StoreError } from './store-error.ts';
 
@@ -50,6 +50,34 @@ describe('SqliteSessionStore', () => {
     const again = SqliteSessionStore.open(path);
     expect((await again.loadFacts('ana')).map((f) => f.fact)).toEqual(['Likes tea']);
     await again.close();
+  });
+
+  it('a file of schema version 1 is migrated: its resume snapshots load, without carrier and pending work', async () => {
+    const path = join(dir, 'v1.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.pragma('user_version = 1');
+    raw
+      .prepare(
+        'INSERT INTO resume_snapshots (session_id, user_id, agent_name, profile, history, handle_hash, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run('s1', 'ana', 'concierge', '{"mode":"agent"}', '[]', 'abc', 100, 1);
+    raw.close();
+    const store = SqliteSessionStore.open(path);
+    expect(await store.loadSnapshot('s1')).toEqual({
+      sessionId: 's1',
+      userId: 'ana',
+      agentName: 'concierge',
+      profile: { mode: 'agent' },
+      history: [],
+      handleHash: 'abc',
+      expiresAt: 100,
+      updatedAt: 1,
+    });
+    await store.close();
+    const again = new Database(path);
+    expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    again.close();
   });
 
   it('a file that is not a database: store_corrupt naming the file', () => {

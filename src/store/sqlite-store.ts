@@ -339,6 +339,8 @@ export class SqliteSessionStore implements SessionStore {
       x.handleHash,
       x.expiresAt,
       x.updatedAt,
+      x.carrier ? JSON.stringify(x.carrier) : null,
+      x.pending ? JSON.stringify(x.pending) : null,
     );
   }
 

@@ -79,6 +79,31 @@ export interface FactChange {
   at: number;
 }
 
+/**
+ * How a session's client finds it again after a restart: over RTVI with its resume handle at `POST
+ * /connect`, by rejoining its LiveKit room (a valid access token for the room and identity), or with
+ * `{type: 'resume', handle}` on the native WebSocket protocol (`AgentResume`).
+ */
+export type SnapshotCarrier = { kind: 'rtvi' } | { kind: 'livekit'; room: string } | { kind: 'native' };
+
+/**
+ * Work a session had under way when its snapshot was taken. A tool or subagent runs in the process
+ * and dies with it: a restored session tells its conversation that each one was interrupted (and
+ * withdraws the questions the subagents were waiting on); results not yet announced are announced.
+ */
+export interface PendingWork {
+  /** Background tools still running. */
+  tools: Array<{ toolCallId: string; name: string; agentName: string }>;
+  /** Subagents still working, with the questions they were waiting on. */
+  subagents: Array<{
+    toolCallId: string;
+    subagentName: string;
+    questions: Array<{ requestId: string; prompt: string }>;
+  }>;
+  /** Background results that had arrived but were not yet announced to the user. */
+  notifications: string[];
+}
+
 /** Everything needed to pick a session up again (after a dropped client or a server restart). */
 export interface ResumeSnapshot {
   sessionId: string;
@@ -91,6 +116,10 @@ export interface ResumeSnapshot {
   handleHash: string;
   expiresAt: number;
   updatedAt: number;
+  /** How the client comes back (absent: `{kind: 'rtvi'}`). Stored as is. */
+  carrier?: SnapshotCarrier;
+  /** Work under way at the snapshot (absent: none). Stored as is. */
+  pending?: PendingWork;
 }
 
 export interface SessionQuery {
