@@ -215,6 +215,15 @@ export function printReport(r: BenchReport): void {
         row('turn time with the store, ms', st.turnMsWith),
         row('recorder on the turn path, µs per turn', st.recorderUsPerTurn),
         ['database time off the turn path, µs per turn', st.dbUsPerTurn, '', '', '', ''],
+        row(
+          `resume snapshot on the turn path, µs per turn (history up to ${st.snapshot.historyMessages} messages)`,
+          st.snapshot.onPathUsPerTurn,
+        ),
+        row(
+          `resume snapshot written, µs (off the path; ${st.snapshot.historyMessages} messages)`,
+          st.snapshot.dbUs,
+        ),
+        row('  floor: one transcript row written, µs', st.snapshot.floorRowUs),
       ],
     ),
   );

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { tool } from 'ai';
 import { z } from 'zod';
 import { silentLogger } from '../src/logger.ts';
+import { SessionSnapshots } from '../src/session/resume-snapshots.ts';
 import { VoiceSession } from '../src/session/voice-session.ts';
 import { SqliteSessionStore } from '../src/store/sqlite-store.ts';
 import { recordSession } from '../src/store/store-recorder.ts';
@@ -32,6 +33,17 @@ export interface StoreBenchResult {
   recorderUsPerTurn: Summary;
   /** Database time per turn, off the turn's path (flush time ÷ turns), µs. */
   dbUsPerTurn: number;
+  /** Resume snapshots (resume on, durable store): one per turn, with the whole history. */
+  snapshot: {
+    /** Messages in the history at the last turn. */
+    historyMessages: number;
+    /** Building and queueing the snapshot at the turn's end (on the turn's path), µs per turn. */
+    onPathUsPerTurn: Summary;
+    /** Writing the last turn's snapshot to SQLite (off the path, in the writer's batch), µs. */
+    dbUs: Summary;
+    /** Floor: writing one transcript row to SQLite, µs. */
+    floorRowUs: Summary;
+  };
 }
 
 function makeSession(id: string): VoiceSession {
@@ -64,6 +76,66 @@ async function timeTurns(session: VoiceSession, turns: number): Promise<number[]
     out.push(performance.now() - t0);
   }
   return out;
+}
+
+/**
+ * The per-turn resume snapshot: its cost on the turn's path (`SessionSnapshots.save`: copying the
+ * history and queueing the write), and its database write beside the floor of one small row.
+ */
+async function snapshotCost(
+  store: SqliteSessionStore,
+  writer: StoreWriter,
+  turns: number,
+): Promise<StoreBenchResult['snapshot']> {
+  const session = makeSession('bench-snapshots');
+  const snapshots = new SessionSnapshots({
+    bus: session.eventBus,
+    writer,
+    sessionId: session.sessionId,
+    profile: { mode: 'agent', models: { llm: 'x', stt: 'x', tts: 'x', vad: 'x' }, agents: [], tools: [] },
+    history: () => session.history,
+    agentName: () => session.currentAgent,
+    credential: () => ({
+      userId: 'bench-user',
+      handleHash: 'h'.repeat(64),
+      expiresAt: Date.now() + 3_600_000,
+    }),
+    notifications: () => session.pendingNotifications,
+  });
+  const onPath: number[] = [];
+  const save = snapshots.save.bind(snapshots);
+  snapshots.save = () => {
+    const t0 = performance.now();
+    save();
+    onPath.push((performance.now() - t0) * 1000);
+  };
+  await session.start();
+  await timeTurns(session, turns);
+  await writer.flush();
+  const last = await store.loadSnapshot(session.sessionId);
+  if (!last) throw new Error('bench: no snapshot stored');
+  const timeWrites = async (write: () => Promise<void>): Promise<Summary> => {
+    const us: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await write();
+      us.push((performance.now() - t0) * 1000);
+    }
+    return summarize(us);
+  };
+  const dbUs = await timeWrites(() => store.write([{ type: 'snapshot.save', snapshot: last }]));
+  let n = 0;
+  const floorRowUs = await timeWrites(() =>
+    store.write([
+      {
+        type: 'transcript',
+        entry: { sessionId: 'bench-stored', role: 'user', text: `row ${n++}`, interrupted: false, at: n },
+      },
+    ]),
+  );
+  snapshots.drop();
+  await session.close();
+  return { historyMessages: last.history.length, onPathUsPerTurn: summarize(onPath), dbUs, floorRowUs };
 }
 
 export async function runStoreBench(options: { turns: number }): Promise<StoreBenchResult> {
@@ -114,6 +186,7 @@ export async function runStoreBench(options: { turns: number }): Promise<StoreBe
     const writes = writer.written - writtenBefore;
     const db = dbMs;
     await recorded.close();
+    const snapshot = await snapshotCost(store, writer, turns);
     await writer.close();
     await store.close();
     return {
@@ -123,6 +196,7 @@ export async function runStoreBench(options: { turns: number }): Promise<StoreBe
       turnMsWith: summarize(withStore),
       recorderUsPerTurn: summarize(perTurn),
       dbUsPerTurn: Math.round((db * 1000) / turns),
+      snapshot,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -140,4 +214,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `recorder on the turn path p50 ${r.recorderUsPerTurn.p50} µs  p99 ${r.recorderUsPerTurn.p99} µs per turn`,
   );
   console.log(`database, off the path    ${r.dbUsPerTurn} µs per turn`);
+  const sn = r.snapshot;
+  console.log(
+    `resume snapshot, turn path p50 ${sn.onPathUsPerTurn.p50} µs  p99 ${sn.onPathUsPerTurn.p99} µs per turn (history ${sn.historyMessages} messages)`,
+  );
+  console.log(`resume snapshot, database  p50 ${sn.dbUs.p50} µs  p99 ${sn.dbUs.p99} µs per write`);
+  console.log(
+    `floor: one transcript row  p50 ${sn.floorRowUs.p50} µs  p99 ${sn.floorRowUs.p99} µs per write`,
+  );
 }

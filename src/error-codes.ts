@@ -99,6 +99,7 @@ export const ERROR_CODES = [
   'tool_failed',
   'tool_timeout',
   'tool_cancelled',
+  'tool_interrupted',
   'invalid_http_url',
   'http_forbidden_address',
   'http_unreachable',

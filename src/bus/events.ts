@@ -135,7 +135,12 @@ export type SubagentUiPayload =
       /** When the question stops waiting (ms since the epoch). */
       expiresAt: number;
     }
-  | { type: 'cancel'; requestId: string; reason: 'timeout' | 'cancelled' | 'session_closed' };
+  | {
+      type: 'cancel';
+      requestId: string;
+      /** `server_restarted`: the subagent that asked died with its server process. */
+      reason: 'timeout' | 'cancelled' | 'session_closed' | 'server_restarted';
+    };
 
 /** The client's answer to a subagent UI request: one of `value`, `values` or `declined`. */
 export interface SubagentUiResponse {

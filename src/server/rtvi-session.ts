@@ -18,6 +18,7 @@ import type { AudioSink } from '../pipeline/speech-response.ts';
 import { ClientChannels } from '../session/client-channels.ts';
 import type { CompactionOptions } from '../session/context-compaction.ts';
 import { ResumeError, type ResumeHandles } from '../session/resume-handles.ts';
+import { SessionSnapshots } from '../session/resume-snapshots.ts';
 import type { VoiceSession } from '../session/voice-session.ts';
 import { checkSpecificationVersion } from '../specification-version.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
@@ -33,7 +34,7 @@ import type { RtviTransport } from './rtvi-transport.ts';
 import { buildServerSession } from './server-session.ts';
 import { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
-import { SessionSnapshots, shutdownNotice } from './session-snapshots.ts';
+import { shutdownNotice } from './session-snapshots.ts';
 import { SwitchableTransport } from './switchable-transport.ts';
 
 export interface RtviSessionOptions {
@@ -169,11 +170,12 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       ? new SessionSnapshots({
           bus,
           writer: options.store,
-          handles: options.resume.handles,
+          credential: () => options.resume?.handles.current(sessionId),
           sessionId,
           profile,
           history: () => session.history,
           agentName: () => session.currentAgent,
+          notifications: () => session.pendingNotifications,
         })
       : undefined;
 

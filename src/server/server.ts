@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
+import { reportWhenStarted } from '../session/pending-work.ts';
 import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
@@ -106,7 +107,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(restored ? { sessionId: restored.sessionId, userId: restored.userId } : {}),
       readyTimeoutMs: limits.readyTimeoutMs,
     });
-    if (restored) session.session.setHistory(restored.history);
+    if (restored) {
+      session.session.setHistory(restored.history);
+      // Work that died with the previous server: the agent tells the user once the session starts.
+      reportWhenStarted(session.session, restored.pending);
+    }
     resume?.track(session);
     return session;
   };

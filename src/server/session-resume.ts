@@ -78,7 +78,8 @@ export class ServerResume {
   ): Promise<number> {
     this.restore = restore;
     this.writer = writer;
-    const snapshots = await store.listSnapshots(now);
+    // Sessions of this server's RTVI transports (LiveKit rooms and native sockets come back their own way).
+    const snapshots = (await store.listSnapshots(now)).filter((s) => (s.carrier?.kind ?? 'rtvi') === 'rtvi');
     // The newest `max` (the server's session limit): each waits with its whole history in memory.
     if (snapshots.length > max) {
       logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);

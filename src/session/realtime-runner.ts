@@ -365,7 +365,12 @@ export class RealtimeRunner {
     this.notify(`[Background tool "${r.toolName}" (${r.toolCallId}) finished with ${r.status}: ${body}]`);
   }
 
-  private notify(text: string): void {
+  /** Background results that arrived and wait to be announced. */
+  get queuedNotifications(): string[] {
+    return [...this.notifications];
+  }
+
+  notify(text: string): void {
     if (this.closed) return;
     this.notifications.push(text);
     if (!this.turns.active) this.flushNotifications();

@@ -328,6 +328,11 @@ export class TurnRunner {
     );
   }
 
+  /** Background results that arrived and wait for the running turn to end. */
+  get queuedNotifications(): string[] {
+    return [...this.notifications];
+  }
+
   /** Background results enter history; the agent announces them once no turn is running. */
   notify(text: string): void {
     if (this.h.isClosed()) return;

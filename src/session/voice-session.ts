@@ -461,6 +461,21 @@ export class VoiceSession {
     this.eventBus.publish('history.cleared', { sessionId: this.sessionId });
   }
 
+  /**
+   * A note for the agent, as a background result is one: it enters history once no turn runs, and
+   * the agent tells the user (unless `announceBackgroundResults` is false).
+   */
+  notify(text: string): void {
+    if (this.machine.is('closed')) return;
+    if (this.realtime) this.realtime.notify(text);
+    else this.turns.notify(text);
+  }
+
+  /** Background results that arrived while a turn ran and wait to be announced. */
+  get pendingNotifications(): string[] {
+    return this.realtime ? this.realtime.queuedNotifications : this.turns.queuedNotifications;
+  }
+
   /** Replace the history (e.g. restored from storage). */
   setHistory(messages: ModelMessage[]): void {
     this.conversation.replace(messages);
