@@ -91,6 +91,13 @@ CREATE TABLE resume_snapshots (
 CREATE INDEX resume_snapshots_by_user ON resume_snapshots (user_id);
 `,
   },
+  {
+    version: 2,
+    sql: `
+ALTER TABLE resume_snapshots ADD COLUMN carrier TEXT;
+ALTER TABLE resume_snapshots ADD COLUMN pending TEXT;
+`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -470,11 +470,12 @@ async function factsOf(q: Queryable, userId: string): Promise<MemoryFact[]> {
 
 async function saveSnapshot(q: Queryable, x: ResumeSnapshot): Promise<void> {
   await q.query(
-    `INSERT INTO resume_snapshots (session_id, user_id, agent_name, profile, history, handle_hash, expires_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO resume_snapshots (session_id, user_id, agent_name, profile, history, handle_hash, expires_at, updated_at, carrier, pending)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (session_id) DO UPDATE SET user_id = excluded.user_id, agent_name = excluded.agent_name,
        profile = excluded.profile, history = excluded.history, handle_hash = excluded.handle_hash,
-       expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+       expires_at = excluded.expires_at, updated_at = excluded.updated_at,
+       carrier = excluded.carrier, pending = excluded.pending`,
     [
       x.sessionId,
       x.userId,
@@ -484,6 +485,8 @@ async function saveSnapshot(q: Queryable, x: ResumeSnapshot): Promise<void> {
       x.handleHash,
       x.expiresAt,
       x.updatedAt,
+      x.carrier ? JSON.stringify(x.carrier) : null,
+      x.pending ? JSON.stringify(x.pending) : null,
     ],
   );
 }

@@ -198,7 +198,7 @@ export function toSnapshot(r: SnapshotRow): ResumeSnapshot {
     handleHash: r.handle_hash,
     expiresAt: r.expires_at,
     updatedAt: r.updated_at,
-    ...(r.carrier !== null ? { carrier: JSON.parse(r.carrier) as SnapshotCarrier } : {}),
-    ...(r.pending !== null ? { pending: JSON.parse(r.pending) as PendingWork } : {}),
+    ...(r.carrier != null ? { carrier: JSON.parse(r.carrier) as SnapshotCarrier } : {}),
+    ...(r.pending != null ? { pending: JSON.parse(r.pending) as PendingWork } : {}),
   };
 }
