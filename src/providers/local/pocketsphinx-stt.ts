@@ -11,7 +11,6 @@
  * final transcript is those lines joined. Without a grammar it falls back to the generic
  * language model, which is far less accurate: pass a JSGF grammar for command-style input.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,14 +20,8 @@ import { isSupportedSampleRate, StreamingResampler } from '../../audio/resample.
 import { ConfigError, InvalidInputError, ProviderError, TimeoutError } from '../../errors.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../types.ts';
-import {
-  abortReason,
-  captureTail,
-  findExecutable,
-  killGroupQuietly,
-  raceAbort,
-  waitForExit,
-} from './child-process.ts';
+import { abortReason, captureTail, findExecutable, raceAbort } from './child-process.ts';
+import { type ProcessLauncher, startProcess } from './process-launcher.ts';
 
 export const POCKETSPHINX_SAMPLE_RATE = 16000;
 
@@ -47,6 +40,12 @@ export interface PocketsphinxSttOptions {
   timeoutMs?: number;
   /** Longest accepted utterance in seconds (default 120). */
   maxAudioSeconds?: number;
+  /**
+   * How the program is started (default 'helper'): through one small helper process, so starting it
+   * never blocks this process's event loop (`spawn()` does until the program runs); 'direct' with
+   * `spawn()` here.
+   */
+  launcher?: ProcessLauncher;
 }
 
 /**
@@ -70,6 +69,7 @@ export class PocketsphinxStt implements SttModel {
   private readonly options: PocketsphinxSttOptions;
   private readonly timeoutMs: number;
   private readonly maxSamples: number;
+  private readonly launcher: ProcessLauncher;
   private grammarPath: Promise<string | undefined> | null = null;
 
   constructor(options: PocketsphinxSttOptions = {}) {
@@ -78,6 +78,7 @@ export class PocketsphinxStt implements SttModel {
     }
     this.options = options;
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.launcher = options.launcher ?? 'helper';
     this.maxSamples = Math.round((options.maxAudioSeconds ?? 120) * POCKETSPHINX_SAMPLE_RATE);
     this.modelId = options.grammar || options.grammarFile ? 'en-us-jsgf' : 'en-us';
   }
@@ -142,19 +143,22 @@ export class PocketsphinxStt implements SttModel {
         ? null
         : new StreamingResampler(options.sampleRate, POCKETSPHINX_SAMPLE_RATE);
 
-    const child = spawn('/bin/sh', ['-c', 'cat | "$0" "$@"', binary, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const child = startProcess(this.launcher, '/bin/sh', ['-c', 'cat | "$0" "$@"', binary, ...args], {
       detached: true,
     });
-    const exited = waitForExit(child);
-    exited.catch(() => {});
+    const exited = child.exited;
     const stdout = captureTail(child.stdout, 64_000);
     const stderr = captureTail(child.stderr);
     let stdinBroken = false;
-    child.stdin.on('error', () => {
-      stdinBroken = true;
-    });
-    const onAbort = () => killGroupQuietly(child);
+    exited.then(
+      () => {
+        stdinBroken = true;
+      },
+      () => {
+        stdinBroken = true;
+      },
+    );
+    const onAbort = () => child.kill();
     signal?.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -173,19 +177,15 @@ export class PocketsphinxStt implements SttModel {
           );
         }
         if (stdinBroken) break;
-        if (pcm.length > 0 && !child.stdin.write(int16ToBytes(pcm))) {
-          await raceAbort(
-            Promise.race([new Promise((r) => child.stdin.once('drain', r)), exited.then(() => {})]),
-            signal,
-          );
+        if (pcm.length > 0 && !child.writeStdin(int16ToBytes(pcm))) {
+          await raceAbort(child.drained(), signal);
         }
       }
-      if (resampler && !stdinBroken) child.stdin.write(int16ToBytes(resampler.flush()));
-      child.stdin.end();
+      child.endStdin(resampler && !stdinBroken ? int16ToBytes(resampler.flush()) : undefined);
 
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          killGroupQuietly(child);
+          child.kill();
           reject(
             new TimeoutError('PocketSphinx decoding', this.timeoutMs, {
               details: { provider: 'pocketsphinx' },
@@ -219,7 +219,7 @@ export class PocketsphinxStt implements SttModel {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      killGroupQuietly(child);
+      child.kill();
     }
   }
 }

@@ -43,6 +43,23 @@ describe('launchProcess (programs started by the helper process)', () => {
     expect((await child.exited).code).toBe(0);
   });
 
+  it('writing to a program that reads slowly waits for drained(), and every byte arrives', async () => {
+    const child = launchProcess('/bin/sh', ['-c', 'sleep 0.2; wc -c']);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    let waited = 0;
+    while (written < 8 * 1024 * 1024) {
+      written += chunk.length;
+      if (!child.writeStdin(chunk)) {
+        waited++;
+        await child.drained();
+      }
+    }
+    child.endStdin();
+    expect(Number((await text(child.stdout)).trim())).toBe(written);
+    expect(waited).toBeGreaterThan(0);
+  });
+
   it('starts the program from another process, not from this one (spawn would block this event loop)', async () => {
     const launched = launchProcess('/bin/sh', ['-c', 'echo $PPID']);
     launched.endStdin();

@@ -108,7 +108,10 @@ export interface LaunchedProcess {
   readonly stderr: Readable;
   /** Resolves when the program exits; rejects when it could not be started or the helper died. */
   readonly exited: Promise<ExitResult>;
-  writeStdin(data: Uint8Array): void;
+  /** Writes to the program's stdin; false when the pipe is full (wait for `drained()`). */
+  writeStdin(data: Uint8Array): boolean;
+  /** Resolves when the pipe written by `writeStdin` has room again. */
+  drained(): Promise<void>;
   /** Ends the program's stdin, after writing `data` when given. */
   endStdin(data?: Uint8Array): void;
   /** SIGKILL (the whole process group when started `detached`); a no-op once it exited. */
@@ -190,9 +193,8 @@ class Helper {
       stdout,
       stderr,
       exited,
-      writeStdin: (data) => {
-        if (!settled) this.send(id, TO_STDIN, data);
-      },
+      writeStdin: (data) => settled || this.send(id, TO_STDIN, data),
+      drained: () => this.drained(),
       endStdin: (data) => {
         if (settled) return;
         if (data && data.length > 0) this.send(id, TO_STDIN, data);
@@ -204,9 +206,23 @@ class Helper {
     };
   }
 
-  private send(id: number, kind: number, payload: Uint8Array): void {
-    if (this.dead) return;
-    this.child.stdin?.write(frame(id, kind, payload));
+  private send(id: number, kind: number, payload: Uint8Array): boolean {
+    if (this.dead) return true;
+    return this.child.stdin?.write(frame(id, kind, payload)) ?? true;
+  }
+
+  private drained(): Promise<void> {
+    const stdin = this.child.stdin;
+    if (this.dead || !stdin?.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.once('drain', done);
+      stdin.once('close', done);
+    });
   }
 
   /** The helper's pipes keep this process alive only while a program runs. */
@@ -307,9 +323,11 @@ export function spawnDirect(
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
-    writeStdin: (data) => {
-      child.stdin.write(data);
-    },
+    writeStdin: (data) => child.stdin.write(data),
+    drained: () =>
+      child.stdin.writableNeedDrain
+        ? Promise.race([new Promise<void>((r) => child.stdin.once('drain', r)), exited.then(() => {})])
+        : Promise.resolve(),
     endStdin: (data) => {
       if (data) child.stdin.end(data);
       else child.stdin.end();
