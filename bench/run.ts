@@ -18,6 +18,7 @@ import { MockVad } from '../src/testing/mock-vad.ts';
 import { type BargeInResult, runBargeIn } from './barge-in.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { type EspeakStartResult, printEspeakStart, runEspeakStart } from './espeak-start.ts';
+import { type FairnessRow, printFairness, runFairness } from './fairness.ts';
 import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
 import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
@@ -75,6 +76,7 @@ export interface BenchReport {
   realtime: RealtimeBenchResult;
   store: StoreBenchResult;
   espeakStart?: EspeakStartResult;
+  fairness: FairnessRow[];
   notes: string[];
 }
 
@@ -187,6 +189,8 @@ async function main(): Promise<void> {
   log('eSpeak NG start: event-loop stall per utterance …');
   const espeakStart = await runEspeakStart({ utterances: quick ? 8 : 20 });
   if (!espeakStart) notes.push('espeak-ng not found: the eSpeak NG start rows were skipped.');
+  log('fairness: a session speaking while another floods the server …');
+  const fairness = await runFairness({ openBudgets: !quick });
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -214,6 +218,7 @@ async function main(): Promise<void> {
     realtime,
     store,
     espeakStart,
+    fairness,
     notes,
   };
 
@@ -221,6 +226,7 @@ async function main(): Promise<void> {
   printFootprint(footprint);
   printRealtime(realtime);
   printEspeakStart(espeakStart);
+  printFairness(fairness);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
