@@ -93,6 +93,11 @@ interface RealtimeTurn {
   pendingText: string;
   /** `speech.start` was published. */
   speechStarted: boolean;
+  /**
+   * The model says a given text (`say`): like a cascade `speak()`, the turn publishes speech and
+   * `assistant.text` but no `llm.*` events (the text was not the model's own answer).
+   */
+  saying: boolean;
 }
 
 let counter = 0;
@@ -133,6 +138,7 @@ export class RealtimeTurns {
       pendingPcm: undefined,
       pendingText: '',
       speechStarted: false,
+      saying: false,
     };
     this.turn = turn;
     this.h.bus.publish('turn.start', { sessionId: this.h.sessionId, turnId: turn.id });
@@ -151,6 +157,7 @@ export class RealtimeTurns {
   /** The model says `text` as its own turn (no user input); the runner waits until nothing runs. */
   say(text: string): string {
     const turn = this.begin('interrupted');
+    turn.saying = true;
     const conn = this.h.connection();
     // `say` is optional within the v1 interface: without it, the request goes as a text turn.
     if (conn?.say) conn.say(text);
@@ -239,6 +246,7 @@ export class RealtimeTurns {
     turn.responseText = '';
     turn.responding = true;
     turn.awaitingAnswer = false;
+    if (turn.saying) return;
     this.h.bus.publish('llm.start', {
       sessionId: this.h.sessionId,
       turnId: turn.id,
@@ -283,12 +291,13 @@ export class RealtimeTurns {
     turn.responseText += text;
     turn.text += text;
     turn.pendingText += text;
-    this.h.bus.publish('llm.text.delta', {
-      sessionId: this.h.sessionId,
-      turnId: turn.id,
-      id: turn.responseId ?? turn.id,
-      text,
-    });
+    if (!turn.saying)
+      this.h.bus.publish('llm.text.delta', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        id: turn.responseId ?? turn.id,
+        text,
+      });
     if (turn.audio) {
       turn.audio.pushText(text);
       turn.marks.push({ atMs: Math.max(0, turn.audio.receivedMs - 1), text, chunkId: ++chunkCounter });
@@ -421,12 +430,13 @@ export class RealtimeTurns {
       return;
     this.turn = undefined;
     this.commit(turn, turn.text);
-    this.h.bus.publish('llm.end', {
-      sessionId: this.h.sessionId,
-      turnId: turn.id,
-      outcome: 'finish',
-      usage: turn.usage,
-    });
+    if (!turn.saying)
+      this.h.bus.publish('llm.end', {
+        sessionId: this.h.sessionId,
+        turnId: turn.id,
+        outcome: 'finish',
+        usage: turn.usage,
+      });
     if (turn.speechStarted)
       this.h.bus.publish('speech.complete', {
         sessionId: this.h.sessionId,
@@ -464,7 +474,7 @@ export class RealtimeTurns {
     if (audio && turn.audioItem) conn?.truncate(turn.audioItem, Math.min(playedMs, turn.receivedMs));
     const heard = audio ? audio.heardText : turn.text;
     const kept = turn.text.slice(0, Math.max(0, turn.text.length - turn.responseText.length)) + heard;
-    if (turn.responding)
+    if (turn.responding && !turn.saying)
       this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
     this.h.cancelTools(turn.id);
     this.commit(turn, kept);

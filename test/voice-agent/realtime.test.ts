@@ -282,19 +282,38 @@ describe('VoiceAgent on a realtime model', () => {
     expect(of(events, 'speech_interrupted')).toHaveLength(1);
   });
 
-  it('session.speak: the model says it with the same speech events as a cascade speak', async () => {
+  it('session.speak: the model says it with the events of a cascade speak (no LLM text events)', async () => {
     const greeting = 'Welcome to the weather desk.';
-    const { model } = await openai({ replies: [{ text: greeting, audioMs: 300 }] });
+    const cascade = new VoiceAgent({
+      model: mockLanguageModel(['unused']),
+      speechModel: mockSpeechModel().model,
+      outputFormat: 'mp3',
+      logger: silentLogger,
+    });
+    closeLater(() => cascade.destroy());
+    const cascadeEvents = recordEvents(cascade);
+    await cascade.session.speak(greeting);
+
+    const { server, model } = await openai({ replies: [{ text: greeting, audioMs: 300 }] });
     const agent = realtimeAgent(model, { tools: {} });
     const events = recordEvents(agent);
     const result = await agent.session.speak(greeting);
+
     expect(result).toMatchObject({ text: greeting, interrupted: false });
-    const names = events.map((e) => e.name).filter((n) => n !== 'chunk:text_delta');
+    const names = events.map((e) => e.name);
     expect(names.slice(0, 3)).toEqual(['speech_chunk_queued', 'speech_start', 'audio_chunk']);
     expect(names.slice(-2)).toEqual(['speech_complete', 'text']);
     expect(new Set(names.slice(3, -2))).toEqual(new Set(['speech_chunk_queued', 'audio_chunk']));
     expect(events.at(-1)!.args[0]).toEqual({ role: 'assistant', text: greeting });
+    expect(
+      of(events, 'audio_chunk')
+        .map((c) => c.text)
+        .join(''),
+    ).toBe(greeting);
     expect(audioBytes(events)).toBe(300 * 48);
+    expect(shapes(events)).toEqual(shapes(cascadeEvents));
+    // The model got the text to say, as its own turn.
+    expect(server.messages('response.create')).toHaveLength(1);
   });
 
   it('a VideoAgent refuses a realtime model with a typed error', async () => {
