@@ -8,7 +8,7 @@
  * - audio in → provider: one `session.pushAudio(20 ms at 16 kHz)` call until the frame is on the
  *   socket (resampled to 24 kHz, base64, JSON, `ws.send`).
  *
- *   npx tsx bench/realtime.ts    this row alone
+ *   node --import ./bench/loader/register.mjs bench/realtime.ts    this row alone
  */
 import { silentLogger } from '../src/logger.ts';
 import { OpenAIRealtimeModel } from '../src/providers/realtime/openai-realtime.ts';

@@ -8,7 +8,7 @@
  * - the database time per turn, spent off the turn's path when the writer flushes (one transaction
  *   per flush).
  *
- * Run alone: `npx tsx bench/store.ts` (also part of `npm run bench`).
+ * Run alone: `node --import ./bench/loader/register.mjs bench/store.ts` (also part of `npm run bench`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { Tool } from 'ai';
 import { tool } from 'ai';
 import { z } from 'zod';
-import type { SessionEventBus } from '../bus/event-bus.ts';
-import type { SubagentUiField, SubagentUiPayload, SubagentUiResponse } from '../bus/events.ts';
+import type { EventTable, SessionEventBus } from '../bus/event-bus.ts';
+import type { EventMap, SubagentUiField, SubagentUiPayload, SubagentUiResponse } from '../bus/events.ts';
 import { ColloquyError } from '../errors.ts';
 import { withToolSettings } from '../tools/define-tool.ts';
 import { zodIssueText } from '../zod-issues.ts';
@@ -118,6 +118,11 @@ interface Pending {
 
 const FINISHED_KEPT = 256;
 
+/** A client that came back gets the questions still waiting (one shared table, no closure per session). */
+const RESUME_TABLE: EventTable<EventMap, SubagentUi> = {
+  'session.resume': (_p, ui) => ui.resend(),
+};
+
 export class SubagentUi {
   readonly timeoutMs: number;
   readonly maxPending: number;
@@ -125,7 +130,8 @@ export class SubagentUi {
   /** Recently finished request ids (bounded), to tell a late answer from a forged one. */
   private readonly finished = new Map<string, Ending>();
   private readonly offResume: () => void;
-  private readonly onSessionEnd = () => this.cancelAll();
+  /** Listens to the session's end only while questions wait (an idle session holds no listener). */
+  private onSessionEnd: (() => void) | undefined;
 
   constructor(
     private readonly host: SubagentUiHost,
@@ -133,9 +139,7 @@ export class SubagentUi {
   ) {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.maxPending = options.maxPending ?? 4;
-    // A client that came back gets the questions still waiting.
-    this.offResume = host.bus.subscribe('session.resume', () => this.resend());
-    host.signal.addEventListener('abort', this.onSessionEnd, { once: true });
+    this.offResume = host.bus.subscribeTable(RESUME_TABLE, this);
   }
 
   /** The questions waiting for an answer. */
@@ -195,6 +199,7 @@ export class SubagentUi {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           this.pending.delete(id);
+          if (this.pending.size === 0) this.stopWatchingSession();
           this.remember(id, ending);
           if (ending === 'timeout' || ending === 'cancelled') {
             const reason = ending === 'cancelled' && this.host.signal.aborted ? 'session_closed' : ending;
@@ -205,6 +210,7 @@ export class SubagentUi {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, entry);
+      this.watchSession();
       this.publish(payload);
     });
   }
@@ -266,7 +272,19 @@ export class SubagentUi {
   dispose(): void {
     this.cancelAll();
     this.offResume();
+    this.stopWatchingSession();
+  }
+
+  private watchSession(): void {
+    if (this.onSessionEnd !== undefined) return;
+    this.onSessionEnd = () => this.cancelAll();
+    this.host.signal.addEventListener('abort', this.onSessionEnd, { once: true });
+  }
+
+  private stopWatchingSession(): void {
+    if (this.onSessionEnd === undefined) return;
     this.host.signal.removeEventListener('abort', this.onSessionEnd);
+    this.onSessionEnd = undefined;
   }
 
   private publish(payload: SubagentUiPayload): void {

@@ -3,8 +3,8 @@
  * ends, publishes `turn.latency` with the segment breakdown (the source of `onTurnLatency` and of
  * RTVI metrics). Subscribes only to per-turn events, never to per-frame ones.
  */
-import type { SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
-import type { LatencyMarks, LatencySegments } from '../bus/events.ts';
+import type { EventTable, SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
+import type { EventMap, LatencyMarks, LatencySegments } from '../bus/events.ts';
 import type { ClientOutputStage } from './client-channels.ts';
 import type { ClientTiming } from './client-clock.ts';
 
@@ -68,60 +68,77 @@ function realtimeSegments(
   return s;
 }
 
+/**
+ * What the tracker does with each bus event: one shared table, so a session subscribes it once with
+ * the tracker as context (no closures per session).
+ */
+const LATENCY_TABLE: EventTable<EventMap, LatencyTracker> = {
+  'user.speech.stop': (_p, t) => t.speechStopped(),
+  'user.speech.start': (_p, t) => t.speechStarted(),
+  'transcription.final': (_p, t) => t.transcribed(),
+  'turn.start': (p, t) => t.turnStarted(p.turnId),
+  // A spoken turn starts at speech start; its speech-end and transcript marks are those of the
+  // speech committed as its user text.
+  'user.text': (p, t) => t.userText(p.turnId, p.source),
+  'llm.start': (p, t) => t.mark(p.turnId, 'llmRequestAt'),
+  'llm.text.delta': (p, t) => t.mark(p.turnId, 'llmFirstTokenAt'),
+  'llm.tool-input.start': (p, t) => t.mark(p.turnId, 'llmFirstTokenAt'),
+  'speech.chunk.queued': (p, t) => t.mark(p.turnId, 'firstTextToTtsAt'),
+  'metrics.ttfb': (p, t) => {
+    if (p.processor === 'tts' && p.turnId) t.mark(p.turnId, 'ttsFirstByteAt');
+  },
+  'bot.speaking.start': (p, t) => t.mark(p.turnId, 'firstAudioOutAt'),
+};
+
 export class LatencyTracker {
   private readonly turns = new Map<string, LatencyMarks>();
   /** Turns whose user text was speech (cascade turns). */
   private readonly spoken = new Set<string>();
   private lastSpeechEndAt: number | undefined;
   private lastTranscriptAt: number | undefined;
-  private readonly off: Unsubscribe[];
+  private readonly off: Unsubscribe;
 
   constructor(
     private readonly bus: SessionEventBus,
     private readonly sessionId: string,
     private readonly clock: () => number = now,
   ) {
-    const mark = (turnId: string, key: keyof LatencyMarks, onlyFirst = true) => {
-      const m = this.turns.get(turnId);
-      if (m && (!onlyFirst || m[key] === undefined)) m[key] = this.clock();
-    };
-    this.off = [
-      bus.subscribe('user.speech.stop', () => {
-        this.lastSpeechEndAt = this.clock();
-      }),
-      bus.subscribe('user.speech.start', () => {
-        this.lastSpeechEndAt = undefined;
-        this.lastTranscriptAt = undefined;
-      }),
-      bus.subscribe('transcription.final', () => {
-        this.lastTranscriptAt = this.clock();
-      }),
-      bus.subscribe('turn.start', (p) => {
-        this.turns.set(p.turnId, { turnStartAt: this.clock() });
-      }),
-      // A spoken turn starts at speech start; its speech-end and transcript marks are those of the
-      // speech committed as its user text.
-      bus.subscribe('user.text', (p) => {
-        const m = this.turns.get(p.turnId);
-        if (!m) return;
-        m.userTextAt = this.clock();
-        if (p.source === 'speech') {
-          this.spoken.add(p.turnId);
-          if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
-          if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
-        }
-        this.lastSpeechEndAt = undefined;
-        this.lastTranscriptAt = undefined;
-      }),
-      bus.subscribe('llm.start', (p) => mark(p.turnId, 'llmRequestAt')),
-      bus.subscribe('llm.text.delta', (p) => mark(p.turnId, 'llmFirstTokenAt')),
-      bus.subscribe('llm.tool-input.start', (p) => mark(p.turnId, 'llmFirstTokenAt')),
-      bus.subscribe('speech.chunk.queued', (p) => mark(p.turnId, 'firstTextToTtsAt')),
-      bus.subscribe('metrics.ttfb', (p) => {
-        if (p.processor === 'tts' && p.turnId) mark(p.turnId, 'ttsFirstByteAt');
-      }),
-      bus.subscribe('bot.speaking.start', (p) => mark(p.turnId, 'firstAudioOutAt')),
-    ];
+    this.off = bus.subscribeTable(LATENCY_TABLE, this);
+  }
+
+  /** `user.speech.stop`: the user's speech ended now. */
+  speechStopped(): void {
+    this.lastSpeechEndAt = this.clock();
+  }
+
+  /** `user.speech.start`: marks of an earlier utterance no longer apply. */
+  speechStarted(): void {
+    this.lastSpeechEndAt = undefined;
+    this.lastTranscriptAt = undefined;
+  }
+
+  /** `transcription.final`: the final transcript arrived now. */
+  transcribed(): void {
+    this.lastTranscriptAt = this.clock();
+  }
+
+  /** `turn.start`: a turn began now. */
+  turnStarted(turnId: string): void {
+    this.turns.set(turnId, { turnStartAt: this.clock() });
+  }
+
+  /** `user.text`: the turn's user text was committed now (from speech or typed). */
+  userText(turnId: string, source: string): void {
+    const m = this.turns.get(turnId);
+    if (!m) return;
+    m.userTextAt = this.clock();
+    if (source === 'speech') {
+      this.spoken.add(turnId);
+      if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
+      if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
+    }
+    this.lastSpeechEndAt = undefined;
+    this.lastTranscriptAt = undefined;
   }
 
   /**
@@ -174,7 +191,7 @@ export class LatencyTracker {
   }
 
   dispose(): void {
-    for (const off of this.off) off();
+    this.off();
     this.turns.clear();
     this.spoken.clear();
   }

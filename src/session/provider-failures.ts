@@ -13,58 +13,71 @@
  * The LLM's own failures (and its 401/403, `fatal`) are published by the turn. A `fatal` error ends
  * the session (`VoiceSession` closes with reason `fatal:<code>`).
  */
-import type { SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
+import type { EventTable, SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
 import { authFailureStatus, ProviderError } from '../errors.ts';
 
 /** Consecutive failures of one provider after which it is considered gone (default 3). */
 export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 3;
 
+/** One session's failure counts (the context of the shared table below). */
+interface FailureWatch {
+  readonly bus: SessionEventBus;
+  readonly sessionId: string;
+  readonly max: number;
+  sttFailures: number;
+  llmFailures: number;
+}
+
+const FAILURES_TABLE: EventTable<EventMap, FailureWatch> = {
+  'speech.chunk.error': (p, w) =>
+    w.bus.publish('error', { sessionId: w.sessionId, component: 'tts', error: p.error, severity: 'warn' }),
+  'transcription.final': (_p, w) => {
+    w.sttFailures = 0;
+  },
+  'transcription.error': (p, w) => {
+    if (p.error.code === 'empty_transcript') return; // no words: not a provider failure
+    const auth = authFailureStatus(p.error) !== undefined;
+    w.bus.publish('error', {
+      sessionId: w.sessionId,
+      component: 'stt',
+      error: p.error,
+      severity: auth ? 'fatal' : 'error',
+    });
+    if (auth || ++w.sttFailures < w.max) return;
+    const error = new ProviderError(
+      'stt_unavailable',
+      `Speech-to-text failed ${w.sttFailures} times in a row; last: ${p.error.message}`,
+      { cause: p.error },
+    );
+    w.bus.publish('error', { sessionId: w.sessionId, component: 'stt', error, severity: 'fatal' });
+  },
+  'llm.end': (p, w) => {
+    if (p.outcome === 'finish') w.llmFailures = 0;
+  },
+  error: (p, w) => {
+    if (p.component !== 'llm' || p.severity !== 'error') return;
+    if (++w.llmFailures < w.max) return;
+    const error = new ProviderError(
+      'llm_unavailable',
+      `The language model failed ${w.llmFailures} times in a row; last: ${p.error.message}`,
+      { cause: p.error },
+    );
+    w.bus.publish('error', { sessionId: w.sessionId, component: 'llm', error, severity: 'fatal' });
+  },
+};
+
+/** Subscribes one shared table per session (no closures per session); returns its unsubscribe. */
 export function watchProviderFailures(
   bus: SessionEventBus,
   sessionId: string,
   maxConsecutiveFailures = DEFAULT_MAX_CONSECUTIVE_FAILURES,
 ): Unsubscribe {
-  let sttFailures = 0;
-  let llmFailures = 0;
-  const offs = [
-    bus.subscribe('speech.chunk.error', (p) =>
-      bus.publish('error', { sessionId, component: 'tts', error: p.error, severity: 'warn' }),
-    ),
-    bus.subscribe('transcription.final', () => {
-      sttFailures = 0;
-    }),
-    bus.subscribe('transcription.error', (p) => {
-      if (p.error.code === 'empty_transcript') return; // no words: not a provider failure
-      const auth = authFailureStatus(p.error) !== undefined;
-      bus.publish('error', {
-        sessionId,
-        component: 'stt',
-        error: p.error,
-        severity: auth ? 'fatal' : 'error',
-      });
-      if (auth || ++sttFailures < maxConsecutiveFailures) return;
-      const error = new ProviderError(
-        'stt_unavailable',
-        `Speech-to-text failed ${sttFailures} times in a row; last: ${p.error.message}`,
-        { cause: p.error },
-      );
-      bus.publish('error', { sessionId, component: 'stt', error, severity: 'fatal' });
-    }),
-    bus.subscribe('llm.end', (p) => {
-      if (p.outcome === 'finish') llmFailures = 0;
-    }),
-    bus.subscribe('error', (p) => {
-      if (p.component !== 'llm' || p.severity !== 'error') return;
-      if (++llmFailures < maxConsecutiveFailures) return;
-      const error = new ProviderError(
-        'llm_unavailable',
-        `The language model failed ${llmFailures} times in a row; last: ${p.error.message}`,
-        { cause: p.error },
-      );
-      bus.publish('error', { sessionId, component: 'llm', error, severity: 'fatal' });
-    }),
-  ];
-  return () => {
-    for (const off of offs) off();
-  };
+  return bus.subscribeTable(FAILURES_TABLE, {
+    bus,
+    sessionId,
+    max: maxConsecutiveFailures,
+    sttFailures: 0,
+    llmFailures: 0,
+  });
 }

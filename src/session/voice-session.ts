@@ -9,7 +9,7 @@ import type { ModelMessage } from 'ai';
 import { type AgentDefinition, indexAgents } from '../agents/agent.ts';
 import { SubagentUi } from '../agents/subagent-ui.ts';
 import { assertTransferAllowed } from '../agents/transfer.ts';
-import { EventBus, type SessionEventBus } from '../bus/event-bus.ts';
+import { EventBus, type EventTable, type SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, InterruptReason, SessionState } from '../bus/events.ts';
 import { attachHooks } from '../bus/hooks.ts';
 import { DIAGNOSTICS_TABLE, diagnose } from '../diagnostics.ts';
@@ -42,6 +42,14 @@ import { SessionStateMachine } from './session-state.ts';
 import type { SpeechPort } from './speech-port.ts';
 import { TurnRunner } from './turn-runner.ts';
 import { createVoicePipeline, type VoicePipeline } from './voice-pipeline.ts';
+
+/**
+ * A random UUID as one flat string. `randomUUID()` returns a rope of ~20 concatenated pieces that
+ * lives as long as the session (~0.6 KB); re-encoding it keeps 36 bytes.
+ */
+function flatUuid(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
+}
 
 export type {
   ActiveTurn,
@@ -105,13 +113,18 @@ export class VoiceSession {
   /** Background subagents' questions to the user; client surfaces route the answers to `respond`. */
   readonly subagentUi: SubagentUi;
 
+  /** What a session itself does with bus events (one shared table: no closure per session). */
+  private static readonly TABLE: EventTable<EventMap, VoiceSession> = {
+    error: (p, session) => session.onError(p),
+  };
+
   constructor(options: VoiceSessionOptions) {
     if (!options || typeof options.userId !== 'string' || !options.userId) {
       throw new InvalidInputError('invalid_options', 'VoiceSession needs a non-empty userId');
     }
     if (!options.model) throw new InvalidInputError('invalid_options', 'VoiceSession needs a model');
     this.options = options;
-    this.sessionId = options.sessionId ?? randomUUID();
+    this.sessionId = options.sessionId ?? flatUuid();
     this.userId = options.userId;
     this.logger = options.logger ?? consoleLogger;
     this.agents = indexAgents(options.agents);
@@ -152,15 +165,7 @@ export class VoiceSession {
         })
       : undefined;
     this.offFailures = watchProviderFailures(this.eventBus, this.sessionId);
-    // A fatal error ends the session, once the error event reached every subscriber and the turn
-    // that failed has ended.
-    this.offFatal = this.eventBus.subscribe('error', (p) => {
-      if (p.severity !== 'fatal' || this.machine.is('closed')) return;
-      const reason = `fatal:${p.error.code}`;
-      setImmediate(() => {
-        this.close(reason).catch((err) => this.logger.warn('session close failed', err));
-      });
-    });
+    this.offFatal = this.eventBus.subscribeTable(VoiceSession.TABLE, this);
     this.mode = options.mode ?? 'agent';
     this.subagentUi = new SubagentUi(
       {
@@ -502,6 +507,18 @@ export class VoiceSession {
     this.offFatal();
     await this.memory?.extract(this.conversation.all);
     this.detachHooks();
+  }
+
+  /**
+   * A fatal error ends the session, once the error event reached every subscriber and the turn that
+   * failed has ended.
+   */
+  private onError(p: EventMap['error']): void {
+    if (p.severity !== 'fatal' || this.machine.is('closed')) return;
+    const reason = `fatal:${p.error.code}`;
+    setImmediate(() => {
+      this.close(reason).catch((err) => this.logger.warn('session close failed', err));
+    });
   }
 
   private reportError(component: string, err: unknown, severity: 'warn' | 'error' | 'fatal'): void {
