@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { VadModel } from '../src/providers/types.ts';
@@ -46,6 +46,8 @@ export interface ConcurrencyResult {
   idleProcessLagMs: { p50: number; p99: number; max: number } | undefined;
   /** 1-minute load average when the window ended. */
   loadavg1m: number;
+  /** GC pauses inside the window: total, count and the longest. */
+  gc: { pauseMs: number; count: number; maxMs: number };
   /** Synchronous time inside `pushAudio` per frame (µs). */
   pushAudioUs: { mean: number };
   frameworkOverheadMs: Summary;
@@ -97,10 +99,22 @@ export async function runConcurrency(o: {
   const pushes0 = list.reduce((n, bs) => n + bs.mic.pushes, 0);
   const pushMs0 = list.reduce((n, bs) => n + bs.mic.pushMs, 0);
   const windowStart = performance.now();
+  const gc = { pauseMs: 0, count: 0, maxMs: 0 };
+  const countGc = (entries: PerformanceEntryList) => {
+    for (const e of entries) {
+      gc.pauseMs += e.duration;
+      gc.count++;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+    }
+  };
+  const gcObserver = new PerformanceObserver((items) => countGc(items.getEntries()));
+  gcObserver.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   eld.enable();
   await sleep(o.windowMs);
   eld.disable();
+  countGc(gcObserver.takeRecords());
+  gcObserver.disconnect();
   const cpu = process.cpuUsage(cpu0);
   const windowEnd = performance.now();
   const pushes = list.reduce((n, bs) => n + bs.mic.pushes, 0) - pushes0;
@@ -149,6 +163,7 @@ export async function runConcurrency(o: {
     },
     idleProcessLagMs,
     loadavg1m: round(loadavg()[0] ?? 0, 2),
+    gc: { pauseMs: round(gc.pauseMs, 1), count: gc.count, maxMs: round(gc.maxMs, 2) },
     pushAudioUs: { mean: round((pushMs * 1000) / Math.max(1, pushes), 1) },
     frameworkOverheadMs: summarize(
       turns.map((t) => frameworkMs(t, o.policy)).filter((x): x is number => x !== undefined),

@@ -146,6 +146,7 @@ export function printReport(r: BenchReport): void {
         'overhead p50',
         'p99',
         'pushAudio µs',
+        'GC ms (n, max)',
       ],
       [
         ...r.concurrency.map((c): Cell[] => [
@@ -164,6 +165,7 @@ export function printReport(r: BenchReport): void {
           c.frameworkOverheadMs.p50,
           c.frameworkOverheadMs.p99,
           c.pushAudioUs.mean,
+          `${c.gc.pauseMs} (${c.gc.count}, ${c.gc.maxMs})`,
         ]),
         [
           'target',
@@ -180,6 +182,7 @@ export function printReport(r: BenchReport): void {
           '',
           `≤ ${r.targets.overheadP50Ms}`,
           `≤ ${r.targets.overheadP99Ms}`,
+          '',
           '',
         ],
       ],

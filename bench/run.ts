@@ -16,11 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { SileroVad } from '../src/providers/local/silero-vad.ts';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { type BargeInResult, runBargeIn } from './barge-in.ts';
+import { type CallPathRow, printCallPath, runCallPath } from './call-path.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { type EspeakStartResult, printEspeakStart, runEspeakStart } from './espeak-start.ts';
 import { type FairnessRow, printFairness, runFairness } from './fairness.ts';
 import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
 import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
+import { type HotPathResult, printHotPath, runHotPath } from './hot-path.ts';
 import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
 import { printReport } from './report.ts';
 import { round } from './stats.ts';
@@ -73,6 +75,8 @@ export interface BenchReport {
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
   footprint: FootprintResult;
+  hotPath: HotPathResult;
+  callPath: CallPathRow[];
   realtime: RealtimeBenchResult;
   store: StoreBenchResult;
   espeakStart?: EspeakStartResult;
@@ -182,6 +186,10 @@ async function main(): Promise<void> {
 
   log('footprint: CPU per turn above the AI SDK floor, idle heap, throughput …');
   const footprint = await runFootprint(quick);
+  log('audio hot path: bytes allocated per frame …');
+  const hotPath = await runHotPath(quick);
+  log('call path: streamText above doStream …');
+  const callPath = await runCallPath(quick);
   log('realtime speech-to-speech …');
   const realtime = await runRealtimeBench({ turns: quick ? 10 : 20, frames: quick ? 1000 : 2000 });
   log('session store write cost per turn …');
@@ -215,6 +223,8 @@ async function main(): Promise<void> {
     concurrency,
     vad,
     footprint,
+    hotPath,
+    callPath,
     realtime,
     store,
     espeakStart,
@@ -224,6 +234,8 @@ async function main(): Promise<void> {
 
   printReport(report);
   printFootprint(footprint);
+  printHotPath(hotPath);
+  printCallPath(callPath);
   printRealtime(realtime);
   printEspeakStart(espeakStart);
   printFairness(fairness);

@@ -38,7 +38,9 @@ export class SessionStateMachine {
     this.onChange(from, to);
   }
 
-  is(...states: SessionState[]): boolean {
-    return states.includes(this.current);
+  /** Whether the session is in one of the given states (no rest array: called per audio frame). */
+  is(a: SessionState, b?: SessionState, c?: SessionState, d?: SessionState): boolean {
+    const s = this.current;
+    return s === a || s === b || s === c || s === d;
   }
 }

@@ -238,7 +238,9 @@ export class UserAudioInput {
         const frame = this.frames.shift()!;
         const rate = this.rates.shift()!;
         try {
-          await this.process(frame, rate);
+          // One wait per frame, after scoring: transitions reach the bus after `pushAudio` returned.
+          const transitions = await this.score(frame, rate);
+          this.afterScore(transitions);
         } catch (error) {
           this.publishError('vad', error);
         }
@@ -248,16 +250,20 @@ export class UserAudioInput {
     }
   }
 
-  private async process(frame: Int16Array, rate: number): Promise<void> {
+  /** Hands the frame to STT's ring and scores it (synchronously with a synchronous VAD). */
+  private score(frame: Int16Array, rate: number): ReturnType<VadDetector['push']> {
     const stt = this.o.stt;
     if (stt !== undefined) {
       this.toStt = this.resamplerFor(this.toStt, rate, stt.sampleRate);
       this.appendRing(this.toStt ? this.toStt.process(frame) : frame);
     }
     this.toVad = this.resamplerFor(this.toVad, rate, this.detector.sampleRate);
-    const transitions = await this.detector.push(this.toVad ? this.toVad.process(frame) : frame);
+    return this.detector.push(this.toVad ? this.toVad.process(frame) : frame);
+  }
+
+  private afterScore(transitions: ReadonlyArray<VadTransition>): void {
     if (this.state !== 'listening') return;
-    for (const t of transitions) this.onTransition(t);
+    for (let i = 0; i < transitions.length; i++) this.onTransition(transitions[i]!);
     if (this.utterance !== undefined) this.sendRing(this.utterance, this.sttSamples);
     // Only sound counts towards an interruption, not the silence hang before speech-stop.
     if (this.detector.currentState === 'speech') this.interruption.progress(this.detector.positionMs);

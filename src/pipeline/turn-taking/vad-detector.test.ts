@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { amplitudeVad } from '../../testing/mock-vad.ts';
+import { amplitudeVad, MockVad } from '../../testing/mock-vad.ts';
 import { VadDetector, type VadTransition } from './vad-detector.ts';
 
 /** Audio at 16 kHz from [durationMs, amplitude] segments. */
@@ -46,6 +46,30 @@ describe('VadDetector', () => {
     const odd = await run(new VadDetector({ vad: amplitudeVad(512) }), audio, 77);
     expect(odd).toEqual(whole);
     expect(whole.map((t) => t.type)).toEqual(['speech-start', 'speech-stop']);
+  });
+
+  it('a model that scores asynchronously (promises, like ONNX) gives the same transitions', async () => {
+    const audio = timeline([
+      [300, 0],
+      [640, 1000],
+      [700, 0],
+    ]);
+    const level = (frame: Int16Array) => {
+      let sum = 0;
+      for (let k = 0; k < frame.length; k++) sum += Math.abs(frame[k]!);
+      return Math.min(1, sum / frame.length / 1000);
+    };
+    const sync = new VadDetector({ vad: amplitudeVad(512) });
+    const promised = new VadDetector({
+      vad: new MockVad({ frameSamples: 512, async: true, script: (_i, frame) => level(frame) }),
+    });
+    const pending = promised.push(audio.subarray(0, 1000));
+    expect(pending).toBeInstanceOf(Promise);
+    const first = await pending;
+    const rest = await run(promised, audio.subarray(1000), 77);
+    expect([...first, ...rest]).toEqual(await run(sync, audio, 333));
+    expect(rest.map((t) => t.type)).toEqual(['speech-start', 'speech-stop']);
+    expect(promised.positionMs).toBe(sync.positionMs);
   });
 
   it('ignores blips shorter than minSpeechMs and dips shorter than minSilenceMs', async () => {

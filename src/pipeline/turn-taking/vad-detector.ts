@@ -51,6 +51,9 @@ export interface VadDetectorOptions {
 
 type FrameKind = 'speech' | 'silence';
 
+/** What `push` returns for audio that changed nothing (shared, never written). */
+const NO_TRANSITIONS: ReadonlyArray<VadTransition> = Object.freeze([]);
+
 /** Next state per (state, frame kind); the thresholds decide the kind for the current state. */
 const TRANSITIONS: Record<VadState, Record<FrameKind, VadState>> = {
   silence: { speech: 'maybe_speech', silence: 'silence' },
@@ -126,23 +129,58 @@ export class VadDetector {
     return this.toMs(this.scored + this.frameFill);
   }
 
-  /** Feeds audio at `vad.sampleRate`; returns the transitions it caused, in order. */
-  async push(audio: Int16Array): Promise<VadTransition[]> {
-    const out: VadTransition[] = [];
-    const size = this.frameSamples;
+  /**
+   * Feeds audio at `vad.sampleRate`; returns the transitions it caused, in order. Synchronous while
+   * the model scores synchronously (nothing allocated for a frame without a transition), a promise
+   * once it returns one (an ONNX model).
+   */
+  push(audio: Int16Array): ReadonlyArray<VadTransition> | Promise<ReadonlyArray<VadTransition>> {
+    let out: VadTransition[] | undefined;
     let offset = 0;
     while (offset < audio.length) {
-      const n = Math.min(size - this.frameFill, audio.length - offset);
-      this.frame.set(audio.subarray(offset, offset + n), this.frameFill);
-      this.frameFill += n;
-      offset += n;
-      if (this.frameFill < size) break;
-      const p = await this.stream.process(this.frame);
+      offset = this.fill(audio, offset);
+      if (this.frameFill < this.frameSamples) break;
+      const p = this.stream.process(this.frame);
+      if (typeof p !== 'number') return this.pushAsync(p, audio, offset, out);
+      this.frameFill = 0;
+      const transition = this.step(p);
+      if (transition !== undefined) {
+        if (out === undefined) out = [];
+        out.push(transition);
+      }
+    }
+    return out ?? NO_TRANSITIONS;
+  }
+
+  /** `push` from the first frame whose score is a promise on. */
+  private async pushAsync(
+    pending: Promise<number>,
+    audio: Int16Array,
+    from: number,
+    found: VadTransition[] | undefined,
+  ): Promise<ReadonlyArray<VadTransition>> {
+    const out = found ?? [];
+    let p = await pending;
+    let offset = from;
+    for (;;) {
       this.frameFill = 0;
       const transition = this.step(p);
       if (transition !== undefined) out.push(transition);
+      if (offset >= audio.length) break;
+      offset = this.fill(audio, offset);
+      if (this.frameFill < this.frameSamples) break;
+      p = await this.stream.process(this.frame);
     }
     return out;
+  }
+
+  /** Copies audio from `offset` into the frame being filled; returns the new offset. */
+  private fill(audio: Int16Array, offset: number): number {
+    const n = Math.min(this.frameSamples - this.frameFill, audio.length - offset);
+    if (offset === 0 && n === audio.length) this.frame.set(audio, this.frameFill);
+    else for (let i = 0; i < n; i++) this.frame[this.frameFill + i] = audio[offset + i]!;
+    this.frameFill += n;
+    return offset + n;
   }
 
   /**

@@ -1,0 +1,161 @@
+/**
+ * Allocation on the audio hot path, in bytes per 20 ms frame: what a session allocates while it
+ * listens to silence, while the user speaks (VAD + the streaming STT hand-off), and while the bot
+ * speaks (paced playout, the stand-in TTS's own audio included). Allocation is exact: the heap
+ * growth over the run plus what every GC in between collected (`v8.GCProfiler`), minus the same
+ * loop without the session (the measuring loop's own promises).
+ */
+import { GCProfiler } from 'node:v8';
+import { silentLogger } from '../src/logger.ts';
+import type { VadModel, VadStream } from '../src/providers/types.ts';
+import { VoiceSession } from '../src/session/voice-session.ts';
+import { SPECIFICATION_VERSIONS } from '../src/specification-version.ts';
+import { mockLanguageModel } from '../src/testing/mock-llm.ts';
+import { MockStt } from '../src/testing/mock-stt.ts';
+import { MockTts } from '../src/testing/mock-tts.ts';
+import { FRAME_SAMPLES, INPUT_RATE, OUTPUT_RATE, toneFrames } from './harness.ts';
+import { round } from './stats.ts';
+
+export interface HotPathResult {
+  /** Bytes allocated per pushed input frame while the session listens to silence. */
+  listeningBytesPerFrame: number;
+  /** The same while the user speaks (an utterance in progress, audio streamed to STT). */
+  speakingBytesPerFrame: number;
+  /** Bytes allocated per bot audio frame written to the sink, the stand-in TTS's audio included. */
+  playoutBytesPerFrame: number;
+  /** Bytes of PCM in each bot frame (what the TTS itself must produce). */
+  playoutFrameBytes: number;
+  /** GC pauses over the whole measurement. */
+  gcPauseMs: number;
+  gcCount: number;
+}
+
+/** An energy VAD that allocates nothing per frame (the test `MockVad` records every score). */
+class EnergyVad implements VadModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.vad;
+  readonly provider = 'bench';
+  readonly modelId = 'energy';
+  readonly sampleRate = INPUT_RATE;
+  readonly frameSamples = FRAME_SAMPLES;
+  createStream(): VadStream {
+    return {
+      process(frame: Int16Array): number {
+        let sum = 0;
+        for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
+        return Math.sqrt(sum / frame.length) / 32768 > 0.02 ? 0.95 : 0.02;
+      },
+      reset(): void {},
+      close(): void {},
+    };
+  }
+}
+
+interface Allocation {
+  bytes: number;
+  gcPauseMs: number;
+  gcCount: number;
+}
+
+async function allocatedDuring(run: () => Promise<void>): Promise<Allocation> {
+  const profiler = new GCProfiler();
+  profiler.start();
+  const before = process.memoryUsage().heapUsed;
+  await run();
+  const after = process.memoryUsage().heapUsed;
+  const stats = profiler.stop()?.statistics ?? [];
+  let collected = 0;
+  let pauseUs = 0;
+  for (const s of stats) {
+    collected += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+    pauseUs += s.cost;
+  }
+  return { bytes: after - before + collected, gcPauseMs: pauseUs / 1000, gcCount: stats.length };
+}
+
+const nextTick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Pushes `frames` one per macrotask, like a transport delivering a live microphone. */
+async function push(session: VoiceSession | undefined, frames: ReadonlyArray<Int16Array>): Promise<void> {
+  for (const f of frames) {
+    session?.pushAudio(f, INPUT_RATE);
+    await nextTick();
+  }
+}
+
+function session(written: { frames: number }): VoiceSession {
+  return new VoiceSession({
+    userId: 'bench',
+    agents: [{ name: 'main', instructions: 'You are a benchmark.' }],
+    model: mockLanguageModel(['Sure.']),
+    logger: silentLogger,
+    audio: {
+      vad: new EnergyVad(),
+      stt: new MockStt({ fallback: { text: 'hello there' } }),
+      tts: new MockTts({ sampleRate: OUTPUT_RATE, msPerChar: 40 }),
+      inputSampleRate: INPUT_RATE,
+      outputSampleRate: OUTPUT_RATE,
+      vadOptions: { minSpeechMs: 100, minSilenceMs: 100 },
+      // a long utterance must not end the turn while it is measured
+      endpointing: { endpointingMs: 10_000 },
+      output: {
+        write: () => {
+          written.frames++;
+        },
+      },
+    },
+  });
+}
+
+export async function runHotPath(quick: boolean): Promise<HotPathResult> {
+  const n = quick ? 500 : 1500;
+  const silence = Array.from({ length: n }, () => new Int16Array(FRAME_SAMPLES));
+  const tone = toneFrames(n * 20);
+  const written = { frames: 0 };
+  const s = session(written);
+  await push(s, silence.slice(0, 100)); // warm
+  const baseline = await allocatedDuring(() => push(undefined, silence));
+  const listening = await allocatedDuring(() => push(s, silence));
+  await push(s, tone.slice(0, 50)); // the utterance starts
+  const speaking = await allocatedDuring(() => push(s, tone));
+  await s.close();
+
+  // Playout: a long utterance spoken through the paced sink (real time: about 2 s).
+  const out = { frames: 0 };
+  const p = session(out);
+  await p.start();
+  await p.speak('Warming up.');
+  const text = 'This sentence is spoken by the bot so that its frames can be counted.';
+  const from = out.frames;
+  const playout = await allocatedDuring(async () => {
+    await p.speak(text);
+  });
+  const frames = out.frames - from;
+  await p.close();
+  const per = (a: Allocation) => (a.bytes - baseline.bytes) / n;
+  return {
+    listeningBytesPerFrame: round(per(listening), 0),
+    speakingBytesPerFrame: round(per(speaking), 0),
+    playoutBytesPerFrame: round(playout.bytes / Math.max(1, frames), 0),
+    playoutFrameBytes: (OUTPUT_RATE / 50) * 2,
+    gcPauseMs: round(listening.gcPauseMs + speaking.gcPauseMs + playout.gcPauseMs, 1),
+    gcCount: listening.gcCount + speaking.gcCount + playout.gcCount,
+  };
+}
+
+export function printHotPath(r: HotPathResult): void {
+  console.log('\n## Audio hot path: allocation per 20 ms frame\n');
+  console.log('| path | bytes per frame |');
+  console.log('|---|---|');
+  console.log(`| input, listening to silence | ${r.listeningBytesPerFrame} |`);
+  console.log(`| input, user speaking (VAD + streaming STT) | ${r.speakingBytesPerFrame} |`);
+  console.log(
+    `| output, bot speaking (the TTS's own audio included; a frame holds ${r.playoutFrameBytes} bytes of PCM) | ${r.playoutBytesPerFrame} |`,
+  );
+  console.log(`\nGC during these runs: ${r.gcPauseMs} ms in ${r.gcCount} pauses`);
+}
+
+// Run alone: `node --import ./bench/loader/register.mjs bench/hot-path.ts [--quick]`
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printHotPath(await runHotPath(process.argv.includes('--quick')));
+  process.exit(0);
+}
