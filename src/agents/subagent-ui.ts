@@ -128,8 +128,7 @@ export class SubagentUi {
   readonly maxPending: number;
   private readonly pending = new Map<string, Pending>();
   /** Recently finished request ids (bounded), to tell a late answer from a forged one. */
-  private readonly finished = new Map<string, Ending>();
-  private readonly offResume: () => void;
+  private finished: Map<string, Ending> | undefined;
   /** Listens to the session's end only while questions wait (an idle session holds no listener). */
   private onSessionEnd: (() => void) | undefined;
 
@@ -139,7 +138,7 @@ export class SubagentUi {
   ) {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.maxPending = options.maxPending ?? 4;
-    this.offResume = host.bus.subscribeTable(RESUME_TABLE, this);
+    host.bus.subscribeTable(RESUME_TABLE, this);
   }
 
   /** The questions waiting for an answer. */
@@ -238,7 +237,7 @@ export class SubagentUi {
     const id = response.requestId;
     const entry = this.pending.get(id);
     if (!entry) {
-      const ending = this.finished.get(id);
+      const ending = this.finished?.get(id);
       if (ending) {
         throw new SubagentUiError(
           'ui_request_finished',
@@ -271,7 +270,7 @@ export class SubagentUi {
 
   dispose(): void {
     this.cancelAll();
-    this.offResume();
+    this.host.bus.unsubscribeTable(RESUME_TABLE, this);
     this.stopWatchingSession();
   }
 
@@ -292,6 +291,7 @@ export class SubagentUi {
   }
 
   private remember(id: string, ending: Ending): void {
+    if (this.finished === undefined) this.finished = new Map(); // created at the first question's end
     this.finished.set(id, ending);
     while (this.finished.size > FINISHED_KEPT)
       this.finished.delete(this.finished.keys().next().value as string);

@@ -111,6 +111,26 @@ describe('EventBus', () => {
     expect(b.hasSubscribers('turn.start')).toBe(false);
   });
 
+  it('unsubscribeTable removes that table for that context only; the same table for another context stays', () => {
+    const b = bus();
+    const table = {
+      'turn.start': (p: { turnId: string }, seen: string[]) => {
+        seen.push(p.turnId);
+      },
+    };
+    const first: string[] = [];
+    const second: string[] = [];
+    b.subscribeTable(table, first);
+    b.subscribeTable(table, second);
+    b.publish('turn.start', { sessionId: 's', turnId: 't1' });
+    b.unsubscribeTable(table, first);
+    b.publish('turn.start', { sessionId: 's', turnId: 't2' });
+    expect(first).toEqual(['t1']);
+    expect(second).toEqual(['t1', 't2']);
+    b.unsubscribeTable(table, second);
+    expect(b.hasSubscribers('turn.start')).toBe(false);
+  });
+
   it('subscribeAll observes every event as a {type, payload} union', () => {
     const b = bus();
     const seen: string[] = [];

@@ -127,6 +127,14 @@ export class EventBus<M extends object = EventMap> {
     };
   }
 
+  /**
+   * Removes the subscription of `table` with `context` (what calling the function `subscribeTable`
+   * returned does), for owners that would rather not keep that function: one per session adds up.
+   */
+  unsubscribeTable<C>(table: EventTable<M, C>, context: C): void {
+    this.tables = this.tables.filter((t) => t.table !== table || t.context !== context);
+  }
+
   /** True when publishing `type` would reach someone; lets producers skip building payloads. */
   hasSubscribers(type: keyof M): boolean {
     return this.allHandlers.length > 0 || this.handlers.has(type) || this.inTables(type);

@@ -10,14 +10,19 @@ import type { Chunk, OutputResponse } from './speech-response.ts';
 export type FillResult = 'frame' | 'wait' | 'end';
 
 export class FrameFiller {
-  readonly frame: Int16Array;
+  /** Allocated at the first frame: a session that never speaks holds none. */
+  private buffer: Int16Array | undefined;
   /** Samples of `frame` filled so far. */
   filled = 0;
   /** Chunks whose first samples are in the current frame (for `bot.tts.text`). */
   readonly starting: Chunk[] = [];
 
-  constructor(frameSamples: number) {
-    this.frame = new Int16Array(frameSamples);
+  constructor(private readonly frameSamples: number) {}
+
+  /** The frame being filled (reused for every frame). */
+  get frame(): Int16Array {
+    if (this.buffer === undefined) this.buffer = new Int16Array(this.frameSamples);
+    return this.buffer;
   }
 
   /** Copies the next samples of `r` into the frame. */

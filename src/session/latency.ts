@@ -3,7 +3,7 @@
  * ends, publishes `turn.latency` with the segment breakdown (the source of `onTurnLatency` and of
  * RTVI metrics). Subscribes only to per-turn events, never to per-frame ones.
  */
-import type { EventTable, SessionEventBus, Unsubscribe } from '../bus/event-bus.ts';
+import type { EventTable, SessionEventBus } from '../bus/event-bus.ts';
 import type { EventMap, LatencyMarks, LatencySegments } from '../bus/events.ts';
 import type { ClientOutputStage } from './client-channels.ts';
 import type { ClientTiming } from './client-clock.ts';
@@ -93,17 +93,16 @@ const LATENCY_TABLE: EventTable<EventMap, LatencyTracker> = {
 export class LatencyTracker {
   private readonly turns = new Map<string, LatencyMarks>();
   /** Turns whose user text was speech (cascade turns). */
-  private readonly spoken = new Set<string>();
+  private spoken: Set<string> | undefined;
   private lastSpeechEndAt: number | undefined;
   private lastTranscriptAt: number | undefined;
-  private readonly off: Unsubscribe;
 
   constructor(
     private readonly bus: SessionEventBus,
     private readonly sessionId: string,
     private readonly clock: () => number = now,
   ) {
-    this.off = bus.subscribeTable(LATENCY_TABLE, this);
+    bus.subscribeTable(LATENCY_TABLE, this);
   }
 
   /** `user.speech.stop`: the user's speech ended now. */
@@ -133,6 +132,7 @@ export class LatencyTracker {
     if (!m) return;
     m.userTextAt = this.clock();
     if (source === 'speech') {
+      if (this.spoken === undefined) this.spoken = new Set(); // created at the first spoken turn
       this.spoken.add(turnId);
       if (this.lastSpeechEndAt !== undefined) m.userSpeechEndAt = this.lastSpeechEndAt;
       if (this.lastTranscriptAt !== undefined) m.transcriptFinalAt = this.lastTranscriptAt;
@@ -164,7 +164,7 @@ export class LatencyTracker {
   /** Forget a turn that ended without anything to measure (an abandoned spoken turn). */
   discard(turnId: string): void {
     this.turns.delete(turnId);
-    this.spoken.delete(turnId);
+    this.spoken?.delete(turnId);
   }
 
   /** Records a step of a turn now (the first time only), for steps no bus event marks. */
@@ -178,7 +178,7 @@ export class LatencyTracker {
     const marks = this.turns.get(turnId);
     if (!marks) return;
     this.turns.delete(turnId);
-    const spoken = this.spoken.delete(turnId);
+    const spoken = this.spoken?.delete(turnId) ?? false;
     const kind = realtime ?? (spoken ? 'cascade' : 'text');
     marks.turnEndAt = this.clock();
     this.bus.publish('turn.latency', {
@@ -191,8 +191,8 @@ export class LatencyTracker {
   }
 
   dispose(): void {
-    this.off();
+    this.bus.unsubscribeTable(LATENCY_TABLE, this);
     this.turns.clear();
-    this.spoken.clear();
+    this.spoken?.clear();
   }
 }

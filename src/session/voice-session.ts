@@ -94,9 +94,8 @@ export class VoiceSession {
   private readonly latency: LatencyTracker;
   private readonly running = new Map<string, RunningTool>();
   private readonly sessionController = new AbortController();
-  private readonly detachHooks: () => void;
+  private readonly detachHooks: (() => void) | undefined;
   private readonly offFailures: () => void;
-  private readonly offFatal: () => void;
   private agentName: string;
   private readonly turns: TurnRunner;
   private readonly pipeline: VoicePipeline | undefined;
@@ -104,9 +103,9 @@ export class VoiceSession {
   private readonly mode: 'agent' | 'stream';
   private sayCounter = 0;
   /** `speak()` utterances in flight (the greeting, stream-mode replies). */
-  private readonly saying = new Set<string>();
+  private saying: Set<string> | undefined;
   /** Interrupted utterances whose heard part already entered history (at the interruption). */
-  private readonly savedEarly = new Set<string>();
+  private savedEarly: Set<string> | undefined;
   private readonly memory: SessionMemory | undefined;
   private readonly realtime: RealtimeRunner | undefined;
   private readonly compactor: ContextCompactor | undefined;
@@ -143,7 +142,7 @@ export class VoiceSession {
       });
     });
     this.clientChannels = options.clientChannels ?? new ClientChannels();
-    this.detachHooks = options.hooks ? attachHooks(this.eventBus, options.hooks, this.logger) : () => {};
+    this.detachHooks = options.hooks ? attachHooks(this.eventBus, options.hooks, this.logger) : undefined;
     this.machine = new SessionStateMachine((fromState, toState) =>
       this.eventBus.publish('session.stateChange', { sessionId: this.sessionId, fromState, toState }),
     );
@@ -165,7 +164,7 @@ export class VoiceSession {
         })
       : undefined;
     this.offFailures = watchProviderFailures(this.eventBus, this.sessionId);
-    this.offFatal = this.eventBus.subscribeTable(VoiceSession.TABLE, this);
+    this.eventBus.subscribeTable(VoiceSession.TABLE, this);
     this.mode = options.mode ?? 'agent';
     this.subagentUi = new SubagentUi(
       {
@@ -324,6 +323,7 @@ export class VoiceSession {
     if (this.realtime) return this.realtime.speak(clean); // the model says it, in its own voice
     const turnId = `say_${++this.sayCounter}`;
     const speech = this.speechPort;
+    if (this.saying === undefined) this.saying = new Set(); // created at the first utterance
     this.saying.add(turnId);
     let outcome: { heardText: string; interrupted: boolean; reason?: InterruptReason | undefined };
     try {
@@ -334,7 +334,7 @@ export class VoiceSession {
       this.saying.delete(turnId);
     }
     const heard = outcome.heardText;
-    if (!this.savedEarly.delete(turnId) && heard.trim()) {
+    if (!this.savedEarly?.delete(turnId) && heard.trim()) {
       this.conversation.append({ role: 'assistant', content: heard });
     }
     this.eventBus.publish('assistant.text', {
@@ -389,7 +389,7 @@ export class VoiceSession {
     if (this.machine.is('created')) this.startSync();
     if (this.realtime) return this.realtime.sendText(clean, options);
     // Typed input cuts the bot off like speech does, also while it says a `speak()` utterance (the greeting).
-    if (!this.turns.active && this.saying.size > 0) this.interruptSpeech('interrupted');
+    if (!this.turns.active && (this.saying?.size ?? 0) > 0) this.interruptSpeech('interrupted');
     return this.turns.begin(clean, 'text', options);
   }
 
@@ -421,7 +421,8 @@ export class VoiceSession {
    */
   private interruptSpeech(reason: InterruptReason): void {
     const outcome = this.speechPort?.interrupt(reason);
-    if (!outcome || !this.saying.has(outcome.turnId) || this.savedEarly.has(outcome.turnId)) return;
+    if (!outcome || !this.saying?.has(outcome.turnId) || this.savedEarly?.has(outcome.turnId)) return;
+    if (this.savedEarly === undefined) this.savedEarly = new Set();
     this.savedEarly.add(outcome.turnId);
     if (outcome.heardText.trim()) this.conversation.append({ role: 'assistant', content: outcome.heardText });
   }
@@ -504,9 +505,9 @@ export class VoiceSession {
     this.compactor?.dispose();
     this.subagentUi.dispose();
     this.offFailures();
-    this.offFatal();
+    this.eventBus.unsubscribeTable(VoiceSession.TABLE, this);
     await this.memory?.extract(this.conversation.all);
-    this.detachHooks();
+    this.detachHooks?.();
   }
 
   /**

@@ -19,8 +19,8 @@ export type Emit = <K extends keyof AgentEventMap>(name: K, ...args: AgentEventM
 interface Context {
   emit: Emit;
   reasonFor: (reason: InterruptReason) => string;
-  /** Turns that queued at least one speech chunk. */
-  speaking: Set<string>;
+  /** Turns that queued at least one speech chunk (created at the first). */
+  speaking: Set<string> | undefined;
 }
 
 export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
@@ -34,6 +34,7 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
     c.emit('tool_result', { name: p.name ?? '', toolCallId: p.toolCallId, result: p.result });
   },
   'speech.chunk.queued': (p, c) => {
+    if (c.speaking === undefined) c.speaking = new Set();
     c.speaking.add(p.turnId);
     c.emit('speech_chunk_queued', { id: p.chunkId, text: p.text });
   },
@@ -48,7 +49,7 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
     }),
   'speech.complete': (p, c) => c.emit('speech_complete', { streaming: p.streaming }),
   'speech.interrupted': (p, c) => {
-    if (!c.speaking.delete(p.turnId)) return;
+    if (!c.speaking?.delete(p.turnId)) return;
     c.emit('speech_interrupted', { reason: c.reasonFor(p.reason) });
   },
   'speech.full': (p, c) =>
@@ -58,10 +59,10 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
     if (!p.interrupted) c.emit('text', { role: 'assistant', text: p.text });
   },
   'turn.end': (p, c) => {
-    c.speaking.delete(p.turnId);
+    c.speaking?.delete(p.turnId);
   },
   'turn.interrupted': (p, c) => {
-    c.speaking.delete(p.turnId);
+    c.speaking?.delete(p.turnId);
   },
   'transcription.final': (p, c) =>
     c.emit('transcription', { text: p.text, ...(p.language ? { language: p.language } : {}) }),
@@ -104,5 +105,5 @@ export function projectAgentEvents(
   emit: Emit,
   reasonFor: (reason: InterruptReason) => string,
 ): Unsubscribe {
-  return bus.subscribeTable(AGENT_EVENT_TABLE, { emit, reasonFor, speaking: new Set<string>() });
+  return bus.subscribeTable(AGENT_EVENT_TABLE, { emit, reasonFor, speaking: undefined });
 }

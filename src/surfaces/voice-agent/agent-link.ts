@@ -32,8 +32,8 @@ interface Current {
 export class AgentLink {
   private current: Current | undefined;
   private readonly pcm: PcmInput;
-  /** The signal while no socket is attached (never aborted). */
-  private readonly idle = new AbortController();
+  /** The signal while no socket is attached (never aborted; created when first asked for). */
+  private idle: AbortController | undefined;
 
   constructor(
     private readonly agent: VoiceAgent,
@@ -53,7 +53,9 @@ export class AgentLink {
 
   /** Aborted when the current socket closes (in-flight transcriptions of its inputs stop). */
   get signal(): AbortSignal {
-    return this.current?.controller.signal ?? this.idle.signal;
+    if (this.current !== undefined) return this.current.controller.signal;
+    if (this.idle === undefined) this.idle = new AbortController();
+    return this.idle.signal;
   }
 
   async connect(url: string): Promise<void> {

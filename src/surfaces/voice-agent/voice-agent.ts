@@ -93,11 +93,12 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   private readonly tools: ToolSet;
   /** @internal counted by `PENDING_CHUNKS` */
   pendingChunks = 0;
-  private readonly offEvents: () => void;
+  private readonly offProjection: () => void;
   private state: AgentState = 'active';
   private reasonOverride: string | undefined;
   private fullSpeechCount = 0;
-  private readonly lifetime = new AbortController();
+  /** Aborted by `destroy()`; created when a call first needs it (an idle agent holds none). */
+  private lifetimeController: AbortController | undefined;
 
   constructor(
     options: VoiceAgentOptions,
@@ -129,21 +130,26 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     this.queue = new InputQueue(options.maxQueuedInputs ?? DEFAULT_MAX_QUEUED_INPUTS, () =>
       this.sessionIdle(),
     );
-    const offProjection = projectAgentEvents(
+    this.offProjection = projectAgentEvents(
       this.bus,
       (name, ...args) => this.emitSafe(name, ...args),
       (r) => this.reasonFor(r),
     );
     // `pendingSpeechChunks`: chunks queued for speech whose audio has not been released yet.
-    const offCount = this.bus.subscribeTable(PENDING_CHUNKS, this);
-    this.offEvents = () => {
-      offProjection();
-      offCount();
-    };
+    this.bus.subscribeTable(PENDING_CHUNKS, this);
     this.link = new AgentLink(this, this.limits, maxAudio);
   }
 
   // ── State ────────────────────────────────────────────────────────────────────────
+
+  private get lifetime(): AbortController {
+    if (this.lifetimeController === undefined) {
+      this.lifetimeController = new AbortController();
+      if (this.state === 'destroyed')
+        this.lifetimeController.abort(new AgentDestroyedError('an in-flight call'));
+    }
+    return this.lifetimeController;
+  }
 
   get bus(): SessionEventBus {
     return this.session.eventBus;
@@ -326,9 +332,10 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     this.state = 'destroyed';
     this.link.close();
     this.queue.rejectAll(new AgentDestroyedError('a queued input'));
-    this.lifetime.abort(new AgentDestroyedError('an in-flight call'));
+    this.lifetimeController?.abort(new AgentDestroyedError('an in-flight call'));
     void this.session.close('destroyed').catch((err) => this.logger.error('session close failed', err));
-    this.offEvents();
+    this.offProjection();
+    this.bus.unsubscribeTable(PENDING_CHUNKS, this);
     this.removeAllListeners();
   }
 
