@@ -12,6 +12,7 @@
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { type ModelMessage, streamText } from 'ai';
 import { mockLanguageModel } from '../src/testing/mock-llm.ts';
+import { alternateBatches } from './cpu-batches.ts';
 import { round } from './stats.ts';
 
 const ANSWER =
@@ -25,11 +26,6 @@ export interface CallPathRow {
   doStreamMs: number;
   /** `streamText` above `doStream`: what a leaner path could save at most. */
   differenceMs: number;
-}
-
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
 }
 
 function history(n: number): ModelMessage[] {
@@ -51,17 +47,6 @@ function asPrompt(messages: ModelMessage[]): LanguageModelV3Prompt {
   ];
 }
 
-async function batch(turns: number, run: () => Promise<void>): Promise<number> {
-  const start = cpuMs();
-  for (let i = 0; i < turns; i++) await run();
-  return (cpuMs() - start) / turns;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 export async function runCallPath(quick: boolean): Promise<CallPathRow[]> {
   const model = mockLanguageModel([ANSWER]);
   const turns = quick ? 40 : 100;
@@ -79,16 +64,11 @@ export async function runCallPath(quick: boolean): Promise<CallPathRow[]> {
       const reader = stream.getReader();
       while (!(await reader.read()).done);
     };
-    await batch(20, viaStreamText);
-    await batch(20, viaDoStream);
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      a.push(await batch(turns, viaStreamText));
-      b.push(await batch(turns, viaDoStream));
-    }
-    const streamTextMs = median(a);
-    const doStreamMs = median(b);
+    const [streamTextMs, doStreamMs] = await alternateBatches(viaStreamText, viaDoStream, {
+      calls: turns,
+      rounds,
+      warm: 20,
+    });
     rows.push({
       historyMessages: n,
       streamTextMs: round(streamTextMs, 3),

@@ -26,6 +26,7 @@ import { silentLogger } from '../src/logger.ts';
 import { VoiceSession } from '../src/session/voice-session.ts';
 import { VoiceAgent } from '../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../src/testing/mock-llm.ts';
+import { alternateBatches, cpuMs } from './cpu-batches.ts';
 import { round } from './stats.ts';
 
 setFlagsFromString('--expose-gc');
@@ -74,22 +75,6 @@ export interface FootprintResult {
     gcPauseMs: number;
     gcCount: number;
   };
-}
-
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-async function timeBatch(turns: number, run: () => Promise<unknown>): Promise<number> {
-  const start = cpuMs();
-  for (let i = 0; i < turns; i++) await run();
-  return (cpuMs() - start) / turns;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
@@ -147,17 +132,7 @@ async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
     ['spoken turn: recording in, speech out (VoiceAgent)', floorAudio, colloquyAudio],
   ];
   for (const [kind, floor, colloquy] of kinds) {
-    // warm both paths
-    await timeBatch(30, floor);
-    await timeBatch(30, colloquy);
-    const f: number[] = [];
-    const c: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      f.push(await timeBatch(turns, floor));
-      c.push(await timeBatch(turns, colloquy));
-    }
-    const floorMs = median(f);
-    const colloquyMs = median(c);
+    const [floorMs, colloquyMs] = await alternateBatches(floor, colloquy, { calls: turns, rounds, warm: 30 });
     rows.push({
       kind,
       floorMs: round(floorMs, 3),
