@@ -25,6 +25,8 @@ import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
 import { hasOptional, requireOptional } from '../optional-dependency.ts';
+import { reportWhenStarted } from '../session/pending-work.ts';
+import type { ResumeSnapshot } from '../store/types.ts';
 import {
   type LiveKitClaims,
   type LiveKitKeys,
@@ -41,7 +43,9 @@ import type { SessionSlot } from './client-gate.ts';
 import { RequestDataSchema, resolveProfile, type SessionProfile } from './config.ts';
 import { admitRequest, publicOrigin } from './http-guards.ts';
 import { createLiveKitSession, type LiveKitSession } from './livekit-session.ts';
+import { SERVER_SHUTDOWN } from './rtvi-session.ts';
 import { reject, rejectLimit } from './server.ts';
+import { restoredProfile } from './session-resume.ts';
 
 export const CONNECTION_DETAILS_PATH = '/livekit/connection-details';
 export const SIGNAL_PATH = '/rtc/v1';
@@ -156,6 +160,10 @@ export function registerLiveKitRoutes(
   /** Profiles picked by `connection-details`, until the room is joined or the token expires. */
   const reservations = new Map<string, { profile: SessionProfile; expiresAt: number }>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // Resume across restarts (resume on, a durable store): a shutdown suspends rooms instead of ending them.
+  const resumable = context.resume?.settings.durable === true;
+  /** Rooms this server suspended at shutdown (their clients rejoin the next server). */
+  const suspended = new Set<string>();
   /** A join or resume the room refuses closes that socket; it never reaches the process. */
   const guarded = (ws: WebSocket, attach: () => void) => {
     try {
@@ -311,11 +319,32 @@ export function registerLiveKitRoutes(
       wss.handleUpgrade(req, socket, head, (ws) => guarded(ws, () => open.room.join(ws, join)));
       return;
     }
+    // A room suspended by this server's shutdown is picked up by the next server: not here.
+    if (suspended.has(roomName)) {
+      reject(socket, 503, 'Service Unavailable');
+      return;
+    }
+    // A room a previous server left (stored, resumable): its client rejoins and gets it back.
+    const restored = context.resume?.claimRoom(roomName, claims.sub);
+    if (restored === 'foreign') {
+      reject(socket, 409, 'Conflict');
+      return;
+    }
     if (rooms.size >= maxRooms || context.registry.activeCount >= config.limits.maxSessions) {
       reject(socket, 503, 'Service Unavailable');
       return;
     }
-    let profile = reservations.get(roomName)?.profile;
+    let profile: SessionProfile | undefined;
+    let back: ResumeSnapshot | undefined;
+    if (restored) {
+      try {
+        profile = restoredProfile(restored);
+        back = restored;
+      } catch (err) {
+        logger.error(`livekit: the stored session of room ${roomName} cannot be restored`, err);
+      }
+    }
+    profile ??= reservations.get(roomName)?.profile;
     if (!profile) {
       try {
         profile = resolveProfile(config, {});
@@ -364,18 +393,27 @@ export function registerLiveKitRoutes(
           logger,
           models: context.models,
           registry: context.registry,
-          sessionId: `lk-${randomBytes(8).toString('hex')}`,
+          sessionId: back ? back.sessionId : `lk-${randomBytes(8).toString('hex')}`,
           // Stored, with memory and compaction, like the server's other sessions.
           store: context.data.writer,
+          ...(resumable ? { resume: { handleTtlMs: context.resume!.settings.handleTtlMs } } : {}),
           ...(context.memory ? { memory: context.memory } : {}),
           ...(context.compaction ? { compaction: context.compaction } : {}),
         });
         started = true;
         reservations.delete(roomName);
+        if (back) {
+          session.session.setHistory(back.history);
+          // Work that died with the previous server: the agent tells the user once media is up.
+          reportWhenStarted(session.session, back.pending);
+          session.session.eventBus.publish('session.resume', { sessionId: session.id, handle: room.userSid });
+          logger.info(`livekit: room ${roomName} rejoined after a restart (session ${session.id})`);
+        }
         const entry = { room, session };
         rooms.set(roomName, entry);
         void session.closed.then((reason) => {
           slot.release();
+          if (reason === SERVER_SHUTDOWN && resumable) suspended.add(roomName);
           if (rooms.get(roomName) === entry) rooms.delete(roomName);
           logger.info(`livekit: room ${roomName} ended: ${reason}`);
         });

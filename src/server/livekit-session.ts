@@ -4,9 +4,11 @@
  * (agent state, transcripts, client events) onto the room. The session starts when media first
  * connects (the greeting is heard) and ends with the room.
  */
+import { createHash } from 'node:crypto';
 import { assertNever, failureCode, InvalidInputError, TransportError, toColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
+import { SessionSnapshots } from '../session/resume-snapshots.ts';
 import type { VoiceSession } from '../session/voice-session.ts';
 import {
   LiveKitProjection,
@@ -16,15 +18,26 @@ import {
 import { RTVI_MAX_JSON_DEPTH, RTVI_MAX_MESSAGE_BYTES } from '../surfaces/rtvi/messages.ts';
 import type { IncomingData, LiveKitRoomLink, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import type { ServerConfig, SessionProfile } from './config.ts';
+import { SERVER_SHUTDOWN } from './rtvi-session.ts';
 import { buildServerSession, type ServerSessionServices } from './server-session.ts';
 import type { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
+
+/** The key a LiveKit room's resume snapshot is known by (its room: the access token is the credential). */
+export function liveKitRoomKey(room: string): string {
+  return createHash('sha256').update(`livekit\0${room}`).digest('base64url');
+}
 
 /** Text streams on this topic are the user typing to the agent (LiveKit's chat topic). */
 export const CHAT_TOPIC = 'lk.chat';
 
 export interface LiveKitSessionOptions extends ServerSessionServices {
   room: LiveKitRoomLink;
+  /**
+   * Resume across a restart (a durable store): the session keeps a snapshot, and a server shutdown
+   * (`close(SERVER_SHUTDOWN)`) suspends it and tells the client to rejoin instead of ending it.
+   */
+  resume?: { handleTtlMs: number };
   profile: SessionProfile;
   config: ServerConfig;
   logger: Logger;
@@ -62,6 +75,26 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   });
   const { bus, session } = built;
   const projection = new LiveKitProjection(bus, room);
+  const snapshots =
+    options.store && options.resume
+      ? new SessionSnapshots({
+          bus,
+          writer: options.store,
+          sessionId,
+          profile,
+          history: () => session.history,
+          agentName: () => session.currentAgent,
+          notifications: () => session.pendingNotifications,
+          carrier: { kind: 'livekit', room: room.name },
+          // The client comes back with its access token for the room: the key is the room itself.
+          credential: () => ({
+            userId: session.userId,
+            handleHash: liveKitRoomKey(room.name),
+            expiresAt: Date.now() + (options.resume?.handleTtlMs ?? 0),
+          }),
+        })
+      : undefined;
+  let suspended = false;
   let closedReason: string | undefined;
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((r) => {
@@ -89,6 +122,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     });
     if (started) return;
     started = true;
+    snapshots?.save();
     bus.publish('transport.connected', { sessionId, transport: 'livekit' });
     session
       .start()
@@ -202,6 +236,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   async function finish(reason: string): Promise<void> {
     if (closedReason) return;
     closedReason = reason;
+    if (!suspended) snapshots?.drop();
     unregisterChannel?.();
     bus.publish('transport.disconnected', { sessionId, transport: 'livekit', reason });
     try {
@@ -221,6 +256,17 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
     projection,
     closed,
     close: async (reason) => {
+      if (reason === SERVER_SHUTDOWN && snapshots && started && !closedReason) {
+        // Suspended, not ended: the last snapshot kept, the stored session left waiting, and the
+        // client told to rejoin (it will find a restarted server that picked the session up).
+        suspended = true;
+        snapshots.keep();
+        built.dispose();
+        options.store?.enqueue({ type: 'session.state', sessionId, state: 'detached', at: Date.now() });
+        room.close('server_restarting');
+        await finish(reason);
+        return;
+      }
       await finish(reason);
       room.close('server_closed');
     },
@@ -249,6 +295,8 @@ function closeReason(reason: RoomCloseReason): string {
       return 'replaced';
     case 'server_closed':
       return 'server_closed';
+    case 'server_restarting':
+      return SERVER_SHUTDOWN;
     case 'protocol_error':
       return 'protocol_error';
     default:

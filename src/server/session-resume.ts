@@ -41,6 +41,8 @@ export class ServerResume {
   private readonly sessions = new Map<string, RtviSession>();
   /** Sessions of a previous server, waiting for their clients. */
   private readonly waiting = new Map<string, Waiting>();
+  /** Picked-up LiveKit sessions by room name (their ids). */
+  private readonly rooms = new Map<string, string>();
   private restore: RestoreSession | undefined;
   private writer: StoreWriter | undefined;
 
@@ -78,8 +80,8 @@ export class ServerResume {
   ): Promise<number> {
     this.restore = restore;
     this.writer = writer;
-    // Sessions of this server's RTVI transports (LiveKit rooms and native sockets come back their own way).
-    const snapshots = (await store.listSnapshots(now)).filter((s) => (s.carrier?.kind ?? 'rtvi') === 'rtvi');
+    // Sessions of this server's transports: RTVI, and LiveKit rooms (native sockets are `AgentResume`'s).
+    const snapshots = (await store.listSnapshots(now)).filter((s) => s.carrier?.kind !== 'native');
     // The newest `max` (the server's session limit): each waits with its whole history in memory.
     if (snapshots.length > max) {
       logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);
@@ -87,7 +89,9 @@ export class ServerResume {
     }
     for (const snapshot of snapshots) {
       if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) continue;
-      this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
+      // A LiveKit room's client comes back by rejoining the room (`claimRoom`), not with a handle.
+      if (snapshot.carrier?.kind === 'livekit') this.rooms.set(snapshot.carrier.room, snapshot.sessionId);
+      else this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
       const timer = setTimeout(() => this.expire(snapshot.sessionId), this.settings.windowMs);
       timer.unref?.();
       this.waiting.set(snapshot.sessionId, { snapshot, timer });
@@ -133,6 +137,21 @@ export class ServerResume {
     return session;
   }
 
+  /**
+   * A client joins LiveKit room `room` (its access token verified) as `identity`: the picked-up
+   * session of that room, taken (once), or `foreign` when it belongs to another user, or nothing.
+   */
+  claimRoom(room: string, identity: string): ResumeSnapshot | 'foreign' | undefined {
+    const id = this.rooms.get(room);
+    const w = id === undefined ? undefined : this.waiting.get(id);
+    if (!w || id === undefined) return undefined;
+    if (w.snapshot.userId !== identity) return 'foreign';
+    clearTimeout(w.timer);
+    this.waiting.delete(id);
+    this.rooms.delete(room);
+    return w.snapshot;
+  }
+
   /** The user's data is being deleted: their picked-up sessions can no longer be resumed. */
   forgetUser(userId: string): void {
     for (const [id, w] of this.waiting) {
@@ -147,6 +166,7 @@ export class ServerResume {
   dispose(): void {
     for (const w of this.waiting.values()) clearTimeout(w.timer);
     this.waiting.clear();
+    this.rooms.clear();
   }
 
   /** Nobody came back for a picked-up session within the window: it closes, its transcript kept. */

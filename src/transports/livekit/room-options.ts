@@ -15,6 +15,8 @@ export type RoomCloseReason =
   | 'ice_timeout'
   | 'replaced'
   | 'server_closed'
+  /** The server is shutting down and will be back: the client is told to rejoin (`leave` RECONNECT). */
+  | 'server_restarting'
   | 'protocol_error';
 
 /** What the page published: a user packet (`publishData`) or a whole text stream (`sendText`). */

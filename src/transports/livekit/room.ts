@@ -240,8 +240,13 @@ export class LiveKitRoom implements LiveKitRoomLink {
           message: {
             case: 'leave',
             value: new this.proto.LeaveRequest({
-              canReconnect: false,
-              action: this.proto.LeaveRequest_Action.DISCONNECT,
+              // A restarting server: livekit-client rejoins from scratch (same URL and token) and
+              // retries with back-off until the server is back.
+              canReconnect: reason === 'server_restarting',
+              action:
+                reason === 'server_restarting'
+                  ? this.proto.LeaveRequest_Action.RECONNECT
+                  : this.proto.LeaveRequest_Action.DISCONNECT,
               reason:
                 reason === 'replaced'
                   ? this.proto.DisconnectReason.DUPLICATE_IDENTITY
