@@ -30,6 +30,7 @@ import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
+import { printWorkers, runWorkersBench, type WorkersBenchResult } from './workers.ts';
 
 const HARD_LIMIT_MS = 360_000;
 const quick = process.argv.includes('--quick');
@@ -81,6 +82,7 @@ export interface BenchReport {
   store: StoreBenchResult;
   espeakStart?: EspeakStartResult;
   fairness: FairnessRow[];
+  workers?: WorkersBenchResult;
   notes: string[];
 }
 
@@ -199,6 +201,9 @@ async function main(): Promise<void> {
   if (!espeakStart) notes.push('espeak-ng not found: the eSpeak NG start rows were skipped.');
   log('fairness: a session speaking while another floods the server …');
   const fairness = await runFairness({ openBudgets: !quick });
+  log('workers: connects through the primary with 1, 2 and one-per-core workers …');
+  const workers = await runWorkersBench({ concurrency: 8, windowMs: quick ? 3000 : 8000 });
+  if (!workers) notes.push('no build (npm run build): the workers rows were skipped.');
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
     store,
     espeakStart,
     fairness,
+    ...(workers ? { workers } : {}),
     notes,
   };
 
@@ -239,6 +245,7 @@ async function main(): Promise<void> {
   printRealtime(realtime);
   printEspeakStart(espeakStart);
   printFairness(fairness);
+  printWorkers(workers);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;

@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'invalid_idle_timeout',
   'invalid_resume_window',
   'invalid_connect_paths',
+  'worker_start_failed',
   'invalid_network_allowlist',
   'invalid_url',
   'invalid_script',

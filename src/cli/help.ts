@@ -14,7 +14,7 @@ Options:
 
 Docs: README.md and docs/ in the package (docs/server.md for the server).`;
 
-export const START_HELP = `Usage: colloquy start [--port N] [--host ADDRESS] [--config FILE]
+export const START_HELP = `Usage: colloquy start [--port N] [--host ADDRESS] [--config FILE] [--workers N]
 
 Starts the server: Pipecat RTVI over WebSocket (GET /ws, POST /connect), SmallWebRTC (POST
 /api/offer) when @roamhq/wrtc is installed, and the playground page at /. Before it listens it
@@ -26,6 +26,8 @@ Options:
   --port N         Port to listen on (PORT; default 8080; 0 picks a free port)
   --host ADDRESS   Address to listen on (HOST; default 0.0.0.0)
   --config FILE    JSON config file: agents, tools, models (COLLOQUY_CONFIG)
+  --workers N      Worker processes behind the one port (COLLOQUY_WORKERS; default: one per
+                   core); each session runs on one worker, a crashed worker is restarted
 
 Environment:
   COLLOQUY_LLM, COLLOQUY_STT, COLLOQUY_TTS, COLLOQUY_VAD   model specs (openai:gpt-4.1-mini,

@@ -4,13 +4,16 @@
  * stack traces.
  */
 import { isColloquyError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import type { ConsoleLogger, Logger } from '../logger.ts';
 import { createConsoleLogger, isLogFormat, isLogLevel } from '../logger.ts';
 import { hasOptional } from '../optional-dependency.ts';
 import type { ServerConfig } from '../server/config.ts';
 import { preflight } from '../server/preflight.ts';
-import { type RunningServer, startServer } from '../server/server.ts';
+import { type RunningServer, type StartServerOptions, startServer } from '../server/server.ts';
+import { pickUpFilter, WORKER_ENV } from '../workers/worker-messages.ts';
+import { reportToPrimary } from '../workers/worker-report.ts';
 import { parseArgs } from './args.ts';
+import { runPrimary, workerCount } from './start-workers.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -38,7 +41,7 @@ export function envWithFlags(env: Env, flags: Map<string, string | true>): Env {
 }
 
 /** A logger configured from COLLOQUY_LOG_LEVEL / COLLOQUY_LOG_FORMAT (info and human by default). */
-export function cliLogger(env: Env): Logger {
+export function cliLogger(env: Env): ConsoleLogger {
   return createConsoleLogger({
     level: isLogLevel(env.COLLOQUY_LOG_LEVEL) ? env.COLLOQUY_LOG_LEVEL : 'info',
     format: isLogFormat(env.COLLOQUY_LOG_FORMAT) ? env.COLLOQUY_LOG_FORMAT : 'human',
@@ -46,7 +49,11 @@ export function cliLogger(env: Env): Logger {
 }
 
 /** Starts the server with SmallWebRTC and LiveKit routes when their optional packages are installed. */
-export async function startFromConfig(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startFromConfig(
+  config: ServerConfig,
+  logger: Logger,
+  options: Pick<StartServerOptions, 'pickUp'> = {},
+): Promise<RunningServer> {
   let webrtc: { closeAll(reason?: string): Promise<void> } | undefined;
   let liveKit: { closeAll(reason?: string): Promise<void> } | undefined;
   const registerWebRtc = hasOptional('@roamhq/wrtc')
@@ -59,6 +66,7 @@ export async function startFromConfig(config: ServerConfig, logger: Logger): Pro
   const running = await startServer({
     config,
     logger,
+    ...options,
     registerRoutes: (app, ctx) => {
       if (registerWebRtc) {
         webrtc = registerWebRtc(app, {
@@ -110,8 +118,10 @@ export async function startCommand(
   env: Env,
   io: CliIo = processIo,
 ): Promise<number> {
-  const { flags } = parseArgs(argv, { valued: ['port', 'host', 'config'] });
+  const { flags } = parseArgs(argv, { valued: ['port', 'host', 'config', 'workers'] });
   const runEnv = envWithFlags(env, flags);
+  const workerId = runEnv[WORKER_ENV.id];
+  const workers = workerId === undefined ? workerCount(flags.get('workers'), runEnv) : 1;
   const checked = await preflight(runEnv);
   if (checked.problems.length > 0 || !checked.config) {
     io.err(`colloquy start: cannot start — fix ${checked.problems.length === 1 ? 'this' : 'these'}:`);
@@ -119,32 +129,51 @@ export async function startCommand(
     return 1;
   }
   const config = checked.config;
-  const logger = cliLogger(runEnv);
-  for (const notice of checked.notices) logger.warn(notice);
+  const logger = workerId === undefined ? cliLogger(runEnv) : cliLogger(runEnv).child({ worker: workerId });
+  if (workers > 1) return runPrimary({ workers, config, env: runEnv, logger, notices: checked.notices }, io);
+  if (workerId === undefined) for (const notice of checked.notices) logger.warn(notice);
 
   let running: RunningServer;
   try {
-    running = await startFromConfig(config, logger);
+    const pickUp = pickUpFilter(runEnv[WORKER_ENV.pickUp]);
+    running = await startFromConfig(config, logger, pickUp ? { pickUp } : {});
   } catch (err) {
     io.err(`colloquy start: cannot start — fix this:`);
     io.err(`  ✗ ${listenProblem(err, config)}`);
     return 1;
   }
+  if (workerId !== undefined) {
+    // A worker of `--workers N`: the primary speaks for it; it reports where it listens.
+    reportToPrimary(running.port);
+    // The primary is gone (killed): leave like a killed server, sessions stay resumable in the store.
+    process.once('disconnect', () => process.exit(1));
+    // Ctrl+C reaches the whole process group: the primary's SIGTERM alone stops a worker.
+    process.on('SIGINT', () => {});
+    return waitForSignal(running, { out: () => {}, err: io.err }, ['SIGTERM']);
+  }
+  printBanner(running.url, config, runEnv, io);
+  return waitForSignal(running, io, ['SIGINT', 'SIGTERM']);
+}
+
+/** What `colloquy start` prints once it listens. */
+export function printBanner(url: string, config: ServerConfig, runEnv: Env, io: CliIo): void {
   const demo = !runEnv.COLLOQUY_CONFIG && config.defaults.llm.startsWith('scripted:');
-  io.out(`Colloquy listening on ${running.url}`);
-  io.out(`  playground       ${running.url}/`);
-  io.out(`  POST ${running.url}/connect   (Pipecat startBotAndConnect endpoint)`);
-  io.out(`  GET  ${running.url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
-  if (hasOptional('@roamhq/wrtc')) io.out(`  POST ${running.url}/api/offer   (SmallWebRTC)`);
+  io.out(`Colloquy listening on ${url}`);
+  io.out(`  playground       ${url}/`);
+  io.out(`  POST ${url}/connect   (Pipecat startBotAndConnect endpoint)`);
+  io.out(`  GET  ${url.replace(/^http/, 'ws')}/ws   (Pipecat WebSocket transport)`);
+  if (hasOptional('@roamhq/wrtc')) io.out(`  POST ${url}/api/offer   (SmallWebRTC)`);
   if (hasOptional('@roamhq/wrtc') && hasOptional('@livekit/protocol')) {
-    io.out(`  POST ${running.url}/livekit/connection-details   (LiveKit rooms, livekit-client)`);
+    io.out(`  POST ${url}/livekit/connection-details   (LiveKit rooms, livekit-client)`);
   }
   io.out(
     `  models: llm=${config.defaults.llm} stt=${config.defaults.stt} tts=${config.defaults.tts} vad=${config.defaults.vad}`,
   );
   if (demo) io.out('  offline demo: ask "what time is breakfast" or "show me the map"');
   if (config.authToken) io.out('  auth: Bearer token required (COLLOQUY_AUTH_TOKEN)');
+}
 
+function waitForSignal(running: RunningServer, io: CliIo, signals: NodeJS.Signals[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -168,7 +197,6 @@ export async function startCommand(
         },
       );
     };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    for (const signal of signals) process.on(signal, () => stop(signal));
   });
 }

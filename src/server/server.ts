@@ -52,6 +52,11 @@ export interface StartServerOptions {
   connectHookTimeoutMs?: number;
   /** A session store of your own (instead of the one `config.store` names). */
   store?: SessionStore;
+  /**
+   * Which stored sessions of a previous run this server picks up at start (default: all). The
+   * workers of `colloquy start --workers N` split them: a restarted worker takes its own.
+   */
+  pickUp?: (sessionId: string) => boolean;
 }
 
 export interface RunningServer {
@@ -250,6 +255,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         logger,
         Date.now(),
         limits.maxSessions,
+        options.pickUp,
       );
     } catch (err) {
       logger.error('resume: cannot read the stored sessions; none is picked up', err);

@@ -77,11 +77,14 @@ export class ServerResume {
     logger: Logger,
     now = Date.now(),
     max = Number.POSITIVE_INFINITY,
+    accept: (sessionId: string) => boolean = () => true,
   ): Promise<number> {
     this.restore = restore;
     this.writer = writer;
     // Sessions of this server's transports: RTVI, and LiveKit rooms (native sockets are `AgentResume`'s).
-    const snapshots = (await store.listSnapshots(now)).filter((s) => s.carrier?.kind !== 'native');
+    const snapshots = (await store.listSnapshots(now)).filter(
+      (s) => s.carrier?.kind !== 'native' && accept(s.sessionId),
+    );
     // The newest `max` (the server's session limit): each waits with its whole history in memory.
     if (snapshots.length > max) {
       logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);
