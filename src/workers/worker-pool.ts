@@ -68,6 +68,7 @@ export class WorkerPool {
   async start(): Promise<void> {
     await this.spawn(0, 'all', 0);
     await Promise.all(Array.from({ length: this.options.count - 1 }, (_, i) => this.spawn(i + 1, 'none', 0)));
+    this.started = true;
   }
 
   /** Workers that listen, with their load. */
