@@ -94,7 +94,8 @@ describe('npm install colloquy (the packed tarball) in a fresh project', () => {
       const file = queue.pop()!;
       if (seen.has(file)) continue;
       seen.add(file);
-      const text = await readFile(file, 'utf8');
+      // Doc comments are not references: an `@example` may import a provider the way a user does.
+      const text = (await readFile(file, 'utf8')).replace(/\/\*[\s\S]*?\*\//g, '');
       for (const name of OPTIONAL) {
         if (text.includes(`from '${name}'`) || text.includes(`import('${name}')`))
           offenders.push(`${file}: ${name}`);
