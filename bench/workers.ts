@@ -36,7 +36,18 @@ async function start(workers: number): Promise<{ child: ChildProcess; url: strin
   }
   const child = spawn(process.execPath, [BIN, 'start', '--workers', String(workers)], {
     cwd: ROOT,
-    env: { ...env, PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory', COLLOQUY_LOG_LEVEL: 'warn' },
+    env: {
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      COLLOQUY_STORE: 'memory',
+      COLLOQUY_LOG_LEVEL: 'warn',
+      // Every bench client is one address: lift the per-client admission limits (else most connects
+      // are refused with 429 and the rows measure refusals).
+      COLLOQUY_CONNECTS_PER_MINUTE: '1000000',
+      COLLOQUY_CONNECT_BURST: '1000000',
+      COLLOQUY_MAX_SESSIONS_PER_CLIENT: '100000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
