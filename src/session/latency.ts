@@ -52,8 +52,10 @@ export function computeSegments(marks: LatencyMarks, kind: 'cascade' | 'realtime
 
 /**
  * A realtime speech-to-speech turn: end of user speech (or the typed turn) → the provider starts its
- * response (`backendToLLMMs`) → its first audio arrives (`llmProcessingMs`, the model's TTFB) → the
- * first frame leaves for the client (`backendToClientMs`, Colloquy's own overhead).
+ * response (`backendToLLMMs`) → its first output arrives, audio or the transcript of its speech
+ * (`llmProcessingMs`, the model's TTFB) → its first audio is in Colloquy (`llmToBackendMs`; 0 when
+ * the audio came first) → the first frame leaves for the client (`backendToClientMs`, Colloquy's own
+ * overhead).
  */
 function realtimeSegments(
   marks: LatencyMarks,
@@ -61,8 +63,13 @@ function realtimeSegments(
   s: LatencySegments,
   set: (k: keyof LatencySegments, v: number | undefined) => void,
 ): LatencySegments {
+  const firstOutput =
+    marks.llmFirstTokenAt === undefined || marks.ttsFirstByteAt === undefined
+      ? (marks.llmFirstTokenAt ?? marks.ttsFirstByteAt)
+      : Math.min(marks.llmFirstTokenAt, marks.ttsFirstByteAt);
   set('backendToLLMMs', diff(origin, marks.llmRequestAt));
-  set('llmProcessingMs', diff(marks.llmRequestAt, marks.ttsFirstByteAt));
+  set('llmProcessingMs', diff(marks.llmRequestAt, firstOutput));
+  set('llmToBackendMs', diff(firstOutput, marks.ttsFirstByteAt));
   set('backendToClientMs', diff(marks.ttsFirstByteAt, marks.firstAudioOutAt));
   set('totalE2EMs', diff(origin, marks.firstAudioOutAt ?? marks.ttsFirstByteAt));
   return s;
