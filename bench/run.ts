@@ -17,6 +17,7 @@ import { SileroVad } from '../src/providers/local/silero-vad.ts';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { type BargeInResult, runBargeIn } from './barge-in.ts';
 import { type CallPathRow, printCallPath, runCallPath } from './call-path.ts';
+import { type ClusterBenchResult, printCluster, runClusterBench } from './cluster.ts';
 import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { type EspeakStartResult, printEspeakStart, runEspeakStart } from './espeak-start.ts';
 import { type FairnessRow, printFairness, runFairness } from './fairness.ts';
@@ -83,6 +84,7 @@ export interface BenchReport {
   espeakStart?: EspeakStartResult;
   fairness: FairnessRow[];
   workers?: WorkersBenchResult;
+  cluster?: ClusterBenchResult;
   notes: string[];
 }
 
@@ -204,6 +206,9 @@ async function main(): Promise<void> {
   log('workers: connects through the primary with 1, 2 and one-per-core workers …');
   const workers = await runWorkersBench({ concurrency: 8, windowMs: quick ? 3000 : 8000 });
   if (!workers) notes.push('no build (npm run build): the workers rows were skipped.');
+  log('cluster: connects across three nodes over Redis …');
+  const cluster = await runClusterBench({ connects: quick ? 300 : 1000, inFlight: 20 });
+  if (!cluster) notes.push('redis-server not found: the cluster connect rows were skipped.');
 
   const cpuList = cpus();
   const report: BenchReport = {
@@ -235,6 +240,7 @@ async function main(): Promise<void> {
     espeakStart,
     fairness,
     ...(workers ? { workers } : {}),
+    ...(cluster ? { cluster } : {}),
     notes,
   };
 
@@ -246,6 +252,7 @@ async function main(): Promise<void> {
   printEspeakStart(espeakStart);
   printFairness(fairness);
   printWorkers(workers);
+  printCluster(cluster);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;

@@ -272,6 +272,14 @@ export const ERROR_CODES = [
   'store_queue_full',
   'store_invalid_spec',
   'store_invalid_cursor',
+  // Cluster (Redis registry, dispatch, drain)
+  'invalid_redis_url',
+  'invalid_cluster_config',
+  'redis_unreachable',
+  'redis_unavailable',
+  'redis_busy',
+  'cluster_full',
+  'node_draining',
 ] as const;
 
 /** Every code a `ColloquyError` can carry (see docs/errors.md). */

@@ -179,23 +179,35 @@ function waitForSignal(running: RunningServer, io: CliIo, signals: NodeJS.Signal
     const stop = (signal: string) => {
       if (stopping) return resolve(130); // a second signal: stop waiting
       stopping = true;
-      io.out(`${signal}: ending ${running.context.registry.activeCount} session(s)`);
-      const force = setTimeout(() => {
-        io.err('colloquy start: sessions did not close within 5 s; exiting');
-        resolve(1);
-      }, 5000);
-      force.unref();
-      running.close('server_shutdown').then(
+      // A node of a cluster drains on SIGTERM: out of the pool, sessions finish (up to the drain timeout).
+      const drainMs = signal === 'SIGTERM' ? running.context.config.cluster?.drainTimeoutMs : undefined;
+      io.out(
+        drainMs !== undefined
+          ? `${signal}: draining ${running.context.registry.activeCount} session(s) (up to ${drainMs} ms)`
+          : `${signal}: ending ${running.context.registry.activeCount} session(s)`,
+      );
+      const force = setTimeout(
         () => {
-          clearTimeout(force);
-          io.out('Colloquy stopped');
-          resolve(0);
-        },
-        (err: unknown) => {
-          io.err(`colloquy start: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          io.err('colloquy start: sessions did not close in time; exiting');
           resolve(1);
         },
+        5000 + (drainMs ?? 0),
       );
+      force.unref();
+      const drained = drainMs !== undefined ? running.drain(drainMs) : Promise.resolve();
+      drained
+        .then(() => running.close('server_shutdown'))
+        .then(
+          () => {
+            clearTimeout(force);
+            io.out('Colloquy stopped');
+            resolve(0);
+          },
+          (err: unknown) => {
+            io.err(`colloquy start: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+            resolve(1);
+          },
+        );
     };
     for (const signal of signals) process.on(signal, () => stop(signal));
   });

@@ -11,12 +11,14 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { MemoryOptions } from '../agents/memory.ts';
+import { type ClusterHost, clusterConnect, clusterSessionProxy } from '../cluster/cluster-routes.ts';
 import { isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { CompactionOptions } from '../session/context-compaction.ts';
 import { ResumeError } from '../session/resume-handles.ts';
 import { zodIssueText } from '../zod-issues.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
 import type { ClientGate } from './client-gate.ts';
 import { RequestDataSchema, type ServerConfig, type SessionProfile } from './config.ts';
 import { type ConnectHook, resolveConnect } from './connect-hook.ts';
@@ -64,6 +66,12 @@ export interface ServerContext {
   upgrades: Map<string, UpgradeHandler>;
   /** Per-client rates and session shares (`config.limits`); transports admit sessions through it. */
   gate: ClientGate;
+  /** This server as a node of a cluster (`COLLOQUY_REDIS_URL`): the dispatch of connects. */
+  cluster?: ClusterHost;
+  /** True once a drain started (no new session here). */
+  isDraining?(): boolean;
+  /** Starts a drain (see `RunningServer.drain`). */
+  drain?(timeoutMs?: number): Promise<void>;
 }
 
 /** Takes over an HTTP upgrade request on its path (the socket is its to answer or close). */
@@ -115,7 +123,11 @@ export function createApp({
   // Bodies are bounded while they stream in (not after reading them whole).
   app.use('*', bodyLimit({ maxSize: limits.maxBodyBytes, onError: tooLarge }));
 
-  app.get('/health', (c) => c.json({ status: 'ok', sessions: registry.activeCount }));
+  app.get('/health', (c) =>
+    context.isDraining?.()
+      ? c.json({ status: 'draining', sessions: registry.activeCount }, 503)
+      : c.json({ status: 'ok', sessions: registry.activeCount }),
+  );
   registerMetricsRoute(app, context);
 
   // The playground console: open http://localhost:PORT/ (add ?token=… when auth is on).
@@ -124,6 +136,13 @@ export function createApp({
   const connect = async (c: Context) => {
     const limited = admitRequest(c, context.gate, config.trustProxy === true);
     if (limited) return limited;
+    if (!context.cluster && context.isDraining?.()) {
+      c.header('retry-after', '1');
+      return c.json(
+        { info: 'This server is draining and starts no new session', code: 'node_draining' },
+        503,
+      );
+    }
     const text = await c.req.text();
     let body: unknown = {};
     if (text.trim()) {
@@ -155,7 +174,8 @@ export function createApp({
     }
     if (!outcome.ok) return c.json({ info: outcome.info }, outcome.status as 400);
     const profile = outcome.profile;
-    const origin = publicOrigin(c, originPolicy);
+    // A node of a cluster answers with its own public URL (the connect may have come through another node).
+    const origin = context.cluster ? context.cluster.node.url : publicOrigin(c, originPolicy);
     const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
     const handle = requestData.resume_handle;
     if (handle !== undefined && !context.resume) {
@@ -187,8 +207,15 @@ export function createApp({
   };
   for (const path of config.connectPaths ?? DEFAULT_CONNECT_PATHS) {
     app.use(path, bodyLimit({ maxSize: limits.connectBodyBytes, onError: tooLarge }));
+    if (context.cluster) app.use(path, clusterConnect(context.cluster));
     app.post(path, context.auth, connect);
   }
+  if (context.cluster) {
+    // Any node answers for a session live on another.
+    app.use('/sessions/:id', clusterSessionProxy(context.cluster));
+    app.use('/sessions/:id/transcript', clusterSessionProxy(context.cluster));
+  }
+  registerAdminRoutes(app, context);
 
   app.get('/sessions/:id/transcript', context.auth, async (c) => {
     const record = await transcriptRecord(context, c.req.param('id'));

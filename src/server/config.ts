@@ -7,7 +7,8 @@
  *   `postgres://…` for PostgreSQL),
  *   COLLOQUY_MEMORY (on/off: long-term memory per user), COLLOQUY_MEMORY_EVERY_TURNS,
  *   COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS / _MODEL / _PROMPT (server-compaction.ts),
- *   COLLOQUY_REALTIME_TURN_DETECTION (provider|local: server-realtime.ts), and the
+ *   COLLOQUY_REALTIME_TURN_DETECTION (provider|local: server-realtime.ts), COLLOQUY_REDIS_URL and the
+ *   other cluster settings (cluster/cluster-config.ts), and the
  *   limits (COLLOQUY_MAX_SESSIONS, COLLOQUY_MAX_SESSIONS_PER_CLIENT, COLLOQUY_CONNECTS_PER_MINUTE, …: limits.ts)
  *
  * The file names agents, declarative tools, model specs, the execution mode, and named
@@ -17,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { type ClusterConfig, clusterConfigFromEnv } from '../cluster/cluster-config.ts';
 import { ConfigError } from '../errors.ts';
 import { parseAllowlist } from '../net/address-policy.ts';
 import { USER_MUTE_STRATEGY_NAMES, type UserMuteStrategyName } from '../pipeline/turn-taking/user-mute.ts';
@@ -161,6 +163,8 @@ export interface ServerConfig {
   compaction?: CompactionConfig;
   /** Realtime model settings (turn detection, Gemini compression, OpenAI context budget). */
   realtime?: RealtimeConfig;
+  /** Many nodes coordinated through Redis (`COLLOQUY_REDIS_URL`; docs/scaling.md). */
+  cluster?: ClusterConfig;
 }
 
 const DEFAULT_AGENT: AgentConfig = {
@@ -234,6 +238,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     ...memoryConfig(env, file),
     ...optional('compaction', compactionConfig(env, file.compaction)),
     ...optional('realtime', realtimeConfig(env, file.realtime)),
+    ...optional('cluster', clusterConfigFromEnv(env)),
     defaults: {
       llm: env.COLLOQUY_LLM ?? file.models?.llm ?? specs.llm,
       stt: env.COLLOQUY_STT ?? file.models?.stt ?? specs.stt,

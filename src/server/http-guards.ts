@@ -102,13 +102,26 @@ export function requestClient(c: Context, trustProxy: boolean): string {
   return clientAddress(incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustProxy);
 }
 
+const admitted = new WeakSet<Request>();
+
+/**
+ * A request another node of the cluster admitted already (and handed over): not counted again here
+ * (its client address would be that node's).
+ */
+export function markAdmitted(c: Context): void {
+  admitted.add(c.req.raw);
+}
+
 /**
  * Counts a session start (connect, offer) of the request's client: a `429 {info, code}` response with
  * `Retry-After` when it is over its rate, undefined when it may go on.
  */
 export function admitRequest(c: Context, gate: ClientGate, trustProxy: boolean): Response | undefined {
+  // Counted once per request (a cluster dispatch admits it before the connect route sees it).
+  if (admitted.has(c.req.raw)) return undefined;
   try {
     gate.request(requestClient(c, trustProxy));
+    admitted.add(c.req.raw);
     return undefined;
   } catch (err) {
     return limitResponse(c, err);

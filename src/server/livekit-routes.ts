@@ -20,6 +20,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { clusterConnect } from '../cluster/cluster-routes.ts';
 import { ConfigError, isColloquyError } from '../errors.ts';
 import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
@@ -175,6 +176,8 @@ export function registerLiveKitRoutes(
   };
 
   const trustProxy = config.trustProxy === true;
+  // A node of a cluster places the room on the least-loaded node (which answers with its own URL).
+  if (context.cluster) app.use(CONNECTION_DETAILS_PATH, clusterConnect(context.cluster));
   app.post(CONNECTION_DETAILS_PATH, context.auth, async (c) => {
     const limited = admitRequest(c, context.gate, trustProxy);
     if (limited) return limited;
@@ -224,7 +227,10 @@ export function registerLiveKitRoutes(
       ttlMs: tokenTtlMs,
     });
     return c.json({
-      serverUrl: publicOrigin(c, originPolicyOf(config)).replace(/^http/, 'ws'),
+      serverUrl: (context.cluster?.node.url ?? publicOrigin(c, originPolicyOf(config))).replace(
+        /^http/,
+        'ws',
+      ),
       roomName,
       participantName,
       participantToken,

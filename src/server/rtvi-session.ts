@@ -34,7 +34,7 @@ import type { RtviTransport } from './rtvi-transport.ts';
 import { buildServerSession } from './server-session.ts';
 import { ModelCache } from './session-factory.ts';
 import type { SessionRegistry } from './session-registry.ts';
-import { shutdownNotice } from './session-snapshots.ts';
+import { drainNotice, shutdownNotice } from './session-snapshots.ts';
 import { SwitchableTransport } from './switchable-transport.ts';
 
 export interface RtviSessionOptions {
@@ -89,6 +89,14 @@ export interface RtviSession {
  * and the stored session waits `detached` for a restarted server to pick it up.
  */
 export const SERVER_SHUTDOWN = 'server_shutdown';
+
+/**
+ * The close reason at the end of a drain (a node leaving the pool). Like a shutdown the session is
+ * suspended when it can be resumed, but the client is told the conversation ended here:
+ * `server-message {type: 'conversation-end', data: {reason: 'server_drain', session_id,
+ * resume_handle, resume_expires_at, reconnect: true}}`; it resumes through any node's `/connect`.
+ */
+export const SERVER_DRAIN = 'server_drain';
 
 /** `about` of `bot-ready`. */
 export const COLLOQUY_ABOUT = { library: 'colloquy', library_version: '0.1.0' } as const;
@@ -210,7 +218,10 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
 
   async function finish(reason: string, closeTransport: boolean): Promise<void> {
     if (state === 'closed') return;
-    const suspend = reason === SERVER_SHUTDOWN && snapshots !== undefined && state !== 'waiting';
+    const suspend =
+      (reason === SERVER_SHUTDOWN || reason === SERVER_DRAIN) &&
+      snapshots !== undefined &&
+      state !== 'waiting';
     const was = state;
     state = 'closed';
     clearTimeout(readyTimer);
@@ -219,7 +230,12 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       // The client comes back to a restarted server: a fresh handle for it, the last snapshot kept,
       // the stored session left waiting, and no `conversation-end` (the conversation goes on).
       projection.dispose();
-      if (was === 'ready') transport.sendMessage(shutdownNotice(sessionId, issueHandle()));
+      if (was === 'ready') {
+        const issued = issueHandle();
+        transport.sendMessage(
+          reason === SERVER_DRAIN ? drainNotice(sessionId, issued) : shutdownNotice(sessionId, issued),
+        );
+      }
       snapshots.keep();
       built.dispose();
       options.store?.enqueue({ type: 'session.state', sessionId, state: 'detached', at: Date.now() });

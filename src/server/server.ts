@@ -24,8 +24,9 @@ import type { ConnectHook } from './connect-hook.ts';
 import { ConnectTokens } from './connect-tokens.ts';
 import { originAllowed } from './http-guards.ts';
 import { type LimitsInput, resolveLimits } from './limits.ts';
-import { createRtviSession } from './rtvi-session.ts';
+import { createRtviSession, SERVER_DRAIN } from './rtvi-session.ts';
 import type { RtviTransport } from './rtvi-transport.ts';
+import { serverCluster } from './server-cluster.ts';
 import { serverCompaction } from './server-compaction.ts';
 import { openServerStore, serverMemory } from './server-store.ts';
 import { ModelCache } from './session-factory.ts';
@@ -67,6 +68,12 @@ export interface RunningServer {
   context: ServerContext;
   /** Ends every session (`conversation-end {reason}`) and stops listening. */
   close(reason?: string): Promise<void>;
+  /**
+   * Drain: out of the cluster's pool (and no new session here), live sessions may finish within
+   * `timeoutMs` (default `COLLOQUY_DRAIN_TIMEOUT_MS`, 30 s); those still live then end with
+   * `conversation-end {reason: 'server_drain'}` carrying a resume handle. Resolves when none is left.
+   */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -97,6 +104,23 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   // A store that outlives the process lets a restarted server resume sessions (docs/storage.md).
   const durable = data.store.kind !== 'memory';
   const resume = windowMs > 0 ? new ServerResume({ windowMs, handleTtlMs: 3_600_000, durable }) : undefined;
+  let draining: Promise<void> | undefined;
+  const cluster = config.cluster
+    ? serverCluster({
+        cluster: config.cluster,
+        host: config.host,
+        capacity: limits.maxSessions,
+        logger,
+        registry,
+        data,
+        resume,
+        auth: requireBearer(config.authToken),
+        gate,
+        trustProxy: config.trustProxy === true,
+        maxBodyBytes: limits.connectBodyBytes,
+        isDraining: () => draining !== undefined,
+      })
+    : undefined;
   const buildSession = (transport: RtviTransport, profile: SessionProfile, restored?: ResumeSnapshot) => {
     const session = createRtviSession({
       transport,
@@ -135,6 +159,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.onConnect ? { connectRequired: true } : {}),
     upgrades: new Map(),
     gate,
+    ...(cluster ? { cluster: cluster.host } : {}),
+    isDraining: () => draining !== undefined,
+    drain: (timeoutMs) => drain(timeoutMs),
   };
   const app = createApp({
     context,
@@ -180,6 +207,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (token && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
     if (config.authToken && !grant && !bearer) return reject(socket, 401, 'Unauthorized');
     const resuming = grant?.resume;
+    // A draining node starts nothing new (a token issued before the drain is honoured).
+    if (draining && !grant) {
+      return reject(socket, 503, 'Service Unavailable', {
+        info: 'This node is draining and starts no new session',
+        code: 'node_draining',
+      });
+    }
     // A connect hook decides every session: no way around it.
     if (context.connectRequired && !grant) return reject(socket, 403, 'Forbidden');
     if (!resuming && registry.activeCount >= limits.maxSessions) {
@@ -246,7 +280,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
   });
 
-  if (resume?.settings.durable) {
+  if (resume?.settings.durable && cluster) {
+    // Stored sessions belong to the nodes running them: one is adopted only when its node is gone.
+    resume.restoreWith(data.writer, (transport, snapshot) =>
+      buildSession(transport, restoredProfile(snapshot), snapshot),
+    );
+  } else if (resume?.settings.durable) {
     try {
       await resume.pickUp(
         data.store,
@@ -272,8 +311,29 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
   });
   const { port } = server.address() as AddressInfo;
+  if (cluster) {
+    try {
+      await cluster.start(port);
+    } catch (err) {
+      await cluster.stop().catch(() => {});
+      await new Promise<void>((r) => server.close(() => r()));
+      await data.close();
+      throw err;
+    }
+  }
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   let closing: Promise<void> | undefined;
+  const drainTimeoutMs = config.cluster?.drainTimeoutMs ?? 30_000;
+  const drain = (timeoutMs = drainTimeoutMs): Promise<void> => {
+    draining ??= (async () => {
+      if (cluster) await cluster.host.node.drain().catch(() => {});
+      logger.info(`drain: ${registry.activeCount} session(s) may finish within ${timeoutMs} ms`);
+      await registry.whenEmpty(timeoutMs);
+      if (registry.activeCount > 0) logger.info(`drain: ending ${registry.activeCount} session(s)`);
+      await registry.closeAll(SERVER_DRAIN);
+    })();
+    return draining;
+  };
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     port,
@@ -283,6 +343,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       closing ??= (async () => {
         resume?.dispose();
         await registry.closeAll(reason);
+        await cluster?.stop();
         await data.close();
         // Let the closing handshakes (after `conversation-end`) finish, then cut off the rest.
         const open = [...wss.clients].map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
@@ -296,6 +357,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       })();
       return closing;
     },
+    drain,
   };
 }
 

@@ -28,6 +28,9 @@ export interface SessionRecord {
   transcript: ModelMessage[];
 }
 
+/** A session started or ended (or was suspended) on this server. */
+export type RegistryChange = { type: 'started' | 'ended'; id: string };
+
 /**
  * @example
  * ```ts
@@ -42,6 +45,7 @@ export interface SessionRecord {
 export class SessionRegistry {
   private readonly live = new Map<string, RegisteredSession>();
   private readonly closed = new Map<string, SessionRecord>();
+  private readonly listeners = new Set<(change: RegistryChange) => void>();
 
   /** @param keepClosed how many closed sessions' transcripts to keep (oldest dropped first). */
   constructor(private readonly keepClosed = 100) {}
@@ -52,6 +56,22 @@ export class SessionRegistry {
 
   add(session: RegisteredSession): void {
     this.live.set(session.id, session);
+    this.emit({ type: 'started', id: session.id });
+  }
+
+  /** Calls `listener` for every session that starts or ends; returns the unsubscribe. */
+  onChange(listener: (change: RegistryChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Ids of the live sessions. */
+  liveIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  private emit(change: RegistryChange): void {
+    for (const l of this.listeners) l(change);
   }
 
   /** Moves a session to the closed list with its final transcript. */
@@ -59,6 +79,7 @@ export class SessionRegistry {
     const s = this.live.get(id);
     if (!s) return;
     this.live.delete(id);
+    this.emit({ type: 'ended', id });
     this.closed.set(id, {
       ...describe(s),
       closedAt: Date.now(),
@@ -82,6 +103,22 @@ export class SessionRegistry {
   get(id: string): SessionRecord | undefined {
     const s = this.live.get(id);
     return s ? describe(s) : this.closed.get(id);
+  }
+
+  /** Resolves once no session is live, or after `timeoutMs`. */
+  whenEmpty(timeoutMs: number): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const off = this.onChange(() => {
+        if (this.live.size === 0) done();
+      });
+    });
   }
 
   /** Closes every live session (server shutdown). */

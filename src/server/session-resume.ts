@@ -79,8 +79,7 @@ export class ServerResume {
     max = Number.POSITIVE_INFINITY,
     accept: (sessionId: string) => boolean = () => true,
   ): Promise<number> {
-    this.restore = restore;
-    this.writer = writer;
+    this.restoreWith(writer, restore);
     // Sessions of this server's transports: RTVI, and LiveKit rooms (native sockets are `AgentResume`'s).
     const snapshots = (await store.listSnapshots(now)).filter(
       (s) => s.carrier?.kind !== 'native' && accept(s.sessionId),
@@ -90,19 +89,32 @@ export class ServerResume {
       logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);
       snapshots.splice(0, snapshots.length - max);
     }
-    for (const snapshot of snapshots) {
-      if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) continue;
-      // A LiveKit room's client comes back by rejoining the room (`claimRoom`), not with a handle.
-      if (snapshot.carrier?.kind === 'livekit') this.rooms.set(snapshot.carrier.room, snapshot.sessionId);
-      else this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
-      const timer = setTimeout(() => this.expire(snapshot.sessionId), this.settings.windowMs);
-      timer.unref?.();
-      this.waiting.set(snapshot.sessionId, { snapshot, timer });
-    }
+    for (const snapshot of snapshots) this.adopt(snapshot);
     if (this.waiting.size > 0) {
       logger.info(`resume: ${this.waiting.size} stored session(s) wait for their clients`);
     }
     return this.waiting.size;
+  }
+
+  /** How stored sessions are rebuilt (set by `pickUp`, or by a cluster node that adopts them one by one). */
+  restoreWith(writer: StoreWriter, restore: RestoreSession): void {
+    this.restore = restore;
+    this.writer = writer;
+  }
+
+  /**
+   * Honour one stored session's handle (a session a previous server, or a node that is gone, left
+   * behind): it waits for its client like a picked-up one. False when it is live or waiting already.
+   */
+  adopt(snapshot: ResumeSnapshot): boolean {
+    if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) return false;
+    // A LiveKit room's client comes back by rejoining the room (`claimRoom`), not with a handle.
+    if (snapshot.carrier?.kind === 'livekit') this.rooms.set(snapshot.carrier.room, snapshot.sessionId);
+    else this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
+    const timer = setTimeout(() => this.expire(snapshot.sessionId), this.settings.windowMs);
+    timer.unref?.();
+    this.waiting.set(snapshot.sessionId, { snapshot, timer });
+    return true;
   }
 
   /** Redeem a handle for a live or picked-up session. Throws `ResumeError`. */

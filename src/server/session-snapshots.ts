@@ -16,3 +16,17 @@ export function shutdownNotice(sessionId: string, issued: { handle: string; expi
     reconnect: true,
   });
 }
+
+/**
+ * What a drained session's client hears: the conversation ended on this node (`conversation-end`),
+ * and it can go on elsewhere with this handle (through any node's `POST /connect`).
+ */
+export function drainNotice(sessionId: string, issued: { handle: string; expiresAt: number }) {
+  return serverMessage('conversation-end', {
+    reason: 'server_drain',
+    session_id: sessionId,
+    resume_handle: issued.handle,
+    resume_expires_at: issued.expiresAt,
+    reconnect: true,
+  });
+}

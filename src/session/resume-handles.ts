@@ -65,6 +65,9 @@ export class ResumeHandles {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Told of every handle issued (by hash), e.g. to say in a cluster's directory where its session runs. */
+  onIssue: ((sessionId: string, handleHash: string, expiresAt: number) => void) | undefined;
+
   /** A new handle for the session, valid `ttlMs`; the session's previous handle stops working. */
   issue(sessionId: string, userId: string, ttlMs: number): { handle: string; expiresAt: number } {
     const previous = this.latest.get(sessionId);
@@ -74,6 +77,7 @@ export class ResumeHandles {
     const expiresAt = this.now() + ttlMs;
     this.live.set(hash, { sessionId, userId, expiresAt });
     this.latest.set(sessionId, hash);
+    this.onIssue?.(sessionId, hash, expiresAt);
     while (this.live.size > this.maxHandles) {
       const oldest = this.live.keys().next().value as string;
       this.drop(oldest, 'resume_expired');
