@@ -121,7 +121,22 @@ export async function startCommand(
   const { flags } = parseArgs(argv, { valued: ['port', 'host', 'config', 'workers'] });
   const runEnv = envWithFlags(env, flags);
   const workerId = runEnv[WORKER_ENV.id];
-  const workers = workerId === undefined ? workerCount(flags.get('workers'), runEnv) : 1;
+  // A node of a cluster (COLLOQUY_REDIS_URL) is one process: its slots and grants are counted per process.
+  const clustered = Boolean(runEnv.COLLOQUY_REDIS_URL?.trim());
+  const workers = workerId === undefined && !clustered ? workerCount(flags.get('workers'), runEnv) : 1;
+  if (
+    clustered &&
+    workerId === undefined &&
+    (flags.get('workers') ?? runEnv.COLLOQUY_WORKERS) !== undefined
+  ) {
+    if (workerCount(flags.get('workers'), runEnv) > 1) {
+      io.err('colloquy start: cannot start — fix this:');
+      io.err(
+        '  ✗ --workers above 1 with COLLOQUY_REDIS_URL: run one process per node (each its own COLLOQUY_PUBLIC_URL)',
+      );
+      return 1;
+    }
+  }
   const checked = await preflight(runEnv);
   if (checked.problems.length > 0 || !checked.config) {
     io.err(`colloquy start: cannot start — fix ${checked.problems.length === 1 ? 'this' : 'these'}:`);
