@@ -85,5 +85,16 @@ describe('server session log', () => {
   it('describes latency with the segments present', () => {
     expect(describeLatency({})).toBe('total n/a');
     expect(describeLatency({ totalE2EMs: 90, llmProcessingMs: 40 })).toBe('total 90 ms (llm 40)');
+    // A realtime turn, in the order the audio travels.
+    expect(
+      describeLatency({
+        totalE2EMs: 262.4,
+        backendToClientMs: 2.2,
+        llmToBackendMs: 14.6,
+        llmProcessingMs: 240,
+        backendToLLMMs: 3.1,
+        clientToBackendMs: 12,
+      }),
+    ).toBe('total 262 ms (in 12, to model 3, llm 240, model audio 15, out 2)');
   });
 });

@@ -8,9 +8,12 @@ import type { EventMap, LatencySegments } from '../bus/events.ts';
 import type { Logger } from '../logger.ts';
 
 const SEGMENTS: Array<[keyof LatencySegments, string]> = [
+  ['clientToBackendMs', 'in'],
   ['sttMs', 'stt'],
   ['endpointingMs', 'endpointing'],
+  ['backendToLLMMs', 'to model'],
   ['llmProcessingMs', 'llm'],
+  ['llmToBackendMs', 'model audio'],
   ['ttsMs', 'tts'],
   ['backendToClientMs', 'out'],
 ];

@@ -106,6 +106,20 @@ describe('Pipecat client in Chromium ↔ Colloquy server on a realtime model', (
       expect(outputs.every((o) => o.spoken)).toBe(true);
       expect(await named('onBotStartedSpeaking')).toHaveLength(1);
       expect(await named('onBotTtsStarted')).not.toHaveLength(0);
+      // The turn's latency summary reaches the client with the realtime segments, in ms.
+      const metrics = await until(
+        'turn metrics',
+        async () =>
+          ((await data('onMetrics')) as Array<Record<string, unknown>>).find(
+            (m) => m.total_latency_ms !== undefined,
+          ),
+        5000,
+      );
+      for (const key of ['backend_to_llm_ms', 'llm_ttfb_ms', 'llm_to_backend_ms', 'total_latency_ms']) {
+        expect(metrics[key], key).toEqual(expect.any(Number));
+        expect(metrics[key] as number, key).toBeGreaterThanOrEqual(0);
+      }
+      expect(metrics.stt_latency_ms).toBeUndefined();
       expect(await named('onError')).toEqual([]);
       // The user's audio reached the provider (resampled to its rate) through the server.
       expect(fake().received.length).toBeGreaterThan(10);

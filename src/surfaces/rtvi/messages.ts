@@ -284,6 +284,12 @@ export interface RtviMetricsData {
   llm_ttfb_ms?: number;
   tts_ttfb_ms?: number;
   total_latency_ms?: number;
+  /** Transport segments, when measured: client → server, and the first audio frame → the client. */
+  client_to_backend_ms?: number;
+  backend_to_client_ms?: number;
+  /** Realtime speech-to-speech turns: server → the model's request, its first output → its first audio. */
+  backend_to_llm_ms?: number;
+  llm_to_backend_ms?: number;
   llm_tokens?: number;
 }
 

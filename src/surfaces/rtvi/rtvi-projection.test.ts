@@ -518,6 +518,36 @@ describe('metrics', () => {
     ]);
   });
 
+  it('a realtime turn: the model and transport segments are sent in ms beside the summary', () => {
+    const { bus, take } = setup();
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: T,
+      kind: 'realtime',
+      segments: {
+        clientToBackendMs: 12,
+        backendToLLMMs: 3,
+        llmProcessingMs: 240,
+        llmToBackendMs: 0,
+        backendToClientMs: 2,
+        totalE2EMs: 245,
+      },
+      marks: {},
+    });
+    expect(take()).toEqual([
+      m('metrics', {
+        processing: [{ processor: 'turn', value: 0.245 }],
+        ttfb: [{ processor: 'llm', value: 0.24 }],
+        llm_ttfb_ms: 240,
+        total_latency_ms: 245,
+        client_to_backend_ms: 12,
+        backend_to_llm_ms: 3,
+        llm_to_backend_ms: 0,
+        backend_to_client_ms: 2,
+      }),
+    ]);
+  });
+
   it('provider TTFBs are sent as they happen and not repeated in the turn summary', () => {
     const { bus, take } = setup();
     bus.publish('metrics.ttfb', {

@@ -241,6 +241,10 @@ export const RTVI_TABLE: RtviTable = {
     if (seg.llmProcessingMs !== undefined) data.llm_ttfb_ms = seg.llmProcessingMs;
     if (seg.ttsMs !== undefined) data.tts_ttfb_ms = seg.ttsMs;
     if (seg.totalE2EMs !== undefined) data.total_latency_ms = seg.totalE2EMs;
+    if (seg.clientToBackendMs !== undefined) data.client_to_backend_ms = seg.clientToBackendMs;
+    if (seg.backendToLLMMs !== undefined) data.backend_to_llm_ms = seg.backendToLLMMs;
+    if (seg.llmToBackendMs !== undefined) data.llm_to_backend_ms = seg.llmToBackendMs;
+    if (seg.backendToClientMs !== undefined) data.backend_to_client_ms = seg.backendToClientMs;
     const tokens = state.tokensByTurn.get(p.turnId);
     state.tokensByTurn.delete(p.turnId);
     if (tokens !== undefined) data.llm_tokens = tokens;
