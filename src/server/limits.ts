@@ -54,8 +54,14 @@ export const LimitsSchema = z
     ttsSpeakQueue: z.number().int().min(1).max(1000),
     /** Bot audio queued on one `/ws` socket beyond which audio frames are dropped (slow reader). */
     wsAudioBufferBytes: bytes(16 * KIB, 64 * MIB),
-    /** Anything queued on one `/ws` socket beyond which the socket is closed (client stopped reading). */
+    /** Anything queued on one `/ws` or LiveKit `/rtc/v1` socket beyond which the socket is closed (client stopped reading). */
     wsCloseBufferBytes: bytes(64 * KIB, 256 * MIB),
+    /** LiveKit signal messages one room's client may send per second, after a burst of twice as many (dropped beyond). */
+    liveKitSignalMessagesPerSecond: z.number().int().min(5).max(100_000),
+    /** Bytes of LiveKit signal messages one room's client may send per second, after a burst of one largest message (1 MiB). */
+    liveKitSignalBytesPerSecond: bytes(16 * KIB, 64 * MIB),
+    /** Agent data queued on one LiveKit data channel beyond which data packets for the page are dropped (it stopped reading). */
+    liveKitDataBufferBytes: bytes(16 * KIB, 16 * MIB),
     /** Live sessions on the server, over every transport (503 beyond). */
     maxSessions: z.number().int().min(1).max(100_000),
     /** Live sessions one client address may hold (429 beyond). */
@@ -111,6 +117,9 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   ttsSpeakQueue: 8,
   wsAudioBufferBytes: MIB,
   wsCloseBufferBytes: 8 * MIB,
+  liveKitSignalMessagesPerSecond: 50,
+  liveKitSignalBytesPerSecond: 256 * KIB,
+  liveKitDataBufferBytes: MIB,
   maxSessions: 100,
   maxSessionsPerClient: 10,
   connectsPerMinute: 120,
@@ -145,6 +154,9 @@ export const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = Object.fr
   ttsSpeakQueue: 'COLLOQUY_TTS_SPEAK_QUEUE',
   wsAudioBufferBytes: 'COLLOQUY_WS_AUDIO_BUFFER_BYTES',
   wsCloseBufferBytes: 'COLLOQUY_WS_CLOSE_BUFFER_BYTES',
+  liveKitSignalMessagesPerSecond: 'COLLOQUY_LIVEKIT_SIGNAL_MESSAGES_PER_SECOND',
+  liveKitSignalBytesPerSecond: 'COLLOQUY_LIVEKIT_SIGNAL_BYTES_PER_SECOND',
+  liveKitDataBufferBytes: 'COLLOQUY_LIVEKIT_DATA_BUFFER_BYTES',
   maxSessions: 'COLLOQUY_MAX_SESSIONS',
   maxSessionsPerClient: 'COLLOQUY_MAX_SESSIONS_PER_CLIENT',
   connectsPerMinute: 'COLLOQUY_CONNECTS_PER_MINUTE',

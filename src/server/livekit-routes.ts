@@ -38,6 +38,7 @@ import { decodeJoinRequest } from '../transports/livekit/join-request.ts';
 import { loadLiveKitProtocol } from '../transports/livekit/protocol.ts';
 import { LiveKitRoom } from '../transports/livekit/room.ts';
 import type { LiveKitRoomLink, LiveKitRoomOptions } from '../transports/livekit/room-options.ts';
+import { SIGNAL_MAX_MESSAGE_BYTES } from '../transports/livekit/signal-budget.ts';
 import { zodIssueText } from '../zod-issues.ts';
 import { originPolicyOf, type ServerContext } from './app.ts';
 import type { SessionSlot } from './client-gate.ts';
@@ -160,7 +161,16 @@ export function registerLiveKitRoutes(
   const rooms = new Map<string, { room: LiveKitRoom; session: LiveKitSession }>();
   /** Profiles picked by `connection-details`, until the room is joined or the token expires. */
   const reservations = new Map<string, { profile: SessionProfile; expiresAt: number }>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: SIGNAL_MAX_MESSAGE_BYTES });
+  // What one client may cost: its signalling rate, and what may queue for it when it does not read.
+  const roomLimits: Partial<LiveKitRoomOptions> = {
+    signalBudget: {
+      messagesPerSecond: config.limits.liveKitSignalMessagesPerSecond,
+      bytesPerSecond: config.limits.liveKitSignalBytesPerSecond,
+    },
+    maxSignalBufferBytes: config.limits.wsCloseBufferBytes,
+    maxDataBufferBytes: config.limits.liveKitDataBufferBytes,
+  };
   // Resume across restarts (resume on, a durable store): a shutdown suspends rooms instead of ending them.
   const resumable = context.resume?.settings.durable === true;
   /** Rooms this server suspended at shutdown (their clients rejoin the next server). */
@@ -378,6 +388,7 @@ export function registerLiveKitRoutes(
       let room: LiveKitRoom | undefined;
       try {
         room = new LiveKitRoom({
+          ...roomLimits,
           ...options.room,
           name: roomName,
           logger,

@@ -145,6 +145,7 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
   room.on('micMuted', (muted) => session.setMuted(muted));
   room.on('data', (data) => onData(data));
   room.on('refused', (code, message) => reportError('livekit', new InvalidInputError(code, message), 'warn'));
+  room.on('backlog', (code, message) => reportError('livekit', new TransportError(code, message), 'warn'));
   room.on('closed', (reason) => {
     // Suspended (socket dropped, ICE failed) and not resumed within the window: lost for good.
     if (reason === 'resume_timeout') {

@@ -31,6 +31,8 @@ export interface LiveKitPeerOptions {
   inputSampleRate?: number;
   /** Most agent audio queued, in ms. Default 120 s. */
   maxQueuedMs?: number;
+  /** Bytes queued on a data channel beyond which `sendData` drops the packet. Default 1 MiB. */
+  maxDataBufferBytes?: number;
   /** A local ICE candidate to trickle to the client (`RTCIceCandidateInit` as JSON). */
   onCandidate(candidateInit: string): void;
   /** Mic audio, mono PCM16 at `inputSampleRate`, 10 ms at a time (called from a native callback). */
@@ -44,6 +46,9 @@ export interface LiveKitPeerOptions {
 /** Largest candidate accepted from the client. */
 const MAX_CANDIDATE_CHARS = 2048;
 
+/** What became of a data packet: sent, no open channel, or dropped because the channel is full. */
+export type DataSendResult = 'sent' | 'unavailable' | 'backlog';
+
 export class LiveKitPeer {
   private readonly pc: RTCPeerConnection;
   private readonly track: MediaStreamTrack;
@@ -51,6 +56,7 @@ export class LiveKitPeer {
   private readonly output: PacedAudioOutput;
   private readonly sinks: PcmSinkLike[] = [];
   private readonly channels = new Map<string, RTCDataChannel>();
+  private readonly maxDataBuffer: number;
   private trackAdded = false;
   private closed = false;
   /** Offers are answered one at a time, in order. */
@@ -58,6 +64,7 @@ export class LiveKitPeer {
 
   constructor(options: LiveKitPeerOptions) {
     const wrtc = loadWrtc();
+    this.maxDataBuffer = options.maxDataBufferBytes ?? 1024 * 1024;
     this.pc = new wrtc.RTCPeerConnection({
       iceServers: options.iceServers ?? [],
     }) as unknown as RTCPeerConnection;
@@ -160,15 +167,22 @@ export class LiveKitPeer {
     }
   }
 
-  /** Sends on the client's `_reliable` (or `_lossy`) channel; false when it is not open. */
-  sendData(bytes: Uint8Array, reliable = true): boolean {
+  /**
+   * Sends on the client's `_reliable` (or `_lossy`) channel. A client that does not read lets the
+   * channel's send buffer grow: past `maxDataBufferBytes` the packet is dropped (`backlog`), so
+   * memory stays bounded while audio and the conversation go on.
+   */
+  sendData(bytes: Uint8Array, reliable = true): DataSendResult {
     const channel = this.channels.get(reliable ? '_reliable' : '_lossy') ?? this.channels.get('_reliable');
-    if (channel?.readyState !== 'open' || this.closed) return false;
+    if (channel?.readyState !== 'open' || this.closed) return 'unavailable';
+    // One packet always fits an empty buffer: the bound is the cap plus one packet.
+    const buffered = channel.bufferedAmount;
+    if (buffered > 0 && buffered + bytes.length > this.maxDataBuffer) return 'backlog';
     try {
       channel.send(bytes as Uint8Array<ArrayBuffer>);
-      return true;
+      return 'sent';
     } catch {
-      return false;
+      return 'unavailable';
     }
   }
 

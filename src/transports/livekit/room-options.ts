@@ -59,6 +59,16 @@ export interface LiveKitRoomOptions {
   dataLimits?: IncomingDataLimits;
   /** Signal messages that fail to decode before the socket is closed. Default 20. */
   maxBadMessages?: number;
+  /**
+   * Signal messages (and their bytes) the client may send per second, after a burst of twice the
+   * messages and one largest message. Beyond, messages are dropped before they are decoded, counted,
+   * reported once, and the socket is read slower. Defaults 50 and 256 KiB.
+   */
+  signalBudget?: { messagesPerSecond: number; bytesPerSecond: number };
+  /** Bytes queued on the signalling socket beyond which it is cut (the client stopped reading). Default 8 MiB. */
+  maxSignalBufferBytes?: number;
+  /** Bytes queued on a data channel beyond which agent data packets are dropped and counted. Default 1 MiB. */
+  maxDataBufferBytes?: number;
 }
 
 export interface RoomEvents {
@@ -70,6 +80,8 @@ export interface RoomEvents {
   data(data: IncomingData, senderIdentity: string): void;
   /** Something the page sent was refused (non-JSON data, floods…). */
   refused(code: ColloquyErrorCode, message: string): void;
+  /** The page does not read what the room sends: its socket was cut, or data for it dropped. */
+  backlog(code: ColloquyErrorCode, message: string): void;
   closed(reason: RoomCloseReason): void;
 }
 

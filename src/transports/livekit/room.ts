@@ -23,6 +23,7 @@ import type {
   RoomState,
   TextStreamWriter,
 } from './room-options.ts';
+import { DEFAULT_SIGNAL_BUDGET, SignalBudget } from './signal-budget.ts';
 import {
   joinResponse,
   liveKitId,
@@ -57,6 +58,13 @@ export class LiveKitRoom implements LiveKitRoomLink {
   private resumeTimer: NodeJS.Timeout | undefined;
   private iceTimer: NodeJS.Timeout | undefined;
   private badMessages = 0;
+  private readonly signalBudget: SignalBudget;
+  private readonly maxSignalBuffer: number;
+  private readTimer: NodeJS.Timeout | undefined;
+  /** Signalling sockets cut because the client stopped reading them. */
+  signalBacklogs = 0;
+  /** Agent data packets dropped because the page's data channel was full. */
+  droppedData = 0;
   private readonly handlers: Partial<RoomEvents> = {};
   private streamCounter = 0;
 
@@ -87,6 +95,13 @@ export class LiveKitRoom implements LiveKitRoomLink {
       audioTrack: { sid: liveKitId('TR'), name: 'agent-voice', muted: false },
     };
     this.incoming = new IncomingDataDecoder(this.proto, options.dataLimits);
+    this.signalBudget = new SignalBudget(options.signalBudget ?? DEFAULT_SIGNAL_BUDGET);
+    this.maxSignalBuffer = options.maxSignalBufferBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Signal messages dropped over the client's budget. */
+  get droppedSignals(): number {
+    return this.signalBudget.dropped;
   }
 
   get roomState(): RoomState {
@@ -234,6 +249,8 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.move('closed');
     this.clearResumeTimer();
     if (this.iceTimer) clearTimeout(this.iceTimer);
+    if (this.readTimer) clearTimeout(this.readTimer);
+    this.logDrops();
     if (reason !== 'client_left') {
       this.send(
         new this.proto.SignalResponse({
@@ -277,6 +294,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
     const peer: LiveKitPeer = new LiveKitPeer({
       agentStreamId: `${this.agent.sid}|${this.agent.audioTrack!.sid}`,
       ...(this.options.iceServers ? { iceServers: this.options.iceServers } : {}),
+      ...(this.options.maxDataBufferBytes ? { maxDataBufferBytes: this.options.maxDataBufferBytes } : {}),
       onCandidate: (candidateInit) =>
         this.send(
           new this.proto.SignalResponse({
@@ -314,7 +332,12 @@ export class LiveKitRoom implements LiveKitRoomLink {
     if (old && old !== ws) old.close(1000);
     ws.on('message', (data, isBinary) => {
       if (this.ws !== ws) return;
-      this.onSignal(data as Buffer, isBinary);
+      const bytes = data as Buffer;
+      if (!this.signalBudget.admit(bytes.length)) {
+        this.overBudget(ws);
+        return;
+      }
+      this.onSignal(bytes, isBinary);
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -353,12 +376,58 @@ export class LiveKitRoom implements LiveKitRoomLink {
   private send(message: SignalResponse): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== ws.OPEN) return;
+    // A client that stopped reading: cut its socket rather than queue without end. The room is
+    // suspended as for any dropped socket; the client may resume within the window.
+    if (ws.bufferedAmount > this.maxSignalBuffer) {
+      this.signalBacklogs++;
+      const text = `The client did not read its signalling socket (over ${this.maxSignalBuffer} bytes queued): socket closed`;
+      this.logger.warn(`livekit ${this.name}: ${text}`);
+      if (this.signalBacklogs === 1) this.handlers.backlog?.('livekit_signal_backlog', text);
+      ws.terminate();
+      return;
+    }
     ws.send(message.toBinary());
   }
 
   private sendPacket(packet: { toBinary(): Uint8Array }, reliable: boolean): boolean {
     if (this.state === 'closed' || !this.peer) return false;
-    return this.peer.sendData(packet.toBinary(), reliable);
+    const result = this.peer.sendData(packet.toBinary(), reliable);
+    if (result !== 'backlog') return result === 'sent';
+    // The page does not read its data channel: drop the packet, count it, report the first.
+    if (++this.droppedData === 1) {
+      this.handlers.backlog?.(
+        'livekit_data_backlog',
+        'The page did not read its data channel: data for it is dropped (and counted) until it catches up',
+      );
+    }
+    return false;
+  }
+
+  /** Over the signalling budget: the message is dropped; the socket is read slower for a moment. */
+  private overBudget(ws: WebSocket): void {
+    if (this.signalBudget.dropped === 1) {
+      const { messagesPerSecond, bytesPerSecond } = this.signalBudget.limits;
+      this.handlers.refused?.(
+        'livekit_signal_rate',
+        `Too many signal messages: dropped beyond ${messagesPerSecond} messages and ${Math.round(bytesPerSecond / 1024)} KiB per second`,
+      );
+    }
+    if (this.readTimer || ws.readyState !== ws.OPEN) return;
+    ws.pause();
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      if (ws.readyState === ws.OPEN) ws.resume();
+    }, this.signalBudget.pauseMs);
+    this.readTimer.unref?.();
+  }
+
+  private logDrops(): void {
+    const parts = [
+      this.signalBudget.dropped ? `${this.signalBudget.dropped} signal messages over budget` : '',
+      this.signalBacklogs ? `${this.signalBacklogs} signalling sockets cut (not read)` : '',
+      this.droppedData ? `${this.droppedData} data packets for the page (not read)` : '',
+    ].filter(Boolean);
+    if (parts.length) this.logger.warn(`livekit ${this.name}: dropped ${parts.join(', ')}`);
   }
 
   private sendParticipantUpdate(p: ParticipantDescription): void {
