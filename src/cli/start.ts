@@ -6,6 +6,7 @@
 import { isColloquyError } from '../errors.ts';
 import type { ConsoleLogger, Logger } from '../logger.ts';
 import { createConsoleLogger, isLogFormat, isLogLevel } from '../logger.ts';
+import { type OtlpTracing, startOtlpTracing } from '../observability/otlp-tracing.ts';
 import { hasOptional } from '../optional-dependency.ts';
 import type { ServerConfig } from '../server/config.ts';
 import { preflight } from '../server/preflight.ts';
@@ -149,13 +150,28 @@ export async function startCommand(
   if (workerId === undefined) for (const notice of checked.notices) logger.warn(notice);
 
   let running: RunningServer;
+  let tracing: OtlpTracing | undefined;
   try {
+    // OTLP trace export when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp) asks for it.
+    tracing = startOtlpTracing(runEnv);
     const pickUp = pickUpFilter(runEnv[WORKER_ENV.pickUp]);
     running = await startFromConfig(config, logger, pickUp ? { pickUp } : {});
   } catch (err) {
+    await tracing?.shutdown().catch(() => {});
     io.err(`colloquy start: cannot start — fix this:`);
     io.err(`  ✗ ${listenProblem(err, config)}`);
     return 1;
+  }
+  if (tracing) {
+    // The spans of the sessions just ended leave before the process does.
+    const close = running.close;
+    const exporter = tracing;
+    running.close = async (reason) => {
+      await close(reason);
+      await exporter
+        .shutdown()
+        .catch((err: unknown) => logger.warn('OTLP trace export: final flush failed', err));
+    };
   }
   if (workerId !== undefined) {
     // A worker of `--workers N`: the primary speaks for it; it reports where it listens.

@@ -10,3 +10,4 @@ export {
   renderPrometheus,
 } from './metrics-registry.ts';
 export { enableProcessMetrics, eventLoopLag, processMetrics } from './process-metrics.ts';
+export { enableTracing } from './tracing.ts';

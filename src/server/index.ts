@@ -4,10 +4,11 @@
  * (`createApp` with its context).
  */
 
-// Metrics (`GET /metrics`): the process's registry, to add metrics of your own.
+// Metrics (`GET /metrics`): the process's registry, to add metrics of your own; OpenTelemetry traces.
 export type { Labels, MetricKind, MetricSnapshot } from '../observability/index.ts';
 export {
   Counter,
+  enableTracing,
   Gauge,
   Histogram,
   MetricsRegistry,

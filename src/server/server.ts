@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
+import { enableTracing } from '../observability/tracing.ts';
 import { reportWhenStarted } from '../session/pending-work.ts';
 import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
@@ -93,6 +94,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const limits = resolveLimits(options.config.limits, options.limits);
   const config: ServerConfig = { ...options.config, limits };
   const logger = options.logger ?? consoleLogger;
+  // OpenTelemetry traces of every session, to the tracer provider the app registered (else none).
+  enableTracing();
   const registry = new SessionRegistry();
   const tokens = new ConnectTokens();
   const models = new ModelCache(config.baseDir, process.env, config.realtime);
