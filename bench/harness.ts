@@ -48,7 +48,10 @@ export interface TurnMarks {
   stopAt?: number;
   sttAudioEndAt?: number;
   sttFinalAt?: number;
+  /** `turn.start`: a spoken turn starts when the user begins speaking. */
   turnStartAt?: number;
+  /** `user.text`: the user's words are committed to the turn (after endpointing). */
+  userTextAt?: number;
   /** `llm.start` published (Colloquy hands the request to the AI SDK's `streamText`). */
   llmStartAt?: number;
   llmCalledAt?: number;
@@ -169,18 +172,25 @@ export class BenchSession {
       this.user.stopFramePushAt = this.mic.lastPushAt;
       this.user.speechEndAt = this.mic.speechEndAt;
     });
+    // A spoken turn starts at the user's speech start; its user marks (speech stop, transcript)
+    // come later and are the turn's once its words are committed (`user.text`).
     bus.subscribe('turn.start', ({ turnId }) => {
       const t: TurnMarks = {
         turnId,
-        ...this.user,
         turnStartAt: now(),
         frames: 0,
         framesAfterDetect: 0,
         framesAfterInterrupt: 0,
       };
-      this.user = {};
       this.current = t;
       this.byId.set(turnId, t);
+    });
+    bus.subscribe('user.text', ({ turnId }) => {
+      const t = this.byId.get(turnId);
+      if (t === undefined) return;
+      Object.assign(t, this.user);
+      t.userTextAt = now();
+      this.user = {};
     });
     bus.subscribe('llm.start', ({ turnId }) => {
       const t = this.byId.get(turnId);
@@ -347,7 +357,7 @@ export function frameworkMs(t: TurnMarks, policy: TurnPolicy): number | undefine
     stopAt,
     sttAudioEndAt,
     sttFinalAt,
-    turnStartAt,
+    userTextAt,
     llmCalledAt,
     llmFirstDeltaAt,
     ttsCalledAt,
@@ -359,7 +369,7 @@ export function frameworkMs(t: TurnMarks, policy: TurnPolicy): number | undefine
     stopAt === undefined ||
     sttAudioEndAt === undefined ||
     sttFinalAt === undefined ||
-    turnStartAt === undefined ||
+    userTextAt === undefined ||
     llmCalledAt === undefined ||
     llmFirstDeltaAt === undefined ||
     ttsCalledAt === undefined ||
@@ -370,9 +380,9 @@ export function frameworkMs(t: TurnMarks, policy: TurnPolicy): number | undefine
   }
   const vad = stopAt - stopFramePushAt; // deciding frame pushed → speech-stop published
   const toStt = sttAudioEndAt - stopAt; // speech-stop → STT sees the end of the audio
-  // the turn may start once both the endpointing silence (policy) and the final transcript are in
-  const commit = turnStartAt - Math.max(stopAt + policy.endpointingMs, sttFinalAt);
-  const toLlm = llmCalledAt - turnStartAt;
+  // the words are committed once both the endpointing silence (policy) and the final transcript are in
+  const commit = userTextAt - Math.max(stopAt + policy.endpointingMs, sttFinalAt);
+  const toLlm = llmCalledAt - userTextAt;
   const toTts = ttsCalledAt - llmFirstDeltaAt; // AI SDK stream + segmenter + TTS scheduling
   const toSink = firstFrameAt - ttsFirstChunkAt;
   return vad + toStt + commit + toLlm + toTts + toSink;

@@ -84,13 +84,13 @@ export function analyseTurns(
     segmentsMs: {
       'frame → speech-stop': col((t) => d(t.stopFramePushAt, t.stopAt)),
       'speech-stop → STT audio end': col((t) => d(t.stopAt, t.sttAudioEndAt)),
-      'endpoint/final → turn.start': col((t) =>
+      'endpoint/final → user text': col((t) =>
         t.stopAt === undefined || t.sttFinalAt === undefined
           ? undefined
-          : d(Math.max(t.stopAt + p.endpointingMs, t.sttFinalAt), t.turnStartAt),
+          : d(Math.max(t.stopAt + p.endpointingMs, t.sttFinalAt), t.userTextAt),
       ),
-      'turn.start → LLM call': col((t) => d(t.turnStartAt, t.llmCalledAt)),
-      '  of which turn.start → streamText (Colloquy)': col((t) => d(t.turnStartAt, t.llmStartAt)),
+      'user text → LLM call': col((t) => d(t.userTextAt, t.llmCalledAt)),
+      '  of which user text → streamText (Colloquy)': col((t) => d(t.userTextAt, t.llmStartAt)),
       '  of which streamText → provider (AI SDK)': col((t) => d(t.llmStartAt, t.llmCalledAt)),
       'LLM 1st token → TTS call': col((t) => d(t.llmFirstDeltaAt, t.ttsCalledAt)),
       '  of which provider → text delta (AI SDK)': col((t) => d(t.llmFirstDeltaAt, t.llmDeltaEventAt)),
