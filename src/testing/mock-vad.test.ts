@@ -31,6 +31,18 @@ describe('MockVad', () => {
     expect(await s.process(frame(328, 320))).toBeCloseTo(0.25, 2);
   });
 
+  it('keeps the last maxRecorded probabilities and streams, and counts every scored frame', () => {
+    const vad = new MockVad({ script: (i) => i / 10, maxRecorded: 3 });
+    const first = vad.createStream();
+    for (let i = 0; i < 5; i++) first.process(frame());
+    expect(first.probabilities).toEqual([0.2, 0.3, 0.4]);
+    expect(first.scored).toBe(5);
+    const later = [1, 2, 3].map(() => vad.createStream());
+    later[0]!.process(frame());
+    expect(vad.streams).toEqual(later);
+    expect(vad.framesScored).toBe(6);
+  });
+
   it('checks frame sizes and closed streams like a real model', () => {
     const vad = new MockVad();
     expect([vad.sampleRate, vad.frameSamples]).toEqual([16000, 512]);

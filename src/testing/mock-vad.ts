@@ -1,7 +1,8 @@
 /**
  * A scripted `VadModel` for tests: each stream returns probabilities from a per-frame script
  * (array or function), or, without a script, from the frame's energy. Frame sizes are checked
- * like a real model's, and every processed frame is recorded.
+ * like a real model's, and processed frames are recorded: every one is counted, the last
+ * `maxRecorded` probabilities (and streams) are kept, so a long run holds bounded memory.
  */
 import { rms } from '../audio/pcm.ts';
 import { AudioFormatError } from '../errors.ts';
@@ -22,7 +23,11 @@ export interface MockVadOptions {
   energyThreshold?: number;
   /** Return promises instead of numbers, like an ONNX-backed model (default false). */
   async?: boolean;
+  /** Probabilities kept per stream, and streams kept per model: the most recent ones (default 1000). */
+  maxRecorded?: number;
 }
+
+const DEFAULT_MAX_RECORDED = 1000;
 
 /**
  * A scripted VAD: per-frame probabilities from an array or a function (or the frame's energy).
@@ -45,24 +50,30 @@ export class MockVad implements VadModel {
   readonly modelId = 'mock-vad';
   readonly sampleRate: number;
   readonly frameSamples: number;
-  /** Every stream created, in order. */
+  /** The streams created, in order (the last `maxRecorded`). */
   readonly streams: MockVadStream[] = [];
+  /** At most this many probabilities per stream, and streams, are kept. */
+  readonly maxRecorded: number;
+  /** Frames scored by streams no longer in `streams`. */
+  private droppedScored = 0;
 
   constructor(readonly options: MockVadOptions = {}) {
     this.sampleRate = options.sampleRate ?? 16000;
     this.frameSamples = options.frameSamples ?? 512;
+    this.maxRecorded = Math.max(1, Math.floor(options.maxRecorded ?? DEFAULT_MAX_RECORDED));
   }
 
-  /** Frames scored by all streams so far. */
+  /** Frames scored by all streams so far (every one, also those no longer recorded). */
   get framesScored(): number {
-    let n = 0;
-    for (const st of this.streams) n += st.probabilities.length;
+    let n = this.droppedScored;
+    for (const st of this.streams) n += st.scored;
     return n;
   }
 
   createStream(): MockVadStream {
     const stream = new MockVadStream(this);
     this.streams.push(stream);
+    if (this.streams.length > this.maxRecorded) this.droppedScored += this.streams.shift()!.scored;
     return stream;
   }
 }
@@ -81,8 +92,10 @@ export class MockVad implements VadModel {
 export class MockVadStream implements VadStream {
   /** Frames processed since creation or the last reset. */
   frameIndex = 0;
-  /** Probabilities returned, in order (kept across resets). */
+  /** Probabilities returned, in order (kept across resets): the last `maxRecorded` of them. */
   readonly probabilities: number[] = [];
+  /** Frames scored since creation (kept across resets). */
+  scored = 0;
   resets = 0;
   closed = false;
 
@@ -98,7 +111,9 @@ export class MockVadStream implements VadStream {
     }
     const p = this.score(frame);
     this.frameIndex++;
+    this.scored++;
     this.probabilities.push(p);
+    if (this.probabilities.length > this.vad.maxRecorded) this.probabilities.shift();
     return this.vad.options.async ? Promise.resolve(p) : p;
   }
 
