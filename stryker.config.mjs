@@ -2,6 +2,9 @@
 // with that folder's own tests (results in reports/bus/). Not in CI (it takes long); scores are recorded
 // in docs/testing.md. Incremental: each run keeps its results in reports/<folder>/incremental.json
 // (gitignored), so a rerun tests only the mutants whose code or covering tests changed.
+// `MUTATE_FOLDER=tools MUTATE_FILES=tool-runner.ts,declarative/http.ts npm run mutate` runs only those
+// files of the folder (results in reports/tools/<files>/): a folder run is hours on a loaded 2-core
+// machine, a file run minutes.
 import { writeFileSync } from 'node:fs';
 
 const CORE_FOLDERS = ['bus', 'session', 'pipeline', 'tools', 'server', 'surfaces'];
@@ -10,14 +13,20 @@ if (folder !== undefined && !CORE_FOLDERS.includes(folder)) {
   throw new Error(`MUTATE_FOLDER must be one of ${CORE_FOLDERS.join(', ')}`);
 }
 const folders = folder === undefined ? CORE_FOLDERS : [folder];
-const out = `reports/${folder ?? 'all'}`;
+const files = process.env.MUTATE_FILES?.split(',').map((f) => f.trim()).filter((f) => f !== '') ?? [];
+if (files.length > 0 && folder === undefined) throw new Error('MUTATE_FILES needs MUTATE_FOLDER');
+const out =
+  files.length === 0
+    ? `reports/${folder ?? 'all'}`
+    : `reports/${folder}/${files.map((f) => f.replace(/\.ts$/, '').replaceAll('/', '-')).join('+')}`;
 
-// The TypeScript checker type-checks the mutated folder's sources and what they import, not every
-// file that depends on them (a mutant in the bus would otherwise re-check the whole project).
-const tsconfigFile = `.stryker-tsconfig.${folder ?? 'all'}.json`;
+// The TypeScript checker type-checks the mutated sources and what they import, not every file that
+// depends on them (a mutant in the bus would otherwise re-check the whole project).
+const tsconfigFile = `.stryker-tsconfig.${out.replace(/^reports\//, '').replaceAll('/', '.')}.json`;
+const checked = files.length > 0 ? files.map((f) => `src/${folder}/${f}`) : folders.map((f) => `src/${f}`);
 writeFileSync(
   tsconfigFile,
-  `${JSON.stringify({ extends: './tsconfig.json', include: folders.map((f) => `src/${f}`), exclude: ['src/**/*.test.ts'] }, null, 2)}\n`,
+  `${JSON.stringify({ extends: './tsconfig.json', include: checked, exclude: ['src/**/*.test.ts'] }, null, 2)}\n`,
 );
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -27,7 +36,7 @@ export default {
   checkers: ['typescript'],
   tsconfigFile,
   mutate: [
-    ...folders.map((f) => `src/${f}/**/*.ts`),
+    ...(files.length > 0 ? files.map((f) => `src/${folder}/${f}`) : folders.map((f) => `src/${f}/**/*.ts`)),
     '!src/**/*.test.ts',
     '!src/**/*.test-d.ts',
     '!src/**/index.ts',

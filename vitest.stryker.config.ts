@@ -18,8 +18,11 @@ export default defineConfig({
       'src/testing/conformance.test.ts',
       '**/node_modules/**',
     ],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A unit test here runs in milliseconds. A mutant that makes one hang (an awaited event that never
+    // comes) then fails inside Vitest at 5 s and counts as killed, instead of hitting Stryker's own
+    // timeout, which restarts the test runner (a minute on a loaded machine, per mutant).
+    testTimeout: 5_000,
+    hookTimeout: 10_000,
     pool: 'forks',
   },
 });
