@@ -99,7 +99,7 @@ describe('expandUrlTemplate', () => {
     ['', 'an empty segment'],
     [undefined, 'a missing value'],
     [null, 'a null value'],
-  ])('refuses %j as a path value (%s): it could climb or collapse the path', (value) => {
+  ])('refuses %j as a path value (%s): it could climb or collapse the path', (value, _why) => {
     const err = refusal(() => expand('https://api.example.com/users/{{id}}/profile', { id: value }));
     expect(err.code).toBe('invalid_tool_args');
     expect(err.message).toBe('Argument "id" must be a non-empty path segment');
