@@ -3,7 +3,9 @@
  * WebSocket: random bytes, mutated encodings of every request the server serves, and hostile JSON
  * text frames, in batches on fresh rooms. After each batch the room either answers a ping (it goes
  * on) or has ended with a typed reason and told the client with `leave`; the server never crashes,
- * and a room joined before the fuzzing still answers at the end.
+ * and a room joined before the fuzzing still answers at the end. Then floods: bursts of hundreds of
+ * served requests at once; each room drops what is over its signalling budget (counted, reported
+ * once) and still answers afterwards.
  */
 import * as proto from '@livekit/protocol';
 import fc from 'fast-check';
@@ -12,6 +14,7 @@ import type { LiveKitRoutes } from '../../src/server/livekit-routes.ts';
 import { registerLiveKitRoutes } from '../../src/server/livekit-routes.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { mintLiveKitToken } from '../../src/transports/livekit/access-token.ts';
+import type { LiveKitRoom } from '../../src/transports/livekit/room.ts';
 import { startTestServer, until } from '../e2e/helpers.ts';
 import { joinParam, openSignal, type Signal } from '../e2e/livekit-signal.ts';
 
@@ -164,4 +167,55 @@ describe('fuzz: LiveKit signalling over /rtc/v1', () => {
     expect(await pinged(sentinel, 42n)).toBe(true);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(96 * 1024 * 1024);
   }, 180_000);
+
+  it('floods of served requests: over the budget dropped and counted, reported once, the room answers after', async () => {
+    // Requests that leave a room open (no leave, no offer), with their mutations.
+    const served = fc.oneof(
+      fc.constantFrom(...encoded.filter((_, i) => ![0, 7].includes(i))),
+      fc
+        .bigInt({ min: 0n, max: 1n << 62n })
+        .map((t) =>
+          new proto.SignalRequest({
+            message: { case: 'pingReq', value: new proto.Ping({ timestamp: t }) },
+          }).toBinary(),
+        ),
+    );
+    const floods = fc.sample(fc.array(served, { minLength: 150, maxLength: 800 }), {
+      seed: SEED + 1,
+      numRuns: 12,
+    });
+    for (const [i, flood] of floods.entries()) {
+      const name = `flood-${i}`;
+      const signal = await join(name);
+      const rate: string[] = [];
+      routes.session(name)!.session.eventBus.subscribe('error', (p) => {
+        if (p.error.code === 'livekit_signal_rate') rate.push(p.error.message);
+      });
+      for (const bytes of flood) signal.ws.send(bytes);
+      // Answered once the budget is back (a ping sent into an empty budget is itself dropped).
+      let answered = false;
+      for (let attempt = 0; !answered && attempt < 50; attempt++) {
+        const timestamp = BigInt(-1 - attempt);
+        signal.send(
+          new proto.SignalRequest({ message: { case: 'pingReq', value: new proto.Ping({ timestamp }) } }),
+        );
+        answered = await until(
+          `pong ${timestamp}`,
+          () =>
+            signal.received.some(
+              (m) =>
+                m.message.case === 'pongResp' &&
+                (m.message.value as proto.Pong).lastPingTimestamp === timestamp,
+            ) || undefined,
+          200,
+        ).catch(() => false);
+      }
+      expect(answered, `flood ${i} (${flood.length} messages)`).toBe(true);
+      const room = routes.room(name) as LiveKitRoom;
+      expect(room.roomState, `flood ${i}`).not.toBe('closed');
+      expect(room.droppedSignals, `flood ${i}`).toBeGreaterThan(0);
+      expect(rate, `flood ${i}`).toHaveLength(1);
+      signal.ws.terminate();
+    }
+  }, 120_000);
 });
