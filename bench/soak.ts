@@ -4,6 +4,7 @@
  * frame rate of the well-behaved sessions (Pipecat WebSocket clients in stream mode asking for
  * speech). Hostile clients send deep JSON, garbage and oversized frames, flood `tts-speak`, never
  * send `client-ready`, and stream huge `/connect` bodies. Numbers only; it stops itself.
+ * `npm run bench` runs it too, shorter (`runSoak`), and prints one row.
  */
 import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -13,17 +14,31 @@ import { DEMO_DIR, loadServerConfig } from '../src/server/config.ts';
 import { startServer } from '../src/server/server.ts';
 import { decodeFrame, encodeFrame, encodeMessageFrame } from '../src/transports/pipecat-websocket/index.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const SECONDS = arg('seconds', 90);
-/** Sessions open at once (well-behaved + hostile). */
-const CONCURRENT = arg('concurrent', 24);
-/** Share of hostile clients. */
-const HOSTILE_SHARE = arg('hostile', 0.3);
 /** How long one session lives, ms. */
 const SESSION_MS = 6000;
+
+export interface SoakOptions {
+  seconds: number;
+  /** Sessions open at once (well-behaved + hostile). */
+  concurrent: number;
+  /** Share of hostile clients. */
+  hostileShare: number;
+}
+
+export interface SoakResult {
+  seconds: number;
+  concurrent: number;
+  sessions: number;
+  wellBehaved: number;
+  hostile: number;
+  clientErrors: number;
+  rssMB: { start: number; peak: number; end: number };
+  heapUsedMB: { start: number; end: number };
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+  botAudioFramesPerSecond: { sessions: number; p5: number; p50: number; min: number };
+  /** Seconds of audio per wall second while speaking (1.0 = real time, below = starved). */
+  botAudioRealtimeRatio: { p5: number; p50: number; min: number };
+}
 
 const ready = {
   label: 'rtvi-ai',
@@ -173,7 +188,8 @@ async function hostileSession(origin: string, kind: number): Promise<void> {
   ws.terminate();
 }
 
-async function main(): Promise<void> {
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const { seconds: SECONDS, concurrent: CONCURRENT, hostileShare: HOSTILE_SHARE } = options;
   const config = loadServerConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -207,6 +223,7 @@ async function main(): Promise<void> {
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const rssStart = process.memoryUsage().rss;
+  const heapStart = process.memoryUsage().heapUsed;
   let rssPeak = rssStart;
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
@@ -217,9 +234,6 @@ async function main(): Promise<void> {
   let failed = 0;
   const deadline = Date.now() + SECONDS * 1000;
   const running = new Set<Promise<void>>();
-  console.log(
-    `soak: ${SECONDS} s, ${CONCURRENT} sessions at a time, ${Math.round(HOSTILE_SHARE * 100)}% hostile`,
-  );
   while (Date.now() < deadline) {
     while (running.size < CONCURRENT && Date.now() < deadline) {
       const bad = Math.random() < HOSTILE_SHARE;
@@ -250,13 +264,15 @@ async function main(): Promise<void> {
   const r2 = (x: number) => Math.round(x * 100) / 100;
   const mb = (b: number) => Math.round(b / 1024 / 1024);
   const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-  const report = {
+  return {
     seconds: SECONDS,
+    concurrent: CONCURRENT,
     sessions: started,
     wellBehaved: good.length,
     hostile,
     clientErrors: failed,
     rssMB: { start: mb(rssStart), peak: mb(rssPeak), end: mb(process.memoryUsage().rss) },
+    heapUsedMB: { start: mb(heapStart), end: mb(process.memoryUsage().heapUsed) },
     eventLoopLagMs: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
     botAudioFramesPerSecond: {
       sessions: rates.length,
@@ -270,16 +286,49 @@ async function main(): Promise<void> {
       min: r2(realtime[0] ?? 0),
     },
   };
-  console.log(JSON.stringify(report, null, 2));
-  process.exit(0);
 }
 
-const hardStop = setTimeout(
-  () => {
-    console.error('soak: hard time limit reached');
-    process.exit(1);
-  },
-  (SECONDS + 60) * 1000,
-);
-hardStop.unref();
-void main();
+export function printSoak(r: SoakResult | undefined): void {
+  if (!r) return;
+  const lag = `${r.eventLoopLagMs.p50} / ${r.eventLoopLagMs.p99} / ${r.eventLoopLagMs.max}`;
+  const audio = `${r.botAudioRealtimeRatio.p5} / ${r.botAudioRealtimeRatio.p50} / ${r.botAudioRealtimeRatio.min}`;
+  process.stdout.write(
+    `\nSoak — ${r.seconds} s, ${r.concurrent} sessions at a time, hostile clients mixed in (npm run soak for longer)\n` +
+      '  sessions  good  hostile  RSS start → peak → end MB  growth MB  heap start → end MB  loop lag p50/p99/max ms  good audio/wall p5/p50/min\n' +
+      `  ${String(r.sessions).padStart(8)}  ${String(r.wellBehaved).padStart(4)}  ${String(r.hostile).padStart(7)}  ${`${r.rssMB.start} → ${r.rssMB.peak} → ${r.rssMB.end}`.padStart(25)}  ${String(r.rssMB.end - r.rssMB.start).padStart(9)}  ${`${r.heapUsedMB.start} → ${r.heapUsedMB.end}`.padStart(19)}  ${lag.padStart(23)}  ${audio.padStart(26)}\n`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string, fallback: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const options = {
+    seconds: arg('seconds', 90),
+    concurrent: arg('concurrent', 24),
+    hostileShare: arg('hostile', 0.3),
+  };
+  console.log(
+    `soak: ${options.seconds} s, ${options.concurrent} sessions at a time, ${Math.round(options.hostileShare * 100)}% hostile`,
+  );
+  // Bounded: sessions end SESSION_MS after the deadline; a minute more is a hang.
+  setTimeout(
+    () => {
+      console.error('soak: hard time limit reached');
+      process.exit(1);
+    },
+    (options.seconds + 60) * 1000,
+  ).unref();
+  runSoak(options).then(
+    (report) => {
+      console.log(JSON.stringify(report, null, 2));
+      printSoak(report);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
