@@ -172,13 +172,11 @@ describe('fuzz: LiveKit signalling over /rtc/v1', () => {
     // Requests that leave a room open (no leave, no offer), with their mutations.
     const served = fc.oneof(
       fc.constantFrom(...encoded.filter((_, i) => ![0, 7].includes(i))),
-      fc
-        .bigInt({ min: 0n, max: 1n << 62n })
-        .map((t) =>
-          new proto.SignalRequest({
-            message: { case: 'pingReq', value: new proto.Ping({ timestamp: t }) },
-          }).toBinary(),
-        ),
+      fc.bigInt({ min: 0n, max: 1n << 62n }).map((t) =>
+        new proto.SignalRequest({
+          message: { case: 'pingReq', value: new proto.Ping({ timestamp: t }) },
+        }).toBinary(),
+      ),
     );
     const floods = fc.sample(fc.array(served, { minLength: 150, maxLength: 800 }), {
       seed: SEED + 1,
