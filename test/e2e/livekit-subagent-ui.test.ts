@@ -20,10 +20,9 @@ import { type LaunchedChromium, launchChromium } from '../browser/chromium.ts';
 import { makeFakeMicWav } from '../browser/fake-mic.ts';
 import type { LkEvent } from '../browser/livekit-page/main.ts';
 import { startTestServer, until } from './helpers.ts';
+import { BOOKED, LEAVE_LATER, QUESTION, subagentScenario } from './subagent-scenario.ts';
 
 const PAGE = join(fileURLToPath(new URL('.', import.meta.url)), '../browser/livekit-page/main.ts');
-const QUESTION = 'Late check out until one costs twenty euros. Book it?';
-const BOOKED = 'Your late check out is booked.';
 
 describe('subagent UI through the real livekit-client (Chromium, text only)', () => {
   let server: RunningServer;
@@ -55,32 +54,7 @@ describe('subagent UI through the real livekit-client (Chromium, text only)', ()
       bundleEntry(PAGE, 'colloquy-livekit-page'),
     ]);
     server = await startTestServer({
-      file: {
-        mode: 'agent',
-        models: { llm: 'scripted:script.json' },
-        agents: [
-          { name: 'concierge', instructions: 'Be brief.', subagents: ['desk'], transfers: [] },
-          { name: 'desk', instructions: 'You run the front desk.', transfers: [] },
-        ],
-      },
-      files: {
-        'script.json': {
-          rules: [
-            {
-              when: 'leave later',
-              call: { name: 'handoff_to_desk', args: { task: 'ASK-GUEST about a late check out' } },
-              say: 'I asked the front desk.',
-            },
-            {
-              when: 'ASK-GUEST',
-              call: { name: 'ask_user', args: { prompt: QUESTION, options: ['yes', 'no'] } },
-              say: 'The guest answered {{result.value}}.',
-            },
-            { when: 'Subagent "desk" finished: The guest answered yes', say: BOOKED },
-          ],
-          fallback: 'Sorry, I did not get that.',
-        },
-      },
+      ...subagentScenario(),
       registerRoutes: (app, ctx) => {
         routes = registerLiveKitRoutes(app, ctx, {
           keys: { apiKey: 'APItest', apiSecret: 'test-secret-0123456789-0123456789' },
@@ -111,7 +85,7 @@ describe('subagent UI through the real livekit-client (Chromium, text only)', ()
     await until('media up', () =>
       routes.room(details.roomName)?.roomState === 'connected' ? true : undefined,
     );
-    await browser.page.evaluate(() => window.__lk.sendChat('Could I leave later tomorrow?'));
+    await browser.page.evaluate((text) => window.__lk.sendChat(text), LEAVE_LATER);
 
     const [asked] = await until('the question', async () => {
       const packets = (await uiPackets()).filter((p) => p.payload.type === 'request');

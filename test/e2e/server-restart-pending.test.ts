@@ -21,10 +21,10 @@ import {
   startTestServer,
   until,
 } from './helpers.ts';
+import { ASKED_DESK, LEAVE_LATER, QUESTION, subagentScenario } from './subagent-scenario.ts';
 
 const TOKEN = 'restart-pending-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
-const QUESTION = 'Late check out until one costs twenty euros. Book it?';
 const SORRY = 'Sorry, the server restarted: I have to start that again.';
 
 describe('work under way at a server restart', () => {
@@ -48,13 +48,7 @@ describe('work under way at a server restart', () => {
         COLLOQUY_RESUME_WINDOW_MS: '20000',
         COLLOQUY_AUTH_TOKEN: TOKEN,
       },
-      file: {
-        mode: 'agent',
-        models: { llm: 'scripted:script.json' },
-        agents: [
-          { name: 'concierge', instructions: 'Be brief.', subagents: ['desk'], tools: ['report'] },
-          { name: 'desk', instructions: 'You run the front desk.', tools: [] },
-        ],
+      ...subagentScenario({
         tools: [
           {
             name: 'report',
@@ -64,26 +58,12 @@ describe('work under way at a server restart', () => {
             timeout_ms: 120_000,
           },
         ],
-      },
-      files: {
-        'script.json': {
-          rules: [
-            { when: 'did not finish: the server restarted', say: SORRY },
-            {
-              when: 'leave later',
-              call: { name: 'handoff_to_desk', args: { task: 'ASK-GUEST about a late check out' } },
-              say: 'I asked the front desk.',
-            },
-            {
-              when: 'ASK-GUEST',
-              call: { name: 'ask_user', args: { prompt: QUESTION, options: ['yes', 'no'] } },
-              say: 'The guest answered {{result.value}}.',
-            },
-            { when: 'weekly report', call: { name: 'report', args: {} }, say: 'The report is on its way.' },
-          ],
-          fallback: 'Noted.',
-        },
-      },
+        rules: [
+          { when: 'did not finish: the server restarted', say: SORRY },
+          { when: 'weekly report', call: { name: 'report', args: {} }, say: 'The report is on its way.' },
+        ],
+        fallback: 'Noted.',
+      }),
     });
     servers.push(server);
     return server;
@@ -119,10 +99,10 @@ describe('work under way at a server restart', () => {
 
   /** Starts a subagent that waits on a question, and a background tool the client never answers. */
   const startWork = async (c: RawClient) => {
-    say(c, 'Could I leave later tomorrow?');
+    say(c, LEAVE_LATER);
     const request = await fromServer(c, 'subagent-ui-request');
     expect(request.data).toMatchObject({ subagentName: 'desk', prompt: QUESTION });
-    await botSaid(c, 'I asked the front desk.');
+    await botSaid(c, ASKED_DESK);
     say(c, 'Please make the weekly report');
     await c.waitFor(
       'the report asked of the client',

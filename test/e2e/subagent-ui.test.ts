@@ -18,8 +18,7 @@ import {
   servePage,
 } from '../browser/index.ts';
 import { startTestServer, until } from './helpers.ts';
-
-const QUESTION = 'Late check out until one costs twenty euros. Book it?';
+import { BOOKED, LEAVE_LATER, QUESTION, subagentScenario } from './subagent-scenario.ts';
 
 describe('subagent UI through the real Pipecat client', () => {
   let server: RunningServer;
@@ -35,37 +34,7 @@ describe('subagent UI through the real Pipecat client', () => {
       bundlePage(),
     ]);
     [server, site] = await Promise.all([
-      startTestServer({
-        file: {
-          mode: 'agent',
-          models: { llm: 'scripted:script.json' },
-          agents: [
-            { name: 'concierge', instructions: 'Be brief.', subagents: ['desk'], transfers: [] },
-            { name: 'desk', instructions: 'You run the front desk.', transfers: [] },
-          ],
-        },
-        files: {
-          'script.json': {
-            rules: [
-              {
-                when: 'leave later',
-                call: { name: 'handoff_to_desk', args: { task: 'ASK-GUEST about a late check out' } },
-                say: 'I asked the front desk.',
-              },
-              {
-                when: 'ASK-GUEST',
-                call: { name: 'ask_user', args: { prompt: QUESTION, options: ['yes', 'no'] } },
-                say: 'The guest answered {{result.value}}.',
-              },
-              {
-                when: 'Subagent "desk" finished: The guest answered yes',
-                say: 'Your late check out is booked.',
-              },
-            ],
-            fallback: 'Sorry, I did not get that.',
-          },
-        },
-      }),
+      startTestServer(subagentScenario()),
       servePage(bundle),
     ]);
     browser = await launchChromium({ wav: mic.path });
@@ -84,7 +53,7 @@ describe('subagent UI through the real Pipecat client', () => {
       enableMic: false,
     })) as StartResult;
     expect(result, browser.logs.join('\n')).toMatchObject({ ok: true });
-    await browser.page.evaluate(() => window.__sendText('Could I leave later tomorrow?'));
+    await browser.page.evaluate((text) => window.__sendText(text), LEAVE_LATER);
 
     const request = (await until('subagent-ui-request', async () =>
       ((await data('onServerMessage')) as Array<{ type: string; data: any }>).find(
@@ -120,7 +89,7 @@ describe('subagent UI through the real Pipecat client', () => {
     );
     await until('the main agent tells the user', async () => {
       const said = ((await data('onBotTtsText')) as Array<{ text: string }>).map((d) => d.text).join(' ');
-      return said.includes('Your late check out is booked.') ? said : undefined;
+      return said.includes(BOOKED) ? said : undefined;
     });
 
     // Answering again (as a client-message request this time): the request is finished.
