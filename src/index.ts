@@ -225,7 +225,12 @@ export type {
   ServerMessageOf,
   ServerMessageType,
 } from './surfaces/native-protocol/server-messages.ts';
-export type { AgentResumeAcceptOptions, AgentResumeOptions } from './surfaces/voice-agent/agent-resume.ts';
+export type {
+  AgentResumeAcceptOptions,
+  AgentResumeOptions,
+  CreateAgent,
+  RestoredAgent,
+} from './surfaces/voice-agent/agent-resume.ts';
 export type { SpeechModelTtsOptions } from './surfaces/voice-agent/encoded-speech.ts';
 export {
   AgentDestroyedError,

@@ -26,7 +26,7 @@ import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
 import { hasOptional, requireOptional } from '../optional-dependency.ts';
-import { reportWhenStarted } from '../session/pending-work.ts';
+import { restoreSnapshot } from '../session/resume-snapshots.ts';
 import type { ResumeSnapshot } from '../store/types.ts';
 import {
   type LiveKitClaims,
@@ -420,9 +420,8 @@ export function registerLiveKitRoutes(
         started = true;
         reservations.delete(roomName);
         if (back) {
-          session.session.setHistory(back.history);
-          // Work that died with the previous server: the agent tells the user once media is up.
-          reportWhenStarted(session.session, back.pending);
+          // History back; work that died with the previous server: told to the user once media is up.
+          restoreSnapshot(session.session, back);
           session.session.eventBus.publish('session.resume', { sessionId: session.id, handle: room.userSid });
           logger.info(`livekit: room ${roomName} rejoined after a restart (session ${session.id})`);
         }

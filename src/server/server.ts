@@ -13,7 +13,7 @@ import { toColloquyError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
 import { enableTracing } from '../observability/tracing.ts';
-import { reportWhenStarted } from '../session/pending-work.ts';
+import { restoreSnapshot } from '../session/resume-snapshots.ts';
 import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
 import { errorMessage } from '../surfaces/rtvi/messages.ts';
 import { PipecatWsTransport } from '../transports/pipecat-websocket/ws-transport.ts';
@@ -139,11 +139,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(restored ? { sessionId: restored.sessionId, userId: restored.userId } : {}),
       readyTimeoutMs: limits.readyTimeoutMs,
     });
-    if (restored) {
-      session.session.setHistory(restored.history);
-      // Work that died with the previous server: the agent tells the user once the session starts.
-      reportWhenStarted(session.session, restored.pending);
-    }
+    // History back; work that died with the previous server: the agent tells the user once it starts.
+    if (restored) restoreSnapshot(session.session, restored);
     resume?.track(session);
     return session;
   };

@@ -12,6 +12,7 @@
  */
 import type { Logger } from '../logger.ts';
 import { ResumeError, ResumeHandles } from '../session/resume-handles.ts';
+import { carrierOf, WaitingSessions } from '../session/waiting-sessions.ts';
 import { StoreError } from '../store/store-error.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
 import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
@@ -31,22 +32,18 @@ export interface ResumeSettings {
 /** Rebuilds a stored session on a resuming client's transport (the server's session factory). */
 export type RestoreSession = (transport: RtviTransport, snapshot: ResumeSnapshot) => RtviSession;
 
-interface Waiting {
-  snapshot: ResumeSnapshot;
-  timer: NodeJS.Timeout;
-}
-
 export class ServerResume {
   readonly handles = new ResumeHandles();
   private readonly sessions = new Map<string, RtviSession>();
   /** Sessions of a previous server, waiting for their clients. */
-  private readonly waiting = new Map<string, Waiting>();
+  private readonly waiting: WaitingSessions;
   /** Picked-up LiveKit sessions by room name (their ids). */
   private readonly rooms = new Map<string, string>();
   private restore: RestoreSession | undefined;
-  private writer: StoreWriter | undefined;
 
-  constructor(readonly settings: ResumeSettings) {}
+  constructor(readonly settings: ResumeSettings) {
+    this.waiting = new WaitingSessions(this.handles, settings.windowMs);
+  }
 
   /** Options for `createRtviSession`. */
   get sessionOptions(): { handles: ResumeHandles; windowMs: number; handleTtlMs: number; durable?: boolean } {
@@ -81,25 +78,21 @@ export class ServerResume {
   ): Promise<number> {
     this.restoreWith(writer, restore);
     // Sessions of this server's transports: RTVI, and LiveKit rooms (native sockets are `AgentResume`'s).
-    const snapshots = (await store.listSnapshots(now)).filter(
-      (s) => s.carrier?.kind !== 'native' && accept(s.sessionId),
+    const adopted = await this.waiting.load(
+      store,
+      logger,
+      (s) => carrierOf(s) !== 'native' && !this.sessions.has(s.sessionId) && accept(s.sessionId),
+      max,
+      now,
     );
-    // The newest `max` (the server's session limit): each waits with its whole history in memory.
-    if (snapshots.length > max) {
-      logger.warn(`resume: ${snapshots.length} stored sessions; only the newest ${max} are picked up`);
-      snapshots.splice(0, snapshots.length - max);
-    }
-    for (const snapshot of snapshots) this.adopt(snapshot);
-    if (this.waiting.size > 0) {
-      logger.info(`resume: ${this.waiting.size} stored session(s) wait for their clients`);
-    }
+    for (const s of adopted) if (s.carrier?.kind === 'livekit') this.rooms.set(s.carrier.room, s.sessionId);
     return this.waiting.size;
   }
 
   /** How stored sessions are rebuilt (set by `pickUp`, or by a cluster node that adopts them one by one). */
   restoreWith(writer: StoreWriter, restore: RestoreSession): void {
     this.restore = restore;
-    this.writer = writer;
+    this.waiting.writeTo(writer);
   }
 
   /**
@@ -107,13 +100,8 @@ export class ServerResume {
    * behind): it waits for its client like a picked-up one. False when it is live or waiting already.
    */
   adopt(snapshot: ResumeSnapshot): boolean {
-    if (this.sessions.has(snapshot.sessionId) || this.waiting.has(snapshot.sessionId)) return false;
-    // A LiveKit room's client comes back by rejoining the room (`claimRoom`), not with a handle.
+    if (this.sessions.has(snapshot.sessionId) || !this.waiting.adopt(snapshot)) return false;
     if (snapshot.carrier?.kind === 'livekit') this.rooms.set(snapshot.carrier.room, snapshot.sessionId);
-    else this.handles.adopt(snapshot.handleHash, snapshot.sessionId, snapshot.userId, snapshot.expiresAt);
-    const timer = setTimeout(() => this.expire(snapshot.sessionId), this.settings.windowMs);
-    timer.unref?.();
-    this.waiting.set(snapshot.sessionId, { snapshot, timer });
     return true;
   }
 
@@ -128,15 +116,13 @@ export class ServerResume {
 
   /** Attach a redeemed connection. Throws `ResumeError` when the session ended meanwhile. */
   attach(sessionId: string, transport: RtviTransport, handle: string): RtviSession {
-    const picked = this.waiting.get(sessionId);
+    const picked = this.restore ? this.waiting.take(sessionId) : undefined;
     if (picked && this.restore) {
-      clearTimeout(picked.timer);
-      this.waiting.delete(sessionId);
       let session: RtviSession;
       try {
-        session = this.restore(transport, picked.snapshot);
+        session = this.restore(transport, picked);
       } catch (err) {
-        this.close(picked.snapshot, 'restore_failed');
+        this.waiting.close(picked, 'restore_failed');
         throw new ResumeError(
           'resume_gone',
           `The stored session cannot be restored: ${err instanceof Error ? err.message : String(err)}`,
@@ -158,47 +144,22 @@ export class ServerResume {
    */
   claimRoom(room: string, identity: string): ResumeSnapshot | 'foreign' | undefined {
     const id = this.rooms.get(room);
-    const w = id === undefined ? undefined : this.waiting.get(id);
-    if (!w || id === undefined) return undefined;
-    if (w.snapshot.userId !== identity) return 'foreign';
-    clearTimeout(w.timer);
-    this.waiting.delete(id);
+    const snapshot = id === undefined ? undefined : this.waiting.peek(id);
+    if (!snapshot || id === undefined) return undefined;
+    if (snapshot.userId !== identity) return 'foreign';
     this.rooms.delete(room);
-    return w.snapshot;
+    return this.waiting.take(id);
   }
 
   /** The user's data is being deleted: their picked-up sessions can no longer be resumed. */
   forgetUser(userId: string): void {
-    for (const [id, w] of this.waiting) {
-      if (w.snapshot.userId !== userId) continue;
-      clearTimeout(w.timer);
-      this.waiting.delete(id);
-      this.handles.revoke(id);
-    }
+    this.waiting.forgetUser(userId);
   }
 
   /** Server shutdown: picked-up sessions stay stored for the next start. */
   dispose(): void {
-    for (const w of this.waiting.values()) clearTimeout(w.timer);
-    this.waiting.clear();
+    this.waiting.dispose();
     this.rooms.clear();
-  }
-
-  /** Nobody came back for a picked-up session within the window: it closes, its transcript kept. */
-  private expire(sessionId: string): void {
-    const w = this.waiting.get(sessionId);
-    if (!w) return;
-    this.waiting.delete(sessionId);
-    this.handles.revoke(sessionId);
-    this.close(w.snapshot, 'client_disconnected');
-  }
-
-  private close(snapshot: ResumeSnapshot, reason: string): void {
-    const at = Date.now();
-    const sessionId = snapshot.sessionId;
-    this.writer?.enqueue({ type: 'session.history', sessionId, history: snapshot.history, at });
-    this.writer?.enqueue({ type: 'session.close', sessionId, reason, at });
-    this.writer?.enqueue({ type: 'snapshot.delete', sessionId });
   }
 }
 

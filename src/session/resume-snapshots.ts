@@ -10,8 +10,9 @@
 import type { ModelMessage } from 'ai';
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
-import type { SnapshotCarrier } from '../store/types.ts';
-import { PendingWorkTracker } from './pending-work.ts';
+import type { ResumeSnapshot, SnapshotCarrier } from '../store/types.ts';
+import { PendingWorkTracker, reportWhenStarted } from './pending-work.ts';
+import type { VoiceSession } from './voice-session.ts';
 
 /** The session's live resume credential (a handle's hash, its user and expiry). */
 export interface ResumeCredential {
@@ -96,4 +97,14 @@ export class SessionSnapshots {
     for (const off of this.offs.splice(0)) off();
     this.work.dispose();
   }
+}
+
+/**
+ * A session rebuilt from its snapshot takes the conversation up where it was: the stored history,
+ * and the work that died with the previous server reported once the session starts (see
+ * `reportWhenStarted`). Every transport's restore goes through here.
+ */
+export function restoreSnapshot(session: VoiceSession, snapshot: ResumeSnapshot): void {
+  session.setHistory(snapshot.history);
+  reportWhenStarted(session, snapshot.pending);
 }

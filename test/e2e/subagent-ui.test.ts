@@ -33,10 +33,7 @@ describe('subagent UI through the real Pipecat client', () => {
       makeFakeMicWav({ text: 'hello', wordsPerMinute: 130, leadingSilenceMs: 200, trailingSilenceMs: 200 }),
       bundlePage(),
     ]);
-    [server, site] = await Promise.all([
-      startTestServer(subagentScenario()),
-      servePage(bundle),
-    ]);
+    [server, site] = await Promise.all([startTestServer(subagentScenario()), servePage(bundle)]);
     browser = await launchChromium({ wav: mic.path });
   }, 60_000);
 

@@ -63,7 +63,9 @@ export type ServerMessage =
   | Msg<'subagent_ui_cancel', Omit<Extract<SubagentUiPayload, { type: 'cancel' }>, 'type'>>
   // Resume (with `AgentResume`): the handle to come back with after a drop, and the answer to `resume`.
   | Msg<'resume_handle', { sessionId: string; handle: string; expiresAt: number }>
-  | Msg<'session_resumed', { sessionId: string }>;
+  | Msg<'session_resumed', { sessionId: string }>
+  // A graceful server shutdown (`AgentResume` with a store): come back to the restarted server with `handle`.
+  | Msg<'server_shutdown', { sessionId: string; handle: string; expiresAt: number; reconnect: true }>;
 
 export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;

@@ -53,6 +53,12 @@ export interface VoiceAgentOptions {
    * `AgentResume.accept(socket, create, {userId})` refuses another user's handle.
    */
   userId?: string;
+  /**
+   * The session's id, sent in `session_init` (Colloquy; default a random UUID, `vs_<time>_<random>`
+   * for a `VideoAgent`). `AgentResume` passes a stored session's id here to rebuild it after a
+   * restart.
+   */
+  sessionId?: string;
   /** Speech voice (default "alloy"). */
   voice?: string;
   /** Style instructions for the speech model. */
@@ -100,8 +106,6 @@ export interface VideoAgentOptions extends VoiceAgentOptions {
   maxFrameInputSize?: number;
   /** Frames kept as visual context (default 10). */
   maxContextFrames?: number;
-  /** Session id sent in `session_init` (default `vs_<time>_<random>`). */
-  sessionId?: string;
 }
 
 export const DEFAULT_INSTRUCTIONS = 'You are a helpful voice assistant.';

@@ -121,6 +121,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
     };
     const built = createAgentSession(options, {
       ...defaults,
+      ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
       maxTextLength: this.limits.maxTextChars,
       logger: this.logger,
     });

@@ -1,0 +1,215 @@
+/**
+ * Native-protocol sessions outlive their process: `AgentResume` over a SQLite file. A graceful
+ * shutdown (`close()`) tells each client `server_shutdown` with a handle; a new `AgentResume` over the
+ * same file picks the session up, and the client's `resume` gets it back — same id, history, user —
+ * with the work that died with the first process reported: the subagent's question withdrawn
+ * (`subagent_ui_cancel {reason: 'server_restarted'}`), the agent telling the user, `session.resume`
+ * fired. Another user's, replayed and late handles are refused with their codes. Real `ws` sockets on
+ * loopback; the LLM is the scripted model of the shared subagent scenario.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.ts';
+import { createScriptedModel, parseScript } from '../../src/providers/scripted/scripted-model.ts';
+import { interruptedSubagentNote } from '../../src/session/pending-work.ts';
+import { SqliteSessionStore } from '../../src/store/sqlite-store.ts';
+import { AgentResume, type RestoredAgent } from '../../src/surfaces/voice-agent/agent-resume.ts';
+import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
+import { until } from '../../src/testing/signals.ts';
+import { ASKED_DESK, LEAVE_LATER, QUESTION, subagentScenario } from '../e2e/subagent-scenario.ts';
+import { type MessageLog, openClient, startServer } from './helpers.ts';
+
+const SORRY = 'Sorry, the server restarted: I have to start that again.';
+const script = parseScript(
+  subagentScenario({
+    rules: [
+      { when: 'did not finish: the server restarted', say: SORRY },
+      { when: 'room', say: 'Noted: your room.' },
+    ],
+  }).files['script.json'],
+);
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const closedWith = (log: MessageLog) =>
+  new Promise<number>((resolve) => log.socket.once('close', (code) => resolve(code)));
+
+describe('native protocol: resume across a restart (AgentResume with a store)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'colloquy-native-restart-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** One "process": a store over `db`, an AgentResume, a WebSocket server; `?user=` names the user. */
+  async function start(db: string, windowMs = 20_000) {
+    const store = SqliteSessionStore.open(join(dir, db));
+    const resume = new AgentResume({ store, windowMs, logger: silentLogger });
+    const agents: VoiceAgent[] = [];
+    const restored: RestoredAgent[] = [];
+    const resumes: string[] = [];
+    const server = await startServer((socket, request) => {
+      const user = new URL(request.url ?? '/', 'http://x').searchParams.get('user') ?? 'ana';
+      resume.accept(
+        socket,
+        (back) => {
+          if (back) restored.push(back);
+          const agent = new VoiceAgent({
+            model: createScriptedModel(script),
+            subagents: [{ name: 'desk', instructions: 'You run the front desk.' }],
+            logger: silentLogger,
+            userId: user,
+            ...back,
+          });
+          agent.bus.subscribe('session.resume', (p) => resumes.push(p.sessionId));
+          agents.push(agent);
+          return agent;
+        },
+        { userId: user },
+      );
+    });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await resume.close();
+      await server.close();
+      await store.close();
+    };
+    cleanups.push(stop);
+    const open = async (user = 'ana') => {
+      const log = await openClient(`${server.url}/?user=${user}`);
+      cleanups.push(() => log.socket.terminate());
+      return log;
+    };
+    return { store, resume, agents, restored, resumes, open, stop };
+  }
+
+  const answered = (log: MessageLog, text: string) =>
+    log.waitFor('response_complete', (m) => String(m.text).includes(text), 10_000);
+
+  it('graceful shutdown: the client gets a handle, comes back to the next process, hears what did not finish', async () => {
+    const first = await start('graceful.db');
+    const c1 = await first.open();
+    c1.send({ type: 'transcript', text: 'My room is 214' });
+    await answered(c1, 'Noted: your room.');
+    c1.send({ type: 'transcript', text: LEAVE_LATER });
+    const asked = await c1.waitFor('subagent_ui_request', () => true, 10_000);
+    expect(asked).toMatchObject({ subagentName: 'desk', prompt: QUESTION });
+    await answered(c1, ASKED_DESK);
+    const id = first.agents[0]!.session.sessionId;
+    const firstHandle = (c1.of('resume_handle')[0] as unknown as { handle: string }).handle;
+
+    const closed = closedWith(c1);
+    await first.stop();
+    expect(await closed).toBe(1012);
+    const notice = c1.of('server_shutdown');
+    expect(notice).toEqual([
+      {
+        type: 'server_shutdown',
+        sessionId: id,
+        handle: expect.stringMatching(/^[\w-]{43}$/),
+        expiresAt: expect.any(Number),
+        reconnect: true,
+      },
+    ]);
+    const handle = (notice[0] as unknown as { handle: string }).handle;
+    expect(handle).not.toBe(firstHandle);
+
+    const second = await start('graceful.db');
+    expect(await second.resume.ready).toBe(1);
+    expect((await second.store.getSession(id))?.session.state).toBe('detached');
+
+    // Another user's socket cannot take it (the handle stays good); a forged one is unknown.
+    const mallory = await second.open('mallory');
+    mallory.send({ type: 'resume', handle });
+    expect(await mallory.waitFor('error')).toMatchObject({ code: 'resume_foreign', messageType: 'resume' });
+    const forger = await second.open();
+    forger.send({ type: 'resume', handle: 'A'.repeat(43) });
+    expect(await forger.waitFor('error')).toMatchObject({ code: 'resume_unknown' });
+    // The handle the first process gave before the shutdown was replaced by the notice's.
+    const stale = await second.open();
+    stale.send({ type: 'resume', handle: firstHandle });
+    expect((await stale.waitFor('error')).code).toMatch(/^resume_(unknown|used)$/);
+
+    const c2 = await second.open();
+    c2.send({ type: 'resume', handle });
+    expect(await c2.waitFor('session_resumed')).toEqual({ type: 'session_resumed', sessionId: id });
+    expect(await c2.waitFor('resume_handle')).toMatchObject({ sessionId: id });
+    expect(second.restored).toEqual([{ sessionId: id, userId: 'ana' }]);
+    expect(second.resumes).toEqual([id]);
+    expect(second.resume.pickedUp).toBe(0);
+    // The question the dead subagent asked is withdrawn; the agent tells the user.
+    expect(await c2.waitFor('subagent_ui_cancel')).toEqual({
+      type: 'subagent_ui_cancel',
+      requestId: asked.requestId,
+      reason: 'server_restarted',
+    });
+    await answered(c2, SORRY);
+    // Same conversation: the history from before the restart, then the one note, then the apology.
+    const history = second.agents[0]!.getHistory();
+    const texts = history.map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : '…'}`);
+    expect(texts[0]).toBe('user: My room is 214');
+    expect(texts).toContain(`user: ${LEAVE_LATER}`);
+    const notes = history.filter(
+      (m) => m.role === 'user' && typeof m.content === 'string' && m.content.includes('did not finish'),
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.content).toContain(interruptedSubagentNote('desk', [QUESTION]));
+    expect(second.agents[0]!.session.currentAgent).toBe(first.agents[0]!.session.currentAgent);
+
+    // The answer to the withdrawn question is refused; the session goes on.
+    c2.send({ type: 'subagent_ui_response', requestId: asked.requestId, value: 'yes' });
+    expect(await c2.waitFor('error')).toMatchObject({ code: 'ui_request_unknown' });
+    // The handle is spent.
+    const replay = await second.open();
+    replay.send({ type: 'resume', handle });
+    expect(await replay.waitFor('error')).toMatchObject({ code: 'resume_used' });
+
+    // The store has the whole transcript of both processes, and the session is live again.
+    const stored = await until('the apology stored', async () => {
+      const r = await second.store.getSession(id);
+      return r?.transcript.some((e) => e.text.includes(SORRY)) ? r : undefined;
+    });
+    expect(stored.session.state).toBe('active');
+    expect(stored.session.transport).toBe('native');
+    expect(
+      stored.transcript
+        .filter((e) => e.role === 'user')
+        .map((e) => e.text)
+        .slice(0, 2),
+    ).toEqual(['My room is 214', LEAVE_LATER]);
+  });
+
+  it('a picked-up session nobody claims within the window closes, its transcript kept', async () => {
+    const first = await start('unclaimed.db');
+    const c = await first.open('bo');
+    c.send({ type: 'transcript', text: 'My room is 7' });
+    await answered(c, 'Noted: your room.');
+    const id = first.agents[0]!.session.sessionId;
+    const closed = closedWith(c);
+    await first.stop();
+    expect(await closed).toBe(1012);
+    const handle = (c.of('server_shutdown')[0] as unknown as { handle: string }).handle;
+
+    const second = await start('unclaimed.db', 300);
+    expect(await second.resume.ready).toBe(1);
+    const record = await until('closed after the window', async () => {
+      const r = await second.store.getSession(id);
+      return r?.session.state === 'closed' ? r : undefined;
+    });
+    expect(record.session.closeReason).toBe('client_disconnected');
+    expect(record.transcript.map((e) => e.text)).toEqual(['My room is 7', 'Noted: your room.']);
+    const late = await second.open('bo');
+    late.send({ type: 'resume', handle });
+    expect(await late.waitFor('error')).toMatchObject({ code: 'resume_gone' });
+    await second.stop();
+    const third = await start('unclaimed.db');
+    expect(await third.resume.ready).toBe(0);
+  });
+});
