@@ -349,7 +349,7 @@ export class ClusterNode {
       const live = this.o.liveSessions();
       const load = Number.isFinite(this.loop.percentile(50)) ? this.loop.percentile(50) / 1e6 : 0;
       this.loop.reset();
-      await this.redis.eval(
+      const known = await this.redis.eval(
         HEARTBEAT,
         [],
         [
@@ -365,7 +365,12 @@ export class ClusterNode {
           ...live,
         ],
       );
-      if (!full) return;
+      if (!full && known === 1) return;
+      if (!full) {
+        this.o.logger.warn(
+          `cluster: node ${this.id} was no longer registered (Redis lost its data, or a heartbeat came late); writing its sessions again`,
+        );
+      }
       // Grants made while Redis was away (or before it lost them) count again.
       this.prunePending();
       const now = Date.now();

@@ -9,6 +9,9 @@
  *   slot is reserved on another, which adopts the session from the shared store (its history).
  * - `GET /sessions/:id[/transcript]` of a session live on another node: asked of that node.
  *
+ * What comes from another node is bounded: its registered URL must be an http(s) origin, and its
+ * answer is read as a stream up to a cap (peer-answer.ts).
+ *
  * A hand-over carries a one-time id (`x-colloquy-forward`) that the receiving node redeems in Redis
  * (forged, replayed or expired ones are refused), so the receiver does not count the request against
  * the handing node's address. Redis unreachable: this node serves connects itself while it has room.
@@ -18,6 +21,13 @@ import { parseJsonWithLimits } from '../json-limits.ts';
 import type { Logger } from '../logger.ts';
 import { hashHandle } from '../session/resume-handles.ts';
 import type { ClusterNode } from './cluster-node.ts';
+import {
+  CONNECT_ANSWER_MAX_BYTES,
+  PeerAnswerTooLarge,
+  peerOrigin,
+  readCapped,
+  SESSION_ANSWER_MAX_BYTES,
+} from './peer-answer.ts';
 
 /** Header carrying a hand-over id between nodes. */
 export const FORWARD_HEADER = 'x-colloquy-forward';
@@ -193,21 +203,30 @@ export function clusterConnect(host: ClusterHost): MiddlewareHandler {
     for (const [k, v] of Object.entries(c.req.header()))
       if (!HOP_HEADERS.has(k.toLowerCase())) headers.set(k, v);
     headers.set(FORWARD_HEADER, forwardId);
+    // The registry's URL of the other node: an http(s) origin, or nothing is sent.
+    const origin = peerOrigin(url);
     try {
-      const res = await fetch(`${url}${c.req.path}`, {
+      if (!origin)
+        throw new Error(`its registered URL is not an http(s) origin: ${String(url).slice(0, 100)}`);
+      const res = await fetch(`${origin}${c.req.path}`, {
         method: 'POST',
         headers,
         body: await c.req.text(),
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
         redirect: 'manual',
       });
-      const body = await res.text();
+      const body = await readCapped(res, CONNECT_ANSWER_MAX_BYTES);
       const out = new Headers({ 'content-type': res.headers.get('content-type') ?? 'application/json' });
       const retry = res.headers.get('retry-after');
       if (retry) out.set('retry-after', retry);
       return new Response(body, { status: res.status, headers: out });
     } catch (err) {
-      host.logger.warn(`cluster: the node at ${url} did not answer a hand-over`, err);
+      host.logger.warn(
+        err instanceof PeerAnswerTooLarge
+          ? `cluster: the node at ${origin} answered a hand-over with more than ${err.maxBytes} bytes`
+          : `cluster: the node at ${origin ?? 'an invalid URL'} did not answer a hand-over`,
+        err,
+      );
       c.header('retry-after', '1');
       return c.json(
         { info: 'The node chosen for this session did not answer; try again', code: 'unreachable' },
@@ -248,21 +267,31 @@ export function clusterSessionProxy(host: ClusterHost): MiddlewareHandler {
       await next();
       return undefined;
     }
+    const origin = peerOrigin(where.url);
+    if (!origin) {
+      await next(); // a registry entry that is not a node's origin: what this node knows
+      return undefined;
+    }
     const headers = new Headers({ [PROXIED_HEADER]: host.node.id });
     const authorization = c.req.header('authorization');
     if (authorization) headers.set('authorization', authorization);
     try {
-      const res = await fetch(`${where.url}${c.req.path}`, {
+      const res = await fetch(`${origin}${c.req.path}`, {
         headers,
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
         redirect: 'manual',
       });
-      return new Response(await res.text(), {
+      return new Response(await readCapped(res, SESSION_ANSWER_MAX_BYTES), {
         status: res.status,
         headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' },
       });
-    } catch {
-      await next(); // its node did not answer: what this node knows (the shared store)
+    } catch (err) {
+      if (err instanceof PeerAnswerTooLarge) {
+        host.logger.warn(
+          `cluster: the node at ${origin} answered ${c.req.path} with more than ${err.maxBytes} bytes`,
+        );
+      }
+      await next(); // its node did not answer (or not within bounds): what this node knows (the shared store)
       return undefined;
     }
   };

@@ -66,17 +66,21 @@ return {1, best, bestUrl}`);
 /**
  * Register or renew this node, and renew the leases of its live sessions' slots.
  * ARGV: prefix, id, url, capacity, live, load, draining (0|1), node ttl ms, lease ms, session ids…
+ * → 1 when the node was registered, 0 when its entry was gone (Redis lost its data, or the node
+ * missed its expiry): the node then writes its sessions' directory and handles again.
  */
 export const HEARTBEAT = script(`${NOW}
 local p = ARGV[1]
 local node = p .. 'node:' .. ARGV[2]
+local known = redis.call('SISMEMBER', p .. 'nodes', ARGV[2]) == 1 and redis.call('EXISTS', node) == 1
 redis.call('HSET', node, 'url', ARGV[3], 'capacity', ARGV[4], 'live', ARGV[5], 'load', ARGV[6], 'draining', ARGV[7])
 redis.call('PEXPIRE', node, ARGV[8])
 redis.call('SADD', p .. 'nodes', ARGV[2])
 local slots = p .. 'slots:' .. ARGV[2]
 local lease = now + tonumber(ARGV[9])
 for i = 10, #ARGV do redis.call('ZADD', slots, lease, ARGV[i]) end
-return 1`);
+if known then return 1 end
+return 0`);
 
 /**
  * A session started on this node: its reservation (if any) becomes the session's own slot, and the
