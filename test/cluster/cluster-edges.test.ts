@@ -153,7 +153,7 @@ globalThis.Date = SkewedDate;\n`,
     await until(
       'both nodes registered again with their slots',
       async () => {
-        const u = await used().catch(() => ({}));
+        const u: Record<string, number> = await used().catch(() => ({}));
         return u.a === CAPACITY && u.b === CAPACITY ? true : undefined;
       },
       20_000,
