@@ -3,19 +3,26 @@
  * for a bounded time (default 90 s; `--seconds N`). Reports RSS, event-loop lag, and the bot audio
  * frame rate of the well-behaved sessions (Pipecat WebSocket clients in stream mode asking for
  * speech). Hostile clients send deep JSON, garbage and oversized frames, flood `tts-speak`, never
- * send `client-ready`, and stream huge `/connect` bodies. Numbers only; it stops itself.
+ * send `client-ready`, stream huge `/connect` bodies, or join a LiveKit room, flood its signalling
+ * and never read. Numbers only; it stops itself.
  * `npm run bench` runs it too, shorter (`runSoak`), and prints one row.
  */
 import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as proto from '@livekit/protocol';
 import WebSocket from 'ws';
 import { silentLogger } from '../src/logger.ts';
 import { DEMO_DIR, loadServerConfig } from '../src/server/config.ts';
+import { registerLiveKitRoutes } from '../src/server/livekit-routes.ts';
 import { startServer } from '../src/server/server.ts';
+import { mintLiveKitToken } from '../src/transports/livekit/access-token.ts';
 import { decodeFrame, encodeFrame, encodeMessageFrame } from '../src/transports/pipecat-websocket/index.ts';
 
 /** How long one session lives, ms. */
 const SESSION_MS = 6000;
+const LIVEKIT_KEYS = { apiKey: 'APIsoak', apiSecret: 'soak-secret-0123456789-0123456789' };
+/** Deaf LiveKit clients whose join was accepted, in this run. */
+let liveKitJoined = 0;
 
 export interface SoakOptions {
   seconds: number;
@@ -31,6 +38,8 @@ export interface SoakResult {
   sessions: number;
   wellBehaved: number;
   hostile: number;
+  /** Hostile LiveKit clients that joined (flooded their signalling, never read). */
+  liveKitDeaf: number;
   clientErrors: number;
   rssMB: { start: number; peak: number; end: number };
   heapUsedMB: { start: number; end: number };
@@ -112,7 +121,11 @@ async function goodSession(origin: string, stats: GoodStats[]): Promise<void> {
 
 /** A hostile client: one of several attacks, then it goes away. */
 async function hostileSession(origin: string, kind: number): Promise<void> {
-  if (kind % 6 === 5) {
+  if (kind % 7 === 6) {
+    await deafLiveKitClient(origin, kind);
+    return;
+  }
+  if (kind % 7 === 5) {
     // A huge streamed /connect body: refused early.
     await new Promise<void>((resolve) => {
       const req = request(`${origin}/connect`, {
@@ -145,7 +158,7 @@ async function hostileSession(origin: string, kind: number): Promise<void> {
   }
   ws.on('message', () => {});
   ws.on('error', () => {});
-  switch (kind % 6) {
+  switch (kind % 7) {
     case 0: // deep JSON
       send(ws, ready);
       for (let i = 0; i < 20; i++)
@@ -188,8 +201,42 @@ async function hostileSession(origin: string, kind: number): Promise<void> {
   ws.terminate();
 }
 
+/** A LiveKit client that joins a room, floods pings and never reads a byte of what comes back. */
+async function deafLiveKitClient(origin: string, i: number): Promise<void> {
+  const url = new URL('/rtc/v1', origin.replace(/^http/, 'ws'));
+  url.searchParams.set(
+    'access_token',
+    mintLiveKitToken(LIVEKIT_KEYS, { identity: `deaf-${i}`, room: `soak-${i}` }),
+  );
+  const join = new proto.WrappedJoinRequest({
+    joinRequest: new proto.JoinRequest({ metadata: 'soak' }).toBinary(),
+    compression: proto.WrappedJoinRequest_Compression.NONE,
+  });
+  url.searchParams.set('join_request', Buffer.from(join.toBinary()).toString('base64url'));
+  const ws = new WebSocket(url);
+  ws.on('error', () => {});
+  const opened = await new Promise<boolean>((resolve) => {
+    ws.once('open', () => resolve(true));
+    ws.once('unexpected-response', () => resolve(false));
+    ws.once('error', () => resolve(false));
+  });
+  if (!opened) return;
+  liveKitJoined++;
+  (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  for (let n = 0; n < 2000; n++) {
+    ws.send(
+      new proto.SignalRequest({
+        message: { case: 'pingReq', value: new proto.Ping({ timestamp: BigInt(n) }) },
+      }).toBinary(),
+    );
+  }
+  await new Promise((r) => setTimeout(r, SESSION_MS));
+  ws.terminate();
+}
+
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { seconds: SECONDS, concurrent: CONCURRENT, hostileShare: HOSTILE_SHARE } = options;
+  liveKitJoined = 0;
   const config = loadServerConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -200,6 +247,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const server = await startServer({
     config,
     logger: silentLogger,
+    // LiveKit rooms too: deaf, flooding LiveKit clients are among the hostile ones.
+    registerRoutes: (app, context) => {
+      registerLiveKitRoutes(app, context, {
+        keys: LIVEKIT_KEYS,
+        room: { resumeWindowMs: 1000, iceTimeoutMs: 5000 },
+      });
+    },
     // Every soak client comes from 127.0.0.1: per-client limits would measure themselves.
     limits: {
       readyTimeoutMs: 3000,
@@ -270,6 +324,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     sessions: started,
     wellBehaved: good.length,
     hostile,
+    liveKitDeaf: liveKitJoined,
     clientErrors: failed,
     rssMB: { start: mb(rssStart), peak: mb(rssPeak), end: mb(process.memoryUsage().rss) },
     heapUsedMB: { start: mb(heapStart), end: mb(process.memoryUsage().heapUsed) },
@@ -294,8 +349,8 @@ export function printSoak(r: SoakResult | undefined): void {
   const audio = `${r.botAudioRealtimeRatio.p5} / ${r.botAudioRealtimeRatio.p50} / ${r.botAudioRealtimeRatio.min}`;
   process.stdout.write(
     `\nSoak — ${r.seconds} s, ${r.concurrent} sessions at a time, hostile clients mixed in (npm run soak for longer)\n` +
-      '  sessions  good  hostile  RSS start → peak → end MB  growth MB  heap start → end MB  loop lag p50/p99/max ms  good audio/wall p5/p50/min\n' +
-      `  ${String(r.sessions).padStart(8)}  ${String(r.wellBehaved).padStart(4)}  ${String(r.hostile).padStart(7)}  ${`${r.rssMB.start} → ${r.rssMB.peak} → ${r.rssMB.end}`.padStart(25)}  ${String(r.rssMB.end - r.rssMB.start).padStart(9)}  ${`${r.heapUsedMB.start} → ${r.heapUsedMB.end}`.padStart(19)}  ${lag.padStart(23)}  ${audio.padStart(26)}\n`,
+      '  sessions  good  hostile (LiveKit deaf)  RSS start → peak → end MB  growth MB  heap start → end MB  loop lag p50/p99/max ms  good audio/wall p5/p50/min\n' +
+      `  ${String(r.sessions).padStart(8)}  ${String(r.wellBehaved).padStart(4)}  ${`${r.hostile} (${r.liveKitDeaf})`.padStart(22)}  ${`${r.rssMB.start} → ${r.rssMB.peak} → ${r.rssMB.end}`.padStart(25)}  ${String(r.rssMB.end - r.rssMB.start).padStart(9)}  ${`${r.heapUsedMB.start} → ${r.heapUsedMB.end}`.padStart(19)}  ${lag.padStart(23)}  ${audio.padStart(26)}\n`,
   );
 }
 
