@@ -8,21 +8,24 @@
 import type { ModelMessage } from 'ai';
 import { requireOptional } from '../optional-dependency.ts';
 import { factKey, mergeFacts } from './facts.ts';
-import { toJsonColumn } from './json-column.ts';
 import { decodeCursor, encodeCursor, pageSize } from './paging.ts';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgres-migrations.ts';
+import { StoreError, type StoreErrorCode } from './store-error.ts';
 import {
   type SessionRow,
   type SnapshotRow,
   type SummaryRow,
+  snapshotValues,
   type ToolRow,
   type TranscriptRow,
+  toolCallValues,
+  toolResultValues,
   toSession,
   toSnapshot,
   toToolCall,
   toTranscript,
-} from './sqlite-rows.ts';
-import { StoreError, type StoreErrorCode } from './store-error.ts';
+  transcriptValues,
+} from './store-rows.ts';
 import type {
   DeletedUserData,
   FactChange,
@@ -191,28 +194,14 @@ export class PostgresSessionStore implements SessionStore {
           [w.at, w.reason, w.sessionId],
         );
         return;
-      case 'transcript': {
-        const e = w.entry;
+      case 'transcript':
         await q.query(
           `INSERT INTO transcript (session_id, turn_id, role, agent_name, text, heard_text, source, interrupted, interrupt_reason, at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            e.sessionId,
-            e.turnId ?? null,
-            e.role,
-            e.agentName ?? null,
-            e.text,
-            e.heardText ?? null,
-            e.source ?? null,
-            e.interrupted ? 1 : 0,
-            e.interruptReason ?? null,
-            e.at,
-          ],
+          transcriptValues(w.entry),
         );
         return;
-      }
       case 'tool.call': {
-        const c = w.call;
         // Like SQLite's INSERT OR REPLACE: the call starts over (no result yet).
         await q.query(
           `INSERT INTO tool_calls (session_id, tool_call_id, name, agent_name, turn_id, execution, args, started_at)
@@ -221,16 +210,7 @@ export class PostgresSessionStore implements SessionStore {
              agent_name = excluded.agent_name, turn_id = excluded.turn_id, execution = excluded.execution,
              args = excluded.args, started_at = excluded.started_at, status = NULL, result = NULL,
              error_message = NULL, duration_ms = NULL, finished_at = NULL`,
-          [
-            c.sessionId,
-            c.toolCallId,
-            c.name,
-            c.agentName,
-            c.turnId ?? null,
-            c.execution ?? null,
-            toJsonColumn(c.args),
-            c.startedAt,
-          ],
+          toolCallValues(w.call),
         );
         return;
       }
@@ -238,15 +218,7 @@ export class PostgresSessionStore implements SessionStore {
         await q.query(
           `UPDATE tool_calls SET status = $1, result = $2, error_message = $3, duration_ms = $4, finished_at = $5
            WHERE session_id = $6 AND tool_call_id = $7`,
-          [
-            w.status,
-            toJsonColumn(w.result),
-            w.errorMessage ?? null,
-            w.durationMs ?? null,
-            w.at,
-            w.sessionId,
-            w.toolCallId,
-          ],
+          toolResultValues(w),
         );
         return;
       case 'session.history':
@@ -476,18 +448,7 @@ async function saveSnapshot(q: Queryable, x: ResumeSnapshot): Promise<void> {
        profile = excluded.profile, history = excluded.history, handle_hash = excluded.handle_hash,
        expires_at = excluded.expires_at, updated_at = excluded.updated_at,
        carrier = excluded.carrier, pending = excluded.pending`,
-    [
-      x.sessionId,
-      x.userId,
-      x.agentName,
-      JSON.stringify(x.profile ?? null),
-      JSON.stringify(x.history),
-      x.handleHash,
-      x.expiresAt,
-      x.updatedAt,
-      x.carrier ? JSON.stringify(x.carrier) : null,
-      x.pending ? JSON.stringify(x.pending) : null,
-    ],
+    snapshotValues(x),
   );
 }
 

@@ -10,23 +10,25 @@ import { dirname, resolve } from 'node:path';
 import type { ModelMessage } from 'ai';
 import { requireOptional } from '../optional-dependency.ts';
 import { factKey, mergeFacts } from './facts.ts';
-import { toJsonColumn } from './json-column.ts';
 import { decodeCursor, encodeCursor, pageSize } from './paging.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.ts';
+import { type Database, prepare } from './sqlite-rows.ts';
+import { StoreError, type StoreErrorCode } from './store-error.ts';
 import {
-  type Database,
-  prepare,
   type SessionRow,
   type SnapshotRow,
   type SummaryRow,
+  snapshotValues,
   type ToolRow,
   type TranscriptRow,
+  toolCallValues,
+  toolResultValues,
   toSession,
   toSnapshot,
   toToolCall,
   toTranscript,
-} from './sqlite-rows.ts';
-import { StoreError, type StoreErrorCode } from './store-error.ts';
+  transcriptValues,
+} from './store-rows.ts';
 import type {
   DeletedUserData,
   FactChange,
@@ -146,46 +148,14 @@ export class SqliteSessionStore implements SessionStore {
       case 'session.close':
         s.closeSession.run(w.at, w.reason, w.at, w.sessionId);
         return;
-      case 'transcript': {
-        const e = w.entry;
-        s.addTranscript.run(
-          e.sessionId,
-          e.turnId ?? null,
-          e.role,
-          e.agentName ?? null,
-          e.text,
-          e.heardText ?? null,
-          e.source ?? null,
-          e.interrupted ? 1 : 0,
-          e.interruptReason ?? null,
-          e.at,
-        );
+      case 'transcript':
+        s.addTranscript.run(...transcriptValues(w.entry));
         return;
-      }
-      case 'tool.call': {
-        const c = w.call;
-        s.addToolCall.run(
-          c.sessionId,
-          c.toolCallId,
-          c.name,
-          c.agentName,
-          c.turnId ?? null,
-          c.execution ?? null,
-          toJsonColumn(c.args),
-          c.startedAt,
-        );
+      case 'tool.call':
+        s.addToolCall.run(...toolCallValues(w.call));
         return;
-      }
       case 'tool.result':
-        s.setToolResult.run(
-          w.status,
-          toJsonColumn(w.result),
-          w.errorMessage ?? null,
-          w.durationMs ?? null,
-          w.at,
-          w.sessionId,
-          w.toolCallId,
-        );
+        s.setToolResult.run(...toolResultValues(w));
         return;
       case 'session.history':
         s.setHistory.run(JSON.stringify(w.history), w.at, w.sessionId);
@@ -330,18 +300,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   private runSaveSnapshot(x: ResumeSnapshot): void {
-    this.stmts.saveSnapshot.run(
-      x.sessionId,
-      x.userId,
-      x.agentName,
-      JSON.stringify(x.profile ?? null),
-      JSON.stringify(x.history),
-      x.handleHash,
-      x.expiresAt,
-      x.updatedAt,
-      x.carrier ? JSON.stringify(x.carrier) : null,
-      x.pending ? JSON.stringify(x.pending) : null,
-    );
+    this.stmts.saveSnapshot.run(...snapshotValues(x));
   }
 
   async loadSnapshot(sessionId: string): Promise<ResumeSnapshot | undefined> {
