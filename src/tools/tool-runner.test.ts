@@ -1,6 +1,7 @@
 /** The tool runner: every call observed (tool.call → tool.result), bounded by a timeout, cancelled with its turn. */
+import { getEventListeners } from 'node:events';
 import { type ToolExecutionOptions, type ToolSet, tool } from 'ai';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EventBus } from '../bus/event-bus.ts';
 import type { EventMap } from '../bus/events.ts';
@@ -192,6 +193,8 @@ describe('tool runner: inline calls', () => {
     });
     expect(rec.first('error')).toMatchObject({ component: 'tool:slow', severity: 'warn' });
     expect(ctx.running.size).toBe(0);
+    // durationMs is in milliseconds: the call ran at least (about) its 30 ms timeout.
+    expect(rec.first('tool.result')?.durationMs).toBeGreaterThanOrEqual(25);
   });
 
   it('without its own timeoutMs a tool gets the session default', async () => {
@@ -383,6 +386,43 @@ describe('tool runner: background calls', () => {
 describe('runBounded', () => {
   const never = () => new Promise<never>(() => {});
 
+  it('a settled call leaves no timer and no abort listener behind (a long-lived session signal does not collect them)', async () => {
+    vi.useFakeTimers();
+    try {
+      const session = new AbortController();
+      expect(
+        await runBounded(
+          () => Promise.resolve('ok'),
+          60_000,
+          session.signal,
+          'x',
+          () => {},
+        ),
+      ).toBe('ok');
+      expect(vi.getTimerCount()).toBe(0);
+      expect(getEventListeners(session.signal, 'abort')).toHaveLength(0);
+      await expect(
+        runBounded(
+          () => Promise.reject(new Error('no')),
+          60_000,
+          session.signal,
+          'x',
+          () => {},
+        ),
+      ).rejects.toThrow('no');
+      expect(vi.getTimerCount()).toBe(0);
+      expect(getEventListeners(session.signal, 'abort')).toHaveLength(0);
+      const turn = new AbortController();
+      const aborted = runBounded(never, 60_000, turn.signal, 'x', () => {});
+      expect(vi.getTimerCount()).toBe(1);
+      turn.abort(new Error('interrupted'));
+      await expect(aborted).rejects.toThrow('interrupted');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a timeout of 0 or Infinity means no timer', async () => {
     for (const timeoutMs of [0, Number.POSITIVE_INFINITY]) {
       const abort = new AbortController();
@@ -479,7 +519,8 @@ describe('cancelRunningTools', () => {
     execution: 'inline' | 'background',
     turnId?: string,
   ): RunningTool {
-    return { id, name, execution, startedAt: now(), controller: new AbortController(), turnId };
+    // Started 1.5 s ago, so the reported durationMs can be checked in milliseconds.
+    return { id, name, execution, startedAt: now() - 1500, controller: new AbortController(), turnId };
   }
 
   it('cancels the matching calls: tool.cancel with their ids, their signals aborted, a cancelled tool.result each', () => {
@@ -512,7 +553,7 @@ describe('cancelRunningTools', () => {
       },
     ]);
     const d = rec.first('tool.result')?.durationMs ?? -1;
-    expect(d).toBeGreaterThanOrEqual(0);
+    expect(d).toBeGreaterThanOrEqual(1500);
     expect(d).toBeLessThan(60_000);
   });
 
