@@ -4,7 +4,8 @@
  * on every route it routes (`/connect`, `/api/offer`, `/ws`, `/rtc/v1`, `/sessions/…`,
  * `/livekit/connection-details`, `/metrics`, `/health`), as HTTP requests and as WebSocket upgrades.
  * Every answer is below 500 (or a JSON 502/503 saying why), the primary and both workers stay up, and
- * a real session still connects and talks afterwards.
+ * a real session still connects and talks afterwards. Its logs (`COLLOQUY_LOG_FORMAT=json`) are one
+ * JSON object per line, with the worker and session ids, and never the token.
  */
 import { connect as netConnect } from 'node:net';
 import fc from 'fast-check';
@@ -98,6 +99,7 @@ describe('fuzz: the primary of --workers 2', () => {
         COLLOQUY_MAX_SESSIONS_PER_CLIENT: '1000',
         COLLOQUY_CONNECTS_PER_MINUTE: '100000',
         COLLOQUY_CONNECT_BURST: '100000',
+        COLLOQUY_LOG_FORMAT: 'json',
       }),
     });
     const [, found] = await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 90_000);
@@ -145,9 +147,19 @@ describe('fuzz: the primary of --workers 2', () => {
     expect(`${run.stdout()}${run.stderr()}`).not.toMatch(/worker \d+ exited/);
     // A real session, after all that: connects through the primary and answers.
     const client = await connectRaw(url, {}, { authorization: `Bearer ${TOKEN}` });
-    await client.ready();
+    const ready = await client.ready();
     client.send({ label: 'rtvi-ai', type: 'send-text', data: { content: 'what time is breakfast' } });
     await client.waitFor('the answer', (m) => m.type === 'bot-stopped-speaking', 30_000);
+    const sessionId = (ready.data.about as { session_id: string }).session_id;
     client.ws.terminate();
+    // COLLOQUY_LOG_FORMAT=json through the primary: every log line of a worker is one JSON object
+    // with its worker id, and the session's lines carry the session id.
+    const lines = `${run.stdout()}\n${run.stderr()}`.split('\n').filter((l) => l.startsWith('{'));
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.filter((e) => e.worker === '0' || e.worker === '1').length).toBeGreaterThan(0);
+    const mine = entries.filter((e) => e.sessionId === sessionId);
+    expect(mine.length).toBeGreaterThan(0);
+    for (const e of mine) expect(['0', '1']).toContain(e.worker);
+    expect(`${run.stdout()}${run.stderr()}`).not.toContain(TOKEN);
   }, 180_000);
 });
