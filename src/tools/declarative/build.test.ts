@@ -66,6 +66,20 @@ describe('declarative tools outside a session', () => {
     ]);
   });
 
+  it('a tool advertises its own input_schema to the LLM, and an open object without one', async () => {
+    const own = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const { tools } = build([
+      { name: 'a', kind: 'client_event', description: 'A', input_schema: own, config: { topic: 'a' } },
+      { name: 'b', kind: 'client_event', description: 'B', config: { topic: 'b' } },
+    ]);
+    expect(await (tools.a?.inputSchema as { jsonSchema: unknown }).jsonSchema).toEqual(own);
+    expect(await (tools.b?.inputSchema as { jsonSchema: unknown }).jsonSchema).toEqual({
+      type: 'object',
+      properties: {},
+      additionalProperties: true,
+    });
+  });
+
   it('client_event without any client channels is never delivered', async () => {
     const { tools } = build([
       { name: 'ping', kind: 'client_event', description: 'Ping', config: { topic: 'p' } },
