@@ -26,6 +26,13 @@ function run(
   return Promise.resolve().then(() => execute(args as never, { toolCallId: 'c1', messages: [], ...extra }));
 }
 
+/** The JSON schema a tool shows the LLM. */
+function advertised(tools: ToolSet, name: string): unknown {
+  const schema = tools[name]?.inputSchema as { jsonSchema: unknown } | undefined;
+  if (!schema) throw new Error(`${name} has no input schema`);
+  return schema.jsonSchema;
+}
+
 const faq = {
   name: 'faq',
   kind: 'kb',
@@ -72,8 +79,8 @@ describe('declarative tools outside a session', () => {
       { name: 'a', kind: 'client_event', description: 'A', input_schema: own, config: { topic: 'a' } },
       { name: 'b', kind: 'client_event', description: 'B', config: { topic: 'b' } },
     ]);
-    expect(await (tools.a?.inputSchema as { jsonSchema: unknown }).jsonSchema).toEqual(own);
-    expect(await (tools.b?.inputSchema as { jsonSchema: unknown }).jsonSchema).toEqual({
+    expect(await advertised(tools, 'a')).toEqual(own);
+    expect(await advertised(tools, 'b')).toEqual({
       type: 'object',
       properties: {},
       additionalProperties: true,
@@ -89,7 +96,7 @@ describe('declarative tools outside a session', () => {
 
   it('kb asks for a "query" string by default, and searches with it', async () => {
     const { tools } = build([faq]);
-    const schema = await (tools.faq?.inputSchema as { jsonSchema: unknown }).jsonSchema;
+    const schema = await advertised(tools, 'faq');
     expect(schema).toEqual({
       type: 'object',
       properties: { query: { type: 'string', description: 'What to look up' } },
