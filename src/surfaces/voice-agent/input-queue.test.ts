@@ -69,6 +69,19 @@ describe('VoiceAgent input queue', () => {
     expect(await second).toBe('second');
   });
 
+  it('a failing input rejects with its error, and the next input still runs', async () => {
+    const { q, idle } = queue(2);
+    const boom = new Error('transcription failed');
+    const failing = q.push(async () => {
+      throw boom;
+    });
+    const next = q.push(async () => 'next');
+    idle();
+    await expect(failing).rejects.toBe(boom);
+    expect(await next).toBe('next');
+    expect(q.busy).toBe(false);
+  });
+
   it('rejectAll rejects every waiting input with the given error', async () => {
     const { q } = queue(2);
     const a = q.push(async () => 'a');
