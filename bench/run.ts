@@ -206,7 +206,11 @@ async function main(): Promise<void> {
   log('fairness: a session speaking while another floods the server …');
   const fairness = await runFairness({ openBudgets: !quick });
   log('workers: connects through the primary with 1, 2 and one-per-core workers …');
-  const workers = await runWorkersBench({ concurrency: 8, windowMs: quick ? 3000 : 8000 });
+  const workers = await runWorkersBench({
+    concurrency: 8,
+    windowMs: quick ? 3000 : 8000,
+    sessions: quick ? 40 : 80,
+  });
   if (!workers) notes.push('no build (npm run build): the workers rows were skipped.');
   log('cluster: connects across three nodes over Redis …');
   const cluster = await runClusterBench({ connects: quick ? 300 : 1000, inFlight: 20 });
