@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { silentLogger } from '../logger.ts';
 import { VoiceSession } from '../session/voice-session.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockTts } from '../testing/mock-tts.ts';
 import { enableTracing } from './tracing.ts';
 
 const exporter = new InMemorySpanExporter();
@@ -110,6 +111,36 @@ describe('OpenTelemetry traces (the OpenTelemetry SDK, in-memory exporter)', () 
       'colloquy.agent': 'concierge',
     });
     expect(toolSpan!.status.code).toBe(0);
+  });
+
+  it('a spoken answer: the TTS span runs from the first text to the end of the turn, its time to first audio an attribute', async () => {
+    const session = new VoiceSession({
+      userId: 'u1',
+      agents: [{ name: 'concierge', instructions: 'x' }],
+      model: mockLanguageModel(['Hello there. How can I help you today?']),
+      logger: silentLogger,
+      audio: {
+        tts: new MockTts({ sampleRate: 24000, msPerChar: 5 }),
+        outputSampleRate: 24000,
+        output: { write: () => {} },
+      },
+    });
+    const turn = await session.sendText('hi');
+    await session.close('test_done');
+    const { spans } = traceOf(session.sessionId);
+    const turnSpan = spans.find((s) => s.name === 'colloquy.turn')!;
+    const tts = spans.find((s) => s.name === 'colloquy.tts')!;
+    expect(parentOf(tts)).toBe(idOf(turnSpan));
+    expect(tts.attributes).toMatchObject({
+      'colloquy.turn.id': turn.turnId,
+      'colloquy.ttfb_ms': expect.any(Number),
+    });
+    const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+    // 180 ms of audio for the whole answer: the span covers it, not only the first audio.
+    expect(ms(tts.endTime) - ms(tts.startTime)).toBeGreaterThan(tts.attributes['colloquy.ttfb_ms'] as number);
+    expect(ms(tts.endTime)).toBeGreaterThanOrEqual(
+      ms(spans.find((s) => s.name === 'colloquy.llm')!.endTime) - 1,
+    );
   });
 
   it('a failing tool ends its span with an error status; another session is another trace', async () => {

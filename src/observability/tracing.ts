@@ -150,7 +150,9 @@ export function enableTracing(): () => void {
       const tts: Attributes = {};
       if (turn.tts?.model !== undefined) tts['colloquy.tts.model'] = turn.tts.model;
       if (turn.tts) tts['colloquy.ttfb_ms'] = turn.tts.ttfbMs;
-      child('colloquy.tts', k.firstTextToTtsAt, k.firstAudioOutAt ?? k.ttsFirstByteAt, tts);
+      // Synthesis runs from the first text handed to the speech model until the turn's speech is
+      // done (the turn's end); its time to first audio is the `colloquy.ttfb_ms` attribute.
+      child('colloquy.tts', k.firstTextToTtsAt, k.turnEndAt ?? k.firstAudioOutAt ?? k.ttsFirstByteAt, tts);
       turn.span.setAttribute('colloquy.turn.kind', m.kind);
       if (m.segments.totalE2EMs !== undefined) {
         turn.span.setAttribute('colloquy.latency.total_ms', m.segments.totalE2EMs);
