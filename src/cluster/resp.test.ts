@@ -43,4 +43,81 @@ describe('RESP', () => {
     expect(() => new RespParser().push(Buffer.from(`+${'x'.repeat(5000)}`))).toThrow(/too long/);
     expect(() => new RespParser(100, 8, 10).push(Buffer.from('*11\r\n'))).toThrow(/too long/);
   });
+
+  it('keeps the items of an array already parsed while the rest arrives', () => {
+    const p = new RespParser();
+    expect(p.push(Buffer.from('*3\r\n:1\r\n'))).toEqual([]);
+    expect(p.push(Buffer.from('$2\r\nab'))).toEqual([]);
+    expect(p.push(Buffer.from('\r\n'))).toEqual([]);
+    expect(p.push(Buffer.from('*2\r\n:3\r\n:4\r\n+NEXT\r\n'))).toEqual([[1, 'ab', [3, 4]], 'NEXT']);
+  });
+
+  it('returns a bulk string sent in many chunks once, whole, when its last byte arrives', () => {
+    const p = new RespParser();
+    const body = Buffer.alloc(1 << 20);
+    for (let i = 0; i < body.length; i++) body[i] = 97 + (i % 26);
+    const bytes = Buffer.concat([Buffer.from(`$${body.length}\r\n`), body, Buffer.from('\r\n:7\r\n')]);
+    const out = [];
+    for (let i = 0; i < bytes.length; i += 1000) {
+      const got = p.push(bytes.subarray(i, i + 1000));
+      if (i + 1000 < bytes.length - 4) expect(got).toEqual([]);
+      out.push(...got);
+    }
+    expect(out).toEqual([body.toString('latin1'), 7]);
+  });
+
+  it('bounds one reply, not the connection: many small items past the limit are refused', () => {
+    const p = new RespParser(100);
+    const items = Buffer.from(`*200\r\n${':1\r\n'.repeat(200)}`);
+    expect(() => {
+      for (let i = 0; i < items.length; i += 8) p.push(items.subarray(i, i + 8));
+    }).toThrow(/reply too large/);
+    const q = new RespParser(100);
+    const replies = [];
+    for (let i = 0; i < 200; i++) replies.push(...q.push(Buffer.from('+OK\r\n')));
+    expect(replies).toHaveLength(200);
+    expect(q.push(Buffer.from(':5\r\n'.repeat(100)))).toHaveLength(100);
+  });
+
+  it('gives the same replies however the bytes are cut (200 random streams, random cuts)', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const reply = (depth: number): string => {
+      switch (rand(depth > 2 ? 4 : 5)) {
+        case 0:
+          return `+s${rand(100)}\r\n`;
+        case 1:
+          return `:${rand(1000) - 500}\r\n`;
+        case 2: {
+          const text = 'é'.repeat(rand(3)) + 'x'.repeat(rand(40));
+          return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+        }
+        case 3:
+          return rand(2) === 0 ? '$-1\r\n' : '*-1\r\n';
+        default: {
+          const n = rand(5);
+          let out = `*${n}\r\n`;
+          for (let i = 0; i < n; i++) out += reply(depth + 1);
+          return out;
+        }
+      }
+    };
+    for (let run = 0; run < 200; run++) {
+      let text = '';
+      for (let i = 1 + rand(6); i > 0; i--) text += reply(0);
+      const bytes = Buffer.from(text);
+      const whole = new RespParser().push(bytes);
+      const cut = new RespParser();
+      const got = [];
+      for (let at = 0; at < bytes.length; ) {
+        const next = at + 1 + rand(12);
+        got.push(...cut.push(bytes.subarray(at, next)));
+        at = next;
+      }
+      expect(got).toEqual(whole);
+    }
+  });
 });

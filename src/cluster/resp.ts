@@ -35,45 +35,115 @@ export class RespProtocolError extends Error {
   }
 }
 
-/** Incremental reply parser. */
+/** An array whose items are still arriving. */
+interface OpenArray {
+  items: RespReply[];
+  length: number;
+}
+
+/** One parse step: a whole value, the header of a non-empty array, or how many bytes it needs. */
+type Step = { value: RespReply; end: number } | { array: number; end: number } | { need: number };
+
+/**
+ * Incremental reply parser. Resumable: the bytes of a value are joined once they are all there (a
+ * large bulk string arriving in many chunks is copied once, not once per chunk), and the items of an
+ * array already parsed are kept, not parsed again when the rest arrives. The work per byte is then
+ * constant, whatever the reply's size or the chunking.
+ */
 export class RespParser {
+  /** Bytes not yet consumed. */
   private buf: Buffer = Buffer.alloc(0);
+  /** Chunks received since the last parse, joined only when the next step can complete. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes (from the start of `buf`) the next step needs before it can complete. */
+  private need = 1;
+  /** The arrays of the reply in progress, outermost first. */
+  private readonly open: OpenArray[] = [];
+  /** Bytes of the reply in progress already consumed (dropped from `buf`). */
+  private replyConsumed = 0;
+  private readonly maxReplyBytes: number;
 
   constructor(
     private readonly maxBulkBytes = 16 * 1024 * 1024,
     private readonly maxDepth = 8,
     private readonly maxArrayLength = 1_000_000,
-  ) {}
+  ) {
+    this.maxReplyBytes = maxBulkBytes + 64;
+  }
 
   /** Adds bytes; returns the replies now complete, in order. Throws `RespProtocolError`. */
   push(chunk: Buffer): RespReply[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: RespReply[] = [];
-    for (;;) {
-      const r = this.parse(0, 0);
-      if (!r) break;
-      out.push(r.value);
-      this.buf = this.buf.subarray(r.end);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.buf.length + this.pendingBytes < this.need) {
+      this.checkSize(this.buf.length + this.pendingBytes);
+      return [];
     }
-    if (this.buf.length > this.maxBulkBytes + 64) throw new RespProtocolError('reply too large');
+    const buf =
+      this.buf.length === 0 && this.pending.length === 1 ? chunk : Buffer.concat([this.buf, ...this.pending]);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const out: RespReply[] = [];
+    let at = 0;
+    let replyStart = 0;
+    for (;;) {
+      const s = this.step(buf, at);
+      if ('need' in s) {
+        this.need = s.need - at;
+        break;
+      }
+      at = s.end;
+      if ('array' in s) {
+        this.open.push({ items: [], length: s.array });
+        continue;
+      }
+      if (this.deliver(s.value, out)) {
+        replyStart = at;
+        this.replyConsumed = 0;
+      }
+    }
+    if (this.open.length > 0 || at > replyStart) this.replyConsumed += at - replyStart;
+    this.buf = buf.subarray(at);
+    this.checkSize(this.buf.length);
     return out;
   }
 
-  private line(at: number): { text: string; end: number } | undefined {
-    const i = this.buf.indexOf('\r\n', at);
-    if (i < 0) {
-      if (this.buf.length - at > 4096) throw new RespProtocolError('header line too long');
-      return undefined;
+  /** Puts a whole value into the innermost open array (closing the arrays it fills); true when a reply ended. */
+  private deliver(value: RespReply, out: RespReply[]): boolean {
+    let v = value;
+    for (;;) {
+      const top = this.open[this.open.length - 1];
+      if (top === undefined) {
+        out.push(v);
+        return true;
+      }
+      top.items.push(v);
+      if (top.items.length < top.length) return false;
+      this.open.pop();
+      v = top.items;
     }
-    return { text: this.buf.toString('utf8', at + 1, i), end: i + 2 };
   }
 
-  private parse(at: number, depth: number): { value: RespReply; end: number } | undefined {
-    if (at >= this.buf.length) return undefined;
-    if (depth > this.maxDepth) throw new RespProtocolError('reply nested too deep');
-    const type = String.fromCharCode(this.buf[at]!);
-    const l = this.line(at);
-    if (!l) return undefined;
+  private checkSize(buffered: number): void {
+    if (this.replyConsumed + buffered > this.maxReplyBytes) throw new RespProtocolError('reply too large');
+  }
+
+  private line(buf: Buffer, at: number): { text: string; end: number } | undefined {
+    const i = buf.indexOf('\r\n', at);
+    if (i < 0) {
+      if (buf.length - at > 4096) throw new RespProtocolError('header line too long');
+      return undefined;
+    }
+    return { text: buf.toString('utf8', at + 1, i), end: i + 2 };
+  }
+
+  private step(buf: Buffer, at: number): Step {
+    if (at >= buf.length) return { need: at + 1 };
+    if (this.open.length > this.maxDepth) throw new RespProtocolError('reply nested too deep');
+    const type = String.fromCharCode(buf[at]!);
+    const l = this.line(buf, at);
+    if (!l) return { need: buf.length + 1 };
     switch (type) {
       case '+':
         return { value: l.text, end: l.end };
@@ -88,25 +158,17 @@ export class RespParser {
         const len = lengthOf(l.text);
         if (len < 0) return { value: null, end: l.end };
         if (len > this.maxBulkBytes) throw new RespProtocolError('bulk string too large');
-        if (this.buf.length < l.end + len + 2) return undefined;
-        if (this.buf[l.end + len] !== 13 || this.buf[l.end + len + 1] !== 10) {
+        if (buf.length < l.end + len + 2) return { need: l.end + len + 2 };
+        if (buf[l.end + len] !== 13 || buf[l.end + len + 1] !== 10) {
           throw new RespProtocolError('bulk string not followed by CRLF');
         }
-        return { value: this.buf.toString('utf8', l.end, l.end + len), end: l.end + len + 2 };
+        return { value: buf.toString('utf8', l.end, l.end + len), end: l.end + len + 2 };
       }
       case '*': {
         const len = lengthOf(l.text);
         if (len < 0) return { value: null, end: l.end };
         if (len > this.maxArrayLength) throw new RespProtocolError('array too long');
-        const items: RespReply[] = [];
-        let end = l.end;
-        for (let i = 0; i < len; i++) {
-          const r = this.parse(end, depth + 1);
-          if (!r) return undefined;
-          items.push(r.value);
-          end = r.end;
-        }
-        return { value: items, end };
+        return len === 0 ? { value: [], end: l.end } : { array: len, end: l.end };
       }
       default:
         throw new RespProtocolError(`unknown reply type ${JSON.stringify(type)}`);
