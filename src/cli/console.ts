@@ -15,7 +15,8 @@ import type { RunningServer } from '../server/server.ts';
 import { decodeFrame, encodeAudioFrame, encodeMessageFrame } from '../transports/pipecat-websocket/frames.ts';
 import { parseArgs } from './args.ts';
 import { type ConsoleAudio, findSoundPrograms, MIC_RATE, startConsoleAudio } from './console-audio.ts';
-import { type CliIo, envWithFlags, startFromConfig } from './start.ts';
+import type { CliIo } from './io.ts';
+import { envWithFlags, startFromConfig } from './start.ts';
 
 type Env = Record<string, string | undefined>;
 interface RtviMessage {

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { parseArgs } from './args.ts';
-import type { CliIo } from './start.ts';
+import type { CliIo } from './io.ts';
 import { packageVersion } from './version.ts';
 
 const SCRIPT = {

@@ -10,14 +10,11 @@
  * exit), done by bin/colloquy.js.
  */
 import { isColloquyError } from '../errors.ts';
-import { consoleCommand } from './console.ts';
 import { HELP, USAGE } from './help.ts';
-import { initCommand } from './init.ts';
-import { type CliIo, processIo, startCommand } from './start.ts';
+import { type CliIo, processIo } from './io.ts';
 import { packageVersion } from './version.ts';
 
 export { USAGE } from './help.ts';
-export { startFromConfig } from './start.ts';
 
 export async function main(
   argv: readonly string[],
@@ -52,14 +49,15 @@ export async function main(
     io.out(help);
     return 0;
   }
+  // Each command loads its own modules: `--version`, help and `init` never load the server.
   try {
     switch (command) {
       case 'start':
-        return await startCommand(rest, env, io);
+        return await (await import('./start.ts')).startCommand(rest, env, io);
       case 'console':
-        return await consoleCommand(rest, env, io);
+        return await (await import('./console.ts')).consoleCommand(rest, env, io);
       case 'init':
-        return await initCommand(rest, io);
+        return await (await import('./init.ts')).initCommand(rest, io);
       default:
         io.out(help);
         return 0;

@@ -9,7 +9,7 @@ import { hasOptional } from '../optional-dependency.ts';
 import type { ServerConfig } from '../server/config.ts';
 import { startPrimary } from '../workers/primary.ts';
 import { WorkerStartError } from '../workers/worker-pool.ts';
-import type { CliIo } from './start.ts';
+import type { CliIo } from './io.ts';
 import { listenProblem, printBanner } from './start.ts';
 
 type Env = Record<string, string | undefined>;

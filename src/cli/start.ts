@@ -14,19 +14,10 @@ import { type RunningServer, type StartServerOptions, startServer } from '../ser
 import { pickUpFilter, WORKER_ENV } from '../workers/worker-messages.ts';
 import { reportToPrimary } from '../workers/worker-report.ts';
 import { parseArgs } from './args.ts';
+import { type CliIo, processIo } from './io.ts';
 import { runPrimary, workerCount } from './start-workers.ts';
 
 type Env = Record<string, string | undefined>;
-
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-export const processIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 /** Applies `--port/--host/--config` over the environment. */
 export function envWithFlags(env: Env, flags: Map<string, string | true>): Env {
