@@ -1,0 +1,101 @@
+/**
+ * The server's HTTP routes on a real server over loopback, as a table of request → status and JSON
+ * answer: `/health`, `POST /connect` (requestData checked, a one-time token in `ws_url`, SmallWebRTC
+ * answered with `webrtcRequestParams`), transcripts, the plain `GET /ws`, unknown routes. The bounds
+ * are in server-admission.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import { loadServerConfig } from './config.ts';
+import { type RunningServer, startServer } from './server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  const config = loadServerConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COLLOQUY_STORE: 'memory',
+    COLLOQUY_RESUME_WINDOW_MS: '0',
+    COLLOQUY_VAD: 'energy',
+  });
+  server = await startServer({ config, logger: silentLogger });
+});
+afterAll(() => server?.close());
+
+const TOKEN = expect.stringMatching(/^[\w-]{32}$/);
+const NOT_JSON = { info: 'Request body must be JSON (the client requestData)' };
+
+async function connect(body: string): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${server.url}/connect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('POST /connect', () => {
+  const ws = () => ({
+    ws_url: expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${server.port}/ws\\?token=[\\w-]{32}$`)),
+  });
+  const webrtc = (requestData: Record<string, unknown>) => ({
+    webrtcRequestParams: {
+      endpoint: `http://127.0.0.1:${server.port}/api/offer`,
+      requestData: { ...requestData, token: TOKEN },
+    },
+  });
+  it.each([
+    // body, status, answer
+    ['', 200, ws],
+    ['  \n', 200, ws],
+    ['null', 200, ws],
+    ['{}', 200, ws],
+    ['{"mode":"stream","user_id":"u-1"}', 200, ws],
+    ['{"transport":"websocket"}', 200, ws],
+    ['{"transport":"webrtc"}', 200, () => webrtc({ transport: 'webrtc' })],
+    [
+      '{"transport":"SmallWebRTC","mode":"stream"}',
+      200,
+      () => webrtc({ transport: 'SmallWebRTC', mode: 'stream' }),
+    ],
+    ['{"transport":"small-webrtc"}', 200, () => webrtc({ transport: 'small-webrtc' })],
+    ['{', 400, () => NOT_JSON],
+    [`${'['.repeat(17)}${']'.repeat(17)}`, 400, () => NOT_JSON],
+    [`{"a":${'['.repeat(15)}${']'.repeat(15)}}`, 200, ws],
+    ['[1,2]', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: /) })],
+    ['{"mode":"shouting"}', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: mode: /) })],
+    ['{"user_id":"a b"}', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: user_id: /) })],
+    [
+      '{"config":"missing"}',
+      400,
+      () => ({ info: expect.stringMatching(/No configuration named "missing"/) }),
+    ],
+    [
+      `{"resume_handle":"${'h'.repeat(20)}"}`,
+      400,
+      () => ({ info: 'Resume is off on this server', code: 'resume_unsupported' }),
+    ],
+  ])('%s → %i', async (body, status, answer) => {
+    expect(await connect(body)).toEqual({ status, json: answer() });
+  });
+
+  it('each answer carries a new one-time token', async () => {
+    const a = (await connect('{}')).json as { ws_url: string };
+    const b = (await connect('{}')).json as { ws_url: string };
+    expect(a.ws_url).not.toBe(b.ws_url);
+  });
+});
+
+describe('other routes', () => {
+  it.each([
+    // method, path, status, answer
+    ['GET', '/health', 200, { status: 'ok', sessions: 0 }],
+    ['GET', '/ws', 426, { info: 'Upgrade to WebSocket (Pipecat protobuf frames)' }],
+    ['GET', '/sessions/nobody/transcript', 404, { info: 'No such session' }],
+    ['GET', '/nope', 404, { info: 'Not found' }],
+    ['GET', '/connect', 404, { info: 'Not found' }],
+  ])('%s %s → %i %j', async (method, path, status, answer) => {
+    const res = await fetch(`${server.url}${path}`, { method });
+    expect({ status: res.status, json: await res.json() }).toEqual({ status, json: answer });
+  });
+});
