@@ -103,8 +103,25 @@ function gitSha(): string {
   }
 }
 
+let runStartedAt = performance.now();
+let sectionStartedAt = runStartedAt;
+let sectionName: string | undefined;
+
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
+}
+
+/** Starts a section: logs how long the previous one took and the time since the start. */
+function section(name: string): void {
+  const now = performance.now();
+  if (sectionName !== undefined) {
+    log(
+      `  ${sectionName}: ${round((now - sectionStartedAt) / 1000, 1)} s (total ${round((now - runStartedAt) / 1000, 1)} s)`,
+    );
+  }
+  sectionName = name;
+  sectionStartedAt = now;
+  log(`${name} …`);
 }
 
 async function main(): Promise<void> {
@@ -114,14 +131,16 @@ async function main(): Promise<void> {
   }, HARD_LIMIT_MS);
   watchdog.unref();
   const started = performance.now();
+  runStartedAt = started;
+  sectionStartedAt = started;
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
   const loadAtStart = round(loadavg()[0] ?? 0, 2);
 
-  log('warming up (JIT) …');
+  section('warming up (JIT)');
   await warmUp(quick ? 20 : 60);
 
-  log('turn latency …');
+  section('turn latency');
   const turnLatency = await runTurnLatency({
     turns: quick ? 15 : 40,
     warmupTurns: 3,
@@ -130,7 +149,7 @@ async function main(): Promise<void> {
     speechMs: 300,
   });
 
-  log('barge-in …');
+  section('barge-in');
   const trials = quick ? 6 : 12;
   const pauseThenInterrupt = await runBargeIn({
     trials,
@@ -150,7 +169,7 @@ async function main(): Promise<void> {
   const windowMs = quick ? 3000 : 6000;
   const tone = toneFrames(600);
   for (const sessions of levels) {
-    log(`concurrency: ${sessions} session(s), energy VAD …`);
+    section(`concurrency: ${sessions} session(s), energy VAD`);
     concurrency.push(
       await runConcurrency({
         sessions,
@@ -171,7 +190,7 @@ async function main(): Promise<void> {
     const silero = new SileroVad();
     await silero.warmup();
     for (const sessions of levels) {
-      log(`concurrency: ${sessions} session(s), Silero VAD …`);
+      section(`concurrency: ${sessions} session(s), Silero VAD`);
       concurrency.push(
         await runConcurrency({
           sessions,
@@ -187,37 +206,38 @@ async function main(): Promise<void> {
     }
   }
 
-  log('Silero VAD per-frame cost …');
+  section('Silero VAD per-frame cost');
   const vad = await benchVad({ iterations: quick ? 150 : 300 });
 
-  log('footprint: CPU per turn above the AI SDK floor, idle heap, throughput …');
+  section('footprint: CPU per turn above the AI SDK floor, idle heap, throughput');
   const footprint = await runFootprint(quick);
-  log('audio hot path: bytes allocated per frame …');
+  section('audio hot path: bytes allocated per frame');
   const hotPath = await runHotPath(quick);
-  log('call path: streamText above doStream …');
+  section('call path: streamText above doStream');
   const callPath = await runCallPath(quick);
-  log('realtime speech-to-speech …');
+  section('realtime speech-to-speech');
   const realtime = await runRealtimeBench({ turns: quick ? 10 : 20, frames: quick ? 1000 : 2000 });
-  log('session store write cost per turn …');
+  section('session store write cost per turn');
   const store = await runStoreBench({ turns: quick ? 50 : 200 });
-  log('eSpeak NG start: event-loop stall per utterance …');
+  section('eSpeak NG start: event-loop stall per utterance');
   const espeakStart = await runEspeakStart({ utterances: quick ? 8 : 20 });
   if (!espeakStart) notes.push('espeak-ng not found: the eSpeak NG start rows were skipped.');
-  log('fairness: a session speaking while another floods the server …');
+  section('fairness: a session speaking while another floods the server');
   const fairness = await runFairness({ openBudgets: !quick });
-  log('workers: connects through the primary with 1, 2 and one-per-core workers …');
+  section('workers: connects through the primary with 1, 2 and one-per-core workers');
   const workers = await runWorkersBench({
     concurrency: 8,
     windowMs: quick ? 3000 : 8000,
     sessions: quick ? 40 : 80,
   });
   if (!workers) notes.push('no build (npm run build): the workers rows were skipped.');
-  log('cluster: connects across three nodes over Redis …');
+  section('cluster: connects across three nodes over Redis');
   const cluster = await runClusterBench({ connects: quick ? 300 : 1000, inFlight: 20 });
   if (!cluster) notes.push('redis-server not found: the cluster connect rows were skipped.');
-  log('soak: sessions with hostile clients mixed in, memory and audio rate …');
+  section('soak: sessions with hostile clients mixed in, memory and audio rate');
   const soak = await runSoak({ seconds: quick ? 10 : 20, concurrent: 24, hostileShare: 0.3 });
 
+  section('report');
   const cpuList = cpus();
   const report: BenchReport = {
     startedAt,

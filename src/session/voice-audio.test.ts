@@ -261,6 +261,24 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     expect(rec.first('user.text')).toMatchObject({ text: 'hello there' });
   });
 
+  it('a dozen queued speak() utterances add no listener to the session signal (no MaxListenersExceededWarning)', async () => {
+    const { session, rec } = voiceSession({ answer: 'unused', mode: 'stream' });
+    current = session;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const said = Array.from({ length: 12 }, (_, i) => session.speak(`Number ${i}.`));
+      const results = await Promise.all(said);
+      expect(results.every((r) => !r.interrupted)).toBe(true);
+      expect(rec.payloads('bot.tts.text')).toHaveLength(12);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('typed text cuts off the greeting; history keeps the heard part of it before the typed text', async () => {
     const { session, rec } = voiceSession({ answer: 'Breakfast is at seven.' });
     current = session;

@@ -103,7 +103,7 @@ export class VoiceSession {
   private readonly mode: 'agent' | 'stream';
   private sayCounter = 0;
   /** `speak()` utterances in flight (the greeting, stream-mode replies). */
-  private saying: Set<string> | undefined;
+  private saying: Map<string, AbortController> | undefined;
   /** Interrupted utterances whose heard part already entered history (at the interruption). */
   private savedEarly: Set<string> | undefined;
   private readonly memory: SessionMemory | undefined;
@@ -323,12 +323,15 @@ export class VoiceSession {
     if (this.realtime) return this.realtime.speak(clean); // the model says it, in its own voice
     const turnId = `say_${++this.sayCounter}`;
     const speech = this.speechPort;
-    if (this.saying === undefined) this.saying = new Set(); // created at the first utterance
-    this.saying.add(turnId);
+    if (this.saying === undefined) this.saying = new Map(); // created at the first utterance
+    // Its own signal, aborted by close(): queued utterances (a client may queue many) would each
+    // add a listener to the session's signal (Node warns past 10 on one signal).
+    const controller = new AbortController();
+    this.saying.set(turnId, controller);
     let outcome: { heardText: string; interrupted: boolean; reason?: InterruptReason | undefined };
     try {
       outcome = speech
-        ? await speech.speak(turnId, clean, this.sessionController.signal)
+        ? await speech.speak(turnId, clean, controller.signal)
         : { heardText: clean, interrupted: false, reason: undefined };
     } finally {
       this.saying.delete(turnId);
@@ -497,7 +500,9 @@ export class VoiceSession {
     this.pipeline?.input?.close();
     this.pipeline?.speech?.close();
     cancelRunningTools(this.eventBus, this.sessionId, this.running, () => true);
-    this.sessionController.abort(new SessionStateError('session_closed', `Session closed: ${reason}`));
+    const closed = new SessionStateError('session_closed', `Session closed: ${reason}`);
+    for (const controller of this.saying?.values() ?? []) controller.abort(closed);
+    this.sessionController.abort(closed);
     this.machine.transition('closed');
     this.eventBus.publish('session.close', { sessionId: this.sessionId, reason });
     this.latency.dispose();
