@@ -11,8 +11,8 @@ import type { RunningServer } from '../../src/server/server.ts';
 import { decodeFrame, encodeFrame } from '../../src/transports/pipecat-websocket/index.ts';
 import { connectRaw, type RawClient, startTestServer, until, withoutGreeting } from './helpers.ts';
 
-const TEXT =
-  'This is the well behaved session speaking a long sentence, and it should be heard at its usual pace while another client floods the server.';
+/** About 5 s of speech: enough to measure a rate (more than 3 s of audio), short enough to play twice. */
+const TEXT = 'This well behaved session speaks at its usual pace while another client floods the server.';
 
 /** Seconds of bot audio per wall second between the first and the last frame of one spoken text. */
 async function speakAndMeasure(c: RawClient, id: string): Promise<number> {

@@ -11,7 +11,6 @@ import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browse
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
 import {
   ANSWER_PART,
-  buildPageOnce,
   connected,
   lines,
   quietMic,
@@ -22,8 +21,6 @@ import {
   withLongGreeting,
 } from './playground-page.ts';
 import { startWebRtcTestServer } from './webrtc-test-server.ts';
-
-beforeAll(() => buildPageOnce(), 60_000);
 
 describe('playground console: errors', { timeout: 120_000 }, () => {
   let server: RunningServer;

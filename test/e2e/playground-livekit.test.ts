@@ -14,7 +14,6 @@ import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browse
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
 import {
   ANSWER_PART,
-  buildPageOnce,
   connected,
   lines,
   quietMic,
@@ -53,7 +52,6 @@ describe('playground console: LiveKit', { timeout: 120_000 }, () => {
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    await buildPageOnce();
     const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 2500, trailingSilenceMs: 30_000 });
     server = await startTestServer({
       edit: withoutGreeting,
@@ -152,7 +150,6 @@ describe('playground console: LiveKit interruptions and errors', { timeout: 120_
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    await buildPageOnce();
     llm = await refusingLlm();
     const register: NonNullable<NonNullable<Parameters<typeof startTestServer>[0]>['registerRoutes']> = (
       app,

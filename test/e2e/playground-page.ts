@@ -1,7 +1,8 @@
 /**
  * Shared pieces of the playground console's browser tests: reading the page (transcript lines,
- * texts), bounded waits with the page's state in the failure, the prebuilt page, and a hook that
- * captures the sessions a server creates.
+ * texts), bounded waits with the page's state in the failure, and a hook that captures the sessions
+ * a server creates. The page itself is dist/playground, built by `npm run build`, which the suite's
+ * global setup (test/support/build-once.ts) runs when a source is newer than the build.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -9,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildPlayground } from '../../scripts/build-playground.mjs';
 import type { ServerConfig } from '../../src/server/config.ts';
 import type { RtviSession } from '../../src/server/rtvi-session.ts';
 import type { RunningServer } from '../../src/server/server.ts';
@@ -33,13 +33,6 @@ export interface Line {
   cls: string;
   text: string;
 }
-
-let built: Promise<unknown> | undefined;
-/** Builds the page into dist/playground once per process, as `npm run build` does. */
-export const buildPageOnce = () => {
-  built ??= buildPlayground();
-  return built;
-};
 
 export const lines = (page: Page): Promise<Line[]> =>
   page.$$eval('#log .line', (els) => els.map((e) => ({ cls: e.className, text: e.textContent ?? '' })));

@@ -14,7 +14,7 @@ import type { RunningServer } from '../../src/server/server.ts';
 import { FakeDeepgramServer } from '../../src/testing/fake-deepgram-server.ts';
 import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browser/index.ts';
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
-import { buildPageOnce, connected, lines, SAID, texts, waitLine } from './playground-page.ts';
+import { connected, lines, SAID, texts, waitLine } from './playground-page.ts';
 
 let browser: LaunchedChromium;
 let server: RunningServer | undefined;
@@ -22,7 +22,6 @@ let deepgram: FakeDeepgramServer | undefined;
 const saved = new Map<string, string | undefined>();
 
 beforeAll(async () => {
-  await buildPageOnce();
   // One utterance, then a long silence: after it the page's status is what the turn left behind.
   const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 1500, trailingSilenceMs: 30_000 });
   browser = await launchChromium({ wav: mic.path });

@@ -15,17 +15,7 @@ import type { RtviSession } from '../../src/server/rtvi-session.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { type LaunchedChromium, launchChromium, makeFakeMicWav } from '../browser/index.ts';
 import { startTestServer, until, withoutGreeting } from './helpers.ts';
-import {
-  ANSWER_PART,
-  buildPageOnce,
-  captureSessions,
-  lines,
-  SAID,
-  texts,
-  waitLine,
-} from './playground-page.ts';
-
-beforeAll(() => buildPageOnce(), 60_000);
+import { ANSWER_PART, captureSessions, lines, SAID, texts, waitLine } from './playground-page.ts';
 
 describe('playground console: serving', () => {
   let server: RunningServer;
