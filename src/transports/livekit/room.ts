@@ -7,10 +7,9 @@
  * ICE timeout) → `connected` → `suspended` (the socket dropped or ICE failed: the client may resume
  * with `reconnect=1` or rejoin within the resume window) → `closed`.
  */
-import type { JoinRequest, SignalRequest, SignalResponse } from '@livekit/protocol';
+import type { JoinRequest, SignalRequest } from '@livekit/protocol';
 import type WebSocket from 'ws';
 import { TransportError } from '../../errors.ts';
-import { parseJsonOrThrow } from '../../json-limits.ts';
 import type { Logger } from '../../logger.ts';
 import { IncomingDataDecoder } from './incoming-data.ts';
 import { LiveKitPeer } from './livekit-peer.ts';
@@ -23,16 +22,22 @@ import type {
   RoomState,
   TextStreamWriter,
 } from './room-options.ts';
-import { DEFAULT_SIGNAL_BUDGET, SignalBudget } from './signal-budget.ts';
+import { DEFAULT_SIGNAL_BUDGET } from './signal-budget.ts';
+import { SignalChannel } from './signal-channel.ts';
 import {
+  answerResponse,
   joinResponse,
+  leaveResponse,
   liveKitId,
   type ParticipantDescription,
-  participantInfo,
+  participantUpdate,
+  pongResponse,
+  pongRespResponse,
   reconnectResponse,
-  textStreamChunk,
-  textStreamHeader,
-  textStreamTrailer,
+  roomParticipants,
+  textStreamWriter,
+  trackPublishedResponse,
+  trickleResponse,
   userPacket,
 } from './wire.ts';
 
@@ -52,17 +57,11 @@ export class LiveKitRoom implements LiveKitRoomLink {
   readonly user: ParticipantDescription;
   readonly agent: ParticipantDescription;
   private state: RoomState = 'connecting';
-  private ws: WebSocket | undefined;
+  private readonly signal: SignalChannel;
   private peer: LiveKitPeer | undefined;
   private readonly incoming: IncomingDataDecoder;
   private resumeTimer: NodeJS.Timeout | undefined;
   private iceTimer: NodeJS.Timeout | undefined;
-  private badMessages = 0;
-  private readonly signalBudget: SignalBudget;
-  private readonly maxSignalBuffer: number;
-  private readTimer: NodeJS.Timeout | undefined;
-  /** Signalling sockets cut because the client stopped reading them. */
-  signalBacklogs = 0;
   /** Agent data packets dropped because the page's data channel was full. */
   droppedData = 0;
   private readonly handlers: Partial<RoomEvents> = {};
@@ -72,36 +71,33 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.proto = loadLiveKitProtocol();
     this.name = options.name;
     this.logger = options.logger;
-    const now = Date.now();
-    this.user = {
-      sid: liveKitId('PA'),
-      identity: options.user.identity,
-      name: options.user.name,
-      kind: 'standard',
-      version: 1,
-      joinedAtMs: now,
-      permission: options.user.permission,
-      attributes: {},
-    };
-    this.agent = {
-      sid: liveKitId('PA'),
-      identity: options.agent.identity,
-      name: options.agent.name,
-      kind: 'agent',
-      version: 1,
-      joinedAtMs: now,
-      permission: { canPublish: true, canSubscribe: true, canPublishData: true },
-      attributes: { 'lk.agent.state': 'initializing' },
-      audioTrack: { sid: liveKitId('TR'), name: 'agent-voice', muted: false },
-    };
+    const { user, agent } = roomParticipants(options);
+    this.user = user;
+    this.agent = agent;
     this.incoming = new IncomingDataDecoder(this.proto, options.dataLimits);
-    this.signalBudget = new SignalBudget(options.signalBudget ?? DEFAULT_SIGNAL_BUDGET);
-    this.maxSignalBuffer = options.maxSignalBufferBytes ?? 8 * 1024 * 1024;
+    this.signal = new SignalChannel({
+      proto: this.proto,
+      logger: this.logger,
+      roomName: this.name,
+      budget: options.signalBudget ?? DEFAULT_SIGNAL_BUDGET,
+      maxBufferBytes: options.maxSignalBufferBytes ?? 8 * 1024 * 1024,
+      maxBadMessages: options.maxBadMessages ?? 20,
+      onRequest: (request) => this.onSignal(request),
+      onClosed: () => this.suspend('signalling socket closed'),
+      onTooManyBad: () => this.close('protocol_error'),
+      onRefused: (code, message) => this.handlers.refused?.(code, message),
+      onBacklog: (code, message) => this.handlers.backlog?.(code, message),
+    });
   }
 
   /** Signal messages dropped over the client's budget. */
   get droppedSignals(): number {
-    return this.signalBudget.dropped;
+    return this.signal.dropped;
+  }
+
+  /** Signalling sockets cut because the client stopped reading them. */
+  get signalBacklogs(): number {
+    return this.signal.backlogs;
   }
 
   get roomState(): RoomState {
@@ -116,7 +112,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
   join(ws: WebSocket, request: JoinRequest): void {
     if (this.state === 'closed') throw new TransportError('livekit_room_closed', 'The room is closed');
     this.clearResumeTimer();
-    this.replaceSocket(ws);
+    this.signal.attach(ws);
     this.peer?.close();
     this.peer = this.createPeer();
     this.incoming.restart();
@@ -141,7 +137,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
   resume(ws: WebSocket): void {
     if (this.state === 'closed') throw new TransportError('livekit_room_closed', 'The room is closed');
     this.clearResumeTimer();
-    this.replaceSocket(ws);
+    this.signal.attach(ws);
     this.send(
       reconnectResponse(this.proto, this.options.iceServers ?? [], this.incoming.lastReliableSequence),
     );
@@ -212,21 +208,12 @@ export class LiveKitRoom implements LiveKitRoomLink {
     attributes: Record<string, string>,
   ): TextStreamWriter {
     const streamId = `${this.sid}-${++this.streamCounter}-${Date.now().toString(36)}`;
-    this.sendPacket(textStreamHeader(this.proto, { streamId, topic, senderIdentity, attributes }), true);
-    let index = 0;
-    let open = true;
-    return {
+    return textStreamWriter(this.proto, (packet) => this.sendPacket(packet, true), {
       streamId,
-      write: (text) => {
-        if (!open || !text) return;
-        this.sendPacket(textStreamChunk(this.proto, senderIdentity, streamId, index++, text), true);
-      },
-      close: (trailerAttributes = {}) => {
-        if (!open) return;
-        open = false;
-        this.sendPacket(textStreamTrailer(this.proto, senderIdentity, streamId, trailerAttributes), true);
-      },
-    };
+      topic,
+      senderIdentity,
+      attributes,
+    });
   }
 
   /** Sets attributes of the agent participant (e.g. `lk.agent.state`) and tells the client. */
@@ -249,33 +236,13 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.move('closed');
     this.clearResumeTimer();
     if (this.iceTimer) clearTimeout(this.iceTimer);
-    if (this.readTimer) clearTimeout(this.readTimer);
     this.logDrops();
     if (reason !== 'client_left') {
       this.send(
-        new this.proto.SignalResponse({
-          message: {
-            case: 'leave',
-            value: new this.proto.LeaveRequest({
-              // A restarting server: livekit-client rejoins from scratch (same URL and token) and
-              // retries with back-off until the server is back.
-              canReconnect: reason === 'server_restarting',
-              action:
-                reason === 'server_restarting'
-                  ? this.proto.LeaveRequest_Action.RECONNECT
-                  : this.proto.LeaveRequest_Action.DISCONNECT,
-              reason:
-                reason === 'replaced'
-                  ? this.proto.DisconnectReason.DUPLICATE_IDENTITY
-                  : this.proto.DisconnectReason.SERVER_SHUTDOWN,
-            }),
-          },
-        }),
+        leaveResponse(this.proto, reason === 'replaced' || reason === 'server_restarting' ? reason : 'other'),
       );
     }
-    const ws = this.ws;
-    this.ws = undefined;
-    ws?.close(1000);
+    this.signal.detach();
     this.peer?.close();
     this.peer = undefined;
     this.handlers.closed?.(reason);
@@ -295,18 +262,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
       agentStreamId: `${this.agent.sid}|${this.agent.audioTrack!.sid}`,
       ...(this.options.iceServers ? { iceServers: this.options.iceServers } : {}),
       ...(this.options.maxDataBufferBytes ? { maxDataBufferBytes: this.options.maxDataBufferBytes } : {}),
-      onCandidate: (candidateInit) =>
-        this.send(
-          new this.proto.SignalResponse({
-            message: {
-              case: 'trickle',
-              value: new this.proto.TrickleRequest({
-                candidateInit,
-                target: this.proto.SignalTarget.PUBLISHER,
-              }),
-            },
-          }),
-        ),
+      onCandidate: (candidateInit) => this.send(trickleResponse(this.proto, candidateInit)),
       onMicAudio: (pcm, rate) => this.handlers.micAudio?.(pcm, rate),
       onData: (bytes) => this.onData(bytes),
       onState: (state) => {
@@ -323,28 +279,6 @@ export class LiveKitRoom implements LiveKitRoomLink {
       },
     });
     return peer;
-  }
-
-  private replaceSocket(ws: WebSocket): void {
-    const old = this.ws;
-    this.ws = ws;
-    this.badMessages = 0;
-    if (old && old !== ws) old.close(1000);
-    ws.on('message', (data, isBinary) => {
-      if (this.ws !== ws) return;
-      const bytes = data as Buffer;
-      if (!this.signalBudget.admit(bytes.length)) {
-        this.overBudget(ws);
-        return;
-      }
-      this.onSignal(bytes, isBinary);
-    });
-    ws.on('close', () => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      this.suspend('signalling socket closed');
-    });
-    ws.on('error', (err) => this.logger.debug(`livekit ${this.name}: socket error`, err));
   }
 
   /** The client went quiet: wait for it to resume or rejoin, else close. */
@@ -373,20 +307,8 @@ export class LiveKitRoom implements LiveKitRoomLink {
     this.resumeTimer = undefined;
   }
 
-  private send(message: SignalResponse): void {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== ws.OPEN) return;
-    // A client that stopped reading: cut its socket rather than queue without end. The room is
-    // suspended as for any dropped socket; the client may resume within the window.
-    if (ws.bufferedAmount > this.maxSignalBuffer) {
-      this.signalBacklogs++;
-      const text = `The client did not read its signalling socket (over ${this.maxSignalBuffer} bytes queued): socket closed`;
-      this.logger.warn(`livekit ${this.name}: ${text}`);
-      if (this.signalBacklogs === 1) this.handlers.backlog?.('livekit_signal_backlog', text);
-      ws.terminate();
-      return;
-    }
-    ws.send(message.toBinary());
+  private send(message: Parameters<SignalChannel['send']>[0]): void {
+    this.signal.send(message);
   }
 
   private sendPacket(packet: { toBinary(): Uint8Array }, reliable: boolean): boolean {
@@ -403,27 +325,9 @@ export class LiveKitRoom implements LiveKitRoomLink {
     return false;
   }
 
-  /** Over the signalling budget: the message is dropped; the socket is read slower for a moment. */
-  private overBudget(ws: WebSocket): void {
-    if (this.signalBudget.dropped === 1) {
-      const { messagesPerSecond, bytesPerSecond } = this.signalBudget.limits;
-      this.handlers.refused?.(
-        'livekit_signal_rate',
-        `Too many signal messages: dropped beyond ${messagesPerSecond} messages and ${Math.round(bytesPerSecond / 1024)} KiB per second`,
-      );
-    }
-    if (this.readTimer || ws.readyState !== ws.OPEN) return;
-    ws.pause();
-    this.readTimer = setTimeout(() => {
-      this.readTimer = undefined;
-      if (ws.readyState === ws.OPEN) ws.resume();
-    }, this.signalBudget.pauseMs);
-    this.readTimer.unref?.();
-  }
-
   private logDrops(): void {
     const parts = [
-      this.signalBudget.dropped ? `${this.signalBudget.dropped} signal messages over budget` : '',
+      this.signal.dropped ? `${this.signal.dropped} signal messages over budget` : '',
       this.signalBacklogs ? `${this.signalBacklogs} signalling sockets cut (not read)` : '',
       this.droppedData ? `${this.droppedData} data packets for the page (not read)` : '',
     ].filter(Boolean);
@@ -431,29 +335,14 @@ export class LiveKitRoom implements LiveKitRoomLink {
   }
 
   private sendParticipantUpdate(p: ParticipantDescription): void {
-    this.send(
-      new this.proto.SignalResponse({
-        message: {
-          case: 'update',
-          value: new this.proto.ParticipantUpdate({ participants: [participantInfo(this.proto, p)] }),
-        },
-      }),
-    );
+    this.send(participantUpdate(this.proto, p));
   }
 
   private async answer(sdp: string, id: number): Promise<void> {
     const peer = this.peer;
     if (!peer) return;
     try {
-      const answer = await peer.answer(sdp);
-      this.send(
-        new this.proto.SignalResponse({
-          message: {
-            case: 'answer',
-            value: new this.proto.SessionDescription({ type: 'answer', sdp: answer, id }),
-          },
-        }),
-      );
+      this.send(answerResponse(this.proto, await peer.answer(sdp), id));
     } catch (err) {
       this.logger.warn(`livekit ${this.name}: offer ${id} refused`, (err as Error).message);
       this.handlers.refused?.('livekit_bad_sdp', (err as Error).message);
@@ -461,21 +350,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
     }
   }
 
-  private onSignal(data: Buffer, isBinary: boolean): void {
-    let request: SignalRequest;
-    try {
-      // JSON signalling (rare) is bounded like any JSON from outside before protobuf walks it.
-      request = isBinary
-        ? this.proto.SignalRequest.fromBinary(data)
-        : this.proto.SignalRequest.fromJson(
-            parseJsonOrThrow(data.toString('utf8'), { maxDepth: 16, maxBytes: 1024 * 1024 }) as never,
-          );
-    } catch {
-      this.badMessages++;
-      this.logger.warn(`livekit ${this.name}: undecodable signal message (${data.length} bytes)`);
-      if (this.badMessages > (this.options.maxBadMessages ?? 20)) this.close('protocol_error');
-      return;
-    }
+  private onSignal(request: SignalRequest): void {
     const message = request.message;
     switch (message.case) {
       case 'offer':
@@ -492,15 +367,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
         }
         this.user.audioTrack = { sid: liveKitId('TR'), name: add.name || 'microphone', muted: add.muted };
         this.user.version++;
-        const track = participantInfo(this.proto, this.user).tracks[0];
-        this.send(
-          new this.proto.SignalResponse({
-            message: {
-              case: 'trackPublished',
-              value: new this.proto.TrackPublishedResponse({ cid: add.cid, track }),
-            },
-          }),
-        );
+        this.send(trackPublishedResponse(this.proto, add.cid, this.user));
         return;
       }
       case 'mute': {
@@ -515,43 +382,15 @@ export class LiveKitRoom implements LiveKitRoomLink {
         this.close('client_left');
         return;
       case 'ping':
-        this.send(new this.proto.SignalResponse({ message: { case: 'pong', value: BigInt(Date.now()) } }));
+        this.send(pongResponse(this.proto));
         return;
       case 'pingReq':
-        this.send(
-          new this.proto.SignalResponse({
-            message: {
-              case: 'pongResp',
-              value: new this.proto.Pong({
-                lastPingTimestamp: message.value.timestamp,
-                timestamp: BigInt(Date.now()),
-              }),
-            },
-          }),
-        );
-        return;
-      case 'answer':
-      case 'subscription':
-      case 'trackSetting':
-      case 'updateLayers':
-      case 'subscriptionPermission':
-      case 'syncState':
-      case 'simulate':
-      case 'updateMetadata':
-      case 'updateAudioTrack':
-      case 'updateVideoTrack':
-      case 'publishDataTrackRequest':
-      case 'unpublishDataTrackRequest':
-      case 'updateDataSubscription':
-      case 'storeDataBlobRequest':
-      case 'getDataBlobRequest':
-        this.logger.debug(`livekit ${this.name}: "${message.case}" not served, ignored`);
+        this.send(pongRespResponse(this.proto, message.value.timestamp));
         return;
       default:
         this.logger.warn(`livekit ${this.name}: unknown signal message ignored`);
     }
   }
-
   private onData(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
     const result = this.incoming.push(bytes);

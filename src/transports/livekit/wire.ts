@@ -1,7 +1,7 @@
 /**
  * Builders for the LiveKit protobuf messages Colloquy sends: participants (the user and the
- * agent), the join and reconnect responses, and data packets (user packets and text-stream
- * header / chunk / trailer).
+ * agent), the signal responses (join, reconnect, answer, trickle, pongs, leave…), and data packets
+ * (user packets and text-stream header / chunk / trailer).
  */
 import { randomBytes } from 'node:crypto';
 import type { DataPacket, ParticipantInfo, SignalResponse } from '@livekit/protocol';
@@ -228,4 +228,134 @@ export function textStreamTrailer(
       value: new proto.DataStream_Trailer({ streamId, reason: '', attributes }),
     },
   });
+}
+
+/** A text stream's writer: the header now, a chunk per `write`, the trailer on `close` (once). */
+export function textStreamWriter(
+  proto: LiveKitProtocol,
+  send: (packet: DataPacket) => void,
+  open: TextStreamOpen,
+): { streamId: string; write(text: string): void; close(attributes?: Record<string, string>): void } {
+  const { streamId, senderIdentity } = open;
+  send(textStreamHeader(proto, open));
+  let index = 0;
+  let closed = false;
+  return {
+    streamId,
+    write: (text) => {
+      if (closed || !text) return;
+      send(textStreamChunk(proto, senderIdentity, streamId, index++, text));
+    },
+    close: (attributes = {}) => {
+      if (closed) return;
+      closed = true;
+      send(textStreamTrailer(proto, senderIdentity, streamId, attributes));
+    },
+  };
+}
+
+// ── Signal responses the room sends besides join and reconnect ─────────────────
+
+export function participantUpdate(proto: LiveKitProtocol, p: ParticipantDescription): SignalResponse {
+  return new proto.SignalResponse({
+    message: {
+      case: 'update',
+      value: new proto.ParticipantUpdate({ participants: [participantInfo(proto, p)] }),
+    },
+  });
+}
+
+export function answerResponse(proto: LiveKitProtocol, sdp: string, id: number): SignalResponse {
+  return new proto.SignalResponse({
+    message: { case: 'answer', value: new proto.SessionDescription({ type: 'answer', sdp, id }) },
+  });
+}
+
+/** A local ICE candidate of the agent's peer connection (the client's publisher side). */
+export function trickleResponse(proto: LiveKitProtocol, candidateInit: string): SignalResponse {
+  return new proto.SignalResponse({
+    message: {
+      case: 'trickle',
+      value: new proto.TrickleRequest({ candidateInit, target: proto.SignalTarget.PUBLISHER }),
+    },
+  });
+}
+
+export function trackPublishedResponse(
+  proto: LiveKitProtocol,
+  cid: string,
+  user: ParticipantDescription,
+): SignalResponse {
+  const track = participantInfo(proto, user).tracks[0];
+  return new proto.SignalResponse({
+    message: { case: 'trackPublished', value: new proto.TrackPublishedResponse({ cid, track }) },
+  });
+}
+
+export function pongResponse(proto: LiveKitProtocol): SignalResponse {
+  return new proto.SignalResponse({ message: { case: 'pong', value: BigInt(Date.now()) } });
+}
+
+export function pongRespResponse(proto: LiveKitProtocol, lastPingTimestamp: bigint): SignalResponse {
+  return new proto.SignalResponse({
+    message: {
+      case: 'pongResp',
+      value: new proto.Pong({ lastPingTimestamp, timestamp: BigInt(Date.now()) }),
+    },
+  });
+}
+
+/**
+ * The server ends the client's connection. A restarting server asks `livekit-client` to rejoin from
+ * scratch (same URL and token; it retries with back-off until the server is back).
+ */
+export function leaveResponse(
+  proto: LiveKitProtocol,
+  reason: 'replaced' | 'server_restarting' | 'other',
+): SignalResponse {
+  const restarting = reason === 'server_restarting';
+  return new proto.SignalResponse({
+    message: {
+      case: 'leave',
+      value: new proto.LeaveRequest({
+        canReconnect: restarting,
+        action: restarting ? proto.LeaveRequest_Action.RECONNECT : proto.LeaveRequest_Action.DISCONNECT,
+        reason:
+          reason === 'replaced'
+            ? proto.DisconnectReason.DUPLICATE_IDENTITY
+            : proto.DisconnectReason.SERVER_SHUTDOWN,
+      }),
+    },
+  });
+}
+
+/** The two participants of a room: the user (the page) and the agent, with its voice track. */
+export function roomParticipants(options: {
+  user: { identity: string; name: string; permission: ParticipantDescription['permission'] };
+  agent: { identity: string; name: string };
+}): { user: ParticipantDescription; agent: ParticipantDescription } {
+  const joinedAtMs = Date.now();
+  return {
+    user: {
+      sid: liveKitId('PA'),
+      identity: options.user.identity,
+      name: options.user.name,
+      kind: 'standard',
+      version: 1,
+      joinedAtMs,
+      permission: options.user.permission,
+      attributes: {},
+    },
+    agent: {
+      sid: liveKitId('PA'),
+      identity: options.agent.identity,
+      name: options.agent.name,
+      kind: 'agent',
+      version: 1,
+      joinedAtMs,
+      permission: { canPublish: true, canSubscribe: true, canPublishData: true },
+      attributes: { 'lk.agent.state': 'initializing' },
+      audioTrack: { sid: liveKitId('TR'), name: 'agent-voice', muted: false },
+    },
+  };
 }
