@@ -1,7 +1,8 @@
 /**
  * One chunk's streaming TTS request, bounded by a timeout on the first audio and on every stall
  * between audio pieces. A provider that ignores its AbortSignal cannot hang the response: the loop
- * races each read against the chunk's cancellation. Moves the chunk synthesizing → done | failed;
+ * races each read against the chunk's cancellation. The request carries that bound
+ * (`TtsRequest.timeoutMs`), so a model need not add a second one of its own. Moves the chunk synthesizing → done | failed;
  * `cancelChunk` moves it to cancelled from outside.
  */
 import { StreamingResampler } from '../audio/resample.ts';
@@ -48,6 +49,7 @@ export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Pro
         voice: ctx.voice,
         instructions: ctx.instructions,
         abortSignal: controller.signal,
+        timeoutMs: ctx.timeoutMs,
       })
       [Symbol.asyncIterator]();
     for (;;) {
@@ -92,6 +94,7 @@ async function synthesizeEncoded(chunk: Chunk, ctx: TtsRequestContext, tts: Enco
       voice: ctx.voice,
       instructions: ctx.instructions,
       abortSignal: controller.signal,
+      timeoutMs: ctx.timeoutMs,
     });
     // The request may settle after the chunk was cancelled; that outcome is not wanted.
     request.catch(() => {});

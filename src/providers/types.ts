@@ -59,6 +59,12 @@ export interface TtsRequest {
   voice?: string;
   instructions?: string;
   abortSignal?: AbortSignal;
+  /**
+   * The caller's own bound on the request (ms) until its first audio: it aborts `abortSignal` and
+   * stops waiting once that passes (the speech pipeline does). A model may then skip a bound of its
+   * own that is not shorter.
+   */
+  timeoutMs?: number;
 }
 
 /** Streaming text-to-speech: yields PCM16 chunks of `sampleRate` as soon as each is synthesised. */

@@ -107,4 +107,35 @@ describe('SpeechTts', () => {
     controller.abort();
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
   });
+
+  it('a request its caller bounds (TtsRequest.timeoutMs) runs on the caller signal; a longer caller bound keeps its own', async () => {
+    const calls: SpeechModelV3CallOptions[] = [];
+    const wav = encodeWav(ramp(100), { sampleRate: 24000, channels: 1 });
+    const controller = new AbortController();
+    const tts = new SpeechTts({ model: model(wav, calls), timeoutMs: 1000 });
+    await collect(tts.synthesize({ text: 'x', abortSignal: controller.signal, timeoutMs: 1000 }));
+    expect(calls[0]?.abortSignal).toBe(controller.signal);
+    // The caller's bound is longer than the model's: the model's own bound still applies.
+    const stalled = model(() => new Promise<never>(() => {}));
+    await expect(
+      collect(
+        new SpeechTts({ model: stalled, timeoutMs: 20 }).synthesize({
+          text: 'x',
+          abortSignal: new AbortController().signal,
+          timeoutMs: 60_000,
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'timeout' });
+    // Provider failures keep their typed error on the caller-bounded path.
+    const failing = model(() => Promise.reject(new Error('boom')));
+    await expect(
+      collect(
+        new SpeechTts({ model: failing, maxRetries: 0 }).synthesize({
+          text: 'x',
+          abortSignal: new AbortController().signal,
+          timeoutMs: 100,
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'tts_failed', message: expect.stringContaining('boom') });
+  });
 });

@@ -88,6 +88,7 @@ export class SpeechTts implements TtsModel {
       maxTextLength: o.maxTextLength ?? 4096,
       timeoutMs: o.timeoutMs ?? 30_000,
       ...(abortSignal ? { abortSignal } : {}),
+      ...(request.timeoutMs !== undefined ? { callerTimeoutMs: request.timeoutMs } : {}),
     });
     const pcm = this.decode(result.bytes, result.mediaType);
     for (let offset = 0; offset < pcm.length; offset += this.chunkSamples) {
@@ -133,6 +134,8 @@ export interface GenerateSpeechBytesOptions {
   /** Bound on the request, retries included. */
   timeoutMs: number;
   abortSignal?: AbortSignal;
+  /** The caller's own bound on the request (see `TtsRequest.timeoutMs`). */
+  callerTimeoutMs?: number;
 }
 
 /** One bounded AI SDK speech request for a validated, non-empty text: the provider's bytes. */
@@ -166,6 +169,7 @@ export async function generateSpeechBytes(
       what: `${modelIdentity(model).provider} speech`,
       timeoutMs: o.timeoutMs,
       ...(o.abortSignal ? { abortSignal: o.abortSignal } : {}),
+      ...(o.callerTimeoutMs !== undefined ? { callerTimeoutMs: o.callerTimeoutMs } : {}),
       failureCode: 'tts_failed',
     },
   );

@@ -64,6 +64,7 @@ export class SpeechModelTts implements EncodedTtsModel {
       maxTextLength: 4096,
       timeoutMs: this.options.timeoutMs ?? 30_000,
       ...(request.abortSignal ? { abortSignal: request.abortSignal } : {}),
+      ...(request.timeoutMs !== undefined ? { callerTimeoutMs: request.timeoutMs } : {}),
     });
     return result.bytes;
   }
