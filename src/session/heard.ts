@@ -18,27 +18,49 @@ export function truncateToHeard(
       continue;
     }
     if (typeof m.content === 'string') {
-      const keep = m.content.slice(0, Math.max(0, remaining));
+      const keep = heardPrefix(m.content, remaining);
       remaining -= keep.length;
-      if (keep.trim()) out.push({ ...m, content: keep });
+      if (hasText(keep)) out.push(keep === m.content ? m : { ...m, content: keep });
       continue;
     }
+    // A message heard whole, without reasoning or blank text, is kept as it is (no copy).
+    let changed = false;
     const parts: typeof m.content = [];
     for (const part of m.content) {
       if (part.type !== 'text') {
         if (part.type !== 'reasoning') parts.push(part);
+        else changed = true;
         continue;
       }
-      const keep = part.text.slice(0, Math.max(0, remaining));
+      const keep = heardPrefix(part.text, remaining);
       remaining -= keep.length;
-      if (keep.trim()) parts.push({ ...part, text: keep });
+      if (hasText(keep)) {
+        if (keep === part.text) parts.push(part);
+        else {
+          parts.push({ ...part, text: keep });
+          changed = true;
+        }
+      } else changed = true;
     }
-    if (parts.length > 0) out.push({ ...m, content: parts });
+    if (parts.length > 0) out.push(changed ? { ...m, content: parts } : m);
   }
-  const tail = inflightText.slice(0, Math.max(0, remaining));
-  if (tail.trim()) out.push({ role: 'assistant', content: tail });
+  const tail = heardPrefix(inflightText, remaining);
+  if (hasText(tail)) out.push({ role: 'assistant', content: tail });
   return out;
 }
+
+/** The first `length` characters of `text` (all of it, uncopied, when it fits). */
+function heardPrefix(text: string, length: number): string {
+  return text.length <= length ? text : text.slice(0, Math.max(0, length));
+}
+
+/** True when `text` has a non-blank character (what `text.trim()` keeps), without copying it. */
+function hasText(text: string): boolean {
+  return NON_BLANK.test(text);
+}
+
+/** A character `String.prototype.trim` keeps (`\s` is the same whitespace and line terminators). */
+const NON_BLANK = /\S/;
 
 /** Concatenated assistant text of messages (in order). */
 export function assistantText(messages: ModelMessage[]): string {

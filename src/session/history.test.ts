@@ -63,4 +63,26 @@ describe('truncateToHeard', () => {
   it('drops assistant text the user never heard', () => {
     expect(truncateToHeard([], 'Nothing was played yet', 0)).toEqual([]);
   });
+
+  it('a turn heard whole keeps its messages; reasoning and blank text never enter history', () => {
+    const whole: ModelMessage = {
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Breakfast is at seven.' }],
+    };
+    const said: ModelMessage = { role: 'assistant', content: 'And lunch at noon.' };
+    const total = 'Breakfast is at seven.And lunch at noon. Anything else?'.length;
+    const out = truncateToHeard([whole, said], ' Anything else?', total);
+    expect(out).toEqual([whole, said, { role: 'assistant', content: ' Anything else?' }]);
+    const thinking: ModelMessage = {
+      role: 'assistant',
+      content: [
+        { type: 'reasoning', text: 'The guest wants times.' },
+        { type: 'text', text: ' \n\u00a0' },
+        { type: 'text', text: 'At seven.' },
+      ],
+    };
+    expect(truncateToHeard([thinking, { role: 'assistant', content: '\t ' }], '\ufeff', 100)).toEqual([
+      { role: 'assistant', content: [{ type: 'text', text: 'At seven.' }] },
+    ]);
+  });
 });

@@ -30,7 +30,11 @@ export async function boundedCall<T>(
 ): Promise<T> {
   const { abortSignal, timeoutMs, what } = options;
   abortSignal?.throwIfAborted();
-  if (abortSignal !== undefined && options.callerTimeoutMs !== undefined && options.callerTimeoutMs <= timeoutMs) {
+  if (
+    abortSignal !== undefined &&
+    options.callerTimeoutMs !== undefined &&
+    options.callerTimeoutMs <= timeoutMs
+  ) {
     try {
       return await call(abortSignal);
     } catch (err) {
