@@ -132,3 +132,30 @@ describe('background notes', () => {
     expect(rec.types('turn.start')).toEqual([]);
   });
 });
+
+describe('transfers within one turn', () => {
+  it('agents that keep transferring to each other stop after three transfers in one turn', async () => {
+    const transferTo = (agent: string) => [{ toolCall: { name: 'transfer_to_agent', args: { agent } } }];
+    const frontModel = mockLanguageModel([transferTo('billing')]);
+    const billingModel = mockLanguageModel([transferTo('front')]);
+    const { session, rec } = makeSession({
+      agents: [
+        { name: 'front', instructions: 'You greet.', description: 'greets', model: frontModel },
+        { name: 'billing', instructions: 'You bill.', description: 'invoices', model: billingModel },
+      ],
+      model: frontModel,
+    });
+    const r = await session.sendText('pass me around');
+    expect(rec.payloads('agent.transfer').map((p) => [p.fromAgent, p.toAgent])).toEqual([
+      ['front', 'billing'],
+      ['billing', 'front'],
+      ['front', 'billing'],
+    ]);
+    // Four passes: the fourth one's transfer request is not carried out.
+    expect(frontModel.calls.length + billingModel.calls.length).toBe(4);
+    expect(r).toMatchObject({ interrupted: false, agentName: 'billing' });
+    expect(session.currentAgent).toBe('billing');
+    expect(rec.types(['turn.start', 'turn.end'])).toEqual(['turn.start', 'turn.end']);
+    await session.close();
+  });
+});
