@@ -1,11 +1,14 @@
 /**
  * The turn runner's own rules, through a real session: a turn's images go to the model with that
  * turn only, background results wait for the running turn and are announced (or only recorded when
- * `announceBackgroundResults` is false), and subagent outcomes become notes for the agent.
+ * `announceBackgroundResults` is false), agents passing the user around stop, and a spoken turn —
+ * opened when the user starts speaking — never overlaps another.
  */
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockStt } from '../testing/mock-stt.ts';
+import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
@@ -156,6 +159,98 @@ describe('transfers within one turn', () => {
     expect(r).toMatchObject({ interrupted: false, agentName: 'billing' });
     expect(session.currentAgent).toBe('billing');
     expect(rec.types(['turn.start', 'turn.end'])).toEqual(['turn.start', 'turn.end']);
+    await session.close();
+  });
+});
+
+const RATE = 16000;
+/** 20 ms of a 440 Hz tone: speech for the energy VAD. */
+function tone(): Int16Array {
+  const f = new Int16Array(320);
+  for (let i = 0; i < f.length; i++) f[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE));
+  return f;
+}
+
+/** A session that hears (energy VAD, scripted STT) and answers in text only. */
+function listeningSession(model = mockLanguageModel(['Answer.'])) {
+  return makeSession({
+    model,
+    audio: {
+      vad: new MockVad(),
+      stt: new MockStt({ script: ['hello there'] }),
+      inputSampleRate: RATE,
+      vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
+      endpointing: { endpointingMs: 100, maxEndpointingMs: 2000 },
+    },
+  });
+}
+
+/** Feed `ms` of audio at once (the VAD runs on audio time, not the wall clock). */
+function push(session: VoiceSession, make: () => Int16Array, ms: number): void {
+  for (let t = 0; t < ms; t += 20) session.pushAudio(make(), RATE);
+}
+
+const turnEvents = (rec: EventRecorder) =>
+  rec.events
+    .filter((e) => ['turn.start', 'turn.interrupted', 'turn.end', 'user.text'].includes(e.type))
+    .map((e) => [e.type, e.payload]);
+
+describe('spoken turns', () => {
+  it('typed input while a spoken turn waits for its transcript ends that turn interrupted; the typed turn is a new one', async () => {
+    const { session, rec } = listeningSession();
+    push(session, tone, 160);
+    const spoken = await rec.waitFor('turn.start');
+    await session.sendText('typed instead');
+    const typed = rec.payloads('turn.start')[1].turnId;
+    expect(typed).not.toBe(spoken.turnId);
+    expect(turnEvents(rec)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: spoken.turnId }],
+      ['turn.interrupted', { sessionId: 's', turnId: spoken.turnId, reason: 'interrupted' }],
+      ['turn.start', { sessionId: 's', turnId: typed }],
+      ['user.text', { sessionId: 's', turnId: typed, text: 'typed instead', source: 'text' }],
+      ['turn.end', { sessionId: 's', turnId: typed }],
+    ]);
+    await session.close();
+  });
+
+  it('closing the session while a spoken turn waits for its transcript ends it interrupted (disconnected)', async () => {
+    const { session, rec } = listeningSession();
+    push(session, tone, 160);
+    const spoken = await rec.waitFor('turn.start');
+    await session.close();
+    expect(turnEvents(rec)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: spoken.turnId }],
+      ['turn.interrupted', { sessionId: 's', turnId: spoken.turnId, reason: 'disconnected' }],
+    ]);
+  });
+
+  it('speech that starts while a turn runs opens its turn only after that turn ends; the transcript continues it', async () => {
+    const model = mockLanguageModel([
+      { parts: [{ text: 'first' }, { delayMs: 60_000 }, { text: 'never' }] },
+      'Second.',
+    ]);
+    const { session, rec } = listeningSession(model);
+    const typedTurn = session.sendText('talk');
+    await rec.waitFor('llm.text.delta');
+    push(session, tone, 160);
+    await rec.waitFor('user.speech.start');
+    // Turns never overlap: no turn.start while the first turn runs.
+    expect(rec.types('turn.start')).toHaveLength(1);
+    session.interrupt('client_request');
+    const first = await typedTurn;
+    expect(rec.types('turn.start')).toHaveLength(2);
+    push(session, () => new Int16Array(320), 400);
+    const end = await rec.waitFor('turn.end');
+    const spoken = rec.payloads('turn.start')[1].turnId;
+    expect(end.turnId).toBe(spoken);
+    expect(turnEvents(rec)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: first.turnId }],
+      ['user.text', { sessionId: 's', turnId: first.turnId, text: 'talk', source: 'text' }],
+      ['turn.interrupted', { sessionId: 's', turnId: first.turnId, reason: 'client_request' }],
+      ['turn.start', { sessionId: 's', turnId: spoken }],
+      ['user.text', { sessionId: 's', turnId: spoken, text: 'hello there', source: 'speech' }],
+      ['turn.end', { sessionId: 's', turnId: spoken }],
+    ]);
     await session.close();
   });
 });
