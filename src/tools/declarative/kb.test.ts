@@ -44,6 +44,8 @@ describe('splitPassages', () => {
     const long = `${'x'.repeat(1000)}. `;
     expect(splitPassages(`${long}${sentence(1)}`)).toEqual([long.trim(), sentence(1).trim()]);
     expect(splitPassages(`${sentence(1)}${long}`)).toEqual([sentence(1).trim(), long.trim()]);
+    // Leading blank paragraphs make no empty passage.
+    expect(splitPassages(`\n\n${long}`)).toEqual([long.trim()]);
   });
 
   it('a paragraph break counts toward the passage length', () => {
