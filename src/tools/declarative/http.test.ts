@@ -5,7 +5,12 @@
  * connection). The address guard is in http-guard.test.ts.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily,
+} from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColloquyError } from '../../errors.ts';
 import { AddressPolicy } from '../../net/address-policy.ts';
@@ -133,6 +138,31 @@ describe('http tool: the request', () => {
   });
 });
 
+describe('http tool: the arguments are bounded before anything is sent', () => {
+  let deep: unknown = 'x';
+  for (let i = 0; i < 20; i++) deep = { k: deep };
+  it.each([
+    ['nested 20 deep', { deep }],
+    ['over 256 KiB', { text: 'x'.repeat(300 * 1024) }],
+    ['over 10,000 values', { list: Array.from({ length: 10_001 }, () => 1) }],
+  ])('%s: invalid_tool_args, nothing sent', async (_, args) => {
+    const before = seen.length;
+    const err = await toolFailure(call('/echo', args, { method: 'POST' }));
+    expect(err.code).toBe('invalid_tool_args');
+    expect(err.message).toMatch(/^Tool arguments: ./);
+    expect(seen.length).toBe(before);
+  });
+});
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
 describe('http tool: redirects', () => {
   it.each([
     // status, method → method and body at the target
@@ -171,6 +201,23 @@ describe('http tool: redirects', () => {
     expect(err.code).toBe('http_status');
     expect(err.details).toEqual({ status: 302 });
     expect(last().path).toBe('/redirect/302');
+  });
+
+  it('an http URL may redirect to https (the next hop speaks TLS)', async () => {
+    // The target is the plain-text server: the TLS handshake fails there, so the hop was tried.
+    const to = `https://127.0.0.1:${new URL(origin).port}/echo`;
+    const err = await toolFailure(call(`/redirect/302?to=${encodeURIComponent(to)}`));
+    expect(err.code).toBe('http_unreachable');
+    expect(err.message).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/echo failed: /);
+  });
+
+  it('a failure after a 303 names the method the hop used (GET)', async () => {
+    const to = `http://127.0.0.1:${await closedPort()}/next`;
+    const err = await toolFailure(
+      call(`/redirect/303?to=${encodeURIComponent(to)}`, { a: 1 }, { method: 'POST' }),
+    );
+    expect(err.code).toBe('http_unreachable');
+    expect(err.message.startsWith(`GET ${to} failed: `)).toBe(true);
   });
 
   it.each([
@@ -214,12 +261,14 @@ describe('http tool: the response', () => {
   );
 
   it.each([
-    ['{"a":', 'http_bad_response', '/status/200 said it returned JSON but the body is not valid JSON'],
-    [`${'['.repeat(33)}${']'.repeat(33)}`, 'http_bad_response', '/status/200 returned JSON over the limits:'],
-  ])('a JSON body %s is refused', async (body, code, message) => {
+    // body, cause, message
+    ['{"a":', 'malformed', '/status/200 said it returned JSON but the body is not valid JSON'],
+    [`${'['.repeat(33)}${']'.repeat(33)}`, 'too_deep', '/status/200 returned JSON over the limits:'],
+  ])('a JSON body %s is refused (http_bad_response, caused by %s)', async (body, kind, message) => {
     const err = await toolFailure(call(`/status/200?type=application/json&body=${encodeURIComponent(body)}`));
-    expect(err.code).toBe(code);
+    expect(err.code).toBe('http_bad_response');
     expect(err.message.startsWith(message)).toBe(true);
+    expect(err.cause).toMatchObject({ code: `json_${kind}`, kind });
   });
 
   it('JSON 32 levels deep is passed on', async () => {
@@ -274,10 +323,7 @@ describe('http tool: what ends a call', () => {
   });
 
   it('a refused connection is a retryable http_unreachable naming the method and URL', async () => {
-    const closed = createTcpServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await closedPort();
     const def = parseDeclarativeTools([
       {
         name: 't',
@@ -299,4 +345,35 @@ describe('http tool: what ends a call', () => {
     const err = await toolFailure(callHttpTool(def, {}, { policy }));
     expect(err.code).toBe('http_unreachable');
   });
+});
+
+describe('http tool: the pinned address', () => {
+  it.each([[true], [false]])(
+    'connects to the checked address whether the socket asks for all addresses or one (family autoselection %s)',
+    async (autoselect) => {
+      const resolver = async () => [{ address: '127.0.0.1', family: 4 as const }];
+      // A host name per row: a new connection (not a kept-alive one), so the socket looks the name up.
+      const host = `svc-${autoselect}.internal.test`;
+      const pinned = new AddressPolicy([host], resolver);
+      const def = parseDeclarativeTools([
+        {
+          name: 't',
+          kind: 'http',
+          description: 'd',
+          config: { url: `http://${host}:${new URL(origin).port}/echo` },
+        },
+      ])[0] as HttpTool;
+      const before = getDefaultAutoSelectFamily();
+      setDefaultAutoSelectFamily(autoselect);
+      try {
+        expect(await callHttpTool(def, {}, { policy: pinned })).toEqual({
+          method: 'GET',
+          query: {},
+          body: '',
+        });
+      } finally {
+        setDefaultAutoSelectFamily(before);
+      }
+    },
+  );
 });
