@@ -65,6 +65,12 @@ describe('POST /connect', () => {
     ['[1,2]', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: /) })],
     ['{"mode":"shouting"}', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: mode: /) })],
     ['{"user_id":"a b"}', 400, () => ({ info: expect.stringMatching(/^Invalid requestData: user_id: /) })],
+    // Only the first problem is named.
+    [
+      '{"mode":"shouting","user_id":"a b"}',
+      400,
+      () => ({ info: expect.stringMatching(/^Invalid requestData: mode: [^;]+$/) }),
+    ],
     [
       '{"config":"missing"}',
       400,

@@ -57,6 +57,11 @@ describe('the WebSocket upgrade and the live session limit', () => {
     const first = await upgrade();
     expect(first).toHaveProperty('opened');
     expect(live()).toBe(1);
+    // The live session's transcript is served.
+    const [id] = server.context.registry.liveIds();
+    const transcript = await fetch(`${server.url}/sessions/${id}/transcript`);
+    expect(transcript.status).toBe(200);
+    expect(await transcript.json()).toMatchObject({ id, transport: 'websocket' });
     expect(await upgrade()).toEqual({ status: 503, body: { info: 'Service Unavailable' } });
     expect(live()).toBe(1);
     if (!('opened' in first)) throw new Error('unreachable');
