@@ -1,15 +1,19 @@
 /**
  * The turn runner's own rules, through a real session: a turn's images go to the model with that
  * turn only, background results wait for the running turn and are announced (or only recorded when
- * `announceBackgroundResults` is false), agents passing the user around stop, and a spoken turn —
+ * `announceBackgroundResults` is false), background tools and subagents tell the agent what they found,
+ * a turn's steps are bounded, agents passing the user around stop, and a spoken turn —
  * opened when the user starts speaking — never overlaps another.
  */
+import { type StopCondition, stepCountIs, type ToolSet, tool } from 'ai';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { silentLogger } from '../logger.ts';
-import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { type MockResponseInput, mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockStt } from '../testing/mock-stt.ts';
 import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
+import { defineTool } from '../tools/define-tool.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
 function makeSession(overrides: Partial<VoiceSessionOptions> = {}) {
@@ -252,5 +256,108 @@ describe('spoken turns', () => {
       ['turn.end', { sessionId: 's', turnId: spoken }],
     ]);
     await session.close();
+  });
+});
+
+describe('what background work tells the agent', () => {
+  it('a background tool result is a note naming the tool and call: text as is, anything else as JSON', async () => {
+    const releases: Array<() => void> = [];
+    const background = (result: unknown) =>
+      defineTool({
+        inputSchema: z.object({}),
+        execution: 'background',
+        execute: () =>
+          new Promise((resolve) => {
+            releases.push(() => resolve(result));
+          }),
+      });
+    const model = mockLanguageModel([
+      [
+        { toolCall: { name: 'summary', args: {}, id: 'bg1' } },
+        { toolCall: { name: 'count', args: {}, id: 'bg2' } },
+      ],
+      'Started both.',
+      'Here they are.',
+    ]);
+    const { session, rec } = makeSession({
+      model,
+      agents: [
+        {
+          name: 'main',
+          instructions: 'x',
+          tools: { summary: background('All quiet.'), count: background({ pages: 42 }) },
+        },
+      ],
+      announceBackgroundResults: false,
+    });
+    await session.sendText('start both');
+    for (const release of releases) release();
+    await rec.waitFor('tool.result', (p) => p.toolCallId === 'bg2');
+    await rec.waitFor('tool.result', (p) => p.toolCallId === 'bg1');
+    expect(session.history.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+      'start both',
+      '[Background tool "summary" (bg1) finished with success: All quiet.]',
+      '[Background tool "count" (bg2) finished with success: {"pages":42}]',
+    ]);
+    await session.close();
+  });
+
+  it('a subagent that finishes or fails is a note with its answer or its error', async () => {
+    const run = async (researcherAnswer: MockResponseInput) => {
+      const mainModel = mockLanguageModel([
+        [{ toolCall: { name: 'handoff_to_researcher', args: { task: 'tides' }, id: 'h1' } }],
+        'I asked our researcher.',
+      ]);
+      const { session, rec } = makeSession({
+        model: mainModel,
+        agents: [
+          { name: 'main', instructions: 'main', subagents: ['researcher'], transfers: [] },
+          {
+            name: 'researcher',
+            instructions: 'research',
+            model: mockLanguageModel([researcherAnswer]),
+            transfers: [],
+          },
+        ],
+        announceBackgroundResults: false,
+      });
+      await session.sendText('why are there tides?');
+      await rec.waitFor('subagent.notification');
+      const notes = session.history.filter((m) => m.role === 'user').map((m) => m.content);
+      await session.close();
+      return notes.slice(1);
+    };
+    expect(await run('Tides follow the moon.')).toEqual([
+      '[Subagent "researcher" finished: Tides follow the moon.]',
+    ]);
+    expect(await run([{ error: new Error('model down') }])).toEqual([
+      '[Subagent "researcher" failed: model down]',
+    ]);
+  });
+});
+
+describe('steps of a turn', () => {
+  /** A model that calls its tool at every step. */
+  const loop = () => mockLanguageModel([[{ toolCall: { name: 'ping', args: {} } }]]);
+  const ping = tool({ inputSchema: z.object({}), execute: async () => 'pong' });
+
+  it('a turn takes at most 5 model steps by default; the session’s stopWhen, then the agent’s, replace that', async () => {
+    const steps = async (options: Partial<VoiceSessionOptions>, agentStop?: StopCondition<ToolSet>) => {
+      const model = loop();
+      const { session } = makeSession({
+        model,
+        agents: [
+          { name: 'main', instructions: 'x', tools: { ping }, ...(agentStop ? { stopWhen: agentStop } : {}) },
+        ],
+        ...options,
+      });
+      await session.sendText('go');
+      await session.close();
+      return model.calls.length;
+    };
+    expect(await steps({})).toBe(5);
+    expect(await steps({ stopWhen: stepCountIs(2) })).toBe(2);
+    expect(await steps({ stopWhen: stepCountIs(2) }, stepCountIs(3))).toBe(3);
+    expect(await steps({ stopWhen: [stepCountIs(4), stepCountIs(9)] })).toBe(4);
   });
 });
