@@ -82,6 +82,30 @@ export function describeVadModel(name: string, make: () => VadModel, options: Va
       b.close();
     });
 
+    it('keeps no frame: scores are the same when the caller reuses one buffer and overwrites it after each score', async () => {
+      // Colloquy hands every stream one buffer, refilled for each frame: a model may read the frame
+      // until its score is returned (or its promise settles), and must copy what it needs later.
+      const speech = await options.speech();
+      const size = make().frameSamples;
+      const frames: Int16Array[] = [];
+      for (let i = 0; i + size <= speech.length; i += size) frames.push(speech.slice(i, i + size));
+      frames.push(new Int16Array(size), ...frames.slice(0, 3)); // silence, then speech again
+
+      const reference = make().createStream();
+      const expected: number[] = [];
+      for (const f of frames) expected.push(await reference.process(f));
+      reference.close();
+
+      const stream = make().createStream();
+      const buffer = new Int16Array(size);
+      for (let i = 0; i < frames.length; i++) {
+        buffer.set(frames[i]!);
+        expect(await stream.process(buffer)).toBeCloseTo(expected[i]!, 4);
+        for (let k = 0; k < size; k++) buffer[k] = k % 2 === 0 ? 32767 : -32768; // the next caller's audio
+      }
+      stream.close();
+    });
+
     it('rejects a frame of the wrong size with a typed error', async () => {
       const vad = make();
       const stream = vad.createStream();

@@ -5,6 +5,11 @@
  * Frames are processed one at a time in arrival order (a frame is copied when queued, so callers
  * may reuse their buffers). Utterances that follow each other before endpointing ends the turn are
  * joined into one user turn.
+ *
+ * Nothing is allocated per frame while the user is silent: the copies are reused once processed
+ * (and once they left the pre-roll history unsent), and the queue is drained without a promise per
+ * frame. That relies on the VAD model not keeping a frame it was given (see `VadStream.process`);
+ * what STT receives is never reused.
  */
 import { audioLevel } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
@@ -15,6 +20,7 @@ import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/type
 import { checkSpecificationVersion } from '../../specification-version.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { Endpointing, type EndpointingOptions } from './endpointing.ts';
+import { Fifo } from './fifo.ts';
 import { type InterruptionOptions, InterruptionPolicy, type SpeechControl } from './interruption.ts';
 import { SttUtterance } from './stt-utterance.ts';
 import { VadDetector, type VadDetectorOptions, type VadTransition } from './vad-detector.ts';
@@ -59,6 +65,11 @@ export interface UserAudioInputOptions {
 
 type InputState = 'listening' | 'muted' | 'closed';
 
+/** Frame copies kept for reuse (a queue longer than this allocates). */
+const MAX_SPARE_FRAMES = 8;
+const NONE: ReadonlyArray<VadTransition> = Object.freeze([]);
+const RESOLVED = Promise.resolve();
+
 /**
  * Microphone audio in, user turns out: VAD, streaming STT and endpointing, with barge-in against the
  * bot's speech. `VoiceSession` builds one from its `audio` options.
@@ -94,15 +105,23 @@ export class UserAudioInput {
   private readonly levelIntervalMs: number;
   private state: InputState = 'listening';
   // Processing queue (frames and their rates), drained one frame at a time.
-  private readonly frames: Int16Array[] = [];
-  private readonly rates: number[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly frames = new Fifo<Int16Array>();
+  private readonly rates = new Fifo<number>();
+  private draining = false;
+  private idleWaiters: Array<() => void> | undefined;
+  /** The frame being scored, and whether the pre-roll history took it (then it is not reused here). */
+  private current: Int16Array | undefined;
+  private currentKept = false;
+  /** Copies free for the next frames (see `copyOf`), at most `MAX_SPARE_FRAMES`. */
+  private readonly spare = new Fifo<Int16Array>();
   private toVad: StreamingResampler | undefined;
   private toStt: StreamingResampler | undefined;
   private lastLevelAt = Number.NEGATIVE_INFINITY;
-  // STT-rate audio history for the pre-roll: pieces with their first sample index.
-  private readonly ring: Int16Array[] = [];
-  private readonly ringStart: number[] = [];
+  // STT-rate audio history for the pre-roll: pieces with their first sample index, and whether
+  // part of the piece went to an STT stream (then it is never reused).
+  private readonly ring = new Fifo<Int16Array>();
+  private readonly ringStart = new Fifo<number>();
+  private readonly ringLent = new Fifo<boolean>();
   private sttSamples = 0;
   private utterance: SttUtterance | undefined;
   /** Utterances of the turn being collected, and of a turn that ended but awaits finals. */
@@ -172,14 +191,22 @@ export class UserAudioInput {
         });
       }
     }
-    this.frames.push(frame.slice());
+    this.frames.push(this.copyOf(frame));
     this.rates.push(sampleRate);
-    if (this.draining === undefined) this.draining = this.drain();
+    if (!this.draining) {
+      this.draining = true;
+      this.drain();
+    }
   }
 
   /** Resolves when every queued frame has been processed. */
   async idle(): Promise<void> {
-    while (this.draining !== undefined) await this.draining;
+    while (this.draining) {
+      await new Promise<void>((resolve) => {
+        if (this.idleWaiters === undefined) this.idleWaiters = [];
+        this.idleWaiters.push(resolve);
+      });
+    }
   }
 
   /**
@@ -200,8 +227,8 @@ export class UserAudioInput {
   mute(): void {
     if (this.state !== 'listening') return;
     this.state = 'muted';
-    this.frames.length = 0;
-    this.rates.length = 0;
+    this.frames.clear();
+    this.rates.clear();
     this.bus.publish('user.mute.start', { sessionId: this.sessionId });
     const stop = this.detector.reset();
     if (stop !== undefined) this.onTransition(stop);
@@ -217,8 +244,8 @@ export class UserAudioInput {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.frames.length = 0;
-    this.rates.length = 0;
+    this.frames.clear();
+    this.rates.clear();
     this.endpointing.cancel();
     this.interruption.reset();
     this.utterance?.abort();
@@ -232,33 +259,100 @@ export class UserAudioInput {
 
   // ── Frame processing ─────────────────────────────────────────────────────────────
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.frames.length > 0 && this.state === 'listening') {
-        const frame = this.frames.shift()!;
-        const rate = this.rates.shift()!;
-        try {
-          // One wait per frame, after scoring: transitions reach the bus after `pushAudio` returned.
-          const transitions = await this.score(frame, rate);
-          this.afterScore(transitions);
-        } catch (error) {
-          this.publishError('vad', error);
-        }
+  /**
+   * Scores queued frames in order, one at a time. The first is scored inside `pushAudio`; what its
+   * score causes runs one microtask later (transitions reach the bus after `pushAudio` returned), or
+   * once an asynchronous VAD's score arrives, and the next frame follows from there.
+   */
+  private drain(): void {
+    while (this.frames.length > 0 && this.state === 'listening') {
+      const frame = this.frames.shift()!;
+      const rate = this.rates.shift()!;
+      this.current = frame;
+      this.currentKept = false;
+      let scored: ReturnType<VadDetector['push']>;
+      try {
+        scored = this.score(frame, rate);
+      } catch (error) {
+        this.releaseCurrent();
+        this.publishError('vad', error);
+        continue;
       }
-    } finally {
-      this.draining = undefined;
+      if (Array.isArray(scored)) {
+        const transitions = scored as ReadonlyArray<VadTransition>;
+        if (
+          transitions.length === 0 &&
+          this.utterance === undefined &&
+          this.detector.currentState !== 'speech'
+        ) {
+          this.releaseCurrent(); // nothing follows from this frame (`afterScore` would do nothing)
+          continue;
+        }
+        this.scored = transitions;
+        // (`queueMicrotask` allocates more per call in Node: it wraps the callback for async hooks)
+        RESOLVED.then(this.afterSyncScore);
+      } else {
+        (scored as Promise<ReadonlyArray<VadTransition>>).then(this.afterAsyncScore, this.afterScoreError);
+      }
+      return;
     }
+    this.draining = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
+
+  /** Transitions of the frame scored synchronously, waiting for `afterSyncScore`. */
+  private scored: ReadonlyArray<VadTransition> = NONE;
+  private readonly afterSyncScore = (): void => {
+    const transitions = this.scored;
+    this.scored = NONE;
+    this.afterAsyncScore(transitions);
+  };
+  private readonly afterAsyncScore = (transitions: ReadonlyArray<VadTransition>): void => {
+    this.releaseCurrent();
+    try {
+      this.afterScore(transitions);
+    } catch (error) {
+      this.publishError('vad', error);
+    }
+    this.drain();
+  };
+  private readonly afterScoreError = (error: unknown): void => {
+    this.releaseCurrent();
+    this.publishError('vad', error);
+    this.drain();
+  };
 
   /** Hands the frame to STT's ring and scores it (synchronously with a synchronous VAD). */
   private score(frame: Int16Array, rate: number): ReturnType<VadDetector['push']> {
     const stt = this.o.stt;
     if (stt !== undefined) {
       this.toStt = this.resamplerFor(this.toStt, rate, stt.sampleRate);
+      if (this.toStt === undefined) this.currentKept = true;
       this.appendRing(this.toStt ? this.toStt.process(frame) : frame);
     }
     this.toVad = this.resamplerFor(this.toVad, rate, this.detector.sampleRate);
     return this.detector.push(this.toVad ? this.toVad.process(frame) : frame);
+  }
+
+  /** A copy of the caller's frame, in a buffer freed by an earlier frame when one fits. */
+  private copyOf(frame: Int16Array): Int16Array {
+    const spare = this.spare.shift();
+    const copy = spare !== undefined && spare.length === frame.length ? spare : new Int16Array(frame.length);
+    copy.set(frame);
+    return copy;
+  }
+
+  private recycle(buffer: Int16Array): void {
+    if (this.spare.length < MAX_SPARE_FRAMES) this.spare.push(buffer);
+  }
+
+  /** The frame just scored is no longer read (the VAD keeps no frame): reuse it unless the ring took it. */
+  private releaseCurrent(): void {
+    const frame = this.current;
+    this.current = undefined;
+    if (frame !== undefined && !this.currentKept) this.recycle(frame);
   }
 
   private afterScore(transitions: ReadonlyArray<VadTransition>): void {
@@ -302,7 +396,7 @@ export class UserAudioInput {
       language: this.o.language,
       clock: this.clock,
       finalTimeoutMs: this.o.sttFinalTimeoutMs ?? 5000,
-      firstSample: Math.max(this.msToStt(fromMs), this.ringStart[0] ?? 0),
+      firstSample: Math.max(this.msToStt(fromMs), this.ring.length > 0 ? this.ringStart.at(0) : 0),
       onInterim: (text) => {
         this.bus.publish('transcription.interim', { sessionId: this.sessionId, text, at: this.clock.now() });
         this.interruption.transcript(text);
@@ -326,25 +420,31 @@ export class UserAudioInput {
     const d = this.detector;
     const keepMs = d.prefixPaddingMs + d.minSpeechMs + (d.frameSamples * 1000) / d.sampleRate + 500;
     const keep = this.msToStt(keepMs);
-    while (this.ring.length > 0 && this.ringStart[0]! + this.ring[0]!.length < this.sttSamples - keep) {
-      this.ring.shift();
+    while (this.ring.length > 0 && this.ringStart.at(0) + this.ring.at(0).length < this.sttSamples - keep) {
+      const piece = this.ring.shift()!;
       this.ringStart.shift();
+      // Never sent to STT, so nothing else holds it: reuse it for a later frame's copy.
+      if (!this.ringLent.shift()) this.recycle(piece);
     }
     this.ring.push(pcm);
     this.ringStart.push(this.sttSamples);
+    this.ringLent.push(false);
     this.sttSamples += pcm.length;
   }
 
   /** Sends ring audio from the utterance's position up to sample `to`. */
   private sendRing(u: SttUtterance, to: number): void {
     for (let i = 0; i < this.ring.length && u.sentUpTo < to; i++) {
-      const start = this.ringStart[i]!;
-      const piece = this.ring[i]!;
+      const start = this.ringStart.at(i);
+      const piece = this.ring.at(i);
       const end = start + piece.length;
       if (end <= u.sentUpTo) continue;
       const from = Math.max(u.sentUpTo, start);
       const until = Math.min(end, to);
-      if (until > from) u.pushAudio(piece.subarray(from - start, until - start), until);
+      if (until > from) {
+        this.ringLent.set(i, true);
+        u.pushAudio(piece.subarray(from - start, until - start), until);
+      }
     }
   }
 
