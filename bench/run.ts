@@ -3,8 +3,8 @@
  * fixed, known latency. Prints tables and writes JSON to bench/results/latest.json and
  * bench/results/<git short sha>.json. Numbers only: nothing passes or fails on time.
  *
- *   npm run bench                 full run (~2 minutes)
- *   npm run bench -- --quick      fewer turns and sessions (~40 s), for a smoke check
+ *   npm run bench                 full run (each section's time is logged; see docs/benchmarks.md)
+ *   npm run bench -- --quick      fewer turns and sessions, for a smoke check
  *
  * What each number means: docs/benchmarks.md.
  */
@@ -34,7 +34,8 @@ import { benchVad, type VadBenchResult } from './vad.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
 import { printWorkers, runWorkersBench, type WorkersBenchResult } from './workers.ts';
 
-const HARD_LIMIT_MS = 420_000;
+/** Watchdog: a run that has not finished by then (a machine far busier than ours) is stopped. */
+const HARD_LIMIT_MS = 600_000;
 const quick = process.argv.includes('--quick');
 
 /** The issue's targets, printed next to the numbers (not enforced). */
@@ -126,7 +127,7 @@ function section(name: string): void {
 
 async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
-    log(`exceeded ${HARD_LIMIT_MS / 1000} s, stopping`);
+    log(`exceeded ${HARD_LIMIT_MS / 1000} s during "${sectionName}", stopping`);
     process.exit(2);
   }, HARD_LIMIT_MS);
   watchdog.unref();
@@ -227,12 +228,12 @@ async function main(): Promise<void> {
   section('workers: connects through the primary with 1, 2 and one-per-core workers');
   const workers = await runWorkersBench({
     concurrency: 8,
-    windowMs: quick ? 3000 : 8000,
-    sessions: quick ? 40 : 80,
+    windowMs: quick ? 3000 : 5000,
+    sessions: quick ? 40 : 60,
   });
   if (!workers) notes.push('no build (npm run build): the workers rows were skipped.');
   section('cluster: connects across three nodes over Redis');
-  const cluster = await runClusterBench({ connects: quick ? 300 : 1000, inFlight: 20 });
+  const cluster = await runClusterBench({ connects: quick ? 300 : 600, inFlight: 20 });
   if (!cluster) notes.push('redis-server not found: the cluster connect rows were skipped.');
   section('soak: sessions with hostile clients mixed in, memory and audio rate');
   const soak = await runSoak({ seconds: quick ? 10 : 20, concurrent: 24, hostileShare: 0.3 });
