@@ -86,3 +86,69 @@ describe('truncateToHeard', () => {
     ]);
   });
 });
+
+describe('ConversationHistory counts and limits', () => {
+  it('counts the characters of text, reasoning, tool inputs and tool outputs', () => {
+    const h = new ConversationHistory();
+    h.append(
+      {
+        role: 'assistant',
+        content: [
+          { type: 'reasoning', text: 'hm' },
+          { type: 'text', text: 'ok' },
+        ],
+      },
+      toolCall,
+      toolResult,
+    );
+    expect(h.totalChars).toBe(
+      'hm'.length + 'ok'.length + '{"q":"x"}'.length + '{"type":"json","value":1}'.length,
+    );
+  });
+
+  it('trims by characters only above the limit, and counts what is left', () => {
+    const trims: Array<[number, string]> = [];
+    const h = new ConversationHistory({ maxTotalChars: 6 }, { onTrim: (n, r) => trims.push([n, r]) });
+    h.append({ role: 'user', content: 'abc' }, { role: 'assistant', content: 'def' });
+    expect([h.length, h.totalChars, trims]).toEqual([2, 6, []]);
+    h.append({ role: 'user', content: 'gh' });
+    expect(h.all.map((m) => m.content)).toEqual(['def', 'gh']);
+    expect([h.totalChars, trims]).toEqual([5, [[1, 'max_chars']]]);
+  });
+
+  it('a trimmed tool call takes its results with it, and their characters', () => {
+    const h = new ConversationHistory({ maxMessages: 2 });
+    h.append(toolCall, toolResult, { role: 'assistant', content: 'xy' });
+    expect(h.all).toEqual([{ role: 'assistant', content: 'xy' }]);
+    expect(h.totalChars).toBe(2);
+  });
+
+  it('replace() takes the messages (a copy), counts them and applies the limits', () => {
+    const h = new ConversationHistory({ maxMessages: 2 });
+    const given: ModelMessage[] = [
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: 'bb' },
+      { role: 'user', content: 'ccc' },
+    ];
+    h.replace(given);
+    expect(h.all.map((m) => m.content)).toEqual(['bb', 'ccc']);
+    expect(h.totalChars).toBe(5);
+    expect(given).toHaveLength(3);
+  });
+
+  it('compact() replaces the oldest messages only while they are still exactly the given prefix', () => {
+    const a: ModelMessage = { role: 'user', content: 'aaaa' };
+    const b: ModelMessage = { role: 'assistant', content: 'bbbb' };
+    const c: ModelMessage = { role: 'user', content: 'cc' };
+    const summary: ModelMessage = { role: 'user', content: 's' };
+    const h = new ConversationHistory();
+    h.append(a, b, c);
+    expect(h.compact([], summary)).toBe(false);
+    expect(h.compact([a, b, c, summary], summary)).toBe(false);
+    expect(h.compact([b], summary)).toBe(false);
+    expect(h.compact([a, c], summary)).toBe(false);
+    expect(h.all).toEqual([a, b, c]);
+    expect(h.compact([a, b, c], summary)).toBe(true);
+    expect([h.all, h.totalChars]).toEqual([[summary], 1]);
+  });
+});
