@@ -8,6 +8,7 @@
 import { type StopCondition, stepCountIs, type ToolSet, tool } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { MemoryStore } from '../agents/memory.ts';
 import { silentLogger } from '../logger.ts';
 import { type MockResponseInput, mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockStt } from '../testing/mock-stt.ts';
@@ -359,5 +360,33 @@ describe('steps of a turn', () => {
     expect(await steps({ stopWhen: stepCountIs(2) })).toBe(2);
     expect(await steps({ stopWhen: stepCountIs(2) }, stepCountIs(3))).toBe(3);
     expect(await steps({ stopWhen: [stepCountIs(4), stepCountIs(9)] })).toBe(4);
+  });
+});
+
+describe('what the user said in earlier sessions', () => {
+  it('a turn waits for the user’s facts to load; the agent’s instructions carry them', async () => {
+    let release!: () => void;
+    const loaded = new Promise<void>((r) => {
+      release = r;
+    });
+    const store: MemoryStore = {
+      load: async () => {
+        await loaded;
+        return ['lives in Lisbon'];
+      },
+      save: async () => {},
+    };
+    const model = mockLanguageModel(['Olá.']);
+    const { session, rec } = makeSession({ model, memory: { store } });
+    const turn = session.sendText('hi');
+    await rec.waitFor('user.text');
+    expect(model.calls).toHaveLength(0);
+    release();
+    expect((await turn).text).toBe('Olá.');
+    expect(model.calls[0].prompt[0]).toEqual({
+      role: 'system',
+      content: 'x\n\nWhat you remember about this user from earlier conversations:\n- lives in Lisbon',
+    });
+    await session.close();
   });
 });
