@@ -177,12 +177,17 @@ function tone(): Int16Array {
 }
 
 /** A session that hears (energy VAD, scripted STT) and answers in text only. */
-function listeningSession(model = mockLanguageModel(['Answer.'])) {
+function listeningSession(
+  model = mockLanguageModel(['Answer.']),
+  transcripts = ['hello there'],
+  overrides: Partial<VoiceSessionOptions> = {},
+) {
   return makeSession({
+    ...overrides,
     model,
     audio: {
       vad: new MockVad(),
-      stt: new MockStt({ script: ['hello there'] }),
+      stt: new MockStt({ script: transcripts }),
       inputSampleRate: RATE,
       vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
       endpointing: { endpointingMs: 100, maxEndpointingMs: 2000 },
@@ -255,6 +260,111 @@ describe('spoken turns', () => {
       ['turn.start', { sessionId: 's', turnId: spoken }],
       ['user.text', { sessionId: 's', turnId: spoken, text: 'hello there', source: 'speech' }],
       ['turn.end', { sessionId: 's', turnId: spoken }],
+    ]);
+    await session.close();
+  });
+});
+
+describe('spoken turns and background notes', () => {
+  it('a note that arrives during a turn still waits when the user’s speech opens the next turn; it is announced after that one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const lookup = tool({ inputSchema: z.object({}), execute: () => gate.then(() => 'found') });
+    const model = mockLanguageModel([
+      [{ toolCall: { name: 'lookup', args: {}, id: 'l1' } }],
+      'Found it.',
+      'Second.',
+      'Your parcel arrived.',
+    ]);
+    const { session, rec } = listeningSession(model, ['hello there'], {
+      agents: [{ name: 'main', instructions: 'x', tools: { lookup } }],
+    });
+    const typed = session.sendText('look it up');
+    await rec.waitFor('tool.call');
+    push(session, tone, 160);
+    await rec.waitFor('user.speech.start');
+    session.notify('[parcel arrived]');
+    release();
+    await typed;
+    // The user's turn opened as the typed one ended; the note waits for it.
+    const spoken = rec.payloads('turn.start')[1].turnId;
+    expect(session.pendingNotifications).toEqual(['[parcel arrived]']);
+    push(session, () => new Int16Array(320), 400);
+    const announced = await rec.waitFor('assistant.text', (p) => p.text === 'Your parcel arrived.');
+    expect(turnEvents(rec).slice(3)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: spoken }],
+      ['user.text', { sessionId: 's', turnId: spoken, text: 'hello there', source: 'speech' }],
+      ['turn.end', { sessionId: 's', turnId: spoken }],
+      ['turn.start', { sessionId: 's', turnId: announced.turnId }],
+      ['turn.end', { sessionId: 's', turnId: announced.turnId }],
+    ]);
+    await session.close();
+  });
+});
+
+describe('spoken turns that give no transcript', () => {
+  it('a note that arrives while a spoken turn waits for its transcript is held, and announced once that turn is abandoned', async () => {
+    const model = mockLanguageModel(['Your report is ready.']);
+    const { session, rec } = listeningSession(model, ['']);
+    push(session, tone, 160);
+    const spoken = await rec.waitFor('turn.start');
+    session.notify('[report ready]');
+    expect(session.pendingNotifications).toEqual(['[report ready]']);
+    expect(session.history).toEqual([]);
+    push(session, () => new Int16Array(320), 400);
+    const announced = await rec.waitFor('assistant.text');
+    expect(announced.text).toBe('Your report is ready.');
+    const announcing = rec.payloads('turn.start')[1].turnId;
+    expect(turnEvents(rec)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: spoken.turnId }],
+      ['turn.end', { sessionId: 's', turnId: spoken.turnId, abandoned: true }],
+      ['turn.start', { sessionId: 's', turnId: announcing }],
+      ['turn.end', { sessionId: 's', turnId: announcing }],
+    ]);
+    expect(session.history[0]).toEqual({ role: 'user', content: '[report ready]' });
+    await session.close();
+  });
+
+  it('after a cough that gave no transcript, a typed turn ends and no spoken turn opens', async () => {
+    const { session, rec } = listeningSession(mockLanguageModel(['Typed answer.']), ['']);
+    push(session, tone, 160);
+    const cough = await rec.waitFor('turn.start');
+    push(session, () => new Int16Array(320), 400);
+    await rec.waitFor('turn.end');
+    const typed = await session.sendText('typed');
+    expect(turnEvents(rec)).toEqual([
+      ['turn.start', { sessionId: 's', turnId: cough.turnId }],
+      ['turn.end', { sessionId: 's', turnId: cough.turnId, abandoned: true }],
+      ['turn.start', { sessionId: 's', turnId: typed.turnId }],
+      ['user.text', { sessionId: 's', turnId: typed.turnId, text: 'typed', source: 'text' }],
+      ['turn.end', { sessionId: 's', turnId: typed.turnId }],
+    ]);
+    await session.close();
+  });
+
+  it('speech that resumes before the turn’s end is detected stays in the spoken turn already open', async () => {
+    const { session, rec } = makeSession({
+      audio: {
+        vad: new MockVad(),
+        stt: new MockStt({ script: ['hello', 'there'] }),
+        inputSampleRate: RATE,
+        vadOptions: { minSpeechMs: 60, minSilenceMs: 100 },
+        // Long enough that the pause below never ends the turn, however slow the machine.
+        endpointing: { endpointingMs: 10_000, maxEndpointingMs: 20_000 },
+      },
+    });
+    push(session, tone, 160);
+    push(session, () => new Int16Array(320), 200);
+    push(session, tone, 160);
+    await rec.waitFor('user.speech.stop');
+    await rec.waitFor('user.speech.start', () => rec.types('user.speech.start').length === 2);
+    expect(rec.types(['turn.start', 'user.speech.start', 'user.speech.stop'])).toEqual([
+      'user.speech.start',
+      'turn.start',
+      'user.speech.stop',
+      'user.speech.start',
     ]);
     await session.close();
   });
