@@ -12,6 +12,7 @@ import type { MemoryStore } from '../agents/memory.ts';
 import { silentLogger } from '../logger.ts';
 import { type MockResponseInput, mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockStt } from '../testing/mock-stt.ts';
+import { MockTts } from '../testing/mock-tts.ts';
 import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { defineTool } from '../tools/define-tool.ts';
@@ -497,6 +498,46 @@ describe('what the user said in earlier sessions', () => {
       role: 'system',
       content: 'x\n\nWhat you remember about this user from earlier conversations:\n- lives in Lisbon',
     });
+    await session.close();
+  });
+});
+
+describe('cutting a turn short', () => {
+  it('a turn replaced before it reached the model never calls it', async () => {
+    const model = mockLanguageModel(['Second.']);
+    const { session } = makeSession({ model });
+    const first = session.sendText('one');
+    const second = session.sendText('two');
+    expect(await first).toMatchObject({ interrupted: true, reason: 'interrupted', text: '' });
+    expect(await second).toMatchObject({ interrupted: false, text: 'Second.' });
+    expect(model.calls).toHaveLength(1);
+    expect(userContents(model.calls[0].prompt)).toEqual([['one'], ['two']]);
+    await session.close();
+  });
+
+  it('a turn cut while its answer is still spoken keeps what was heard; the model had finished, so no llm.end abort', async () => {
+    const answer = 'One. Two three four five six seven eight nine ten eleven twelve.';
+    const { session, rec } = makeSession({
+      model: mockLanguageModel([answer]),
+      audio: {
+        vad: new MockVad(),
+        stt: new MockStt(),
+        tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
+        inputSampleRate: RATE,
+        outputSampleRate: 24000,
+        output: { write: () => {} },
+      },
+    });
+    const turn = session.sendText('count');
+    await rec.waitFor('llm.end');
+    await rec.waitFor('bot.speaking.start');
+    session.interrupt('client_request');
+    const r = await turn;
+    expect(r).toMatchObject({ interrupted: true, reason: 'client_request' });
+    // Speaking 64 characters takes 2.5 s: the cut comes before the end of it.
+    expect(answer.startsWith(r.text) && r.text.length < answer.length).toBe(true);
+    expect(rec.payloads('llm.end').map((p) => p.outcome)).toEqual(['finish']);
+    expect(rec.first('assistant.text')).toMatchObject({ text: r.text, interrupted: true });
     await session.close();
   });
 });
