@@ -541,3 +541,19 @@ describe('cutting a turn short', () => {
     await session.close();
   });
 });
+
+describe('stream mode (no agent answers)', () => {
+  it('a typed turn records the user’s text and ends at once: no model call, no assistant.text', async () => {
+    const model = mockLanguageModel(['never said']);
+    const { session, rec } = makeSession({ model, mode: 'stream' });
+    const r = await session.sendText('note this');
+    expect(r).toEqual({ turnId: expect.any(String), agentName: 'main', text: '', interrupted: false });
+    expect(
+      rec.types(['turn.start', 'user.text', 'llm.start', 'assistant.text', 'turn.latency', 'turn.end']),
+    ).toEqual(['turn.start', 'user.text', 'turn.latency', 'turn.end']);
+    expect(rec.first('turn.end')).toEqual({ sessionId: 's', turnId: r.turnId });
+    expect(model.calls).toHaveLength(0);
+    expect(session.history).toEqual([{ role: 'user', content: 'note this' }]);
+    await session.close();
+  });
+});
