@@ -79,6 +79,25 @@ describe('turn input: images', () => {
   });
 });
 
+describe('turn input: timing', () => {
+  it('when the client sent the input and when it arrived give the turn’s clientToBackendMs', async () => {
+    const { session, rec } = makeSession();
+    await session.sendText('Hello', { client: { sentAt: 1_000, receivedAt: 1_042 } });
+    expect(rec.first('turn.latency')).toMatchObject({ kind: 'text', segments: { clientToBackendMs: 42 } });
+    await session.close();
+  });
+
+  it('a transcribed recording’s end of speech is where its turn’s latency starts', async () => {
+    const { session, rec } = makeSession();
+    const speechEndAt = Date.now() - 5_000; // ms since the epoch
+    await session.commitUserSpeech('Hello', { speechEndAt });
+    const latency = await rec.waitFor('turn.latency');
+    expect(latency.marks.userSpeechEndAt).toBe(speechEndAt);
+    expect(latency.segments.totalE2EMs).toBeGreaterThan(4_000);
+    await session.close();
+  });
+});
+
 describe('background notes', () => {
   it('a note that arrives during a turn waits for its end, then enters history and is announced in a new turn', async () => {
     const model = mockLanguageModel([
