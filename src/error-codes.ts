@@ -146,6 +146,7 @@ export const ERROR_CODES = [
   'vad_inference_failed',
   'vad_model_load_failed',
   'vad_stream_closed',
+  'audio_input_behind',
   'realtime_failed',
   'realtime_provider_error',
   'realtime_closed',

@@ -331,4 +331,25 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     );
     await expect(session.sendText('still here')).resolves.toMatchObject({ text: 'ok' });
   });
+
+  it('audio that arrives faster than the VAD scores it is bounded by audio.maxQueuedInputMs: a warning, and the session goes on', async () => {
+    const session = new VoiceSession({
+      sessionId: 'v',
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['ok']),
+      logger: silentLogger,
+      audio: {
+        vad: new MockVad({ frameSamples: FRAME, sampleRate: RATE, async: true }),
+        maxQueuedInputMs: 100,
+      },
+    });
+    current = session;
+    const rec = new EventRecorder(session.eventBus);
+    for (let i = 0; i < 20; i++) session.pushAudio(silence(), RATE);
+    expect(rec.payloads('error').map((e) => [e.error.code, e.severity, e.error.details])).toEqual([
+      ['audio_input_behind', 'warn', { maxQueuedMs: 100, droppedFrames: 1 }],
+    ]);
+    await expect(session.sendText('still here')).resolves.toMatchObject({ text: 'ok' });
+  });
 });

@@ -43,6 +43,8 @@ export interface VoiceAudioOptions {
   endpointing?: Omit<EndpointingOptions, 'endOfTurn' | 'clock'>;
   interruption?: Omit<InterruptionOptions, 'clock'>;
   language?: string;
+  /** Most microphone audio waiting for the VAD, in ms (default 60000; see `UserAudioInputOptions.maxQueuedMs`). */
+  maxQueuedInputMs?: number;
   /** When the server stops listening to the user (e.g. `['first-speech', 'function-call']`); none by default. */
   userMute?: UserMuteStrategy[];
 }
@@ -112,6 +114,7 @@ export function createVoicePipeline(audio: VoiceAudioOptions, hooks: VoicePipeli
         ...(audio.endpointing ? { endpointing: audio.endpointing } : {}),
         ...(audio.interruption ? { interruption: audio.interruption } : {}),
         ...(audio.language ? { language: audio.language } : {}),
+        ...(audio.maxQueuedInputMs !== undefined ? { maxQueuedMs: audio.maxQueuedInputMs } : {}),
         isBotSpeaking: () => speech?.speaking ?? false,
         speech: {
           pause: () => speech?.pause(),

@@ -5,7 +5,7 @@ import { AudioFormatError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
 import type { SttEvent, SttModel, SttStreamOptions } from '../../providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
-import { amplitudeVad } from '../../testing/mock-vad.ts';
+import { amplitudeVad, MockVad } from '../../testing/mock-vad.ts';
 import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
 
 interface Script {
@@ -304,6 +304,66 @@ describe('UserAudioInput', () => {
     bad(() => input.pushAudio(new Int16Array(0), 16000), 'empty_audio_frame');
     bad(() => input.pushAudio(new Int16Array(32000), 16000), 'audio_frame_too_large');
     bad(() => input.pushAudio([1, 2] as unknown as Int16Array, 16000), 'invalid_audio_frame');
+  });
+
+  it('bounds the audio waiting for the VAD: frames over maxQueuedMs are dropped, counted and warned once per backlog', async () => {
+    // A VAD that answers asynchronously, as an ONNX model does: frames pushed meanwhile queue.
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
+    const { input, of } = setup(undefined, { maxQueuedMs: 100, vad });
+    const pushAtOnce = (n: number) => {
+      for (let i = 0; i < n; i++) input.pushAudio(new Int16Array(320), 16000);
+    };
+    // The first frame is scored at once; the next five (100 ms) wait; the last four find it full.
+    pushAtOnce(10);
+    expect(input.droppedFrames).toBe(4);
+    await input.idle();
+    expect(vad.framesScored).toBe(6);
+    const warnings = () => of('error').filter((e) => e.error.code === 'audio_input_behind');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({
+      sessionId: 's1',
+      component: 'vad',
+      severity: 'warn',
+      error: { retryable: true, details: { maxQueuedMs: 100, droppedFrames: 1 } },
+    });
+    // The queue caught up: frames are taken again, and a new backlog warns again.
+    pushAtOnce(10);
+    await input.idle();
+    expect(vad.framesScored).toBe(12);
+    expect(input.droppedFrames).toBe(8);
+    expect(warnings()).toHaveLength(2);
+  });
+
+  it('takes a frame longer than maxQueuedMs when nothing waits', async () => {
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
+    const { input } = setup(undefined, { maxQueuedMs: 10, vad });
+    // 20 ms frames: the first is being scored, the second waits alone, the third finds it full.
+    for (let i = 0; i < 3; i++) input.pushAudio(new Int16Array(320), 16000);
+    await input.idle();
+    expect(input.droppedFrames).toBe(1);
+    expect(vad.framesScored).toBe(2);
+  });
+
+  it('takes a 10 s recording pushed at once by default, and drops nothing', async () => {
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
+    const { input } = setup(undefined, { vad });
+    for (let i = 0; i < 500; i++) input.pushAudio(new Int16Array(320), 16000);
+    await input.idle();
+    expect(vad.framesScored).toBe(500);
+    expect(input.droppedFrames).toBe(0);
+  });
+
+  it('mute empties the queue, so its audio no longer counts against maxQueuedMs', async () => {
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
+    const { input } = setup(undefined, { maxQueuedMs: 100, vad });
+    for (let i = 0; i < 6; i++) input.pushAudio(new Int16Array(320), 16000);
+    input.mute();
+    input.unmute();
+    // One frame is still being scored: five fit behind it, the sixth finds 100 ms waiting.
+    for (let i = 0; i < 6; i++) input.pushAudio(new Int16Array(320), 16000);
+    await input.idle();
+    expect(input.droppedFrames).toBe(1);
+    expect(vad.framesScored).toBe(6);
   });
 
   it('resamples input at another rate for the VAD and STT', async () => {

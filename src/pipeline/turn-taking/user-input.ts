@@ -15,7 +15,7 @@ import { audioLevel } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
 import type { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
-import { AudioFormatError, failureCode, toColloquyError } from '../../errors.ts';
+import { AudioFormatError, failureCode, ProviderError, toColloquyError } from '../../errors.ts';
 import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/types.ts';
 import { checkSpecificationVersion } from '../../specification-version.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -49,6 +49,13 @@ export interface UserAudioInputOptions {
   sttFinalTimeoutMs?: number;
   /** Largest accepted frame (default 1000). */
   maxFrameMs?: number;
+  /**
+   * Most audio waiting to be scored, in ms (default 60000). Frames pushed while the queue holds
+   * more are dropped and counted (`droppedFrames`), with one `audio_input_behind` warning per
+   * backlog: audio that arrives faster than the VAD scores it cannot grow memory without end. To
+   * push a longer recording at once, `await idle()` between chunks or raise this.
+   */
+  maxQueuedMs?: number;
   /** Interval of `audio.level` samples while someone listens (default 100). */
   levelIntervalMs?: number;
   isBotSpeaking: () => boolean;
@@ -67,6 +74,7 @@ type InputState = 'listening' | 'muted' | 'closed';
 
 /** Frame copies kept for reuse (a queue longer than this allocates). */
 const MAX_SPARE_FRAMES = 8;
+const DEFAULT_MAX_QUEUED_MS = 60_000;
 const NONE: ReadonlyArray<VadTransition> = Object.freeze([]);
 const RESOLVED = Promise.resolve();
 
@@ -102,11 +110,17 @@ export class UserAudioInput {
   private readonly endpointing: Endpointing;
   private readonly interruption: InterruptionPolicy;
   private readonly maxFrameMs: number;
+  private readonly maxQueuedMs: number;
   private readonly levelIntervalMs: number;
   private state: InputState = 'listening';
   // Processing queue (frames and their rates), drained one frame at a time.
   private readonly frames = new Fifo<Int16Array>();
   private readonly rates = new Fifo<number>();
+  /** Audio in `frames`, in ms; while over `maxQueuedMs`, new frames are dropped. */
+  private queuedMs = 0;
+  private dropped = 0;
+  /** A backlog is being dropped (warned once, until the queue empties). */
+  private behind = false;
   private draining = false;
   private idleWaiters: Array<() => void> | undefined;
   /** The frame being scored, and whether the pre-roll history took it (then it is not reused here). */
@@ -137,6 +151,7 @@ export class UserAudioInput {
     this.sessionId = options.sessionId;
     this.clock = options.clock ?? systemClock;
     this.maxFrameMs = options.maxFrameMs ?? 1000;
+    this.maxQueuedMs = options.maxQueuedMs ?? DEFAULT_MAX_QUEUED_MS;
     this.levelIntervalMs = options.levelIntervalMs ?? 100;
     this.assertRate(options.inputSampleRate);
     this.detector = new VadDetector({ ...options.vadOptions, vad: options.vad });
@@ -165,6 +180,11 @@ export class UserAudioInput {
     return this.state === 'muted';
   }
 
+  /** Frames dropped because more than `maxQueuedMs` of audio was waiting to be scored. */
+  get droppedFrames(): number {
+    return this.dropped;
+  }
+
   /** Queues one frame of mono PCM16. Throws `AudioFormatError` for a bad rate, empty or oversized frame. */
   pushAudio(frame: Int16Array, sampleRate: number): void {
     if (!(frame instanceof Int16Array)) {
@@ -180,6 +200,11 @@ export class UserAudioInput {
       );
     }
     if (this.state !== 'listening') return;
+    const ms = (frame.length * 1000) / sampleRate;
+    if (this.queuedMs + ms > this.maxQueuedMs && this.frames.length > 0) {
+      this.dropFrame();
+      return;
+    }
     if (this.bus.hasSubscribers('audio.level')) {
       const now = this.clock.now();
       if (now - this.lastLevelAt >= this.levelIntervalMs) {
@@ -193,6 +218,7 @@ export class UserAudioInput {
     }
     this.frames.push(this.copyOf(frame));
     this.rates.push(sampleRate);
+    this.queuedMs += ms;
     if (!this.draining) {
       this.draining = true;
       this.drain();
@@ -227,8 +253,7 @@ export class UserAudioInput {
   mute(): void {
     if (this.state !== 'listening') return;
     this.state = 'muted';
-    this.frames.clear();
-    this.rates.clear();
+    this.clearQueue();
     this.bus.publish('user.mute.start', { sessionId: this.sessionId });
     const stop = this.detector.reset();
     if (stop !== undefined) this.onTransition(stop);
@@ -244,8 +269,7 @@ export class UserAudioInput {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.frames.clear();
-    this.rates.clear();
+    this.clearQueue();
     this.endpointing.cancel();
     this.interruption.reset();
     this.utterance?.abort();
@@ -268,6 +292,7 @@ export class UserAudioInput {
     while (this.frames.length > 0 && this.state === 'listening') {
       const frame = this.frames.shift()!;
       const rate = this.rates.shift()!;
+      this.queuedMs = this.frames.length === 0 ? 0 : this.queuedMs - (frame.length * 1000) / rate;
       this.current = frame;
       this.currentKept = false;
       let scored: ReturnType<VadDetector['push']>;
@@ -297,6 +322,7 @@ export class UserAudioInput {
       return;
     }
     this.draining = false;
+    this.behind = false;
     const waiters = this.idleWaiters;
     this.idleWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve();
@@ -334,6 +360,29 @@ export class UserAudioInput {
     }
     this.toVad = this.resamplerFor(this.toVad, rate, this.detector.sampleRate);
     return this.detector.push(this.toVad ? this.toVad.process(frame) : frame);
+  }
+
+  private clearQueue(): void {
+    this.frames.clear();
+    this.rates.clear();
+    this.queuedMs = 0;
+  }
+
+  /** Drops a frame pushed while the queue is full: counted, and warned once per backlog. */
+  private dropFrame(): void {
+    this.dropped++;
+    if (this.behind) return;
+    this.behind = true;
+    this.bus.publish('error', {
+      sessionId: this.sessionId,
+      component: 'vad',
+      error: new ProviderError(
+        'audio_input_behind',
+        `More than ${this.maxQueuedMs} ms of audio waits to be scored: new frames are dropped until it catches up`,
+        { retryable: true, details: { maxQueuedMs: this.maxQueuedMs, droppedFrames: this.dropped } },
+      ),
+      severity: 'warn',
+    });
   }
 
   /** A copy of the caller's frame, in a buffer freed by an earlier frame when one fits. */
