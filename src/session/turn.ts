@@ -154,6 +154,11 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
       // `start` / `start-step` come before the provider answers: they are not a first token.
       if (!gotPart && part.type !== 'start' && part.type !== 'start-step') {
         gotPart = true;
+        // The first-token timer may be longer than the stall limit: the stall limit applies from now.
+        if (watchdog !== undefined && stallMs < firstMs) {
+          clearTimeout(watchdog);
+          watchdog = undefined;
+        }
         if (watchdog === undefined && stallMs > 0) watchdog = setTimeout(check, stallMs);
       }
       if (!live()) break;

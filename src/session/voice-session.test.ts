@@ -181,6 +181,15 @@ describe('bounded LLM calls', () => {
     expect((await session.sendText('again')).text).toBe('Back again.');
   });
 
+  it('a stall limit shorter than the first-token limit applies from the first part on', async () => {
+    const model = mockLanguageModel([{ parts: [{ text: 'Hello' }, { delayMs: 60_000 }, { text: 'world' }] }]);
+    // The first-token limit stays at its 30 s default.
+    const { session } = makeSession({ model, llmStallTimeoutMs: 100 });
+    const r = await session.sendText('hi');
+    expect(r.error?.code).toBe('llm_stalled');
+    expect(r.text).toBe('Hello');
+  });
+
   it('a quiet stream while a tool runs is not a stall', async () => {
     const slow = tool({
       inputSchema: z.object({}),
