@@ -576,3 +576,62 @@ describe('stream mode (no agent answers)', () => {
     await session.close();
   });
 });
+
+describe('a turn that fails part way', () => {
+  it('a stream that stalls after a finished step keeps that step and the stalled step’s own partial text, once', async () => {
+    const lookup = tool({ inputSchema: z.object({}), execute: async () => 'found' });
+    const model = mockLanguageModel([
+      [{ text: 'Let me check.' }, { toolCall: { name: 'lookup', args: {}, id: 'l1' } }],
+      { parts: [{ text: 'It is' }, { delayMs: 60_000 }, { text: ' never said' }] },
+    ]);
+    const { session } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { lookup } }],
+      llmStallTimeoutMs: 100,
+    });
+    const r = await session.sendText('look it up');
+    expect(r.error?.code).toBe('llm_stalled');
+    expect(r.text).toBe('Let me check.It is');
+    const text = (c: unknown) =>
+      typeof c === 'string'
+        ? c
+        : (c as Array<{ type: string; text?: string }>).map((p) => (p.type === 'text' ? p.text : p.type));
+    expect(session.history.map((m) => [m.role, text(m.content)])).toEqual([
+      ['user', 'look it up'],
+      ['assistant', ['Let me check.', 'tool-call']],
+      ['tool', ['tool-result']],
+      ['assistant', 'It is'],
+    ]);
+    await session.close();
+  });
+
+  it('a background tool still running from an earlier turn does not keep a stalled stream waiting', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const watch = defineTool({
+      inputSchema: z.object({}),
+      execution: 'background',
+      execute: () => gate.then(() => 'done'),
+    });
+    const model = mockLanguageModel([
+      [{ toolCall: { name: 'watch', args: {}, id: 'bg1' } }],
+      'Watching.',
+      { parts: [{ text: 'Hello' }, { delayMs: 60_000 }, { text: 'world' }] },
+    ]);
+    const { session, rec } = makeSession({
+      model,
+      agents: [{ name: 'main', instructions: 'x', tools: { watch } }],
+      announceBackgroundResults: false,
+      llmStallTimeoutMs: 100,
+    });
+    await session.sendText('watch it');
+    expect(rec.first('tool.call')).toMatchObject({ id: 'bg1', execution: 'background' });
+    const r = await session.sendText('and now?');
+    expect(r.error?.code).toBe('llm_stalled');
+    release();
+    await rec.waitFor('tool.result', (p) => p.toolCallId === 'bg1');
+    await session.close();
+  });
+});
