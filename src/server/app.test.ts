@@ -5,6 +5,7 @@
  * are in server-admission.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import { loadServerConfig } from './config.ts';
 import { type RunningServer, startServer } from './server.ts';
@@ -103,5 +104,63 @@ describe('other routes', () => {
   ])('%s %s → %i %j', async (method, path, status, answer) => {
     const res = await fetch(`${server.url}${path}`, { method });
     expect({ status: res.status, json: await res.json() }).toEqual({ status, json: answer });
+  });
+});
+
+describe('a failing route, and a draining node outside a cluster', () => {
+  let node: RunningServer;
+  beforeAll(async () => {
+    const config = loadServerConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      COLLOQUY_STORE: 'memory',
+      COLLOQUY_RESUME_WINDOW_MS: '0',
+      COLLOQUY_VAD: 'energy',
+    });
+    node = await startServer({
+      config,
+      logger: silentLogger,
+      registerRoutes: (app) => {
+        app.get('/fails/plain', () => {
+          throw new Error('db password is hunter2');
+        });
+        app.get('/fails/typed', () => {
+          throw new InvalidInputError('invalid_argument', 'The widget id is not a number');
+        });
+      },
+    });
+  });
+  afterAll(() => node?.close());
+  const get = async (path: string, init?: RequestInit) => {
+    const res = await fetch(`${node.url}${path}`, init);
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), json: await res.json() };
+  };
+
+  it('a handler that throws answers 500: a Colloquy error with its message, anything else without details', async () => {
+    expect(await get('/fails/plain')).toEqual({
+      status: 500,
+      retryAfter: null,
+      json: { info: 'Internal server error' },
+    });
+    expect(await get('/fails/typed')).toEqual({
+      status: 500,
+      retryAfter: null,
+      json: { info: 'The widget id is not a number' },
+    });
+  });
+
+  it('once draining: /health answers 503 "draining" and /connect 503 node_draining with Retry-After', async () => {
+    expect(await get('/connect', { method: 'POST', body: '{}' })).toMatchObject({ status: 200 });
+    await node.drain(0);
+    expect(await get('/health')).toEqual({
+      status: 503,
+      retryAfter: null,
+      json: { status: 'draining', sessions: 0 },
+    });
+    expect(await get('/connect', { method: 'POST', body: '{}' })).toEqual({
+      status: 503,
+      retryAfter: '1',
+      json: { info: 'This server is draining and starts no new session', code: 'node_draining' },
+    });
   });
 });
