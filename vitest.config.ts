@@ -22,6 +22,8 @@ export default defineConfig({
     // and the report names every test that needed its retry. Mutation runs use their own config
     // (vitest.stryker.config.ts) without retries.
     retry: 1,
+    // The default report, plus the error of every attempt that was retried (the default drops it).
+    reporters: ['default', './test/support/retry-reporter.ts'],
     projects: [
       {
         extends: true,

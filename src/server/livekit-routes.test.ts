@@ -263,18 +263,37 @@ describe('LiveKit routes', () => {
     });
 
     it('a client that never completes ICE: the room closes at the timeout, the session is cleaned up', async () => {
-      const signal = await openSignal(server.url, {
-        access_token: token('room-ice'),
-        join_request: joinParam(new proto.JoinRequest({})),
+      // A server of its own with a short ICE timeout (the other tests' rooms must outlive their ICE).
+      let iceRoutes!: LiveKitRoutes;
+      const iceServer = await startTestServer({
+        registerRoutes: (app, ctx) => {
+          iceRoutes = registerLiveKitRoutes(app, ctx, { keys, room: { iceTimeoutMs: 500 } });
+        },
       });
-      if (typeof signal === 'number') throw new Error(`refused ${signal}`);
-      await signal.next('join');
-      const session = routes.session('room-ice')!;
-      expect(await session.closed).toBe('ice_timeout');
-      const leave = (await signal.next('leave')).message.value as proto.LeaveRequest;
-      expect(leave.action).toBe(proto.LeaveRequest_Action.DISCONNECT);
-      await signal.closed;
-      expect(routes.room('room-ice')).toBeUndefined();
+      const { registry } = iceServer.context;
+      const ended = new Promise<string>((resolve) => {
+        registry.onChange((change) => {
+          if (change.type === 'ended') resolve(change.id);
+        });
+      });
+      try {
+        const signal = await openSignal(iceServer.url, {
+          access_token: token('room-ice'),
+          join_request: joinParam(new proto.JoinRequest({})),
+        });
+        if (typeof signal === 'number') throw new Error(`refused ${signal}`);
+        await signal.next('join');
+        const record = registry.get(await ended);
+        expect(record?.transport).toBe('livekit');
+        expect(record?.closeReason).toBe('ice_timeout');
+        const leave = (await signal.next('leave')).message.value as proto.LeaveRequest;
+        expect(leave.action).toBe(proto.LeaveRequest_Action.DISCONNECT);
+        await signal.closed;
+        expect(iceRoutes.room('room-ice')).toBeUndefined();
+      } finally {
+        await iceRoutes.closeAll();
+        await iceServer.close();
+      }
     });
 
     it('an offer the WebRTC stack refuses ends the room instead of hanging', async () => {

@@ -102,10 +102,14 @@ export function colloquy(
   return run.exited.finally(() => clearTimeout(timer));
 }
 
-/** `colloquy start` with `env` (over a clean environment, on a free port); resolves once it listens. */
+/**
+ * `colloquy start` with `env` (over a clean environment, on a free port); resolves once it listens.
+ * One process unless `env` asks for workers: the default (one worker per core behind a primary)
+ * starts three processes on a two-core machine, which tests not about workers do not need.
+ */
 export async function startColloquy(env: Record<string, string>): Promise<{ run: Running; url: string }> {
   const run = launch(process.execPath, [BIN, 'start'], {
-    env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+    env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_WORKERS: '1', ...env }),
   });
   const [, url] = await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000).catch((err: unknown) => {
     run.child.kill('SIGKILL');

@@ -183,8 +183,9 @@ describe('graceful shutdown', () => {
   }, 90_000);
 
   it('SIGINT to the colloquy command does the same', async () => {
+    // One process (the test above runs the default, a primary with its workers).
     const run = launch(process.execPath, [BIN, 'start'], {
-      env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory' }),
+      env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', COLLOQUY_STORE: 'memory', COLLOQUY_WORKERS: '1' }),
     });
     const [, url] = (await run.waitFor(/Colloquy listening on (http:\/\/\S+)/, 60_000)) as RegExpMatchArray;
     const client = await connectRaw(url!);
