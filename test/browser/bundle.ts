@@ -2,8 +2,8 @@
  * Builds the test page (page/main.ts + the real Pipecat client packages) with esbuild at test time,
  * into a temp directory, and serves it from a loopback HTTP server.
  */
-import { rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,19 +28,34 @@ const HTML = `<!doctype html>
 
 const pending = new Map<string, Promise<PageBundle>>();
 
-/** Bundles the Pipecat test page once per process (into `<tmp>/colloquy-test-page-<pid>`). */
+/** Bundles the Pipecat test page once per test run (see `bundleEntry`). */
 export function bundlePage(): Promise<PageBundle> {
   return bundleEntry(PAGE_ENTRY, 'colloquy-test-page');
 }
 
-/** Bundles a browser entry (and the real client packages it imports) once per process. */
+/**
+ * Where a test run keeps its page bundles, shared by its test files (set by the global setup,
+ * test/support/build-once.ts, which removes it at the end of the run).
+ */
+export const BUNDLE_DIR_ENV = 'COLLOQUY_TEST_BUNDLES';
+
+/**
+ * Bundles a browser entry (and the real client packages it imports) once per test run: the first
+ * file that needs it builds it into the run's directory, the others read it from there. Outside a
+ * run (no directory given), once per process.
+ */
 export function bundleEntry(entry: string, name: string): Promise<PageBundle> {
   let bundle = pending.get(entry);
   if (bundle) return bundle;
   bundle = (async () => {
-    const dir = join(tmpdir(), `${name}-${process.pid}`);
+    const shared = process.env[BUNDLE_DIR_ENV];
+    const final = shared ? join(shared, name) : join(tmpdir(), `${name}-${process.pid}`);
+    const at = (dir: string) => ({ dir, html: join(dir, 'index.html'), js: join(dir, 'page.js') });
+    if (shared && existsSync(at(final).html)) return at(final);
+    // Built in a directory of this process, then moved into place whole.
+    const dir = shared ? `${final}.${process.pid}` : final;
     await mkdir(dir, { recursive: true });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    if (!shared) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const result = await build({
       entryPoints: [entry],
       bundle: true,
@@ -55,7 +70,14 @@ export function bundleEntry(entry: string, name: string): Promise<PageBundle> {
     if (result.errors.length)
       throw new Error(`page bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);
     await writeFile(join(dir, 'index.html'), HTML);
-    return { dir, html: join(dir, 'index.html'), js: join(dir, 'page.js') };
+    if (dir === final) return at(final);
+    try {
+      await rename(dir, final);
+    } catch {
+      // Another file of the run moved its own build there first.
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return at(final);
   })();
   pending.set(entry, bundle);
   bundle.catch(() => pending.delete(entry));
