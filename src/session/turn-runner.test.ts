@@ -467,6 +467,27 @@ describe('what background work tells the agent', () => {
   });
 });
 
+describe('subagents started in a turn', () => {
+  it('a subagent can ask the user through the client: it gets the ask_user tool', async () => {
+    const researcherModel = mockLanguageModel(['Tides follow the moon.']);
+    const { session, rec } = makeSession({
+      model: mockLanguageModel([
+        [{ toolCall: { name: 'handoff_to_researcher', args: { task: 'tides' }, id: 'h1' } }],
+        'I asked our researcher.',
+      ]),
+      agents: [
+        { name: 'main', instructions: 'main', subagents: ['researcher'], transfers: [] },
+        { name: 'researcher', instructions: 'research', model: researcherModel, transfers: [] },
+      ],
+      announceBackgroundResults: false,
+    });
+    await session.sendText('why are there tides?');
+    await rec.waitFor('subagent.notification');
+    expect(researcherModel.doGenerateCalls[0].tools?.map((t) => t.name)).toEqual(['ask_user']);
+    await session.close();
+  });
+});
+
 describe('steps of a turn', () => {
   /** A model that calls its tool at every step. */
   const loop = () => mockLanguageModel([[{ toolCall: { name: 'ping', args: {} } }]]);
