@@ -126,6 +126,35 @@ describe('background notes', () => {
     await session.close();
   });
 
+  it('a note that arrives during a turn the client then stops is announced once that turn is cut', async () => {
+    const model = mockLanguageModel([
+      { parts: [{ text: 'Working' }, { delayMs: 60_000 }, { text: ' never said' }] },
+      'The parcel has arrived.',
+    ]);
+    const { session, rec } = makeSession({ model });
+    const first = session.sendText('Where is my parcel?');
+    await rec.waitFor('llm.text.delta');
+    session.notify('[parcel delivered]');
+    session.interrupt('client_request');
+    expect(await first).toMatchObject({ interrupted: true, reason: 'client_request' });
+    const announced = await rec.waitFor('assistant.text', (p) => p.text === 'The parcel has arrived.');
+    expect(session.pendingNotifications).toEqual([]);
+    expect(rec.types(['turn.start', 'turn.interrupted', 'turn.end'])).toEqual([
+      'turn.start',
+      'turn.interrupted',
+      'turn.start',
+      'turn.end',
+    ]);
+    expect(rec.payloads('turn.end')[0].turnId).toBe(announced.turnId);
+    expect(session.history.map((m) => m.content)).toEqual([
+      'Where is my parcel?',
+      'Working',
+      '[parcel delivered]',
+      expect.anything(),
+    ]);
+    await session.close();
+  });
+
   it('notes that arrive together are one history message, one line each', async () => {
     const model = mockLanguageModel([{ parts: [{ text: 'One moment.' }], chunkDelayMs: 5 }, 'Both done.']);
     const { session, rec } = makeSession({ model });

@@ -275,10 +275,14 @@ export class TurnRunner {
     if (messages.length) this.h.conversation.append(...messages);
   }
 
-  /** Cut the running turn short (barge-in, `interrupt`); a spoken turn waiting for it starts after. */
+  /**
+   * Cut the running turn short (barge-in, `interrupt`); a spoken turn waiting for it starts after,
+   * else background results that waited for it are announced.
+   */
   interrupt(reason: InterruptReason): void {
     this.cut(reason);
     this.afterTurn();
+    this.flushNotifications();
   }
 
   private cut(reason: InterruptReason): void {
