@@ -46,4 +46,65 @@ describe('untilAborted', () => {
     ).rejects.toMatchObject({ name: 'AbortError' });
     expect(seen).toEqual([1]);
   });
+
+  it('a consumer that stops early (break) stops the source and removes its listener', async () => {
+    const controller = new AbortController();
+    let stopped = 0;
+    async function* source() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        stopped++;
+      }
+    }
+    const seen: number[] = [];
+    for await (const x of untilAborted(source(), controller.signal)) {
+      seen.push(x);
+      if (x === 2) break;
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(stopped).toBe(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it("a source's error ends the iteration with that error; later calls are done", async () => {
+    const controller = new AbortController();
+    async function* source() {
+      yield 1;
+      throw new Error('stream broke');
+    }
+    const iterator = untilAborted(source(), controller.signal)[Symbol.asyncIterator]();
+    expect(await iterator.next()).toEqual({ done: false, value: 1 });
+    await expect(iterator.next()).rejects.toThrow('stream broke');
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an already aborted signal rejects the first call without opening the source', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    let opened = false;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]() {
+        opened = true;
+        return { next: async () => ({ done: false, value: 1 }) };
+      },
+    };
+    await expect(untilAborted(source, controller.signal)[Symbol.asyncIterator]().next()).rejects.toThrow('gone');
+    expect(opened).toBe(false);
+  });
+
+  it('calls made before the previous one settles get the items in order', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue();
+    const iterator = untilAborted(source, controller.signal)[Symbol.asyncIterator]();
+    const calls = [iterator.next(), iterator.next(), iterator.next(), iterator.next()];
+    source.push(Int16Array.of(1));
+    source.push(Int16Array.of(2));
+    source.push(Int16Array.of(3));
+    source.end();
+    const results = await Promise.all(calls);
+    expect(results.map((r) => (r.done ? 'done' : r.value[0]))).toEqual([1, 2, 3, 'done']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });
