@@ -90,7 +90,9 @@ describe('untilAborted', () => {
         return { next: async () => ({ done: false, value: 1 }) };
       },
     };
-    await expect(untilAborted(source, controller.signal)[Symbol.asyncIterator]().next()).rejects.toThrow('gone');
+    await expect(untilAborted(source, controller.signal)[Symbol.asyncIterator]().next()).rejects.toThrow(
+      'gone',
+    );
     expect(opened).toBe(false);
   });
 
