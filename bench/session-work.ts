@@ -16,7 +16,7 @@ import { GCProfiler } from 'node:v8';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { BenchSession, FRAME_MS, FRAME_SAMPLES, INPUT_RATE, Mic, toneFrames } from './harness.ts';
 import { round, sleep } from './stats.ts';
-import { warmUp } from './warmup.ts';
+import { INSTANT, warmUp } from './warmup.ts';
 
 export interface SessionWorkResult {
   sessions: number;
@@ -81,14 +81,7 @@ export async function runSessionWork(sessions = 100, turnsPerSession = 3): Promi
       new BenchSession({
         id: `work-${i}`,
         vad: new MockVad({ frameSamples: FRAME_SAMPLES }),
-        latencies: { sttMs: 0, llmMs: 0, ttsMs: 0 },
-        policy: {
-          minSpeechMs: 40,
-          minSilenceMs: 40,
-          endpointingMs: 0,
-          minInterruptionMs: 300,
-          pauseOnSpeech: true,
-        },
+        ...INSTANT,
         answer: 'Sure, here you go. Anything else?',
       }),
   );

@@ -9,19 +9,24 @@ import { MockVad } from '../src/testing/mock-vad.ts';
 import { BenchSession, FRAME_SAMPLES, framesOf, INPUT_RATE, Mic, toneFrames } from './harness.ts';
 import { within } from './stats.ts';
 
+/** Zero-latency stand-ins and short policy waits: turns as fast as the pipeline goes. */
+export const INSTANT = {
+  latencies: { sttMs: 0, llmMs: 0, ttsMs: 0 },
+  policy: {
+    minSpeechMs: 40,
+    minSilenceMs: 40,
+    endpointingMs: 0,
+    minInterruptionMs: 300,
+    pauseOnSpeech: true,
+  },
+} as const;
+
 /** Spoken turns pushed faster than real time (the VAD runs on sample time) with zero-latency providers. */
 export async function warmUp(turns: number): Promise<void> {
   const bs = new BenchSession({
     id: 'warmup',
     vad: new MockVad({ frameSamples: FRAME_SAMPLES }),
-    latencies: { sttMs: 0, llmMs: 0, ttsMs: 0 },
-    policy: {
-      minSpeechMs: 40,
-      minSilenceMs: 40,
-      endpointingMs: 0,
-      minInterruptionMs: 300,
-      pauseOnSpeech: true,
-    },
+    ...INSTANT,
     answer: 'Sure.',
     msPerChar: 4,
   });
