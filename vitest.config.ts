@@ -1,11 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that run a server, a browser, WebRTC or speech recognition in real time, or start child
- * processes and databases: they run one file at a time, after the rest, so a real-time test never
- * shares the two cores of a small CI machine with another test file.
+ * Files that run a browser, WebRTC or speech recognition in real time: they run one file at a time,
+ * after the rest, so a real-time test never shares the two cores of a small CI machine with another
+ * test file.
  */
-const LIVE = ['test/e2e/**', 'test/cli/**', 'test/cluster/**', 'test/browser/**', 'test/audio/**'];
+const LIVE = ['test/e2e/**', 'test/browser/**', 'test/audio/**'];
+/**
+ * Files that run the `colloquy` command, its workers and cluster nodes as child processes (with
+ * their own Redis and PostgreSQL): mostly waiting on other processes, so they run beside the unit
+ * files instead of after everything.
+ */
+const PROCESSES = ['test/cli/**', 'test/cluster/**'];
 
 export default defineConfig({
   // Tests import the package by name from source (the `colloquy-source` export condition).
@@ -30,10 +36,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...LIVE, '**/node_modules/**'],
+          exclude: [...LIVE, ...PROCESSES, '**/node_modules/**'],
           typecheck: { enabled: true, include: ['src/**/*.test-d.ts'] },
-          // Unit, fuzz, package and docs tests: two files at a time.
-          maxWorkers: 2,
+          // Unit, fuzz, package and docs tests, and the child-process files (the next project, same
+          // group): three files at a time in all.
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'processes',
+          include: PROCESSES.map((glob) => `${glob}/*.test.ts`),
+          maxWorkers: 3,
           sequence: { groupOrder: 0 },
         },
       },
