@@ -19,7 +19,12 @@ export default class RetryReporter implements Reporter {
       const task = this.vitest?.state.idMap.get(id);
       const name = task ? `${task.file.name} > ${task.name}` : id;
       const result = packs.find(([packId]) => packId === id)?.[1];
-      const errors = (result?.errors ?? []).map((e) => e.stack ?? e.message).join('\n');
+      // A timeout's stack is a placeholder: the message says what happened.
+      const errors = (result?.errors ?? [])
+        .map(
+          (e) => `${e.name ?? 'Error'}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`,
+        )
+        .join('\n');
       process.stderr.write(`\n[retrying after a failed attempt] ${name}\n${errors}\n\n`);
     }
   }
