@@ -33,6 +33,10 @@ describe('interruption signals', () => {
     session.interrupt('client_request');
     // Synchronously: the provider call is told to stop; nothing waits for a late token.
     expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toMatchObject({
+      code: 'turn_interrupted',
+      message: 'Turn interrupted: client_request',
+    });
     expect(await turn).toMatchObject({ interrupted: true, reason: 'client_request' });
     await session.close();
   });

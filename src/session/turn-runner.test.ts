@@ -64,6 +64,17 @@ describe('turn input: images', () => {
     await session.close();
   });
 
+  it('an image turn after others sends the earlier messages as they are, and the image with its own message', async () => {
+    const model = mockLanguageModel(['Hello.', 'A red square.']);
+    const { session } = makeSession({ model });
+    await session.sendText('Hi');
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    await session.sendText('What is this?', { images: [{ data: png, mediaType: 'image/png' }] });
+    expect(model.calls[1].prompt.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(userContents(model.calls[1].prompt)).toEqual([['Hi'], ['What is this?', 'file']]);
+    await session.close();
+  });
+
   it('an empty image list is no image', async () => {
     const model = mockLanguageModel(['Hi.']);
     const { session, rec } = makeSession({ model });
@@ -185,12 +196,48 @@ describe('background notes', () => {
     const { session, rec } = makeSession();
     await session.close();
     session.notify('[too late]');
+    expect(session.pendingNotifications).toEqual([]);
     expect(session.history).toEqual([]);
     expect(rec.types('turn.start')).toEqual([]);
   });
 });
 
 describe('transfers within one turn', () => {
+  it('a turn cut after its transfer tool ran, before its step ended, carries out no transfer', async () => {
+    const slow = tool({ inputSchema: z.object({}), execute: () => new Promise<string>(() => {}) });
+    const frontModel = mockLanguageModel([
+      [
+        { toolCall: { name: 'transfer_to_agent', args: { agent: 'billing' }, id: 't1' } },
+        { toolCall: { name: 'slow', args: {}, id: 's1' } },
+      ],
+    ]);
+    const { session, rec } = makeSession({
+      agents: [
+        {
+          name: 'front',
+          instructions: 'You greet.',
+          description: 'greets',
+          model: frontModel,
+          tools: { slow },
+        },
+        {
+          name: 'billing',
+          instructions: 'You bill.',
+          description: 'invoices',
+          model: mockLanguageModel(['Hi.']),
+        },
+      ],
+      model: frontModel,
+    });
+    const turn = session.sendText('invoice please');
+    await rec.waitFor('tool.result', (p) => p.toolCallId === 't1');
+    session.interrupt('client_request');
+    expect(await turn).toMatchObject({ interrupted: true, agentName: 'front' });
+    expect(rec.types('agent.transfer')).toEqual([]);
+    expect(session.currentAgent).toBe('front');
+    await session.close();
+  });
+
   it('agents that keep transferring to each other stop after three transfers in one turn', async () => {
     const transferTo = (agent: string) => [{ toolCall: { name: 'transfer_to_agent', args: { agent } } }];
     const frontModel = mockLanguageModel([transferTo('billing')]);
@@ -574,13 +621,20 @@ describe('what the user said in earlier sessions', () => {
 describe('cutting a turn short', () => {
   it('a turn replaced before it reached the model never calls it', async () => {
     const model = mockLanguageModel(['Second.']);
-    const { session } = makeSession({ model });
+    const { session, rec } = makeSession({ model });
     const first = session.sendText('one');
     const second = session.sendText('two');
     expect(await first).toMatchObject({ interrupted: true, reason: 'interrupted', text: '' });
     expect(await second).toMatchObject({ interrupted: false, text: 'Second.' });
     expect(model.calls).toHaveLength(1);
     expect(userContents(model.calls[0].prompt)).toEqual([['one'], ['two']]);
+    // The cut turn ends with turn.interrupted only.
+    expect(rec.types(['turn.start', 'turn.interrupted', 'turn.end'])).toEqual([
+      'turn.start',
+      'turn.interrupted',
+      'turn.start',
+      'turn.end',
+    ]);
     await session.close();
   });
 
@@ -607,6 +661,7 @@ describe('cutting a turn short', () => {
     expect(answer.startsWith(r.text) && r.text.length < answer.length).toBe(true);
     expect(rec.payloads('llm.end').map((p) => p.outcome)).toEqual(['finish']);
     expect(rec.first('assistant.text')).toMatchObject({ text: r.text, interrupted: true });
+    expect(rec.types(['turn.interrupted', 'turn.end'])).toEqual(['turn.interrupted']);
     await session.close();
   });
 });
