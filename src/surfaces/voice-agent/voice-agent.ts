@@ -99,6 +99,12 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
   private fullSpeechCount = 0;
   /** Aborted by `destroy()`; created when a call first needs it (an idle agent holds none). */
   private lifetimeController: AbortController | undefined;
+  /**
+   * What a recording's transcription runs on: aborted by `destroy()` or when the socket it came
+   * through closes. One per socket, made at its first recording: `AbortSignal.any` per recording
+   * cost tens of microseconds each and left a dependent signal on the long-lived ones every time.
+   */
+  private inputSignal: { link: AbortSignal; signal: AbortSignal } | undefined;
 
   constructor(
     options: VoiceAgentOptions,
@@ -483,10 +489,18 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
       audio: bytes,
       bus: this.bus,
       sessionId: this.session.sessionId,
-      signal: AbortSignal.any([this.lifetime.signal, this.link.signal]),
+      signal: this.transcriptionSignal(),
       onEmpty: (error) =>
         this.link.send({ type: 'transcription_error', error: error.message, code: error.code }),
     });
+  }
+
+  private transcriptionSignal(): AbortSignal {
+    const link = this.link.signal;
+    if (this.inputSignal?.link !== link) {
+      this.inputSignal = { link, signal: AbortSignal.any([this.lifetime.signal, link]) };
+    }
+    return this.inputSignal.signal;
   }
 
   private enqueueFromClient(messageType: string, run: () => Promise<string>): void {
