@@ -98,6 +98,8 @@ export interface TurnResult {
 export interface ActiveTurn {
   id: string;
   controller: AbortController;
+  /** The running LLM call's own controller (aborted with the turn; the watchdog aborts it alone). */
+  llm?: AbortController;
   agentName: string;
   /** Assistant text streamed so far in this turn (all passes). */
   text: string;

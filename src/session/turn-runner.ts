@@ -157,19 +157,23 @@ export class TurnRunner {
   }
 
   private async runTurn(turn: ActiveTurn): Promise<void> {
-    const { signal } = turn.controller;
     if (this.h.mode === 'stream') return this.endTurn(turn, undefined);
-    const speech = this.h.speech?.beginResponse(turn.id, signal);
+    // The turn's signal is made only for what needs one (speech, a running tool): creating an
+    // AbortSignal costs Node tens of microseconds. A cut turn is no longer `current` (see `cut`).
+    const cut = () => this.current !== turn;
+    const speech = this.h.speech?.beginResponse(turn.id, turn.controller.signal);
     turn.speech = speech;
     let error: ColloquyError | undefined;
     let passes = 0;
     try {
       await this.h.memory?.ready;
-      while (!signal.aborted) {
+      while (!cut()) {
         const agent = this.h.agents.get(turn.agentName)!;
         const transfer: { request?: TransferRequest } = {};
         turn.inflight = '';
         turn.llmStreaming = true;
+        const controller = new AbortController();
+        turn.llm = controller;
         const result = await runLlmPass({
           bus: this.h.bus,
           sessionId: this.h.sessionId,
@@ -186,7 +190,9 @@ export class TurnRunner {
             bus: this.h.bus,
             sessionId: this.h.sessionId,
             turnId: turn.id,
-            turnSignal: signal,
+            get turnSignal() {
+              return turn.controller.signal;
+            },
             sessionSignal: this.h.sessionSignal,
             running: this.h.running,
             toolTimeoutMs: this.h.options.toolTimeoutMs ?? 10_000,
@@ -200,7 +206,8 @@ export class TurnRunner {
             ...toArray(agent.stopWhen ?? this.h.options.stopWhen ?? stepCountIs(5)),
             () => transfer.request !== undefined,
           ],
-          signal,
+          controller,
+          cut,
           sink: {
             pushText: (delta) => {
               turn.text += delta;
@@ -215,7 +222,8 @@ export class TurnRunner {
             return false;
           },
         });
-        if (result.outcome === 'abort' || signal.aborted) return;
+        if (result.outcome === 'abort' || cut()) return;
+        turn.llm = undefined;
         turn.llmStreaming = false;
         turn.pending.push(...result.stepMessages);
         const stepText = assistantText(result.stepMessages);
@@ -234,7 +242,7 @@ export class TurnRunner {
       error = isColloquyError(err) ? err : new ColloquyError('turn_failed', String(err), { cause: err });
       this.h.reportError('session', error, 'error');
     }
-    if (signal.aborted || this.current !== turn) return;
+    if (cut()) return;
     this.endTurn(turn, error);
   }
 
@@ -291,7 +299,9 @@ export class TurnRunner {
     this.current = undefined;
     const outcome = turn.speech ? this.h.speech?.interrupt(reason) : undefined;
     const heard = outcome && outcome.turnId === turn.id ? outcome.heardText : turn.text;
-    turn.controller.abort(new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`));
+    const interrupted = new ColloquyError('turn_interrupted', `Turn interrupted: ${reason}`);
+    turn.controller.abort(interrupted);
+    turn.llm?.abort(interrupted);
     if (turn.llmStreaming) {
       this.h.bus.publish('llm.end', {
         sessionId: this.h.sessionId,

@@ -66,7 +66,10 @@ export function buildTurnTools(c: TurnToolsContext): ToolSet {
     sessionId: c.sessionId,
     agentName: agent.name,
     turnId: c.turnId,
-    signal: c.turnSignal,
+    // Read when a tool runs: the turn's signal is made only then.
+    get signal() {
+      return c.turnSignal;
+    },
     sessionSignal: c.sessionSignal,
     running: c.running,
     defaultTimeoutMs: c.toolTimeoutMs,

@@ -1,7 +1,7 @@
 /**
  * One LLM pass of a turn for one agent: `streamText` with multi-step tool calling, every stream part
- * published on the bus with the turn's id, text forwarded to speech as it streams. Once the turn's
- * signal is aborted nothing more is published (late output of an aborted turn is dropped).
+ * published on the bus with the turn's id, text forwarded to speech as it streams. Once the turn is
+ * cut nothing more is published (late output of an aborted turn is dropped).
  */
 import {
   type LanguageModel,
@@ -30,7 +30,13 @@ export interface LlmPassOptions {
   messages: ModelMessage[];
   tools: ToolSet;
   stopWhen: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
-  signal: AbortSignal;
+  /**
+   * The call's own controller, made by the caller for this pass: the caller aborts it when the turn
+   * is cut, the watchdog when the model stalls (no listener on a turn signal per pass).
+   */
+  controller: AbortController;
+  /** True once the turn was cut: nothing more is published and the pass ends `abort`. */
+  cut(): boolean;
   /** Receives assistant text deltas as they stream (speech, transcript). */
   sink?: TextSink;
   /** Bound on time to the first stream part (0 = none). */
@@ -90,8 +96,7 @@ function definedOnly<T extends Record<string, number | undefined>>(
 }
 
 export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
-  const { bus, sessionId, turnId, signal } = o;
-  const live = () => !signal.aborted;
+  const { bus, sessionId, turnId, controller } = o;
   let text = '';
   let stepMessages: ModelMessage[] = [];
   let stepNumber = 0;
@@ -99,11 +104,6 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
   const textParts = new Map<string, string>();
   const reasoningParts = new Map<string, string>();
 
-  // Our own controller so the watchdog can abort the request too.
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', onAbort, { once: true });
   // Watchdog: no stream part for firstTokenTimeoutMs (before the first) or stallTimeoutMs (between
   // parts, while no tool of the turn runs) aborts the call. One timer, re-armed lazily: a part costs
   // one clock read.
@@ -161,7 +161,7 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
         }
         if (watchdog === undefined && stallMs > 0) watchdog = setTimeout(check, stallMs);
       }
-      if (!live()) break;
+      if (o.cut()) break;
       switch (part.type) {
         case 'start-step':
           bus.publish('llm.step.start', { sessionId, turnId, stepNumber });
@@ -262,13 +262,12 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
       }
     }
   } catch (err) {
-    if (!signal.aborted && streamError === undefined) streamError = err;
+    if (!o.cut() && streamError === undefined) streamError = err;
   } finally {
     if (watchdog) clearTimeout(watchdog);
-    signal.removeEventListener('abort', onAbort);
   }
 
-  if (signal.aborted) return { outcome: 'abort', text, stepMessages };
+  if (o.cut()) return { outcome: 'abort', text, stepMessages };
   if (streamError !== undefined) {
     const authStatus = authFailureStatus(streamError);
     // The provider refusing the credentials is fatal: no later turn can succeed.
