@@ -42,6 +42,9 @@ function keysOf(table: object): ReadonlySet<PropertyKey> {
   return keys;
 }
 
+/** The route of a type no table maps (shared). */
+const NO_ROUTE: ReadonlyArray<unknown> = Object.freeze([]);
+
 export interface EventBusOptions {
   logger?: Logger;
   /** Called with the error a handler threw and the event type it was handling. */
@@ -66,6 +69,12 @@ export class EventBus<M extends object = EventMap> {
   private readonly handlers = new Map<keyof M, ReadonlyArray<Handler<any>>>();
   private allHandlers: ReadonlyArray<AnyHandler<M>> = [];
   private tables: ReadonlyArray<TableSubscription> = [];
+  /**
+   * Per event type, the table mappers it reaches and their contexts (`[mapper, context, …]`), built
+   * at a type's first publish and dropped when the tables change: a publish looks its route up once
+   * instead of asking every table.
+   */
+  private routes: Map<keyof M, ReadonlyArray<unknown>> | undefined;
   private readonly logger: Logger;
   private onHandlerError: ((error: unknown, type: string) => void) | undefined;
   private reporting = false;
@@ -122,8 +131,10 @@ export class EventBus<M extends object = EventMap> {
       context,
     };
     this.tables = [...this.tables, entry];
+    this.routes = undefined;
     return () => {
       this.tables = this.tables.filter((t) => t !== entry);
+      this.routes = undefined;
     };
   }
 
@@ -133,21 +144,29 @@ export class EventBus<M extends object = EventMap> {
    */
   unsubscribeTable<C>(table: EventTable<M, C>, context: C): void {
     this.tables = this.tables.filter((t) => t.table !== table || t.context !== context);
+    this.routes = undefined;
   }
 
   /** True when publishing `type` would reach someone; lets producers skip building payloads. */
   hasSubscribers(type: keyof M): boolean {
-    return this.allHandlers.length > 0 || this.handlers.has(type) || this.inTables(type);
+    return this.allHandlers.length > 0 || this.handlers.has(type) || this.route(type).length > 0;
   }
 
-  private inTables(type: keyof M): boolean {
-    const tables = this.tables;
-    for (let i = 0; i < tables.length; i++) if (tables[i].keys.has(type)) return true;
-    return false;
+  /** The table mappers `type` reaches, with their contexts, in table subscription order. */
+  private route(type: keyof M): ReadonlyArray<unknown> {
+    if (this.routes === undefined) this.routes = new Map();
+    let route = this.routes.get(type);
+    if (route === undefined) {
+      const found: unknown[] = [];
+      for (const t of this.tables) if (t.keys.has(type)) found.push(t.table[type], t.context);
+      route = found.length > 0 ? found : NO_ROUTE;
+      this.routes.set(type, route);
+    }
+    return route;
   }
 
   publish<K extends keyof M>(type: K, payload: M[K]): void {
-    if (!this.handlers.has(type) && this.allHandlers.length === 0 && !this.inTables(type)) return;
+    if (this.allHandlers.length === 0 && !this.handlers.has(type) && this.route(type).length === 0) return;
     if (this.dispatching) {
       this.queue.push([type, payload]);
       return;
@@ -168,7 +187,7 @@ export class EventBus<M extends object = EventMap> {
   private dispatch<K extends keyof M>(type: K, payload: M[K]): void {
     const list = this.handlers.get(type);
     const all = this.allHandlers;
-    const tables = this.tables;
+    const route = this.route(type);
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         try {
@@ -178,11 +197,9 @@ export class EventBus<M extends object = EventMap> {
         }
       }
     }
-    for (let i = 0; i < tables.length; i++) {
-      const mapper = tables[i].table[type];
-      if (typeof mapper !== 'function') continue;
+    for (let i = 0; i < route.length; i += 2) {
       try {
-        mapper(payload, tables[i].context);
+        (route[i] as TableMapper<unknown, unknown>)(payload, route[i + 1]);
       } catch (error) {
         this.report(error, type as string);
       }
@@ -204,6 +221,7 @@ export class EventBus<M extends object = EventMap> {
     this.handlers.clear();
     this.allHandlers = [];
     this.tables = [];
+    this.routes = undefined;
   }
 
   private report(error: unknown, type: string): void {
