@@ -66,8 +66,9 @@ export class ConversationHistory {
   append(...messages: ModelMessage[]): void {
     for (const m of messages) {
       this.messages.push(m);
-      this.chars += messageText(m).length;
-      this.listener.onAppend?.(summarize(m));
+      const text = messageText(m);
+      this.chars += text.length;
+      this.listener.onAppend?.({ role: m.role, text });
     }
     this.trim();
   }
