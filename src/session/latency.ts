@@ -88,7 +88,7 @@ const LATENCY_TABLE: EventTable<EventMap, LatencyTracker> = {
   // speech committed as its user text.
   'user.text': (p, t) => t.userText(p.turnId, p.source),
   'llm.start': (p, t) => t.mark(p.turnId, 'llmRequestAt'),
-  'llm.text.delta': (p, t) => t.mark(p.turnId, 'llmFirstTokenAt'),
+  'llm.text.delta': (p, t) => t.firstToken(p.turnId),
   'llm.tool-input.start': (p, t) => t.mark(p.turnId, 'llmFirstTokenAt'),
   'speech.chunk.queued': (p, t) => t.mark(p.turnId, 'firstTextToTtsAt'),
   'metrics.ttfb': (p, t) => {
@@ -103,6 +103,8 @@ export class LatencyTracker {
   private spoken: Set<string> | undefined;
   private lastSpeechEndAt: number | undefined;
   private lastTranscriptAt: number | undefined;
+  /** The turn whose first token is marked (later deltas of it skip the lookup). */
+  private firstTokenOf: string | undefined;
 
   constructor(
     private readonly bus: SessionEventBus,
@@ -130,6 +132,7 @@ export class LatencyTracker {
 
   /** `turn.start`: a turn began now. */
   turnStarted(turnId: string): void {
+    if (turnId === this.firstTokenOf) this.firstTokenOf = undefined;
     this.turns.set(turnId, { turnStartAt: this.clock() });
   }
 
@@ -172,6 +175,18 @@ export class LatencyTracker {
   discard(turnId: string): void {
     this.turns.delete(turnId);
     this.spoken?.delete(turnId);
+  }
+
+  /**
+   * `llm.text.delta`: the turn's first token arrived now (the first time only). A turn streams many
+   * deltas: after the first, this is one comparison.
+   */
+  firstToken(turnId: string): void {
+    if (turnId === this.firstTokenOf) return;
+    const m = this.turns.get(turnId);
+    if (m === undefined) return;
+    this.firstTokenOf = turnId;
+    if (m.llmFirstTokenAt === undefined) m.llmFirstTokenAt = this.clock();
   }
 
   /** Records a step of a turn now (the first time only), for steps no bus event marks. */
