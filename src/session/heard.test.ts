@@ -14,6 +14,21 @@ const result: ModelMessage = {
 describe('truncateToHeard', () => {
   const cases: Array<[string, ModelMessage[], string, number, ModelMessage[]]> = [
     [
+      'a message heard whole loses its reasoning',
+      [
+        {
+          role: 'assistant',
+          content: [
+            { type: 'reasoning', text: 'think' },
+            { type: 'text', text: 'Hi' },
+          ],
+        },
+      ],
+      '',
+      2,
+      [{ role: 'assistant', content: [{ type: 'text', text: 'Hi' }] }],
+    ],
+    [
       'plain assistant text is cut to the heard length',
       [{ role: 'assistant', content: 'Hello there friend' }],
       '',

@@ -106,6 +106,25 @@ describe('ConversationHistory counts and limits', () => {
     );
   });
 
+  it('an image counts no characters; only the text beside it does', () => {
+    const h = new ConversationHistory();
+    h.append({
+      role: 'user',
+      content: [
+        { type: 'text', text: 'what is this?' },
+        { type: 'image', image: new Uint8Array([1, 2, 3]), mediaType: 'image/png' },
+      ],
+    });
+    expect(h.totalChars).toBe('what is this?'.length);
+  });
+
+  it('trimming a call whose results are the newest messages leaves an empty history', () => {
+    const trims: Array<[number, string]> = [];
+    const h = new ConversationHistory({ maxMessages: 1 }, { onTrim: (n, r) => trims.push([n, r]) });
+    h.append({ role: 'user', content: 'look' }, toolCall, toolResult);
+    expect([h.all, h.totalChars, trims]).toEqual([[], 0, [[3, 'max_messages']]]);
+  });
+
   it('trims by characters only above the limit, and counts what is left', () => {
     const trims: Array<[number, string]> = [];
     const h = new ConversationHistory({ maxTotalChars: 6 }, { onTrim: (n, r) => trims.push([n, r]) });
