@@ -10,16 +10,23 @@ import { silentLogger } from '../logger.ts';
 import { loadServerConfig } from './config.ts';
 import { type RunningServer, startServer } from './server.ts';
 
+/** A server on loopback with an in-memory store, no resume window and the energy VAD. */
+const startTestServer = (registerRoutes?: Parameters<typeof startServer>[0]['registerRoutes']) =>
+  startServer({
+    config: loadServerConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      COLLOQUY_STORE: 'memory',
+      COLLOQUY_RESUME_WINDOW_MS: '0',
+      COLLOQUY_VAD: 'energy',
+    }),
+    logger: silentLogger,
+    ...(registerRoutes ? { registerRoutes } : {}),
+  });
+
 let server: RunningServer;
 beforeAll(async () => {
-  const config = loadServerConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    COLLOQUY_STORE: 'memory',
-    COLLOQUY_RESUME_WINDOW_MS: '0',
-    COLLOQUY_VAD: 'energy',
-  });
-  server = await startServer({ config, logger: silentLogger });
+  server = await startTestServer();
 });
 afterAll(() => server?.close());
 
@@ -110,24 +117,13 @@ describe('other routes', () => {
 describe('a failing route, and a draining node outside a cluster', () => {
   let node: RunningServer;
   beforeAll(async () => {
-    const config = loadServerConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      COLLOQUY_STORE: 'memory',
-      COLLOQUY_RESUME_WINDOW_MS: '0',
-      COLLOQUY_VAD: 'energy',
-    });
-    node = await startServer({
-      config,
-      logger: silentLogger,
-      registerRoutes: (app) => {
-        app.get('/fails/plain', () => {
-          throw new Error('db password is hunter2');
-        });
-        app.get('/fails/typed', () => {
-          throw new InvalidInputError('invalid_argument', 'The widget id is not a number');
-        });
-      },
+    node = await startTestServer((app) => {
+      app.get('/fails/plain', () => {
+        throw new Error('db password is hunter2');
+      });
+      app.get('/fails/typed', () => {
+        throw new InvalidInputError('invalid_argument', 'The widget id is not a number');
+      });
     });
   });
   afterAll(() => node?.close());
