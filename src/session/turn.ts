@@ -62,32 +62,37 @@ export function toUsage(u: LanguageModelUsage | undefined): TokenUsage {
   const out: TokenUsage = {};
   if (!u) return out;
   if (u.inputTokens !== undefined) out.inputTokens = u.inputTokens;
-  const inIn = u.inputTokenDetails;
-  if (
-    inIn !== undefined &&
-    (inIn.noCacheTokens !== undefined ||
-      inIn.cacheReadTokens !== undefined ||
-      inIn.cacheWriteTokens !== undefined)
-  ) {
-    const d: NonNullable<TokenUsage['inputTokenDetails']> = {};
-    if (inIn.noCacheTokens !== undefined) d.noCacheTokens = inIn.noCacheTokens;
-    if (inIn.cacheReadTokens !== undefined) d.cacheReadTokens = inIn.cacheReadTokens;
-    if (inIn.cacheWriteTokens !== undefined) d.cacheWriteTokens = inIn.cacheWriteTokens;
-    out.inputTokenDetails = d;
-  }
+  const inDetails = definedOnly({
+    noCacheTokens: u.inputTokenDetails?.noCacheTokens,
+    cacheReadTokens: u.inputTokenDetails?.cacheReadTokens,
+    cacheWriteTokens: u.inputTokenDetails?.cacheWriteTokens,
+  });
+  if (inDetails) out.inputTokenDetails = inDetails;
   if (u.outputTokens !== undefined) out.outputTokens = u.outputTokens;
-  const outIn = u.outputTokenDetails;
-  if (outIn !== undefined && (outIn.textTokens !== undefined || outIn.reasoningTokens !== undefined)) {
-    const d: NonNullable<TokenUsage['outputTokenDetails']> = {};
-    if (outIn.textTokens !== undefined) d.textTokens = outIn.textTokens;
-    if (outIn.reasoningTokens !== undefined) d.reasoningTokens = outIn.reasoningTokens;
-    out.outputTokenDetails = d;
-  }
+  const outDetails = definedOnly({
+    textTokens: u.outputTokenDetails?.textTokens,
+    reasoningTokens: u.outputTokenDetails?.reasoningTokens,
+  });
+  if (outDetails) out.outputTokenDetails = outDetails;
   if (u.totalTokens !== undefined) out.totalTokens = u.totalTokens;
   const reasoning = u.outputTokenDetails?.reasoningTokens ?? u.reasoningTokens;
   if (reasoning !== undefined) out.reasoningTokens = reasoning;
   const cached = u.inputTokenDetails?.cacheReadTokens ?? u.cachedInputTokens;
   if (cached !== undefined) out.cachedInputTokens = cached;
+  return out;
+}
+
+/** The fields of `o` that are set, or undefined when none is (once per LLM pass, not per part). */
+function definedOnly<T extends Record<string, number | undefined>>(
+  o: T,
+): { [K in keyof T]?: number } | undefined {
+  let out: { [K in keyof T]?: number } | undefined;
+  for (const key in o) {
+    const v = o[key];
+    if (v === undefined) continue;
+    out ??= {};
+    out[key] = v;
+  }
   return out;
 }
 
