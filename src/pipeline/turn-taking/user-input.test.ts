@@ -334,6 +334,15 @@ describe('UserAudioInput', () => {
     expect(warnings()).toHaveLength(2);
   });
 
+  it.each([Number.NaN, 0, -20, Number.POSITIVE_INFINITY])(
+    'refuses maxQueuedMs %s (invalid_options)',
+    (maxQueuedMs) => {
+      expect(() => setup(undefined, { maxQueuedMs })).toThrowError(
+        expect.objectContaining({ code: 'invalid_options' }),
+      );
+    },
+  );
+
   it('takes a frame longer than maxQueuedMs when nothing waits', async () => {
     const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
     const { input } = setup(undefined, { maxQueuedMs: 10, vad });

@@ -15,7 +15,7 @@ import { audioLevel } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
 import type { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
-import { AudioFormatError, failureCode, ProviderError, toColloquyError } from '../../errors.ts';
+import { AudioFormatError, ConfigError, failureCode, ProviderError, toColloquyError } from '../../errors.ts';
 import type { EndOfTurnDetector, SttModel, VadModel } from '../../providers/types.ts';
 import { checkSpecificationVersion } from '../../specification-version.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -152,6 +152,12 @@ export class UserAudioInput {
     this.clock = options.clock ?? systemClock;
     this.maxFrameMs = options.maxFrameMs ?? 1000;
     this.maxQueuedMs = options.maxQueuedMs ?? DEFAULT_MAX_QUEUED_MS;
+    if (!(this.maxQueuedMs > 0) || this.maxQueuedMs === Number.POSITIVE_INFINITY) {
+      throw new ConfigError(
+        'invalid_options',
+        `maxQueuedMs must be a positive number of ms, got ${this.maxQueuedMs}`,
+      );
+    }
     this.levelIntervalMs = options.levelIntervalMs ?? 100;
     this.assertRate(options.inputSampleRate);
     this.detector = new VadDetector({ ...options.vadOptions, vad: options.vad });
