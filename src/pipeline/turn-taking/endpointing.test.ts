@@ -88,4 +88,149 @@ describe('Endpointing', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(resumed.ends).toEqual([]);
   });
+
+  it('waits 500 ms by default, and bounds a detector that says not done at 2000 ms', async () => {
+    const plain: number[] = [];
+    new Endpointing(
+      {},
+      { transcript: () => '', onEndOfTurn: (i) => plain.push(i.silenceMs) },
+    ).speechStopped();
+    await vi.advanceTimersByTimeAsync(499);
+    expect(plain).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(plain).toEqual([500]);
+
+    const bounded: Array<{ reason: EndOfTurnReason; silenceMs: number }> = [];
+    const e = new Endpointing(
+      { endOfTurn: detector(0.1) },
+      { transcript: () => '', onEndOfTurn: (i) => bounded.push(i) },
+    );
+    expect([e.endpointingMs, e.maxEndpointingMs]).toEqual([500, 2000]);
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(bounded).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(bounded).toEqual([{ reason: 'max_wait', silenceMs: 2000 }]);
+  });
+
+  it('a maxEndpointingMs below endpointingMs is raised to it', () => {
+    const e = new Endpointing(
+      { endpointingMs: 800, maxEndpointingMs: 300 },
+      { transcript: () => '', onEndOfTurn: () => {} },
+    );
+    expect(e.maxEndpointingMs).toBe(800);
+  });
+
+  it("the detector's own threshold decides, a probability equal to it included", async () => {
+    const at = (probability: number, threshold?: number) => ({ ...detector(probability), threshold });
+    const cases: Array<[probability: number, threshold: number | undefined, ended: EndOfTurnReason]> = [
+      [0.5, undefined, 'detector'],
+      [0.49, undefined, 'max_wait'],
+      [0.3, 0.3, 'detector'],
+      [0.6, 0.7, 'max_wait'],
+    ];
+    for (const [probability, threshold, ended] of cases) {
+      const { e, ends } = setup(at(probability, threshold));
+      e.speechStopped();
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(
+        ends.map((x) => x.reason),
+        `p=${probability} threshold=${threshold}`,
+      ).toEqual([ended]);
+    }
+  });
+
+  it('a failing detector is reported and the turn ends on silence', async () => {
+    const errors: unknown[] = [];
+    const ends: EndOfTurnReason[] = [];
+    const failure = new Error('model gone');
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        maxEndpointingMs: 2000,
+        endOfTurn: { provider: 'test', predict: () => Promise.reject(failure) },
+      },
+      {
+        transcript: () => '',
+        onEndOfTurn: (i) => ends.push(i.reason),
+        onDetectorError: (err) => errors.push(err),
+      },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(errors).toEqual([failure]);
+    expect(ends).toEqual(['silence']);
+    expect(e.currentState).toBe('idle');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(ends).toEqual(['silence']);
+  });
+
+  it('a detector answering after speech resumed, or failing then, ends nothing', async () => {
+    let answer: ((p: number) => void) | undefined;
+    let fail: ((e: unknown) => void) | undefined;
+    const errors: unknown[] = [];
+    const ends: EndOfTurnReason[] = [];
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        maxEndpointingMs: 2000,
+        endOfTurn: {
+          provider: 'test',
+          predict: () =>
+            new Promise<number>((resolve, reject) => {
+              answer = resolve;
+              fail = reject;
+            }),
+        },
+      },
+      {
+        transcript: () => '',
+        onEndOfTurn: (i) => ends.push(i.reason),
+        onDetectorError: (err) => errors.push(err),
+      },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(e.currentState).toBe('checking');
+    e.speechStarted();
+    answer?.(0.9);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ends).toEqual([]);
+
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    e.speechStarted();
+    fail?.(new Error('late'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual([]);
+    expect(ends).toEqual([]);
+  });
+
+  it('the detector sees the conversation so far', async () => {
+    const d = detector(0.9);
+    const history = [
+      { role: 'assistant' as const, text: 'How many people?' },
+      { role: 'user' as const, text: 'two' },
+    ];
+    const e = new Endpointing(
+      { endpointingMs: 500, endOfTurn: d },
+      { transcript: () => 'two', history: () => history, onEndOfTurn: () => {} },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(d.calls[0]).toMatchObject({ transcript: 'two', history, silenceMs: 500 });
+  });
+
+  it('a second stop restarts the wait from that stop', async () => {
+    const { e, ends } = setup();
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(400);
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(499);
+    expect(ends).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ends).toEqual([{ reason: 'silence', silenceMs: 500 }]);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(ends).toHaveLength(1);
+  });
 });
