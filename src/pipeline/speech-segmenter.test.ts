@@ -87,4 +87,86 @@ describe('SpeechSegmenter', () => {
     expect(streamAll(seg, '... ')).toEqual([]);
     expect(streamAll(seg, 'Hi. Again.')).toEqual(['Hi.', 'Again.']);
   });
+
+  it('defaults to chunks of 50 to 200 characters, and keeps the bounds usable', () => {
+    const seg = new SpeechSegmenter();
+    expect([seg.minChunkSize, seg.maxChunkSize, seg.fastFirstChunk]).toEqual([50, 200, true]);
+    expect(new SpeechSegmenter({ minChunkSize: 0 }).minChunkSize).toBe(1);
+    const tight = new SpeechSegmenter({ minChunkSize: 60, maxChunkSize: 10 });
+    expect([tight.minChunkSize, tight.maxChunkSize]).toEqual([60, 61]);
+  });
+
+  it('an empty delta completes nothing', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(seg.push('Done.')).toEqual([]);
+    expect(seg.push('')).toEqual([]);
+    expect(seg.push(' ')).toEqual(['Done.']);
+  });
+
+  it('a sentence longer than maxChunkSize is split before its end at a clause boundary', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 10, maxChunkSize: 40 });
+    const text = 'We could meet on Monday; or perhaps on Tuesday after the long meeting ends. Thanks';
+    const chunks = streamAll(seg, text, 5);
+    expect(chunks).toEqual([
+      'We could meet on Monday;',
+      'or perhaps on Tuesday after the long',
+      'meeting ends.',
+      'Thanks',
+    ]);
+  });
+
+  it('each clause mark is a split point: , ; : and the dashes', () => {
+    for (const mark of [',', ';', ':', '\u2014', '\u2013', '-']) {
+      const seg = new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 30 });
+      const chunks = streamAll(seg, `first part here${mark} then some more words follow on`, 4);
+      expect(chunks[0], mark).toBe(`first part here${mark}`);
+    }
+  });
+
+  it('an abbreviation inside a forced split is a split point too', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 30 });
+    expect(streamAll(seg, 'we meet the visiting Dr. Jones and her whole team at noon')[0]).toBe(
+      'we meet the visiting Dr.',
+    );
+  });
+
+  it('a run with no space at all is cut at maxChunkSize', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 20 });
+    const url = 'https://example.com/a/very/long/path/that/never/ends';
+    const chunks = streamAll(seg, url, 7);
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(20);
+    expect(chunks.join('')).toBe(url);
+  });
+
+  it('tabs, carriage returns and no-break spaces confirm a sentence end', () => {
+    for (const space of ['\t', '\r', '\u00a0']) {
+      const seg = new SpeechSegmenter({ minChunkSize: 1 });
+      expect(seg.push(`Yes.${space}`), JSON.stringify(space)).toEqual(['Yes.']);
+    }
+  });
+
+  it('closing brackets and quotes stay with their sentence', () => {
+    for (const closer of [')', ']', '}', '\u201d', '\u2019', '\u00bb', "'"]) {
+      const seg = new SpeechSegmenter({ minChunkSize: 1 });
+      expect(streamAll(seg, `(It works.${closer} Next`), closer).toEqual([`(It works.${closer}`, 'Next']);
+    }
+  });
+
+  it('an abbreviation after an opening bracket or quote is still one', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(streamAll(seg, 'Ask ("Dr. Who") today. And "e.g. this" too.')).toEqual([
+      'Ask ("Dr. Who") today.',
+      'And "e.g. this" too.',
+    ]);
+  });
+
+  it('a lone lower-case letter or an unknown word before a dot ends the sentence', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(streamAll(seg, 'Plan a. Then plan b. Call Bob. Fine')).toEqual([
+      'Plan a.',
+      'Then plan b.',
+      'Call Bob.',
+      'Fine',
+    ]);
+  });
 });
