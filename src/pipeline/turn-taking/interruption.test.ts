@@ -109,4 +109,95 @@ describe('InterruptionPolicy', () => {
     expect(countWords("  don't stop, 42 times! ")).toBe(4);
     expect(countWords('...')).toBe(0);
   });
+
+  it('defaults: 300 ms of speech interrupts, words do not, output paused, resumed after 1000 ms', async () => {
+    const calls: string[] = [];
+    const policy = new InterruptionPolicy(
+      {},
+      {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        interrupt: () => calls.push('interrupt'),
+      },
+      () => true,
+    );
+    expect([policy.minInterruptionWords, policy.pauseOnSpeech, policy.resumeFalseInterruption]).toEqual([
+      0,
+      true,
+      true,
+    ]);
+    policy.speechStarted(0, 100);
+    policy.transcript('stop stop stop stop');
+    policy.progress(299);
+    expect(calls).toEqual(['pause']);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toEqual(['pause']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(['pause', 'resume']);
+    policy.speechStarted(2000, 2100);
+    policy.progress(2300);
+    expect(calls).toEqual(['pause', 'resume', 'pause', 'interrupt']);
+  });
+
+  it('minInterruptionMs 0 interrupts at speech start', () => {
+    const { policy, calls } = setup({ minInterruptionMs: 0 });
+    policy.speechStarted(500, 500);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    expect(policy.currentState).toBe('interrupted');
+  });
+
+  it('speech lasting long enough after the bot finished on its own cuts nothing', () => {
+    let speaking = true;
+    const calls: string[] = [];
+    const policy = new InterruptionPolicy(
+      { minInterruptionMs: 300 },
+      {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        interrupt: () => calls.push('interrupt'),
+      },
+      () => speaking,
+    );
+    policy.speechStarted(0, 100);
+    speaking = false;
+    policy.progress(400);
+    expect(calls).toEqual(['pause']);
+    expect(policy.currentState).toBe('interrupted');
+  });
+
+  it('speech starting again while pending or interrupted changes nothing', () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStarted(250, 250);
+    policy.progress(300);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    policy.speechStarted(400, 400);
+    policy.progress(2000);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    expect(policy.currentState).toBe('interrupted');
+  });
+
+  it('transcripts count only while pending (with minInterruptionWords) or during the wait', () => {
+    const { policy, calls } = setup({ minInterruptionMs: 10_000 });
+    policy.transcript('stop now please');
+    policy.speechStarted(0, 100);
+    policy.transcript('stop now please');
+    expect(calls).toEqual(['pause']);
+    expect(policy.currentState).toBe('pending');
+  });
+
+  it('reset forgets a waiting episode: no resume, no interrupt, and the next speech pauses again', async () => {
+    const { policy, calls } = setup({ resumeFalseInterruption: false });
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    policy.reset();
+    expect(policy.currentState).toBe('idle');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toEqual(['pause']);
+    policy.speechStarted(6000, 6050);
+    policy.speechStopped();
+    expect(policy.currentState).toBe('false_wait');
+    expect(calls).toEqual(['pause', 'pause']);
+  });
 });
