@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { AudioQueue } from './audio-queue.ts';
+
+const frame = (v: number) => Int16Array.of(v, v);
+
+async function readAll(q: AudioQueue): Promise<number[]> {
+  const out: number[] = [];
+  for await (const f of q) out.push(f[0]!);
+  return out;
+}
+
+describe('AudioQueue', () => {
+  it('yields frames pushed before and while it is read, in order, until end', async () => {
+    const q = new AudioQueue();
+    q.push(frame(1));
+    q.push(frame(2));
+    const reading = readAll(q);
+    await Promise.resolve();
+    q.push(frame(3));
+    q.push(frame(4));
+    q.end();
+    expect(await reading).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a reader waiting on an empty queue gets the next frame, and end finishes it', async () => {
+    const q = new AudioQueue();
+    const it = q[Symbol.asyncIterator]();
+    const first = it.next();
+    q.push(frame(7));
+    expect(await first).toEqual({ done: false, value: frame(7) });
+    const second = it.next();
+    expect(q.isEnded).toBe(false);
+    q.end();
+    expect(q.isEnded).toBe(true);
+    expect(await second).toEqual({ done: true, value: undefined });
+  });
+
+  it('end keeps the buffered frames readable; frames after end and empty frames are dropped', async () => {
+    const q = new AudioQueue();
+    q.push(frame(1));
+    q.push(new Int16Array(0));
+    q.end();
+    q.push(frame(2));
+    q.end();
+    expect(await readAll(q)).toEqual([1]);
+  });
+
+  it('a reader that stops early ends the queue and drops what was buffered', async () => {
+    const q = new AudioQueue();
+    q.push(frame(1));
+    q.push(frame(2));
+    for await (const f of q) {
+      expect(f[0]).toBe(1);
+      break;
+    }
+    expect(q.isEnded).toBe(true);
+    q.push(frame(3));
+    expect(await q[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
+});
