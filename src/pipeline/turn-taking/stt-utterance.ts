@@ -29,7 +29,7 @@ export interface SttUtteranceOptions {
   onInterim: (text: string) => void;
   onFinal: (text: string, language: string | undefined) => void;
   onError: (error: ColloquyError) => void;
-  /** Called once when the utterance settles (final, error, timeout or abort). */
+  /** Called once when the utterance settles on its own (final, error or timeout); `abort()` does not call it. */
   onSettled: () => void;
 }
 
