@@ -4,8 +4,10 @@
  * - CPU per turn above the bare AI SDK floor. The floor is the work every voice agent on the AI SDK
  *   does for a turn: `streamText` + consuming its stream (+ one `generateSpeech`, + one `transcribe`
  *   for a spoken turn), with the same zero-latency mock models. Colloquy's row runs the same turn
- *   through `VoiceSession` / `VoiceAgent`. Floor and Colloquy batches alternate (in turn first), so
- *   machine noise hits both; above the floor is the median of each round's own difference.
+ *   through `VoiceSession` / `VoiceAgent`. Floor and Colloquy batches of 20 turns alternate (in turn
+ *   first) over 40 rounds, so machine noise hits both; above the floor is the median of each round's
+ *   own difference, with its interquartile range, on the process clock and on the event-loop
+ *   thread's own clock (cpu-batches.ts).
  * - Heap per idle session and per idle `VoiceAgent` holding a WebSocket, after GC. The agent row
  *   subtracts a floor of the same number of bare socket pairs.
  * - Throughput: 50 agents taking turns back to back in one process: turns/s and CPU per turn.
@@ -64,8 +66,21 @@ function transcriptionModel() {
 /** A WAV-ish recording (its bytes are never decoded by the mock transcriber). */
 const RECORDING = Buffer.from(new Uint8Array(16_000)).toString('base64');
 
+/** CPU per turn on one clock: the floor, Colloquy, and the paired difference. */
+export interface AboveFloor {
+  floorMs: number;
+  colloquyMs: number;
+  /** Median over the rounds of (Colloquy − floor) within the round. */
+  aboveFloorMs: number;
+  /** Interquartile range of the rounds' differences (ms). */
+  aboveFloorSpreadMs: [number, number];
+  /** About 95 % confidence interval of `aboveFloorMs` (ms). */
+  aboveFloorIntervalMs: [number, number];
+}
+
 export interface FootprintResult {
-  turnCpu: Array<{ kind: string; floorMs: number; colloquyMs: number; aboveFloorMs: number }>;
+  /** Process CPU time per turn; `thread`: the event-loop thread's own (no background V8 threads). */
+  turnCpu: Array<AboveFloor & { kind: string; thread: AboveFloor; rounds: number; turnsPerBatch: number }>;
   idleHeap: Array<{ what: string; count: number; floorKB?: number; perItemKB: number }>;
   throughput: {
     agents: number;
@@ -78,8 +93,10 @@ export interface FootprintResult {
 }
 
 async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
-  const turns = quick ? 40 : 60;
-  const rounds = quick ? 4 : 10;
+  // Many short rounds: load drift between a round's two batches stays small, and the median of
+  // 40 paired differences is steadier than that of 10 long ones (docs/benchmarks.md, section 5).
+  const turns = 20;
+  const rounds = quick ? 10 : 40;
   const llm = mockLanguageModel([ANSWER]);
   const tts = speechModel();
   const stt = transcriptionModel();
@@ -135,7 +152,7 @@ async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
     const m = await alternateBatches(floor, colloquy, {
       calls: turns,
       rounds,
-      warm: 30,
+      warm: quick ? 30 : 100,
       // The mock model records every call's options (ours hold more: an abort signal, the tool set),
       // which a real provider does not keep: clear it so neither side pays for a growing heap.
       beforeBatch: () => {
@@ -147,6 +164,17 @@ async function turnCpu(quick: boolean): Promise<FootprintResult['turnCpu']> {
       floorMs: round(m.a, 3),
       colloquyMs: round(m.b, 3),
       aboveFloorMs: round(m.difference, 3),
+      aboveFloorSpreadMs: [round(m.spread[0], 3), round(m.spread[1], 3)],
+      aboveFloorIntervalMs: [round(m.interval[0], 3), round(m.interval[1], 3)],
+      thread: {
+        floorMs: round(m.thread.a, 3),
+        colloquyMs: round(m.thread.b, 3),
+        aboveFloorMs: round(m.thread.difference, 3),
+        aboveFloorSpreadMs: [round(m.thread.spread[0], 3), round(m.thread.spread[1], 3)],
+        aboveFloorIntervalMs: [round(m.thread.interval[0], 3), round(m.thread.interval[1], 3)],
+      },
+      rounds,
+      turnsPerBatch: turns,
     });
   }
   await session.close();
@@ -292,12 +320,25 @@ export async function runFootprint(quick: boolean): Promise<FootprintResult> {
   };
 }
 
-export function printFootprint(r: FootprintResult): void {
+export function printFootprint(r: Omit<FootprintResult, 'throughput'> & Partial<FootprintResult>): void {
   console.log('\n## Footprint: Colloquy above the bare AI SDK floor (same mocks, alternating batches)\n');
-  console.log('| turn | floor CPU/turn | Colloquy CPU/turn | above floor |');
-  console.log('|---|---|---|---|');
-  for (const t of r.turnCpu)
-    console.log(`| ${t.kind} | ${t.floorMs} ms | ${t.colloquyMs} ms | ${t.aboveFloorMs} ms |`);
+  const rounds = r.turnCpu[0];
+  if (rounds)
+    console.log(
+      `${rounds.rounds} rounds of ${rounds.turnsPerBatch} turns a side; above floor: median of the rounds' own differences (its ~95 % interval; interquartile range of the rounds)\n`,
+    );
+  console.log(
+    '| turn | floor CPU/turn | Colloquy CPU/turn | above floor | event-loop thread: floor → Colloquy | above floor |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  for (const t of r.turnCpu) {
+    const above = (x: AboveFloor) =>
+      `${x.aboveFloorMs} ms (${x.aboveFloorIntervalMs.join(' – ')}; IQR ${x.aboveFloorSpreadMs.join(' – ')})`;
+    console.log(
+      `| ${t.kind} | ${t.floorMs} ms | ${t.colloquyMs} ms (×${round(t.colloquyMs / t.floorMs, 2)}) | ${above(t)} | ${t.thread.floorMs} → ${t.thread.colloquyMs} ms | ${above(t.thread)} |`,
+    );
+  }
+  if (r.idleHeap.length === 0) return;
   console.log('\n| idle heap | count | floor per item | Colloquy per item |');
   console.log('|---|---|---|---|');
   for (const h of r.idleHeap)
@@ -305,14 +346,18 @@ export function printFootprint(r: FootprintResult): void {
       `| ${h.what} | ${h.count} | ${h.floorKB !== undefined ? `${h.floorKB} KB` : '—'} | ${h.perItemKB} KB |`,
     );
   const t = r.throughput;
+  if (!t) return;
   console.log(
     `\nthroughput: ${t.agents} agents, ${t.turnsPerS} turns/s, ${t.cpuPerTurnMs} ms CPU/turn over ${t.seconds} s; GC ${t.gcPauseMs} ms in ${t.gcCount} pauses`,
   );
 }
 
-// Run alone: `node --import ./bench/loader/register.mjs bench/footprint.ts [--quick]`
+// Run alone: `node --import ./bench/loader/register.mjs bench/footprint.ts [--quick] [--turns-only]`
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runFootprint(process.argv.includes('--quick'));
+  const quick = process.argv.includes('--quick');
+  const r = process.argv.includes('--turns-only')
+    ? { turnCpu: await turnCpu(quick), idleHeap: [], throughput: undefined }
+    : await runFootprint(quick);
   printFootprint(r);
   process.exit(0);
 }
