@@ -26,11 +26,11 @@ import { minimatch } from 'minimatch';
 const root = resolve(import.meta.dirname, '..');
 process.chdir(root);
 const folder = process.env.MUTATE_FOLDER;
-if (folder === undefined) throw new Error('MUTATE_FOLDER is required (bus, session, pipeline, tools, server, surfaces)');
+if (folder === undefined) throw new Error('MUTATE_FOLDER is required (a core folder: bus, session, ...)');
 const size = Number(process.env.MUTATE_SAMPLE ?? 150);
 const seed = Number(process.env.MUTATE_SEED ?? Math.floor(Math.random() * 2 ** 32));
 if (!Number.isInteger(size) || size < 1) throw new Error('MUTATE_SAMPLE must be a positive integer');
-if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error('MUTATE_SEED must be an integer in [0, 2^32)');
+if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new Error('MUTATE_SEED: 0 to 2^32-1');
 
 // The same patterns a full run mutates (importing the config also checks MUTATE_FOLDER and MUTATE_FILES).
 const { mutatePatterns, reportDir } = await import('../stryker.config.mjs');
@@ -107,19 +107,25 @@ function wilson(k, n, z = 1.96) {
   return [(centre - spread) / scale, (centre + spread) / scale];
 }
 
-// The JSON report's locations count lines and columns from 1.
-const key = (file, m, columnBase) =>
-  `${file}:${m.location.start.line}:${m.location.start.column - columnBase}-${m.location.end.line}:${m.location.end.column - columnBase}|${m.mutatorName}|${m.replacement}`;
+/** A mutant's place: file and span (the JSON report counts columns from 1). */
+function place(file, { location: { start, end } }, columnBase) {
+  return `${file}:${start.line}:${start.column - columnBase}-${end.line}:${end.column - columnBase}`;
+}
+/** A mutant's identity: its place, mutator and replacement. */
+const key = (file, m, columnBase) => `${place(file, m, columnBase)}|${m.mutatorName}|${m.replacement}`;
 
 const files = filesToMutate();
 const mutants = await listMutants(files);
 const sample = draw(mutants, size, seed);
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'sample.json'), `${JSON.stringify({ folder, seed, population: mutants.length, mutants: sample }, null, 1)}\n`);
-console.log(`mutate:sample ${folder}: seed ${seed}, ${sample.length} of ${mutants.length} mutants in ${files.length} files → ${dir}`);
+const population = mutants.length;
+const drawn = { folder, seed, population, mutants: sample };
+writeFileSync(join(dir, 'sample.json'), `${JSON.stringify(drawn, null, 1)}\n`);
+console.log(`mutate:sample ${folder}: seed ${seed}, ${sample.length} of ${population} mutants → ${dir}`);
 
 const started = Date.now();
-const loadBefore = loadavg()[0];
+const load = () => loadavg()[0].toFixed(1);
+const loadBefore = load();
 const run = spawnSync(join(root, 'node_modules/.bin/stryker'), ['run'], {
   stdio: 'inherit',
   env: { ...process.env, MUTATE_SAMPLE_DIR: dir },
@@ -130,10 +136,18 @@ const minutes = (Date.now() - started) / 60_000;
 // Each sampled mutant's status in the report; other mutants of the same spans ran too, not counted.
 const report = JSON.parse(readFileSync(join(dir, 'mutation.json'), 'utf8'));
 const results = new Map();
-for (const [file, { mutants: reported }] of Object.entries(report.files)) {
-  for (const m of reported) results.set(key(relative(root, resolve(file)), m, 1), m);
+const sampledPlaces = new Set(sample.map((m) => place(m.file, m, 0)));
+// Ignored: static mutants (ignoreStatic); nothing sampled is ignored otherwise.
+const statuses = ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'CompileError', 'RuntimeError', 'Ignored'];
+const counts = Object.fromEntries(statuses.map((status) => [status, 0]));
+const spanCounts = { ...counts }; // every mutant run on a sampled span, the sampled ones included
+for (const [reportedFile, { mutants: reported }] of Object.entries(report.files)) {
+  const file = relative(root, resolve(reportedFile));
+  for (const m of reported) {
+    results.set(key(file, m, 1), m);
+    if (sampledPlaces.has(place(file, m, 1))) spanCounts[m.status] = (spanCounts[m.status] ?? 0) + 1;
+  }
 }
-const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, CompileError: 0, RuntimeError: 0, Ignored: 0 };
 const missing = [];
 const undetected = [];
 for (const m of sample) {
@@ -143,29 +157,37 @@ for (const m of sample) {
     continue;
   }
   counts[result.status] = (counts[result.status] ?? 0) + 1;
-  if (result.status === 'Survived' || result.status === 'NoCoverage') undetected.push({ ...m, status: result.status });
+  if (result.status === 'Survived' || result.status === 'NoCoverage') {
+    undetected.push({ ...m, status: result.status });
+  }
 }
 
-const valid = counts.Killed + counts.Timeout + counts.Survived + counts.NoCoverage;
+const validOf = (c) => c.Killed + c.Timeout + c.Survived + c.NoCoverage;
+const valid = validOf(counts);
 const percent = (x) => `${(100 * x).toFixed(1)}%`;
 const estimate = (k) => {
   const [low, high] = wilson(k, valid);
-  return `${k}/${valid} = ${percent(valid === 0 ? 0 : k / valid)} (95% interval ${percent(low)} to ${percent(high)})`;
+  const score = percent(valid === 0 ? 0 : k / valid);
+  return `${k}/${valid} = ${score} (95% interval ${percent(low)} to ${percent(high)})`;
 };
+const spanValid = validOf(spanCounts);
+const spanScore = percent(spanValid === 0 ? 0 : (spanCounts.Killed + spanCounts.Timeout) / spanValid);
 const oneLine = (text) => text.replace(/\s+/g, ' ').slice(0, 100);
+const c = counts;
 const lines = [
-  `folder ${folder}, seed ${seed}: ${sample.length} sampled of ${mutants.length} mutants`,
-  `  compile errors ${counts.CompileError}, ignored (static) ${counts.Ignored}, runtime errors ${counts.RuntimeError}` +
+  `folder ${folder}, seed ${seed}: ${sample.length} sampled of ${population} mutants`,
+  `  compile errors ${c.CompileError}, ignored (static) ${c.Ignored}, runtime errors ${c.RuntimeError}` +
     (missing.length > 0 ? `, not in the report ${missing.length}` : ''),
-  `  killed ${counts.Killed}, timed out ${counts.Timeout}, survived ${counts.Survived}, no coverage ${counts.NoCoverage}`,
-  `  score, killed only:         ${estimate(counts.Killed)}`,
-  `  score, timeouts detected:   ${estimate(counts.Killed + counts.Timeout)} (Stryker's own score)`,
-  `  ${minutes.toFixed(1)} min, load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
+  `  killed ${c.Killed}, timed out ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}`,
+  `  score, killed only:         ${estimate(c.Killed)}`,
+  `  score, timeouts detected:   ${estimate(c.Killed + c.Timeout)} (Stryker's own score)`,
+  `  every mutant run on the sampled spans (not a random sample: one span's mutants often share a fate):` +
+    ` ${spanCounts.Killed} killed, ${spanCounts.Timeout} timed out of ${spanValid}, ${spanScore}`,
+  `  ${minutes.toFixed(1)} min, load average ${loadBefore} at the start, ${load()} at the end`,
   ...(undetected.length > 0 ? ['undetected:'] : []),
-  ...undetected.map(
-    (m) =>
-      `  ${m.file}:${m.location.start.line}:${m.location.start.column + 1} ${m.status} ${m.mutatorName} → ${oneLine(m.replacement)}`,
-  ),
+  ...undetected.map(({ file, location: { start }, status, mutatorName, replacement }) => {
+    return `  ${file}:${start.line}:${start.column + 1} ${status} ${mutatorName} → ${oneLine(replacement)}`;
+  }),
   ...missing.map((m) => `  not in the report: ${m.file}:${m.location.start.line} ${m.mutatorName}`),
 ];
 writeFileSync(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);
