@@ -400,7 +400,9 @@ export class SpeechOutput {
         if (r === undefined) return;
         const now = this.clock.now();
         if (this.nextDueAt > now) {
-          this.timer = this.clock.setTimeout(this.onTimer, this.nextDueAt - now);
+          // Whole milliseconds (Node rounds a timer's delay up to one anyway): timers of equal delay
+          // share Node's list for that delay, where a fractional delay made a new list per frame.
+          this.timer = this.clock.setTimeout(this.onTimer, Math.ceil(this.nextDueAt - now));
           return;
         }
         const fill = this.filler.fill(r);

@@ -498,7 +498,9 @@ export class UserAudioInput {
       const until = Math.min(end, to);
       if (until > from) {
         this.ringLent.set(i, true);
-        u.pushAudio(piece.subarray(from - start, until - start), until);
+        // The whole piece as it is (the usual case while the user speaks: no view per frame).
+        const whole = from === start && until === end;
+        u.pushAudio(whole ? piece : piece.subarray(from - start, until - start), until);
       }
     }
   }
