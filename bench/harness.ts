@@ -326,7 +326,8 @@ export class Mic {
       said?.();
     }
     this.dueAt += FRAME_MS;
-    this.timer = setTimeout(this.tick, Math.max(0, this.dueAt - now()));
+    // whole ms (Node rounds up anyway): a fractional delay makes Node a new timer list per tick
+    this.timer = setTimeout(this.tick, Math.max(0, Math.ceil(this.dueAt - now())));
   };
 }
 

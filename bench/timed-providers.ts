@@ -25,16 +25,34 @@ export class TimedStt implements SttModel {
   ) {}
 
   async *transcribe(audio: AsyncIterable<Int16Array>, options: SttStreamOptions): AsyncIterable<SttEvent> {
-    const onAudioEnd = this.onAudioEnd;
-    async function* tapped(): AsyncIterable<Int16Array> {
-      for await (const frame of audio) yield frame;
-      onAudioEnd(now());
-    }
-    for await (const event of this.inner.transcribe(tapped(), options)) {
+    this.inner.calls.length = 0; // the mock records every call; a long run must not grow
+    for await (const event of this.inner.transcribe(endTapped(audio, this.onAudioEnd), options)) {
       if (event.type === 'final') this.onFinal(now());
       yield event;
     }
   }
+}
+
+/**
+ * `audio` with the moment its end is read timestamped. An iterator that hands on the source's own
+ * results (one `then` per frame), not an async generator: the tap must not add the per-frame
+ * allocation and awaits of a generator to the audio path it measures.
+ */
+function endTapped(audio: AsyncIterable<Int16Array>, onEnd: (at: number) => void): AsyncIterable<Int16Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const source = audio[Symbol.asyncIterator]();
+      const seen = (r: IteratorResult<Int16Array>) => {
+        if (r.done) onEnd(now());
+        return r;
+      };
+      return {
+        next: () => source.next().then(seen),
+        return: (value?: unknown) =>
+          source.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+      };
+    },
+  };
 }
 
 /** `MockTts` with each request and its first audio timestamped. */
@@ -53,6 +71,7 @@ export class TimedTts implements TtsModel {
 
   async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
     this.onRequest(now());
+    this.inner.requests.length = 0; // the mock records every request (and its abort signal); a long run must not grow
     let first = true;
     for await (const chunk of this.inner.synthesize(request)) {
       if (first) {

@@ -20,6 +20,17 @@ describe('MockTts', () => {
     expect(tts.requests.map((r) => r.text)).toEqual(['hello']);
   });
 
+  it('synthesises a repeated text to the same audio, each chunk a copy the caller may change', async () => {
+    const tts = new MockTts({ sampleRate: 16000, msPerChar: 50, chunkMs: 100 });
+    const first = await collect(tts.synthesize({ text: 'hello' }));
+    first[0]!.fill(0);
+    const second = await collect(tts.synthesize({ text: 'hello' }));
+    expect(Array.from(concatPcm(second))).toEqual(Array.from(tts.audioFor('hello')));
+    const other = await collect(tts.synthesize({ text: 'hi' }));
+    expect(Array.from(concatPcm(other))).toEqual(Array.from(tts.audioFor('hi')));
+    expect(tts.requests.map((r) => r.text)).toEqual(['hello', 'hello', 'hi']);
+  });
+
   it('produces a 440 Hz tone by default and a ramp on request', () => {
     const tone = new MockTts({ sampleRate: 24000 }).audioFor('abcd');
     expect(tone[0]).toBe(0);

@@ -64,6 +64,8 @@ export class MockTts implements TtsModel {
   /** Requests whose generation ran to completion. */
   completed = 0;
   private readonly options: MockTtsOptions;
+  /** The waveform of the last text synthesised (a model replying the same text often computes it once). */
+  private last: { text: string; audio: Int16Array } | undefined;
 
   constructor(options: MockTtsOptions = {}) {
     this.options = options;
@@ -99,7 +101,9 @@ export class MockTts implements TtsModel {
     }
     signal?.throwIfAborted();
     const o = this.options;
-    const audio = this.audioFor(text);
+    // Chunks are copies (`slice`), so the cached waveform is never handed out.
+    if (this.last?.text !== text) this.last = { text, audio: this.audioFor(text) };
+    const audio = this.last.audio;
     const chunk = Math.max(1, Math.round(((o.chunkMs ?? 100) * this.sampleRate) / 1000));
     const fails = matches(o.failOn, text);
     const stalls = matches(o.stallOn, text);
