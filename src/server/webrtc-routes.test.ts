@@ -54,14 +54,21 @@ interface Client {
 
 const clients: Client[] = [];
 
-/** A peer connection shaped like the Pipecat client's (audio, video, `chat`). */
+/**
+ * A peer connection shaped like the Pipecat client's (audio, video, `chat`); like it, the client
+ * disconnects on `peerLeft`.
+ */
 async function newClient(): Promise<Client> {
   const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
   pc.addTransceiver('audio', { direction: 'sendrecv' });
   pc.addTransceiver('video', { direction: 'sendrecv' });
   const chat = pc.createDataChannel('chat', { ordered: true });
   const received: Array<Record<string, unknown>> = [];
-  chat.onmessage = (e) => received.push(JSON.parse(e.data as string));
+  chat.onmessage = (e) => {
+    const message = JSON.parse(e.data as string);
+    received.push(message);
+    if (message.type === 'signalling' && message.message?.type === 'peerLeft') setImmediate(() => pc.close());
+  };
   const candidates: Client['candidates'] = [];
   pc.onicecandidate = (e) => {
     if (e.candidate) {

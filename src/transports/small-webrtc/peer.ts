@@ -110,6 +110,9 @@ export class SmallWebRtcPeer {
   private readonly openHandlers = new Set<() => void>();
   private trackAdded = false;
   private ended = false;
+  /** `leave()` began: waiting for the client to go (the channel's close is then no news). */
+  private leaving = false;
+  private readonly leftHandlers = new Set<() => void>();
   private readonly sinks: Array<{ stop(): void }> = [];
   private inResampler: { rate: number; resampler: StreamingResampler } | undefined;
   private outResampler: { rate: number; resampler: StreamingResampler } | undefined;
@@ -229,19 +232,29 @@ export class SmallWebRtcPeer {
   }
 
   /**
-   * Resolves once everything sent on `chat` has left (outbox empty, `bufferedAmount` 0), or after
-   * `timeoutMs`: lets a last message (`peerLeft`) reach the client before `close()`.
+   * The bot leaves: `peerLeft` goes out behind everything sent before it, and this resolves once the
+   * client has left in turn (it closed `chat` or the connection, as the Pipecat client does on
+   * `peerLeft`), or after `timeoutMs` (a client that stays). `close()` may follow at once.
+   *
+   * Nothing sooner says the client has the message: `bufferedAmount` 0 only means the bytes were
+   * handed to SCTP, and closing the connection then drops what is still in flight; closing the
+   * channel first drops it too (wrtc).
    */
-  async flush(timeoutMs = 1000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) {
-      const channel = this.channel;
-      // A channel still connecting will flush its outbox when it opens: wait for that too.
-      if (channel === undefined || channel.readyState === 'closing' || channel.readyState === 'closed')
-        return;
-      if (channel.readyState === 'open' && this.outbox.length === 0 && channel.bufferedAmount === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  async leave(timeoutMs: number): Promise<void> {
+    if (this.closed || this.leaving) return;
+    this.leaving = true;
+    this.sendMessage({ type: 'signalling', message: { type: 'peerLeft' } });
+    // Nobody to tell: the client is gone, or never connected. A connection that is up may not have
+    // announced the client's channel yet (wrtc fires it late): `peerLeft` waits in the outbox for it.
+    const channel = this.channel;
+    if (this.ended) return;
+    if (channel ? channel.readyState === 'closed' : this.pc.connectionState !== 'connected') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      this.leftHandlers.add(resolve);
+    });
+    clearTimeout(timer);
   }
 
   /** Sends one JSON message on `chat` (queued until the channel opens). */
@@ -254,11 +267,6 @@ export class SmallWebRtcPeer {
       // Bounded: a channel that never opens cannot pile up messages (the oldest go first).
       if (this.outbox.length > MAX_OUTBOX) this.outbox.shift();
     }
-  }
-
-  /** Tells the client the bot left (fires its `onBotDisconnected`). */
-  sendPeerLeft(): void {
-    this.sendMessage({ type: 'signalling', message: { type: 'peerLeft' } });
   }
 
   /** Queues bot audio (mono PCM16); it leaves in real time, 10 ms at a time. */
@@ -314,12 +322,17 @@ export class SmallWebRtcPeer {
     this.signallingHandlers.clear();
     this.endHandlers.clear();
     this.openHandlers.clear();
+    for (const handler of [...this.leftHandlers]) handler();
+    this.leftHandlers.clear();
   }
 
   private end(reason: PeerEndReason): void {
     this.grace.cancel();
     if (this.ended || this.closed) return;
     this.ended = true;
+    for (const handler of [...this.leftHandlers]) handler();
+    this.leftHandlers.clear();
+    if (this.leaving) return;
     for (const handler of [...this.endHandlers]) handler(reason);
   }
 

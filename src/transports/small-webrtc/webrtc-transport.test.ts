@@ -26,8 +26,14 @@ afterAll(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A Pipecat-like client connected to `server` (offer → answer → trickled candidates). */
-async function connectClient(server: SmallWebRtcPeer): Promise<FakeClient> {
+/**
+ * A Pipecat-like client connected to `server` (offer → answer → trickled candidates). Like the Pipecat
+ * client (`disconnectOnBotDisconnect`, its default), it disconnects on `peerLeft` unless `stays`.
+ */
+async function connectClient(
+  server: SmallWebRtcPeer,
+  options: { stays?: boolean } = {},
+): Promise<FakeClient> {
   const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
   const source = new wrtc.nonstandard.RTCAudioSource();
   const track = source.createTrack();
@@ -40,7 +46,13 @@ async function connectClient(server: SmallWebRtcPeer): Promise<FakeClient> {
     if (e.candidate) candidates.push(e.candidate);
   };
   const received: Array<Record<string, unknown>> = [];
-  chat.onmessage = (e) => received.push(JSON.parse(e.data as string));
+  let client: FakeClient | undefined;
+  chat.onmessage = (e) => {
+    const message = JSON.parse(e.data as string);
+    received.push(message);
+    if (message.type === 'signalling' && message.message?.type === 'peerLeft' && !options.stays)
+      setImmediate(() => client?.close());
+  };
   const botAudio: Int16Array[] = [];
   const sinks: Array<{ stop(): void }> = [];
   pc.ontrack = (e) => {
@@ -59,7 +71,7 @@ async function connectClient(server: SmallWebRtcPeer): Promise<FakeClient> {
   await until('chat open', () => (chat.readyState === 'open' ? true : undefined));
   let mic: ReturnType<typeof setInterval> | undefined;
   const frame = tone({ samples: 480, sampleRate: 48000, hz: 440 });
-  const client: FakeClient = {
+  client = {
     pc,
     chat,
     received,
@@ -85,8 +97,9 @@ async function connectClient(server: SmallWebRtcPeer): Promise<FakeClient> {
       pc.close();
     },
   };
-  cleanups.push(() => client.close());
-  return client;
+  const connected = client;
+  cleanups.push(() => connected.close());
+  return connected;
 }
 
 describe('SmallWebRtcTransport (loopback, two wrtc peers)', () => {
@@ -177,16 +190,46 @@ describe('SmallWebRtcTransport (loopback, two wrtc peers)', () => {
     transport.close();
     expect(transport.closed).toBe(true);
     transport.sendMessage({ label: 'rtvi-ai', type: 'bot-ready' }); // dropped: the bot left
-    await until('peerLeft', () => (client.received.length >= 2 ? true : undefined));
+    await until('dispose', () => (disposed ? true : undefined));
     expect(client.received).toEqual([
       { label: 'rtvi-ai', type: 'server-message', data: { type: 'conversation-end' } },
       { type: 'signalling', message: { type: 'peerLeft' } },
     ]);
-    await until('dispose', () => (disposed ? true : undefined));
-    await until('client channel closed', () => (client.chat.readyState === 'closed' ? true : undefined));
     expect(closes).toEqual([]);
     expect(disposed).toBe(1);
     expect(transport.peer.connectionState).toBe('closed');
+  });
+
+  it('the goodbye reaches the client behind a burst of large messages: the connection waits for it', async () => {
+    // Everything below is handed to SCTP at once (`bufferedAmount` 0) long before the client has it;
+    // a connection closed then loses the tail (here most of it, `peerLeft` included).
+    const transport = new SmallWebRtcTransport(new SmallWebRtcPeer());
+    let disposed = 0;
+    transport.onDispose(() => disposed++);
+    const client = await connectClient(transport.peer);
+    const text = 'x'.repeat(16_000);
+    for (let n = 0; n < 20; n++)
+      transport.sendMessage({ label: 'rtvi-ai', type: 'server-message', data: { n, text } });
+    transport.close();
+    await until('dispose', () => (disposed ? true : undefined));
+    expect(client.received.map((m) => (m.data as { n?: number } | undefined)?.n ?? m.type)).toEqual([
+      ...Array.from({ length: 20 }, (_, n) => n),
+      'signalling',
+    ]);
+    expect(client.received.at(-1)).toEqual({ type: 'signalling', message: { type: 'peerLeft' } });
+  });
+
+  it('a client that stays after peerLeft is let go after closeFlushTimeoutMs', async () => {
+    const transport = new SmallWebRtcTransport(new SmallWebRtcPeer(), { closeFlushTimeoutMs: 300 });
+    let disposed = 0;
+    transport.onDispose(() => disposed++);
+    const client = await connectClient(transport.peer, { stays: true });
+    transport.close();
+    await until('peerLeft', () => (client.received.length ? true : undefined));
+    await until('dispose', () => (disposed ? true : undefined));
+    expect(client.received).toEqual([{ type: 'signalling', message: { type: 'peerLeft' } }]);
+    expect(transport.peer.connectionState).toBe('closed');
+    await until('client channel closed', () => (client.chat.readyState === 'closed' ? true : undefined));
   });
 
   it('fires onClose("client_disconnected") once when the client closes, then disposes', async () => {

@@ -24,7 +24,10 @@ export interface SmallWebRtcTransportOptions {
    * 30 000; 0 disables it.
    */
   connectTimeoutMs?: number;
-  /** Longest wait for the last messages (`peerLeft`) to leave before `close()` tears down. Default 1000 ms. */
+  /**
+   * Longest wait in `close()` for the client to leave after `peerLeft` (the Pipecat client disconnects
+   * on it) before the connection goes down anyway. Default 2000 ms.
+   */
   closeFlushTimeoutMs?: number;
   /** Where a throwing handler is reported (once per kind); it never reaches the native callback. */
   logger?: Logger;
@@ -60,7 +63,7 @@ export class SmallWebRtcTransport implements RtviTransport {
 
   constructor(peer: SmallWebRtcPeer, options: SmallWebRtcTransportOptions = {}) {
     this.current = peer;
-    this.closeFlushTimeoutMs = options.closeFlushTimeoutMs ?? 1000;
+    this.closeFlushTimeoutMs = options.closeFlushTimeoutMs ?? 2000;
     this.logger = options.logger ?? consoleLogger;
     const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     if (connectTimeoutMs > 0) {
@@ -148,10 +151,9 @@ export class SmallWebRtcTransport implements RtviTransport {
     this.clearConnectTimer();
     const peer = this.current;
     peer.clearAudio();
-    // Also when the channel is still opening: `peerLeft` waits in the outbox behind earlier
-    // messages, and flush() waits for it to leave.
-    peer.sendPeerLeft();
-    void peer.flush(this.closeFlushTimeoutMs).finally(() => this.finish());
+    // `peerLeft` goes out behind the messages sent before it (from the outbox while the channel is
+    // still opening); the connection goes down once the client has left on it, or after the bound.
+    void peer.leave(this.closeFlushTimeoutMs).finally(() => this.finish());
   }
 
   private attach(peer: SmallWebRtcPeer): void {
