@@ -59,6 +59,11 @@ export default defineConfig({
           name: 'live',
           include: LIVE.map((glob) => `${glob}/*.test.ts`),
           maxWorkers: 1,
+          // One process runs them all, one after the other, without a fresh module graph per file:
+          // each file loading the server, the models and playwright again cost seconds of this
+          // group's sequential time. Every file starts and stops its own servers and browser and
+          // unstubs what it stubs; nothing of one file's state is asserted by another.
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },
