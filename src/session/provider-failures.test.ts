@@ -156,5 +156,7 @@ describe('STT and TTS failures reach onError and RTVI pipeline-error', () => {
       ['stt', 'error', 'stt_failed'],
       ['stt', 'fatal', 'stt_unavailable'],
     ]);
+    // The fatal error carries the last failure as its cause.
+    expect(rec.payloads('error').at(-1)?.error.cause).toBe(rec.payloads('transcription.error').at(-1)?.error);
   });
 });

@@ -476,6 +476,19 @@ describe('VoiceSession on a realtime model: local turn detection, connection cap
     closeLater(() => session.close());
     return { session, rec: new EventRecorder(session.eventBus), frames };
   };
+  it('local turn detection without a VAD model is refused: ConfigError vad_required', async () => {
+    const { model } = await openai({ replies: [] });
+    const options = { userId: 'u1', agents: [{ name: 'main', instructions: 'x' }], logger: silentLogger };
+    expect(
+      () =>
+        new VoiceSession({
+          ...options,
+          model: mockLanguageModel(['unused']),
+          realtime: { model, turnDetection: 'local' },
+          audio: { inputSampleRate: 16000, outputSampleRate: 24000 },
+        }),
+    ).toThrow(expect.objectContaining({ code: 'vad_required' }));
+  });
   const say = (session: VoiceSession) => {
     const speech = tone({ sampleRate: 16000, samples: 6400 });
     for (let i = 0; i < speech.length; i += FRAME) session.pushAudio(speech.subarray(i, i + FRAME), 16000);

@@ -35,6 +35,9 @@ describe('session.speak on a realtime model', () => {
     ];
     const order = rec.types(expected);
     expect(order.filter((t, i) => t !== order[i - 1])).toEqual(expected);
+    expect(rec.payloads('speech.start')).toEqual([
+      expect.objectContaining({ turnId: result.turnId, streaming: true }),
+    ]);
     expect(rec.types(['llm.start', 'llm.text.delta', 'llm.end'])).toEqual([]);
     expect(rec.payloads('user.text')).toEqual([]);
     expect(session.history).toEqual([{ role: 'assistant', content: GREETING }]);

@@ -22,7 +22,9 @@ describe('ResumeHandles', () => {
     expect(() => handles.redeem('stored-handle', 'ana')).toThrow(
       expect.objectContaining({ code: 'resume_used' }),
     );
-    expect(() => handles.redeem('old-handle')).toThrow(expect.objectContaining({ code: 'resume_unknown' }));
+    expect(() => handles.redeem('old-handle')).toThrow(
+      expect.objectContaining({ code: 'resume_unknown', message: 'Unknown resume handle' }),
+    );
     handles.adopt(hashHandle('later'), 's3', 'cy', 1500);
     now = 1600;
     expect(() => handles.redeem('later')).toThrow(expect.objectContaining({ code: 'resume_expired' }));

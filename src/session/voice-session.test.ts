@@ -124,12 +124,12 @@ describe('a text turn', () => {
   });
 
   it.each([
-    ['', 'empty_text'],
-    ['    ', 'empty_text'],
-    [42, 'invalid_text'],
-    [undefined, 'invalid_text'],
-    ['x'.repeat(8001), 'text_too_long'],
-  ])('rejects bad text %j with InvalidInputError(%s) and stays usable', async (bad, code) => {
+    ['', 'empty_text', 'Text is empty'],
+    ['    ', 'empty_text', 'Text is empty'],
+    [42, 'invalid_text', 'Text must be a string'],
+    [undefined, 'invalid_text', 'Text must be a string'],
+    ['x'.repeat(8001), 'text_too_long', 'Text has 8001 characters; the limit is 8000'],
+  ])('rejects bad text %j with InvalidInputError(%s) and stays usable', async (bad, code, message) => {
     const { session } = makeSession();
     await session.start();
     let caught: unknown;
@@ -140,6 +140,7 @@ describe('a text turn', () => {
     }
     expect(caught).toBeInstanceOf(InvalidInputError);
     expect((caught as InvalidInputError).code).toBe(code);
+    expect((caught as InvalidInputError).message).toBe(message);
     await expect(session.sendText('ok')).resolves.toMatchObject({ text: 'Hello there.' });
   });
 
@@ -171,11 +172,12 @@ describe('bounded LLM calls', () => {
       { parts: [{ text: 'Hello' }, { delayMs: 5000 }, { text: 'world' }] },
       'llm_stalled',
     ],
-  ])('%s → a typed error, turn.end, and the session goes on', async (_what, response, code) => {
+  ])('%s → a typed, retryable error, turn.end, and the session goes on', async (_what, response, code) => {
     const model = mockLanguageModel([response, 'Back again.']);
     const { session, rec } = makeSession({ model, llmFirstTokenTimeoutMs: 100, llmStallTimeoutMs: 100 });
     const r = await session.sendText('hi');
     expect(r.error?.code).toBe(code);
+    expect(r.error?.retryable).toBe(true);
     expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
     expect(rec.types(['turn.end'])).toHaveLength(1);
     expect((await session.sendText('again')).text).toBe('Back again.');
