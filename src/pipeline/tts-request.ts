@@ -32,16 +32,21 @@ export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Pro
   if (isEncodedTts(tts)) return synthesizeEncoded(chunk, ctx, tts);
   const controller = new AbortController();
   chunk.controller = controller;
-  const stopped = new Promise<undefined>((resolve) => {
-    chunk.wake = () => resolve(undefined);
-  });
+  // Each read settles with the provider's next piece, or with undefined when the chunk is cancelled
+  // or timed out (`wake`). One promise per read: racing every read against one promise of the whole
+  // request would leave a reaction on it per piece until the request ends.
+  let settleRead: ((step: undefined) => void) | undefined;
+  chunk.wake = () => settleRead?.(undefined);
   const requestedAt = ctx.clock.now();
   const resampler =
     tts.sampleRate === ctx.outputSampleRate
       ? undefined
       : new StreamingResampler(tts.sampleRate, ctx.outputSampleRate);
   let iterator: AsyncIterator<Int16Array> | undefined;
-  armTimeout(chunk, ctx);
+  // One timer for the request, re-armed lazily from the time of the last piece (a piece costs one
+  // clock read, not a new timer).
+  let lastAudioAt = requestedAt;
+  armTimeout(chunk, ctx, () => lastAudioAt);
   try {
     iterator = tts
       .synthesize({
@@ -52,13 +57,19 @@ export async function synthesizeChunk(chunk: Chunk, ctx: TtsRequestContext): Pro
         timeoutMs: ctx.timeoutMs,
       })
       [Symbol.asyncIterator]();
+    const source = iterator;
     for (;;) {
-      const step = await Promise.race([iterator.next(), stopped]);
+      if (chunk.state !== 'synthesizing') break;
+      const step = await new Promise<IteratorResult<Int16Array> | undefined>((resolve, reject) => {
+        settleRead = resolve;
+        source.next().then(resolve, reject);
+      });
+      settleRead = undefined;
       if (chunk.state !== 'synthesizing' || step === undefined || step.done) break;
       const pcm = step.value;
       if (pcm.length === 0) continue;
-      if (chunk.samples === 0) ctx.onFirstAudio(chunk, ctx.clock.now() - requestedAt);
-      armTimeout(chunk, ctx);
+      lastAudioAt = ctx.clock.now();
+      if (chunk.samples === 0) ctx.onFirstAudio(chunk, lastAudioAt - requestedAt);
       const out = resampler ? resampler.process(pcm) : pcm;
       if (out.length > 0) ctx.onAudio(chunk, out);
     }
@@ -124,17 +135,29 @@ export function cancelChunk(chunk: Chunk, reason: unknown, clock: Clock): void {
   }
 }
 
-function armTimeout(chunk: Chunk, ctx: TtsRequestContext): void {
+/**
+ * Fails the chunk once `ctx.timeoutMs` pass without audio: from the request, or from `lastAudioAt()`
+ * when given (the timer then re-arms itself for what is left after each piece).
+ */
+function armTimeout(chunk: Chunk, ctx: TtsRequestContext, lastAudioAt?: () => number): void {
   clearChunkTimer(chunk, ctx.clock);
-  chunk.timer = ctx.clock.setTimeout(() => {
+  const expire = (): void => {
     chunk.timer = undefined;
     if (chunk.state !== 'synthesizing') return;
+    if (lastAudioAt !== undefined) {
+      const idle = ctx.clock.now() - lastAudioAt();
+      if (idle < ctx.timeoutMs) {
+        chunk.timer = ctx.clock.setTimeout(expire, ctx.timeoutMs - idle);
+        return;
+      }
+    }
     const what = chunk.samples === 0 ? 'TTS first audio' : 'TTS audio stream';
     const error = new TimeoutError(what, ctx.timeoutMs, { details: { chunkId: chunk.id } });
     fail(chunk, ctx, error);
     chunk.controller?.abort(error);
     chunk.wake?.();
-  }, ctx.timeoutMs);
+  };
+  chunk.timer = ctx.clock.setTimeout(expire, ctx.timeoutMs);
 }
 
 function clearChunkTimer(chunk: Chunk, clock: Clock): void {

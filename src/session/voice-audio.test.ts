@@ -29,6 +29,7 @@ function voiceSession(opts: {
   endpointingMs?: number;
 }) {
   const written: Written[] = [];
+  const frameWaiters: Array<{ n: number; resolve: () => void }> = [];
   let clears = 0;
   const vad = new MockVad();
   const session = new VoiceSession({
@@ -53,6 +54,10 @@ function voiceSession(opts: {
       output: {
         write: (_f, info) => {
           written.push({ at: performance.now(), turnId: info.turnId });
+          for (const w of frameWaiters.filter((x) => written.length >= x.n)) {
+            frameWaiters.splice(frameWaiters.indexOf(w), 1);
+            w.resolve();
+          }
         },
         clear: () => {
           clears++;
@@ -61,7 +66,13 @@ function voiceSession(opts: {
     },
   });
   const rec = new EventRecorder(session.eventBus);
-  return { session, rec, written, vad, clears: () => clears };
+  /** Resolves once `n` bot frames were written in all. */
+  const frames = (n: number) =>
+    new Promise<void>((resolve) => {
+      if (written.length >= n) resolve();
+      else frameWaiters.push({ n, resolve });
+    });
+  return { session, rec, written, vad, frames, clears: () => clears };
 }
 
 /** Push `ms` of audio as 20 ms frames; in real time when `paced`. */
@@ -138,7 +149,7 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
   });
 
   it('barge-in: user speech while the bot speaks interrupts once it passes minInterruptionMs; no frame leaves after', async () => {
-    const { session, rec, written, vad, clears } = voiceSession({
+    const { session, rec, written, vad, frames, clears } = voiceSession({
       answer: 'This is a long answer that keeps going for quite a while so you can interrupt me.',
       stt: ['tell me something', 'stop'],
     });
@@ -146,7 +157,9 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     await push(session, tone, 300);
     await push(session, silence, 300);
     await rec.waitFor('bot.speaking.start');
-    await sleep(200);
+    // 15 frames (300 ms of the 3.3 s sentence): more than one of its 16 words was heard, however
+    // late a loaded machine runs the playout timers
+    await frames(15);
     // Audio time the VAD has scored (32 ms frames), when the user starts and when the bot is cut.
     const scoredMs = () => vad.streams[0]!.frameIndex * 32;
     const userStartsAtMs = scoredMs();

@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ColloquyError } from '../errors.ts';
+import type { TtsModel, TtsRequest } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
+import { systemClock } from './clock.ts';
+import { type Chunk, newChunk, type OutputResponse } from './speech-response.ts';
+import { cancelChunk, synthesizeChunk, type TtsRequestContext } from './tts-request.ts';
+
+/** Pieces of 100 samples, `gapsMs[i]` apart; after the last one it hangs (ignoring abort) when `hang`. */
+class PacedTts implements TtsModel {
+  readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
+  readonly provider = 'test';
+  readonly modelId = 'paced-tts';
+  readonly sampleRate = 24000;
+  readonly requests: TtsRequest[] = [];
+  constructor(
+    private readonly gapsMs: number[],
+    private readonly hang = false,
+  ) {}
+
+  async *synthesize(request: TtsRequest): AsyncIterable<Int16Array> {
+    this.requests.push(request);
+    for (const gap of this.gapsMs) {
+      await new Promise((resolve) => setTimeout(resolve, gap));
+      yield new Int16Array(100).fill(7);
+    }
+    if (this.hang) await new Promise(() => {});
+  }
+}
+
+function run(tts: TtsModel, timeoutMs: number) {
+  const audio: Int16Array[] = [];
+  const errors: ColloquyError[] = [];
+  const ctx: TtsRequestContext = {
+    tts,
+    clock: systemClock,
+    timeoutMs,
+    outputSampleRate: 24000,
+    onFirstAudio: () => {},
+    // as SpeechOutput does: the chunk counts the samples it was given
+    onAudio: (chunk, pcm) => {
+      chunk.samples += pcm.length;
+      audio.push(pcm);
+    },
+    onError: (_chunk, error) => errors.push(error),
+  };
+  const chunk: Chunk = newChunk(0, 'Hello there.', {} as OutputResponse);
+  chunk.state = 'synthesizing';
+  let settled = false;
+  const done = synthesizeChunk(chunk, ctx).then(() => {
+    settled = true;
+  });
+  return { chunk, audio, errors, done, settled: () => settled };
+}
+
+describe('synthesizeChunk', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a stream whose pieces each come within the timeout runs to the end, however long it lasts', async () => {
+    const tts = new PacedTts([80, 80, 80, 80, 80, 80]); // 480 ms of request against a 100 ms bound
+    const r = run(tts, 100);
+    await vi.advanceTimersByTimeAsync(1000);
+    await r.done;
+    expect(r.errors).toEqual([]);
+    expect(r.chunk.state).toBe('done');
+    expect(r.audio).toHaveLength(6);
+    expect(tts.requests[0]!.abortSignal?.aborted).toBe(false);
+  });
+
+  it('a stall fails the chunk timeoutMs after the last piece, not after the request, and aborts it', async () => {
+    const tts = new PacedTts([80, 80], true); // last piece at 160 ms, then nothing
+    const r = run(tts, 100);
+    await vi.advanceTimersByTimeAsync(259);
+    expect(r.errors).toEqual([]);
+    expect(r.chunk.state).toBe('synthesizing');
+    await vi.advanceTimersByTimeAsync(1);
+    await r.done;
+    expect(r.chunk.state).toBe('failed');
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ code: 'timeout' });
+    expect(r.errors[0]!.message).toContain('TTS audio stream');
+    expect(tts.requests[0]!.abortSignal?.aborted).toBe(true);
+    expect(r.audio).toHaveLength(2);
+  });
+
+  it('no first audio within the timeout fails the chunk as a first-audio timeout', async () => {
+    const r = run(new PacedTts([], true), 100);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(r.errors).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await r.done;
+    expect(r.errors[0]!.message).toContain('TTS first audio');
+  });
+
+  it('cancelling a chunk whose provider hangs (ignoring its abort) settles the request at once', async () => {
+    const tts = new PacedTts([10], true);
+    const r = run(tts, 10_000);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(r.audio).toHaveLength(1);
+    expect(r.settled()).toBe(false);
+    cancelChunk(r.chunk, 'user_speaking', systemClock);
+    await r.done;
+    expect(r.chunk.state).toBe('cancelled');
+    expect(tts.requests[0]!.abortSignal?.reason).toBe('user_speaking');
+    expect(r.errors).toEqual([]);
+  });
+});
