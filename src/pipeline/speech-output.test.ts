@@ -296,6 +296,22 @@ describe('SpeechOutput', () => {
     expect(of('speech.interrupted').map((p) => p.reason)).toEqual(['user_speaking', 'interrupted']);
   });
 
+  it('a response begun without a signal plays to the end, and interrupt() still cuts it', async () => {
+    const { output, of } = setup(() => ({ firstByteMs: 10, pieces: 1 }));
+    const whole = output.beginResponse('t1');
+    whole.pushText('One two.');
+    whole.end();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await whole.done).toMatchObject({ heardText: 'One two.', interrupted: false });
+    const cut = output.beginResponse('t2');
+    cut.pushText('Three four five six seven.');
+    cut.end();
+    await vi.advanceTimersByTimeAsync(10 + 5 * 20);
+    output.interrupt('user_speaking');
+    expect(await cut.done).toMatchObject({ interrupted: true, reason: 'user_speaking' });
+    expect(of('speech.interrupted').map((p) => p.turnId)).toEqual(['t2']);
+  });
+
   it('plays responses FIFO and interrupt cancels the queued ones too', async () => {
     const { output, sink, of } = setup((t) => ({ value: sampleValueOf(t) }));
     const a = output.speak('a', 'Alpha.', new AbortController().signal);

@@ -180,8 +180,11 @@ export class SpeechOutput {
     return this.responses[0]?.turnId;
   }
 
-  /** Starts a response; push its text as it streams, then `end()` it. */
-  beginResponse(turnId: string, signal: AbortSignal): SpeechResponse {
+  /**
+   * Starts a response; push its text as it streams, then `end()` it. `signal`, when given, cancels
+   * it when aborted (as `interrupt` does for every response).
+   */
+  beginResponse(turnId: string, signal?: AbortSignal): SpeechResponse {
     let resolve!: (o: SpeechOutcome) => void;
     const done = new Promise<SpeechOutcome>((r) => {
       resolve = r;
@@ -207,10 +210,11 @@ export class SpeechOutput {
       end: () => this.end(r),
     };
     this.responses.push(r);
-    if (this.closed || signal.aborted) {
-      this.cancel(r, this.closed ? 'disconnected' : interruptReasonOf(signal.reason));
+    if (this.closed || signal?.aborted) {
+      this.cancel(r, this.closed ? 'disconnected' : interruptReasonOf(signal?.reason));
       return handle;
     }
+    if (signal === undefined) return handle;
     const onAbort = (): void => {
       this.cancel(r, interruptReasonOf(signal.reason));
     };

@@ -22,8 +22,12 @@ export interface SpeechResponse {
 export interface SpeechPort {
   /** Speak a whole text, queued FIFO behind anything already speaking. */
   speak(turnId: string, text: string, signal: AbortSignal): Promise<SpeechOutcome>;
-  /** Start speaking a response; responses play FIFO. */
-  beginResponse(turnId: string, signal: AbortSignal): SpeechResponse;
+  /**
+   * Start speaking a response; responses play FIFO. `signal`, when given, cancels the response when
+   * it aborts. The session passes none: it ends a cut turn's speech with `interrupt()`, and an
+   * `AbortSignal` per turn costs Node tens of microseconds.
+   */
+  beginResponse(turnId: string, signal?: AbortSignal): SpeechResponse;
   /**
    * Stop at once: abort pending synthesis, drop queued audio, publish `speech.interrupted`.
    * Returns the outcome of the response that was playing (or queued first), if any.

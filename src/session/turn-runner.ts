@@ -158,10 +158,11 @@ export class TurnRunner {
 
   private async runTurn(turn: ActiveTurn): Promise<void> {
     if (this.h.mode === 'stream') return this.endTurn(turn, undefined);
-    // The turn's signal is made only for what needs one (speech, a running tool): creating an
-    // AbortSignal costs Node tens of microseconds. A cut turn is no longer `current` (see `cut`).
+    // The turn's signal is made only for what needs one (a running tool): creating an AbortSignal
+    // costs Node tens of microseconds. Speech needs none: `cut` ends it with `speech.interrupt`
+    // before anything else. A cut turn is no longer `current` (see `cut`).
     const cut = () => this.current !== turn;
-    const speech = this.h.speech?.beginResponse(turn.id, turn.controller.signal);
+    const speech = this.h.speech?.beginResponse(turn.id);
     turn.speech = speech;
     let error: ColloquyError | undefined;
     let passes = 0;
