@@ -121,66 +121,87 @@ export function diagnose<K extends keyof DiagnosticsMessages>(
   if (channel.hasSubscribers) channel.publish(message());
 }
 
+/**
+ * Publishes `message` on `name`'s channel when it has a subscriber. For the bus table below, which
+ * tests `hasSubscribers` itself, so no message and no closure is built per event while nobody listens.
+ */
+function send<K extends keyof DiagnosticsMessages>(name: K, message: DiagnosticsMessages[K]): void {
+  channels[name].publish(message);
+}
+
+/** True when `name`'s channel has a subscriber. */
+function wanted(name: keyof DiagnosticsMessages): boolean {
+  return channels[name].hasSubscribers;
+}
+
 /** Bus events → channels (subscribed once per session with `bus.subscribeTable`). */
 export const DIAGNOSTICS_TABLE: EventTable<EventMap, undefined> = {
-  'session.close': (p) => diagnose('sessionClosed', () => ({ sessionId: p.sessionId, reason: p.reason })),
-  'turn.start': (p) => diagnose('turnStart', () => ({ sessionId: p.sessionId, turnId: p.turnId })),
-  'turn.end': (p) =>
-    diagnose('turnEnd', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      abandoned: p.abandoned === true,
-    })),
-  'metrics.ttfb': (p) =>
-    diagnose('providerCall', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      processor: p.processor,
-      model: p.model,
-      ttfbMs: p.valueMs,
-    })),
-  error: (p) =>
-    diagnose('error', () => ({
-      sessionId: p.sessionId,
-      component: p.component,
-      severity: p.severity,
-      error: p.error,
-    })),
-  'turn.latency': (p) =>
-    diagnose('turnLatency', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      kind: p.kind,
-      segments: p.segments,
-      marks: p.marks,
-    })),
-  'turn.interrupted': (p) =>
-    diagnose('turnInterrupted', () => ({ sessionId: p.sessionId, turnId: p.turnId, reason: p.reason })),
-  'llm.start': (p) =>
-    diagnose('llmStart', () => ({ sessionId: p.sessionId, turnId: p.turnId, agentName: p.agentName })),
-  'metrics.usage': (p) =>
-    diagnose('llmUsage', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      agentName: p.agentName,
-      model: p.model,
-      inputTokens: p.usage.inputTokens,
-      outputTokens: p.usage.outputTokens,
-    })),
-  'tool.call': (p) =>
-    diagnose('toolCall', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      toolCallId: p.id,
-      name: p.name,
-    })),
-  'tool.result': (p) =>
-    diagnose('toolResult', () => ({
-      sessionId: p.sessionId,
-      turnId: p.turnId,
-      toolCallId: p.toolCallId,
-      name: p.name,
-      status: p.status,
-      durationMs: p.durationMs,
-    })),
+  'session.close': (p) => {
+    if (wanted('sessionClosed')) send('sessionClosed', { sessionId: p.sessionId, reason: p.reason });
+  },
+  'turn.start': (p) => {
+    if (wanted('turnStart')) send('turnStart', { sessionId: p.sessionId, turnId: p.turnId });
+  },
+  'turn.end': (p) => {
+    if (wanted('turnEnd'))
+      send('turnEnd', { sessionId: p.sessionId, turnId: p.turnId, abandoned: p.abandoned === true });
+  },
+  'metrics.ttfb': (p) => {
+    if (wanted('providerCall'))
+      send('providerCall', {
+        sessionId: p.sessionId,
+        turnId: p.turnId,
+        processor: p.processor,
+        model: p.model,
+        ttfbMs: p.valueMs,
+      });
+  },
+  error: (p) => {
+    if (wanted('error'))
+      send('error', { sessionId: p.sessionId, component: p.component, severity: p.severity, error: p.error });
+  },
+  'turn.latency': (p) => {
+    if (wanted('turnLatency'))
+      send('turnLatency', {
+        sessionId: p.sessionId,
+        turnId: p.turnId,
+        kind: p.kind,
+        segments: p.segments,
+        marks: p.marks,
+      });
+  },
+  'turn.interrupted': (p) => {
+    if (wanted('turnInterrupted'))
+      send('turnInterrupted', { sessionId: p.sessionId, turnId: p.turnId, reason: p.reason });
+  },
+  'llm.start': (p) => {
+    if (wanted('llmStart'))
+      send('llmStart', { sessionId: p.sessionId, turnId: p.turnId, agentName: p.agentName });
+  },
+  'metrics.usage': (p) => {
+    if (wanted('llmUsage'))
+      send('llmUsage', {
+        sessionId: p.sessionId,
+        turnId: p.turnId,
+        agentName: p.agentName,
+        model: p.model,
+        inputTokens: p.usage.inputTokens,
+        outputTokens: p.usage.outputTokens,
+      });
+  },
+  'tool.call': (p) => {
+    if (wanted('toolCall'))
+      send('toolCall', { sessionId: p.sessionId, turnId: p.turnId, toolCallId: p.id, name: p.name });
+  },
+  'tool.result': (p) => {
+    if (wanted('toolResult'))
+      send('toolResult', {
+        sessionId: p.sessionId,
+        turnId: p.turnId,
+        toolCallId: p.toolCallId,
+        name: p.name,
+        status: p.status,
+        durationMs: p.durationMs,
+      });
+  },
 };
