@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { computeSegments } from './latency.ts';
+import { EventBus } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
+import { silentLogger } from '../logger.ts';
+import { computeSegments, LatencyTracker } from './latency.ts';
 
 describe('computeSegments: a realtime turn', () => {
   it.each([
@@ -69,5 +72,30 @@ describe('computeSegments: a realtime turn', () => {
     },
   ])('$case', ({ marks, segments }) => {
     expect(computeSegments(marks, 'realtime')).toEqual(segments);
+  });
+});
+
+describe('LatencyTracker.setInput', () => {
+  it('keeps the speech end a spoken turn already has; sets one only where it is missing', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const latency: EventMap['turn.latency'][] = [];
+    bus.subscribe('turn.latency', (p) => latency.push(p));
+    let clock = 1000;
+    const tracker = new LatencyTracker(bus, 's1', () => clock);
+    tracker.turnStarted('t1');
+    tracker.speechStopped(); // at 1000
+    clock = 1200;
+    tracker.userText('t1', 'speech');
+    tracker.setInput('t1', { client: { sentAt: 900, receivedAt: 950 } });
+    tracker.setInput('t1', { speechEndAt: 1100 });
+    tracker.turnStarted('t2');
+    tracker.userText('t2', 'text');
+    tracker.setInput('t2', { speechEndAt: 1150 });
+    tracker.finish('t1');
+    tracker.finish('t2');
+    expect(latency.map((l) => [l.turnId, l.marks.userSpeechEndAt])).toEqual([
+      ['t1', 1000],
+      ['t2', 1150],
+    ]);
   });
 });
