@@ -324,7 +324,11 @@ describe('UserAudioInput', () => {
       sessionId: 's1',
       component: 'vad',
       severity: 'warn',
-      error: { retryable: true, details: { maxQueuedMs: 100, droppedFrames: 1 } },
+      error: {
+        retryable: true,
+        message: 'More than 100 ms of audio waits to be scored: new frames are dropped until it catches up',
+        details: { maxQueuedMs: 100, droppedFrames: 1 },
+      },
     });
     // The queue caught up: frames are taken again, and a new backlog warns again.
     pushAtOnce(10);
