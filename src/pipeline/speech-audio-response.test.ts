@@ -25,7 +25,7 @@ function setup() {
   const sink: AudioSink = { write: (frame) => frames.push(frame.slice()) };
   // 24 kHz output, 20 ms frames of 480 samples.
   const output = new SpeechOutput({ bus, sessionId: 's1', tts: unusedTts, sink, outputSampleRate: 24000 });
-  return { output, frames, events };
+  return { output, frames, events, bus };
 }
 
 /** Runs the pacing timers until the response is over. */
@@ -102,5 +102,35 @@ describe('an audio response (ready-made model audio)', () => {
     a.pushAudio(new Int16Array(480));
     expect(a.receivedMs).toBe(80);
     expect(events.some((e) => e.type === 'speech.interrupted')).toBe(true);
+  });
+
+  it('a response ends with the step that writes its last frame, not a frame later', () => {
+    const { output, frames, events } = setup();
+    const a = output.beginAudioResponse('t1', new AbortController().signal, 24000);
+    a.pushAudio(new Int16Array(100).fill(3));
+    expect(frames).toHaveLength(0); // a frame started in audio still streaming is held
+    a.end();
+    expect(frames).toHaveLength(1);
+    expect(a.finished).toBe(true);
+    expect(events.filter((e) => e.type === 'bot.speaking.stop')).toHaveLength(1);
+  });
+
+  it('a response cut by a listener of its last frame leaves the next response queued and played', async () => {
+    const { output, frames, bus } = setup();
+    const first = new AbortController();
+    const a = output.beginAudioResponse('t1', first.signal, 24000);
+    const b = output.beginAudioResponse('t2', new AbortController().signal, 24000);
+    b.pushAudio(new Int16Array(480).fill(2));
+    b.end();
+    bus.subscribe('bot.speaking.start', ({ turnId }) => {
+      if (turnId === 't1') first.abort('user_speaking');
+    });
+    a.pushAudio(new Int16Array(100).fill(1));
+    a.end();
+    expect(await a.done).toMatchObject({ interrupted: true });
+    await vi.runAllTimersAsync();
+    expect(b.finished).toBe(true);
+    expect(await b.done).toMatchObject({ turnId: 't2', interrupted: false });
+    expect(frames.map((f) => f[0])).toEqual([1, 2]);
   });
 });
