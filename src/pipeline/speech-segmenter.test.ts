@@ -169,4 +169,9 @@ describe('SpeechSegmenter', () => {
       'Fine',
     ]);
   });
+
+  it('a sentence of punctuation alone is dropped, not sent to TTS', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(streamAll(seg, 'Wait. ... Go on.')).toEqual(['Wait.', 'Go on.']);
+  });
 });

@@ -119,4 +119,15 @@ describe('VadDetector', () => {
     expect(d.currentState).toBe('silence');
     expect(d.reset()).toBeUndefined();
   });
+
+  it('reset during speech that began after the stream start: the duration counts from the speech start', async () => {
+    const d = new VadDetector({ vad: amplitudeVad() });
+    await d.push(
+      timeline([
+        [500, 0],
+        [400, 1000],
+      ]),
+    );
+    expect(d.reset()).toEqual({ type: 'speech-stop', atMs: 900, durationMs: 400, confirmedAtMs: 900 });
+  });
 });
