@@ -42,7 +42,7 @@ function setup(delayFor: (text: string) => number) {
     sink: { write: (f) => writes.push(f.length) },
     minChunkSize: 5,
   });
-  return { output, events, tts, writes };
+  return { output, events, tts, writes, bus };
 }
 
 const chunks = (events: BusEvent[]) =>
@@ -97,5 +97,37 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     expect(tts.aborted).toEqual(['Second part is slow.']);
     expect(events.map((e) => e.type)).not.toContain('speech.complete');
     expect((await response.done).heardText).toBe('First part here.');
+  });
+
+  it('pausing holds the ready chunks until resume, even when paused by a listener of a released chunk', async () => {
+    const { output, events, bus } = setup((text) => (text.startsWith('Slow') ? 20 : 1));
+    const response = output.beginResponse('t1', new AbortController().signal);
+    const firstOut = new Promise<void>((resolve) => {
+      bus.subscribe('speech.chunk', ({ chunkId }) => {
+        if (chunkId !== 0) return;
+        output.pause();
+        resolve();
+      });
+    });
+    response.pushText('Slow first sentence. Fast second one. Fast third one.');
+    response.end();
+    await firstOut;
+    expect(output.paused).toBe(true);
+    expect(chunks(events).map((c) => c[1])).toEqual(['Slow first sentence.']);
+    output.resume();
+    expect((await response.done).interrupted).toBe(false);
+    expect(chunks(events).map((c) => c[1])).toEqual([
+      'Slow first sentence.',
+      'Fast second one.',
+      'Fast third one.',
+    ]);
+  });
+
+  it('a response without text completes with no speech.start and no speech.complete', async () => {
+    const { output, events } = setup(() => 1);
+    const response = output.beginResponse('t1', new AbortController().signal);
+    response.end();
+    expect(await response.done).toMatchObject({ interrupted: false, fullText: '' });
+    expect(events.map((e) => e.type).filter((t) => t.startsWith('speech.'))).toEqual([]);
   });
 });
