@@ -400,6 +400,17 @@ describe('SpeechOutput', () => {
     expect(of('speech.complete')).toHaveLength(1);
   });
 
+  it('the stall bound restarts with each piece: a stream longer than ttsTimeoutMs whose pieces keep coming is not cut', async () => {
+    // 6 pieces 400 ms apart: 2 s in all, never 1 s without audio.
+    const { output, of } = setup(() => ({ firstByteMs: 400, pieces: 6, pieceDelayMs: 400 }), {
+      ttsTimeoutMs: 1000,
+    });
+    const done = output.speak('t1', 'A long sentence.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(of('speech.chunk.error')).toEqual([]);
+    expect((await done).interrupted).toBe(false);
+  });
+
   it('pause holds playout and resume continues where it stopped', async () => {
     const { output, sink, types } = setup(() => ({ pieces: 1 }));
     const done = output.speak('t1', 'x'.repeat(29) + '.', new AbortController().signal); // 30 frames
