@@ -156,6 +156,9 @@ describe('user mute strategies', () => {
   it('unknown strategies are refused with a typed ConfigError', () => {
     expect(() => validateUserMuteStrategies(['always-ish'])).toThrow(ConfigError);
     expect(() => validateUserMuteStrategies([{ type: 'callback' }])).toThrow(/invalid|Unknown/);
+    // a shouldMute function alone is not a callback strategy: its type must say so
+    expect(() => validateUserMuteStrategies([{ type: 'other', shouldMute: () => true }])).toThrow(ConfigError);
+    expect(() => validateUserMuteStrategies([{ shouldMute: () => true }])).toThrow(ConfigError);
     expect(validateUserMuteStrategies(['first-speech', 'bot-speaking'])).toEqual([
       'first-speech',
       'bot-speaking',
