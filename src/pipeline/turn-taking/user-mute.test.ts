@@ -157,7 +157,9 @@ describe('user mute strategies', () => {
     expect(() => validateUserMuteStrategies(['always-ish'])).toThrow(ConfigError);
     expect(() => validateUserMuteStrategies([{ type: 'callback' }])).toThrow(/invalid|Unknown/);
     // a shouldMute function alone is not a callback strategy: its type must say so
-    expect(() => validateUserMuteStrategies([{ type: 'other', shouldMute: () => true }])).toThrow(ConfigError);
+    expect(() => validateUserMuteStrategies([{ type: 'other', shouldMute: () => true }])).toThrow(
+      ConfigError,
+    );
     expect(() => validateUserMuteStrategies([{ shouldMute: () => true }])).toThrow(ConfigError);
     expect(validateUserMuteStrategies(['first-speech', 'bot-speaking'])).toEqual([
       'first-speech',
