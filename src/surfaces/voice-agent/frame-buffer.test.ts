@@ -62,6 +62,8 @@ describe('image formats', () => {
     expect(sniffImageFormat(Uint8Array.of(0x89, 0x50, 0x4e, 0x00, 0, 0, 0, 0))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('GIF8'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('GIF7a_'))).toBeUndefined();
+    expect(sniffImageFormat(Buffer.from('GIX89a'))).toBeUndefined();
+    expect(sniffImageFormat(Buffer.from('GXF89a'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('RIFF\0\0\0\0WAVE'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('RIFF\0\0\0\0WEB'))).toBeUndefined();
     expect(sniffImageFormat(new Uint8Array(0))).toBeUndefined();
