@@ -152,6 +152,9 @@ describe('fuzz: the primary of --workers 2', () => {
     await client.waitFor('the answer', (m) => m.type === 'bot-stopped-speaking', 30_000);
     const sessionId = (ready.data.about as { session_id: string }).session_id;
     client.ws.terminate();
+    // The turn's log line leaves the worker when its turn ends, which may be after the client heard
+    // the bot stop; it reaches this process through the primary: wait for it before reading the logs.
+    await run.waitFor(new RegExp(`"sessionId":"${sessionId.replace(/[^\w-]/g, '\\$&')}"`), 30_000);
     // COLLOQUY_LOG_FORMAT=json through the primary: every log line of a worker is one JSON object
     // with its worker id, and the session's lines carry the session id.
     const lines = `${run.stdout()}\n${run.stderr()}`.split('\n').filter((l) => l.startsWith('{'));
