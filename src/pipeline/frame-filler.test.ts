@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FrameFiller } from './frame-filler.ts';
-import { type ChunkState, newChunk, type OutputResponse } from './speech-response.ts';
+import { type ChunkState, newChunk, newResponse, type OutputResponse } from './speech-response.ts';
 import { SpeechSegmenter } from './speech-segmenter.ts';
 
 function response(state: OutputResponse['state'] = 'open'): OutputResponse {
-  return {
-    turnId: 't1',
-    state,
-    chunks: [],
-    fullText: '',
-    segmenter: new SpeechSegmenter(),
-    info: { turnId: 't1', sampleRate: 16000 },
-    playIndex: 0,
-    releaseIndex: 0,
-    startPublished: false,
-    completePublished: false,
-    speaking: false,
-    resolve: () => {},
-    detach: undefined,
-  };
+  const r = newResponse('t1', 16000, new SpeechSegmenter(), () => {});
+  r.state = state;
+  return r;
 }
 
 /** Adds a chunk whose audio so far is `pieces` (each piece given as its sample values). */

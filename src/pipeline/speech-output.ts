@@ -28,6 +28,7 @@ import {
   interruptReasonOf,
   isEncodedTts,
   newChunk,
+  newResponse,
   type OutputResponse,
   type SpeechOutcome,
   type SpeechOutputOptions,
@@ -189,21 +190,7 @@ export class SpeechOutput {
     const done = new Promise<SpeechOutcome>((r) => {
       resolve = r;
     });
-    const r: OutputResponse = {
-      turnId,
-      state: 'open',
-      chunks: [],
-      fullText: '',
-      segmenter: new SpeechSegmenter(this.options),
-      info: { turnId, sampleRate: this.outputSampleRate },
-      playIndex: 0,
-      releaseIndex: 0,
-      startPublished: false,
-      completePublished: false,
-      speaking: false,
-      resolve,
-      detach: undefined,
-    };
+    const r = newResponse(turnId, this.outputSampleRate, new SpeechSegmenter(this.options), resolve);
     const handle: SpeechResponse = {
       done,
       pushText: (delta) => this.pushText(r, delta),

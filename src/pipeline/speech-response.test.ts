@@ -4,26 +4,13 @@ import {
   heardTextOf,
   isEncodedTts,
   newChunk,
+  newResponse,
   type OutputResponse,
 } from './speech-response.ts';
 import { SpeechSegmenter } from './speech-segmenter.ts';
 
 function response(): OutputResponse {
-  return {
-    turnId: 't1',
-    state: 'open',
-    chunks: [],
-    fullText: '',
-    segmenter: new SpeechSegmenter(),
-    info: { turnId: 't1', sampleRate: 16000 },
-    playIndex: 0,
-    releaseIndex: 0,
-    startPublished: false,
-    completePublished: false,
-    speaking: false,
-    resolve: () => {},
-    detach: undefined,
-  };
+  return newResponse('t1', 16000, new SpeechSegmenter(), () => {});
 }
 
 function chunk(r: OutputResponse, text: string, state: ChunkState, samples: number, played: number) {

@@ -156,6 +156,30 @@ export function heardTextOf(r: OutputResponse, samplesPerChar: number): string {
   return parts.join(' ');
 }
 
+/** A freshly opened response of turn `turnId`, its frames at `sampleRate`. */
+export function newResponse(
+  turnId: string,
+  sampleRate: number,
+  segmenter: SpeechSegmenter,
+  resolve: (outcome: SpeechOutcome) => void,
+): OutputResponse {
+  return {
+    turnId,
+    state: 'open',
+    chunks: [],
+    fullText: '',
+    segmenter,
+    info: { turnId, sampleRate },
+    playIndex: 0,
+    releaseIndex: 0,
+    startPublished: false,
+    completePublished: false,
+    speaking: false,
+    resolve,
+    detach: undefined,
+  };
+}
+
 /** A freshly queued chunk of `r`. */
 export function newChunk(id: number, text: string, r: OutputResponse): Chunk {
   return {
