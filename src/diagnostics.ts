@@ -122,86 +122,85 @@ export function diagnose<K extends keyof DiagnosticsMessages>(
 }
 
 /**
- * Publishes `message` on `name`'s channel when it has a subscriber. For the bus table below, which
- * tests `hasSubscribers` itself, so no message and no closure is built per event while nobody listens.
+ * A bus-table entry for channel `name`: `build` (made once, here) turns the event into the message,
+ * and runs only when the channel has a subscriber, so nothing is allocated per event while nobody
+ * listens.
  */
-function send<K extends keyof DiagnosticsMessages>(name: K, message: DiagnosticsMessages[K]): void {
-  channels[name].publish(message);
-}
-
-/** True when `name`'s channel has a subscriber. */
-function wanted(name: keyof DiagnosticsMessages): boolean {
-  return channels[name].hasSubscribers;
+function route<K extends keyof DiagnosticsMessages, P>(
+  name: K,
+  build: (p: P) => DiagnosticsMessages[K],
+): (p: P) => void {
+  const channel = channels[name];
+  return (p) => {
+    if (channel.hasSubscribers) channel.publish(build(p));
+  };
 }
 
 /** Bus events → channels (subscribed once per session with `bus.subscribeTable`). */
 export const DIAGNOSTICS_TABLE: EventTable<EventMap, undefined> = {
-  'session.close': (p) => {
-    if (wanted('sessionClosed')) send('sessionClosed', { sessionId: p.sessionId, reason: p.reason });
-  },
-  'turn.start': (p) => {
-    if (wanted('turnStart')) send('turnStart', { sessionId: p.sessionId, turnId: p.turnId });
-  },
-  'turn.end': (p) => {
-    if (wanted('turnEnd'))
-      send('turnEnd', { sessionId: p.sessionId, turnId: p.turnId, abandoned: p.abandoned === true });
-  },
-  'metrics.ttfb': (p) => {
-    if (wanted('providerCall'))
-      send('providerCall', {
-        sessionId: p.sessionId,
-        turnId: p.turnId,
-        processor: p.processor,
-        model: p.model,
-        ttfbMs: p.valueMs,
-      });
-  },
-  error: (p) => {
-    if (wanted('error'))
-      send('error', { sessionId: p.sessionId, component: p.component, severity: p.severity, error: p.error });
-  },
-  'turn.latency': (p) => {
-    if (wanted('turnLatency'))
-      send('turnLatency', {
-        sessionId: p.sessionId,
-        turnId: p.turnId,
-        kind: p.kind,
-        segments: p.segments,
-        marks: p.marks,
-      });
-  },
-  'turn.interrupted': (p) => {
-    if (wanted('turnInterrupted'))
-      send('turnInterrupted', { sessionId: p.sessionId, turnId: p.turnId, reason: p.reason });
-  },
-  'llm.start': (p) => {
-    if (wanted('llmStart'))
-      send('llmStart', { sessionId: p.sessionId, turnId: p.turnId, agentName: p.agentName });
-  },
-  'metrics.usage': (p) => {
-    if (wanted('llmUsage'))
-      send('llmUsage', {
-        sessionId: p.sessionId,
-        turnId: p.turnId,
-        agentName: p.agentName,
-        model: p.model,
-        inputTokens: p.usage.inputTokens,
-        outputTokens: p.usage.outputTokens,
-      });
-  },
-  'tool.call': (p) => {
-    if (wanted('toolCall'))
-      send('toolCall', { sessionId: p.sessionId, turnId: p.turnId, toolCallId: p.id, name: p.name });
-  },
-  'tool.result': (p) => {
-    if (wanted('toolResult'))
-      send('toolResult', {
-        sessionId: p.sessionId,
-        turnId: p.turnId,
-        toolCallId: p.toolCallId,
-        name: p.name,
-        status: p.status,
-        durationMs: p.durationMs,
-      });
-  },
+  'session.close': route('sessionClosed', (p: EventMap['session.close']) => ({
+    sessionId: p.sessionId,
+    reason: p.reason,
+  })),
+  'turn.start': route('turnStart', (p: EventMap['turn.start']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+  })),
+  'turn.end': route('turnEnd', (p: EventMap['turn.end']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    abandoned: p.abandoned === true,
+  })),
+  'metrics.ttfb': route('providerCall', (p: EventMap['metrics.ttfb']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    processor: p.processor,
+    model: p.model,
+    ttfbMs: p.valueMs,
+  })),
+  error: route('error', (p: EventMap['error']) => ({
+    sessionId: p.sessionId,
+    component: p.component,
+    severity: p.severity,
+    error: p.error,
+  })),
+  'turn.latency': route('turnLatency', (p: EventMap['turn.latency']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    kind: p.kind,
+    segments: p.segments,
+    marks: p.marks,
+  })),
+  'turn.interrupted': route('turnInterrupted', (p: EventMap['turn.interrupted']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    reason: p.reason,
+  })),
+  'llm.start': route('llmStart', (p: EventMap['llm.start']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    agentName: p.agentName,
+  })),
+  'metrics.usage': route('llmUsage', (p: EventMap['metrics.usage']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    agentName: p.agentName,
+    model: p.model,
+    inputTokens: p.usage.inputTokens,
+    outputTokens: p.usage.outputTokens,
+  })),
+  'tool.call': route('toolCall', (p: EventMap['tool.call']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    toolCallId: p.id,
+    name: p.name,
+  })),
+  'tool.result': route('toolResult', (p: EventMap['tool.result']) => ({
+    sessionId: p.sessionId,
+    turnId: p.turnId,
+    toolCallId: p.toolCallId,
+    name: p.name,
+    status: p.status,
+    durationMs: p.durationMs,
+  })),
 };
