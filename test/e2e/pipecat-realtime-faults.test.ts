@@ -213,6 +213,10 @@ describe('Pipecat client in Chromium ↔ Colloquy on a realtime model: lifecycle
     await start({ enableMic: false });
     await sendText('hi');
     await saidSoFar('Front desk, hello.');
+    // The fake sends the resumption handle after the turn's turnComplete: wait for the turn to end
+    // (a question sent while the answer's last chunk plays would transfer before any handle exists,
+    // and the new connection would replay the conversation instead of resuming it).
+    await botStopped(1);
     await sendText('I have a question about my invoice');
     await saidSoFar('Billing here.');
     const setup = gemini.setups.at(-1)!;
