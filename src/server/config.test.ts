@@ -1,9 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireOptional } from '../optional-dependency.ts';
 import { loadServerConfig, resolveProfile } from './config.ts';
 import { parseSpec, resolveLanguageModel, resolveStt, resolveTts, resolveVad } from './model-spec.ts';
+
+/** The AI SDK provider packages the LLM and speech specs below load (optional dependencies). */
+const PROVIDER_PACKAGES = [
+  '@ai-sdk/openai',
+  '@ai-sdk/anthropic',
+  '@ai-sdk/google',
+  '@ai-sdk/groq',
+  '@ai-sdk/openai-compatible',
+];
 
 function withConfig(json: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'colloquy-cfg-'));
@@ -75,6 +85,13 @@ describe('server configuration', () => {
 });
 
 describe('model specs', () => {
+  // Loading a provider package takes a while (each is a large module graph): on a loaded machine the
+  // first OpenAI spec resolved passed the 5 s test timeout of a mutation run. The packages are loaded
+  // once before the tests, with a limit of their own; the tests then time what they are about.
+  beforeAll(() => {
+    for (const name of PROVIDER_PACKAGES) requireOptional(name, name);
+  }, 120_000);
+
   it('parses provider:model', () => {
     expect(parseSpec('openai:gpt-4.1-mini', 'LLM')).toEqual({ provider: 'openai', model: 'gpt-4.1-mini' });
     expect(parseSpec('openai-compatible:llama3@http://127.0.0.1:11434/v1', 'LLM')).toEqual({
