@@ -1,7 +1,8 @@
 // Mutation testing. `npm run mutate` runs every core folder; `MUTATE_FOLDER=bus npm run mutate` runs one
-// with that folder's own tests (results in reports/bus/). Not in CI (it takes long); scores are recorded
-// in docs/testing.md. Incremental: each run keeps its results in reports/<folder>/incremental.json
-// (gitignored), so a rerun tests only the mutants whose code or covering tests changed.
+// with the tests that exercise it (its own, and those FOLDER_TESTS of vitest.stryker.config.ts lists
+// for it; results in reports/bus/). Not in CI (it takes long); scores are recorded in docs/testing.md.
+// Incremental: each run keeps its results in reports/<folder>/incremental.json (gitignored), so a
+// rerun tests only the mutants whose code or covering tests changed.
 // `MUTATE_FOLDER=tools MUTATE_FILES=tool-runner.ts,declarative/http.ts npm run mutate` runs only those
 // files of the folder (results in reports/tools/<files>/): a folder run is hours on a loaded 2-core
 // machine, a file run minutes. `npm run mutate:sample` (scripts/mutate-sample.mjs) runs a random sample

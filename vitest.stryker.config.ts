@@ -1,14 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests outside a folder that exercise it, run with that folder's own tests in a folder run. Most of
+ * `src/surfaces/voice-agent` (VoiceAgent, VideoAgent, resume, the socket link) is tested in
+ * `test/voice-agent/` over real sockets on loopback, with mock models: fast, no browser, no real-time
+ * audio. Browser and real-time tests (`test/e2e`, `test/browser`, `test/audio`) are not listed: a
+ * mutant runs every test that covers it, and a browser test per mutant is seconds to minutes on a small
+ * machine, where a starved real-time test fails (or times out) without the mutant being detected.
+ */
+export const FOLDER_TESTS: Readonly<Record<string, readonly string[]>> = {
+  surfaces: ['test/voice-agent/**/*.test.ts', 'test/fuzz/native-resume-subagent.test.ts'],
+};
+
 // Mutation testing (npm run mutate): the unit tests beside the sources, without building dist/.
-// With MUTATE_FOLDER set (see stryker.config.mjs) only that folder's own tests run, so its score is
-// what its own tests catch: a lower bound of the whole suite's, and a run short enough for a laptop.
+// With MUTATE_FOLDER set (see stryker.config.mjs) only that folder's own tests run, and the tests of
+// FOLDER_TESTS that exercise it, so its score is what those tests catch: a lower bound of the whole
+// suite's, and a run short enough for a laptop.
 const folder = process.env.MUTATE_FOLDER;
+const include =
+  folder === undefined
+    ? ['src/**/*.test.ts', ...Object.values(FOLDER_TESTS).flat()]
+    : [`src/${folder}/**/*.test.ts`, ...(FOLDER_TESTS[folder] ?? [])];
 export default defineConfig({
   resolve: { conditions: ['colloquy-source'] },
   ssr: { resolve: { conditions: ['colloquy-source'] } },
   test: {
-    include: [folder === undefined ? 'src/**/*.test.ts' : `src/${folder}/**/*.test.ts`],
+    include,
     // Tests that load native addons (WebRTC, onnxruntime) crash in Stryker's workers.
     exclude: [
       'src/transports/**',
