@@ -91,6 +91,22 @@ describe('LiveKit projection', () => {
     ]);
   });
 
+  it('a turn that ends or is cut while the agent still speaks leaves it speaking until its speech stops', () => {
+    const { bus, out, projection } = setup();
+    const states = () => out.flatMap((o) => ('attributes' in o ? [o.attributes['lk.agent.state']] : []));
+    bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'concierge' });
+    bus.publish('llm.start', { sessionId: S, turnId: 't1', agentName: 'concierge' });
+    bus.publish('bot.speaking.start', { sessionId: S, turnId: 't1' });
+    bus.publish('turn.end', { sessionId: S, turnId: 't1' }); // the answer is written, still being spoken
+    expect(projection.agentState).toBe('speaking');
+    bus.publish('turn.interrupted', { sessionId: S, turnId: 't2', reason: 'user_speaking' });
+    expect(projection.agentState).toBe('speaking');
+    expect(states()).toEqual(['listening', 'thinking', 'speaking']);
+    bus.publish('bot.speaking.stop', { sessionId: S, turnId: 't1', interrupted: false });
+    expect(projection.agentState).toBe('listening');
+    expect(states()).toEqual(['listening', 'thinking', 'speaking', 'listening']);
+  });
+
   it('colloquy.events: tool arguments over the client limits are omitted, not sent', () => {
     const { bus, out } = setup();
     bus.publish('tool.call', {

@@ -548,6 +548,42 @@ describe('metrics', () => {
     ]);
   });
 
+  it('a summary without STT or total time sends no processing list; without model or TTS times, no ttfb list', () => {
+    const { bus, take } = setup();
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: 't-typed',
+      kind: 'text',
+      segments: { llmProcessingMs: 300, ttsMs: 50 },
+      marks: {},
+    });
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: 't-unanswered',
+      kind: 'cascade',
+      segments: { sttMs: 200, totalE2EMs: 900 },
+      marks: {},
+    });
+    expect(take()).toEqual([
+      m('metrics', {
+        ttfb: [
+          { processor: 'llm', value: 0.3 },
+          { processor: 'tts', value: 0.05 },
+        ],
+        llm_ttfb_ms: 300,
+        tts_ttfb_ms: 50,
+      }),
+      m('metrics', {
+        processing: [
+          { processor: 'stt', value: 0.2 },
+          { processor: 'turn', value: 0.9 },
+        ],
+        stt_latency_ms: 200,
+        total_latency_ms: 900,
+      }),
+    ]);
+  });
+
   it('provider TTFBs are sent as they happen and not repeated in the turn summary', () => {
     const { bus, take } = setup();
     bus.publish('metrics.ttfb', {
@@ -613,6 +649,16 @@ describe('options', () => {
       },
       custom('bot-ready', { version: '2.1.0', about: { library: 'colloquy' } }),
     ]);
+  });
+
+  it('project() maps one event as the bus subscription does (an event without a mapping sends nothing); nothing when disabled', () => {
+    const { take, projection } = setup();
+    projection.project('turn.start', { sessionId: S, turnId: T });
+    projection.project('user.speech.start', { sessionId: S, at: AT });
+    expect(take()).toEqual([m('user-started-speaking')]);
+    const disabled = setup({ enabled: false });
+    disabled.projection.project('user.speech.start', { sessionId: S, at: AT });
+    expect(disabled.take()).toEqual([]);
   });
 
   it('user_id comes from session.start when not given', () => {
