@@ -130,6 +130,11 @@ describe('LiveKit: a client that does not read, or floods, costs a bounded amoun
       const packet = proto.DataPacket.fromBinary(new Uint8Array(event.data as ArrayBuffer));
       if (packet.value.case === 'user') got.push(packet.value.value.topic ?? '');
     };
+    // The page's channel is open on its side first; the server's side opens when the channel's
+    // open message reaches it. Before that every packet is `unavailable`, not sent.
+    await until('server side of the data channel open', () =>
+      room('room-slow-data').canDeliverData ? true : undefined,
+    );
     // The agent sends faster than the channel drains (60 KiB packets, 6 MB in one go).
     const payload = new Uint8Array(60 * 1024);
     const results = Array.from({ length: 100 }, () =>
