@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'invalid_config',
   'config_unreadable',
   'unknown_configuration',
+  'text_only_unsupported',
   'invalid_model_spec',
   'unknown_provider',
   'missing_api_key',

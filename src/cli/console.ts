@@ -70,15 +70,19 @@ export function describeMessage(m: RtviMessage): string | undefined {
   }
 }
 
-/** POST /connect (with the token), returning the WebSocket URL it hands out. */
-async function connectUrl(url: string, token: string | undefined): Promise<string> {
+/** POST /connect (with the token and `requestData`), returning the WebSocket URL it hands out. */
+async function connectUrl(
+  url: string,
+  token: string | undefined,
+  requestData: Record<string, unknown>,
+): Promise<string> {
   const base = url.replace(/\/+$/, '');
   let res: Response;
   try {
     res = await fetch(`${base}/connect`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: '{}',
+      body: JSON.stringify(requestData),
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
@@ -132,7 +136,8 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
     base = server.url;
   }
 
-  const wsUrl = await connectUrl(base, token);
+  // `--text` asks for a text chat: no speech pipeline on the server, answers arrive at once.
+  const wsUrl = await connectUrl(base, token, sound ? {} : { text_only: true });
   const ws = new WebSocket(wsUrl, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -159,22 +164,27 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
     `Connected to ${base}${audio ? ` (${audio.description}: speak, or type)` : ' (text: type a message and press Enter)'}; /quit or Ctrl-D to leave`,
   );
 
-  // The agent has answered what was sent when a frame arrived after the last send and then 1 s
-  // passed without another (at most 60 s). Input that ends (Ctrl-D, a piped file) leaves then.
+  // The agent has answered what was sent when its unspoken answer (`bot-output`, text chat) came
+  // after the last send, or a frame arrived after it and then 1 s passed without another (at most
+  // 60 s). Input that ends (Ctrl-D, a piped file) leaves then.
   let lastSendAt = 0;
   let lastMessageAt = 0;
+  /** A turn's `bot-output` arrived since the last send. */
+  let answered = false;
   const settled = (beforeFirst: boolean) =>
     new Promise<void>((resolve) => {
       const started = Date.now();
       const tick = setInterval(() => {
         const quiet = lastMessageAt > lastSendAt && Date.now() - lastMessageAt > 1000;
-        if (quiet || (lastSendAt === 0 && !beforeFirst) || Date.now() - started > 60_000) {
+        if (answered || quiet || (lastSendAt === 0 && !beforeFirst) || Date.now() - started > 60_000) {
           clearInterval(tick);
           resolve();
         }
       }, 100);
     });
   let agentLine = '';
+  /** The streamed answer of the current turn was printed (its `bot-output` is not printed again). */
+  let streamed = false;
   const flushAgent = () => {
     if (agentLine) io.out(`agent: ${agentLine.trim()}`);
     agentLine = '';
@@ -195,6 +205,15 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
     const m = parsed.value as RtviMessage;
     if (m.type === 'bot-llm-text') {
       agentLine += String(m.data?.text ?? '');
+      streamed = true;
+      return;
+    }
+    if (m.type === 'bot-output' && m.data?.spoken === false && m.data.aggregated_by === 'turn') {
+      // A turn's unspoken answer (a text chat): the greeting and stream-mode replies have no LLM text.
+      flushAgent();
+      if (!streamed) io.out(`agent: ${String(m.data.text ?? '').trim()}`);
+      streamed = false;
+      answered = true;
       return;
     }
     if (m.type === 'bot-llm-stopped') return flushAgent();
@@ -221,6 +240,8 @@ export async function consoleCommand(argv: readonly string[], env: Env, io: CliI
         if (!interactive) await settled(true);
         if (text === '/quit') return resolve('input');
         lastSendAt = Date.now();
+        streamed = false;
+        answered = false;
         send('send-text', { content: text });
       });
     });

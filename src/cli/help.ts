@@ -58,7 +58,8 @@ Options:
   --url URL            Connect to a running server (e.g. http://localhost:8080)
   --token TOKEN        Bearer token for that server (COLLOQUY_AUTH_TOKEN)
   --config FILE        JSON config file for the agent run in-process (COLLOQUY_CONFIG)
-  --text               Text only: no microphone or speaker
+  --text               Text only: no microphone or speaker, and a text chat on the server (no
+                       speech: each answer arrives as text at once). Also the default without sox
   --mic-file FILE      Speak a recording instead of the microphone (any format sox reads), sent
                        at real time, then silence
   --speaker-file FILE  Write the agent's audio to FILE (e.g. answer.wav) instead of playing it`;

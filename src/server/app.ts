@@ -156,6 +156,11 @@ export function createApp({
       return c.json({ info: `Invalid requestData: ${zodIssueText(parsed.error, { first: true })}` }, 400);
     }
     const requestData = parsed.data;
+    const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
+    const webrtc = WEBRTC_NAMES.has(transport.toLowerCase());
+    if (requestData.text_only && webrtc) {
+      return c.json({ info: 'Invalid requestData: text_only is for the WebSocket transport' }, 400);
+    }
     let outcome: Awaited<ReturnType<typeof resolveConnect>>;
     try {
       outcome = await resolveConnect({
@@ -176,7 +181,6 @@ export function createApp({
     const profile = outcome.profile;
     // A node of a cluster answers with its own public URL (the connect may have come through another node).
     const origin = context.cluster ? context.cluster.node.url : publicOrigin(c, originPolicy);
-    const transport = typeof requestData.transport === 'string' ? requestData.transport : 'websocket';
     const handle = requestData.resume_handle;
     if (handle !== undefined && !context.resume) {
       return c.json({ info: 'Resume is off on this server', code: 'resume_unsupported' }, 400);
@@ -190,7 +194,7 @@ export function createApp({
         throw err;
       }
     }
-    if (WEBRTC_NAMES.has(transport.toLowerCase())) {
+    if (webrtc) {
       // JSON cannot carry headers for the offer, so a one-time token (carrying the profile decided here,
       // by the connect hook too) travels in `requestData.token`; the long-lived server token is never
       // handed out.

@@ -28,7 +28,7 @@ import { zodIssueText } from '../zod-issues.ts';
 import { parseConnectPaths } from './connect-paths.ts';
 import { parseOrigins } from './http-guards.ts';
 import { LimitsFileSchema, limitsFromEnv, resolveLimits, type ServerLimits } from './limits.ts';
-import { defaultSpecs } from './model-spec.ts';
+import { defaultSpecs, isRealtimeSpec } from './model-spec.ts';
 import { type CompactionConfig, CompactionSchema, compactionConfig } from './server-compaction.ts';
 import { type RealtimeConfig, RealtimeFileSchema, realtimeConfig } from './server-realtime.ts';
 
@@ -128,9 +128,13 @@ export interface SessionProfile {
   tools: DeclarativeTool[];
   greeting?: string;
   userMute?: UserMuteStrategyName[];
-  /** Set by a connect hook. */
-  /** Who the session is for (`requestData.user_id`): their memory and stored sessions. */
+  /** Who the session is for (`requestData.user_id`, or a connect hook): their memory and stored sessions. */
   userId?: string;
+  /**
+   * A text chat (`requestData.text_only`): no speech detection, recognition or synthesis; answers
+   * and the greeting reach the client as text at once, and audio from the client is refused.
+   */
+  textOnly?: boolean;
 }
 
 export interface ServerConfig {
@@ -327,9 +331,11 @@ export const RequestDataSchema = z
     config: z.string().max(100).optional(),
     agent: z.string().max(64).optional(),
     mode: z.enum(['agent', 'stream']).optional(),
-    /** The user the session is for (memory and stored sessions are per user). */
+    /** A text chat: no audio in or out, answers arrive as text at once (WebSocket transport only). */
+    text_only: z.boolean().optional(),
     /** A resume handle from `bot-ready`'s `about`: reconnect to that session. */
     resume_handle: z.string().min(16).max(200).optional(),
+    /** The user the session is for (memory and stored sessions are per user). */
     user_id: z
       .string()
       .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'user_id: 1-128 characters of A-Z a-z 0-9 _ . : @ -')
@@ -353,16 +359,33 @@ export function resolveProfile(config: ServerConfig, requestData: RequestData = 
   if (initialAgent !== undefined && !agents.some((a) => a.name === initialAgent)) {
     throw new ConfigError('unknown_agent', `No agent named "${initialAgent}"`);
   }
+  const models = { ...config.defaults, ...stripUndefined(named.models ?? {}) };
+  if (requestData.text_only && [models.llm, ...agents.map((a) => a.model)].some(speaksItself)) {
+    throw new ConfigError(
+      'text_only_unsupported',
+      'text_only: this configuration uses a realtime speech-to-speech model, which has no text-only session',
+    );
+  }
   return {
     mode: requestData.mode ?? named.mode ?? base.mode ?? 'agent',
-    models: { ...config.defaults, ...stripUndefined(named.models ?? {}) },
+    models,
     agents,
     ...(initialAgent ? { initialAgent } : {}),
     tools: [...(base.tools ?? []), ...(named.tools ?? [])],
     ...((named.greeting ?? base.greeting) ? { greeting: named.greeting ?? base.greeting } : {}),
     ...((named.userMute ?? base.userMute) ? { userMute: named.userMute ?? base.userMute } : {}),
     ...(requestData.user_id ? { userId: requestData.user_id } : {}),
+    ...(requestData.text_only ? { textOnly: true } : {}),
   };
+}
+
+/** A realtime speech-to-speech model spec (a bad spec is reported where models are built). */
+function speaksItself(spec: string | undefined): boolean {
+  try {
+    return spec !== undefined && isRealtimeSpec(spec);
+  } catch {
+    return false;
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

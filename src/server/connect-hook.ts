@@ -141,6 +141,10 @@ export async function resolveConnect(o: ResolveConnectOptions): Promise<ConnectO
   try {
     profile = resolveProfile(o.config, request);
   } catch (err) {
+    // What the client asked for cannot be had with this configuration.
+    if (err instanceof ConfigError && err.code === 'text_only_unsupported') {
+      return { ok: false, status: 400, info: err.message };
+    }
     if (err instanceof ConfigError && err.code.startsWith('unknown_')) {
       if (o.hook && (decision.config !== undefined || decision.agent !== undefined)) {
         o.logger.error('connect hook chose something the config does not have', err);

@@ -82,15 +82,20 @@ export function buildServerSession(options: ServerSessionOptions): ServerSession
     logger,
     ...(options.memory ? { memory: options.memory } : {}),
     ...(options.compaction ? { compaction: options.compaction } : {}),
-    audio: {
-      vad: models.vad,
-      stt: models.stt,
-      tts: models.tts,
-      inputSampleRate: 16000,
-      outputSampleRate: 24000,
-      output: options.output,
-      ...(profile.userMute ? { userMute: profile.userMute } : {}),
-    },
+    // A text chat has no speech pipeline: answers go out as text at once, audio in is refused.
+    ...(profile.textOnly
+      ? {}
+      : {
+          audio: {
+            vad: models.vad,
+            stt: models.stt,
+            tts: models.tts,
+            inputSampleRate: 16000,
+            outputSampleRate: 24000,
+            output: options.output,
+            ...(profile.userMute ? { userMute: profile.userMute } : {}),
+          },
+        }),
   });
   const offs = [
     logSessionEvents(bus, logger),

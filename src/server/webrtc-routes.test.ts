@@ -253,12 +253,18 @@ describe('SmallWebRTC signalling routes', () => {
         'unknown configuration',
         await post(server.url, { sdp, type: 'offer', requestData: { config: 'nope' } }),
       ],
+      [
+        'a text chat (WebSocket only)',
+        await post(server.url, { sdp, type: 'offer', requestData: { text_only: true } }),
+      ],
       ['PATCH without candidates', await patch(server.url, { pc_id: 'x' })],
     ];
     for (const [what, res] of cases) {
       expect(res.status, what).toBe(400);
       const body = (await res.json()) as { info: string };
       expect(typeof body.info, what).toBe('string');
+      if (what.startsWith('a text chat'))
+        expect(body.info).toMatch(/text_only is for the WebSocket transport/);
     }
     expect(server.routes.size).toBe(0);
     const unknown = await patch(server.url, {

@@ -203,6 +203,8 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
       if (err instanceof z.ZodError) return fail(c, 400, `Invalid requestData: ${zodIssueText(err)}`);
       throw err;
     }
+    if (profile.textOnly)
+      return fail(c, 400, 'Invalid requestData: text_only is for the WebSocket transport');
 
     try {
       assertSafeOfferSdp(offer.sdp); // before any native object exists (the peer checks again)

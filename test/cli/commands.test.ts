@@ -113,6 +113,8 @@ describe('colloquy init', () => {
     });
     expect(chat.code).toBe(0);
     expect(chat.stdout).toContain('● agent ready');
+    // `--text` is a text chat: the greeting comes as text (there is no speech to wait for).
+    expect(chat.stdout).toContain('agent: Hello! Ask me when we are open, or for the menu.');
     expect(chat.stdout).toContain('agent: We are open from eight in the morning to six in the evening.');
     expect(chat.stdout).toContain('⚙ show_menu({})');
     expect(chat.stdout).toContain('⇢ custom.show_menu {}');
@@ -155,8 +157,10 @@ describe('colloquy console --url', () => {
         timeoutMs: 60_000,
       });
       expect(chat.code).toBe(0);
+      expect(chat.stdout).toContain('agent: Hello! I am the Colloquy demo concierge.');
       expect(chat.stdout).toContain('⚙ show_map({"place":"lobby"})');
-      expect(chat.stdout).toContain('agent: I put a map of the lobby on your screen.');
+      // Printed once: streamed as it was written, not again when the turn ended.
+      expect(chat.stdout.split('agent: I put a map of the lobby on your screen.')).toHaveLength(2);
     } finally {
       await server.close();
     }
