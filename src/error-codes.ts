@@ -139,6 +139,7 @@ export const ERROR_CODES = [
   'tts_bad_voice',
   'tts_text_too_long',
   'tts_unsupported_audio',
+  'tts_busy',
   'vad_failed',
   'vad_bad_option',
   'vad_bad_batch',

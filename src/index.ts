@@ -125,7 +125,7 @@ export { SpeechTts, TranscriptionStt } from './providers/ai-sdk/index.ts';
 export type { SpeechTtsOptions } from './providers/ai-sdk/speech-tts.ts';
 export type { TranscriptionSttOptions } from './providers/ai-sdk/transcription-stt.ts';
 export type { EnergyVadOptions } from './providers/local/energy-vad.ts';
-export type { EspeakBackend, EspeakTtsOptions } from './providers/local/espeak-tts.ts';
+export type { EspeakBackend, EspeakPool, EspeakTtsOptions } from './providers/local/espeak-tts.ts';
 // Model providers
 export {
   defaultSileroModelPath,

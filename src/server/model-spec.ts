@@ -261,7 +261,7 @@ export function resolveTts(spec: string, env: Env = process.env): TtsModel {
   const p = parseSpec(spec, 'TTS');
   switch (p.provider) {
     case 'espeak':
-      return new EspeakTts(p.model ? { voice: p.model } : {});
+      return new EspeakTts({ ...(p.model ? { voice: p.model } : {}), ...espeakSlots(env) });
     case 'openai':
       return new SpeechTts({
         model: createOpenAI({}).speech(need(p, 'TTS', spec)),
@@ -288,6 +288,28 @@ export function resolveTts(spec: string, env: Env = process.env): TtsModel {
         `TTS: unknown provider "${p.provider}" in "${spec}" (use espeak, openai or openai-compatible)`,
       );
   }
+}
+
+/** `COLLOQUY_ESPEAK_MAX_PROCESSES` / `COLLOQUY_ESPEAK_MAX_WAITING`: the eSpeak NG process pool. */
+function espeakSlots(env: Env): { maxProcesses?: number; maxWaiting?: number } {
+  const read = (name: string, min: number, max: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      throw new ConfigError(
+        'invalid_config',
+        `${name} must be an integer from ${min} to ${max}, got "${raw}"`,
+      );
+    }
+    return value;
+  };
+  const maxProcesses = read('COLLOQUY_ESPEAK_MAX_PROCESSES', 1, 256);
+  const maxWaiting = read('COLLOQUY_ESPEAK_MAX_WAITING', 0, 100_000);
+  return {
+    ...(maxProcesses !== undefined ? { maxProcesses } : {}),
+    ...(maxWaiting !== undefined ? { maxWaiting } : {}),
+  };
 }
 
 /**

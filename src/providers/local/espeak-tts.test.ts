@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatPcm, rms } from '../../audio/pcm.ts';
-import { ConfigError, InvalidInputError } from '../../errors.ts';
+import { ConfigError, InvalidInputError, ProviderError } from '../../errors.ts';
+import { findExecutable } from './child-process.ts';
 import { EspeakTts } from './espeak-tts.ts';
 
 async function collect(iter: AsyncIterable<Int16Array>): Promise<{ chunks: number; audio: Int16Array }> {
@@ -87,5 +91,93 @@ describe('EspeakTts', () => {
     const second = await collect(tts.synthesize({ text: 'Book a table for two.' }));
     expect(Array.from(second.audio)).toEqual(Array.from(first.audio));
     expect(process.exitCode ?? 0).toBe(0);
+  });
+});
+
+/**
+ * The process pool of the CLI backend, with the real `espeak-ng` run through a wrapper that notes,
+ * as each program starts, how many are running then (a file per running program).
+ */
+describe('EspeakTts: a bounded pool of espeak-ng programs', () => {
+  let dir: string;
+  let counting: string;
+  /** How many programs ran, each with how many were running (itself included) when it started. */
+  const started = async () =>
+    (await readFile(join(dir, 'seen'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'colloquy-espeak-pool-'));
+    const real = await findExecutable('espeak-ng');
+    counting = join(dir, 'espeak-counting');
+    await writeFile(
+      counting,
+      [
+        '#!/bin/sh',
+        `touch "${dir}/run.$$"`,
+        `ls "${dir}" | grep -c '^run\\.' >> "${dir}/seen"`,
+        `"${real}" "$@"`,
+        'status=$?',
+        `rm -f "${dir}/run.$$"`,
+        'exit $status',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const fresh = async () => rm(join(dir, 'seen'), { force: true });
+
+  it('never runs more than maxProcesses at once; the others wait their turn and are all spoken', async () => {
+    await fresh();
+    const tts = new EspeakTts({ backend: 'cli', binary: counting, maxProcesses: 2, maxWaiting: 10 });
+    const texts = Array.from({ length: 6 }, (_, i) => `This is sentence number ${i + 1}, spoken in turn.`);
+    const spoken = await Promise.all(texts.map((text) => collect(tts.synthesize({ text }))));
+    for (const { audio } of spoken) expect(audio.length).toBeGreaterThan(22050 * 0.5);
+    const seen = await started();
+    expect(seen).toHaveLength(6);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+    expect([tts.slots.running, tts.slots.waiting]).toEqual([0, 0]);
+  });
+
+  it('a full queue fails the utterance at once with tts_busy (retryable); the others are spoken', async () => {
+    await fresh();
+    const tts = new EspeakTts({ backend: 'cli', binary: counting, maxProcesses: 1, maxWaiting: 1 });
+    const outcomes = await Promise.allSettled(
+      ['One is spoken.', 'Two waits.', 'Three finds no room.'].map((text) =>
+        collect(tts.synthesize({ text })),
+      ),
+    );
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(refused).toHaveLength(1);
+    const error = (refused[0] as PromiseRejectedResult).reason;
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'tts_busy', retryable: true });
+    expect(error.message).toMatch(/1 utterances are being synthesized and 1 wait/);
+    expect(await started()).toHaveLength(2); // the refused one never started a program
+  });
+
+  it('an utterance waiting for a slot is cancelled by its signal and never starts a program', async () => {
+    await fresh();
+    const tts = new EspeakTts({ backend: 'cli', binary: counting, maxProcesses: 1 });
+    const first = collect(tts.synthesize({ text: 'The first utterance holds the only slot for a while.' }));
+    const controller = new AbortController();
+    const second = collect(tts.synthesize({ text: 'This one waits.', abortSignal: controller.signal }));
+    while (tts.slots.waiting === 0) await new Promise((r) => setImmediate(r));
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+    expect(tts.slots.waiting).toBe(0);
+    expect((await first).audio.length).toBeGreaterThan(22050);
+    expect(await started()).toHaveLength(1);
+  });
+
+  it('refuses pool bounds that are not integers in range', () => {
+    expect(() => new EspeakTts({ maxProcesses: 0 })).toThrow(ConfigError);
+    expect(() => new EspeakTts({ maxWaiting: -1 })).toThrow(ConfigError);
+    expect(new EspeakTts({ maxProcesses: 3, maxWaiting: 0 }).slots).toMatchObject({
+      maxRunning: 3,
+      maxWaiting: 0,
+    });
   });
 });

@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { decodeWav, WavStreamDecoder } from '../../audio/wav.ts';
 import { ConfigError, InvalidInputError, isAbortError, ProviderError, TimeoutError } from '../../errors.ts';
 import { importOptional, MissingDependencyError } from '../../optional-dependency.ts';
@@ -19,6 +20,7 @@ import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { TtsModel, TtsRequest } from '../types.ts';
 import { abortReason, captureTail, findExecutable } from './child-process.ts';
 import { type ProcessLauncher, startProcess } from './process-launcher.ts';
+import { ProcessSlots } from './process-slots.ts';
 
 export const ESPEAK_SAMPLE_RATE = 22050;
 
@@ -44,6 +46,29 @@ export interface EspeakTtsOptions {
    * (`spawn()` does, 40–200 ms on a busy machine); 'direct' with `spawn()` here.
    */
   launcher?: ProcessLauncher;
+  /**
+   * CLI backend: `espeak-ng` programs running at once, for every session using this instance
+   * (default: the machine's CPU count). More utterances wait for a slot, in order.
+   */
+  maxProcesses?: number;
+  /**
+   * CLI backend: utterances waiting for a slot (default 256). Past it an utterance fails at once
+   * with `ProviderError` `tts_busy` (retryable); a waiting utterance whose `abortSignal` aborts
+   * leaves the queue at once.
+   */
+  maxWaiting?: number;
+}
+
+/** How busy an `EspeakTts`'s pool of `espeak-ng` programs is (CLI backend). */
+export interface EspeakPool {
+  /** Programs running now (at most `maxRunning`). */
+  readonly running: number;
+  /** Utterances waiting for a program slot now (at most `maxWaiting`). */
+  readonly waiting: number;
+  /** `maxProcesses`. */
+  readonly maxRunning: number;
+  /** `maxWaiting`. */
+  readonly maxWaiting: number;
 }
 
 const VOICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_+\-/.]{0,63}$/;
@@ -102,6 +127,7 @@ export class EspeakTts implements TtsModel {
   private readonly timeoutMs: number;
   private readonly chunkSamples: number;
   private readonly launcher: ProcessLauncher;
+  private readonly pool: ProcessSlots;
 
   constructor(options: EspeakTtsOptions = {}) {
     this.voice = options.voice ?? 'en-us';
@@ -112,11 +138,26 @@ export class EspeakTts implements TtsModel {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.chunkSamples = options.chunkSamples ?? 2205;
     this.launcher = options.launcher ?? 'helper';
+    this.pool = new ProcessSlots({
+      maxRunning: options.maxProcesses ?? availableParallelism(),
+      maxWaiting: options.maxWaiting ?? 256,
+      full: (slots) =>
+        new ProviderError(
+          'tts_busy',
+          `eSpeak NG is busy: ${slots.maxRunning} utterances are being synthesized and ${slots.maxWaiting} wait`,
+          { retryable: true, details: { maxProcesses: slots.maxRunning, maxWaiting: slots.maxWaiting } },
+        ),
+    });
     if (!VOICE_PATTERN.test(this.voice))
       throw new ConfigError('tts_bad_option', `Invalid eSpeak voice '${this.voice}'`);
     if (!Number.isFinite(this.rateWpm) || this.rateWpm < 80 || this.rateWpm > 450) {
       throw new ConfigError('tts_bad_option', `rateWpm must be within 80..450, got ${this.rateWpm}`);
     }
+  }
+
+  /** The bound on concurrent `espeak-ng` programs (CLI backend) and on utterances waiting for one. */
+  get slots(): EspeakPool {
+    return this.pool;
   }
 
   /** Which backend `auto` resolves to on this machine. */
@@ -161,6 +202,21 @@ export class EspeakTts implements TtsModel {
   ): AsyncGenerator<Int16Array> {
     const binary = await findExecutable(this.binary);
     if (!binary) throw new ProviderError('tts_unavailable', `'${this.binary}' was not found on PATH`);
+    // At most `maxProcesses` programs at once; the wait ends with the request's signal.
+    const release = await this.pool.acquire(signal);
+    try {
+      yield* this.runCli(binary, text, voice, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async *runCli(
+    binary: string,
+    text: string,
+    voice: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Int16Array> {
     const child = startProcess(this.launcher, binary, [
       '--stdout',
       '-v',

@@ -1,5 +1,11 @@
 export { EnergyVad, type EnergyVadOptions, EnergyVadStream } from './energy-vad.ts';
-export { ESPEAK_SAMPLE_RATE, type EspeakBackend, EspeakTts, type EspeakTtsOptions } from './espeak-tts.ts';
+export {
+  ESPEAK_SAMPLE_RATE,
+  type EspeakBackend,
+  type EspeakPool,
+  EspeakTts,
+  type EspeakTtsOptions,
+} from './espeak-tts.ts';
 export {
   POCKETSPHINX_SAMPLE_RATE,
   PocketsphinxStt,
