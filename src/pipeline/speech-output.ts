@@ -18,6 +18,7 @@ import type { TtsModel } from '../providers/types.ts';
 import { checkSpecificationVersion } from '../specification-version.ts';
 import { type Clock, monotonicClock, type TimerHandle } from './clock.ts';
 import { FrameFiller } from './frame-filler.ts';
+import { type PlayoutTicker, sharedPlayoutTicker } from './playout-ticker.ts';
 import { type AudioResponse, type AudioResponseHost, createAudioResponse } from './speech-audio-response.ts';
 import { ChunkReleaser } from './speech-release.ts';
 import {
@@ -89,9 +90,17 @@ export class SpeechOutput {
   /** Chunk ids count from 0 over the whole session (the reference's numbering). */
   private nextChunkId = 0;
   private closed = false;
-  // Playout (per-frame path): preallocated frame, one timer, no per-frame closures.
+  // Playout (per-frame path): preallocated frame, no timer and no closure per frame.
   private readonly filler: FrameFiller;
   private playout: PlayoutState = 'running';
+  /**
+   * On the default clock, the process's shared ticker paces every output (one timer per frame
+   * period for all of them); with an injected clock, a timer of that clock per frame (`timer`).
+   */
+  private readonly ticker: PlayoutTicker | undefined;
+  /** A frame is written on the tick nearest its due time: at most half a period early or late. */
+  private readonly leadMs: number;
+  private ticking = false;
   private timer: TimerHandle | undefined;
   private nextDueAt = Number.NEGATIVE_INFINITY;
   private pumping = false;
@@ -99,6 +108,7 @@ export class SpeechOutput {
     this.timer = undefined;
     this.pump();
   };
+  private readonly onTick = (): void => this.pump();
   private readonly requestContext: TtsRequestContext;
   // Observed synthesis rate, to estimate how much of a still-streaming chunk was heard.
   private statSamples = 0;
@@ -116,6 +126,8 @@ export class SpeechOutput {
     this.frameMs = options.frameMs ?? 20;
     this.frameSamples = Math.round((this.outputSampleRate * this.frameMs) / 1000);
     this.filler = new FrameFiller(this.frameSamples);
+    this.ticker = options.clock === undefined ? sharedPlayoutTicker(this.frameMs) : undefined;
+    this.leadMs = this.ticker === undefined ? 0 : this.frameMs / 2;
     this.maxParallel = Math.max(1, options.maxParallelRequests ?? 3);
     this.encoded = isEncodedTts(this.tts);
     this.maxAheadSamples = this.encoded
@@ -373,7 +385,7 @@ export class SpeechOutput {
     if (pcm.length === 0) return;
     chunk.pieces.push(pcm);
     chunk.samples += pcm.length;
-    if (this.responses[0] === chunk.response && this.timer === undefined) this.pump();
+    if (this.responses[0] === chunk.response && this.timer === undefined && !this.ticking) this.pump();
   }
 
   // ── Playout ──────────────────────────────────────────────────────────────────────
@@ -388,16 +400,20 @@ export class SpeechOutput {
     try {
       for (;;) {
         const r = this.responses[0];
-        if (r === undefined) return;
+        if (r === undefined) {
+          this.stopTimer();
+          return;
+        }
         const now = this.clock.now();
-        if (this.nextDueAt > now) {
-          // Whole milliseconds (Node rounds a timer's delay up to one anyway): timers of equal delay
-          // share Node's list for that delay, where a fractional delay made a new list per frame.
-          this.timer = this.clock.setTimeout(this.onTimer, Math.ceil(this.nextDueAt - now));
+        if (this.nextDueAt > now + this.leadMs) {
+          this.waitForDue(now);
           return;
         }
         const fill = this.filler.fill(r);
-        if (fill === 'wait') return;
+        if (fill === 'wait') {
+          this.stopTimer(); // appendAudio pumps again when audio comes
+          return;
+        }
         if (this.filler.filled > 0) {
           this.filler.pad();
           this.writeFrame(r, now);
@@ -435,7 +451,25 @@ export class SpeechOutput {
     filler.reset();
   }
 
+  /** Pumps again when the next frame is due: on the shared ticker, or on a timer of the clock. */
+  private waitForDue(now: number): void {
+    if (this.ticker !== undefined) {
+      if (!this.ticking) {
+        this.ticking = true;
+        this.ticker.join(this.onTick);
+      }
+      return;
+    }
+    // Whole milliseconds (Node rounds a timer's delay up to one anyway): timers of equal delay
+    // share Node's list for that delay, where a fractional delay made a new list per frame.
+    this.timer = this.clock.setTimeout(this.onTimer, Math.ceil(this.nextDueAt - now));
+  }
+
   private stopTimer(): void {
+    if (this.ticking) {
+      this.ticking = false;
+      this.ticker!.leave(this.onTick);
+    }
     if (this.timer !== undefined) {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;

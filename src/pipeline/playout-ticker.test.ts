@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { type IntervalClock, PlayoutTicker, sharedPlayoutTicker } from './playout-ticker.ts';
+
+/** Interval timers driven by hand: `tick()` runs the armed interval's callback once. */
+function manualClock() {
+  let now = 0;
+  let armed: { fn: () => void; ms: number; id: number } | undefined;
+  let created = 0;
+  const clock: IntervalClock = {
+    now: () => now,
+    setInterval: (fn, ms) => {
+      armed = { fn, ms, id: ++created };
+      return armed.id;
+    },
+    clearInterval: (id) => {
+      if (armed?.id === id) armed = undefined;
+    },
+  };
+  return {
+    clock,
+    get armed() {
+      return armed;
+    },
+    get created() {
+      return created;
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    tick() {
+      now += armed!.ms;
+      armed!.fn();
+    },
+  };
+}
+
+describe('PlayoutTicker', () => {
+  it('ticks every member once per period on one interval, armed only while someone is joined', () => {
+    const m = manualClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    const calls: string[] = [];
+    const a = () => calls.push('a');
+    const b = () => calls.push('b');
+    expect(ticker.running).toBe(false);
+    ticker.join(a);
+    m.advance(7);
+    ticker.join(b);
+    expect([ticker.size, m.created, m.armed?.ms]).toEqual([2, 1, 20]);
+    m.tick();
+    expect(calls).toEqual(['a', 'b']);
+    ticker.leave(a);
+    for (let i = 0; i < 10; i++) m.tick();
+    expect(calls).toEqual(['a', 'b', ...Array(10).fill('b')]);
+    expect(m.created).toBe(1); // the same timer for every tick
+    ticker.leave(b);
+    expect([ticker.size, ticker.running, m.armed]).toEqual([0, false, undefined]);
+    ticker.join(a);
+    expect([ticker.running, m.created]).toEqual([true, 2]);
+    ticker.leave(a);
+  });
+
+  it('lets members leave and join while being ticked', () => {
+    const m = manualClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    const calls: string[] = [];
+    const c = () => calls.push('c');
+    const b = () => calls.push('b');
+    const a = () => {
+      calls.push('a');
+      ticker.leave(a);
+      ticker.leave(b);
+      ticker.join(c);
+    };
+    ticker.join(a);
+    ticker.join(b);
+    m.tick();
+    expect(calls).toEqual(['a', 'c']);
+    expect(ticker.size).toBe(1);
+    ticker.leave(c);
+    ticker.leave(c); // leaving twice is harmless
+    expect([ticker.size, ticker.running]).toEqual([0, false]);
+  });
+
+  it('ticks the other members when one throws, then throws its error', () => {
+    const m = manualClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    let ticks = 0;
+    ticker.join(() => {
+      throw new Error('sink exploded');
+    });
+    ticker.join(() => ticks++);
+    expect(() => m.tick()).toThrow('sink exploded');
+    expect(ticks).toBe(1);
+    expect(ticker.running).toBe(true);
+  });
+
+  it('re-arms on join when it has not ticked for more than three periods (a lost timer)', () => {
+    const m = manualClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    ticker.join(() => {});
+    m.advance(50);
+    ticker.join(() => {});
+    expect(m.created).toBe(1);
+    m.advance(200); // the interval never ran
+    ticker.join(() => {});
+    expect([m.created, ticker.size]).toEqual([2, 3]);
+  });
+
+  it('is one ticker per frame period in the process', () => {
+    expect(sharedPlayoutTicker(20)).toBe(sharedPlayoutTicker(20));
+    expect(sharedPlayoutTicker(10)).not.toBe(sharedPlayoutTicker(20));
+    expect(() => new PlayoutTicker(0)).toThrow(RangeError);
+  });
+});
