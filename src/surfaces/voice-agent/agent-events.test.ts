@@ -9,13 +9,14 @@ import { projectAgentEvents } from './agent-events.ts';
 const interrupted = { sessionId: 's', turnId: 't1', reason: 'user_speaking' as const, heardText: '' };
 const queued = { sessionId: 's', turnId: 't1', chunkId: 0, text: 'Hello there.' };
 
-function agentEvents() {
+function agentEvents(wants: (name: string) => boolean = () => true) {
   const bus = new EventBus<EventMap>({ logger: silentLogger });
   const seen: Array<[string, unknown]> = [];
   projectAgentEvents(
     bus,
     (name, ...args) => seen.push([name, args[0]]),
     (r) => r,
+    wants,
   );
   return { bus, seen, names: () => seen.map(([n]) => n) };
 }
@@ -63,5 +64,52 @@ describe('speech_interrupted only when speech was queued', () => {
     bus.publish('speech.chunk.queued', queued);
     bus.publish('speech.interrupted', interrupted);
     expect(types().filter((t) => t === 'speech_interrupted')).toHaveLength(1);
+  });
+});
+
+describe('payloads are built only for events someone listens to', () => {
+  const chunk = {
+    sessionId: 's',
+    turnId: 't1',
+    chunkId: 0,
+    text: 'Hello there.',
+    audio: new Uint8Array([1, 2, 3]),
+    format: 'pcm16',
+    sampleRate: 24000,
+  };
+
+  it('emits nothing for an event without listeners, and base64-encodes audio only for a listener', () => {
+    const listening = new Set<string>(['text']);
+    const { bus, seen } = agentEvents((name) => listening.has(name));
+    bus.publish('speech.chunk', chunk);
+    bus.publish('llm.text.delta', { sessionId: 's', turnId: 't1', id: 'x', text: 'Hel' });
+    bus.publish('user.text', { sessionId: 's', turnId: 't1', text: 'hi', source: 'text' });
+    expect(seen).toEqual([['text', { role: 'user', text: 'hi' }]]);
+    listening.add('audio_chunk');
+    bus.publish('speech.chunk', chunk);
+    expect(seen[1]).toEqual([
+      'audio_chunk',
+      { chunkId: 0, data: 'AQID', format: 'pcm16', text: 'Hello there.', uint8Array: chunk.audio },
+    ]);
+  });
+
+  it('keeps track of queued speech while nobody listens, so a later listener hears the interruption', () => {
+    const listening = new Set<string>();
+    const { bus, seen } = agentEvents((name) => listening.has(name));
+    bus.publish('speech.chunk.queued', queued);
+    listening.add('speech_interrupted');
+    bus.publish('speech.interrupted', interrupted);
+    expect(seen).toEqual([['speech_interrupted', { reason: 'user_speaking' }]]);
+  });
+
+  it('always emits errors (the agent reports one nobody listens to)', () => {
+    const { bus, names } = agentEvents(() => false);
+    bus.publish('error', {
+      sessionId: 's',
+      component: 'input',
+      error: new Error('bad') as never,
+      severity: 'warn',
+    });
+    expect(names()).toEqual(['error']);
   });
 });

@@ -141,6 +141,7 @@ export class VoiceAgent extends EventEmitter<AgentEventMap> {
       this.bus,
       (name, ...args) => this.emitSafe(name, ...args),
       (r) => this.reasonFor(r),
+      (name) => this.listenerCount(name) > 0,
     );
     // `pendingSpeechChunks`: chunks queued for speech whose audio has not been released yet.
     this.bus.subscribeTable(PENDING_CHUNKS, this);
