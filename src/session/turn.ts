@@ -143,9 +143,9 @@ export async function runLlmPass(o: LlmPassOptions): Promise<LlmPassResult> {
       stopWhen: o.stopWhen,
       abortSignal: controller.signal,
       maxRetries: 0,
-      onError: ({ error }) => {
-        streamError = error;
-      },
+      // The stream's `error` parts are read below; this only replaces the AI SDK's default, which
+      // writes every error to the console.
+      onError: () => {},
       onStepFinish: (step) => {
         stepMessages = step.response.messages as ModelMessage[];
       },
