@@ -27,6 +27,7 @@ function voiceSession(opts: {
   stt?: string[];
   mode?: 'agent' | 'stream';
   endpointingMs?: number;
+  maxTextLength?: number;
 }) {
   const written: Written[] = [];
   const frameWaiters: Array<{ n: number; resolve: () => void }> = [];
@@ -39,6 +40,7 @@ function voiceSession(opts: {
     model: mockLanguageModel([opts.answer]),
     logger: silentLogger,
     mode: opts.mode ?? 'agent',
+    ...(opts.maxTextLength !== undefined ? { maxTextLength: opts.maxTextLength } : {}),
     audio: {
       vad,
       stt: new MockStt({ script: opts.stt ?? ['hello there'] }),
@@ -272,6 +274,28 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     await rec.waitFor('turn.end');
     expect(rec.types(['llm.start'])).toEqual([]);
     expect(rec.first('user.text')).toMatchObject({ text: 'hello there' });
+  });
+
+  it('a transcript over maxTextLength is refused (warn, text_too_long): that spoken turn ends unanswered, the next one is answered', async () => {
+    const { session, rec } = voiceSession({
+      answer: 'Fine.',
+      stt: ['please tell me everything about the hotel', 'pool hours'],
+      maxTextLength: 20,
+    });
+    current = session;
+    await push(session, tone, 400);
+    await push(session, silence, 400);
+    const refused = await rec.waitFor('error');
+    expect(refused).toMatchObject({ component: 'session', severity: 'warn' });
+    expect(refused.error.code).toBe('text_too_long');
+    const first = await rec.waitFor('turn.end');
+    expect(first.abandoned).toBe(true);
+    await push(session, tone, 400);
+    await push(session, silence, 400);
+    const answered = await rec.waitFor('turn.end', (e) => e.turnId !== first.turnId);
+    expect(answered.abandoned).toBeUndefined();
+    expect(rec.payloads('user.text').map((t) => t.text)).toEqual(['pool hours']);
+    expect(rec.first('assistant.text')).toMatchObject({ turnId: answered.turnId, text: 'Fine.' });
   });
 
   it('a dozen queued speak() utterances add no listener to the session signal (no MaxListenersExceededWarning)', async () => {

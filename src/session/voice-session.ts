@@ -193,7 +193,16 @@ export class VoiceSession {
           interrupt: (reason) => this.interrupt(reason),
           onUserTurn: (text) => {
             if (this.machine.is('closed')) return;
-            this.commitUserSpeech(text).catch((err) => this.reportError('session', err, 'warn'));
+            let turn: Promise<TurnResult>;
+            try {
+              turn = this.commitUserSpeech(text);
+            } catch (err) {
+              // A transcript refused at once (longer than `maxTextLength`): the spoken turn ends unanswered.
+              this.reportError('session', err, 'warn');
+              this.turns.speechAbandoned();
+              return;
+            }
+            turn.catch((err) => this.reportError('session', err, 'warn'));
           },
           onSpeechStart: () => {
             if (!this.machine.is('closed')) this.turns.speechStarted();

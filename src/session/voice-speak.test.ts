@@ -1,0 +1,51 @@
+/**
+ * `speak()` utterances queued one behind another (a greeting, stream-mode replies): each is tracked
+ * until it ends, so typed input that cuts one off saves what was heard of it in the right place.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockTts } from '../testing/mock-tts.ts';
+import { EventRecorder } from '../testing/recorder.ts';
+import { messageText } from './history.ts';
+import { VoiceSession } from './voice-session.ts';
+
+let session: VoiceSession | undefined;
+afterEach(async () => {
+  await session?.close();
+  session = undefined;
+});
+
+describe('speak() utterances queued behind each other', () => {
+  it('typed text cuts the first of two: its heard part enters history before the typed text, the second is never said', async () => {
+    session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['Breakfast is at seven.']),
+      logger: silentLogger,
+      audio: {
+        tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
+        outputSampleRate: 24000,
+        output: { write: () => {} },
+      },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    const first = session.speak('Hello! I am the demo concierge. Ask me about breakfast or the pool.');
+    const second = session.speak('The wifi password is on your key card.');
+    await rec.waitFor('bot.tts.text', (t) => t.text.startsWith('I am')); // "Hello!" was heard
+    const answer = await session.sendText('when is breakfast');
+    const [one, two] = await Promise.all([first, second]);
+    expect(one.interrupted).toBe(true);
+    expect(one.text.startsWith('Hello!')).toBe(true);
+    expect(answer.text).toBe('Breakfast is at seven.');
+    const said = rec.payloads('bot.tts.text').map((t) => t.text);
+    expect(said.some((t) => t.includes('wifi'))).toBe(false);
+    expect(two.text.includes('wifi')).toBe(false);
+    const history = session.history.map((m) => [m.role, messageText(m)]);
+    expect(history).toEqual([
+      ['assistant', one.text],
+      ['user', 'when is breakfast'],
+      ['assistant', 'Breakfast is at seven.'],
+    ]);
+  });
+});
