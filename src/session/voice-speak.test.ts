@@ -30,7 +30,9 @@ describe('speak() utterances queued behind each other', () => {
       },
     });
     const rec = new EventRecorder(session.eventBus);
-    const first = session.speak('Hello! I am the demo concierge. Ask me about breakfast or the pool.');
+    const first = session.speak(
+      'Hello! I am the demo concierge. Ask me about breakfast, the pool, the spa, the gym, the restaurant, parking or anything else about your stay.',
+    );
     const second = session.speak('The wifi password is on your key card.');
     await rec.waitFor('bot.tts.text', (t) => t.text.startsWith('I am')); // "Hello!" was heard
     const answer = await session.sendText('when is breakfast');
