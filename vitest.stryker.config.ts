@@ -40,6 +40,8 @@ export default defineConfig({
     // timeout, which restarts the test runner (a minute on a loaded machine, per mutant).
     testTimeout: 5_000,
     hookTimeout: 10_000,
+    // Except in Stryker's initial test run: a minute per test (cold imports under load).
+    setupFiles: ['test/support/stryker-timeouts.ts'],
     pool: 'forks',
     // Stryker switches a mutant on at run time, so the sources need not be imported again for every
     // mutant (what most of a mutant's run cost: seconds of imports for milliseconds of tests). A mutant
