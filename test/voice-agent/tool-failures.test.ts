@@ -114,7 +114,8 @@ describe('failing tools are reported once on every surface', () => {
       events.filter((e) => e.name === n).map((e) => (e.args[0] as { toolCallId: string }).toolCallId);
     expect(sorted(named('chunk:tool_call'))).toEqual(ids);
     expect(sorted(named('tool_result'))).toEqual(ids);
-    // Native WebSocket messages.
+    // Native WebSocket messages: one stream for the turn, though the model was asked twice.
+    expect(client.of('stream_start')).toHaveLength(1);
     expect(sorted(client.of('tool_call').map((m) => m.toolCallId))).toEqual(ids);
     expect(sorted(client.of('tool_error').map((m) => m.toolCallId))).toEqual(ids);
     expect(client.of('tool_result')).toEqual([]);

@@ -202,6 +202,10 @@ describe('VoiceAgent events (seed 001)', () => {
     expect(audio.format).toBe('opus');
     expect(textOfAudio(audio.uint8Array)).toBe('Welcome back!');
     expect(audio.data).toBe(Buffer.from(audio.uint8Array).toString('base64'));
+    // Blank text is refused before any request: nothing more is emitted.
+    await expect(agent.generateAndSendSpeechFull('  ')).rejects.toMatchObject({ code: 'empty_text' });
+    expect(speech.calls).toHaveLength(1);
+    expect(events).toHaveLength(3);
   });
 
   it('history limits emit history_trimmed; clearHistory emits history_cleared', async () => {
@@ -259,6 +263,7 @@ describe('VoiceAgent events (seed 001)', () => {
     await sleep(10);
     agent.destroy();
     await expect(waiting).rejects.toBeInstanceOf(AgentDestroyedError);
+    await expect(waiting).rejects.toThrow(/^a queued input\(\) was called after destroy\(\)/);
     const interrupted = await first;
     expect(interrupted).toBe('');
     expect(agent.destroyed).toBe(true);
@@ -266,7 +271,9 @@ describe('VoiceAgent events (seed 001)', () => {
     await expect(a.sendText('x')).rejects.toBeInstanceOf(AgentDestroyedError);
     await expect(a.sendAudio(new Uint8Array([1]))).rejects.toBeInstanceOf(AgentDestroyedError);
     await expect(a.transcribeAudio(new Uint8Array([1]))).rejects.toBeInstanceOf(AgentDestroyedError);
-    await expect(a.generateAndSendSpeechFull('x')).rejects.toBeInstanceOf(AgentDestroyedError);
+    await expect(a.generateAndSendSpeechFull('x')).rejects.toThrow(
+      /^generateAndSendSpeechFull\(\) was called after destroy\(\)/,
+    );
     await expect(a.connect('ws://127.0.0.1:1')).rejects.toBeInstanceOf(AgentDestroyedError);
     expect(() => a.interruptSpeech()).toThrow(AgentDestroyedError);
     expect(() => a.clearHistory()).toThrow(AgentDestroyedError);

@@ -305,7 +305,10 @@ describe('WebSocket: connect (client mode)', () => {
     expect(await closed).toBe(1000);
     expect(events.at(-1)?.name).toBe('disconnected');
     expect(agent.connected).toBe(false);
-    await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({ code: 'connect_failed' });
+    await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({
+      code: 'connect_failed',
+      message: expect.stringContaining('Could not connect to ws://127.0.0.1:1: '),
+    });
   });
 
   it('keeps a message the server sends right after the socket opens', async () => {
