@@ -84,6 +84,32 @@ describe('server configuration', () => {
   });
 });
 
+describe('memory settings from the environment', () => {
+  it.each([
+    ['5', { everyTurns: 5 }],
+    ['1', { everyTurns: 1 }],
+    ['1000', { everyTurns: 1000 }],
+  ])('COLLOQUY_MEMORY_EVERY_TURNS=%s is applied', (everyTurns, memory) => {
+    expect(
+      loadServerConfig({ COLLOQUY_MEMORY: '1', COLLOQUY_MEMORY_EVERY_TURNS: everyTurns }).memory,
+    ).toEqual(memory);
+  });
+
+  it.each(['0', '1001', '2.5', 'often', ''])(
+    'COLLOQUY_MEMORY_EVERY_TURNS=%j is refused with invalid_memory',
+    (everyTurns) => {
+      expect(() =>
+        loadServerConfig({ COLLOQUY_MEMORY: '1', COLLOQUY_MEMORY_EVERY_TURNS: everyTurns }),
+      ).toThrowError(
+        expect.objectContaining({
+          code: 'invalid_memory',
+          message: expect.stringContaining('must be 1-1000'),
+        }),
+      );
+    },
+  );
+});
+
 describe('model specs', () => {
   // Loading a provider package takes a while (each is a large module graph): on a loaded machine the
   // first OpenAI spec resolved passed the 5 s test timeout of a mutation run. The packages are loaded

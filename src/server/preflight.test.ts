@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { preflight } from './preflight.ts';
+import { hasOptional } from '../optional-dependency.ts';
+import { checkEnv, preflight } from './preflight.ts';
 
 /** Start checks of a setup whose other models need nothing (energy VAD). */
 const check = (env: Record<string, string>) =>
@@ -25,5 +29,60 @@ describe('start checks: speech-to-speech models', () => {
     expect(
       (await check({ COLLOQUY_LLM: 'google-live:gemini-live', OPENAI_API_KEY: 'sk-test' })).problems,
     ).toEqual(['LLM "google-live:gemini-live" needs an API key: set GOOGLE_GENERATIVE_AI_API_KEY']);
+  });
+});
+
+describe('start checks: environment values', () => {
+  it.each([
+    [{ PORT: '0' }, []],
+    [{ PORT: '8080' }, []],
+    [{ PORT: '65535' }, []],
+    [{ PORT: '-1' }, ['PORT="-1" is not a port: set a whole number from 0 to 65535']],
+    [{ PORT: '65536' }, ['PORT="65536" is not a port: set a whole number from 0 to 65535']],
+    [{ PORT: '80.5' }, ['PORT="80.5" is not a port: set a whole number from 0 to 65535']],
+    [{ PORT: ' ' }, ['PORT=" " is not a port: set a whole number from 0 to 65535']],
+    [{ COLLOQUY_IDLE_TIMEOUT_MS: '30000' }, []],
+    [
+      { COLLOQUY_IDLE_TIMEOUT_MS: '0' },
+      ['COLLOQUY_IDLE_TIMEOUT_MS="0" is not a duration: set a positive whole number of milliseconds'],
+    ],
+    [
+      { COLLOQUY_IDLE_TIMEOUT_MS: '1.5' },
+      ['COLLOQUY_IDLE_TIMEOUT_MS="1.5" is not a duration: set a positive whole number of milliseconds'],
+    ],
+    [
+      { COLLOQUY_IDLE_TIMEOUT_MS: '' },
+      ['COLLOQUY_IDLE_TIMEOUT_MS="" is not a duration: set a positive whole number of milliseconds'],
+    ],
+    [{ HOST: '127.0.0.1' }, []],
+    [
+      { HOST: 'bad host!' },
+      ['HOST="bad host!" is not an address: set an IP address or a host name (default 0.0.0.0)'],
+    ],
+  ])('%j → %j', async (env, problems) => {
+    expect(await checkEnv(env)).toEqual(problems);
+  });
+
+  it('a bad PORT or idle timeout stops the checks before the config is loaded', async () => {
+    const result = await check({ PORT: '-1', COLLOQUY_CONFIG: '/no/such/config.json' });
+    expect(result.problems).toEqual(['PORT="-1" is not a port: set a whole number from 0 to 65535']);
+    expect(result.config).toBeUndefined();
+  });
+});
+
+describe('start checks: knowledge-base tools and optional transports', () => {
+  it('names a kb tool whose documents file cannot be read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-preflight-'));
+    const config = join(dir, 'config.json');
+    const tools = [{ name: 'faq', kind: 'kb', description: 'Answers', config: { file: 'missing.json' } }];
+    writeFileSync(config, JSON.stringify({ tools }));
+    const { problems } = await check({ COLLOQUY_CONFIG: config, OPENAI_API_KEY: 'sk-test' });
+    expect(problems).toEqual([`tool "faq": cannot read ${join(dir, 'missing.json')}`]);
+  });
+
+  it('notes that SmallWebRTC is off exactly when @roamhq/wrtc is not installed', async () => {
+    const { notices } = await check({ OPENAI_API_KEY: 'sk-test' });
+    const off = notices.filter((n) => n.startsWith('SmallWebRTC is off'));
+    expect(off).toHaveLength(hasOptional('@roamhq/wrtc') ? 0 : 1);
   });
 });
