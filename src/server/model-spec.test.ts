@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateText } from 'ai';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { requireOptional } from '../optional-dependency.ts';
 import { EspeakTts } from '../providers/local/espeak-tts.ts';
-import { resolveStt, resolveTts } from './model-spec.ts';
+import { resolveLanguageModel, resolveStt, resolveTts } from './model-spec.ts';
 
 describe('model spec: deepgram:MODEL', () => {
   it('builds a streaming Deepgram STT with the key and endpoint from the environment', () => {
@@ -44,5 +49,49 @@ describe('model spec: espeak[:VOICE] and its process pool', () => {
       );
     }
     expect(() => resolveTts('espeak', { COLLOQUY_ESPEAK_MAX_WAITING: 'x' })).toThrow(ConfigError);
+  });
+});
+
+describe('model spec: openai-compatible:MODEL@URL', () => {
+  // The provider package is a large module graph: loaded before the test, with a limit of its own (a
+  // loaded mutation run gives a test 5 s).
+  beforeAll(() => {
+    requireOptional('@ai-sdk/openai-compatible', '@ai-sdk/openai-compatible');
+  }, 120_000);
+
+  it('sends the chat request for MODEL to the URL named after the @', async () => {
+    const seen: { path?: string; model?: unknown }[] = [];
+    // A local server speaking the OpenAI chat-completions wire format.
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        seen.push({ path: req.url, model: (JSON.parse(body) as { model?: unknown }).model });
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl-1',
+            object: 'chat.completion',
+            created: 0,
+            model: 'llama3',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          }),
+        );
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const model = resolveLanguageModel(`openai-compatible:llama3@http://127.0.0.1:${port}/v1`, {});
+      const { text } = await generateText({ model, prompt: 'hi' });
+      expect(text).toBe('hello');
+      expect(seen).toEqual([{ path: '/v1/chat/completions', model: 'llama3' }]);
+    } finally {
+      server.close();
+    }
   });
 });
