@@ -4,6 +4,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { messageText } from '../../src/session/history.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
+import { EventRecorder } from '../../src/testing/recorder.ts';
 import {
   type MessageLog,
   mockSpeechModel,
@@ -222,6 +223,25 @@ describe('WebSocket: handleSocket', () => {
       ['assistant', 'One sentence first.'],
       ['user', 'stop'],
     ]);
+  });
+
+  it('a response under way when its socket closes is cut with the reason disconnected', async () => {
+    const agent = new VoiceAgent({
+      model: mockLanguageModel([
+        { parts: [{ text: 'Once upon a time. ' }, { delayMs: 3000 }, { text: 'Never.' }] },
+      ]),
+      logger: silentLogger,
+    });
+    cleanups.push(() => agent.destroy());
+    const bus = new EventRecorder(agent.bus);
+    const server = await startServer((socket) => agent.handleSocket(socket));
+    cleanups.push(() => server.close());
+    const log = await client(server.url);
+    log.send({ type: 'transcript', text: 'tell me a story' });
+    await log.waitFor('stream_start');
+    log.socket.close();
+    const cut = await bus.waitFor('turn.interrupted', () => true, 20_000);
+    expect(cut.reason).toBe('disconnected');
   });
 
   it('interrupt with the client reason, and client_ready → session_init + client_ready event', async () => {
