@@ -331,6 +331,23 @@ describe('WebSocket: connect (client mode)', () => {
     });
   });
 
+  it('a socket already closed when handed to handleSocket: the agent is disconnected at once', async () => {
+    const sockets: WebSocket[] = [];
+    const server = await startServer((socket) => sockets.push(socket));
+    cleanups.push(() => server.close());
+    const log = await client(server.url);
+    await until(() => sockets.length === 1);
+    const closed = new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()));
+    log.socket.close();
+    await closed;
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Unheard.']), logger: silentLogger });
+    cleanups.push(() => agent.destroy());
+    const disconnected = new Promise<void>((resolve) => agent.once('disconnected', () => resolve()));
+    agent.handleSocket(sockets[0]!);
+    await disconnected;
+    expect(agent.connected).toBe(false);
+  });
+
   it('keeps a message the server sends right after the socket opens', async () => {
     // The server speaks first, in the same breath as the upgrade: the listener must already be there.
     const server = await startServer((socket) =>
