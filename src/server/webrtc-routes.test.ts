@@ -177,15 +177,18 @@ describe('SmallWebRTC signalling routes', () => {
     await until('bot-ready', () => client.received.find((m) => m.type === 'bot-ready'));
     client.chat.send(JSON.stringify({ label: 'rtvi-ai', type: 'disconnect-bot', id: 'db000001', data: {} }));
     await until('peerLeft', () => client.received.find((m) => m.type === 'signalling'));
-    const tail = client.received.slice(-2);
-    expect(tail).toEqual([
-      {
-        label: 'rtvi-ai',
-        type: 'server-message',
-        data: { type: 'conversation-end', data: { reason: 'client_disconnected' } },
-      },
-      { type: 'signalling', message: { type: 'peerLeft' } },
-    ]);
+    // `peerLeft` is the last message; `conversation-end` came before it (what the closing session
+    // still sends in between, e.g. the greeting it cut off, may come between them).
+    expect(client.received.at(-1)).toEqual({ type: 'signalling', message: { type: 'peerLeft' } });
+    const end = client.received.findIndex(
+      (m) => m.type === 'server-message' && (m.data as { type?: string })?.type === 'conversation-end',
+    );
+    expect(client.received[end]).toEqual({
+      label: 'rtvi-ai',
+      type: 'server-message',
+      data: { type: 'conversation-end', data: { reason: 'client_disconnected' } },
+    });
+    expect(end).toBeLessThan(client.received.length - 1);
     await until('peer removed', () => (server.routes.get(answer.pc_id) ? undefined : true));
   });
 
