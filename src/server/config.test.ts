@@ -84,6 +84,15 @@ describe('server configuration', () => {
   });
 });
 
+describe('realtime settings', () => {
+  it('COLLOQUY_REALTIME_TURN_DETECTION sets the realtime turn detection; none set, no realtime section', () => {
+    expect(loadServerConfig({ COLLOQUY_REALTIME_TURN_DETECTION: 'local' }).realtime).toEqual({
+      turnDetection: 'local',
+    });
+    expect(loadServerConfig({}).realtime).toBeUndefined();
+  });
+});
+
 describe('memory settings from the environment', () => {
   it.each([
     ['5', { everyTurns: 5 }],
