@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
+import { silentLogger } from '../logger.ts';
+import { InMemorySessionStore } from '../store/memory-store.ts';
+import { StoreWriter } from '../store/store-writer.ts';
+import { SessionSnapshots } from './resume-snapshots.ts';
+
+function snapshotsOf(sessionId: string) {
+  const store = new InMemorySessionStore();
+  const writer = new StoreWriter(store);
+  const snapshots = new SessionSnapshots({
+    bus: new EventBus<EventMap>({ logger: silentLogger }),
+    writer,
+    sessionId,
+    profile: { menu: 'hotel' },
+    history: () => [{ role: 'user', content: 'hi' }],
+    agentName: () => 'main',
+    credential: () => ({ userId: 'ana', handleHash: 'h', expiresAt: Date.now() + 60_000 }),
+  });
+  const stored = async () => {
+    await writer.flush();
+    return (await store.listSnapshots(Date.now())).map((s) => s.sessionId);
+  };
+  return { snapshots, stored };
+}
+
+describe('a live session’s resume snapshot', () => {
+  it('drop(): the session ended for good, its snapshot goes', async () => {
+    const { snapshots, stored } = snapshotsOf('s1');
+    snapshots.save();
+    expect(await stored()).toEqual(['s1']);
+    snapshots.drop();
+    expect(await stored()).toEqual([]);
+  });
+
+  it('keep() then drop(): a session suspended by a shutdown keeps its snapshot', async () => {
+    const { snapshots, stored } = snapshotsOf('s2');
+    snapshots.keep();
+    snapshots.drop();
+    expect(await stored()).toEqual(['s2']);
+  });
+});
