@@ -326,7 +326,12 @@ describe('SpeechOutput', () => {
     const c = output.speak('c', 'Charlie.', new AbortController().signal);
     const d = output.speak('d', 'Delta.', new AbortController().signal);
     await vi.advanceTimersByTimeAsync(60);
+    // The interrupt comes when c's next frame is due (its timer late, as in a busy event loop):
+    // cancelling c must not let d, whose audio is ready, start playing before it is cancelled too.
+    vi.setSystemTime(Date.now() + 100);
     output.interrupt('interrupted');
+    expect(sink.turnIds.filter((t) => t === 'd')).toEqual([]);
+    expect(of('bot.tts.text').map((p) => p.turnId)).not.toContain('d');
     expect(await c).toMatchObject({ interrupted: true });
     expect(await d).toMatchObject({ interrupted: true, heardText: '' });
     expect(of('speech.interrupted').map((p) => p.turnId)).toEqual(['c', 'd']);

@@ -101,6 +101,8 @@ export class SpeechOutput {
   /** A frame is written on the tick nearest its due time: at most half a period early or late. */
   private readonly leadMs: number;
   private ticking = false;
+  /** `interrupt()` is cancelling every response. */
+  private interrupting = false;
   private timer: TimerHandle | undefined;
   private nextDueAt = Number.NEGATIVE_INFINITY;
   private pumping = false;
@@ -262,9 +264,16 @@ export class SpeechOutput {
   interrupt(reason: InterruptReason): SpeechOutcome | undefined {
     const all = this.responses.slice();
     let head: SpeechOutcome | undefined;
-    for (const r of all) {
-      const outcome = this.cancel(r, reason);
-      head ??= outcome;
+    // While the head is cancelled the queued responses are still there: no pump may start the next
+    // one (a frame of it was due now, it went out before being cancelled in turn).
+    this.interrupting = true;
+    try {
+      for (const r of all) {
+        const outcome = this.cancel(r, reason);
+        head ??= outcome;
+      }
+    } finally {
+      this.interrupting = false;
     }
     return head;
   }
@@ -530,8 +539,8 @@ export class SpeechOutput {
       reason,
     };
     r.resolve(outcome);
-    // A cancelled head makes room for the next response (not reached by `interrupt`, which empties all).
-    if (wasHead && this.responses.length > 0) this.pump();
+    // A cancelled head makes room for the next response (not when `interrupt` cancels them all).
+    if (wasHead && this.responses.length > 0 && !this.interrupting) this.pump();
     return outcome;
   }
 
