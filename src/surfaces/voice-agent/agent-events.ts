@@ -28,21 +28,32 @@ interface Context {
   speaking: Set<string> | undefined;
 }
 
+/**
+ * A table entry that emits the agent event `name` with the arguments `build` makes from the bus
+ * payload: the event is named once, and `build` runs only when someone listens for it.
+ */
+function route<K extends keyof AgentEventMap, P>(
+  name: K,
+  build: (p: P) => AgentEventMap[K],
+): (p: P, c: Context) => void {
+  return (p, c) => {
+    if (c.wants(name)) c.emit(name, ...build(p));
+  };
+}
+
 export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
-  'user.text': (p, c) => {
-    if (c.wants('text'))
-      c.emit('text', { role: 'user', text: p.text, ...(p.hasImage ? { hasImage: true } : {}) });
-  },
-  'llm.text.delta': (p, c) => {
-    if (c.wants('chunk:text_delta')) c.emit('chunk:text_delta', { id: p.id, text: p.text });
-  },
-  'llm.reasoning.delta': (p, c) => {
-    if (c.wants('chunk:reasoning_delta')) c.emit('chunk:reasoning_delta', { id: p.id, text: p.text });
-  },
-  'tool.call': (p, c) => {
-    if (c.wants('chunk:tool_call'))
-      c.emit('chunk:tool_call', { toolName: p.name, toolCallId: p.id, input: p.args });
-  },
+  'user.text': route('text', (p: EventMap['user.text']) => [
+    { role: 'user', text: p.text, ...(p.hasImage ? { hasImage: true } : {}) },
+  ]),
+  'llm.text.delta': route('chunk:text_delta', (p: EventMap['llm.text.delta']) => [
+    { id: p.id, text: p.text },
+  ]),
+  'llm.reasoning.delta': route('chunk:reasoning_delta', (p: EventMap['llm.reasoning.delta']) => [
+    { id: p.id, text: p.text },
+  ]),
+  'tool.call': route('chunk:tool_call', (p: EventMap['tool.call']) => [
+    { toolName: p.name, toolCallId: p.id, input: p.args },
+  ]),
   'tool.result': (p, c) => {
     if (p.status === 'cancelled' || !c.wants('tool_result')) return;
     c.emit('tool_result', { name: p.name ?? '', toolCallId: p.toolCallId, result: p.result });
@@ -52,29 +63,20 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
     c.speaking.add(p.turnId);
     if (c.wants('speech_chunk_queued')) c.emit('speech_chunk_queued', { id: p.chunkId, text: p.text });
   },
-  'speech.start': (p, c) => {
-    if (c.wants('speech_start')) c.emit('speech_start', { streaming: p.streaming });
-  },
-  'speech.chunk': (p, c) => {
-    if (!c.wants('audio_chunk')) return;
-    c.emit('audio_chunk', {
-      chunkId: p.chunkId,
-      data: base64Of(p.audio),
-      format: p.format,
-      text: p.text,
-      uint8Array: p.audio,
-    });
-  },
-  'speech.complete': (p, c) => {
-    if (c.wants('speech_complete')) c.emit('speech_complete', { streaming: p.streaming });
-  },
+  'speech.start': route('speech_start', (p: EventMap['speech.start']) => [{ streaming: p.streaming }]),
+  'speech.chunk': route('audio_chunk', (p: EventMap['speech.chunk']) => [
+    { chunkId: p.chunkId, data: base64Of(p.audio), format: p.format, text: p.text, uint8Array: p.audio },
+  ]),
+  'speech.complete': route('speech_complete', (p: EventMap['speech.complete']) => [
+    { streaming: p.streaming },
+  ]),
   'speech.interrupted': (p, c) => {
     if (!c.speaking?.delete(p.turnId) || !c.wants('speech_interrupted')) return;
     c.emit('speech_interrupted', { reason: c.reasonFor(p.reason) });
   },
-  'speech.full': (p, c) => {
-    if (c.wants('audio')) c.emit('audio', { data: base64Of(p.audio), format: p.format, uint8Array: p.audio });
-  },
+  'speech.full': route('audio', (p: EventMap['speech.full']) => [
+    { data: base64Of(p.audio), format: p.format, uint8Array: p.audio },
+  ]),
   'assistant.text': (p, c) => {
     // seed 001: the assistant's full response, once it completed (after speech_complete).
     if (!p.interrupted && c.wants('text')) c.emit('text', { role: 'assistant', text: p.text });
@@ -85,69 +87,47 @@ export const AGENT_EVENT_TABLE: EventTable<EventMap, Context> = {
   'turn.interrupted': (p, c) => {
     c.speaking?.delete(p.turnId);
   },
-  'transcription.final': (p, c) => {
-    if (c.wants('transcription'))
-      c.emit('transcription', { text: p.text, ...(p.language ? { language: p.language } : {}) });
-  },
-  'audio.received': (p, c) => {
-    if (c.wants('audio_received')) c.emit('audio_received', { size: p.size });
-  },
-  'history.cleared': (_p, c) => {
-    if (c.wants('history_cleared')) c.emit('history_cleared');
-  },
-  'history.trimmed': (p, c) => {
-    if (c.wants('history_trimmed'))
-      c.emit('history_trimmed', { removedCount: p.removedCount, reason: p.reason });
-  },
-  'transport.connected': (_p, c) => {
-    if (c.wants('connected')) c.emit('connected');
-  },
-  'transport.disconnected': (_p, c) => {
-    if (c.wants('disconnected')) c.emit('disconnected');
-  },
-  'video.frame': (p, c) => {
-    if (!c.wants('frame_received')) return;
-    c.emit('frame_received', {
+  'transcription.final': route('transcription', (p: EventMap['transcription.final']) => [
+    { text: p.text, ...(p.language ? { language: p.language } : {}) },
+  ]),
+  'audio.received': route('audio_received', (p: EventMap['audio.received']) => [{ size: p.size }]),
+  'history.cleared': route('history_cleared', () => []),
+  'history.trimmed': route('history_trimmed', (p: EventMap['history.trimmed']) => [
+    { removedCount: p.removedCount, reason: p.reason },
+  ]),
+  'transport.connected': route('connected', () => []),
+  'transport.disconnected': route('disconnected', () => []),
+  'video.frame': route('frame_received', (p: EventMap['video.frame']) => [
+    {
       sequence: p.sequence,
       timestamp: p.timestamp,
       triggerReason: p.triggerReason,
       size: p.size,
       dimensions: p.dimensions,
-    });
-  },
-  'video.frame.requested': (p, c) => {
-    if (c.wants('frame_requested')) c.emit('frame_requested', { reason: p.reason });
-  },
-  'client.ready': (p, c) => {
-    if (c.wants('client_ready')) c.emit('client_ready', p.capabilities);
-  },
-  'client.event': (p, c) => {
-    if (!c.wants('client_event')) return;
-    c.emit('client_event', {
-      topic: p.topic,
-      payload: p.payload,
-      ...(p.toolCallId ? { toolCallId: p.toolCallId } : {}),
-    });
-  },
-  'gui.update': (p, c) => {
-    if (c.wants('gui_update')) c.emit('gui_update', { data: p.data });
-  },
-  'gui.notification': (p, c) => {
-    if (c.wants('gui_notification')) c.emit('gui_notification', { message: p.message });
-  },
+    },
+  ]),
+  'video.frame.requested': route('frame_requested', (p: EventMap['video.frame.requested']) => [
+    { reason: p.reason },
+  ]),
+  'client.ready': route('client_ready', (p: EventMap['client.ready']) => [p.capabilities]),
+  'client.event': route('client_event', (p: EventMap['client.event']) => [
+    { topic: p.topic, payload: p.payload, ...(p.toolCallId ? { toolCallId: p.toolCallId } : {}) },
+  ]),
+  'gui.update': route('gui_update', (p: EventMap['gui.update']) => [{ data: p.data }]),
+  'gui.notification': route('gui_notification', (p: EventMap['gui.notification']) => [
+    { message: p.message },
+  ]),
   'subagent.ui.send': (p, c) => {
     const { type, ...fields } = p.payload;
     if (type === 'request') {
       if (c.wants('subagent_ui_request')) c.emit('subagent_ui_request', fields as SubagentUiRequestEvent);
     } else if (c.wants('subagent_ui_cancel')) c.emit('subagent_ui_cancel', fields as SubagentUiCancelEvent);
   },
-  'config.changed': (p, c) => {
-    if (c.wants('config_changed')) c.emit('config_changed', p.config as VideoAgentConfig);
-  },
+  'config.changed': route('config_changed', (p: EventMap['config.changed']) => [
+    p.config as VideoAgentConfig,
+  ]),
   error: (p, c) => c.emit('error', p.error),
-  warning: (p, c) => {
-    if (c.wants('warning')) c.emit('warning', p.message);
-  },
+  warning: route('warning', (p: EventMap['warning']) => [p.message]),
 };
 
 /** Subscribes the table to a bus; returns the unsubscribe. */
