@@ -9,6 +9,7 @@ import type { AgentDefinition } from '../../agents/agent.ts';
 import { silentLogger } from '../../logger.ts';
 import { VoiceSession } from '../../session/voice-session.ts';
 import { mockLanguageModel } from '../../testing/mock-llm.ts';
+import { MockTts } from '../../testing/mock-tts.ts';
 import { EventRecorder } from '../../testing/recorder.ts';
 import { NativeProjection } from './native-projection.ts';
 import type { ServerMessage } from './server-messages.ts';
@@ -16,13 +17,22 @@ import type { ServerMessage } from './server-messages.ts';
 const transferTo = (agent: string) => [{ toolCall: { name: 'transfer_to_agent', args: { agent } } }];
 
 /** One text turn of a session of `agents`, and every message the native projection sent for it. */
-async function turnOnTheWire(agents: AgentDefinition[], text: string) {
+async function turnOnTheWire(agents: AgentDefinition[], text: string, spoken = false) {
   const session = new VoiceSession({
     sessionId: 's',
     userId: 'u',
     agents,
     model: agents[0]!.model!,
     logger: silentLogger,
+    ...(spoken
+      ? {
+          audio: {
+            tts: new MockTts({ sampleRate: 24000, msPerChar: 1 }),
+            outputSampleRate: 24000,
+            output: { write: () => {} },
+          },
+        }
+      : {}),
   });
   const rec = new EventRecorder(session.eventBus);
   const sent: ServerMessage[] = [];
@@ -41,7 +51,7 @@ const bracket = (types: string[]) =>
   types.filter((t) => t.startsWith('stream_') || t === 'response_complete');
 
 describe('native projection: one response per turn', () => {
-  it('a turn whose agent transfers the user: one stream, response_complete last with the answer', async () => {
+  it('a spoken turn whose agent transfers the user: one stream, then response_complete with the answer', async () => {
     const front = mockLanguageModel([transferTo('billing')]);
     const billing = mockLanguageModel(['Your invoice is on its way.']);
     const { rec, sent, turnId, types } = await turnOnTheWire(
@@ -50,6 +60,7 @@ describe('native projection: one response per turn', () => {
         { name: 'billing', instructions: 'You bill.', description: 'invoices', model: billing },
       ],
       'Where is my invoice?',
+      true,
     );
     // Two LLM passes in one turn: the front agent's, which asked for the transfer, and billing's.
     expect(rec.payloads('llm.start').map((p) => p.turnId)).toEqual([turnId, turnId]);
@@ -61,10 +72,12 @@ describe('native projection: one response per turn', () => {
     expect(bracket(types)).toEqual(['stream_start', 'stream_finish', 'response_complete']);
     expect(sent.find((m) => m.type === 'stream_start')).toEqual({ type: 'stream_start', turnId });
     expect(sent.find((m) => m.type === 'stream_finish')).toMatchObject({ turnId, finishReason: 'stop' });
-    expect(types.at(-1)).toBe('response_complete');
+    // The response ends when the answer's LLM stream does, not when its speech does.
     expect(types.indexOf('stream_finish')).toBeGreaterThan(types.lastIndexOf('text_delta'));
+    expect(types.indexOf('response_complete')).toBe(types.indexOf('stream_finish') + 1);
+    expect(types.indexOf('response_complete')).toBeLessThan(types.indexOf('speech_stream_end'));
     const [call] = rec.payloads('tool.call');
-    expect(sent.at(-1)).toEqual({
+    expect(sent.find((m) => m.type === 'response_complete')).toEqual({
       type: 'response_complete',
       turnId,
       text: 'Your invoice is on its way.',
