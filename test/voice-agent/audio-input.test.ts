@@ -70,6 +70,23 @@ describe('binary PCM16 audio (Colloquy addition)', () => {
     expect(agent.getHistory()[0]).toEqual({ role: 'user', content: 'what time is it' });
   });
 
+  it('server-side VAD: audio_commit ends the turn in progress at once (no trailing silence needed)', async () => {
+    const { agent, log } = await setup(['commit now']);
+    log.send({ type: 'audio_config', sampleRate: RATE });
+    await log.waitFor('audio_config_ack');
+    for (const f of [...frames(200, false), ...frames(800, true)]) log.socket.send(f);
+    await log.waitFor('user_speech_start');
+    // Still speaking: without the commit the VAD would wait for silence that never comes.
+    log.send({ type: 'audio_commit' });
+    await log.waitFor('response_complete');
+    expect(log.of('transcription_result')[0]).toMatchObject({ text: 'commit now' });
+    expect(log.types(['user_speech_stop', 'transcription_result'])).toEqual([
+      'user_speech_stop',
+      'transcription_result',
+    ]);
+    expect(agent.getHistory()[0]).toEqual({ role: 'user', content: 'commit now' });
+  });
+
   it('push-to-talk (vad: false): audio_commit sends the buffered turn as one recording', async () => {
     const { stt, log } = await setup(['pushed to talk']);
     log.send({ type: 'audio_config', sampleRate: 24000, channels: 2, vad: false });
