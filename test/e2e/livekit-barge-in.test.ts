@@ -38,8 +38,8 @@ describe('barge-in over LiveKit (browser, offline models)', () => {
 
   beforeAll(async () => {
     const [mic, bundle] = await Promise.all([
-      // Chromium loops this file: the question comes again about 7 s later, while the story plays.
-      makeFakeMicWav({ text: 'what time is breakfast', leadingSilenceMs: 2500, trailingSilenceMs: 3000 }),
+      // Chromium loops this file: the question comes again about 5.3 s later, while the story plays.
+      makeFakeMicWav({ text: 'what time is breakfast', leadingSilenceMs: 1000, trailingSilenceMs: 3000 }),
       bundleEntry(PAGE, 'colloquy-livekit-page'),
     ]);
     server = await startTestServer({

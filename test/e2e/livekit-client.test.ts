@@ -84,7 +84,7 @@ describe('livekit-client against the Colloquy server (browser, offline models)',
 
   beforeAll(async () => {
     const [mic, bundle] = await Promise.all([
-      makeFakeMicWav({ text: SAID, leadingSilenceMs: 4000, trailingSilenceMs: 3000 }),
+      makeFakeMicWav({ text: SAID, leadingSilenceMs: 2000, trailingSilenceMs: 3000 }),
       bundleEntry(PAGE, 'colloquy-livekit-page'),
     ]);
     server = await startTestServer({

@@ -40,7 +40,7 @@ describe('@livekit/components-react hooks against the Colloquy server (browser, 
 
   beforeAll(async () => {
     const [mic, bundle] = await Promise.all([
-      makeFakeMicWav({ text: 'what time is breakfast', leadingSilenceMs: 3000, trailingSilenceMs: 60_000 }),
+      makeFakeMicWav({ text: 'what time is breakfast', leadingSilenceMs: 1200, trailingSilenceMs: 60_000 }),
       bundleEntry(PAGE, 'colloquy-livekit-react-page'),
     ]);
     server = await startTestServer({

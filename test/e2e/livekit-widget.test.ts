@@ -32,7 +32,7 @@ describe('the LiveKit widget (one script tag, real browser)', () => {
   beforeAll(async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'colloquy-widget-'));
     const [mic, built] = await Promise.all([
-      makeFakeMicWav({ text: SAID, leadingSilenceMs: 2500, trailingSilenceMs: 3000 }),
+      makeFakeMicWav({ text: SAID, leadingSilenceMs: 1200, trailingSilenceMs: 3000 }),
       buildWidget({ outDir }),
     ]);
     server = await startTestServer({

@@ -43,7 +43,7 @@ describe('Pipecat SmallWebRTC client against the Colloquy server (browser, offli
 
   beforeAll(async () => {
     const [mic, bundle] = await Promise.all([
-      makeFakeMicWav({ text: SAID, leadingSilenceMs: 2500, trailingSilenceMs: 3000 }),
+      makeFakeMicWav({ text: SAID, leadingSilenceMs: 1000, trailingSilenceMs: 3000 }),
       bundlePage(),
     ]);
     ({ server, routes } = await startWebRtcTestServer({ edit: withoutGreeting }));

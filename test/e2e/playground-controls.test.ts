@@ -86,7 +86,7 @@ describe('playground console: SmallWebRTC', { timeout: 120_000 }, () => {
     const mic = await makeFakeMicWav({
       text: SAID,
       wordsPerMinute: 130,
-      leadingSilenceMs: 2500,
+      leadingSilenceMs: 1000,
       trailingSilenceMs: 3000,
     });
     ({ server, routes } = await startWebRtcTestServer({ edit: withoutGreeting }));

@@ -52,7 +52,7 @@ describe('playground console: LiveKit', { timeout: 120_000 }, () => {
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 2500, trailingSilenceMs: 30_000 });
+    const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 1200, trailingSilenceMs: 30_000 });
     server = await startTestServer({
       edit: withoutGreeting,
       registerRoutes: (app, ctx) => {
