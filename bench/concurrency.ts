@@ -11,7 +11,14 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { VadModel } from '../src/providers/types.ts';
-import { BenchSession, FRAME_MS, frameworkMs, type ProviderLatencies, type TurnPolicy } from './harness.ts';
+import {
+  BenchSession,
+  FRAME_MS,
+  frameworkMs,
+  type ProviderLatencies,
+  type TurnMarks,
+  type TurnPolicy,
+} from './harness.ts';
 import { round, type Summary, sleep, summarize, within } from './stats.ts';
 import { analyseTurns } from './turn-latency.ts';
 
@@ -53,6 +60,11 @@ export interface ConcurrencyResult {
   frameworkOverheadMs: Summary;
   /** The framework-owned gaps of those turns (see turn-latency.ts). */
   segmentsMs: Record<string, Summary>;
+  /**
+   * The slowest turns of the window (those that make the p99): their overhead, their largest gap,
+   * and how much of that gap a GC pause covered.
+   */
+  slowest: Array<{ overheadMs: number; gap: string; gapMs: number; gcInGapMs: number }>;
 }
 
 export async function runConcurrency(o: {
@@ -100,8 +112,10 @@ export async function runConcurrency(o: {
   const pushMs0 = list.reduce((n, bs) => n + bs.mic.pushMs, 0);
   const windowStart = performance.now();
   const gc = { pauseMs: 0, count: 0, maxMs: 0 };
+  const pauses: Array<[number, number]> = [];
   const countGc = (entries: PerformanceEntryList) => {
     for (const e of entries) {
+      pauses.push([e.startTime, e.startTime + e.duration]);
       gc.pauseMs += e.duration;
       gc.count++;
       gc.maxMs = Math.max(gc.maxMs, e.duration);
@@ -169,7 +183,49 @@ export async function runConcurrency(o: {
       turns.map((t) => frameworkMs(t, o.policy)).filter((x): x is number => x !== undefined),
     ),
     segmentsMs: analyseTurns(turns, o.latencies, o.policy).segmentsMs,
+    slowest: slowestTurns(turns, o.policy, pauses),
   };
+}
+
+/** The 3 slowest turns by overhead: their largest framework gap and the GC pause time inside it. */
+function slowestTurns(
+  turns: ReadonlyArray<TurnMarks>,
+  policy: TurnPolicy,
+  pauses: ReadonlyArray<[number, number]>,
+): ConcurrencyResult['slowest'] {
+  const rows: ConcurrencyResult['slowest'] = [];
+  for (const t of turns) {
+    const overheadMs = frameworkMs(t, policy);
+    if (overheadMs === undefined) continue;
+    const gaps: Array<[string, number | undefined, number | undefined]> = [
+      ['vad', t.stopFramePushAt, t.stopAt],
+      ['toStt', t.stopAt, t.sttAudioEndAt],
+      [
+        'commit',
+        t.stopAt === undefined || t.sttFinalAt === undefined
+          ? undefined
+          : Math.max(t.stopAt + policy.endpointingMs, t.sttFinalAt),
+        t.userTextAt,
+      ],
+      ['toLlm', t.userTextAt, t.llmCalledAt],
+      ['toTts', t.llmFirstDeltaAt, t.ttsCalledAt],
+      ['toSink', t.ttsFirstChunkAt, t.firstFrameAt],
+    ];
+    let best: [string, number, number] = ['', 0, 0];
+    for (const [name, a, b] of gaps) {
+      if (a === undefined || b === undefined) continue;
+      if (b - a > best[2] - best[1]) best = [name, a, b];
+    }
+    let gcInGapMs = 0;
+    for (const [s, e] of pauses) gcInGapMs += Math.max(0, Math.min(e, best[2]) - Math.max(s, best[1]));
+    rows.push({
+      overheadMs: round(overheadMs, 2),
+      gap: best[0],
+      gapMs: round(best[2] - best[1], 2),
+      gcInGapMs: round(gcInGapMs, 2),
+    });
+  }
+  return rows.sort((a, b) => b.overheadMs - a.overheadMs).slice(0, 3);
 }
 
 /**

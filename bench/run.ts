@@ -31,6 +31,7 @@ import { round } from './stats.ts';
 import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
+import { printVadWindow, runVadWindow, type VadWindowRow } from './vad-window.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
 import { printWorkers, runWorkersBench, type WorkersBenchResult } from './workers.ts';
 
@@ -78,6 +79,8 @@ export interface BenchReport {
   bargeIn: { pauseThenInterrupt: BargeInResult; immediate: BargeInResult };
   concurrency: ConcurrencyResult[];
   vad: VadBenchResult;
+  /** Silero at 100 streams with and without the batching window, alternated. */
+  vadWindow?: VadWindowRow[];
   footprint: FootprintResult;
   hotPath: HotPathResult;
   callPath: CallPathRow[];
@@ -210,6 +213,11 @@ async function main(): Promise<void> {
 
   section('Silero VAD per-frame cost');
   const vad = await benchVad({ iterations: quick ? 150 : 300 });
+  let vadWindow: VadWindowRow[] | undefined;
+  if (spoken !== undefined) {
+    section('Silero at 100 streams: batching window on and off');
+    vadWindow = await runVadWindow({ streams: 100, rounds: quick ? 1 : 2, windowMs: 2 });
+  }
 
   section('footprint: CPU per turn above the AI SDK floor, idle heap, throughput');
   const footprint = await runFootprint(quick);
@@ -262,6 +270,7 @@ async function main(): Promise<void> {
     bargeIn: { pauseThenInterrupt, immediate },
     concurrency,
     vad,
+    ...(vadWindow ? { vadWindow } : {}),
     footprint,
     hotPath,
     callPath,
@@ -276,6 +285,7 @@ async function main(): Promise<void> {
   };
 
   printReport(report);
+  printVadWindow(vadWindow);
   printFootprint(footprint);
   printHotPath(hotPath);
   printCallPath(callPath);

@@ -82,6 +82,32 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     }
   });
 
+  it('frames of other streams arriving within batchWindowMs join one run; with 0 each loop turn runs its own', async () => {
+    const list = frames(speech).slice(20, 40);
+    const expected = await Promise.all(
+      list.map((f) => scoreSequentially(new SileroVad().createStream(), [f])),
+    );
+    const runsFor = async (vad: SileroVad) => {
+      const streams = list.map(() => vad.createStream());
+      const before = vad.stats.runs;
+      const pending: Array<Promise<number>> = [];
+      // one frame per event-loop turn, each from another stream (sessions' microphones)
+      for (let i = 0; i < list.length; i++) {
+        pending.push(streams[i]!.process(list[i]!));
+        await new Promise((r) => setImmediate(r));
+      }
+      const probs = await Promise.all(pending);
+      for (let i = 0; i < list.length; i++) expect(probs[i]!).toBeCloseTo(expected[i]![0]!, 5);
+      return vad.stats.runs - before;
+    };
+    expect(await runsFor(new SileroVad({ batchWindowMs: 0 }))).toBe(list.length);
+    // a window far longer than 20 loop turns: at most 16 frames a run, so 2 runs
+    expect(await runsFor(new SileroVad({ batchWindowMs: 100 }))).toBeLessThan(list.length / 2);
+    expect(() => new SileroVad({ batchWindowMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'vad_bad_option' }),
+    );
+  });
+
   it('scoreBatch scores one frame per stream in one run, matching single runs', async () => {
     const vad = new SileroVad();
     const list = frames(speech);

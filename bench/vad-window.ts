@@ -1,0 +1,109 @@
+/**
+ * Silero at many streams: CPU per scored frame and frames per `run`, with and without the batching
+ * window (`SileroVad` `batchWindowMs`), alternated in one process. Each stream delivers one 32 ms
+ * frame every 32 ms on its own timer (phases spread over the period, like sessions' microphones),
+ * and awaits its score before the next, as `VadDetector` does. Only the VAD runs, so the event
+ * loop keeps up even on a busy machine and the CPU per frame reads the batching, not the load.
+ *
+ *   node --import ./bench/loader/register.mjs bench/vad-window.ts [streams] [rounds] [windowMs]
+ */
+import { loadavg } from 'node:os';
+import { SILERO_FRAME_SAMPLES, SileroVad } from '../src/providers/local/silero-vad.ts';
+import { round, sleep, summarize } from './stats.ts';
+
+export interface VadWindowRow {
+  windowMs: number;
+  cpuUsPerFrame: number;
+  framesPerRun: number;
+  /** Frame handed over → its score back (ms): what the window adds to a VAD decision. */
+  scoreLatencyMs: { p50: number; p99: number };
+  loadavg1m: number;
+}
+
+const FRAME_MS = 32;
+
+async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omit<VadWindowRow, 'windowMs'>> {
+  const frame = new Int16Array(SILERO_FRAME_SAMPLES);
+  for (let i = 0; i < frame.length; i++) frame[i] = Math.round(3000 * Math.sin(i * 0.07));
+  const latencies: number[] = [];
+  let running = true;
+  const loops = Array.from({ length: streams }, async (_, s) => {
+    const stream = vad.createStream();
+    await sleep((s * FRAME_MS) / streams);
+    let due = performance.now();
+    while (running) {
+      const at = performance.now();
+      await stream.process(frame);
+      latencies.push(performance.now() - at);
+      due += FRAME_MS;
+      await sleep(Math.max(0, Math.ceil(due - performance.now())));
+    }
+    stream.close();
+  });
+  await sleep(500);
+  latencies.length = 0;
+  const s0 = vad.stats;
+  const c0 = process.cpuUsage();
+  await sleep(ms);
+  const c = process.cpuUsage(c0);
+  const s1 = vad.stats;
+  running = false;
+  await Promise.all(loops);
+  const frames = s1.frames - s0.frames;
+  const lat = summarize(latencies);
+  return {
+    cpuUsPerFrame: round((c.user + c.system) / Math.max(1, frames), 1),
+    framesPerRun: round(frames / Math.max(1, s1.runs - s0.runs), 2),
+    scoreLatencyMs: { p50: lat.p50, p99: lat.p99 },
+    loadavg1m: round(loadavg()[0] ?? 0, 2),
+  };
+}
+
+export async function runVadWindow(o: {
+  streams: number;
+  rounds: number;
+  windowMs: number;
+  ms?: number;
+}): Promise<VadWindowRow[]> {
+  const off = new SileroVad({ batchWindowMs: 0 });
+  const on = new SileroVad({ batchWindowMs: o.windowMs });
+  await off.warmup();
+  await on.warmup();
+  const rows: VadWindowRow[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    const order: Array<[number, SileroVad]> =
+      r % 2 === 0
+        ? [
+            [0, off],
+            [o.windowMs, on],
+          ]
+        : [
+            [o.windowMs, on],
+            [0, off],
+          ];
+    for (const [windowMs, vad] of order)
+      rows.push({ windowMs, ...(await measure(vad, o.streams, o.ms ?? 3000)) });
+  }
+  return rows;
+}
+
+export function printVadWindow(rows: ReadonlyArray<VadWindowRow> | undefined): void {
+  if (!rows || rows.length === 0) return;
+  console.log('\n## Silero at 100 streams: the batching window (`batchWindowMs`), alternated\n');
+  console.log('| window | CPU µs per frame | frames per run | frame → score p50 / p99 ms | load |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows)
+    console.log(
+      `| ${r.windowMs} ms | ${r.cpuUsPerFrame} | ${r.framesPerRun} | ${r.scoreLatencyMs.p50} / ${r.scoreLatencyMs.p99} | ${r.loadavg1m} |`,
+    );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runVadWindow({
+    streams: Number(process.argv[2] ?? 100),
+    rounds: Number(process.argv[3] ?? 3),
+    windowMs: Number(process.argv[4] ?? 2),
+  });
+  for (const r of rows) console.log(JSON.stringify(r));
+  process.exit(0);
+}
