@@ -10,6 +10,20 @@ import { defineConfig } from 'vitest/config';
  */
 export const FOLDER_TESTS: Readonly<Record<string, readonly string[]>> = {
   surfaces: ['test/voice-agent/**/*.test.ts', 'test/fuzz/native-resume-subagent.test.ts'],
+  // Sessions driven from elsewhere with mock models: memory and subagents (src/agents), VoiceAgent over
+  // loopback sockets (realtime included, against the fake provider servers), tools that run in a
+  // session, recording, diagnostics and tracing. Each test well under a second on a quiet machine.
+  session: [
+    'src/agents/**/*.test.ts',
+    'test/voice-agent/**/*.test.ts',
+    'src/tools/declarative/declarative.test.ts',
+    'src/tools/declarative/tool-settings.test.ts',
+    'src/store/store-recorder.test.ts',
+    'src/diagnostics.test.ts',
+    'src/observability/tracing.test.ts',
+    'src/pipeline/turn-taking/user-mute.test.ts',
+    'src/providers/scripted/scripted-model.test.ts',
+  ],
 };
 
 // Mutation testing (npm run mutate): the unit tests beside the sources, without building dist/.

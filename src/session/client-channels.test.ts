@@ -26,3 +26,21 @@ describe('ClientChannels', () => {
     expect(undeliverableReason('ui.request')).toBe('No connected client can answer UI requests');
   });
 });
+
+describe('ClientChannels output reports', () => {
+  it('outputSent goes to the one listener; a new listener replaces it, none drops the reports', () => {
+    const channels = new ClientChannels();
+    channels.outputSent('t0', 'handed'); // no listener yet: nothing to call
+    const first: string[] = [];
+    const second: string[] = [];
+    channels.onOutput((turnId, stage) => first.push(`${turnId}:${stage}`));
+    channels.outputSent('t1', 'handed');
+    channels.outputSent('t1', 'written');
+    channels.onOutput((turnId, stage) => second.push(`${turnId}:${stage}`));
+    channels.outputSent('t2', 'handed');
+    channels.onOutput(undefined);
+    channels.outputSent('t3', 'written');
+    expect(first).toEqual(['t1:handed', 't1:written']);
+    expect(second).toEqual(['t2:handed']);
+  });
+});

@@ -99,3 +99,31 @@ describe('LatencyTracker.setInput', () => {
     ]);
   });
 });
+
+describe('LatencyTracker.textOutput', () => {
+  it('a text turn’s first text handed to a client connection and written out, each the first time only', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const latency: EventMap['turn.latency'][] = [];
+    bus.subscribe('turn.latency', (p) => latency.push(p));
+    let clock = 1000;
+    const tracker = new LatencyTracker(bus, 's1', () => clock);
+    tracker.turnStarted('t1');
+    tracker.userText('t1', 'text');
+    clock = 1100;
+    tracker.firstToken('t1');
+    clock = 1130;
+    tracker.textOutput('t1', 'handed');
+    clock = 1150;
+    tracker.textOutput('t1', 'written');
+    clock = 1400; // later text of the same turn
+    tracker.textOutput('t1', 'handed');
+    tracker.textOutput('t1', 'written');
+    tracker.finish('t1');
+    expect(latency[0]?.marks).toMatchObject({ firstTextHandedAt: 1130, firstTextOutAt: 1150 });
+    expect(latency[0]?.segments).toMatchObject({
+      llmToBackendMs: 30,
+      backendToClientMs: 20,
+      totalE2EMs: 150,
+    });
+  });
+});

@@ -113,6 +113,26 @@ describe('a text turn', () => {
     );
   });
 
+  it('a client connection reporting the turn’s text handed and written marks the text turn’s latency', async () => {
+    const { session, rec } = makeSession();
+    const off = session.eventBus.subscribe('llm.text.delta', (p) => {
+      off();
+      // What a projection does when it hands the first text to its connection, then sees it written.
+      session.clientChannels.outputSent(p.turnId, 'handed');
+      session.clientChannels.outputSent(p.turnId, 'written');
+    });
+    await session.sendText('Hi!');
+    const { marks, segments } = await rec.waitFor('turn.latency');
+    expect(marks).toMatchObject({
+      firstTextHandedAt: expect.any(Number),
+      firstTextOutAt: expect.any(Number),
+    });
+    expect(marks.firstTextOutAt).toBeGreaterThanOrEqual(marks.firstTextHandedAt!);
+    // Without speech, the turn's total runs to the first text written out.
+    expect(segments.totalE2EMs).toBeCloseTo(marks.firstTextOutAt! - marks.userTextAt!, 1);
+    await session.close();
+  });
+
   it('auto-starts a session that was not started', async () => {
     const { session, rec } = makeSession();
     await session.sendText('hello');
