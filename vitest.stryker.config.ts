@@ -24,6 +24,15 @@ export const FOLDER_TESTS: Readonly<Record<string, readonly string[]>> = {
     'src/pipeline/turn-taking/user-mute.test.ts',
     'src/providers/scripted/scripted-model.test.ts',
   ],
+  // `src/pipeline` through a session: spoken turns (VAD, endpointing, STT utterances, user input) and
+  // speech (TTS requests, failures, encoded and realtime audio) over the native protocol on loopback,
+  // the turn runner's spoken turns, TTS/STT failures. `src/session/voice-audio.test.ts` and
+  // `voice-speak.test.ts` are left out: they play paced audio in real time.
+  pipeline: [
+    'test/voice-agent/**/*.test.ts',
+    'src/session/turn-runner.test.ts',
+    'src/session/provider-failures.test.ts',
+  ],
 };
 
 // Mutation testing (npm run mutate): the unit tests beside the sources, without building dist/.

@@ -86,10 +86,10 @@ describe('npm install colloquy (the packed tarball) in a fresh project', () => {
 
   it("no public declaration file references an optional package's types", async () => {
     // The declarations a user's compiler reads: those reachable from the exports map's entries.
-    const dist = join(app, 'node_modules', 'colloquy', 'dist');
+    const installed = join(app, 'node_modules', 'colloquy');
     const entries = Object.values(pkg.exports).map((e) => e.types);
     expect(entries).toContain('./dist/server/livekit.d.ts');
-    const queue = entries.map((f) => join(app, 'node_modules', 'colloquy', f));
+    const queue = entries.map((f) => join(installed, f));
     const seen = new Set<string>();
     const offenders: string[] = [];
     while (queue.length > 0) {

@@ -5,7 +5,7 @@
  * expired handles are refused with their codes; an agent whose client does not come back in time is
  * destroyed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventMap } from '../../src/bus/events.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { AgentResume } from '../../src/surfaces/voice-agent/agent-resume.ts';
@@ -178,6 +178,46 @@ describe('resume on the native WebSocket protocol', () => {
     await winners[0]!.waitFor('response_complete');
     expect(agents).toHaveLength(1);
     expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
+  });
+
+  it('a client that drops again soon after coming back gets a whole window again', async () => {
+    // The window's timers on a fake clock that also runs with real time (sockets and polling go on);
+    // the test moves it by whole seconds, so the machine's speed decides nothing.
+    const { agents, open, resume } = await setup(60_000);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    cleanups.push(() => vi.useRealTimers());
+    const first = await open();
+    first.send({ type: 'client_ready' });
+    const { handle } = await first.waitFor('resume_handle');
+    first.socket.terminate();
+    await until(() => !agents[0]!.connected);
+    vi.advanceTimersByTime(40_000); // two thirds of the first window
+
+    const second = await open();
+    second.send({ type: 'resume', handle });
+    await second.waitFor('session_resumed');
+    const fresh = await second.waitFor('resume_handle');
+    second.socket.terminate();
+    await until(() => !agents[0]!.connected);
+    // Past the end of the first window, inside the second: the first window's timer was cancelled
+    // when the client came back, so the agent still waits.
+    vi.advanceTimersByTime(40_000);
+    expect(agents[0]!.destroyed).toBe(false);
+    expect(resume.size).toBe(1);
+
+    const third = await open();
+    third.send({ type: 'resume', handle: fresh.handle });
+    expect(await third.waitFor('session_resumed')).toEqual({
+      type: 'session_resumed',
+      sessionId: agents[0]!.session.sessionId,
+    });
+    // And a client that then stays away for a whole window is not waited for longer.
+    third.socket.terminate();
+    await until(() => !agents[0]!.connected);
+    vi.advanceTimersByTime(60_000);
+    await until(() => agents[0]!.destroyed);
+    expect(resume.size).toBe(0);
+    expect(agents).toHaveLength(1);
   });
 
   it('a client that does not come back in time: the agent is destroyed, its handle is gone', async () => {

@@ -172,6 +172,34 @@ describe('EspeakTts: a bounded pool of espeak-ng programs', () => {
     expect(await started()).toHaveLength(1);
   });
 
+  it('a slot is free again once its program has exited, not as soon as its kill is asked', async () => {
+    // A program that outlives its kill: the wrapper is killed (SIGKILL, the pool's only signal) and
+    // the real espeak-ng it started goes on, holding the output pipe, until it has said everything.
+    // Each run notes how many real espeak-ng programs of this test (its own rate) run as it starts.
+    const real = await findExecutable('espeak-ng');
+    const lingering = join(dir, 'espeak-lingering');
+    const marker = '--stdout -v en-us -s 173';
+    await writeFile(
+      lingering,
+      ['#!/bin/sh', `pgrep -c -f -- "^${real} ${marker}\\$" >> "${dir}/running"`, `"${real}" "$@"`, ''].join(
+        '\n',
+      ),
+      { mode: 0o755 },
+    );
+    const tts = new EspeakTts({ backend: 'cli', binary: lingering, rateWpm: 173, maxProcesses: 1 });
+    const text = 'Each utterance is read only up to its first chunk of audio, then dropped. '.repeat(6);
+    const firstChunkOnly = async () => {
+      let chunks = 0;
+      for await (const _ of tts.synthesize({ text })) if (++chunks === 1) break;
+      return chunks;
+    };
+    expect(await Promise.all([firstChunkOnly(), firstChunkOnly(), firstChunkOnly()])).toEqual([1, 1, 1]);
+    const running = (await readFile(join(dir, 'running'), 'utf8')).split('\n').filter(Boolean).map(Number);
+    // Three runs; none started while the program of another (maxProcesses 1) was still running.
+    expect(running).toEqual([0, 0, 0]);
+    expect([tts.slots.running, tts.slots.waiting]).toEqual([0, 0]);
+  });
+
   it('refuses pool bounds that are not integers in range', () => {
     expect(() => new EspeakTts({ maxProcesses: 0 })).toThrow(ConfigError);
     expect(() => new EspeakTts({ maxWaiting: -1 })).toThrow(ConfigError);

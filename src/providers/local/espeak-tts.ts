@@ -267,6 +267,9 @@ export class EspeakTts implements TtsModel {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       child.kill();
+      // The slot is released after this: it stays taken until the program has really exited (a
+      // consumer that stops reading early gets here with the program still running).
+      await exited.catch(() => {});
     }
   }
 

@@ -3,6 +3,7 @@
  * protocol, `docs/websocket-protocol.md`), through `NATIVE_TABLE`. It only subscribes to the event
  * types it maps, and keeps per-turn state only to build `response_complete` and to bracket speech.
  */
+import { TRANSFER_TOOL_NAME } from '../../agents/transfer.ts';
 import type { EventBus, EventTable, Unsubscribe } from '../../bus/event-bus.ts';
 import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import type { ClientChannels } from '../../session/client-channels.ts';
@@ -42,14 +43,25 @@ interface TurnState {
   speechOpen: boolean;
   /** Chunks queued for speech (a `speech_interrupted` is only sent when something was to be said). */
   speechQueued: boolean;
+  /** The LLM pass under way asked for a transfer: another agent goes on with this response. */
+  transferAsked: boolean;
+  /** The `stream_finish` of a pass that ended with a transfer, held until the response ends. */
+  heldFinish: { finishReason: string; usage: ResponseUsage } | undefined;
 }
+
+type ResponseUsage = ServerMessageOf<'stream_finish'>['usage'];
 
 type Table = EventTable<EventMap, NativeProjection>;
 
 const NATIVE_TABLE: Table = {
   'llm.start': (p, x) => {
     const t = x.turn(p.turnId);
-    if (t.streamStarted) return;
+    if (t.streamStarted) {
+      // The next agent's pass after a transfer: the same response goes on, still open.
+      t.transferAsked = false;
+      t.heldFinish = undefined;
+      return;
+    }
     t.streamStarted = true;
     x.send(m.streamStart({ turnId: p.turnId }));
   },
@@ -87,7 +99,9 @@ const NATIVE_TABLE: Table = {
     if (p.status === 'cancelled') return;
     const toolName = p.name ?? '';
     if (p.turnId !== undefined) {
-      x.turn(p.turnId).toolResults.push({ toolName, toolCallId: p.toolCallId, output: p.result });
+      const t = x.turn(p.turnId);
+      t.toolResults.push({ toolName, toolCallId: p.toolCallId, output: p.result });
+      if (p.status === 'success' && toolName === TRANSFER_TOOL_NAME) t.transferAsked = true;
     }
     // Bounded and redacted for the client: no upstream error bodies, no oversized results.
     const result = clientToolResult(p.status, p.result, p.error);
@@ -106,12 +120,19 @@ const NATIVE_TABLE: Table = {
     x.send(m.stepFinish({ turnId: p.turnId, finishReason: p.finishReason, usage: p.usage })),
   'llm.end': (p, x) => {
     switch (p.outcome) {
-      case 'finish':
-        x.send(
-          m.streamFinish({ turnId: p.turnId, finishReason: p.finishReason ?? 'stop', usage: p.usage ?? {} }),
-        );
+      case 'finish': {
+        const finish = { finishReason: p.finishReason ?? 'stop', usage: p.usage ?? {} };
+        const t = x.turn(p.turnId);
+        // A pass that handed the user to another agent: that agent's pass continues the response
+        // (one stream_start, one stream_finish, one response_complete with all of its text).
+        if (t.transferAsked) {
+          t.heldFinish = finish;
+          return;
+        }
+        x.send(m.streamFinish({ turnId: p.turnId, ...finish }));
         x.complete(p.turnId);
         return;
+      }
       case 'error':
         x.send(
           m.streamError({
@@ -127,7 +148,15 @@ const NATIVE_TABLE: Table = {
     }
   },
   'assistant.text': (p, x) => {
-    if (!p.interrupted) return;
+    if (!p.interrupted) {
+      // A transfer that was not carried out (too many in one turn): the response ends here.
+      const held = x.known(p.turnId)?.heldFinish;
+      if (held) {
+        x.send(m.streamFinish({ turnId: p.turnId, ...held }));
+        x.complete(p.turnId);
+      }
+      return;
+    }
     x.complete(p.turnId, { interrupted: true, spokenText: p.text });
     const t = x.turn(p.turnId);
     if (t.speechOpen) {
@@ -237,10 +266,17 @@ export class NativeProjection {
         completeSent: false,
         speechOpen: false,
         speechQueued: false,
+        transferAsked: false,
+        heldFinish: undefined,
       };
       this.turns.set(turnId, t);
     }
     return t;
+  }
+
+  /** The turn's state, if it has any yet. */
+  known(turnId: string): TurnState | undefined {
+    return this.turns.get(turnId);
   }
 
   forget(turnId: string): void {

@@ -218,6 +218,7 @@ export class AgentResume {
         const tracked = this.agents.get(sessionId);
         if (!tracked || tracked.agent.destroyed)
           throw new ResumeError('resume_gone', 'The session has ended');
+        // The client is back: its window ends here (a later drop starts a whole new one).
         if (tracked.timer) clearTimeout(tracked.timer);
         tracked.timer = undefined;
         agent = tracked.agent;
@@ -291,14 +292,9 @@ export class AgentResume {
       }, this.windowMs);
       entry.timer.unref?.();
     });
-    const offBack = agent.bus.subscribe('transport.connected', () => {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.timer = undefined;
-    });
     const offClose = agent.bus.subscribe('session.close', () => this.forget(sessionId));
     entry.off = () => {
       offDrop();
-      offBack();
       offClose();
     };
     this.agents.set(sessionId, entry);

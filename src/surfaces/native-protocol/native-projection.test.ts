@@ -1,0 +1,123 @@
+/**
+ * The native projection over a real session: a turn is one response on the wire (one `stream_start`,
+ * one `stream_finish`, then `response_complete` last, with all of the turn's text and tool calls),
+ * also when a transfer between agents runs the LLM again inside it (each pass publishes its own
+ * `llm.start` and `llm.end`).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentDefinition } from '../../agents/agent.ts';
+import { silentLogger } from '../../logger.ts';
+import { VoiceSession } from '../../session/voice-session.ts';
+import { mockLanguageModel } from '../../testing/mock-llm.ts';
+import { MockTts } from '../../testing/mock-tts.ts';
+import { EventRecorder } from '../../testing/recorder.ts';
+import { NativeProjection } from './native-projection.ts';
+import type { ServerMessage } from './server-messages.ts';
+
+const transferTo = (agent: string) => [{ toolCall: { name: 'transfer_to_agent', args: { agent } } }];
+
+/** One text turn of a session of `agents`, and every message the native projection sent for it. */
+async function turnOnTheWire(agents: AgentDefinition[], text: string, spoken = false) {
+  const session = new VoiceSession({
+    sessionId: 's',
+    userId: 'u',
+    agents,
+    model: agents[0]!.model!,
+    logger: silentLogger,
+    ...(spoken
+      ? {
+          audio: {
+            tts: new MockTts({ sampleRate: 24000, msPerChar: 1 }),
+            outputSampleRate: 24000,
+            output: { write: () => {} },
+          },
+        }
+      : {}),
+  });
+  const rec = new EventRecorder(session.eventBus);
+  const sent: ServerMessage[] = [];
+  const projection = new NativeProjection(session.eventBus, {
+    send: (message) => sent.push(message),
+    sessionInit: () => ({ type: 'session_init' }) as never,
+  });
+  await session.sendText(text);
+  projection.dispose();
+  await session.close();
+  const turnId = rec.payloads('turn.start')[0]!.turnId;
+  return { rec, sent, turnId, types: sent.map((m) => m.type) };
+}
+
+const bracket = (types: string[]) =>
+  types.filter((t) => t.startsWith('stream_') || t === 'response_complete');
+
+describe('native projection: one response per turn', () => {
+  it('a spoken turn whose agent transfers the user: one stream, then response_complete with the answer', async () => {
+    const front = mockLanguageModel([transferTo('billing')]);
+    const billing = mockLanguageModel(['Your invoice is on its way.']);
+    const { rec, sent, turnId, types } = await turnOnTheWire(
+      [
+        { name: 'front', instructions: 'You greet.', description: 'greets', model: front },
+        { name: 'billing', instructions: 'You bill.', description: 'invoices', model: billing },
+      ],
+      'Where is my invoice?',
+      true,
+    );
+    // Two LLM passes in one turn: the front agent's, which asked for the transfer, and billing's.
+    expect(rec.payloads('llm.start').map((p) => p.turnId)).toEqual([turnId, turnId]);
+    expect(rec.payloads('llm.end').map((p) => p.finishReason)).toEqual(['tool-calls', 'stop']);
+    expect(rec.payloads('agent.transfer').map((p) => [p.fromAgent, p.toAgent])).toEqual([
+      ['front', 'billing'],
+    ]);
+
+    expect(bracket(types)).toEqual(['stream_start', 'stream_finish', 'response_complete']);
+    expect(sent.find((m) => m.type === 'stream_start')).toEqual({ type: 'stream_start', turnId });
+    expect(sent.find((m) => m.type === 'stream_finish')).toMatchObject({ turnId, finishReason: 'stop' });
+    // The response ends when the answer's LLM stream does, not when its speech does.
+    expect(types.indexOf('stream_finish')).toBeGreaterThan(types.lastIndexOf('text_delta'));
+    expect(types.indexOf('response_complete')).toBe(types.indexOf('stream_finish') + 1);
+    expect(types.indexOf('response_complete')).toBeLessThan(types.indexOf('speech_stream_end'));
+    const [call] = rec.payloads('tool.call');
+    expect(sent.find((m) => m.type === 'response_complete')).toEqual({
+      type: 'response_complete',
+      turnId,
+      text: 'Your invoice is on its way.',
+      toolCalls: [{ toolName: 'transfer_to_agent', toolCallId: call!.id, input: { agent: 'billing' } }],
+      toolResults: [
+        {
+          toolName: 'transfer_to_agent',
+          toolCallId: call!.id,
+          output: { transferred: true, to: 'billing' },
+        },
+      ],
+    });
+  });
+
+  it('a transfer asked for but not carried out (the fourth in one turn) ends the response', async () => {
+    const front = mockLanguageModel([transferTo('billing')]);
+    const billing = mockLanguageModel([transferTo('front')]);
+    const { rec, sent, turnId, types } = await turnOnTheWire(
+      [
+        { name: 'front', instructions: 'You greet.', description: 'greets', model: front },
+        { name: 'billing', instructions: 'You bill.', description: 'invoices', model: billing },
+      ],
+      'pass me around',
+    );
+    expect(rec.payloads('llm.start')).toHaveLength(4);
+    expect(rec.payloads('agent.transfer')).toHaveLength(3);
+
+    expect(bracket(types)).toEqual(['stream_start', 'stream_finish', 'response_complete']);
+    expect(sent.find((m) => m.type === 'stream_finish')).toMatchObject({
+      turnId,
+      finishReason: 'tool-calls',
+    });
+    expect(types.at(-1)).toBe('response_complete');
+    const complete = sent.at(-1) as Extract<ServerMessage, { type: 'response_complete' }>;
+    expect(complete.toolCalls.map((c) => (c.input as { agent: string }).agent)).toEqual([
+      'billing',
+      'front',
+      'billing',
+      'front',
+    ]);
+    expect(complete.text).toBe('');
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * The socket link's send buffer over a real WebSocket on loopback: a peer that stops reading cannot
+ * make the server hold more than `maxBufferedBytes` unsent. With exactly that much unsent the link
+ * still sends; past it the send is refused (`send_buffer_full`) and the socket closes (1008).
+ */
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { ColloquyError } from '../../errors.ts';
+import { encodeServerMessage, type ServerMessage, serverMessages } from './server-messages.ts';
+import { SocketLink, type SocketLinkHandlers } from './socket-link.ts';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A server-side socket and the client at its other end, on 127.0.0.1. */
+async function pair(): Promise<{ server: WebSocket; client: WebSocket }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  await new Promise<void>((resolve, reject) => {
+    client.once('open', () => resolve());
+    client.once('error', reject);
+  });
+  const server = await accepted;
+  cleanups.push(
+    () => new Promise<void>((resolve) => wss.close(() => resolve())),
+    () => server.terminate(),
+    () => client.terminate(),
+  );
+  return { server, client };
+}
+
+function recordingHandlers() {
+  const errors: ColloquyError[] = [];
+  const closes: Array<[number, string]> = [];
+  const handlers: SocketLinkHandlers = {
+    onMessage: () => {},
+    onBinary: () => {},
+    onInvalid: () => {},
+    onClose: (code, reason) => closes.push([code, reason]),
+    onError: (error) => errors.push(error),
+  };
+  return { handlers, errors, closes };
+}
+
+/** Text messages the client receives, parsed. */
+function received(client: WebSocket): ServerMessage[] {
+  const out: ServerMessage[] = [];
+  client.on('message', (data, isBinary) => {
+    if (!isBinary) out.push(JSON.parse(data.toString()) as ServerMessage);
+  });
+  return out;
+}
+
+const message = (n: number) =>
+  serverMessages.textDelta({ turnId: 't1', id: `m${n}`, text: 'x'.repeat(1000) });
+
+describe('SocketLink send buffer', () => {
+  it('with exactly maxBufferedBytes unsent it still sends; past it the send is refused and the socket closes', async () => {
+    const { server, client } = await pair();
+    const got = received(client);
+    client.pause(); // the peer stops reading
+    // Fill the kernel's buffers (everything here is synchronous: nothing is written out meanwhile),
+    // until the socket holds unsent bytes of its own.
+    const filler = encodeServerMessage(
+      serverMessages.textDelta({ turnId: 't0', id: 'f', text: 'f'.repeat(16_384) }),
+    );
+    for (let i = 0; server.bufferedAmount === 0 && i < 10_000; i++) server.send(filler);
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    // From now on the backlog grows by one message's frame per send.
+    const before = server.bufferedAmount;
+    server.send(encodeServerMessage(message(0)));
+    const frame = server.bufferedAmount - before;
+    expect(frame).toBeGreaterThan(Buffer.byteLength(encodeServerMessage(message(0))));
+
+    const { handlers, errors, closes } = recordingHandlers();
+    const limit = server.bufferedAmount + frame;
+    const link = new SocketLink(server, handlers, { maxBufferedBytes: limit });
+    link.send(message(1)); // one frame below the limit
+    expect(server.bufferedAmount).toBe(limit);
+    link.send(message(2)); // exactly at the limit: still sent
+    expect(server.bufferedAmount).toBe(limit + frame);
+    expect(errors).toEqual([]);
+    expect(link.open).toBe(true);
+
+    link.send(message(3)); // past it: refused
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['send_buffer_full', `The client is not reading: over ${limit} bytes unsent`],
+    ]);
+    expect(closes).toEqual([[1008, 'send buffer full']]);
+    expect(link.open).toBe(false);
+    link.send(message(4)); // a closed link sends nothing
+
+    // The client reads again: the two messages the link sent, not the refused ones, then the close.
+    const closed = new Promise<[number, string]>((resolve) =>
+      client.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    client.resume();
+    expect(await closed).toEqual([1008, 'send buffer full']);
+    const ids = got.filter((m) => m.type === 'text_delta').map((m) => (m as { id: string }).id);
+    expect(ids.filter((id) => id !== 'f')).toEqual(['m0', 'm1', 'm2']);
+  });
+});
