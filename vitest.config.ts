@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/support/slow-first-sequencer.ts';
 
 /**
  * Files that run a browser, WebRTC or speech recognition in real time: they run one file at a time,
@@ -23,6 +24,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The slowest files start first, also on a clean clone without Vitest's timings of a last run.
+    sequence: { sequencer: SlowFirstSequencer },
     // Real-time tests (a browser, WebRTC, speech recognised as it plays) share two cores with the
     // rest of the suite; one retry absorbs a scheduling stall. A test that fails twice fails the run,
     // and the report names every test that needed its retry. Mutation runs use their own config
