@@ -79,6 +79,22 @@ describe('RESP', () => {
     expect(q.push(Buffer.from(':5\r\n'.repeat(100)))).toHaveLength(100);
   });
 
+  it('holds a reply arriving in tiny (or empty) chunks in a bounded number of chunks', () => {
+    const p = new RespParser();
+    const body = 'abcdefghij'.repeat(10_000);
+    const bytes = Buffer.from(`$${body.length}\r\n${body}\r\n:7\r\n`);
+    const held = () => (p as unknown as { pending: Buffer[] }).pending.length;
+    const out = [];
+    let most = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      out.push(...p.push(bytes.subarray(i, i + 1)));
+      out.push(...p.push(Buffer.alloc(0)));
+      most = Math.max(most, held());
+    }
+    expect(out).toEqual([body, 7]);
+    expect(most).toBeLessThanOrEqual(64);
+  });
+
   it('gives the same replies however the bytes are cut (200 random streams, random cuts)', () => {
     let seed = 7;
     const rand = (n: number) => {

@@ -35,6 +35,9 @@ export class RespProtocolError extends Error {
   }
 }
 
+/** Chunks `RespParser` keeps apart at most; past it they are gathered into one buffer. */
+const MAX_PENDING_CHUNKS = 64;
+
 /** An array whose items are still arriving. */
 interface OpenArray {
   items: RespReply[];
@@ -46,7 +49,8 @@ type Step = { value: RespReply; end: number } | { array: number; end: number } |
 
 /**
  * Incremental reply parser. Resumable: the bytes of a value are joined once they are all there (a
- * large bulk string arriving in many chunks is copied once, not once per chunk), and the items of an
+ * large bulk string arriving in many chunks is copied a few times at most, not once per chunk; past
+ * 64 chunks they are gathered into one buffer that grows by doubling), and the items of an
  * array already parsed are kept, not parsed again when the rest arrives. The work per byte is then
  * constant, whatever the reply's size or the chunking.
  */
@@ -55,7 +59,15 @@ export class RespParser {
   private buf: Buffer = Buffer.alloc(0);
   /** Chunks received since the last parse, joined only when the next step can complete. */
   private pending: Buffer[] = [];
+  /** Bytes received since the last parse: those of `gathered`, then those of `pending`. */
   private pendingBytes = 0;
+  /**
+   * Earlier chunks since the last parse, copied together once `pending` held MAX_PENDING_CHUNKS
+   * (its first `gatheredBytes` bytes; it grows by doubling). Bytes alone would not bound memory: a
+   * reply arriving a byte at a time held one Buffer object per byte.
+   */
+  private gathered: Buffer = Buffer.alloc(0);
+  private gatheredBytes = 0;
   /** Bytes (from the start of `buf`) the next step needs before it can complete. */
   private need = 1;
   /** The arrays of the reply in progress, outermost first. */
@@ -74,16 +86,22 @@ export class RespParser {
 
   /** Adds bytes; returns the replies now complete, in order. Throws `RespProtocolError`. */
   push(chunk: Buffer): RespReply[] {
+    if (chunk.length === 0) return [];
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.buf.length + this.pendingBytes < this.need) {
       this.checkSize(this.buf.length + this.pendingBytes);
+      if (this.pending.length >= MAX_PENDING_CHUNKS) this.gather();
       return [];
     }
     const buf =
-      this.buf.length === 0 && this.pending.length === 1 ? chunk : Buffer.concat([this.buf, ...this.pending]);
+      this.buf.length === 0 && this.gatheredBytes === 0 && this.pending.length === 1
+        ? chunk
+        : Buffer.concat([this.buf, this.gathered.subarray(0, this.gatheredBytes), ...this.pending]);
     this.pending = [];
     this.pendingBytes = 0;
+    this.gathered = Buffer.alloc(0);
+    this.gatheredBytes = 0;
     const out: RespReply[] = [];
     let at = 0;
     let replyStart = 0;
@@ -123,6 +141,17 @@ export class RespParser {
       this.open.pop();
       v = top.items;
     }
+  }
+
+  /** Moves the pending chunks into `gathered`: each byte is copied a bounded number of times. */
+  private gather(): void {
+    if (this.pendingBytes > this.gathered.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.pendingBytes, this.gathered.length * 2));
+      this.gathered.copy(grown, 0, 0, this.gatheredBytes);
+      this.gathered = grown;
+    }
+    for (const c of this.pending) this.gatheredBytes += c.copy(this.gathered, this.gatheredBytes);
+    this.pending = [];
   }
 
   private checkSize(buffered: number): void {
