@@ -90,3 +90,62 @@ describe('POST /connect body limit', () => {
     expect(await res.json()).toEqual(body);
   });
 });
+
+describe('the per-client rate and the WebSocket upgrade', () => {
+  // A burst of 2 session starts, then 1 a minute: a third start within the test is refused.
+  let limited: RunningServer;
+  beforeAll(async () => {
+    const config = loadServerConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      COLLOQUY_STORE: 'memory',
+      COLLOQUY_RESUME_WINDOW_MS: '0',
+      COLLOQUY_VAD: 'energy',
+    });
+    limited = await startServer({
+      config,
+      logger: silentLogger,
+      limits: { connectBurst: 2, connectsPerMinute: 1 },
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  /** Opens `url`; the status of a refused upgrade, or 101 (the socket is closed again at once). */
+  const upgradeStatus = (url: string) =>
+    new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      sockets.push(ws);
+      ws.once('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      ws.once('error', reject);
+    });
+  const connect = () =>
+    fetch(`${limited.url}/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+  it('a one-time token was counted at /connect: its upgrade is not counted again; a plain upgrade is', async () => {
+    const first = await connect();
+    expect(first.status).toBe(200);
+    const { ws_url } = (await first.json()) as { ws_url: string };
+    expect(await upgradeStatus(ws_url)).toBe(101);
+    // One start so far: the burst has one more.
+    const wsBase = `${limited.url.replace(/^http/, 'ws')}/ws`;
+    expect(await upgradeStatus(wsBase)).toBe(101);
+    // Two starts: the burst is spent, for /connect and for a plain upgrade alike.
+    const third = await connect();
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({ code: 'rate_limited' });
+    expect(await upgradeStatus(wsBase)).toBe(429);
+  });
+});

@@ -51,3 +51,39 @@ describe('ServerResume.pickUp', () => {
     ).toBe(3);
   });
 });
+
+describe('ServerResume.pickUp: which stored sessions are its own', () => {
+  let resume: ServerResume | undefined;
+  afterEach(() => resume?.dispose());
+
+  it("picks up RTVI and LiveKit sessions, never a native socket's (AgentResume's), nor one `accept` refuses", async () => {
+    const store = new InMemorySessionStore();
+    await store.saveSnapshot(snapshot(1)); // no carrier: RTVI
+    await store.saveSnapshot({ ...snapshot(2), carrier: { kind: 'rtvi' as const } });
+    await store.saveSnapshot({ ...snapshot(3), carrier: { kind: 'livekit' as const, room: 'room-3' } });
+    await store.saveSnapshot({ ...snapshot(4), carrier: { kind: 'native' as const } });
+    await store.saveSnapshot(snapshot(5));
+    resume = new ServerResume({ windowMs: 60_000, handleTtlMs: 60_000, durable: true });
+    const asked: string[] = [];
+    const accept = (id: string) => {
+      asked.push(id);
+      return id !== 's5';
+    };
+    const restore = () => {
+      throw new Error('not resumed in this test');
+    };
+    const writer = new StoreWriter(store);
+    expect(await resume.pickUp(store, writer, restore, silentLogger, NOW, Infinity, accept)).toBe(3);
+    expect(resume.pickedUp).toBe(3);
+    // `accept` is asked about the server's own kinds only.
+    expect(asked.sort()).toEqual(['s1', 's2', 's3', 's5']);
+    expect(resume.handles.redeem('handle-1')).toEqual({ sessionId: 's1', userId: 'ana' });
+    expect(resume.handles.redeem('handle-2')).toEqual({ sessionId: 's2', userId: 'ana' });
+    // A LiveKit client comes back by rejoining its room, as its user.
+    expect(resume.claimRoom('room-3', 'mallory')).toBe('foreign');
+    expect(resume.claimRoom('room-3', 'ana')).toMatchObject({ sessionId: 's3' });
+    // The native session's handle is left to AgentResume; the refused one is not honoured here.
+    expect(() => resume!.handles.redeem('handle-4')).toThrow(ResumeError);
+    expect(() => resume!.handles.redeem('handle-5')).toThrow(ResumeError);
+  });
+});
