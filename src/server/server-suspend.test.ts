@@ -15,8 +15,10 @@ import {
   type RawClient,
   serverMessages,
   startTestServer,
+  until,
   withoutGreeting,
 } from '../../test/e2e/helpers.ts';
+import type { RtviSession } from './rtvi-session.ts';
 import type { RunningServer } from './server.ts';
 
 const TOKEN = 'suspend-test-token';
@@ -26,6 +28,8 @@ describe('RTVI sessions suspended at shutdown and drain', () => {
   let dir: string;
   const servers: RunningServer[] = [];
   const clients: RawClient[] = [];
+  /** The RTVI sessions the servers created, by id. */
+  const live = new Map<string, RtviSession>();
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'colloquy-suspend-'));
   });
@@ -46,13 +50,22 @@ describe('RTVI sessions suspended at shutdown and drain', () => {
       edit: withoutGreeting,
     });
     servers.push(server);
+    const create = server.context.createSession;
+    server.context.createSession = (transport, profile) => {
+      const session = create(transport, profile);
+      live.set(session.id, session);
+      return session;
+    };
     return server;
   };
   const stop = async (server: RunningServer) => {
     servers.splice(servers.indexOf(server), 1);
     await server.close();
   };
-  const connect = async (server: RunningServer, requestData: Record<string, unknown> = { user_id: 'ana' }) => {
+  const connect = async (
+    server: RunningServer,
+    requestData: Record<string, unknown> = { user_id: 'ana' },
+  ) => {
     const c = await connectRaw(server.url, requestData, auth);
     clients.push(c);
     return c;
@@ -82,7 +95,11 @@ describe('RTVI sessions suspended at shutdown and drain', () => {
     await waiting.closed;
     // After the handshake, one notice: no `conversation-end` (the conversation goes on).
     const notices = serverMessages(c).slice(2);
-    expect(serverMessages(c).slice(0, 2).map((m) => m.type)).toEqual(['bot-ready', 'conversation-start']);
+    expect(
+      serverMessages(c)
+        .slice(0, 2)
+        .map((m) => m.type),
+    ).toEqual(['bot-ready', 'conversation-start']);
     expect(notices).toEqual([
       {
         type: 'server-shutdown',
@@ -96,7 +113,26 @@ describe('RTVI sessions suspended at shutdown and drain', () => {
     ]);
     const handle = notices[0]!.data.resume_handle as string;
     expect(handle).not.toBe(ready.data.about.resume_handle);
+    // The client that never got ready: its session ended.
+    expect(serverMessages(waiting)).toEqual([
+      { type: 'conversation-end', data: { reason: 'server_shutdown' } },
+    ]);
     await resumesOn('shutdown.db', id, handle);
+  });
+
+  it('graceful shutdown while a client is away (within its resume window): its own handle resumes on the next server', async () => {
+    const first = await start('away.db');
+    const c = await connect(first);
+    const ready = await c.ready();
+    const id = ready.data.about.session_id as string;
+    c.ws.terminate();
+    await c.closed;
+    await until('the session to wait for its client', () =>
+      live.get(id)?.state === 'detached' ? true : undefined,
+    );
+    await stop(first);
+    // Nobody to tell; the handle the client holds stays the one to come back with.
+    await resumesOn('away.db', id, ready.data.about.resume_handle as string);
   });
 
   it('drain: the conversation ends on this node with a handle to go on elsewhere', async () => {
