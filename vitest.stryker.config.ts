@@ -33,6 +33,23 @@ export const FOLDER_TESTS: Readonly<Record<string, readonly string[]>> = {
     'src/session/turn-runner.test.ts',
     'src/session/provider-failures.test.ts',
   ],
+  // The server over HTTP and WebSocket on loopback (raw clients, mock or scripted models, SQLite in a
+  // temp dir), each test a second or less on a quiet machine. Left out: files whose tests wait for
+  // speech played out in real time (transport-lost, queue-bounds), take seconds (fairness, hostile-json's
+  // deep-JSON flood, the LiveKit signalling fuzz) or pass the 5 s limit of a mutant run under load
+  // (server-compaction, server-restart-resume).
+  server: [
+    'test/e2e/server-http.test.ts',
+    'test/e2e/server-store.test.ts',
+    'test/e2e/server-resume.test.ts',
+    'test/e2e/server-bad-input.test.ts',
+    'test/e2e/server-restart-pending.test.ts',
+    'test/e2e/server-trust.test.ts',
+    'test/e2e/connect-hook.test.ts',
+    'test/e2e/client-limits.test.ts',
+    'test/fuzz/data-api.test.ts',
+    'test/fuzz/rtvi-subagent-answers.test.ts',
+  ],
 };
 
 // Mutation testing (npm run mutate): the unit tests beside the sources, without building dist/.
@@ -44,17 +61,33 @@ const include =
   folder === undefined
     ? ['src/**/*.test.ts', ...Object.values(FOLDER_TESTS).flat()]
     : [`src/${folder}/**/*.test.ts`, ...(FOLDER_TESTS[folder] ?? [])];
+// Stryker's Vitest runner starts Vitest with `pool: 'threads'` whatever the config says, and the WebRTC
+// addon (@roamhq/wrtc) aborts the whole runner process when it runs in a worker thread ("Cannot create
+// a handle without a HandleScope", SIGABRT after the initial test run). A server run (MUTATE_FOLDER=server,
+// or every folder) puts its test files back in child processes, where the addon works as in the normal
+// suite, so the SmallWebRTC and LiveKit route tests (`src/server/webrtc*`, `src/server/livekit*`) and
+// the server tests of FOLDER_TESTS that load it take part. Other folder runs keep Stryker's threads.
+const forks = folder === undefined || folder === 'server';
 export default defineConfig({
+  plugins: forks
+    ? [
+        {
+          name: 'colloquy-stryker-forks',
+          configureVitest({ project }) {
+            project.config.pool = 'forks';
+          },
+        },
+      ]
+    : [],
   resolve: { conditions: ['colloquy-source'] },
   ssr: { resolve: { conditions: ['colloquy-source'] } },
   test: {
     include,
-    // Tests that load native addons (WebRTC, onnxruntime) crash in Stryker's workers.
+    // Tests that load native addons (WebRTC, onnxruntime) crash in Stryker's worker threads (see `forks`).
     exclude: [
       'src/transports/**',
       'src/providers/local/**',
-      'src/server/livekit*',
-      'src/server/webrtc*',
+      ...(forks ? [] : ['src/server/livekit*', 'src/server/webrtc*']),
       'src/testing/conformance.test.ts',
       '**/node_modules/**',
     ],
