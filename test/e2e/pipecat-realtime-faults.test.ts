@@ -108,8 +108,8 @@ describe('Pipecat client in Chromium ↔ Colloquy on a realtime model: lifecycle
 
   beforeAll(async () => {
     const [mic, bundle] = await Promise.all([
-      // Looped by Chromium: the question comes again ~4.5 s after it ended, while the story plays.
-      makeFakeMicWav({ text: QUESTION, wordsPerMinute: 130, leadingSilenceMs: 500, trailingSilenceMs: 4000 }),
+      // Looped by Chromium: the question comes again ~3 s after it ended, while the story plays.
+      makeFakeMicWav({ text: QUESTION, wordsPerMinute: 130, leadingSilenceMs: 500, trailingSilenceMs: 2500 }),
       bundlePage(),
     ]);
     site = await servePage(bundle);

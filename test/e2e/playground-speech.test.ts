@@ -23,7 +23,7 @@ const saved = new Map<string, string | undefined>();
 
 beforeAll(async () => {
   // One utterance, then a long silence: after it the page's status is what the turn left behind.
-  const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 1500, trailingSilenceMs: 30_000 });
+  const mic = await makeFakeMicWav({ text: SAID, leadingSilenceMs: 1000, trailingSilenceMs: 30_000 });
   browser = await launchChromium({ wav: mic.path });
 }, 60_000);
 

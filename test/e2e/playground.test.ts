@@ -69,7 +69,7 @@ describe('playground console: a spoken turn over the Pipecat WebSocket', { timeo
     const mic = await makeFakeMicWav({
       text: SAID,
       wordsPerMinute: 130,
-      leadingSilenceMs: 1500,
+      leadingSilenceMs: 800,
       trailingSilenceMs: 2500,
     });
     server = await startTestServer({ edit: withoutGreeting });
