@@ -136,6 +136,11 @@ describe('VoiceAgent events (seed 001)', () => {
       { role: 'assistant', text: 'Second answer.' },
     ]);
     await expect(agent.sendText('   ')).rejects.toMatchObject({ code: 'empty_text' });
+    // A caller without types (plain JS, a parsed payload) gets the same typed refusal.
+    await expect(agent.sendText(42 as never)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      code: 'empty_text',
+    });
   });
 
   it('sendAudio: audio_received → transcription → a turn; transcribeAudio only transcribes', async () => {
@@ -160,6 +165,14 @@ describe('VoiceAgent events (seed 001)', () => {
     const text = await agent.transcribeAudio(recording);
     expect(text).toBe('just transcribe me');
     expect(events.filter((e) => e.name === 'text')).toHaveLength(2); // no new turn
+    // Refused audio: the error names the method it was given to.
+    for (const method of ['sendAudio', 'transcribeAudio'] as const) {
+      await expect(agent[method](new Uint8Array(0))).rejects.toMatchObject({
+        code: 'empty_audio',
+        message: `${method}: audio is empty`,
+      });
+    }
+    expect(stt.calls).toHaveLength(2);
   });
 
   it('interruptSpeech stops the response: pending speech is aborted, history keeps what was sent', async () => {

@@ -320,9 +320,11 @@ describe('WebSocket: connect (client mode)', () => {
     log.send({ type: 'transcript', text: 'hi' });
     await log.waitFor('speech_stream_end');
     expect(log.of('audio_chunk').map((m) => m.text)).toEqual(['Connected and answering.']);
-    const closed = new Promise<number>((resolve) => sockets[0]!.once('close', (code) => resolve(code)));
+    const closed = new Promise<[number, string]>((resolve) =>
+      sockets[0]!.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
     agent.disconnect();
-    expect(await closed).toBe(1000);
+    expect(await closed).toEqual([1000, 'disconnect']);
     expect(events.at(-1)?.name).toBe('disconnected');
     expect(agent.connected).toBe(false);
     await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({

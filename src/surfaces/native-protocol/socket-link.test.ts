@@ -1,12 +1,14 @@
 /**
- * The socket link's send buffer over a real WebSocket on loopback: a peer that stops reading cannot
- * make the server hold more than `maxBufferedBytes` unsent. With exactly that much unsent the link
- * still sends; past it the send is refused (`send_buffer_full`) and the socket closes (1008).
+ * The socket link over a real WebSocket on loopback. Its send buffer: a peer that stops reading
+ * cannot make the server hold more than `maxBufferedBytes` unsent; with exactly that much unsent the
+ * link still sends, past it the send is refused (`send_buffer_full`) and the socket closes (1008).
+ * Socket errors, closing, and round-trip pings.
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ColloquyError } from '../../errors.ts';
+import { sleep } from '../../testing/abortable.ts';
 import { encodeServerMessage, type ServerMessage, serverMessages } from './server-messages.ts';
 import { SocketLink, type SocketLinkHandlers } from './socket-link.ts';
 
@@ -56,10 +58,17 @@ function received(client: WebSocket): ServerMessage[] {
   return out;
 }
 
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 2500) throw new Error('Timed out waiting for a condition');
+    await sleep(2);
+  }
+}
+
 const message = (n: number) =>
   serverMessages.textDelta({ turnId: 't1', id: `m${n}`, text: 'x'.repeat(1000) });
 
-describe('SocketLink send buffer', () => {
+describe('SocketLink over a real socket', () => {
   it('with exactly maxBufferedBytes unsent it still sends; past it the send is refused and the socket closes', async () => {
     const { server, client } = await pair();
     const got = received(client);
@@ -103,5 +112,66 @@ describe('SocketLink send buffer', () => {
     expect(await closed).toEqual([1008, 'send buffer full']);
     const ids = got.filter((m) => m.type === 'text_delta').map((m) => (m as { id: string }).id);
     expect(ids.filter((id) => id !== 'f')).toEqual(['m0', 'm1', 'm2']);
+  });
+
+  it('a socket error reaches onError as a TransportError, then the close reaches onClose once', async () => {
+    const { server, client } = await pair();
+    const { handlers, errors, closes } = recordingHandlers();
+    const link = new SocketLink(server, handlers);
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    client.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false }); // a text frame that is not UTF-8
+    await closed;
+    expect(errors.map((e) => [e.name, e.code, e.message])).toEqual([
+      ['TransportError', 'socket_error', 'WebSocket error: Invalid WebSocket frame: invalid UTF-8 sequence'],
+    ]);
+    expect(closes).toHaveLength(1); // the socket's own close (1006: ws cut it after its 1007)
+    expect(link.open).toBe(false);
+  });
+
+  it('a closed link leaves only a guard against late socket errors on its socket', async () => {
+    const { server } = await pair();
+    const before = ['message', 'close', 'error', 'pong'].map((e) => server.listenerCount(e));
+    const link = new SocketLink(server, recordingHandlers().handlers);
+    link.close(1000, 'done');
+    expect(['message', 'close', 'error', 'pong'].map((e) => server.listenerCount(e))).toEqual([
+      before[0],
+      before[1],
+      before[2]! + 1,
+      before[3],
+    ]);
+    server.emit('error', new Error('late')); // no crash: the guard takes it
+  });
+
+  it('a close the socket refuses (an invalid code) terminates it', async () => {
+    const { server, client } = await pair();
+    const { handlers, closes } = recordingHandlers();
+    const link = new SocketLink(server, handlers);
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    link.close(1005, 'reserved'); // ws refuses to send 1005
+    expect(server.readyState).not.toBe(WebSocket.OPEN);
+    expect(closes).toEqual([[1005, 'reserved']]);
+    expect(await closed).toBe(1006); // no close frame: the connection was cut
+  });
+
+  it('one round-trip ping at a time; its pong reports the round trip once', async () => {
+    const { server, client } = await pair();
+    let pings = 0;
+    client.on('ping', () => pings++);
+    const trips: number[] = [];
+    const link = new SocketLink(server, {
+      ...recordingHandlers().handlers,
+      onRoundTrip: (ms) => trips.push(ms),
+    });
+    link.measureRoundTrip();
+    link.measureRoundTrip(); // one is outstanding: no second ping
+    server.send('{"type":"barrier"}'); // after the ping(s) on the wire
+    const barrier = new Promise<void>((resolve) => client.once('message', () => resolve()));
+    await barrier;
+    expect(pings).toBe(1);
+    await until(() => trips.length === 1);
+    expect(trips[0]).toBeGreaterThanOrEqual(0);
+    link.measureRoundTrip(); // the pong came back: the next one goes
+    await until(() => trips.length === 2);
+    expect(pings).toBe(2);
   });
 });
