@@ -5,13 +5,14 @@
  * expired handles are refused with their codes; an agent whose client does not come back in time is
  * destroyed.
  */
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventMap } from '../../src/bus/events.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { AgentResume } from '../../src/surfaces/voice-agent/agent-resume.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
-import { type MessageLog, openClient, startServer, until } from './helpers.ts';
+import { type MessageLog, type Msg, openClient, sleep, startServer, until } from './helpers.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -58,7 +59,80 @@ async function setup(windowMs = 5000) {
     cleanups.push(() => log.socket.terminate());
     return log;
   };
-  return { resume, agents, prompts, open };
+  return { resume, agents, prompts, open, url: server.url };
+}
+
+/**
+ * A WebSocket client written by hand on a TCP socket, to put several messages in one TCP write (so
+ * the server reads them in one go); it records the server's text messages.
+ */
+async function rawClient(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  cleanups.push(() => socket.destroy());
+  const messages: Msg[] = [];
+  let buffer = Buffer.alloc(0);
+  let upgraded!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    upgraded = resolve;
+  });
+  let open = false;
+  socket.on('data', (data) => {
+    buffer = Buffer.concat([buffer, data]);
+    if (!open) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      expect(buffer.subarray(0, 12).toString()).toBe('HTTP/1.1 101');
+      buffer = buffer.subarray(end + 4);
+      open = true;
+      upgraded();
+    }
+    // Server frames are not masked; text frames (opcode 1) are recorded, others skipped.
+    while (buffer.length >= 2) {
+      let length = buffer[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (buffer.length < offset + length) return;
+      const payload = buffer.subarray(offset, offset + length);
+      if ((buffer[0]! & 0x0f) === 1) messages.push(JSON.parse(payload.toString()) as Msg);
+      buffer = buffer.subarray(offset + length);
+    }
+  });
+  socket.write(
+    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await ready;
+  /** A masked text frame (a zero mask: the payload goes as is). */
+  const frame = (message: unknown) => {
+    const payload = Buffer.from(JSON.stringify(message));
+    const header =
+      payload.length < 126
+        ? Buffer.from([0x81, 0x80 | payload.length])
+        : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    return Buffer.concat([header, Buffer.alloc(4), payload]);
+  };
+  return {
+    messages,
+    /** Every message in one write. */
+    sendTogether: (list: unknown[]) => socket.write(Buffer.concat(list.map(frame))),
+    waitFor: async (type: string) => {
+      for (let i = 0; i < 2000; i++) {
+        const hit = messages.find((m) => m.type === type);
+        if (hit) return hit;
+        await sleep(2);
+      }
+      throw new Error(`Timed out waiting for "${type}"; got: ${messages.map((m) => m.type).join(', ')}`);
+    },
+  };
 }
 
 const closed = (log: MessageLog) =>
@@ -176,6 +250,26 @@ describe('resume on the native WebSocket protocol', () => {
     // The winner has the conversation.
     winners[0]!.send({ type: 'transcript', text: 'Which room did I say?' });
     await winners[0]!.waitFor('response_complete');
+    expect(agents).toHaveLength(1);
+    expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
+  });
+
+  it('a message right behind resume, read in the same packet, is served by the resumed agent', async () => {
+    const { agents, prompts, open, url } = await setup();
+    const first = await open();
+    first.send({ type: 'transcript', text: 'My room is 214' });
+    const { handle } = await first.waitFor('resume_handle');
+    await first.waitFor('response_complete');
+    first.socket.terminate();
+    await until(() => !agents[0]!.connected);
+
+    const back = await rawClient(url);
+    back.sendTogether([
+      { type: 'resume', handle },
+      { type: 'transcript', text: 'Which room did I say?' },
+    ]);
+    await back.waitFor('response_complete');
+    expect(back.messages.map((m) => m.type).slice(0, 2)).toEqual(['session_resumed', 'resume_handle']);
     expect(agents).toHaveLength(1);
     expect(prompts.at(-1)).toEqual(['My room is 214', 'Which room did I say?']);
   });
