@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance as perfHooks } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { VadModel } from '../src/providers/types.ts';
@@ -19,7 +19,7 @@ import {
   type TurnMarks,
   type TurnPolicy,
 } from './harness.ts';
-import { round, type Summary, sleep, summarize, within } from './stats.ts';
+import { percentile, round, type Summary, sleep, summarize, within } from './stats.ts';
 import { analyseTurns } from './turn-latency.ts';
 
 setFlagsFromString('--expose-gc');
@@ -49,12 +49,14 @@ export interface ConcurrencyResult {
   };
   memory: { heapDeltaMB: number; rssDeltaMB: number; heapPerSessionMB: number; rssPerSessionMB: number };
   eventLoopLagMs: { p50: number; p99: number; max: number };
+  /** Share of the window the event loop was busy (`performance.eventLoopUtilization`), 0–1. */
+  eventLoopUtilization: number;
   /** The same measured meanwhile in an idle Node process on the same machine: the machine's own noise. */
   idleProcessLagMs: { p50: number; p99: number; max: number } | undefined;
   /** 1-minute load average when the window ended. */
   loadavg1m: number;
-  /** GC pauses inside the window: total, count and the longest. */
-  gc: { pauseMs: number; count: number; maxMs: number };
+  /** GC pauses inside the window: total, count, the longest and the 90th percentile. */
+  gc: { pauseMs: number; count: number; maxMs: number; p90Ms: number };
   /** Synchronous time inside `pushAudio` per frame (µs). */
   pushAudioUs: { mean: number };
   frameworkOverheadMs: Summary;
@@ -124,9 +126,11 @@ export async function runConcurrency(o: {
   const gcObserver = new PerformanceObserver((items) => countGc(items.getEntries()));
   gcObserver.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
+  const elu0 = perfHooks.eventLoopUtilization();
   eld.enable();
   await sleep(o.windowMs);
   eld.disable();
+  const elu = perfHooks.eventLoopUtilization(elu0);
   countGc(gcObserver.takeRecords());
   gcObserver.disconnect();
   const cpu = process.cpuUsage(cpu0);
@@ -175,9 +179,15 @@ export async function runConcurrency(o: {
       p99: lag(99),
       max: round(Math.max(0, eld.max / 1e6 - ELD_RESOLUTION_MS), 2),
     },
+    eventLoopUtilization: round(elu.utilization, 3),
     idleProcessLagMs,
     loadavg1m: round(loadavg()[0] ?? 0, 2),
-    gc: { pauseMs: round(gc.pauseMs, 1), count: gc.count, maxMs: round(gc.maxMs, 2) },
+    gc: {
+      pauseMs: round(gc.pauseMs, 1),
+      count: gc.count,
+      maxMs: round(gc.maxMs, 2),
+      p90Ms: pauses.length === 0 ? 0 : round(p90(pauses.map(([s, e]) => e - s)), 2),
+    },
     pushAudioUs: { mean: round((pushMs * 1000) / Math.max(1, pushes), 1) },
     frameworkOverheadMs: summarize(
       turns.map((t) => frameworkMs(t, o.policy)).filter((x): x is number => x !== undefined),
@@ -185,6 +195,13 @@ export async function runConcurrency(o: {
     segmentsMs: analyseTurns(turns, o.latencies, o.policy).segmentsMs,
     slowest: slowestTurns(turns, o.policy, pauses),
   };
+}
+
+function p90(xs: number[]): number {
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    90,
+  );
 }
 
 /** The 3 slowest turns by overhead: their largest framework gap and the GC pause time inside it. */

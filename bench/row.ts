@@ -71,6 +71,7 @@ for (let r = 0; r < repeats; r++) {
       sessionsPerCore: row.cpu.sessionsPerCore,
       cpuMsPerTurn: round(cpuMs / Math.max(1, row.turnsInWindow), 2),
       lag: row.eventLoopLagMs,
+      elu: row.eventLoopUtilization,
       idleLag: row.idleProcessLagMs,
       gc: row.gc,
       pushUs: row.pushAudioUs.mean,

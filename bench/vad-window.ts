@@ -8,6 +8,7 @@
  *   node --import ./bench/loader/register.mjs bench/vad-window.ts [streams] [rounds] [windowMs]
  */
 import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { SILERO_FRAME_SAMPLES, SileroVad } from '../src/providers/local/silero-vad.ts';
 import { round, sleep, summarize } from './stats.ts';
 
@@ -17,6 +18,8 @@ export interface VadWindowRow {
   framesPerRun: number;
   /** Frame handed over → its score back (ms): what the window adds to a VAD decision. */
   scoreLatencyMs: { p50: number; p99: number };
+  /** GC pauses during the measurement: how many per 1,000 frames, and their total per second. */
+  gc: { perThousandFrames: number; msPerSecond: number };
   loadavg1m: number;
 }
 
@@ -43,10 +46,24 @@ async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omi
   await sleep(500);
   latencies.length = 0;
   const s0 = vad.stats;
+  let gcCount = 0;
+  let gcMs = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcCount++;
+      gcMs += e.duration;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
   const c0 = process.cpuUsage();
   await sleep(ms);
   const c = process.cpuUsage(c0);
   const s1 = vad.stats;
+  for (const e of obs.takeRecords()) {
+    gcCount++;
+    gcMs += e.duration;
+  }
+  obs.disconnect();
   running = false;
   await Promise.all(loops);
   const frames = s1.frames - s0.frames;
@@ -55,6 +72,10 @@ async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omi
     cpuUsPerFrame: round((c.user + c.system) / Math.max(1, frames), 1),
     framesPerRun: round(frames / Math.max(1, s1.runs - s0.runs), 2),
     scoreLatencyMs: { p50: lat.p50, p99: lat.p99 },
+    gc: {
+      perThousandFrames: round((gcCount * 1000) / Math.max(1, frames), 2),
+      msPerSecond: round(gcMs / (ms / 1000), 1),
+    },
     loadavg1m: round(loadavg()[0] ?? 0, 2),
   };
 }
