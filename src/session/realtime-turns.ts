@@ -16,8 +16,10 @@
  *   synthesised speech.
  * - Tool calls run through the session's tool wrappers; results go back to the provider.
  * - Interruption stops playout at once, cancels the response (`cancelResponse`), tells the provider
- *   what was heard (`truncate`: audio played, clamped to audio received; 0 deletes the item) and
- *   keeps only the heard words in history: `turn.interrupted`.
+ *   what was heard of each item still playing (`truncate`: audio played, clamped to audio received; 0
+ *   deletes the item) and keeps only the heard words in history: `turn.interrupted`.
+ * - A turn can have several responses with audio (what the model says before a tool call, then its
+ *   answer): each is its own response on the speech output, queued behind the one still playing.
  * - `response-done` with no tool call pending ends the turn once its audio has played: `turn.end`.
  */
 import type { SessionEventBus } from '../bus/event-bus.ts';
@@ -61,10 +63,25 @@ export interface RealtimeTurnsHost {
 }
 
 interface TextMark {
-  /** Output-rate samples received before this text arrived. */
+  /** The audio the text came with. */
+  audio: AudioResponse;
+  /** Audio received (ms) in `audio` before this text arrived. */
   atMs: number;
   text: string;
   chunkId: number;
+}
+
+/** The audio of one response on the session's speech output, until it has played. */
+interface Playback {
+  audio: AudioResponse;
+  /** Length of the turn's text when this audio began: its transcript comes after. */
+  textStart: number;
+  /** The provider's audio item being received (the latest, when a response has several). */
+  itemId: string | undefined;
+  /** Where that item's audio begins in `audio`, in ms. */
+  itemStartMs: number;
+  /** ms of audio received for that item (at the model's output rate). */
+  itemMs: number;
 }
 
 interface RealtimeTurn {
@@ -75,10 +92,13 @@ interface RealtimeTurn {
   text: string;
   responseText: string;
   responseId: string | undefined;
-  audio: AudioResponse | undefined;
-  audioItem: string | undefined;
-  /** ms of audio received for `audioItem`. */
-  receivedMs: number;
+  /** The audio of the response running now, while it arrives. */
+  audio: Playback | undefined;
+  /**
+   * Every audio of the turn not yet played to its end, in playing order: the answer to a tool call
+   * can arrive while what the model said before the call still plays; the speech output queues it.
+   */
+  playing: Playback[];
   marks: TextMark[];
   markTimer: ReturnType<typeof setInterval> | undefined;
   toolsPending: number;
@@ -126,8 +146,7 @@ export class RealtimeTurns {
       responseText: '',
       responseId: undefined,
       audio: undefined,
-      audioItem: undefined,
-      receivedMs: 0,
+      playing: [],
       marks: [],
       markTimer: undefined,
       toolsPending: 0,
@@ -197,7 +216,7 @@ export class RealtimeTurns {
         this.onResponseDone(e.status, e.responseId);
         return;
       case 'interrupted':
-        if (this.turn?.responding || this.turn?.audio) this.interrupt('user_speaking');
+        if (this.turn?.responding || this.turn?.playing.length) this.interrupt('user_speaking');
         return;
       case 'usage':
         this.onUsage(e.usage);
@@ -259,22 +278,26 @@ export class RealtimeTurns {
     if (!turn?.responding || pcm.length === 0) return; // late audio of an interrupted response
     // Gemini answers a tool result within the same response (no new response starts).
     turn.awaitingAnswer = false;
+    this.h.latency.mark(turn.id, 'ttsFirstByteAt');
     if (!turn.audio) {
-      turn.audio = this.h.beginAudio(turn.id, turn.controller.signal);
-      turn.marks = [];
-      if (turn.audio) {
+      const audio = this.h.beginAudio(turn.id, turn.controller.signal);
+      if (!audio) return; // a text-only session
+      turn.audio = { audio, textStart: turn.text.length, itemId: undefined, itemStartMs: 0, itemMs: 0 };
+      turn.playing.push(turn.audio);
+      if (!turn.markTimer) {
         turn.markTimer = setInterval(() => this.releaseMarks(turn), 40);
         turn.markTimer.unref?.();
       }
     }
-    if (turn.audio) this.queueChunk(turn, pcm);
-    if (turn.audioItem !== itemId) {
-      turn.audioItem = itemId;
-      turn.receivedMs = 0;
+    const p = turn.audio;
+    this.queueChunk(turn, pcm);
+    if (p.itemId !== itemId) {
+      p.itemId = itemId;
+      p.itemStartMs = p.audio.receivedMs;
+      p.itemMs = 0;
     }
-    if (turn.receivedMs === 0) this.h.latency.mark(turn.id, 'ttsFirstByteAt');
-    turn.receivedMs += (pcm.length * 1000) / this.h.outputSampleRate();
-    turn.audio?.pushAudio(pcm);
+    p.itemMs += (pcm.length * 1000) / this.h.outputSampleRate();
+    p.audio.pushAudio(pcm);
   }
 
   private onOutputTranscript(text: string, final: boolean): void {
@@ -298,9 +321,10 @@ export class RealtimeTurns {
         id: turn.responseId ?? turn.id,
         text,
       });
-    if (turn.audio) {
-      turn.audio.pushText(text);
-      turn.marks.push({ atMs: Math.max(0, turn.audio.receivedMs - 1), text, chunkId: ++chunkCounter });
+    const audio = turn.audio?.audio;
+    if (audio) {
+      audio.pushText(text);
+      turn.marks.push({ audio, atMs: Math.max(0, audio.receivedMs - 1), text, chunkId: ++chunkCounter });
       this.releaseMarks(turn);
     }
   }
@@ -350,11 +374,10 @@ export class RealtimeTurns {
 
   /** Publishes `bot.tts.text` for transcript pieces whose audio is now playing. */
   private releaseMarks(turn: RealtimeTurn): void {
-    const audio = turn.audio;
-    if (!audio) return;
-    const played = audio.playedMs;
-    while (turn.marks.length > 0 && (turn.marks[0]!.atMs <= played || audio.finished)) {
-      const m = turn.marks.shift()!;
+    while (turn.marks.length > 0) {
+      const m = turn.marks[0]!;
+      if (m.atMs > m.audio.playedMs && !m.audio.finished) return;
+      turn.marks.shift();
       if (this.turn !== turn) return;
       this.h.bus.publish('bot.tts.text', {
         sessionId: this.h.sessionId,
@@ -408,25 +431,31 @@ export class RealtimeTurns {
       return;
     }
     turn.responding = false;
-    const audio = turn.audio;
-    if (audio) {
+    const playback = turn.audio;
+    if (playback) {
+      turn.audio = undefined;
       this.flushChunk(turn);
-      audio.end();
-      void audio.done.then(() => {
+      playback.audio.end();
+      void playback.audio.done.then(() => {
         if (this.turn !== turn) return;
+        turn.playing.splice(turn.playing.indexOf(playback), 1);
         this.releaseMarks(turn);
-        this.stopMarks(turn);
-        turn.audio = undefined;
+        if (turn.playing.length === 0) this.stopMarks(turn);
         this.maybeEnd(turn);
       });
-      return;
     }
     this.maybeEnd(turn);
   }
 
   /** Ends the turn when its response is done, its audio played and no tool call is pending. */
   private maybeEnd(turn: RealtimeTurn): void {
-    if (this.turn !== turn || turn.responding || turn.audio || turn.toolsPending > 0 || turn.awaitingAnswer)
+    if (
+      this.turn !== turn ||
+      turn.responding ||
+      turn.playing.length > 0 ||
+      turn.toolsPending > 0 ||
+      turn.awaitingAnswer
+    )
       return;
     this.turn = undefined;
     this.commit(turn, turn.text);
@@ -464,16 +493,23 @@ export class RealtimeTurns {
     if (!turn) return;
     this.turn = undefined;
     const conn = this.h.connection();
-    const audio = turn.audio;
-    const playedMs = audio ? audio.playedMs : 0;
+    // Each item not played to its end keeps the audio heard of it (clamped to what the provider sent:
+    // the speech output's resampler can add a few samples), 0 deleting it; the turn's text keeps what
+    // was said before the audio still playing, and the words heard of it.
+    const cuts = turn.playing.map((p) => ({
+      itemId: p.itemId,
+      heardMs: Math.min(Math.max(0, p.audio.playedMs - p.itemStartMs), p.itemMs),
+    }));
+    const first = turn.playing[0];
+    const kept = first
+      ? turn.text.slice(0, first.textStart) + turn.playing.map((p) => p.audio.heardText).join('')
+      : turn.text;
     turn.pendingPcm = undefined; // not played: it never reaches a client
     this.h.stopSpeech(reason);
     turn.controller.abort(reason);
     this.stopMarks(turn);
     if (turn.responding) conn?.cancelResponse();
-    if (audio && turn.audioItem) conn?.truncate(turn.audioItem, Math.min(playedMs, turn.receivedMs));
-    const heard = audio ? audio.heardText : turn.text;
-    const kept = turn.text.slice(0, Math.max(0, turn.text.length - turn.responseText.length)) + heard;
+    for (const cut of cuts) if (cut.itemId !== undefined) conn?.truncate(cut.itemId, cut.heardMs);
     if (turn.responding && !turn.saying)
       this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
     this.h.cancelTools(turn.id);

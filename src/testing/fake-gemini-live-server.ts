@@ -281,6 +281,12 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
     const responding = { cancelled: false };
     s.responding = responding;
     if (reply.toolCall) {
+      // A spoken preamble goes out in the model's turn before the call.
+      if (reply.preamble) {
+        const said = await this.speak(s, responding, reply.preamble.text, replyAudioMs(reply.preamble));
+        if (said) s.conversation.turns.push(`model: ${said}`);
+        if (responding.cancelled) return;
+      }
       s.awaitingTool = reply;
       this.emit(s, { sessionResumptionUpdate: { resumable: false } });
       this.emit(s, {
@@ -293,9 +299,34 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
       if (s.responding === responding) s.responding = undefined;
       return;
     }
-    const totalMs = replyAudioMs(reply);
+    const spoken = await this.speak(s, responding, reply.text ?? '', replyAudioMs(reply));
+    if (spoken) s.conversation.turns.push(`model: ${spoken}`);
+    if (responding.cancelled) return; // `interrupt` already ended the turn
+    if (s.responding === responding) s.responding = undefined;
+    this.emit(s, { serverContent: { generationComplete: true } });
+    const output = spoken ? fakeTokens(spoken) : 0;
+    this.emit(s, {
+      serverContent: { turnComplete: true },
+      usageMetadata: {
+        promptTokenCount: prompt,
+        responseTokenCount: output,
+        totalTokenCount: prompt + output,
+      },
+    });
+    const handle = `handle-${s.conversation.id}-${++s.conversation.handles}`;
+    this.handles.set(handle, s.conversation);
+    this.emit(s, { sessionResumptionUpdate: { newHandle: handle, resumable: true } });
+  }
+
+  /** The model's audio (a tone) with its transcript, paced at `speed` times real time; returns what was said. */
+  private async speak(
+    s: GeminiConnection,
+    responding: { cancelled: boolean },
+    text: string,
+    totalMs: number,
+  ): Promise<string> {
     const chunks = Math.ceil(totalMs / this.opts.chunkMs);
-    const words = splitText(reply.text ?? '', chunks);
+    const words = splitText(text, chunks);
     let sent = 0;
     let spoken = '';
     for (let i = 0; i < chunks; i++) {
@@ -324,21 +355,6 @@ export class FakeGeminiLiveServer extends FakeRealtimeServer {
       }
       await new Promise((r) => setTimeout(r, ms / this.opts.speed));
     }
-    if (spoken) s.conversation.turns.push(`model: ${spoken}`);
-    if (responding.cancelled) return; // `interrupt` already ended the turn
-    if (s.responding === responding) s.responding = undefined;
-    this.emit(s, { serverContent: { generationComplete: true } });
-    const output = spoken ? fakeTokens(spoken) : 0;
-    this.emit(s, {
-      serverContent: { turnComplete: true },
-      usageMetadata: {
-        promptTokenCount: prompt,
-        responseTokenCount: output,
-        totalTokenCount: prompt + output,
-      },
-    });
-    const handle = `handle-${s.conversation.id}-${++s.conversation.handles}`;
-    this.handles.set(handle, s.conversation);
-    this.emit(s, { sessionResumptionUpdate: { newHandle: handle, resumable: true } });
+    return spoken;
   }
 }

@@ -278,6 +278,13 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     s.response = response;
     this.emit(s, { type: 'response.created', response: { id, status: 'in_progress', output: [] } });
     if (reply.toolCall && !afterTool) {
+      // A spoken preamble is the response's first output item, the call its second.
+      const preambleMs = reply.preamble ? replyAudioMs(reply.preamble) : 0;
+      if (preambleMs > 0 && !(await this.speak(s, response, reply.preamble?.text ?? '', preambleMs, 0))) {
+        this.finishResponse(s, response, 'cancelled', response.cancelled || undefined);
+        return;
+      }
+      const outputIndex = preambleMs > 0 ? 1 : 0;
       const callId = `call_${s.counter}`;
       const item = {
         id: `item_${++s.counter}`,
@@ -290,35 +297,52 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
       this.emit(s, {
         type: 'response.output_item.added',
         response_id: id,
-        output_index: 0,
+        output_index: outputIndex,
         item: { ...item, status: 'in_progress' },
       });
-      response.outputTokens = fakeTokens(item.arguments);
-      s.conversation.set(item.id, response.outputTokens);
+      const argumentTokens = fakeTokens(item.arguments);
+      response.outputTokens += argumentTokens;
+      s.conversation.set(item.id, argumentTokens);
       this.emit(s, { type: 'conversation.item.added', item: { ...item, status: 'in_progress' } });
       this.emit(s, {
         type: 'response.function_call_arguments.done',
         response_id: id,
         item_id: item.id,
-        output_index: 0,
+        output_index: outputIndex,
         call_id: callId,
         name: item.name,
         arguments: item.arguments,
       });
-      this.emit(s, { type: 'response.output_item.done', response_id: id, output_index: 0, item });
+      this.emit(s, { type: 'response.output_item.done', response_id: id, output_index: outputIndex, item });
       s.awaitingTool = reply;
       this.finishResponse(s, response, 'completed');
       return;
     }
     const totalMs = replyAudioMs(reply);
-    if (totalMs === 0) {
+    if (totalMs === 0 || (await this.speak(s, response, reply.text ?? '', totalMs, 0))) {
       this.finishResponse(s, response, 'completed');
       return;
     }
+    this.finishResponse(s, response, 'cancelled', response.cancelled || undefined);
+  }
+
+  /**
+   * One assistant audio message item of a response: audio deltas of a tone with the transcript beside
+   * them, paced at `speed` times real time. False when the response was cancelled on the way.
+   */
+  private async speak(
+    s: OpenAIConnection,
+    response: NonNullable<OpenAIConnection['response']>,
+    text: string,
+    totalMs: number,
+    outputIndex: number,
+  ): Promise<boolean> {
+    const id = response.id;
     const itemId = `item_${++s.counter}`;
     s.items.set(itemId, 0);
-    response.outputTokens = fakeTokens(reply.text ?? '');
-    s.conversation.set(itemId, response.outputTokens);
+    const tokens = fakeTokens(text);
+    response.outputTokens += tokens;
+    s.conversation.set(itemId, tokens);
     this.emit(s, {
       type: 'conversation.item.added',
       item: { id: itemId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
@@ -326,11 +350,11 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
     this.emit(s, {
       type: 'response.output_item.added',
       response_id: id,
-      output_index: 0,
+      output_index: outputIndex,
       item: { id: itemId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
     });
     const chunks = Math.ceil(totalMs / this.opts.chunkMs);
-    const words = splitText(reply.text ?? '', chunks);
+    const words = splitText(text, chunks);
     let sent = 0;
     for (let i = 0; i < chunks; i++) {
       if (response.cancelled || s.ws.readyState !== 1) break;
@@ -340,7 +364,7 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
         type: 'response.output_audio.delta',
         response_id: id,
         item_id: itemId,
-        output_index: 0,
+        output_index: outputIndex,
         content_index: 0,
         delta: encodePcm(toneChunk(samples, RATE, sent)),
       });
@@ -352,38 +376,35 @@ export class FakeOpenAIRealtimeServer extends FakeRealtimeServer {
           type: 'response.output_audio_transcript.delta',
           response_id: id,
           item_id: itemId,
-          output_index: 0,
+          output_index: outputIndex,
           content_index: 0,
           delta: w,
         });
       await new Promise((r) => setTimeout(r, ms / this.opts.speed));
     }
-    if (response.cancelled) {
-      this.finishResponse(s, response, 'cancelled', response.cancelled);
-      return;
-    }
+    if (response.cancelled) return false;
     this.emit(s, {
       type: 'response.output_audio.done',
       response_id: id,
       item_id: itemId,
-      output_index: 0,
+      output_index: outputIndex,
       content_index: 0,
     });
     this.emit(s, {
       type: 'response.output_audio_transcript.done',
       response_id: id,
       item_id: itemId,
-      output_index: 0,
+      output_index: outputIndex,
       content_index: 0,
-      transcript: reply.text,
+      transcript: text,
     });
     this.emit(s, {
       type: 'response.output_item.done',
       response_id: id,
-      output_index: 0,
+      output_index: outputIndex,
       item: { id: itemId, type: 'message', role: 'assistant', status: 'completed' },
     });
-    this.finishResponse(s, response, 'completed');
+    return true;
   }
 
   /** Tokens of the instructions and every conversation item. */

@@ -19,6 +19,11 @@ export interface FakeRealtimeReply {
   audioMs?: number;
   /** Call this tool first; the reply's text is spoken after the tool result comes back. */
   toolCall?: { name: string; args: Record<string, unknown> };
+  /**
+   * With `toolCall`: what the model says before it calls the tool, in the same response ("Let me
+   * check that."), its audio a tone of `audioMs` (default as for `text`).
+   */
+  preamble?: { text: string; audioMs?: number };
 }
 
 export interface FakeRealtimeServerOptions {
