@@ -35,14 +35,14 @@ export const FOLDER_TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   // The server over HTTP and WebSocket on loopback (raw clients, mock or scripted models, SQLite in a
   // temp dir), each test a second or less on a quiet machine. Left out: files whose tests wait for
-  // speech played out in real time (transport-lost, queue-bounds), take seconds (fairness, hostile-json's
+  // speech played out in real time (transport-lost, queue-bounds, server-bad-input: what was heard of an
+  // answer cut by a dropped socket failed the initial test run at load average 15), take seconds (fairness, hostile-json's
   // deep-JSON flood, the LiveKit signalling fuzz) or pass the 5 s limit of a mutant run under load
   // (server-compaction, server-restart-resume).
   server: [
     'test/e2e/server-http.test.ts',
     'test/e2e/server-store.test.ts',
     'test/e2e/server-resume.test.ts',
-    'test/e2e/server-bad-input.test.ts',
     'test/e2e/server-restart-pending.test.ts',
     'test/e2e/server-trust.test.ts',
     'test/e2e/connect-hook.test.ts',
