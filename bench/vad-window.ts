@@ -111,11 +111,13 @@ export async function runVadWindow(o: {
 export function printVadWindow(rows: ReadonlyArray<VadWindowRow> | undefined): void {
   if (!rows || rows.length === 0) return;
   console.log('\n## Silero at 100 streams: the batching window (`batchWindowMs`), alternated\n');
-  console.log('| window | CPU µs per frame | frames per run | frame → score p50 / p99 ms | load |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    '| window | CPU µs per frame | frames per run | frame → score p50 / p99 ms | GC pauses per 1,000 frames | GC ms/s | load |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.windowMs} ms | ${r.cpuUsPerFrame} | ${r.framesPerRun} | ${r.scoreLatencyMs.p50} / ${r.scoreLatencyMs.p99} | ${r.loadavg1m} |`,
+      `| ${r.windowMs} ms | ${r.cpuUsPerFrame} | ${r.framesPerRun} | ${r.scoreLatencyMs.p50} / ${r.scoreLatencyMs.p99} | ${r.gc.perThousandFrames} | ${r.gc.msPerSecond} | ${r.loadavg1m} |`,
     );
 }
 
