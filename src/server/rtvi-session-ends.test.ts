@@ -10,7 +10,10 @@
  * | drops its socket (no closing handshake)      | —                                      | `fatal:transport_lost` |
  * | drops its socket before `client-ready`       | —                                      | `transport_error`      |
  * | never sends `client-ready`                   | fatal `error`, `conversation-end`, socket closed | `client_ready_timeout` |
+ * | talks to a session whose LLM refuses its key | fatal `error`, `conversation-end`, socket closed | `fatal:llm_auth_failed` |
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectRaw,
@@ -25,6 +28,9 @@ import type { RunningServer } from './server.ts';
 describe('how an RTVI session ends', () => {
   let server: RunningServer;
   let slow: RunningServer;
+  let refusing: RunningServer;
+  /** An LLM endpoint (OpenAI chat-completions wire format) that refuses every request with 401. */
+  let llm: Server;
   const clients: RawClient[] = [];
   /** Ids of the sessions each server created, in order. */
   const created: string[] = [];
@@ -43,11 +49,31 @@ describe('how an RTVI session ends', () => {
       };
       return s;
     };
-    [server, slow] = await Promise.all([start(60_000), start(300)]);
+    llm = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'Incorrect API key', code: 'invalid_api_key' } }));
+      });
+    });
+    await new Promise<void>((r) => llm.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
+    [server, slow, refusing] = await Promise.all([
+      start(60_000),
+      start(300),
+      startTestServer({
+        env: { COLLOQUY_VAD: 'energy', COLLOQUY_OPENAI_COMPATIBLE_API_KEY: 'sk-wrong' },
+        file: {
+          models: { llm: `openai-compatible:gpt-test@${base}` },
+          agents: [{ name: 'main', instructions: 'Be brief.' }],
+        },
+      }),
+    ]);
   });
   afterAll(async () => {
     for (const c of clients) c.ws.terminate();
-    await Promise.all([server?.close(), slow?.close()]);
+    await Promise.all([server?.close(), slow?.close(), refusing?.close()]);
+    await new Promise<void>((r) => llm?.close(() => r()));
   });
 
   const connect = async (on = server) => {
@@ -112,5 +138,20 @@ describe('how an RTVI session ends', () => {
       },
     ]);
     expect(await closeReason(id, slow)).toBe('client_ready_timeout');
+  });
+
+  it('a fatal provider failure: the session ends itself, the client is told and its socket closed', async () => {
+    const c = await connect(refusing);
+    const id = await readyId(c);
+    c.send({ label: 'rtvi-ai', type: 'send-text', data: { content: 'hello' } });
+    expect(await c.closed).toBe(1000);
+    expect(c.messages.filter((m) => m.type === 'error').map((m) => m.data)).toEqual([
+      { error: 'llm failed (llm_auth_failed)', message: 'llm failed (llm_auth_failed)', fatal: true },
+    ]);
+    expect(serverMessages(c).at(-1)).toEqual({
+      type: 'conversation-end',
+      data: { reason: 'fatal:llm_auth_failed' },
+    });
+    expect(await closeReason(id, refusing)).toBe('fatal:llm_auth_failed');
   });
 });
