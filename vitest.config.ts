@@ -13,6 +13,12 @@ const LIVE = ['test/e2e/**', 'test/browser/**', 'test/audio/**'];
  * files instead of after everything.
  */
 const PROCESSES = ['test/cli/**', 'test/cluster/**'];
+/**
+ * Unit files that assert process-wide state: which diagnostics channels have subscribers, the
+ * process metrics, the global tracer. A server started by another file in the same process enables
+ * the process metrics for good, so these run in a process of their own (project `unit:isolated`).
+ */
+const PROCESS_STATE = ['src/diagnostics.test.ts', 'src/observability/*.test.ts'];
 
 export default defineConfig({
   // Tests import the package by name from source (the `colloquy-source` export condition).
@@ -44,7 +50,7 @@ export default defineConfig({
           // so (vitest.stryker.config.ts); a file restores what it stubs, its timers and environment.
           isolate: false,
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...LIVE, ...PROCESSES, '**/node_modules/**'],
+          exclude: [...LIVE, ...PROCESSES, ...PROCESS_STATE, '**/node_modules/**'],
           // The type tests only: tsc over tsconfig.typecheck.json (those files and what they import),
           // not the whole project. Vitest runs the type check after every other group, so a check of
           // all of src, test and bench (`tsc --noEmit -p .`, which `.ci/run` runs before `npm test`)
@@ -56,6 +62,15 @@ export default defineConfig({
           },
           // Unit, fuzz, package and docs tests, and the child-process files (the next project, same
           // group): three files at a time in all.
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit:isolated',
+          include: PROCESS_STATE,
           maxWorkers: 3,
           sequence: { groupOrder: 0 },
         },
