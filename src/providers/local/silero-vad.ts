@@ -246,8 +246,13 @@ class SileroEngine {
       input.set(rows[b]!, b * ROW);
       streams[b]!.recycle(rows[b]!);
       const s = streams[b]!.state;
-      state.set(s.subarray(0, STATE_UNITS), b * STATE_UNITS);
-      state.set(s.subarray(STATE_UNITS), (n + b) * STATE_UNITS);
+      // element loops, not `set(subarray(…))`: a view per copy was about 400 bytes per frame
+      const lo = b * STATE_UNITS;
+      const hi = (n + b) * STATE_UNITS;
+      for (let i = 0; i < STATE_UNITS; i++) {
+        state[lo + i] = s[i]!;
+        state[hi + i] = s[STATE_UNITS + i]!;
+      }
     }
     this.sr ??= new ort.Tensor('int64', BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []);
     let out: Record<string, OrtTensor | undefined>;
@@ -275,8 +280,13 @@ class SileroEngine {
     for (let b = 0; b < n; b++) {
       const stream = streams[b]!;
       if (stream.generation !== generations[b]) continue; // reset while in flight: keep the fresh state
-      stream.state.set(stateN.subarray(b * STATE_UNITS, (b + 1) * STATE_UNITS), 0);
-      stream.state.set(stateN.subarray((n + b) * STATE_UNITS, (n + b + 1) * STATE_UNITS), STATE_UNITS);
+      const s = stream.state;
+      const lo = b * STATE_UNITS;
+      const hi = (n + b) * STATE_UNITS;
+      for (let i = 0; i < STATE_UNITS; i++) {
+        s[i] = stateN[lo + i]!;
+        s[STATE_UNITS + i] = stateN[hi + i]!;
+      }
     }
     return probs;
   }
@@ -343,7 +353,7 @@ export class SileroVadStream implements VadStream {
     this.spare = undefined;
     row.set(this.context, 0);
     for (let i = 0; i < SILERO_FRAME_SAMPLES; i++) row[SILERO_CONTEXT_SAMPLES + i] = frame[i]! / 32768;
-    this.context.set(row.subarray(ROW - SILERO_CONTEXT_SAMPLES));
+    for (let i = 0; i < SILERO_CONTEXT_SAMPLES; i++) this.context[i] = row[ROW - SILERO_CONTEXT_SAMPLES + i]!;
     return row;
   }
 
