@@ -45,6 +45,7 @@ describe('PendingWorkTracker', () => {
     bus.publish('agent.handoff', { sessionId: S, agentName: 'main', subagentName: 'desk', toolCallId: 'h1' });
     bus.publish('subagent.ui.send', request('ui_1', 'desk', 'Which day?'));
     bus.publish('subagent.ui.send', request('ui_2', 'desk', 'What time?'));
+    bus.publish('subagent.ui.send', request('ui_2', 'desk', 'What time?')); // sent again: one question
     expect(work.current).toEqual({
       tools: [{ toolCallId: 'c1', name: 'report', agentName: 'main' }],
       subagents: [

@@ -267,6 +267,21 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(session.state).toBe('active');
   });
 
+  it('after a reconnect the user’s audio goes to the new connection and is heard', async () => {
+    const { server, model } = await openai({
+      replies: [{ userTranscript: 'hello again', text: 'Hi.', audioMs: 100 }],
+    });
+    const { session, rec, speak } = harness(model);
+    await session.start();
+    server.closeConnections(1011, 'internal');
+    await rec.waitFor('session.stateChange', (p) => p.fromState === 'reconnecting' && p.toState === 'active');
+    speak();
+    expect(await rec.waitFor('transcription.final')).toMatchObject({ text: 'hello again' });
+    expect(
+      server.received.some((r) => r.connection === 2 && r.message.type === 'input_audio_buffer.append'),
+    ).toBe(true);
+  });
+
   it('a socket closed mid-response: what arrived plays, the turn ends, the session reconnects and goes on', async () => {
     const { server, model } = await openai({
       speed: 2,
@@ -312,6 +327,9 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(close.reason).toBe('realtime_failed');
     const fatal = rec.payloads('error').find((e) => e.severity === 'fatal')!;
     expect(fatal.error.code).toBe('realtime_reconnect_failed');
+    // The last attempt's failure is the cause.
+    expect(fatal.error.cause).toBeInstanceOf(Error);
+    expect(fatal.error.message).toContain((fatal.error.cause as Error).message);
     expect(server.rejected).toBe(3);
   });
 });

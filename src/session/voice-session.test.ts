@@ -54,6 +54,25 @@ describe('VoiceSession lifecycle', () => {
   });
 });
 
+describe('a listener that throws', () => {
+  it('is reported as a warn error naming the event, with what it threw as the cause; the turn goes on', async () => {
+    const { session, rec } = makeSession();
+    const boom = new Error('listener bug');
+    session.eventBus.subscribe('turn.start', () => {
+      throw boom;
+    });
+    expect((await session.sendText('Hi!')).text).toBe('Hello there.');
+    const reported = rec.payloads('error').find((e) => e.component === 'event-bus');
+    expect(reported).toMatchObject({ severity: 'warn' });
+    expect(reported?.error).toMatchObject({
+      code: 'handler_failed',
+      message: 'A "turn.start" handler threw',
+    });
+    expect(reported?.error.cause).toBe(boom);
+    await session.close();
+  });
+});
+
 describe('a text turn', () => {
   it('streams through the bus in order: turn.start, user.text, llm.*, assistant.text, turn.latency, turn.end', async () => {
     const onTurnLatency = vi.fn();
