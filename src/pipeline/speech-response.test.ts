@@ -34,6 +34,11 @@ describe('heardTextOf', () => {
     const r = response();
     chunk(r, 'Alpha beta.', 'done', 200, 99);
     expect(heardTextOf(r, 0)).toBe('');
+    // After a chunk heard whole: nothing added, not even the space between them.
+    const after = response();
+    chunk(after, 'One two.', 'done', 100, 100);
+    chunk(after, 'Alpha beta.', 'done', 200, 99);
+    expect(heardTextOf(after, 0)).toBe('One two.');
   });
 
   it('a chunk still synthesising is measured by the larger of its audio so far and its estimated length', () => {

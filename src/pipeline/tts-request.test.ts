@@ -3,7 +3,7 @@ import type { ColloquyError } from '../errors.ts';
 import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { systemClock } from './clock.ts';
-import { type Chunk, newChunk, type OutputResponse } from './speech-response.ts';
+import { type Chunk, type EncodedTtsModel, newChunk, type OutputResponse } from './speech-response.ts';
 import { cancelChunk, synthesizeChunk, type TtsRequestContext } from './tts-request.ts';
 
 /** Pieces of 100 samples, `gapsMs[i]` apart; after the last one it hangs (ignoring abort) when `hang`. */
@@ -28,15 +28,16 @@ class PacedTts implements TtsModel {
   }
 }
 
-function run(tts: TtsModel, timeoutMs: number) {
+function run(tts: TtsModel | EncodedTtsModel, timeoutMs: number) {
   const audio: Int16Array[] = [];
+  const firstAudio: number[] = [];
   const errors: ColloquyError[] = [];
   const ctx: TtsRequestContext = {
     tts,
     clock: systemClock,
     timeoutMs,
     outputSampleRate: 24000,
-    onFirstAudio: () => {},
+    onFirstAudio: (_chunk, ms) => firstAudio.push(ms),
     // as SpeechOutput does: the chunk counts the samples it was given
     onAudio: (chunk, pcm) => {
       chunk.samples += pcm.length;
@@ -50,7 +51,7 @@ function run(tts: TtsModel, timeoutMs: number) {
   const done = synthesizeChunk(chunk, ctx).then(() => {
     settled = true;
   });
-  return { chunk, audio, errors, done, settled: () => settled };
+  return { chunk, audio, errors, firstAudio, done, settled: () => settled };
 }
 
 describe('synthesizeChunk', () => {
@@ -70,6 +71,27 @@ describe('synthesizeChunk', () => {
     expect(r.chunk.state).toBe('done');
     expect(r.audio).toHaveLength(6);
     expect(tts.requests[0]!.abortSignal?.aborted).toBe(false);
+  });
+
+  it('the first audio is timed from the request: its first piece, or the whole encoded file', async () => {
+    const paced = run(new PacedTts([120, 30]), 1000);
+    await vi.advanceTimersByTimeAsync(500);
+    await paced.done;
+    expect(paced.firstAudio).toEqual([120]);
+
+    const encoded: EncodedTtsModel = {
+      specificationVersion: SPECIFICATION_VERSIONS.encodedTts,
+      provider: 'test',
+      modelId: 'encoded',
+      format: 'mp3',
+      synthesizeEncoded: () =>
+        new Promise((resolve) => setTimeout(() => resolve(new Uint8Array([1, 2])), 250)),
+    };
+    const file = run(encoded, 1000);
+    await vi.advanceTimersByTimeAsync(500);
+    await file.done;
+    expect(file.firstAudio).toEqual([250]);
+    expect(file.chunk.encoded).toEqual(new Uint8Array([1, 2]));
   });
 
   it('a stall fails the chunk timeoutMs after the last piece, not after the request, and aborts it', async () => {

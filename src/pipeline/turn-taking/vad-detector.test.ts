@@ -106,6 +106,22 @@ describe('VadDetector', () => {
     ]);
   });
 
+  it('a probability exactly at a threshold counts as speech (both thresholds are inclusive)', async () => {
+    const d = new VadDetector({ vad: amplitudeVad(), startThreshold: 0.5, stopThreshold: 0.35 });
+    const t = await d.push(
+      timeline([
+        [300, 0],
+        [500, 500], // p = 0.5, the start threshold: speech starts
+        [600, 350], // p = 0.35, the stop threshold: still speech
+        [400, 0],
+      ]),
+    );
+    expect(t).toEqual([
+      { type: 'speech-start', atMs: 300, paddedAtMs: 100, confirmedAtMs: 400 },
+      { type: 'speech-stop', atMs: 1400, durationMs: 1100, confirmedAtMs: 1700 },
+    ]);
+  });
+
   it('walks the explicit states and reset ends an utterance in progress', async () => {
     const d = new VadDetector({ vad: amplitudeVad() });
     await d.push(timeline([[40, 1000]]));
