@@ -206,6 +206,66 @@ describe('Endpointing', () => {
     expect(ends).toEqual([]);
   });
 
+  it('a check overtaken by a newer one: its late failure or answer ends nothing, the newer one decides', async () => {
+    const pending: Array<{ answer: (p: number) => void; fail: (e: unknown) => void }> = [];
+    const errors: unknown[] = [];
+    const ends: EndOfTurnReason[] = [];
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        maxEndpointingMs: 2000,
+        endOfTurn: {
+          provider: 'test',
+          predict: () => new Promise<number>((answer, fail) => pending.push({ answer, fail })),
+        },
+      },
+      {
+        transcript: () => '',
+        onEndOfTurn: (i) => ends.push(i.reason),
+        onDetectorError: (err) => errors.push(err),
+      },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    e.speechStarted();
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(pending).toHaveLength(2);
+    expect(e.currentState).toBe('checking'); // the second check runs
+
+    pending[0]!.fail(new Error('late'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual([]);
+    expect(ends).toEqual([]);
+    expect(e.currentState).toBe('checking');
+
+    pending[1]!.answer(0.9);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ends).toEqual(['detector']);
+  });
+
+  it('a late answer of an overtaken check ends nothing', async () => {
+    const pending: Array<(p: number) => void> = [];
+    const ends: EndOfTurnReason[] = [];
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        maxEndpointingMs: 2000,
+        endOfTurn: { provider: 'test', predict: () => new Promise<number>((answer) => pending.push(answer)) },
+      },
+      { transcript: () => '', onEndOfTurn: (i) => ends.push(i.reason) },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    e.speechStarted();
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    pending[0]!(0.9);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ends).toEqual([]);
+    expect(e.currentState).toBe('checking');
+  });
+
   it('the detector sees the conversation so far', async () => {
     const d = detector(0.9);
     const history = [
