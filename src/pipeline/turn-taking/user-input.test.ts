@@ -142,6 +142,21 @@ describe('UserAudioInput', () => {
     ]);
   });
 
+  it('a pre-roll starting inside a frame sends STT the audio from that point, not from the frame start', async () => {
+    const stt = new ScriptedStt([{ final: 'hello there' }]);
+    const { feed } = setup(stt, { vadOptions: { prefixPaddingMs: 210 } });
+    await feed(
+      frames([
+        [500, 100],
+        [1000, 1000],
+        [1000, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    // The onset at 500 ms less 210 ms: 290 ms, the middle of the frame 280-300 ms.
+    expect(stt.received[0]!.length).toBe((1800 - 290) * 16);
+  });
+
   it('calls onUserTurn only when endpointing fires, and joins utterances when speech resumes first', async () => {
     const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
     const { feed, turns } = setup(stt, { endpointing: { endpointingMs: 500 } });
