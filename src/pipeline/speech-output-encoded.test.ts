@@ -123,6 +123,24 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     ]);
   });
 
+  it('a response cut by a listener of its released chunk: the next response’s ready chunks go out at once', async () => {
+    const { output, events, bus } = setup((text) => (text.startsWith('Slow') ? 20 : 1));
+    const first = new AbortController();
+    const a = output.beginResponse('t1', first.signal);
+    a.pushText('Slow first sentence. Never sent one.');
+    a.end();
+    const b = output.beginResponse('t2', new AbortController().signal);
+    b.pushText('Fast answer.');
+    b.end();
+    bus.subscribe('speech.chunk', ({ turnId }) => {
+      if (turnId === 't1') first.abort('user_speaking');
+    });
+    expect((await a.done).interrupted).toBe(true);
+    // Released in the same pass as the cut chunk: nothing else would wake the queue for it.
+    expect(chunks(events).map((c) => c[1])).toEqual(['Slow first sentence.', 'Fast answer.']);
+    expect((await b.done).interrupted).toBe(false);
+  });
+
   it('a response without text completes with no speech.start and no speech.complete', async () => {
     const { output, events } = setup(() => 1);
     const response = output.beginResponse('t1', new AbortController().signal);
