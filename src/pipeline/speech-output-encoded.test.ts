@@ -123,21 +123,25 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     ]);
   });
 
-  it('a response cut by a listener of its released chunk: the next response’s ready chunks go out at once', async () => {
-    const { output, events, bus } = setup((text) => (text.startsWith('Slow') ? 20 : 1));
+  it('a response cut by a listener of its released chunk: the next response’s ready chunks go out in the same pass', async () => {
+    const { output, events, bus } = setup((text) => (text.startsWith('Slow') ? 5000 : 1));
     const first = new AbortController();
     const a = output.beginResponse('t1', first.signal);
-    a.pushText('Slow first sentence. Never sent one.');
+    output.pause(); // (pausing needs a response under way)
+    a.pushText('First sentence here. Slow second one.');
     a.end();
     const b = output.beginResponse('t2', new AbortController().signal);
     b.pushText('Fast answer.');
     b.end();
+    // Both first chunks synthesised while paused.
+    const ttfb = () => events.filter((e) => e.type === 'metrics.ttfb').length;
+    while (ttfb() < 2) await new Promise((r) => setTimeout(r, 2));
     bus.subscribe('speech.chunk', ({ turnId }) => {
       if (turnId === 't1') first.abort('user_speaking');
     });
+    output.resume(); // releases t1's first chunk, whose listener cuts t1
+    expect(chunks(events).map((c) => c[1])).toEqual(['First sentence here.', 'Fast answer.']);
     expect((await a.done).interrupted).toBe(true);
-    // Released in the same pass as the cut chunk: nothing else would wake the queue for it.
-    expect(chunks(events).map((c) => c[1])).toEqual(['Slow first sentence.', 'Fast answer.']);
     expect((await b.done).interrupted).toBe(false);
   });
 
