@@ -157,6 +157,19 @@ describe('UserAudioInput', () => {
     expect(stt.received[0]!.length).toBe((1800 - 290) * 16);
   });
 
+  it('without STT, speech start and stop are still published at the times of the audio', async () => {
+    const { feed, of, t0 } = setup(undefined);
+    await feed(
+      frames([
+        [500, 100],
+        [1000, 1000],
+        [1000, 0],
+      ]),
+    );
+    expect(of('user.speech.start')).toEqual([{ sessionId: 's1', at: t0 + 500 }]);
+    expect(of('user.speech.stop')).toEqual([{ sessionId: 's1', at: t0 + 1500, durationMs: 1000 }]);
+  });
+
   it('calls onUserTurn only when endpointing fires, and joins utterances when speech resumes first', async () => {
     const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
     const { feed, turns } = setup(stt, { endpointing: { endpointingMs: 500 } });
