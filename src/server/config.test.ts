@@ -168,3 +168,20 @@ describe('model specs', () => {
     expect(fn).toThrowError(expect.objectContaining({ code }));
   });
 });
+
+describe('cluster settings from the environment', () => {
+  it('COLLOQUY_REDIS_URL makes the server a cluster node with its settings; none set, no cluster', () => {
+    const config = loadServerConfig({
+      COLLOQUY_REDIS_URL: 'redis://127.0.0.1:6379',
+      COLLOQUY_NODE_ID: 'node-a',
+      COLLOQUY_PUBLIC_URL: 'https://a.voice.example.com',
+      COLLOQUY_DRAIN_TIMEOUT_MS: '5000',
+    });
+    expect(config.cluster).toMatchObject({
+      nodeId: 'node-a',
+      publicUrl: 'https://a.voice.example.com',
+      drainTimeoutMs: 5000,
+    });
+    expect(loadServerConfig({}).cluster).toBeUndefined();
+  });
+});

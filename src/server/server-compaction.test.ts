@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compactionConfig } from './server-compaction.ts';
+import { compactionConfig, serverCompaction } from './server-compaction.ts';
+import { ModelCache } from './session-factory.ts';
 
 describe('server compaction config', () => {
   it('is off without a section or env; the file section and the env (which wins) set it', () => {
@@ -48,5 +49,27 @@ describe('server compaction config', () => {
     expect(() => compactionConfig(env, section)).toThrowError(
       expect.objectContaining({ code: 'invalid_compaction', message: expect.stringContaining(message) }),
     );
+  });
+});
+
+describe("serverCompaction: the sessions' compaction options", () => {
+  it('passes each configured setting on, the summary model resolved; none without a section', () => {
+    const models = new ModelCache(process.cwd());
+    expect(serverCompaction({}, models)).toBeUndefined();
+    expect(serverCompaction({ compaction: { maxChars: 9000 } }, models)).toEqual({ maxChars: 9000 });
+    const all = serverCompaction(
+      {
+        compaction: {
+          maxTokens: 8000,
+          triggerRatio: 0.5,
+          keepRecent: 3,
+          model: 'openai-compatible:summary@http://127.0.0.1:9/v1',
+          prompt: 'Summarise.',
+        },
+      },
+      models,
+    );
+    expect(all).toMatchObject({ maxTokens: 8000, triggerRatio: 0.5, keepRecent: 3, prompt: 'Summarise.' });
+    expect(all?.model).toBe(models.llm('openai-compatible:summary@http://127.0.0.1:9/v1'));
   });
 });
