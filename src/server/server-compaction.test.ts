@@ -56,7 +56,8 @@ describe("serverCompaction: the sessions' compaction options", () => {
   it('passes each configured setting on, the summary model resolved; none without a section', () => {
     const models = new ModelCache(process.cwd());
     expect(serverCompaction({}, models)).toBeUndefined();
-    expect(serverCompaction({ compaction: { maxChars: 9000 } }, models)).toEqual({ maxChars: 9000 });
+    // Unset settings are absent (not undefined keys over the session's defaults).
+    expect(serverCompaction({ compaction: { maxChars: 9000 } }, models)).toStrictEqual({ maxChars: 9000 });
     const all = serverCompaction(
       {
         compaction: {
