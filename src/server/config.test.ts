@@ -185,3 +185,21 @@ describe('cluster settings from the environment', () => {
     expect(loadServerConfig({}).cluster).toBeUndefined();
   });
 });
+
+describe('an unreadable config file', () => {
+  it.each([
+    [
+      'missing',
+      '/no/such/dir/config.json',
+      /^Cannot read COLLOQUY_CONFIG \/no\/such\/dir\/config\.json: ENOENT/,
+    ],
+    ['not JSON', 'bad.json', /^Cannot read COLLOQUY_CONFIG .*bad\.json: .*JSON/],
+  ])('%s: config_unreadable, naming the file and the cause', (_what, name, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "agents": [');
+    const path = name.startsWith('/') ? name : join(dir, name);
+    expect(() => loadServerConfig({ COLLOQUY_CONFIG: path })).toThrow(
+      expect.objectContaining({ code: 'config_unreadable', message: expect.stringMatching(message) }),
+    );
+  });
+});

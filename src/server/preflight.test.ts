@@ -63,6 +63,20 @@ describe('start checks: environment values', () => {
     expect(await checkEnv(env)).toEqual(problems);
   });
 
+  it('a host name must resolve', async () => {
+    expect(await checkEnv({ HOST: 'localhost' })).toEqual([]);
+    expect(await checkEnv({ HOST: 'no-such-host.invalid' })).toEqual([
+      'HOST="no-such-host.invalid" does not resolve: set an IP address or a host name of this machine',
+    ]);
+  });
+
+  it('a pocketsphinx grammar file that does not exist is named', async () => {
+    const result = await check({ COLLOQUY_STT: 'pocketsphinx:/no/such/grammar.jsgf' });
+    expect(result.problems).toEqual([
+      'STT "pocketsphinx:/no/such/grammar.jsgf": grammar file /no/such/grammar.jsgf not found: fix the path',
+    ]);
+  });
+
   it('a bad PORT or idle timeout stops the checks before the config is loaded', async () => {
     const result = await check({ PORT: '-1', COLLOQUY_CONFIG: '/no/such/config.json' });
     expect(result.problems).toEqual(['PORT="-1" is not a port: set a whole number from 0 to 65535']);
