@@ -6,6 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../agents/agent.ts';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { EventMap } from '../../bus/events.ts';
+import { ColloquyError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
 import { VoiceSession } from '../../session/voice-session.ts';
 import { mockLanguageModel } from '../../testing/mock-llm.ts';
@@ -119,5 +122,31 @@ describe('native projection: one response per turn', () => {
       'front',
     ]);
     expect(complete.text).toBe('');
+  });
+});
+
+describe('native projection: errors', () => {
+  it('forwards fatal errors and the warnings of components the client hears of no other way', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const sent: ServerMessage[] = [];
+    new NativeProjection(bus, {
+      send: (m) => sent.push(m),
+      sessionInit: () => ({ type: 'session_init' }) as never,
+    });
+    const error = (component: string, severity: 'warn' | 'fatal', text: string) =>
+      bus.publish('error', {
+        sessionId: 's',
+        component,
+        severity,
+        error: new ColloquyError('x_failed', text),
+      });
+    error('transport', 'warn', 'transport warning'); // forwarded
+    error('tool:lookup', 'warn', 'tool warning'); // the tool's result tells the client
+    error('tts', 'warn', 'tts warning'); // speech errors reach it another way
+    error('tool:lookup', 'fatal', 'fatal tool error'); // fatal: always
+    expect(sent.map((m) => (m as { error?: string }).error)).toEqual([
+      'transport warning',
+      'fatal tool error',
+    ]);
   });
 });

@@ -36,6 +36,8 @@ function expectError(raw: unknown, kind: string, id?: string) {
   expect(result.error.kind).toBe(kind);
   expect(result.error.code).toBe(`rtvi_${kind}`);
   expect(result.error.messageId).toBe(id);
+  // The error's details say the same, for logs and the client's error message.
+  expect(result.error.details).toEqual({ kind, messageId: id, messageType: result.error.messageType });
   return result.error;
 }
 
@@ -126,7 +128,9 @@ describe('parseClientMessage: every bad input is a typed error', () => {
     const e = expectError(env('tts-speak', { text: 'x' }), 'unknown_type', 'abcd1234');
     expect(e.messageType).toBe('tts-speak');
     expect(e.message).toBe('Unsupported RTVI message type "tts-speak"');
-    expectError(JSON.stringify({ label: 'rtvi-ai', id: 'i3' }), 'unknown_type', 'i3');
+    expect(expectError(JSON.stringify({ label: 'rtvi-ai', id: 'i3' }), 'unknown_type', 'i3').message).toBe(
+      'RTVI message has no type',
+    );
     expectError(JSON.stringify({ label: 'rtvi-ai', type: 7 }), 'unknown_type');
     // Prototype keys are not message types.
     expectError(env('constructor', {}), 'unknown_type', 'abcd1234');
@@ -144,7 +148,14 @@ describe('parseClientMessage: every bad input is a typed error', () => {
       JSON.stringify({ label: 'rtvi-ai', type: 'send-text', id: 5, data: { content: 'x' } }),
       'invalid_data',
     );
-    expectError(env('send-text', { content: 'x' }, 'i'.repeat(129)), 'invalid_data');
+    expect(expectError(env('send-text', { content: 'x' }, 'i'.repeat(129)), 'invalid_data').message).toBe(
+      'RTVI message id must be a string of 1..128 characters',
+    );
+    // 128 characters, the longest id, is accepted.
+    expect(parseClientMessage(env('send-text', { content: 'x' }, 'i'.repeat(128)))).toMatchObject({
+      ok: true,
+      message: { id: 'i'.repeat(128) },
+    });
   });
 
   it.each([
