@@ -138,7 +138,7 @@ describe('native projection: errors', () => {
         sessionId: 's',
         component,
         severity,
-        error: new ColloquyError('x_failed', text),
+        error: new ColloquyError('internal_error', text),
       });
     error('transport', 'warn', 'transport warning'); // forwarded
     error('tool:lookup', 'warn', 'tool warning'); // the tool's result tells the client
