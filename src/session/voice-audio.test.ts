@@ -28,8 +28,10 @@ function voiceSession(opts: {
   mode?: 'agent' | 'stream';
   endpointingMs?: number;
   maxTextLength?: number;
+  language?: string;
 }) {
   const written: Written[] = [];
+  const stt = new MockStt({ script: opts.stt ?? ['hello there'] });
   const frameWaiters: Array<{ n: number; resolve: () => void }> = [];
   let clears = 0;
   const vad = new MockVad();
@@ -43,7 +45,8 @@ function voiceSession(opts: {
     ...(opts.maxTextLength !== undefined ? { maxTextLength: opts.maxTextLength } : {}),
     audio: {
       vad,
-      stt: new MockStt({ script: opts.stt ?? ['hello there'] }),
+      stt,
+      ...(opts.language !== undefined ? { language: opts.language } : {}),
       tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
       inputSampleRate: RATE,
       outputSampleRate: 24000,
@@ -74,7 +77,7 @@ function voiceSession(opts: {
       if (written.length >= n) resolve();
       else frameWaiters.push({ n, resolve });
     });
-  return { session, rec, written, vad, frames, clears: () => clears };
+  return { session, rec, written, vad, stt, frames, clears: () => clears };
 }
 
 /** Push `ms` of audio as 20 ms frames; in real time when `paced`. */
@@ -92,6 +95,16 @@ afterEach(async () => {
 });
 
 describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
+  it('audio.language goes to the STT with the utterance and comes back on transcription.final', async () => {
+    const { session, rec, stt } = voiceSession({ answer: 'Bonjour.', stt: ['salut'], language: 'fr' });
+    current = session;
+    await push(session, tone, 400);
+    await push(session, silence, 400);
+    expect(await rec.waitFor('transcription.final')).toMatchObject({ text: 'salut', language: 'fr' });
+    expect(stt.calls.map((c) => c.language)).toEqual(['fr']);
+    await rec.waitFor('turn.end');
+  });
+
   it('speech → VAD → STT → LLM → TTS → paced 20 ms frames, with the seed 001 speech events in order', async () => {
     const { session, rec, written } = voiceSession({ answer: 'Hi! Nice to meet you.' });
     current = session;
