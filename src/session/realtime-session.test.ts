@@ -548,6 +548,19 @@ describe('VoiceSession on a realtime model: local turn detection, connection cap
     expect(rec.payloads('assistant.text').at(-1)?.text).toBe('Got it.');
   });
 
+  it('a session closed before its connection cap hears no goaway: the cap timer goes with the connection', async () => {
+    const { model } = await openai();
+    const realtime = { maxConnectionMs: 300, goAwayLeadMs: 200 }; // goaway 100 ms after connecting
+    const closed = harness(model, { realtime });
+    await closed.session.start();
+    await closed.session.close();
+    // A session connected after it, with the same cap: its goaway comes after the closed one's would have.
+    const open = harness(model, { realtime });
+    await open.session.start();
+    expect(await open.rec.waitFor('session.goaway', () => true, 3000)).toMatchObject({ timeLeft: 200 });
+    expect(closed.rec.types(['session.goaway'])).toEqual([]);
+  });
+
   it('ahead of the connection cap: session.goaway, then a reconnect that replays the conversation', async () => {
     const { server, model } = await openai({
       replies: [
