@@ -492,6 +492,19 @@ describe('metrics', () => {
         ],
       }),
     ]);
+    // A provider that reports one side only: the total is that side (another turn's usage).
+    bus.publish('metrics.usage', {
+      sessionId: S,
+      turnId: 'other',
+      agentName: 'main',
+      model: 'gpt-4o-mini',
+      usage: { inputTokens: 120 },
+    });
+    expect(take()).toEqual([
+      m('metrics', {
+        tokens: [{ processor: 'llm', model: 'gpt-4o-mini', prompt_tokens: 120, total_tokens: 120 }],
+      }),
+    ]);
     bus.publish('turn.latency', {
       sessionId: S,
       turnId: T,
@@ -696,9 +709,17 @@ describe('options', () => {
     expect(Object.keys(RTVI_TABLE).sort()).toEqual([...catalogue].sort());
   });
 
-  it('maps close reasons onto the seed reasons', () => {
-    expect(conversationEndReason('idle')).toBe('idle_timeout');
-    expect(conversationEndReason('transport_closed')).toBe('client_disconnected');
-    expect(conversationEndReason('agent_ended_call')).toBe('agent_ended_call');
+  it.each([
+    ['client_disconnected', 'client_disconnected'],
+    ['client_disconnect', 'client_disconnected'],
+    ['disconnected', 'client_disconnected'],
+    ['transport_closed', 'client_disconnected'],
+    ['client_left', 'client_disconnected'],
+    ['idle_timeout', 'idle_timeout'],
+    ['idle', 'idle_timeout'],
+    ['timeout', 'idle_timeout'],
+    ['agent_ended_call', 'agent_ended_call'],
+  ])('maps the close reason %s onto the seed reason %s', (reason, seed) => {
+    expect(conversationEndReason(reason)).toBe(seed);
   });
 });
