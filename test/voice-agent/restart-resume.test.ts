@@ -47,9 +47,14 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** One "process": a store over `db`, an AgentResume, a WebSocket server; `?user=` names the user. */
-  async function start(db: string, windowMs = 20_000) {
+  async function start(db: string, windowMs = 20_000, maxPickedUp?: number) {
     const store = SqliteSessionStore.open(join(dir, db));
-    const resume = new AgentResume({ store, windowMs, logger: silentLogger });
+    const resume = new AgentResume({
+      store,
+      windowMs,
+      logger: silentLogger,
+      ...(maxPickedUp !== undefined ? { maxPickedUp } : {}),
+    });
     const agents: VoiceAgent[] = [];
     const restored: RestoredAgent[] = [];
     const resumes: string[] = [];
@@ -89,6 +94,22 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
     };
     return { store, resume, agents, restored, resumes, open, stop };
   }
+
+  it('a new process picks up at most maxPickedUp stored sessions', async () => {
+    const first = await start('bounded.db');
+    for (const user of ['ana', 'bob']) {
+      const c = await first.open(user);
+      c.send({ type: 'transcript', text: 'My room is 214' });
+      await answered(c, 'Noted: your room.');
+    }
+    await first.stop();
+    const bounded = await start('bounded.db', 20_000, 1);
+    expect(await bounded.resume.ready).toBe(1);
+    expect(bounded.resume.pickedUp).toBe(1);
+    await bounded.stop();
+    const unbounded = await start('bounded.db');
+    expect(await unbounded.resume.ready).toBe(2);
+  });
 
   const answered = (log: MessageLog, text: string) =>
     log.waitFor('response_complete', (m) => String(m.text).includes(text), 10_000);
