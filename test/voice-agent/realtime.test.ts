@@ -256,6 +256,9 @@ describe('VoiceAgent on a realtime model', () => {
       ],
     });
     const agent = realtimeAgent(model, { tools: {} });
+    // An earlier interruption with the application's own reason (nothing to cut): its reason is
+    // reported for that interruption only, not for the barge-in below.
+    agent.interruptSpeech('stop_now');
     const events = recordEvents(agent);
     const answer = agent.sendText('count for me');
     await new Promise<void>((resolve) => agent.session.eventBus.once('bot.speaking.start', () => resolve()));
