@@ -98,6 +98,8 @@ describe('LiveKit routes', () => {
           canPublishData: true,
         },
       });
+      // Valid from now for 15 minutes (the default lifetime).
+      expect(claims.exp - claims.nbf).toBe(15 * 60);
     });
 
     it.each([
