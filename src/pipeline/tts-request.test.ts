@@ -92,6 +92,7 @@ describe('synthesizeChunk', () => {
     await file.done;
     expect(file.firstAudio).toEqual([250]);
     expect(file.chunk.encoded).toEqual(new Uint8Array([1, 2]));
+    expect(vi.getTimerCount()).toBe(0); // the request's timeout does not outlive it
   });
 
   it('a stall fails the chunk timeoutMs after the last piece, not after the request, and aborts it', async () => {
