@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashHandle, ResumeHandles } from './resume-handles.ts';
+import { hashHandle, ResumeError, ResumeHandles } from './resume-handles.ts';
 
 describe('ResumeHandles', () => {
   it("current(): the session's live handle by hash, gone once used", () => {
@@ -33,5 +33,20 @@ describe('ResumeHandles', () => {
     });
     expect(() => handles.redeem('later')).toThrow(expired);
     expect(() => handles.redeem('later')).toThrow(expired); // and again: it is remembered as expired
+  });
+
+  it('each refusal answers with its HTTP status', () => {
+    const statuses = Object.fromEntries(
+      (['resume_unknown', 'resume_used', 'resume_expired', 'resume_gone', 'resume_foreign'] as const).map(
+        (code) => [code, new ResumeError(code, 'x').status],
+      ),
+    );
+    expect(statuses).toEqual({
+      resume_unknown: 404,
+      resume_used: 409,
+      resume_expired: 410,
+      resume_gone: 410,
+      resume_foreign: 403,
+    });
   });
 });

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { InvalidInputError, SessionStateError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { MockStt } from '../testing/mock-stt.ts';
+import { MockTts } from '../testing/mock-tts.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { defineTool } from '../tools/define-tool.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
@@ -51,6 +53,19 @@ describe('VoiceSession lifecycle', () => {
     expect(() => session.sendText('hi')).toThrow(SessionStateError);
     await session.close('again'); // idempotent
     expect(rec.payloads('session.close')).toHaveLength(1);
+  });
+});
+
+describe('options refused when the session is made', () => {
+  it('streaming user audio to an STT without a VAD: ConfigError vad_required', () => {
+    expect(() =>
+      makeSession({ audio: { stt: new MockStt(), tts: new MockTts(), output: { write: () => {} } } }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'vad_required',
+        message: 'Streaming user audio needs a VAD model (audio.vad) to find turns',
+      }),
+    );
   });
 });
 
