@@ -112,6 +112,31 @@ describe('a transfer between agents of one model (OpenAI: live session update)',
   });
 });
 
+describe('transferTo() on a realtime session', () => {
+  it('moves the conversation to the agent now: agent.transfer, the new agent in force, its setup sent', async () => {
+    const { server, model } = await openai();
+    const { session, rec } = harness(model, {
+      agents: [
+        { name: 'front', instructions: 'You route.', transfers: ['billing'] },
+        { name: 'billing', instructions: 'You do billing.' },
+      ],
+    });
+    await session.start();
+    session.transferTo('billing', 'asked for billing');
+    expect(rec.first('agent.transfer')).toMatchObject({
+      fromAgent: 'front',
+      toAgent: 'billing',
+      reason: 'asked for billing',
+    });
+    expect(session.currentAgent).toBe('billing');
+    await rec.waitFor('agent.enter', (p) => p.agentName === 'billing');
+    const update = await server.waitFor('session.update', (m) =>
+      String((m.session as { instructions?: string }).instructions).includes('You do billing.'),
+    );
+    expect(update).toBeDefined();
+  });
+});
+
 describe('connecting', () => {
   it('a provider that never confirms the setup fails the session after realtime.connectTimeoutMs', async () => {
     // A WebSocket server that accepts the connection and never answers.
