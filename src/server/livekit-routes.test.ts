@@ -119,6 +119,14 @@ describe('LiveKit routes', () => {
       expect(Object.keys(reply).filter((k) => k !== 'info' && k !== 'code')).toEqual([]);
     });
 
+    it('a body with two problems: the first is named', async () => {
+      const res = await details({ mode: 'nope', user_id: 5 });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        info: 'Invalid request: mode: Invalid option: expected one of "agent"|"stream"',
+      });
+    });
+
     it('refuses deep JSON with a typed code, before anything walks it', async () => {
       const deep = `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`;
       const res = await details(deep);
