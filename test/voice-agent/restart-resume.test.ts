@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { createScriptedModel, parseScript } from '../../src/providers/scripted/scripted-model.ts';
 import { interruptedSubagentNote } from '../../src/session/pending-work.ts';
 import { SqliteSessionStore } from '../../src/store/sqlite-store.ts';
+import type { SessionStore } from '../../src/store/types.ts';
 import { AgentResume, type RestoredAgent } from '../../src/surfaces/voice-agent/agent-resume.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { until } from '../../src/testing/signals.ts';
@@ -47,10 +48,22 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** One "process": a store over `db`, an AgentResume, a WebSocket server; `?user=` names the user. */
-  async function start(db: string, windowMs = 20_000, maxPickedUp?: number) {
+  async function start(db: string, windowMs = 20_000, maxPickedUp?: number, gate?: Promise<void>) {
     const store = SqliteSessionStore.open(join(dir, db));
+    // With `gate`, the stored sessions are read only once it resolves (a slow store at startup).
+    const read: SessionStore = gate
+      ? new Proxy(store, {
+          get: (target, key) =>
+            key === 'listSnapshots'
+              ? async (now: number) => {
+                  await gate;
+                  return target.listSnapshots(now);
+                }
+              : Reflect.get(target, key, target),
+        })
+      : store;
     const resume = new AgentResume({
-      store,
+      store: read,
       windowMs,
       logger: silentLogger,
       ...(maxPickedUp !== undefined ? { maxPickedUp } : {}),
@@ -205,6 +218,63 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
         .map((e) => e.text)
         .slice(0, 2),
     ).toEqual(['My room is 214', LEAVE_LATER]);
+  });
+
+  /** A session of `db` stopped by a graceful shutdown after one turn; the handle its client got. */
+  async function shutDownAfterOneTurn(db: string): Promise<{ id: string; handle: string }> {
+    const first = await start(db);
+    const c = await first.open();
+    c.send({ type: 'transcript', text: 'My room is 214' });
+    await answered(c, 'Noted: your room.');
+    const closed = closedWith(c);
+    await first.stop();
+    expect(await closed).toBe(1012);
+    const handle = (c.of('server_shutdown')[0] as unknown as { handle: string }).handle;
+    return { id: first.agents[0]!.session.sessionId, handle };
+  }
+
+  /** Resolves once the server has read every frame sent before it (a pong comes after them). */
+  const delivered = (log: MessageLog) =>
+    new Promise<void>((resolve) => {
+      log.socket.once('pong', () => resolve());
+      log.socket.ping();
+    });
+
+  it('what a client sends right behind its resume, while the store is still read, is served in order', async () => {
+    const { id, handle } = await shutDownAfterOneTurn('held.db');
+    let read!: () => void;
+    const second = await start('held.db', 20_000, undefined, new Promise<void>((r) => (read = r)));
+    const c = await second.open();
+    c.send({ type: 'resume', handle });
+    c.send({ type: 'transcript', text: 'My room is 215' });
+    c.send({ type: 'transcript', text: 'Tell me about the room' });
+    await delivered(c);
+    expect(c.of('session_resumed')).toEqual([]);
+    read();
+    expect(await c.waitFor('session_resumed')).toEqual({ type: 'session_resumed', sessionId: id });
+    await answered(c, 'Noted: your room.');
+    await until('both held messages answered', () => c.of('response_complete').length >= 2 || undefined);
+    const users = second.agents[0]!.getHistory()
+      .filter((m) => m.role === 'user')
+      .map((m) => m.content);
+    expect(users).toEqual(['My room is 214', 'My room is 215', 'Tell me about the room']);
+  });
+
+  it('a client that sends more than 64 messages before its resume is served is closed (1008)', async () => {
+    const { handle } = await shutDownAfterOneTurn('flood.db');
+    let read!: () => void;
+    const second = await start('flood.db', 20_000, undefined, new Promise<void>((r) => (read = r)));
+    cleanups.push(() => read());
+    const fits = await second.open();
+    fits.send({ type: 'resume', handle });
+    for (let i = 0; i < 64; i++) fits.send({ type: 'transcript', text: `hello ${i}` });
+    await delivered(fits);
+    expect(fits.socket.readyState).toBe(fits.socket.OPEN);
+    const flood = await second.open();
+    const closed = closedWith(flood);
+    flood.send({ type: 'resume', handle });
+    for (let i = 0; i < 65; i++) flood.send({ type: 'transcript', text: `hello ${i}` });
+    expect(await closed).toBe(1008);
   });
 
   it('a picked-up session nobody claims within the window closes, its transcript kept', async () => {

@@ -187,7 +187,7 @@ export class AgentResume {
         const { handle } = parsed.message;
         // Stored sessions are known once the store was read (at once, when it was).
         if (this.loaded) this.resume(socket, handle, client.userId, create);
-        else void this.ready.then(() => this.resume(socket, handle, client.userId, create));
+        else this.resumeWhenReady(socket, handle, client.userId, create);
         return;
       }
       let agent: VoiceAgent;
@@ -205,8 +205,45 @@ export class AgentResume {
     });
   }
 
-  private resume(socket: WebSocket, handle: string, userId: string | undefined, create: CreateAgent): void {
-    if (socket.readyState !== WebSocket.OPEN || this.closing) return;
+  /**
+   * A `resume` that came while the store is still being read: what the client sends behind it is
+   * held (at most MAX_HELD_MESSAGES messages, MAX_HELD_BYTES bytes, else the socket is closed 1008)
+   * and served in order by the resumed agent, so nothing sent right after `resume` is lost.
+   */
+  private resumeWhenReady(
+    socket: WebSocket,
+    handle: string,
+    userId: string | undefined,
+    create: CreateAgent,
+  ): void {
+    const held: Array<{ data: WebSocket.RawData; isBinary: boolean }> = [];
+    let heldBytes = 0;
+    const hold = (data: WebSocket.RawData, isBinary: boolean) => {
+      heldBytes += rawLength(data);
+      if (held.length >= MAX_HELD_MESSAGES || heldBytes > MAX_HELD_BYTES) {
+        socket.off('message', hold);
+        held.length = 0;
+        socket.close(1008, 'too much sent before resume');
+        return;
+      }
+      held.push({ data, isBinary });
+    };
+    socket.on('message', hold);
+    void this.ready.then(() => {
+      socket.off('message', hold);
+      if (!this.resume(socket, handle, userId, create)) return;
+      for (const m of held.splice(0)) socket.emit('message', m.data, m.isBinary);
+    });
+  }
+
+  /** Gives `socket` its agent back; false when it was refused or the socket is gone. */
+  private resume(
+    socket: WebSocket,
+    handle: string,
+    userId: string | undefined,
+    create: CreateAgent,
+  ): boolean {
+    if (socket.readyState !== WebSocket.OPEN || this.closing) return false;
     let agent: VoiceAgent;
     let stored: ResumeSnapshot | undefined;
     try {
@@ -227,7 +264,7 @@ export class AgentResume {
       const error = err instanceof ResumeError ? err : new ResumeError('resume_gone', String(err));
       send(socket, { type: 'error', error: error.message, code: error.code, messageType: 'resume' });
       socket.close(1008, error.code);
-      return;
+      return false;
     }
     const sessionId = agent.session.sessionId;
     this.attach(agent, socket, { type: 'session_resumed', sessionId });
@@ -235,6 +272,7 @@ export class AgentResume {
     // A rebuilt agent starts at once: it tells its client what became of the work under way.
     if (stored)
       void agent.session.start().catch((err) => this.logger.error(`session ${sessionId}: start failed`, err));
+    return true;
   }
 
   /**
@@ -375,6 +413,16 @@ export class AgentResume {
     this.writer?.enqueue({ type: 'session.state', sessionId, state: 'detached', at: Date.now() });
     return told;
   }
+}
+
+/** Messages a client may send behind a `resume` while the store is still being read. */
+const MAX_HELD_MESSAGES = 64;
+/** Bytes of those messages. */
+const MAX_HELD_BYTES = 1 << 20;
+
+function rawLength(data: WebSocket.RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 function send(socket: WebSocket, message: ServerMessage): void {
