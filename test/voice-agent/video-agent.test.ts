@@ -126,6 +126,15 @@ describe('VideoAgent', () => {
     agent.updateConfig({ maxContextFrames: 3 });
     expect(argsOf(events, 'config_changed')).toEqual([{ maxContextFrames: 3 }]);
     expect(() => agent.updateConfig({ maxContextFrames: 0 })).toThrow(/maxContextFrames/);
+    // 1 to 100 frames: both ends accepted, one past either refused.
+    agent.updateConfig({ maxContextFrames: 100 });
+    agent.updateConfig({ maxContextFrames: 1 });
+    expect(() => agent.updateConfig({ maxContextFrames: 101 })).toThrow(/maxContextFrames/);
+    expect(argsOf(events, 'config_changed')).toEqual([
+      { maxContextFrames: 3 },
+      { maxContextFrames: 100 },
+      { maxContextFrames: 1 },
+    ]);
     expect(() => agent.requestFrameCapture('because' as never)).toThrow(/trigger reason/);
     agent.destroy();
     expect(() => agent.requestFrameCapture('timer')).toThrow(AgentDestroyedError);

@@ -1,3 +1,6 @@
+import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import { simulateReadableStream } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { silentLogger } from '../../src/logger.ts';
@@ -105,6 +108,42 @@ describe('WebSocket: handleSocket', () => {
     await until(() => agents[0]!.destroyed);
   });
 
+  it("response_complete lists the sources the model cited (the AI SDK's source parts)", async () => {
+    const source = {
+      type: 'source',
+      sourceType: 'url',
+      id: 'src-1',
+      url: 'https://example.com/rooms',
+      title: 'Rooms',
+    } as const;
+    const model = new MockLanguageModelV3({
+      doStream: async () => ({
+        stream: simulateReadableStream<LanguageModelV3StreamPart>({
+          chunks: [
+            { type: 'stream-start', warnings: [] },
+            source,
+            { type: 'text-start', id: 't1' },
+            { type: 'text-delta', id: 't1', delta: 'See the rooms page.' },
+            { type: 'text-end', id: 't1' },
+            {
+              type: 'finish',
+              finishReason: { unified: 'stop', raw: 'stop' },
+              usage: {
+                inputTokens: { total: 5, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
+                outputTokens: { total: 4, text: undefined, reasoning: undefined },
+              },
+            },
+          ],
+        }),
+      }),
+    });
+    const { url } = await serve(() => new VoiceAgent({ model, logger: silentLogger }));
+    const log = await client(url);
+    log.send({ type: 'transcript', text: 'Where are the rooms?' });
+    const done = await log.waitFor('response_complete');
+    expect(done).toMatchObject({ text: 'See the rooms page.', sources: [source] });
+  });
+
   it('sends the protocol messages of a turn in the documented order, with response_complete', async () => {
     const { url } = await serve(
       () =>
@@ -152,6 +191,7 @@ describe('WebSocket: handleSocket', () => {
     expect(types.at(-1)).toBe('speech_stream_end');
     const turnId = log.of('stream_start')[0]!.turnId;
     expect(typeof turnId).toBe('string');
+    expect(log.of('step_start')).toEqual([{ type: 'step_start', turnId, warnings: [] }]);
     expect(
       log
         .of('audio_chunk')
