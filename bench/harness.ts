@@ -38,6 +38,18 @@ export interface TurnPolicy {
   pauseOnSpeech: boolean;
 }
 
+/** The stand-in providers' latencies of the bench's rows (`run.ts`, `row.ts`): one set, so rows compare. */
+export const BENCH_LATENCIES: ProviderLatencies = { sttMs: 50, llmMs: 100, ttsMs: 80 };
+
+/** Short waits keep the run fast; they are policy and subtracted (see docs/benchmarks.md). */
+export const BENCH_POLICY: TurnPolicy = {
+  minSpeechMs: 100,
+  minSilenceMs: 100,
+  endpointingMs: 100,
+  minInterruptionMs: 300,
+  pauseOnSpeech: true,
+};
+
 /** Everything measured about one bot turn (ms, `performance.now()`). */
 export interface TurnMarks {
   turnId: string;

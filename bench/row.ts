@@ -12,18 +12,12 @@ import { loadavg } from 'node:os';
 import { SileroVad } from '../src/providers/local/silero-vad.ts';
 import { MockVad } from '../src/testing/mock-vad.ts';
 import { runConcurrency } from './concurrency.ts';
-import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
+import { BENCH_LATENCIES, BENCH_POLICY, FRAME_SAMPLES, toneFrames } from './harness.ts';
 import { round } from './stats.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
 
-const LATENCIES: ProviderLatencies = { sttMs: 50, llmMs: 100, ttsMs: 80 };
-const POLICY: TurnPolicy = {
-  minSpeechMs: 100,
-  minSilenceMs: 100,
-  endpointingMs: 100,
-  minInterruptionMs: 300,
-  pauseOnSpeech: true,
-};
+const LATENCIES = BENCH_LATENCIES;
+const POLICY = BENCH_POLICY;
 
 const kind = process.argv[2] === 'silero' ? 'silero' : 'energy';
 const sessions = Number(process.argv[3] ?? 100);

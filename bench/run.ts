@@ -22,7 +22,14 @@ import { type ConcurrencyResult, runConcurrency } from './concurrency.ts';
 import { type EspeakStartResult, printEspeakStart, runEspeakStart } from './espeak-start.ts';
 import { type FairnessRow, printFairness, runFairness } from './fairness.ts';
 import { type FootprintResult, printFootprint, runFootprint } from './footprint.ts';
-import { FRAME_SAMPLES, type ProviderLatencies, type TurnPolicy, toneFrames } from './harness.ts';
+import {
+  BENCH_LATENCIES,
+  BENCH_POLICY,
+  FRAME_SAMPLES,
+  type ProviderLatencies,
+  type TurnPolicy,
+  toneFrames,
+} from './harness.ts';
 import { type HotPathResult, printHotPath, runHotPath } from './hot-path.ts';
 import { printRealtime, type RealtimeBenchResult, runRealtimeBench } from './realtime.ts';
 import { printReport } from './report.ts';
@@ -48,15 +55,8 @@ export const TARGETS = {
   mbPerSession: 20,
 } as const;
 
-const LATENCIES: ProviderLatencies = { sttMs: 50, llmMs: 100, ttsMs: 80 };
-/** Short waits keep the run fast; they are policy and subtracted (see docs/benchmarks.md). */
-const POLICY: TurnPolicy = {
-  minSpeechMs: 100,
-  minSilenceMs: 100,
-  endpointingMs: 100,
-  minInterruptionMs: 300,
-  pauseOnSpeech: true,
-};
+const LATENCIES = BENCH_LATENCIES;
+const POLICY = BENCH_POLICY;
 
 export interface BenchReport {
   startedAt: string;
