@@ -370,6 +370,8 @@ describe('WebSocket: connect (client mode)', () => {
     await expect(agent.connect('ws://127.0.0.1:1')).rejects.toMatchObject({
       code: 'connect_failed',
       message: expect.stringContaining('Could not connect to ws://127.0.0.1:1: '),
+      // The socket's own error, for a caller to tell a refused port from a DNS failure.
+      cause: expect.objectContaining({ code: 'ECONNREFUSED' }),
     });
   });
 

@@ -243,10 +243,18 @@ describe('parseClientMessage: bad input', () => {
     expect(err.details?.field).toBe('image.data');
   });
 
-  it('rejects empty audio and frames', () => {
-    expect(expectCode({ type: 'audio', data: '' }, 'empty_audio')).toBeInstanceOf(AudioFormatError);
-    expectCode({ type: 'audio', data: 'data:audio/webm;base64,' }, 'empty_audio');
-    expectCode(frame({}, { data: '' }), 'empty_frame');
+  it('rejects empty audio and frames, naming the empty field', () => {
+    const audio = expectCode({ type: 'audio', data: '' }, 'empty_audio');
+    expect(audio).toBeInstanceOf(AudioFormatError);
+    expect(audio.details).toEqual({ messageType: 'audio', field: 'data' });
+    expect(expectCode({ type: 'audio', data: 'data:audio/webm;base64,' }, 'empty_audio').details).toEqual({
+      messageType: 'audio',
+      field: 'data',
+    });
+    expect(expectCode(frame({}, { data: '' }), 'empty_frame').details).toEqual({
+      messageType: 'video_frame',
+      field: 'image.data',
+    });
   });
 
   it('rejects audio and frames above their decoded-size limits', () => {
