@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectRaw, until } from '../e2e/helpers.ts';
 import { type Running, startColloquy } from './run.ts';
 
@@ -74,12 +74,26 @@ async function startReceiver(): Promise<{
 
 describe('colloquy start: OTLP traces and JSON logs', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let run: Running;
-  let url: string;
+  let run: Running | undefined;
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    ({ run, url } = await startColloquy({
+  });
+
+  afterEach(() => {
+    if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+  });
+
+  afterAll(() => {
+    receiver?.server.close();
+  });
+
+  it('a session is one trace (session → turn → LLM and TTS spans, with ids, agent and model), sent before the process exits; every log line is one JSON object with the session and turn ids', async () => {
+    // The server starts in the test, so that a retry runs against a server of its own (the first
+    // attempt ends its server).
+    receiver.requests.length = 0;
+    receiver.paths.length = 0;
+    const started = await startColloquy({
       COLLOQUY_WORKERS: '1',
       COLLOQUY_STORE: 'memory',
       COLLOQUY_AUTH_TOKEN: TOKEN,
@@ -87,23 +101,31 @@ describe('colloquy start: OTLP traces and JSON logs', () => {
       COLLOQUY_LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: 'front-desk',
-    }));
-  }, 90_000);
-
-  afterAll(async () => {
-    if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
-    receiver?.server.close();
-  });
-
-  it('a session is one trace (session → turn → LLM and TTS spans, with ids, agent and model), sent before the process exits; every log line is one JSON object with the session and turn ids', async () => {
-    const client = await connectRaw(url, {}, { authorization: `Bearer ${TOKEN}` });
+    });
+    run = started.run;
+    const client = await connectRaw(started.url, {}, { authorization: `Bearer ${TOKEN}` });
     const ready = await client.ready();
     const sessionId = (ready.data.about as { session_id: string }).session_id;
     client.send({ label: 'rtvi-ai', type: 'send-text', data: { content: 'what time is breakfast' } });
-    await client.waitFor('the answer spoken', (m) => m.type === 'bot-stopped-speaking', 30_000);
+    // The greeting may start speaking before the text cuts it off: its bot-stopped-speaking is not
+    // the answer's. Wait for the answer's text, then for the speech that ends after it.
+    const answer = await client.waitFor(
+      'the answer',
+      (m) => m.type === 'bot-output' && /Breakfast is served/.test((m.data as { text: string }).text),
+      30_000,
+    );
+    const after = client.messages.indexOf(answer);
+    await until(
+      'the answer spoken',
+      () =>
+        client.messages.findIndex((m, i) => i > after && m.type === 'bot-stopped-speaking') > after
+          ? true
+          : undefined,
+      30_000,
+    );
     // SIGTERM ends the session; the batched spans are flushed before the process exits.
-    run.child.kill('SIGTERM');
-    const finished = await run.exited;
+    started.run.child.kill('SIGTERM');
+    const finished = await started.run.exited;
     expect(finished.code).toBe(0);
 
     expect(receiver.paths[0]).toBe('POST /v1/traces application/json');
@@ -125,7 +147,12 @@ describe('colloquy start: OTLP traces and JSON logs', () => {
     expect(attr(turn!.attributes, 'gen_ai.request.model')).toEqual(expect.any(String));
     for (const name of ['colloquy.llm', 'colloquy.tts']) {
       const child = inTrace.find((s) => s.name === name);
-      expect(child?.parentSpanId, name).toBe(turn!.spanId);
+      // On a failure, the message lists the trace's spans (name, id < parent, turn id).
+      const trace = inTrace.map(
+        (s) =>
+          `${s.name} ${s.spanId}<${s.parentSpanId ?? ''} ${attr(s.attributes, 'colloquy.turn.id') ?? ''}`,
+      );
+      expect(child?.parentSpanId, `${name} in ${trace.join(', ')}`).toBe(turn!.spanId);
       expect(attr(child!.attributes, 'colloquy.turn.id')).toBe(turnId);
       expect(BigInt(child!.endTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(child!.startTimeUnixNano));
     }
