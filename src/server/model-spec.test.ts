@@ -36,6 +36,18 @@ describe('model spec: espeak[:VOICE] and its process pool', () => {
     expect((resolveTts('espeak', {}) as EspeakTts).slots.maxWaiting).toBe(256);
   });
 
+  it('speaks with the voice the spec names', async () => {
+    const speak = async (tts: EspeakTts) => {
+      const parts: Int16Array[] = [];
+      for await (const chunk of tts.synthesize({ text: 'Guten Tag.' })) parts.push(chunk);
+      return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+    };
+    const german = await speak(resolveTts('espeak:de', {}) as EspeakTts);
+    expect(german.equals(await speak(new EspeakTts({ voice: 'de' })))).toBe(true);
+    // Not the default voice (en-us): the same words come out differently.
+    expect(german.equals(await speak(resolveTts('espeak', {}) as EspeakTts))).toBe(false);
+  });
+
   it('refuses values that are not integers in range, naming the variable', () => {
     for (const [name, value] of [
       ['COLLOQUY_ESPEAK_MAX_PROCESSES', '0'],

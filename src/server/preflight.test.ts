@@ -77,6 +77,13 @@ describe('start checks: environment values', () => {
     ]);
   });
 
+  it('a speech-to-text spec that cannot be built is named as the STT, with what to set', async () => {
+    const result = await check({ COLLOQUY_STT: 'openai-compatible:whisper-1' });
+    expect(result.problems).toEqual([
+      'STT "openai-compatible:whisper-1": openai-compatible needs COLLOQUY_OPENAI_COMPATIBLE_BASE_URL',
+    ]);
+  });
+
   it('a bad PORT or idle timeout stops the checks before the config is loaded', async () => {
     const result = await check({ PORT: '-1', COLLOQUY_CONFIG: '/no/such/config.json' });
     expect(result.problems).toEqual(['PORT="-1" is not a port: set a whole number from 0 to 65535']);
