@@ -3,7 +3,9 @@
  * the latencies: CPU per turn and per frame in the window, GC pauses by kind, and the slowest
  * turns' framework gaps (which segment made the p99).
  *
- *   node --import ./bench/loader/register.mjs bench/row.ts [energy|silero] [sessions] [repeats]
+ *   node --import ./bench/loader/register.mjs bench/row.ts [energy|silero|silero-worker] [sessions] [repeats]
+ *
+ * `silero-worker`: Silero with `inference: 'worker'` (ONNX runs in a worker thread).
  *
  * To compare two commits on a shared machine, run this in each tree alternately (A, B, A, B) and
  * read CPU and GC per turn next to the load average printed with each window.
@@ -19,7 +21,8 @@ import { spokenFrames, warmUp } from './warmup.ts';
 const LATENCIES = BENCH_LATENCIES;
 const POLICY = BENCH_POLICY;
 
-const kind = process.argv[2] === 'silero' ? 'silero' : 'energy';
+const arg = process.argv[2];
+const kind = arg === 'silero' || arg === 'silero-worker' ? arg : 'energy';
 const sessions = Number(process.argv[3] ?? 100);
 const repeats = Number(process.argv[4] ?? 1);
 
@@ -27,11 +30,11 @@ await warmUp(60);
 let vad: () => import('../src/providers/types.ts').VadModel;
 let batches: () => { runs: number; frames: number } = () => ({ runs: 0, frames: 0 });
 let speech: Int16Array[];
-if (kind === 'silero') {
+if (kind !== 'energy') {
   const frames = await spokenFrames('What is the weather in Paris today?');
   if (frames === undefined) throw new Error('espeak-ng not found');
   speech = frames;
-  const silero = new SileroVad();
+  const silero = new SileroVad({ inference: kind === 'silero-worker' ? 'worker' : 'main' });
   await silero.warmup();
   vad = () => silero;
   batches = () => silero.stats;

@@ -3,6 +3,7 @@
  * conformance suites. Real audio comes from eSpeak NG; pocketsphinx decodes it with a grammar.
  */
 import { MockSpeechModelV3, MockTranscriptionModelV3 } from 'ai/test';
+import { afterAll } from 'vitest';
 import { encodeWav } from '../audio/wav.ts';
 import { SpeechTts } from '../providers/ai-sdk/speech-tts.ts';
 import { TranscriptionStt } from '../providers/ai-sdk/transcription-stt.ts';
@@ -34,6 +35,10 @@ function speech16k(): Promise<Int16Array> {
 const toneSpeech = () => tone({ sampleRate: 16000, samples: 16000 });
 
 describeVadModel('SileroVad', () => new SileroVad(), { speech: speech16k });
+describeVadModel('SileroVad (worker thread)', () => new SileroVad({ inference: 'worker' }), {
+  speech: speech16k,
+});
+afterAll(() => new SileroVad({ inference: 'worker' }).close());
 describeVadModel('EnergyVad', () => new EnergyVad(), { speech: toneSpeech });
 describeVadModel('MockVad (energy)', () => new MockVad(), { speech: toneSpeech });
 

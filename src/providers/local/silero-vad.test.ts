@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioFormatError } from '../../errors.ts';
 import { synthesizeAll } from '../../testing/signals.ts';
 import { EspeakTts } from './espeak-tts.ts';
@@ -30,6 +30,17 @@ beforeAll(async () => {
   speech = new Int16Array(speechEnd + 8000);
   speech.set(voice, speechStart);
   await new SileroVad().warmup();
+});
+
+/** Worker-backed models made by the tests, their workers stopped at the end. */
+const workerVads: SileroVad[] = [];
+function workerVad(options: ConstructorParameters<typeof SileroVad>[0] = {}): SileroVad {
+  const vad = new SileroVad({ ...options, inference: 'worker' });
+  workerVads.push(vad);
+  return vad;
+}
+afterAll(async () => {
+  await Promise.all(workerVads.map((vad) => vad.close()));
 });
 
 describe('SileroVad (v5, onnxruntime-node)', () => {
@@ -156,5 +167,78 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     await expect(vad.createStream().process(new Int16Array(FRAME))).rejects.toMatchObject({
       code: 'vad_model_load_failed',
     });
+  });
+
+  it("inference: 'worker' scores in a worker thread, micro-batched, exactly as in the main thread", async () => {
+    const list = frames(speech);
+    const streamCount = 6;
+    const main = new SileroVad({ maxBatch: 61 });
+    const vad = workerVad({ maxBatch: 61 });
+    const score = async (model: SileroVad) => {
+      const streams = Array.from({ length: streamCount }, () => model.createStream());
+      const got: number[][] = streams.map(() => []);
+      for (let k = 0; k < 20; k++) {
+        const probs = await Promise.all(streams.map((st, s) => st.process(list[s * 5 + k]!)));
+        for (let s = 0; s < streamCount; s++) got[s]!.push(probs[s]!);
+      }
+      for (const st of streams) st.close();
+      return got;
+    };
+    const expected = await score(main);
+    const before = vad.stats;
+    const got = await score(vad);
+    const after = vad.stats;
+    expect(after.frames - before.frames).toBe(streamCount * 20);
+    expect(after.runs - before.runs).toBe(20);
+    expect(after.workers - before.workers).toBe(1);
+    expect(main.stats.workers).toBe(0);
+    for (let s = 0; s < streamCount; s++) {
+      for (let k = 0; k < 20; k++) expect(got[s]![k]!).toBeCloseTo(expected[s]![k]!, 5);
+    }
+    expect(() => new SileroVad({ inference: 'gpu' as 'worker' })).toThrow(
+      expect.objectContaining({ code: 'vad_bad_option' }),
+    );
+  });
+
+  it('the worker is stopped when its last stream closes, and the next frame starts another', async () => {
+    const list = frames(speech).slice(20, 30);
+    const vad = workerVad({ maxBatch: 62 });
+    const a = vad.createStream();
+    const b = vad.createStream();
+    const first = await scoreSequentially(a, list);
+    await scoreSequentially(b, list);
+    expect(vad.stats.workers).toBe(1);
+    a.close();
+    await scoreSequentially(b, list.slice(0, 1)); // b still open: the same worker
+    expect(vad.stats.workers).toBe(1);
+    b.close(); // the last stream: the worker goes
+    const c = vad.createStream();
+    const again = await scoreSequentially(c, list);
+    expect(vad.stats.workers).toBe(2);
+    for (let i = 0; i < list.length; i++) expect(again[i]!).toBeCloseTo(first[i]!, 6);
+    c.close();
+  });
+
+  it('at most two runs wait for the worker; the frames behind them are all scored, in order', async () => {
+    const list = frames(speech).slice(20, 30);
+    const reference = await scoreSequentially(new SileroVad().createStream(), list);
+    const vad = workerVad({ maxBatch: 1, batchWindowMs: 0 });
+    const streams = Array.from({ length: 30 }, () => vad.createStream());
+    // every stream submits all its frames at once: 300 frames, one per run
+    const got = await Promise.all(streams.map((st) => Promise.all(list.map((f) => st.process(f)))));
+    expect(vad.stats.runs).toBe(300);
+    expect(vad.stats.peakRunsInFlight).toBe(2);
+    for (const probs of got)
+      for (let i = 0; i < list.length; i++) expect(probs[i]!).toBeCloseTo(reference[i]!, 5);
+    for (const st of streams) st.close();
+  });
+
+  it('reports a typed error for a missing model file in the worker too', async () => {
+    const vad = workerVad({ modelPath: '/nonexistent/silero.onnx' });
+    const stream = vad.createStream();
+    await expect(stream.process(new Int16Array(FRAME))).rejects.toMatchObject({
+      code: 'vad_model_load_failed',
+    });
+    stream.close();
   });
 });

@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { AudioFormatError, ProviderError } from '../../errors.ts';
 import { hasOptional, MissingDependencyError, requireOptional } from '../../optional-dependency.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
@@ -39,6 +40,15 @@ export interface SileroVadOptions {
    * about half the inference CPU there.
    */
   batchWindowMs?: number;
+  /**
+   * Where inference runs (default `'main'`). `'main'`: on the event loop (onnxruntime-node's `run`
+   * blocks it for each batch). `'worker'`: in one `worker_threads` worker per model file and
+   * options, so the event loop only copies rows in and scores out while the worker scores; at most
+   * two runs wait for it at once (later frames queue here, one per stream, and join a larger
+   * batch), and it is terminated once its last stream is closed (a new one starts on the next
+   * frame).
+   */
+  inference?: 'main' | 'worker';
 }
 
 /** A frame's duration at 16 kHz (ms): each active stream delivers one frame this often. */
@@ -86,6 +96,159 @@ interface Ort {
   };
 }
 
+/** Scores a batch: `input` [n, ROW], `state` [2, n, 128] → probabilities [n] and the new state. */
+interface Backend {
+  infer(input: Float32Array, state: Float32Array, n: number): Promise<{ probs: unknown; stateN: unknown }>;
+  /** Stops the backend (the worker); idempotent. */
+  close(): Promise<void>;
+}
+
+/** Loads onnxruntime-node and the model in this thread. */
+async function mainThreadBackend(modelPath: string): Promise<Backend> {
+  const ort = requireOptional<Ort>('onnxruntime-node', 'Silero VAD');
+  const session = await ort.InferenceSession.create(modelPath, SESSION_OPTIONS);
+  const sr = new ort.Tensor('int64', BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []);
+  return {
+    async infer(input, state, n) {
+      const out = await session.run({
+        input: new ort.Tensor('float32', input, [n, ROW]),
+        state: new ort.Tensor('float32', state, [2, n, STATE_UNITS]),
+        sr,
+      });
+      return { probs: out.output?.data, stateN: out.stateN?.data };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+const SESSION_OPTIONS = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+} as const;
+
+/**
+ * The worker's program (CommonJS, evaluated: no file to resolve next to the built or the source
+ * module). It loads onnxruntime-node from the path the main thread resolved, then answers each
+ * `{ id, n, input, state }` with `{ id, probs, stateN }` or `{ id, error }`, in order.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { ortPath, modelPath, options, row, units, rate } = workerData;
+let ort;
+let session;
+let sr;
+const ready = (async () => {
+  ort = require(ortPath);
+  session = await ort.InferenceSession.create(modelPath, options);
+  sr = new ort.Tensor('int64', BigInt64Array.of(BigInt(rate)), []);
+})();
+ready.then(
+  () => parentPort.postMessage({ id: -1 }),
+  (err) => parentPort.postMessage({ id: -1, error: String((err && err.message) || err) }),
+);
+parentPort.on('message', async (m) => {
+  try {
+    await ready;
+    const out = await session.run({
+      input: new ort.Tensor('float32', m.input, [m.n, row]),
+      state: new ort.Tensor('float32', m.state, [2, m.n, units]),
+      sr,
+    });
+    parentPort.postMessage({ id: m.id, probs: out.output && out.output.data, stateN: out.stateN && out.stateN.data });
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
+  }
+});
+`;
+
+interface WorkerReply {
+  id: number;
+  probs?: Float32Array;
+  stateN?: Float32Array;
+  error?: string;
+}
+
+/**
+ * Inference in a \`worker_threads\` worker. The worker is referenced only while a run is in flight
+ * (an idle one never keeps the process alive); if it dies, its runs fail and the engine starts
+ * another on the next frame.
+ */
+async function workerBackend(modelPath: string, onExit: () => void): Promise<Backend> {
+  let ortPath: string;
+  try {
+    ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  } catch (err) {
+    throw new MissingDependencyError('onnxruntime-node', 'Silero VAD', err);
+  }
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      ortPath,
+      modelPath,
+      options: SESSION_OPTIONS,
+      row: ROW,
+      units: STATE_UNITS,
+      rate: SILERO_SAMPLE_RATE,
+    },
+  });
+  const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (err: unknown) => void }>();
+  let nextId = 0;
+  let dead: Error | undefined;
+  let exited: Promise<void> | undefined;
+  const failAll = (err: Error) => {
+    dead ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  const loaded = new Promise<void>((resolve, reject) => {
+    pending.set(-1, {
+      resolve: (r) => (r.error === undefined ? resolve() : reject(new Error(r.error))),
+      reject,
+    });
+  });
+  worker.on('message', (r: WorkerReply) => {
+    const p = pending.get(r.id);
+    if (p === undefined) return;
+    pending.delete(r.id);
+    if (pending.size === 0) worker.unref();
+    if (r.id !== -1 && r.error !== undefined) p.reject(new Error(r.error));
+    else p.resolve(r);
+  });
+  worker.on('error', (err) => failAll(err));
+  exited = new Promise<void>((resolve) => {
+    worker.once('exit', (code) => {
+      failAll(new Error(`Silero VAD worker exited (code ${code})`));
+      onExit();
+      resolve();
+    });
+  });
+  try {
+    await loaded;
+  } catch (err) {
+    await worker.terminate();
+    await exited;
+    throw err;
+  }
+  worker.unref();
+  return {
+    infer(input, state, n) {
+      if (dead !== undefined) return Promise.reject(dead);
+      const id = nextId++;
+      return new Promise<{ probs: unknown; stateN: unknown }>((resolve, reject) => {
+        if (pending.size === 0) worker.ref();
+        pending.set(id, { resolve: (r) => resolve({ probs: r.probs, stateN: r.stateN }), reject });
+        worker.postMessage({ id, n, input, state });
+      });
+    },
+    async close() {
+      failAll(new Error('Silero VAD worker was stopped'));
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
 interface Job {
   stream: SileroVadStream;
   row: Float32Array;
@@ -96,7 +259,9 @@ interface Job {
 
 /** One shared session plus the micro-batching queue, per model file. */
 class SileroEngine {
-  private loaded: Promise<{ ort: Ort; session: InferenceSession }> | null = null;
+  private loaded: Promise<Backend> | null = null;
+  private openStreams = 0;
+  private runsInFlight = 0;
   private queue: Job[] = [];
   /** A flush is due on setImmediate. */
   private scheduled = false;
@@ -108,35 +273,71 @@ class SileroEngine {
   private readonly seen = new Set<SileroVadStream>();
   private seenSince = 0;
   private activeStreams = 0;
-  /** Inference calls made and frames scored (for tests and benchmarks). */
-  readonly stats = { runs: 0, frames: 0 };
+  /**
+   * Inference calls made and frames scored, workers started, and the most runs in flight at once
+   * (for tests and benchmarks).
+   */
+  readonly stats = { runs: 0, frames: 0, workers: 0, peakRunsInFlight: 0 };
   /** Free input buffers by batch size (see `run`), and the constant sample-rate input. */
   private readonly buffers = new Map<number, RunBuffers[]>();
-  private sr: OrtTensor | undefined;
 
   constructor(
     readonly modelPath: string,
     private readonly maxBatch: number,
     private readonly windowMs: number,
+    private readonly inference: 'main' | 'worker',
   ) {}
 
-  load(): Promise<{ ort: Ort; session: InferenceSession }> {
-    this.loaded ??= (async () => {
-      const ort = requireOptional<Ort>('onnxruntime-node', 'Silero VAD');
-      const session = await ort.InferenceSession.create(this.modelPath, {
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-      return { ort, session };
-    })().catch((err: unknown) => {
-      this.loaded = null;
+  load(): Promise<Backend> {
+    if (this.loaded !== null) return this.loaded;
+    let loaded: Promise<Backend>;
+    if (this.inference === 'worker') {
+      this.stats.workers++;
+      // a worker that dies on its own is forgotten, so the next frame starts another
+      const onExit = () => {
+        if (this.loaded === loaded) this.loaded = null;
+      };
+      loaded = workerBackend(this.modelPath, onExit);
+    } else {
+      loaded = mainThreadBackend(this.modelPath);
+    }
+    loaded = loaded.catch((err: unknown) => {
+      if (this.loaded === loaded) this.loaded = null;
       if (err instanceof MissingDependencyError) throw err;
       throw new ProviderError('vad_model_load_failed', `Could not load Silero VAD model ${this.modelPath}`, {
         cause: err,
       });
     });
-    return this.loaded;
+    this.loaded = loaded;
+    return loaded;
+  }
+
+  /** A stream was created (the worker lives while any is open). */
+  opened(): void {
+    this.openStreams++;
+  }
+
+  /** A stream was closed: the last one stops the worker once no run is in flight. */
+  closed(stream: SileroVadStream): void {
+    this.openStreams--;
+    this.drop(stream);
+    this.maybeStop();
+  }
+
+  /** Stops the worker (if any); the next frame starts a new one. */
+  async stop(): Promise<void> {
+    const loaded = this.loaded;
+    if (loaded === null || this.inference !== 'worker') return;
+    this.loaded = null;
+    try {
+      await (await loaded).close();
+    } catch {
+      // it never loaded: nothing runs
+    }
+  }
+
+  private maybeStop(): void {
+    if (this.openStreams <= 0 && this.runsInFlight === 0 && this.queue.length === 0) void this.stop();
   }
 
   enqueue(job: Job): void {
@@ -192,6 +393,8 @@ class SileroEngine {
 
   /** Takes at most one job per stream (a stream's next frame needs the previous frame's state). */
   private flush(): void {
+    // the worker's queue is bounded: later frames wait here (one per stream) and join a larger run
+    if (this.inference === 'worker' && this.runsInFlight >= MAX_WORKER_RUNS) return;
     const batch: Job[] = [];
     const taken = new Set<SileroVadStream>();
     const rest: Job[] = [];
@@ -206,6 +409,8 @@ class SileroEngine {
     this.queue = rest;
     if (batch.length === 0) return;
     for (const job of batch) this.inFlight.add(job.stream);
+    this.runsInFlight++;
+    if (this.runsInFlight > this.stats.peakRunsInFlight) this.stats.peakRunsInFlight = this.runsInFlight;
     const n = batch.length;
     const rows = new Array<Float32Array>(n);
     const streams = new Array<SileroVadStream>(n);
@@ -226,8 +431,10 @@ class SileroEngine {
         },
       )
       .finally(() => {
+        this.runsInFlight--;
         for (const job of batch) this.inFlight.delete(job.stream);
         this.schedule();
+        this.maybeStop();
       });
     if (this.queue.length > 0) this.schedule();
   }
@@ -238,7 +445,7 @@ class SileroEngine {
    * runs of the same size.
    */
   async run(rows: Float32Array[], streams: SileroVadStream[], generations: number[]): Promise<Float32Array> {
-    const { ort, session } = await this.load();
+    const backend = await this.load();
     const n = rows.length;
     const buffers = this.takeBuffers(n);
     const { input, state } = buffers;
@@ -254,14 +461,9 @@ class SileroEngine {
         state[hi + i] = s[STATE_UNITS + i]!;
       }
     }
-    this.sr ??= new ort.Tensor('int64', BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []);
-    let out: Record<string, OrtTensor | undefined>;
+    let out: { probs: unknown; stateN: unknown };
     try {
-      out = await session.run({
-        input: new ort.Tensor('float32', input, [n, ROW]),
-        state: new ort.Tensor('float32', state, [2, n, STATE_UNITS]),
-        sr: this.sr,
-      });
+      out = await backend.infer(input, state, n);
     } catch (err) {
       throw new ProviderError('vad_inference_failed', 'Silero VAD inference failed', {
         cause: err,
@@ -272,8 +474,8 @@ class SileroEngine {
     }
     this.stats.runs++;
     this.stats.frames += n;
-    const probs = out.output?.data as Float32Array | undefined;
-    const stateN = out.stateN?.data as Float32Array | undefined;
+    const probs = out.probs as Float32Array | undefined;
+    const stateN = out.stateN as Float32Array | undefined;
     if (!probs || !stateN || probs.length !== n || stateN.length !== 2 * n * STATE_UNITS) {
       throw new ProviderError('vad_bad_output', 'Silero VAD returned outputs of an unexpected shape');
     }
@@ -317,11 +519,19 @@ interface RunBuffers {
 
 const engines = new Map<string, SileroEngine>();
 
-function engineFor(modelPath: string, maxBatch: number, windowMs: number): SileroEngine {
-  const key = `${modelPath}#${maxBatch}#${windowMs}`;
+/** Runs waiting for the worker at once (one scoring, one queued behind it). */
+const MAX_WORKER_RUNS = 2;
+
+function engineFor(
+  modelPath: string,
+  maxBatch: number,
+  windowMs: number,
+  inference: 'main' | 'worker',
+): SileroEngine {
+  const key = `${modelPath}#${maxBatch}#${windowMs}#${inference}`;
   let engine = engines.get(key);
   if (!engine) {
-    engine = new SileroEngine(modelPath, maxBatch, windowMs);
+    engine = new SileroEngine(modelPath, maxBatch, windowMs, inference);
     engines.set(key, engine);
   }
   return engine;
@@ -337,7 +547,9 @@ export class SileroVadStream implements VadStream {
   private spare: Float32Array | undefined;
   private closed = false;
 
-  constructor(private readonly engine: SileroEngine) {}
+  constructor(private readonly engine: SileroEngine) {
+    engine.opened();
+  }
 
   /** Builds the model row for a frame (context + samples) and advances the context. */
   prepare(frame: Int16Array): Float32Array {
@@ -383,7 +595,7 @@ export class SileroVadStream implements VadStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.engine.drop(this);
+    this.engine.closed(this);
   }
 }
 
@@ -420,12 +632,36 @@ export class SileroVad implements VadModel {
     if (!Number.isFinite(windowMs) || windowMs < 0 || windowMs > 100) {
       throw new ProviderError('vad_bad_option', `batchWindowMs must be 0-100 ms, got ${windowMs}`);
     }
+    const inference = options.inference ?? 'main';
+    if (inference !== 'main' && inference !== 'worker') {
+      throw new ProviderError(
+        'vad_bad_option',
+        `inference must be 'main' or 'worker', got ${String(inference)}`,
+      );
+    }
     if (!hasOptional('onnxruntime-node')) throw new MissingDependencyError('onnxruntime-node', 'Silero VAD');
-    this.engine = engineFor(options.modelPath ?? defaultSileroModelPath(), maxBatch, windowMs);
+    this.engine = engineFor(options.modelPath ?? defaultSileroModelPath(), maxBatch, windowMs, inference);
   }
 
-  /** Inference calls and frames scored by the shared engine behind this model. */
-  get stats(): { readonly runs: number; readonly frames: number } {
+  /**
+   * Stops the inference worker behind this model (`inference: 'worker'`), for a clean shutdown
+   * without waiting for the last stream's close; a later frame starts a new one. Nothing to do for
+   * in-thread inference.
+   */
+  close(): Promise<void> {
+    return this.engine.stop();
+  }
+
+  /**
+   * Of the shared engine behind this model: inference calls, frames scored, workers started
+   * (`inference: 'worker'`) and the most runs in flight at once.
+   */
+  get stats(): {
+    readonly runs: number;
+    readonly frames: number;
+    readonly workers: number;
+    readonly peakRunsInFlight: number;
+  } {
     return { ...this.engine.stats };
   }
 
