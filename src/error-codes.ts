@@ -164,6 +164,7 @@ export const ERROR_CODES = [
   'realtime_connect_failed',
   'realtime_rejected',
   'realtime_unavailable',
+  'realtime_audio_ahead',
   // Audio
   'invalid_audio',
   'unsupported_sample_rate',

@@ -43,6 +43,13 @@ export interface RealtimeOptions {
   connectTimeoutMs?: number;
   /** Conversation replayed into a new connection without resumption: most items (default 40). */
   replayMaxItems?: number;
+  /**
+   * Most of the model's audio received and not yet played, in ms (default 60 000). Providers send
+   * audio faster than real time; past this the rest of the response is dropped (audio and
+   * transcript), the provider's response cancelled and its item truncated at the audio kept, with a
+   * `realtime_audio_ahead` warning. A positive number.
+   */
+  maxAudioAheadMs?: number;
 }
 
 export interface RealtimeRunnerHost {

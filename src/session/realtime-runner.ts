@@ -27,7 +27,7 @@ import { type BackgroundToolResult, cancelRunningTools } from '../tools/tool-run
 import { buildSessionConfig, type RealtimeRunnerHost } from './realtime-config.ts';
 import { RealtimeLink } from './realtime-link.ts';
 import { runRealtimeToolCall } from './realtime-tools.ts';
-import { RealtimeTurns } from './realtime-turns.ts';
+import { DEFAULT_MAX_AUDIO_AHEAD_MS, RealtimeTurns } from './realtime-turns.ts';
 import type { TurnResult, UserInputOptions } from './session-options.ts';
 import { buildTurnTools } from './turn-tools.ts';
 
@@ -89,6 +89,7 @@ export class RealtimeRunner {
           turnId,
         ),
       onIdle: () => this.onIdle(),
+      maxAudioAheadMs: h.realtime.maxAudioAheadMs ?? DEFAULT_MAX_AUDIO_AHEAD_MS,
     });
     if (h.realtime.turnDetection === 'local') {
       this.offs.push(

@@ -53,6 +53,13 @@ export function createRealtimeRunner(
     );
   }
   checkSpecificationVersion('realtime', options.model);
+  const ahead = options.maxAudioAheadMs;
+  if (ahead !== undefined && !(typeof ahead === 'number' && ahead > 0 && Number.isFinite(ahead))) {
+    throw new ConfigError(
+      'invalid_options',
+      `realtime.maxAudioAheadMs must be a positive number of ms, got ${String(ahead)}`,
+    );
+  }
   // An agent's own realtime model is checked the same way, when the session is made.
   for (const agent of host.agents.values()) {
     if (agent.realtime === undefined) continue;

@@ -21,9 +21,16 @@
  * - A turn can have several responses with audio (what the model says before a tool call, then its
  *   answer): each is its own response on the speech output, queued behind the one still playing.
  * - `response-done` with no tool call pending ends the turn once its audio has played: `turn.end`.
+ * - The model's audio received and not yet played is bounded (`maxAudioAheadMs`): a provider sends
+ *   audio faster than real time, so a long answer would pile up. The piece that would take the
+ *   backlog over the bound is dropped with the rest of its response, audio and transcript alike (a
+ *   `realtime_audio_ahead` warning); the provider is asked to cancel the response and to keep only
+ *   the audio kept of its item (`truncate`). What the user hears, the transcript (`llm.text.delta`,
+ *   `bot.tts.text`) and history all stop at the cut, as after a barge-in at the end of the audio kept.
  */
 import type { SessionEventBus } from '../bus/event-bus.ts';
 import type { InterruptReason, TokenUsage } from '../bus/events.ts';
+import { ProviderError } from '../errors.ts';
 import type { AudioResponse } from '../pipeline/speech-audio-response.ts';
 import {
   appendCapped,
@@ -60,7 +67,12 @@ export interface RealtimeTurnsHost {
   cancelTools(turnId: string | undefined, callIds?: string[]): void;
   /** The turn ended and nothing is pending (background notifications may go now). */
   onIdle(): void;
+  /** Most audio received and not yet played, in ms, over every response of the turn. */
+  readonly maxAudioAheadMs: number;
 }
+
+/** Default of `RealtimeOptions.maxAudioAheadMs`: a minute of audio (2.9 MB at 24 kHz). */
+export const DEFAULT_MAX_AUDIO_AHEAD_MS = 60_000;
 
 interface TextMark {
   /** The audio the text came with. */
@@ -105,6 +117,11 @@ interface RealtimeTurn {
   responding: boolean;
   /** A tool result went to the model; its answer is due. */
   awaitingAnswer: boolean;
+  /**
+   * The response running now went over `maxAudioAheadMs`: the rest of its audio and transcript is
+   * dropped until the next response starts.
+   */
+  dropping: boolean;
   usage: TokenUsage;
   userText: string;
   /** Model audio not yet published as a `speech.chunk` (held until the next piece or the end). */
@@ -152,6 +169,7 @@ export class RealtimeTurns {
       toolsPending: 0,
       responding: false,
       awaitingAnswer: false,
+      dropping: false,
       usage: {},
       userText: '',
       pendingPcm: undefined,
@@ -265,6 +283,7 @@ export class RealtimeTurns {
     turn.responseText = '';
     turn.responding = true;
     turn.awaitingAnswer = false;
+    turn.dropping = false;
     if (turn.saying) return;
     this.h.bus.publish('llm.start', {
       sessionId: this.h.sessionId,
@@ -279,6 +298,12 @@ export class RealtimeTurns {
     // Gemini answers a tool result within the same response (no new response starts).
     turn.awaitingAnswer = false;
     this.h.latency.mark(turn.id, 'ttsFirstByteAt');
+    if (turn.dropping) return;
+    const aheadMs = this.aheadMs(turn);
+    if (aheadMs + (pcm.length * 1000) / this.h.outputSampleRate() > this.h.maxAudioAheadMs) {
+      this.cut(turn, itemId, aheadMs);
+      return;
+    }
     if (!turn.audio) {
       const audio = this.h.beginAudio(turn.id, turn.controller.signal);
       if (!audio) return; // a text-only session
@@ -310,6 +335,7 @@ export class RealtimeTurns {
       if (!text) return;
     }
     turn.awaitingAnswer = false;
+    if (turn.dropping) return; // the transcript of audio dropped (see `cut`)
     if (turn.text.length >= MAX_TRANSCRIPT_CHARS) return; // a provider that never stops: bounded
     turn.responseText += text;
     turn.text += text;
@@ -370,6 +396,40 @@ export class RealtimeTurns {
       format: 'pcm16',
       sampleRate: this.h.outputSampleRate(),
     });
+  }
+
+  /** Audio received and not yet played, over every response of the turn, in whole ms. */
+  private aheadMs(turn: RealtimeTurn): number {
+    let ahead = 0;
+    for (const p of turn.playing) ahead += p.audio.receivedMs - p.audio.playedMs;
+    return Math.round(ahead);
+  }
+
+  /**
+   * The response running now would take the audio waiting to play over `maxAudioAheadMs`: the rest
+   * of it is dropped (this piece, later audio and transcript), what was received plays out. The
+   * provider stops the response and keeps only the audio kept of the item being received (0 deletes
+   * it), so the model's context holds what the user hears; a warning says so.
+   */
+  private cut(turn: RealtimeTurn, itemId: string, aheadMs: number): void {
+    turn.dropping = true;
+    const p = turn.audio;
+    const keptMs = p ? Math.round(p.audio.receivedMs) : 0;
+    const itemKeptMs = p?.itemId === itemId ? p.itemMs : 0;
+    const max = this.h.maxAudioAheadMs;
+    this.h.bus.publish('error', {
+      sessionId: this.h.sessionId,
+      component: 'realtime',
+      error: new ProviderError(
+        'realtime_audio_ahead',
+        `The model's audio would wait more than ${max} ms to be played: the rest of its response is dropped`,
+        { retryable: false, details: { maxAudioAheadMs: max, aheadMs, keptMs } },
+      ),
+      severity: 'warn',
+    });
+    const conn = this.h.connection();
+    conn?.cancelResponse();
+    conn?.truncate(itemId, itemKeptMs);
   }
 
   /** Publishes `bot.tts.text` for transcript pieces whose audio is now playing. */

@@ -1,0 +1,347 @@
+/**
+ * The bound on a realtime model's audio received ahead of playout (`realtime.maxAudioAheadMs`): a
+ * provider sends audio faster than real time, so without it a long answer piles up in memory. Past
+ * the bound the rest of the response is dropped, audio and transcript alike, and the provider is
+ * told to stop and to keep only the audio kept: what the user hears, the transcript and history agree.
+ *
+ * At unit level (a real `SpeechOutput` on a hand-driven clock, so how much has played is exact), and
+ * against the local fake provider servers (real WebSockets on loopback).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, gemini, harness, openai } from '../../test/support/realtime-harness.ts';
+import { EventBus } from '../bus/event-bus.ts';
+import type { EventMap } from '../bus/events.ts';
+import type { ColloquyError } from '../errors.ts';
+import { silentLogger } from '../logger.ts';
+import type { Clock } from '../pipeline/clock.ts';
+import { SpeechOutput } from '../pipeline/speech-output.ts';
+import { OpenAIRealtimeModel } from '../providers/realtime/openai-realtime.ts';
+import type { RealtimeConnection, RealtimeEvent } from '../providers/realtime/types.ts';
+import type { TtsModel } from '../providers/types.ts';
+import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { EventRecorder } from '../testing/recorder.ts';
+import { ConversationHistory } from './history.ts';
+import { LatencyTracker } from './latency.ts';
+import { RealtimeTurns } from './realtime-turns.ts';
+import { VoiceSession } from './voice-session.ts';
+
+afterEach(closeAll);
+
+/** Never asked: the model's audio is ready-made. */
+const noTts: TtsModel = {
+  specificationVersion: SPECIFICATION_VERSIONS.tts,
+  provider: 'test',
+  modelId: 'none',
+  sampleRate: 24000,
+  synthesize: () => {
+    throw new Error('an audio response does not synthesise');
+  },
+};
+
+/** A clock that moves only when the test says: playout writes its first frame at once, then waits. */
+function handClock() {
+  let now = 0;
+  let timers: Array<{ at: number; fn: () => void }> = [];
+  const clock: Clock = {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return t;
+    },
+    clearTimeout: (handle) => {
+      timers = timers.filter((t) => t !== handle);
+    },
+  };
+  /** Runs every timer, in time order, until none is left (the audio queued has played). */
+  const runAll = () => {
+    for (let guard = 0; timers.length > 0 && guard < 10_000; guard++) {
+      timers.sort((a, b) => a.at - b.at);
+      const t = timers.shift()!;
+      now = Math.max(now, t.at);
+      t.fn();
+    }
+  };
+  return { clock, runAll };
+}
+
+/** `RealtimeTurns` of a session whose speech output is real (24 kHz, 20 ms frames) on a hand clock. */
+function unit(maxAudioAheadMs: number) {
+  const bus = new EventBus<EventMap>({ logger: silentLogger });
+  const rec = new EventRecorder(bus);
+  const { clock, runAll } = handClock();
+  let frames = 0;
+  const output = new SpeechOutput({
+    bus,
+    sessionId: 's1',
+    tts: noTts,
+    outputSampleRate: 24000,
+    clock,
+    sink: { write: () => void frames++ },
+  });
+  const provider: string[] = [];
+  const conn = {
+    open: true,
+    cancelResponse: () => provider.push('cancel'),
+    truncate: (itemId: string, ms: number) => provider.push(`truncate ${itemId} ${ms}`),
+  } as unknown as RealtimeConnection;
+  const conversation = new ConversationHistory();
+  const turns = new RealtimeTurns({
+    bus,
+    sessionId: 's1',
+    conversation,
+    latency: new LatencyTracker(bus, 's1'),
+    modelId: () => 'fake',
+    outputSampleRate: () => 24000,
+    currentAgent: () => 'main',
+    connection: () => conn,
+    beginAudio: (turnId, signal) => output.beginAudioResponse(turnId, signal, 24000),
+    stopSpeech: (reason) => void output.interrupt(reason),
+    runTool: async () => true,
+    cancelTools: () => {},
+    onIdle: () => {},
+    maxAudioAheadMs,
+  });
+  const send = (...events: RealtimeEvent[]) => {
+    for (const e of events) turns.handle(e);
+  };
+  /** `ms` of the model's audio (24 kHz) for item `itemId`. */
+  const audio = (itemId: string, ms: number): RealtimeEvent => ({
+    type: 'audio',
+    itemId,
+    pcm: new Int16Array((24000 * ms) / 1000).fill(100),
+  });
+  const said = (text: string, final = false): RealtimeEvent => ({
+    type: 'output-transcript',
+    itemId: 'i1',
+    text,
+    final,
+  });
+  /** Plays what is queued; the turn's end then follows on the speech's promise. */
+  const playOut = async () => {
+    runAll();
+    await rec.waitFor('turn.end');
+  };
+  const warnings = () =>
+    rec
+      .payloads('error')
+      .filter((p) => (p.error as ColloquyError).code === 'realtime_audio_ahead')
+      .map((p) => ({
+        component: p.component,
+        severity: p.severity,
+        retryable: (p.error as ColloquyError).retryable,
+        details: (p.error as ColloquyError).details,
+      }));
+  return {
+    rec,
+    send,
+    audio,
+    said,
+    provider,
+    conversation,
+    frames: () => frames,
+    playOut,
+    warnings,
+    close: () => output.close(),
+  };
+}
+
+describe('audio received ahead of playout is bounded (unit: the turns on a real speech output)', () => {
+  it('the audio that would take the backlog over the bound is dropped with the rest of the response; the provider is told; text and history stop at the cut', async () => {
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' });
+    // 200 ms: the first frame plays at once (the hand clock holds the next), 180 ms wait.
+    u.send(u.audio('i1', 200), u.said('one '));
+    // 180 + 200 = 380 ms wait: within the bound.
+    u.send(u.audio('i1', 200), u.said('two '));
+    expect(u.warnings()).toEqual([]);
+    // 380 + 200 = 580 > 400: cut here.
+    u.send(u.audio('i1', 200), u.said('three '), u.audio('i1', 200), u.said('four'));
+    u.send(u.said('one two three four', true));
+    expect(u.warnings()).toEqual([
+      {
+        component: 'realtime',
+        severity: 'warn',
+        retryable: false,
+        details: { maxAudioAheadMs: 400, aheadMs: 380, keptMs: 400 },
+      },
+    ]);
+    expect(u.provider).toEqual(['cancel', 'truncate i1 400']);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r1' });
+    await u.playOut();
+    expect(u.frames()).toBe(20); // 400 ms: the audio kept, all of it
+    const deltas = u.rec.payloads('llm.text.delta').map((p) => p.text);
+    expect(deltas).toEqual(['one ', 'two ']);
+    expect(u.rec.payloads('bot.tts.text').map((p) => p.text)).toEqual(['one ', 'two ']);
+    expect(u.rec.payloads('assistant.text')).toEqual([
+      expect.objectContaining({ text: 'one two ', interrupted: false }),
+    ]);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'one two' }]);
+    u.close();
+  });
+
+  it('audio that brings the backlog exactly to the bound is kept', async () => {
+    const u = unit(580);
+    u.send({ type: 'response-started', responseId: 'r1' });
+    u.send(u.audio('i1', 200), u.audio('i1', 200), u.audio('i1', 200)); // 580 ms wait
+    expect(u.warnings()).toEqual([]);
+    u.send(u.audio('i1', 20));
+    expect(u.warnings().map((w) => w.details)).toEqual([{ maxAudioAheadMs: 580, aheadMs: 580, keptMs: 600 }]);
+    expect(u.provider).toEqual(['cancel', 'truncate i1 600']);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r1' });
+    await u.playOut();
+    expect(u.frames()).toBe(30);
+    u.close();
+  });
+
+  it('the backlog counts every response of the turn still to play: an answer queued behind the preamble', async () => {
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' }, u.audio('i1', 300), u.said('Let me check. '));
+    u.send({ type: 'response-done', status: 'completed', responseId: 'r1' });
+    // The preamble has 280 ms to play; the answer's first 200 ms would make 480.
+    u.send({ type: 'response-started', responseId: 'r2' }, u.audio('i2', 200), u.said('Nine.'));
+    expect(u.warnings().map((w) => w.details)).toEqual([{ maxAudioAheadMs: 400, aheadMs: 280, keptMs: 0 }]);
+    // Nothing of the answer's item was kept: it goes (the OpenAI adapter deletes an item truncated at 0).
+    expect(u.provider).toEqual(['cancel', 'truncate i2 0']);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r2' });
+    await u.playOut();
+    expect(u.frames()).toBe(15);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'Let me check.' }]);
+    u.close();
+  });
+
+  it('a cut drops the rest of its own response only: the next response of the turn is heard', async () => {
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' }, u.audio('i1', 300), u.said('Let me check. '));
+    u.send(u.audio('i1', 200), u.said('It is'));
+    expect(u.warnings()).toHaveLength(1);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r1' });
+    // A response started later (after a tool result) is its own: its audio is taken while there is room.
+    u.send({ type: 'response-started', responseId: 'r2' }, u.audio('i2', 100), u.said('Nine.'));
+    u.send({ type: 'response-done', status: 'completed', responseId: 'r2' });
+    await u.playOut();
+    expect(u.warnings()).toHaveLength(1);
+    expect(u.frames()).toBe(20);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'Let me check. Nine.' }]);
+    u.close();
+  });
+});
+
+const WORDS = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen';
+
+describe('audio received ahead of playout is bounded (against the fake providers)', () => {
+  it.each([
+    { provider: 'OpenAI', fake: openai },
+    { provider: 'Gemini', fake: gemini },
+  ])(
+    '$provider: a long answer sent far faster than real time is cut at the bound; what plays, the transcript and history agree',
+    async ({ provider, fake }) => {
+      // 3 s of audio in 15 pieces of 200 ms, one word each, sent at a thousand times real time.
+      const { server, model } = await fake({
+        replies: [{ text: WORDS, audioMs: 3000 }],
+        speed: 1000,
+        chunkMs: 200,
+      });
+      const { session, rec, frames } = harness(model, { realtime: { maxAudioAheadMs: 400 } });
+      await session.start();
+      const result = await session.sendText('count to fifteen');
+      const warnings = rec
+        .payloads('error')
+        .filter((p) => (p.error as ColloquyError).code === 'realtime_audio_ahead');
+      expect(warnings).toHaveLength(1);
+      const { component, severity, error } = warnings[0]!;
+      expect({ component, severity }).toEqual({ component: 'realtime', severity: 'warn' });
+      const details = (error as ColloquyError).details as {
+        maxAudioAheadMs: number;
+        aheadMs: number;
+        keptMs: number;
+      };
+      expect(details.maxAudioAheadMs).toBe(400);
+      // The backlog never went over the bound, and the piece dropped would have taken it over.
+      expect(details.aheadMs).toBeLessThanOrEqual(400);
+      expect(details.aheadMs + 200).toBeGreaterThan(400);
+      // Whole pieces were kept: at least the first two (400 ms fit whatever has played), not all.
+      const kept = details.keptMs;
+      expect(kept % 200).toBe(0);
+      expect(kept).toBeGreaterThanOrEqual(400);
+      expect(kept).toBeLessThan(3000);
+      const heard = `${WORDS.split(' ')
+        .slice(0, kept / 200)
+        .join(' ')} `;
+      expect(frames.get(result.turnId)).toBe(kept / 20);
+      expect(result).toMatchObject({ text: heard, interrupted: false });
+      expect(
+        rec
+          .payloads('llm.text.delta')
+          .map((p) => p.text)
+          .join(''),
+      ).toBe(heard);
+      expect(
+        rec
+          .payloads('bot.tts.text')
+          .map((p) => p.text)
+          .join(''),
+      ).toBe(heard);
+      expect(session.history.at(-1)).toEqual({ role: 'assistant', content: heard.trim() });
+      if (provider === 'OpenAI') {
+        const openaiServer = server as Awaited<ReturnType<typeof openai>>['server'];
+        expect(openaiServer.messages('response.cancel')).toHaveLength(1);
+        await openaiServer.waitFor('conversation.item.truncate');
+        expect(openaiServer.truncations).toEqual([
+          { itemId: expect.any(String), audioEndMs: kept, sentMs: expect.any(Number) },
+        ]);
+      }
+    },
+  );
+
+  it('the default bound is 60 s of audio', async () => {
+    // 70 s of audio in 1 s pieces; the session is cut off once the warning came.
+    const { server, model } = await openai({
+      replies: [{ text: 'a long story', audioMs: 70_000 }],
+      speed: 1000,
+      chunkMs: 1000,
+    });
+    const { session, rec } = harness(model);
+    await session.start();
+    const story = session.sendText('tell me a long story');
+    const warning = await rec.waitFor(
+      'error',
+      (p) => (p.error as ColloquyError).code === 'realtime_audio_ahead',
+    );
+    const details = (warning.error as ColloquyError).details as { maxAudioAheadMs: number; aheadMs: number };
+    expect(details.maxAudioAheadMs).toBe(60_000);
+    expect(details.aheadMs).toBeLessThanOrEqual(60_000);
+    expect(details.aheadMs + 1000).toBeGreaterThan(60_000);
+    session.interrupt();
+    expect(await story).toMatchObject({ interrupted: true });
+    await server.waitFor('conversation.item.truncate');
+  });
+});
+
+describe('realtime.maxAudioAheadMs is validated', () => {
+  /** Never connected: the options are checked when the session is made. */
+  const fakeModel = new OpenAIRealtimeModel({ model: 'gpt-realtime', apiKey: 'k', url: 'ws://127.0.0.1:9' });
+  const make = (maxAudioAheadMs: unknown) =>
+    new VoiceSession({
+      userId: 'u1',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['unused']),
+      logger: silentLogger,
+      realtime: { model: fakeModel, maxAudioAheadMs: maxAudioAheadMs as number },
+    });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1000'])('refuses %s', (value) => {
+    expect(() => make(value)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_options',
+        message: expect.stringContaining('maxAudioAheadMs'),
+      }),
+    );
+  });
+
+  it('takes any positive number of ms', async () => {
+    const session = make(1);
+    await session.close();
+  });
+});
