@@ -211,6 +211,36 @@ describe('audio received ahead of playout is bounded (unit: the turns on a real 
     u.close();
   });
 
+  it('the backlog counts the audio still to play of a response before it and of its own', async () => {
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' }, u.audio('i1', 300), u.said('Let me check. '));
+    u.send({ type: 'response-done', status: 'completed', responseId: 'r1' });
+    // 280 ms of the preamble wait; the answer's first 100 ms make 380, its next 100 would make 480.
+    u.send({ type: 'response-started', responseId: 'r2' }, u.audio('i2', 100), u.said('Nine '));
+    expect(u.warnings()).toEqual([]);
+    u.send(u.audio('i2', 100), u.said("o'clock."));
+    expect(u.warnings().map((w) => w.details)).toEqual([{ maxAudioAheadMs: 400, aheadMs: 380, keptMs: 100 }]);
+    expect(u.provider).toEqual(['cancel', 'truncate i2 100']);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r2' });
+    await u.playOut();
+    expect(u.frames()).toBe(20);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'Let me check. Nine' }]);
+    u.close();
+  });
+
+  it('a new item whose first audio goes over the bound is deleted; the item before it is left whole', async () => {
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' }, u.audio('i1', 200), u.said('Hello. '));
+    u.send(u.audio('i2', 300), u.said('And more.'));
+    expect(u.warnings().map((w) => w.details)).toEqual([{ maxAudioAheadMs: 400, aheadMs: 180, keptMs: 200 }]);
+    expect(u.provider).toEqual(['cancel', 'truncate i2 0']);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r1' });
+    await u.playOut();
+    expect(u.frames()).toBe(10);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'Hello.' }]);
+    u.close();
+  });
+
   it('a cut drops the rest of its own response only: the next response of the turn is heard', async () => {
     const u = unit(400);
     u.send({ type: 'response-started', responseId: 'r1' }, u.audio('i1', 300), u.said('Let me check. '));
