@@ -130,6 +130,25 @@ describe('SpeechSegmenter', () => {
     );
   });
 
+  it('a forced split may make a chunk of exactly minChunkSize, never one shorter', () => {
+    // The only word boundary before maxChunkSize (10) leaves 5 characters: exactly the minimum.
+    expect(
+      streamAll(new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 10 }), 'abcde fghijklm', 1),
+    ).toEqual(['abcde', 'fghijklm']);
+    // One character short of it: no boundary in reach, so the run is cut at maxChunkSize.
+    expect(streamAll(new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 10 }), 'abcd fghijklm', 1)).toEqual(
+      ['abcd fghij', 'klm'],
+    );
+    // A second space counts no character of the chunk: cutting there would send 'abcd' (4).
+    expect(
+      streamAll(new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 10 }), 'abcd  fghijklm', 1),
+    ).toEqual(['abcd  fghi', 'jklm']);
+    // Leading whitespace is not part of the chunk either.
+    expect(
+      streamAll(new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 10 }), '  abcde fghijklm', 1),
+    ).toEqual(['abcde', 'fghijklm']);
+  });
+
   it('a run with no space at all is cut at maxChunkSize', () => {
     const seg = new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 20 });
     const url = 'https://example.com/a/very/long/path/that/never/ends';

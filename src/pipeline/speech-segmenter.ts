@@ -156,7 +156,12 @@ export class SpeechSegmenter {
     }
   }
 
-  /** Splits within `maxChunkSize` (and not below `minChunkSize`) at the best boundary. */
+  /**
+   * Splits within `maxChunkSize` (and not below `minChunkSize`) at the best boundary. A cut at `i`
+   * (a space right after a word) makes a chunk of `i - lead` characters: `floor` itself is allowed,
+   * a chunk of exactly `minChunkSize` as for a sentence. A space after another space is not a cut
+   * point: the chunk is trimmed, so it would be shorter than its `i - lead`.
+   */
   private forceSplit(out: string[]): void {
     const b = this.buffer;
     const lead = b.length - b.trimStart().length;
@@ -164,11 +169,12 @@ export class SpeechSegmenter {
     const floor = lead + this.minChunkSize;
     let clause = -1;
     let word = -1;
-    for (let i = limit; i > floor; i--) {
+    for (let i = limit; i >= floor; i--) {
       const ch = b[i]!;
       if (!isSpace(ch)) continue;
-      if (word < 0) word = i;
       const prev = b[i - 1]!;
+      if (isSpace(prev)) continue;
+      if (word < 0) word = i;
       if (
         prev === ',' ||
         prev === ';' ||
