@@ -99,6 +99,13 @@ describe('reference methods on VoiceAgent', () => {
     );
     expect(emitted).toEqual([]);
     await expect(agent.generateSpeechFromText('  ')).rejects.toMatchObject({ code: 'empty_text' });
+    // A JavaScript caller's non-string gets the same typed refusal, not a TypeError from inside.
+    for (const text of [undefined, 42, { text: 'Hi' }]) {
+      await expect(agent.generateSpeechFromText(text as never)).rejects.toMatchObject({
+        name: 'InvalidInputError',
+        code: 'empty_text',
+      });
+    }
   });
 
   it('stopListening / startListening mute the streamed microphone and emit stopped / listening', async () => {
