@@ -90,7 +90,7 @@ describe('bad client input: error/warning event + error message; socket stays op
     await rejects(s, '{"type":"transcript","text":"   "}', 'empty_text', 'warning');
     await rejects(s, '{"type":"audio","data":""}', 'empty_audio', 'warning');
     await rejects(s, '{"type":"interrupt","reason":42}', 'invalid_field', 'error');
-    await rejects(
+    const video = await rejects(
       s,
       JSON.stringify({
         type: 'video_frame',
@@ -102,6 +102,10 @@ describe('bad client input: error/warning event + error message; socket stays op
       'unsupported_message',
       'error',
     );
+    expect(video).toMatchObject({
+      error: 'This agent takes no video; use a VideoAgent',
+      messageType: 'video_frame',
+    });
     await rejects(s, new Uint8Array([1, 2, 3, 4]), 'audio_not_configured', 'error');
     expect(s.agent.getHistory()).toEqual([]);
     // The socket is still open and the agent still answers.
@@ -126,6 +130,26 @@ describe('bad client input: error/warning event + error message; socket stays op
     const s = await setup({ transcriptionModel: undefined });
     await rejects(s, JSON.stringify({ type: 'audio', data: 'AAAA' }), 'no_transcription_model', 'error');
     await rejects(s, '{"type":"audio_config","sampleRate":16000}', 'no_transcription_model', 'error');
+  });
+
+  it('a transcript refused by a full input queue is named in the error: messageType transcript', async () => {
+    const s = await setup({ maxQueuedInputs: 1 });
+    // Two transcripts handed over as the link does for two messages of one read: the first waits in
+    // the queue (it starts once the queue is drained, a microtask later), the second finds it full.
+    s.agent.clientTranscript('first');
+    s.agent.clientTranscript('second');
+    await until(() => s.log.of('error').length > 0);
+    expect(s.log.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'Too many inputs waiting (limit 1); this one was dropped',
+        code: 'input_queue_full',
+        retryable: true,
+        messageType: 'transcript',
+      },
+    ]);
+    await until(() => s.log.of('response_complete').length === 1);
+    expect(s.agent.getHistory().map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
   it('a flood of inputs is bounded: beyond maxQueuedInputs each is dropped with a warning', async () => {

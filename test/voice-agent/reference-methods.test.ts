@@ -74,8 +74,12 @@ describe('reference methods on VoiceAgent', () => {
     );
     const reasons: string[] = [];
     agent.on('speech_interrupted', (e) => reasons.push(e.reason));
+    expect(agent.processing).toBe(false);
     const answer = agent.sendText('talk');
+    // Queued, its turn not started yet: already processing.
+    expect(agent.processing).toBe(true);
     await until(() => agent.pendingSpeechChunks === 2);
+    expect(agent.processing).toBe(true);
     agent.interruptCurrentResponse('client_request');
     expect(await answer).toBe('');
     expect(reasons).toEqual(['client_request']);

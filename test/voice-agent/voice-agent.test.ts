@@ -265,6 +265,18 @@ describe('VoiceAgent events (seed 001)', () => {
     expect(events.filter((e) => e.name === 'speech_complete')).toHaveLength(1);
   });
 
+  it('options without a model, or no options at all (a JavaScript caller), are refused with invalid_options', () => {
+    for (const options of [undefined, {}, { model: undefined }]) {
+      expect(() => new VoiceAgent(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({
+          name: 'InvalidInputError',
+          code: 'invalid_options',
+          message: 'VoiceAgent needs a model',
+        }),
+      );
+    }
+  });
+
   it('after destroy every call fails with AgentDestroyedError; waiting inputs are rejected', async () => {
     agent = new VoiceAgent({
       model: mockLanguageModel([{ parts: [{ text: 'slow answer' }], initialDelayMs: 200 }]),

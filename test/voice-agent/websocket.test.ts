@@ -282,6 +282,10 @@ describe('WebSocket: handleSocket', () => {
     log.socket.close();
     const cut = await bus.waitFor('turn.interrupted', () => true, 20_000);
     expect(cut.reason).toBe('disconnected');
+    // The socket's coming and going, on the bus, named as a WebSocket.
+    const sessionId = agent.session.sessionId;
+    expect(bus.payloads('transport.connected')).toEqual([{ sessionId, transport: 'websocket' }]);
+    expect(bus.payloads('transport.disconnected')).toEqual([{ sessionId, transport: 'websocket' }]);
   });
 
   it('interrupt with the client reason, and client_ready → session_init + client_ready event', async () => {

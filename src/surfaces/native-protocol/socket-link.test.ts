@@ -114,6 +114,27 @@ describe('SocketLink over a real socket', () => {
     expect(ids.filter((id) => id !== 'f')).toEqual(['m0', 'm1', 'm2']);
   });
 
+  it('by default a link holds up to 32 MiB unsent for a peer that stopped reading', async () => {
+    const { server, client } = await pair();
+    client.pause();
+    const { handlers, errors, closes } = recordingHandlers();
+    const link = new SocketLink(server, handlers);
+    const mib = serverMessages.textDelta({ turnId: 't1', id: 'big', text: 'x'.repeat(1024 * 1024) });
+    // Synchronous sends: nothing is written out meanwhile beyond what the kernel took at first.
+    let sent = 0;
+    while (errors.length === 0 && sent < 64) {
+      const before = server.bufferedAmount;
+      link.send(mib);
+      if (errors.length === 0) sent++;
+      else expect(before).toBeGreaterThan(32 * 1024 * 1024);
+    }
+    expect(errors.map((e) => e.message)).toEqual(['The client is not reading: over 33554432 bytes unsent']);
+    expect(closes).toEqual([[1008, 'send buffer full']]);
+    // Every send before the refusal went out whole (the kernel took a few of them).
+    expect(sent).toBeGreaterThanOrEqual(32);
+    expect(sent).toBeLessThan(64);
+  });
+
   it('a socket error reaches onError as a TransportError, then the close reaches onClose once', async () => {
     const { server, client } = await pair();
     const { handlers, errors, closes } = recordingHandlers();

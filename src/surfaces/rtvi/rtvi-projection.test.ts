@@ -387,6 +387,20 @@ describe('function calls', () => {
     ]);
   });
 
+  it('arguments that are not an object (a string, an array, a number, null) are sent as {}', () => {
+    for (const args of ['{"city":"Paris"}', ['Paris'], 7, null]) {
+      const { bus, take } = setup();
+      bus.publish(...(call('c1', 'get_weather', args) as ['tool.call', EventMap['tool.call']]));
+      expect(take()[1], JSON.stringify(args)).toEqual(
+        m('llm-function-call-in-progress', {
+          tool_call_id: 'c1',
+          function_name: 'get_weather',
+          arguments: {},
+        }),
+      );
+    }
+  });
+
   it('started is sent when the LLM begins the call, once', () => {
     const { bus, take } = setup();
     bus.publish('llm.tool-input.start', { sessionId: S, turnId: T, id: 'c1', toolName: 'book' });
@@ -466,6 +480,27 @@ describe('function calls', () => {
         transition_to: null,
       }),
     ]);
+  });
+
+  it('dispose releases a held transfer stop with transition_to null, once; nothing more is projected', () => {
+    const { bus, take, projection } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    take();
+    projection.dispose();
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: {},
+        cancelled: false,
+        result: 'ok',
+        transition_to: null,
+      }),
+    ]);
+    bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
+    projection.dispose();
+    expect(take()).toEqual([]);
   });
 });
 

@@ -64,6 +64,16 @@ describe('image formats', () => {
     expect(sniffImageFormat(Buffer.from('GIF7a_'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('GIX89a'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('GXF89a'))).toBeUndefined();
+    // Every byte of each signature counts: each one changed in turn is no longer that type.
+    for (const [format, bytes] of Object.entries(SIGNATURES)) {
+      const checked =
+        format === 'webp' ? [0, 1, 2, 3, 8, 9, 10, 11] : format === 'jpeg' ? [0, 1, 2] : [0, 1, 2, 3];
+      for (const i of checked) {
+        const changed = Uint8Array.from(bytes);
+        changed[i] = 0x20;
+        expect(sniffImageFormat(changed), `${format} byte ${i}`).toBeUndefined();
+      }
+    }
     expect(sniffImageFormat(Buffer.from('RIFF\0\0\0\0WAVE'))).toBeUndefined();
     expect(sniffImageFormat(Buffer.from('RIFF\0\0\0\0WEB'))).toBeUndefined();
     expect(sniffImageFormat(new Uint8Array(0))).toBeUndefined();
