@@ -9,143 +9,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, gemini, harness, openai } from '../../test/support/realtime-harness.ts';
-import { EventBus } from '../bus/event-bus.ts';
-import type { EventMap } from '../bus/events.ts';
+import { realtimeTurnsUnit as unit } from '../../test/support/realtime-turns-unit.ts';
 import type { ColloquyError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
-import type { Clock } from '../pipeline/clock.ts';
-import { SpeechOutput } from '../pipeline/speech-output.ts';
 import { OpenAIRealtimeModel } from '../providers/realtime/openai-realtime.ts';
-import type { RealtimeConnection, RealtimeEvent } from '../providers/realtime/types.ts';
-import type { TtsModel } from '../providers/types.ts';
-import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
-import { EventRecorder } from '../testing/recorder.ts';
-import { ConversationHistory } from './history.ts';
-import { LatencyTracker } from './latency.ts';
-import { RealtimeTurns } from './realtime-turns.ts';
 import { VoiceSession } from './voice-session.ts';
 
 afterEach(closeAll);
-
-/** Never asked: the model's audio is ready-made. */
-const noTts: TtsModel = {
-  specificationVersion: SPECIFICATION_VERSIONS.tts,
-  provider: 'test',
-  modelId: 'none',
-  sampleRate: 24000,
-  synthesize: () => {
-    throw new Error('an audio response does not synthesise');
-  },
-};
-
-/** A clock that moves only when the test says: playout writes its first frame at once, then waits. */
-function handClock() {
-  let now = 0;
-  let timers: Array<{ at: number; fn: () => void }> = [];
-  const clock: Clock = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const t = { at: now + ms, fn };
-      timers.push(t);
-      return t;
-    },
-    clearTimeout: (handle) => {
-      timers = timers.filter((t) => t !== handle);
-    },
-  };
-  /** Runs every timer, in time order, until none is left (the audio queued has played). */
-  const runAll = () => {
-    for (let guard = 0; timers.length > 0 && guard < 10_000; guard++) {
-      timers.sort((a, b) => a.at - b.at);
-      const t = timers.shift()!;
-      now = Math.max(now, t.at);
-      t.fn();
-    }
-  };
-  return { clock, runAll };
-}
-
-/** `RealtimeTurns` of a session whose speech output is real (24 kHz, 20 ms frames) on a hand clock. */
-function unit(maxAudioAheadMs: number) {
-  const bus = new EventBus<EventMap>({ logger: silentLogger });
-  const rec = new EventRecorder(bus);
-  const { clock, runAll } = handClock();
-  let frames = 0;
-  const output = new SpeechOutput({
-    bus,
-    sessionId: 's1',
-    tts: noTts,
-    outputSampleRate: 24000,
-    clock,
-    sink: { write: () => void frames++ },
-  });
-  const provider: string[] = [];
-  const conn = {
-    open: true,
-    cancelResponse: () => provider.push('cancel'),
-    truncate: (itemId: string, ms: number) => provider.push(`truncate ${itemId} ${ms}`),
-  } as unknown as RealtimeConnection;
-  const conversation = new ConversationHistory();
-  const turns = new RealtimeTurns({
-    bus,
-    sessionId: 's1',
-    conversation,
-    latency: new LatencyTracker(bus, 's1'),
-    modelId: () => 'fake',
-    outputSampleRate: () => 24000,
-    currentAgent: () => 'main',
-    connection: () => conn,
-    beginAudio: (turnId, signal) => output.beginAudioResponse(turnId, signal, 24000),
-    stopSpeech: (reason) => void output.interrupt(reason),
-    runTool: async () => true,
-    cancelTools: () => {},
-    onIdle: () => {},
-    maxAudioAheadMs,
-  });
-  const send = (...events: RealtimeEvent[]) => {
-    for (const e of events) turns.handle(e);
-  };
-  /** `ms` of the model's audio (24 kHz) for item `itemId`. */
-  const audio = (itemId: string, ms: number): RealtimeEvent => ({
-    type: 'audio',
-    itemId,
-    pcm: new Int16Array((24000 * ms) / 1000).fill(100),
-  });
-  const said = (text: string, final = false): RealtimeEvent => ({
-    type: 'output-transcript',
-    itemId: 'i1',
-    text,
-    final,
-  });
-  /** Plays what is queued; the turn's end then follows on the speech's promise. */
-  const playOut = async () => {
-    runAll();
-    await rec.waitFor('turn.end');
-  };
-  const warnings = () =>
-    rec
-      .payloads('error')
-      .filter((p) => (p.error as ColloquyError).code === 'realtime_audio_ahead')
-      .map((p) => ({
-        component: p.component,
-        severity: p.severity,
-        retryable: (p.error as ColloquyError).retryable,
-        details: (p.error as ColloquyError).details,
-      }));
-  return {
-    rec,
-    send,
-    audio,
-    said,
-    provider,
-    conversation,
-    frames: () => frames,
-    playOut,
-    warnings,
-    close: () => output.close(),
-  };
-}
 
 describe('audio received ahead of playout is bounded (unit: the turns on a real speech output)', () => {
   it('the audio that would take the backlog over the bound is dropped with the rest of the response; the provider is told; text and history stop at the cut', async () => {
