@@ -8,6 +8,7 @@ import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockTts } from '../testing/mock-tts.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { messageText } from './history.ts';
+import type { SpeechOutcome, SpeechPort } from './speech-port.ts';
 import { VoiceSession } from './voice-session.ts';
 
 let session: VoiceSession | undefined;
@@ -49,5 +50,87 @@ describe('speak() utterances queued behind each other', () => {
       ['user', 'when is breakfast'],
       ['assistant', 'Breakfast is at seven.'],
     ]);
+  });
+});
+
+/**
+ * A speech port of the application's own (`options.speech`) whose user heard only blanks of an
+ * utterance: `speak()` waits until it is cut (or `endAll()` ends it) and reports `heard`.
+ */
+function blankPort(heard: string): SpeechPort & { endAll(): void } {
+  const waiting = new Map<string, { text: string; resolve: (o: SpeechOutcome) => void }>();
+  const outcome = (turnId: string, fullText: string, interrupted: boolean): SpeechOutcome => ({
+    turnId,
+    heardText: heard,
+    fullText,
+    interrupted,
+    ...(interrupted ? { reason: 'interrupted' as const } : {}),
+  });
+  return {
+    speaking: false,
+    speak: (turnId, text) => new Promise((resolve) => waiting.set(turnId, { text, resolve })),
+    beginResponse: (turnId) => {
+      let text = '';
+      let resolve!: (o: SpeechOutcome) => void;
+      const done = new Promise<SpeechOutcome>((r) => {
+        resolve = r;
+      });
+      return {
+        pushText: (delta) => {
+          text += delta;
+        },
+        end: () => resolve({ turnId, heardText: text, fullText: text, interrupted: false }),
+        done,
+      };
+    },
+    interrupt: () => {
+      const [first] = waiting;
+      if (!first) return undefined;
+      const [turnId, { text, resolve }] = first;
+      waiting.delete(turnId);
+      const o = outcome(turnId, text, true);
+      resolve(o);
+      return o;
+    },
+    endAll: () => {
+      for (const [turnId, { text, resolve }] of waiting) resolve(outcome(turnId, text, false));
+      waiting.clear();
+    },
+  };
+}
+
+describe('a speak() utterance of which only blanks were heard', () => {
+  it('cut by typed input: no assistant message for it enters history', async () => {
+    const port = blankPort('   ');
+    session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['Breakfast is at seven.']),
+      logger: silentLogger,
+      speech: port,
+    });
+    const said = session.speak('Welcome to the hotel.');
+    const answer = await session.sendText('when is breakfast');
+    expect(await said).toMatchObject({ text: '   ', interrupted: true });
+    expect(answer.text).toBe('Breakfast is at seven.');
+    expect(session.history.map((m) => [m.role, messageText(m)])).toEqual([
+      ['user', 'when is breakfast'],
+      ['assistant', 'Breakfast is at seven.'],
+    ]);
+  });
+
+  it('ending by itself: no assistant message for it enters history', async () => {
+    const port = blankPort(' \n ');
+    session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['unused']),
+      logger: silentLogger,
+      speech: port,
+    });
+    const said = session.speak('Welcome to the hotel.');
+    port.endAll();
+    expect(await said).toMatchObject({ text: ' \n ', interrupted: false });
+    expect(session.history).toEqual([]);
   });
 });
