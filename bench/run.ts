@@ -209,6 +209,24 @@ async function main(): Promise<void> {
         }),
       );
     }
+    // the same top row with inference in a worker thread (`inference: 'worker'`)
+    const top = levels[levels.length - 1]!;
+    const worker = new SileroVad({ inference: 'worker' });
+    await worker.warmup();
+    section(`concurrency: ${top} session(s), Silero VAD, inference in a worker thread`);
+    concurrency.push(
+      await runConcurrency({
+        sessions: top,
+        vad: () => worker,
+        vadName: 'silero v5 (worker)',
+        speech: spoken,
+        latencies: LATENCIES,
+        policy: POLICY,
+        warmupMs: 1500,
+        windowMs,
+      }),
+    );
+    await worker.close();
   }
 
   section('Silero VAD per-frame cost');
