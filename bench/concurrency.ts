@@ -63,6 +63,13 @@ export interface ConcurrencyResult {
   /** The framework-owned gaps of those turns (see turn-latency.ts). */
   segmentsMs: Record<string, Summary>;
   /**
+   * What the user waits beyond the policy and the providers' latencies: end of speech (push of the
+   * last speech frame) → first bot frame, minus the nominal 380 ms. Exact for the tone of the
+   * energy rows; for Silero the spoken sentence's own trailing silence and the VAD's judgement of
+   * where speech ends shift it by a constant.
+   */
+  netFromSpeechEndMs: Summary;
+  /**
    * The slowest turns of the window (those that make the p99): their overhead, their largest gap,
    * and how much of that gap a GC pause covered.
    */
@@ -192,9 +199,13 @@ export async function runConcurrency(o: {
     frameworkOverheadMs: summarize(
       turns.map((t) => frameworkMs(t, o.policy)).filter((x): x is number => x !== undefined),
     ),
-    segmentsMs: analyseTurns(turns, o.latencies, o.policy).segmentsMs,
+    ...pick(analyseTurns(turns, o.latencies, o.policy)),
     slowest: slowestTurns(turns, o.policy, pauses),
   };
+}
+
+function pick(a: ReturnType<typeof analyseTurns>) {
+  return { segmentsMs: a.segmentsMs, netFromSpeechEndMs: a.netFromSpeechEndMs };
 }
 
 function p90(xs: number[]): number {

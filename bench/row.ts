@@ -74,6 +74,7 @@ for (let r = 0; r < repeats; r++) {
       pushUs: row.pushAudioUs.mean,
       vadBatch,
       overhead: row.frameworkOverheadMs,
+      net: row.netFromSpeechEndMs,
       slowest: row.slowest,
       segP99: Object.fromEntries(Object.entries(row.segmentsMs).map(([k, v]) => [k.trim(), [v.p50, v.p99]])),
     }),
