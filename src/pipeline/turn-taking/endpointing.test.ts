@@ -43,6 +43,32 @@ describe('Endpointing', () => {
     expect(e.currentState).toBe('idle');
   });
 
+  it('counts the silence from when it was heard: speechStopped(sinceMs) waits only the rest', async () => {
+    const { e, ends } = setup();
+    e.speechStopped(120); // the VAD scored the deciding audio 120 ms after it arrived
+    await vi.advanceTimersByTimeAsync(379);
+    expect(ends).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ends).toEqual([{ reason: 'silence', silenceMs: 500 }]);
+    // a delay beyond endpointingMs ends the turn on the next timer turn, after endpointingMs in all
+    e.speechStopped(900);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ends[1]).toEqual({ reason: 'silence', silenceMs: 500 });
+  });
+
+  it('with a detector, maxEndpointingMs counts from when the silence was heard too', async () => {
+    const det = detector(0.1);
+    const { e, ends } = setup(det);
+    e.speechStopped(200);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(det.calls.map((c) => c.silenceMs)).toEqual([500]);
+    expect(e.currentState).toBe('extended');
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(ends).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ends).toEqual([{ reason: 'max_wait', silenceMs: 2000 }]);
+  });
+
   it('speech resuming cancels the pending end', async () => {
     const { e, ends } = setup();
     e.speechStopped();

@@ -81,14 +81,19 @@ export class Endpointing {
     return this.state;
   }
 
-  /** The user stopped speaking: start waiting for the end of the turn. */
-  speechStopped(): void {
+  /**
+   * The user stopped speaking: start waiting for the end of the turn. `sinceMs`: how long ago the
+   * audio that showed it arrived (a VAD that scores later, behind a queue or an inference, passes
+   * that delay), so the silence is counted from when it was heard, not from when it was scored.
+   */
+  speechStopped(sinceMs = 0): void {
     this.cancel();
+    const since = sinceMs > 0 ? Math.min(sinceMs, this.endpointingMs) : 0;
     this.state = 'waiting';
-    this.stoppedAt = this.clock.now();
-    this.timer = this.clock.setTimeout(() => this.onSilence(), this.endpointingMs);
+    this.stoppedAt = this.clock.now() - since;
+    this.timer = this.clock.setTimeout(() => this.onSilence(), this.endpointingMs - since);
     if (this.detector)
-      this.maxTimer = this.clock.setTimeout(() => this.end('max_wait'), this.maxEndpointingMs);
+      this.maxTimer = this.clock.setTimeout(() => this.end('max_wait'), this.maxEndpointingMs - since);
   }
 
   /** The user speaks again: the pending end is cancelled. */

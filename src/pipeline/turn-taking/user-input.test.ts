@@ -189,6 +189,44 @@ describe('UserAudioInput', () => {
     expect(turns.map((t) => t.text)).toEqual(['book a table for two']);
   });
 
+  it('counts endpointing from when the deciding frame arrived, not from when a slow VAD scored it', async () => {
+    // each score arrives 15 ms after its frame (an inference queue), frames every 20 ms
+    const lagging = amplitudeVad();
+    const slowVad = {
+      ...lagging,
+      specificationVersion: lagging.specificationVersion,
+      sampleRate: lagging.sampleRate,
+      frameSamples: lagging.frameSamples,
+      createStream: () => {
+        const stream = lagging.createStream();
+        return {
+          process: (frame: Int16Array) => {
+            const p = stream.process(frame);
+            return new Promise<number>((resolve) => setTimeout(() => resolve(p as number), 15));
+          },
+          reset: () => stream.reset(),
+          close: () => stream.close(),
+        };
+      },
+    };
+    const stt = new ScriptedStt([{ final: 'hello there' }]);
+    const { input, turns, t0 } = setup(stt, { vad: slowVad, endpointing: { endpointingMs: 500 } });
+    // speech 100–700 ms; 300 ms of silence (minSilenceMs) decides at the frame ending at 1000 ms,
+    // pushed at t0 + 1000 (each frame is pushed when captured, at its end)
+    for (const f of frames([
+      [100, 0],
+      [600, 1000],
+      [400, 0],
+    ])) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(f, 16000);
+    }
+    await vi.advanceTimersByTimeAsync(t0 + 1499 - Date.now());
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(turns.map((t) => t.text)).toEqual(['hello there']);
+  });
+
   it('consults the end-of-turn detector and waits up to maxEndpointingMs', async () => {
     const stt = new ScriptedStt([{ final: 'I want to' }]);
     const seen: string[] = [];

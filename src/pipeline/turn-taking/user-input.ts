@@ -116,6 +116,13 @@ export class UserAudioInput {
   // Processing queue (frames and their rates), drained one frame at a time.
   private readonly frames = new Fifo<Int16Array>();
   private readonly rates = new Fifo<number>();
+  /**
+   * When each queued frame arrived, in ms after `epoch` (whole ms from the default clock: small
+   * integers, so nothing is allocated per frame), and that of the frame being scored.
+   */
+  private readonly arrivals = new Fifo<number>();
+  private readonly epoch: number;
+  private arrivedAt = 0;
   /** Audio in `frames`, in ms; while over `maxQueuedMs`, new frames are dropped. */
   private queuedMs = 0;
   private dropped = 0;
@@ -150,6 +157,7 @@ export class UserAudioInput {
     this.bus = options.bus;
     this.sessionId = options.sessionId;
     this.clock = options.clock ?? systemClock;
+    this.epoch = this.clock.now();
     this.maxFrameMs = options.maxFrameMs ?? 1000;
     this.maxQueuedMs = options.maxQueuedMs ?? DEFAULT_MAX_QUEUED_MS;
     if (!(this.maxQueuedMs > 0) || this.maxQueuedMs === Number.POSITIVE_INFINITY) {
@@ -224,6 +232,7 @@ export class UserAudioInput {
     }
     this.frames.push(this.copyOf(frame));
     this.rates.push(sampleRate);
+    this.arrivals.push(this.clock.now() - this.epoch);
     this.queuedMs += ms;
     if (!this.draining) {
       this.draining = true;
@@ -298,6 +307,7 @@ export class UserAudioInput {
     while (this.frames.length > 0 && this.state === 'listening') {
       const frame = this.frames.shift()!;
       const rate = this.rates.shift()!;
+      this.arrivedAt = this.arrivals.shift()!;
       this.queuedMs = this.frames.length === 0 ? 0 : this.queuedMs - (frame.length * 1000) / rate;
       this.current = frame;
       this.currentKept = false;
@@ -371,6 +381,7 @@ export class UserAudioInput {
   private clearQueue(): void {
     this.frames.clear();
     this.rates.clear();
+    this.arrivals.clear();
     this.queuedMs = 0;
   }
 
@@ -412,13 +423,16 @@ export class UserAudioInput {
 
   private afterScore(transitions: ReadonlyArray<VadTransition>): void {
     if (this.state !== 'listening') return;
-    for (let i = 0; i < transitions.length; i++) this.onTransition(transitions[i]!);
+    // how long ago the frame behind these transitions arrived (waiting in the queue, being scored)
+    const sinceMs = this.clock.now() - this.epoch - this.arrivedAt;
+    for (let i = 0; i < transitions.length; i++) this.onTransition(transitions[i]!, sinceMs);
     if (this.utterance !== undefined) this.sendRing(this.utterance, this.sttSamples);
     // Only sound counts towards an interruption, not the silence hang before speech-stop.
     if (this.detector.currentState === 'speech') this.interruption.progress(this.detector.positionMs);
   }
 
-  private onTransition(t: VadTransition): void {
+  /** `sinceMs`: how long ago the audio that caused `t` arrived (0 for a reset, commit or mute). */
+  private onTransition(t: VadTransition, sinceMs = 0): void {
     // Event times: now, moved back by how far the stream has gone past the transition.
     const at = this.clock.now() - (this.detector.positionMs - t.atMs);
     if (t.type === 'speech-start') {
@@ -438,7 +452,7 @@ export class UserAudioInput {
       u.endAudio();
     }
     this.interruption.speechStopped();
-    this.endpointing.speechStopped();
+    this.endpointing.speechStopped(sinceMs);
   }
 
   // ── STT ──────────────────────────────────────────────────────────────────────────
