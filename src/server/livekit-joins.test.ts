@@ -2,7 +2,8 @@
  * LiveKit routes on a server each test builds for itself (127.0.0.1:0), with raw signalling clients:
  * what a page, or someone holding a token, sees at the edges of a room's life. The default token
  * lifetime, the widget script's headers, a reconnect naming another participant, a rejoin while the
- * last session of the room is still closing, and a session that cannot start.
+ * last session of the room is still closing, a session that cannot start, and a stored room whose
+ * session cannot be restored.
  *
  * Each test builds its routes inside the test, not in a `beforeAll`: what runs in a hook runs before
  * a mutation run switches its mutant on (Stryker activates mutants per test), so a check of code that
@@ -16,6 +17,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../test/e2e/helpers.ts';
 import { joinParam, openSignal, type Signal } from '../../test/e2e/livekit-signal.ts';
 import type { MemoryStore } from '../agents/memory.ts';
+import type { Logger } from '../logger.ts';
+import { hashHandle } from '../session/resume-handles.ts';
+import { SqliteSessionStore } from '../store/sqlite-store.ts';
 import { mintLiveKitToken } from '../transports/livekit/access-token.ts';
 import type { ServerContext } from './app.ts';
 import { type LiveKitRoutes, type LiveKitRoutesOptions, registerLiveKitRoutes } from './livekit-routes.ts';
@@ -172,6 +176,42 @@ describe('LiveKit joins on a server of their own', () => {
     await closing.closed;
     expect(routes.session('room-again')).toBe(fresh);
     expect(routes.size).toBe(1);
+  });
+
+  it('a stored room whose session is damaged: its client gets a new session, the log names the room', async () => {
+    // What a previous server left in the store: room-stored's session, its profile damaged.
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-livekit-stored-'));
+    teardown.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'sessions.db');
+    const store = SqliteSessionStore.open(file);
+    await store.saveSnapshot({
+      sessionId: 'lk-stored',
+      userId: 'alice',
+      agentName: 'concierge',
+      profile: { mode: 'agent' }, // no models, agents or tools
+      history: [{ role: 'user', content: 'before the restart' }],
+      handleHash: hashHandle('unused'),
+      expiresAt: Date.now() + 3_600_000,
+      updatedAt: Date.now(),
+      carrier: { kind: 'livekit', room: 'room-stored' },
+    });
+    await store.close();
+    const errors: string[] = [];
+    const capture = (ctx: ServerContext): Logger => ({
+      ...ctx.logger,
+      error: (message: string) => errors.push(message),
+    });
+    const { server, routes } = await start({
+      env: { COLLOQUY_STORE: file, COLLOQUY_RESUME_WINDOW_MS: '60000' },
+      context: (ctx) => ({ ...ctx, logger: capture(ctx) }),
+    });
+    expect(server.context.resume?.pickedUp).toBe(1);
+    const { response } = await enter(server, 'room-stored');
+    expect(response.participant?.identity).toBe('alice');
+    const session = routes.session('room-stored')!;
+    expect(session.id).not.toBe('lk-stored');
+    expect(session.session.history).toEqual([]);
+    expect(errors).toEqual(['livekit: the stored session of room room-stored cannot be restored']);
   });
 
   it('a session that cannot start closes the socket 1011 and leaves nothing open', async () => {
