@@ -207,6 +207,28 @@ describe('SpeechOutput', () => {
     expect(of('bot.speaking.stop')).toEqual([{ sessionId: 's1', turnId: 't1', interrupted: false }]);
   });
 
+  it('a timer that fires late does not slow the playout: frames keep their schedule, 20 ms apart on average', async () => {
+    // Every timer of this clock fires 5 ms after it was due (a slow event loop).
+    const lateClock: Clock = { ...fakeClock, setTimeout: (fn, ms) => setTimeout(fn, ms + 5) };
+    const { output, sink } = setup(() => ({ firstByteMs: 50, pieces: 1 }), { clock: lateClock });
+    const writtenAt: number[] = [];
+    const write = sink.write.bind(sink);
+    sink.write = (frame, info) => {
+      writtenAt.push(Date.now());
+      write(frame, info);
+    };
+    const start = Date.now();
+    output.speak('t1', 'x'.repeat(49) + '.', new AbortController().signal); // 50 frames = 1 s
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(writtenAt).toHaveLength(50);
+    // Frame 0 when the first byte comes, then frame k 5 ms after its due time 20 k ms later: each
+    // timer is set for the schedule, not 20 ms after the late one.
+    expect(writtenAt.map((t) => t - start)).toEqual([
+      50,
+      ...Array.from({ length: 49 }, (_, k) => 75 + 20 * k),
+    ]);
+  });
+
   it('resamples TTS audio to the output rate and pads the final frame', async () => {
     const { output, sink, of } = setup(() => ({ pieces: 3 }), {}, 16000);
     await Promise.all([

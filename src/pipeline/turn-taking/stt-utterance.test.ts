@@ -152,7 +152,11 @@ describe('SttUtterance', () => {
     await b.settledOnce;
     expect(b.errors).toHaveLength(1);
     expect(b.errors[0]).toBeInstanceOf(ProviderError);
-    expect(b.errors[0]).toMatchObject({ code: 'stt_failed', retryable: true });
+    expect(b.errors[0]).toMatchObject({
+      code: 'stt_failed',
+      message: 'Transcription failed',
+      retryable: true,
+    });
     expect((b.errors[0]!.cause as Error).message).toContain('socket closed');
     expect(b.log).toEqual(['settled']);
     await vi.advanceTimersByTimeAsync(5000);

@@ -170,6 +170,31 @@ describe('UserAudioInput', () => {
     expect(of('user.speech.stop')).toEqual([{ sessionId: 's1', at: t0 + 1500, durationMs: 1000 }]);
   });
 
+  it('a throwing onSpeechStart is reported as a vad error, and the audio after it is still handled', async () => {
+    const { feed, of } = setup(undefined, {
+      onSpeechStart: () => {
+        throw new Error('listener down');
+      },
+    });
+    await feed(
+      frames([
+        [500, 0],
+        [1000, 1000],
+        [1000, 0],
+      ]),
+    );
+    expect(of('error')).toEqual([
+      {
+        sessionId: 's1',
+        component: 'vad',
+        error: expect.objectContaining({ code: 'vad_failed', message: 'listener down' }),
+        severity: 'error',
+      },
+    ]);
+    expect(of('user.speech.start')).toHaveLength(1);
+    expect(of('user.speech.stop')).toHaveLength(1);
+  });
+
   it('calls onUserTurn only when endpointing fires, and joins utterances when speech resumes first', async () => {
     const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
     const { feed, turns } = setup(stt, { endpointing: { endpointingMs: 500 } });
@@ -285,6 +310,22 @@ describe('UserAudioInput', () => {
     expect(interrupt.t).toBeGreaterThanOrEqual(1500);
     expect(interrupt.t).toBeLessThanOrEqual(1520);
     expect(calls.filter((c) => c.call.startsWith('interrupt'))).toHaveLength(1);
+  });
+
+  it('without STT the bot is interrupted as with it, within one frame of minInterruptionMs', async () => {
+    // No utterance is ever open: every frame of the speech still counts towards the interruption.
+    const { feed, calls } = setup(undefined, { interruption: { minInterruptionMs: 300 } }, true);
+    await feed(
+      frames([
+        [1200, 0],
+        [800, 1000],
+        [400, 0],
+      ]),
+    );
+    expect(calls.map((c) => c.call)).toEqual(['pause', 'interrupt:user_speaking']);
+    expect(calls[0]).toEqual({ call: 'pause', t: 1300 });
+    expect(calls[1]!.t).toBeGreaterThanOrEqual(1500);
+    expect(calls[1]!.t).toBeLessThanOrEqual(1520);
   });
 
   it('a 150 ms cough pauses the bot, which resumes after the false-interruption timeout', async () => {
