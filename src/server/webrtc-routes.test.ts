@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { until } from '../testing/signals.ts';
+import { closePeerConnection } from '../transports/close-peer-connection.ts';
 import { ClientGate } from './client-gate.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
 import { ModelCache } from './session-factory.ts';
@@ -49,7 +50,8 @@ interface Client {
   received: Array<Record<string, unknown>>;
   candidates: Array<{ candidate: string; sdp_mid: string | null; sdp_mline_index: number | null }>;
   offer(): Promise<{ sdp: string; type: 'offer' }>;
-  close(): void;
+  /** Closes `chat`, then the connection (never both at once: that can crash wrtc). */
+  close(): Promise<void>;
 }
 
 const clients: Client[] = [];
@@ -67,7 +69,8 @@ async function newClient(): Promise<Client> {
   chat.onmessage = (e) => {
     const message = JSON.parse(e.data as string);
     received.push(message);
-    if (message.type === 'signalling' && message.message?.type === 'peerLeft') setImmediate(() => pc.close());
+    if (message.type === 'signalling' && message.message?.type === 'peerLeft')
+      setImmediate(() => void closePeerConnection(pc, [chat]));
   };
   const candidates: Client['candidates'] = [];
   pc.onicecandidate = (e) => {
@@ -88,7 +91,7 @@ async function newClient(): Promise<Client> {
       await pc.setLocalDescription(await pc.createOffer());
       return { sdp: pc.localDescription!.sdp, type: 'offer' };
     },
-    close: () => pc.close(),
+    close: () => closePeerConnection(pc, [chat]),
   };
   clients.push(client);
   return client;
@@ -129,8 +132,8 @@ async function connect(url: string, client: Client, extra: Record<string, unknow
   return answer;
 }
 
-afterAll(() => {
-  for (const client of clients) client.close();
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
 });
 
 describe('SmallWebRTC signalling routes', () => {

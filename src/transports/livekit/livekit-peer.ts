@@ -12,6 +12,7 @@
 import { TransportError } from '../../errors.ts';
 import { parseJsonWithLimits } from '../../json-limits.ts';
 import { requireOptional } from '../../optional-dependency.ts';
+import { closePeerConnection } from '../close-peer-connection.ts';
 import { attachPcmSink, PacedAudioOutput, type PcmSinkLike } from '../small-webrtc/paced-audio.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from '../small-webrtc/sdp-guard.ts';
 
@@ -59,6 +60,8 @@ export class LiveKitPeer {
   private readonly maxDataBuffer: number;
   private trackAdded = false;
   private closed = false;
+  /** Resolves when the native connection is closed (`close()`). */
+  private released: Promise<void> = Promise.resolve();
   /** Offers are answered one at a time, in order. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -101,11 +104,16 @@ export class LiveKitPeer {
         if (this.channels.get(channel.label) === channel) this.channels.delete(channel.label);
       };
     };
-    this.pc.onconnectionstatechange = () => this.guard(() => options.onState(this.pc.connectionState));
+    this.pc.onconnectionstatechange = () => {
+      // After close() the connection waits for its channels to close; its owner has let it go.
+      if (this.closed) return;
+      this.guard(() => options.onState(this.pc.connectionState));
+    };
   }
 
+  /** `closed` from `close()` on (the native connection closes once its channels have). */
   get connectionState(): RTCPeerConnectionState {
-    return this.pc.connectionState;
+    return this.closed ? 'closed' : this.pc.connectionState;
   }
 
   /** Answers a client offer (first, re-offer or ICE restart); answers go out in offer order. */
@@ -214,15 +222,20 @@ export class LiveKitPeer {
     return this.output.queuedMs;
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Closes the connection; resolves once the native connection is closed (after its channels have
+   * closed, so the two are never freed at once: see `closePeerConnection`).
+   */
+  close(): Promise<void> {
+    if (this.closed) return this.released;
     this.closed = true;
     this.output.close();
     for (const sink of this.sinks.splice(0)) sink.stop();
-    for (const channel of this.channels.values()) channel.close();
+    const channels = [...this.channels.values()];
     this.channels.clear();
     this.track.stop();
-    this.pc.close();
+    this.released = closePeerConnection(this.pc, channels);
+    return this.released;
   }
 
   /** Handlers run inside wrtc callbacks, where an exception would take the process down. */

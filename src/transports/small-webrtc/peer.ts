@@ -13,6 +13,7 @@ import { StreamingResampler } from '../../audio/resample.ts';
 import { TransportError } from '../../errors.ts';
 import { parseJsonWithLimits } from '../../json-limits.ts';
 import { requireOptional } from '../../optional-dependency.ts';
+import { closePeerConnection } from '../close-peer-connection.ts';
 import { DisconnectGrace } from './disconnect-grace.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from './sdp-guard.ts';
 
@@ -124,6 +125,8 @@ export class SmallWebRtcPeer {
   private pacerStart = 0;
   private framesSent = 0;
   private closed = false;
+  /** Resolves when the native connection is closed (`close()`). */
+  private released: Promise<void> = Promise.resolve();
   private readonly grace: DisconnectGrace;
 
   constructor(options: SmallWebRtcPeerOptions = {}) {
@@ -142,7 +145,10 @@ export class SmallWebRtcPeer {
       if (event.channel.label === 'chat') this.attachChannel(event.channel);
     };
     this.grace = new DisconnectGrace(options.disconnectGraceMs ?? 15_000, (reason) => this.end(reason));
-    this.pc.onconnectionstatechange = () => this.grace.update(this.pc.connectionState);
+    this.pc.onconnectionstatechange = () => {
+      // After close() the connection waits for its channel to close; nothing is left to end.
+      if (!this.closed) this.grace.update(this.pc.connectionState);
+    };
   }
 
   /**
@@ -303,20 +309,24 @@ export class SmallWebRtcPeer {
     return ((this.queued - this.head) * 1000) / WEBRTC_RATE;
   }
 
+  /** `closed` from `close()` on (the native connection closes once its channel has). */
   get connectionState(): RTCPeerConnectionState {
-    return this.pc.connectionState;
+    return this.closed ? 'closed' : this.pc.connectionState;
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Closes the connection; resolves once the native connection is closed (after its channel has
+   * closed, so the two are never freed at once: see `closePeerConnection`).
+   */
+  close(): Promise<void> {
+    if (this.closed) return this.released;
     this.closed = true;
     this.grace.cancel();
     this.stopPacer();
     this.clearAudio();
     for (const sink of this.sinks.splice(0)) sink.stop();
-    this.channel?.close();
     this.track.stop();
-    this.pc.close();
+    this.released = closePeerConnection(this.pc, this.channel ? [this.channel] : []);
     this.audioHandlers.clear();
     this.messageHandlers.clear();
     this.signallingHandlers.clear();
@@ -324,6 +334,7 @@ export class SmallWebRtcPeer {
     this.openHandlers.clear();
     for (const handler of [...this.leftHandlers]) handler();
     this.leftHandlers.clear();
+    return this.released;
   }
 
   private end(reason: PeerEndReason): void {
