@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { startTestServer, until } from '../../test/e2e/helpers.ts';
 import { joinParam, joinWithPeer as joinPeer, openSignal } from '../../test/e2e/livekit-signal.ts';
 import type { EventMap } from '../bus/events.ts';
+import { closePeerConnection } from '../transports/close-peer-connection.ts';
 import { mintLiveKitToken } from '../transports/livekit/access-token.ts';
 import { type LiveKitRoutes, registerLiveKitRoutes } from './livekit-routes.ts';
 import type { RunningServer } from './server.ts';
@@ -342,9 +343,9 @@ describe('LiveKit routes', () => {
           errors.push({ code: p.error.code, message: p.error.message }),
         );
       const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
-      cleanups.push(() => pc.close());
       pc.addTransceiver('audio', { direction: 'sendrecv' });
-      pc.createDataChannel('_reliable');
+      const reliable = pc.createDataChannel('_reliable');
+      cleanups.push(() => closePeerConnection(pc, [reliable]));
       const offer = await pc.createOffer();
       const crash = offer.sdp!.replace(/^m=application /m, 'm=applicatiox ');
       expect(crash).not.toBe(offer.sdp);

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import * as proto from '@livekit/protocol';
 import wrtc from '@roamhq/wrtc';
 import WebSocket from 'ws';
+import { closePeerConnection } from '../../src/transports/close-peer-connection.ts';
 import { until } from './helpers.ts';
 
 /** The `join_request` query parameter: a `WrappedJoinRequest`, gzip-compressed unless told not to. */
@@ -77,7 +78,7 @@ export async function joinWithPeer(origin: string, accessToken: string): Promise
     ),
   });
   if (typeof signal === 'number') {
-    pc.close();
+    await closePeerConnection(pc, [reliable]);
     throw new Error(`join refused: ${signal}`);
   }
   pc.onicecandidate = (e) => {
@@ -146,8 +147,8 @@ export async function joinWithPeer(origin: string, accessToken: string): Promise
         }),
       ),
     close: () => {
-      reliable.close();
-      pc.close();
+      // The channel, then the peer once the channel has closed (both at once can crash wrtc).
+      void closePeerConnection(pc, [reliable]);
       signal.ws.close();
     },
   };

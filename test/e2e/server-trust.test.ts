@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/logger.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { registerWebRtcRoutes, type WebRtcRoutes } from '../../src/server/webrtc-routes.ts';
+import { closePeerConnection } from '../../src/transports/close-peer-connection.ts';
 import { startTestServer, withoutGreeting } from './helpers.ts';
 
 const TOKEN = 'long-lived-server-token';
@@ -33,9 +34,9 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
 async function wrtcOffer(): Promise<string> {
   const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
   pc.addTransceiver('audio', { direction: 'sendrecv' });
-  pc.createDataChannel('chat');
+  const chat = pc.createDataChannel('chat');
   const sdp = (await pc.createOffer()).sdp ?? '';
-  pc.close();
+  await closePeerConnection(pc, [chat]);
   return sdp;
 }
 

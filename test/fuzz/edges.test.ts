@@ -13,6 +13,7 @@ import { parseClientMessage as parseNative } from '../../src/surfaces/native-pro
 import { parseClientMessage as parseRtvi, RtviProtocolError } from '../../src/surfaces/rtvi/messages.ts';
 import { parseDeclarativeTools } from '../../src/tools/declarative/build.ts';
 import { expandUrlTemplate, parseUrlTemplate } from '../../src/tools/declarative/url-template.ts';
+import { closePeerConnection } from '../../src/transports/close-peer-connection.ts';
 import { decodeFrame, encodeFrame } from '../../src/transports/pipecat-websocket/frames.ts';
 import { assertSafeOfferSdp, SdpRefusedError } from '../../src/transports/small-webrtc/sdp-guard.ts';
 
@@ -171,9 +172,9 @@ describe('fuzz: SDP offers', () => {
     const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
     pc.addTransceiver('audio', { direction: 'sendrecv' });
     pc.addTransceiver('video', { direction: 'sendrecv' });
-    pc.createDataChannel('chat');
+    const chat = pc.createDataChannel('chat');
     offer = (await pc.createOffer()).sdp ?? '';
-    pc.close();
+    await closePeerConnection(pc, [chat]);
   });
 
   it('mutated offers are accepted only when every m-line is one the transport uses', () => {

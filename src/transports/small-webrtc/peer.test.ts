@@ -6,6 +6,7 @@
 import wrtc from '@roamhq/wrtc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { peak, tone, until } from '../../testing/signals.ts';
+import { closePeerConnection } from '../close-peer-connection.ts';
 import { type PipecatIceCandidate, SmallWebRtcPeer } from './peer.ts';
 
 describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
@@ -15,11 +16,12 @@ describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
   const clientTrack = clientSource.createTrack();
   let clientTimer: ReturnType<typeof setInterval> | undefined;
 
-  afterAll(() => {
+  let clientChat: RTCDataChannel | undefined;
+
+  afterAll(async () => {
     if (clientTimer) clearInterval(clientTimer);
-    server.close();
     clientTrack.stop();
-    client.close();
+    await Promise.all([server.close(), closePeerConnection(client, clientChat ? [clientChat] : [])]);
   });
 
   it('answers an offer without candidates, takes trickled candidates, connects, carries audio and chat', async () => {
@@ -27,6 +29,7 @@ describe('SmallWebRtcPeer (loopback, two wrtc peers)', () => {
     await audio.sender.replaceTrack(clientTrack);
     client.addTransceiver('video', { direction: 'sendrecv' });
     const chat = client.createDataChannel('chat', { ordered: true });
+    clientChat = chat;
     const trickled: PipecatIceCandidate[] = [];
     client.onicecandidate = (e: { candidate: RTCIceCandidate | null }) => {
       if (e.candidate) {

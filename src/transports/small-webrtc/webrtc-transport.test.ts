@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../logger.ts';
 import type { RtviTransportCloseReason } from '../../server/rtvi-transport.ts';
 import { peak, tone, until } from '../../testing/signals.ts';
+import { closePeerConnection } from '../close-peer-connection.ts';
 import { SmallWebRtcPeer } from './peer.ts';
 import { SmallWebRtcTransport } from './webrtc-transport.ts';
 
@@ -18,12 +19,12 @@ interface FakeClient {
   received: Array<Record<string, unknown>>;
   botAudio: Int16Array[];
   startMic(): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
-const cleanups: Array<() => void> = [];
-afterAll(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
 
 /**
@@ -51,7 +52,7 @@ async function connectClient(
     const message = JSON.parse(e.data as string);
     received.push(message);
     if (message.type === 'signalling' && message.message?.type === 'peerLeft' && !options.stays)
-      setImmediate(() => client?.close());
+      setImmediate(() => void client?.close());
   };
   const botAudio: Int16Array[] = [];
   const sinks: Array<{ stop(): void }> = [];
@@ -94,7 +95,7 @@ async function connectClient(
       mic = undefined;
       for (const sink of sinks.splice(0)) sink.stop();
       track.stop();
-      pc.close();
+      return closePeerConnection(pc, [chat]);
     },
   };
   const connected = client;
