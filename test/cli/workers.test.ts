@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wrtc from '@roamhq/wrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closePeerConnection } from '../../src/transports/close-peer-connection.ts';
 import { type FakeOpenAiChat, startFakeOpenAiChat } from '../e2e/fake-openai-chat.ts';
 import { connectRaw, type RawClient, serverMessages, until } from '../e2e/helpers.ts';
 import { BIN, cleanEnv, launch, type Running } from './run.ts';
@@ -50,7 +51,7 @@ describe('colloquy start --workers 2', () => {
   let run: Running;
   let url: string;
   const clients: RawClient[] = [];
-  const peers: RTCPeerConnection[] = [];
+  const peers: Array<{ pc: RTCPeerConnection; chat: RTCDataChannel }> = [];
 
   beforeAll(async () => {
     llm = await startFakeOpenAiChat((r) => {
@@ -82,7 +83,7 @@ describe('colloquy start --workers 2', () => {
 
   afterAll(async () => {
     for (const c of clients) c.ws.terminate();
-    for (const pc of peers) pc.close();
+    await Promise.all(peers.map(({ pc, chat }) => closePeerConnection(pc, [chat])));
     if (run && run.child.exitCode === null) {
       const pids = await workersOf(run.child.pid!);
       run.child.kill('SIGKILL');
@@ -152,9 +153,8 @@ describe('colloquy start --workers 2', () => {
         webrtcRequestParams: { endpoint: string; requestData: Record<string, unknown> };
       };
       const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
-      peers.push(pc);
       pc.addTransceiver('audio', { direction: 'sendrecv' });
-      pc.createDataChannel('chat', { ordered: true });
+      peers.push({ pc, chat: pc.createDataChannel('chat', { ordered: true }) });
       const candidates: unknown[] = [];
       pc.onicecandidate = (e) => {
         if (e.candidate)
@@ -185,7 +185,7 @@ describe('colloquy start --workers 2', () => {
       });
       expect(patched.status).toBe(200);
     }
-    for (const pc of peers.splice(0)) pc.close();
+    await Promise.all(peers.splice(0).map(({ pc, chat }) => closePeerConnection(pc, [chat])));
   }, 120_000);
 
   it('a worker killed with SIGKILL is restarted: its sessions end, the other worker’s go on', async () => {
