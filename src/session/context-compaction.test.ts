@@ -8,7 +8,7 @@ import { recordSession } from '../store/store-recorder.ts';
 import { StoreWriter } from '../store/store-writer.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { EventRecorder } from '../testing/recorder.ts';
-import { cutPoint, SUMMARY_PREFIX } from './context-compaction.ts';
+import { cutPoint, DEFAULT_COMPACTION_PROMPT, SUMMARY_PREFIX } from './context-compaction.ts';
 import { VoiceSession } from './voice-session.ts';
 
 const call = (id: string): ModelMessage => ({
@@ -95,6 +95,11 @@ describe('context compaction', () => {
     expect(after[1]?.role).toBe('user');
     expect(pairsIntact(after)).toBe(true);
     // The summariser saw the removed turns, with the tool traffic.
+    // With no prompt configured, the summariser is told what to do by the default one.
+    expect(summariser.doGenerateCalls[0]?.prompt[0]).toEqual({
+      role: 'system',
+      content: DEFAULT_COMPACTION_PROMPT,
+    });
     const prompt = JSON.stringify(summariser.doGenerateCalls[0]?.prompt);
     expect(prompt).toContain('Where is my booking number 0, please?');
     expect(prompt).toContain('room');

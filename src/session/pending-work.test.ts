@@ -166,3 +166,20 @@ describe('reportWhenStarted', () => {
     await session.close();
   });
 });
+
+describe('the notes a restored agent is given of the work lost with the server', () => {
+  it('a subagent: the questions it waited on, each quoted, joined with "and"; none named when it waited on none', () => {
+    expect(interruptedSubagentNote('desk', ['Which day?', 'How many people?'])).toBe(
+      '[Subagent "desk" did not finish: the server restarted while it worked, waiting for the user\'s answer to "Which day?" and "How many people?". Its work is lost. Tell the user, and offer to start it again.]',
+    );
+    expect(interruptedSubagentNote('desk', [])).toBe(
+      '[Subagent "desk" did not finish: the server restarted while it worked. Its work is lost. Tell the user, and offer to start it again.]',
+    );
+  });
+
+  it('a background tool: its name and call id', () => {
+    expect(interruptedToolNote('book_table', 'call_7')).toBe(
+      '[Background tool "book_table" (call_7) did not finish: the server restarted while it ran, and its result is lost. Tell the user, and offer to run it again.]',
+    );
+  });
+});

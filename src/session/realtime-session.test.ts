@@ -180,7 +180,10 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     const result = await session.sendText('launch');
     expect(result).toMatchObject({ text: 'I cannot do that.', interrupted: false });
     expect(rec.first('tool.result')).toMatchObject({ status: 'error', name: 'launch_rockets' });
-    expect(rec.payloads('error').map((e) => [e.error.code, e.severity])).toEqual([['unknown_tool', 'warn']]);
+    // Named after the tool, as a cascade session's tool warnings are (`tool:<name>`).
+    expect(rec.payloads('error').map((e) => [e.error.code, e.severity, e.component])).toEqual([
+      ['unknown_tool', 'warn', 'tool:launch_rockets'],
+    ]);
     const output = server
       .messages('conversation.item.create')
       .find((m) => (m.item as { type: string }).type === 'function_call_output');

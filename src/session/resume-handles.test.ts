@@ -35,6 +35,19 @@ describe('ResumeHandles', () => {
     expect(() => handles.redeem('later')).toThrow(expired); // and again: it is remembered as expired
   });
 
+  it('spent handles are remembered up to maxHandles, the oldest forgotten first (the memory is bounded)', () => {
+    const handles = new ResumeHandles(2, () => 1000);
+    // Issued and used one after another: three spent, two remembered.
+    const used = ['s1', 's2', 's3'].map((s) => {
+      const { handle } = handles.issue(s, 'ana', 500);
+      handles.redeem(handle);
+      return handle;
+    });
+    expect(() => handles.redeem(used[0]!)).toThrow(expect.objectContaining({ code: 'resume_unknown' }));
+    expect(() => handles.redeem(used[1]!)).toThrow(expect.objectContaining({ code: 'resume_used' }));
+    expect(() => handles.redeem(used[2]!)).toThrow(expect.objectContaining({ code: 'resume_used' }));
+  });
+
   it('each refusal answers with its HTTP status', () => {
     const statuses = Object.fromEntries(
       (['resume_unknown', 'resume_used', 'resume_expired', 'resume_gone', 'resume_foreign'] as const).map(
