@@ -26,7 +26,7 @@ export function cpuMs(): number {
 const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
 
 /** CPU ms of the event-loop thread (the process's main thread), or NaN where /proc is missing. */
-function threadCpuMs(): number {
+export function threadCpuMs(): number {
   try {
     return Number(readFileSync(SCHEDSTAT, 'latin1').split(' ', 1)[0]) / 1e6;
   } catch {

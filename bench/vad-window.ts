@@ -8,13 +8,18 @@
  *   node --import ./bench/loader/register.mjs bench/vad-window.ts [streams] [rounds] [windowMs]
  */
 import { loadavg } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { SILERO_FRAME_SAMPLES, SileroVad } from '../src/providers/local/silero-vad.ts';
+import { threadCpuMs } from './cpu-batches.ts';
 import { round, sleep, summarize } from './stats.ts';
 
 export interface VadWindowRow {
   windowMs: number;
   cpuUsPerFrame: number;
+  /** CPU of the event-loop thread alone per frame (Linux; NaN elsewhere). */
+  mainThreadUsPerFrame: number;
+  /** Event-loop delay p99 during the measurement (ms, 10 ms resolution subtracted). */
+  loopLagP99Ms: number;
   framesPerRun: number;
   /** Frame handed over → its score back (ms): what the window adds to a VAD decision. */
   scoreLatencyMs: { p50: number; p99: number };
@@ -25,7 +30,11 @@ export interface VadWindowRow {
 
 const FRAME_MS = 32;
 
-async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omit<VadWindowRow, 'windowMs'>> {
+export async function measure(
+  vad: SileroVad,
+  streams: number,
+  ms: number,
+): Promise<Omit<VadWindowRow, 'windowMs'>> {
   const frame = new Int16Array(SILERO_FRAME_SAMPLES);
   for (let i = 0; i < frame.length; i++) frame[i] = Math.round(3000 * Math.sin(i * 0.07));
   const latencies: number[] = [];
@@ -55,9 +64,14 @@ async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omi
     }
   });
   obs.observe({ entryTypes: ['gc'] });
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  const t0 = threadCpuMs();
   const c0 = process.cpuUsage();
   await sleep(ms);
   const c = process.cpuUsage(c0);
+  const threadMs = threadCpuMs() - t0;
+  eld.disable();
   const s1 = vad.stats;
   for (const e of obs.takeRecords()) {
     gcCount++;
@@ -70,6 +84,8 @@ async function measure(vad: SileroVad, streams: number, ms: number): Promise<Omi
   const lat = summarize(latencies);
   return {
     cpuUsPerFrame: round((c.user + c.system) / Math.max(1, frames), 1),
+    mainThreadUsPerFrame: round((threadMs * 1000) / Math.max(1, frames), 1),
+    loopLagP99Ms: round(Math.max(0, eld.percentile(99) / 1e6 - 10), 2),
     framesPerRun: round(frames / Math.max(1, s1.runs - s0.runs), 2),
     scoreLatencyMs: { p50: lat.p50, p99: lat.p99 },
     gc: {
