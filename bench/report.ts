@@ -145,6 +145,8 @@ export function printReport(r: BenchReport): void {
         'load',
         'overhead p50',
         'p99',
+        'net wait p50',
+        'p99',
         'pushAudio µs',
         'GC ms (n, max)',
       ],
@@ -164,6 +166,8 @@ export function printReport(r: BenchReport): void {
           c.loadavg1m,
           c.frameworkOverheadMs.p50,
           c.frameworkOverheadMs.p99,
+          c.netFromSpeechEndMs?.p50 ?? '–',
+          c.netFromSpeechEndMs?.p99 ?? '–',
           c.pushAudioUs.mean,
           `${c.gc.pauseMs} (${c.gc.count}, ${c.gc.maxMs})`,
         ]),
@@ -184,12 +188,14 @@ export function printReport(r: BenchReport): void {
           `≤ ${r.targets.overheadP99Ms}`,
           '',
           '',
+          '',
+          '',
         ],
       ],
     ),
   );
   out.push(
-    '   Loop lag: this process; "idle proc": an idle Node process measured meanwhile (the machine\'s own noise); load: 1-min load average. Overhead: as in table 1, for the turns of the window.',
+    '   Loop lag: this process; "idle proc": an idle Node process measured meanwhile (the machine\'s own noise); load: 1-min load average. Overhead: as in table 1, for the turns of the window. Net wait: end of speech (last speech frame pushed) → first bot frame minus the nominal 380 ms, what the user waits whatever the split (exact for the energy tone; Silero\'s sentence shifts it by a constant).',
   );
   out.push(
     '   CPU is the whole process (all threads: pipeline, stand-in providers, the load generator itself, ONNX runtime); sessions/core = 1 / (% core per session). Memory: heap / RSS growth after a full GC with the sessions alive, divided by their number (noisy at 1 session).',
