@@ -8,7 +8,7 @@
  * microphone: silence by default, speech frames when told to `say` something.
  */
 import { silentLogger } from '../src/logger.ts';
-import type { VadModel } from '../src/providers/types.ts';
+import type { VadModel, VadStream } from '../src/providers/types.ts';
 import { VoiceSession } from '../src/session/voice-session.ts';
 import { MockStt } from '../src/testing/mock-stt.ts';
 import { MockTts } from '../src/testing/mock-tts.ts';
@@ -55,7 +55,10 @@ export interface TurnMarks {
   turnId: string;
   /** Push time of the last speech frame (the user's speech ended then, in capture time). */
   speechEndAt?: number;
-  /** Push time of the frame after which `user.speech.stop` was published. */
+  /**
+   * Push time of the frame that decided `user.speech.stop` (the input frame that completed the VAD
+   * frame scored last when it was published: frames queued behind a slow VAD count from their push).
+   */
   stopFramePushAt?: number;
   stopAt?: number;
   sttAudioEndAt?: number;
@@ -113,8 +116,12 @@ export class BenchSession {
   private current: TurnMarks | undefined;
   private user: UserMarks = {};
   private waiters: Array<{ event: 'end' | 'speaking'; resolve: (t: TurnMarks) => void }> = [];
+  /** VAD frames handed to the model so far (the session's VAD is wrapped to count them). */
+  private vadFrames = 0;
+  private readonly vadFrameSamples: number;
 
   constructor(o: BenchSessionOptions) {
+    this.vadFrameSamples = o.vad.frameSamples;
     const stt = new TimedStt(
       new MockStt({ fallback: { text: 'hello there' }, delayMs: o.latencies.sttMs }),
       (at) => {
@@ -154,7 +161,7 @@ export class BenchSession {
       model,
       logger: silentLogger,
       audio: {
-        vad: o.vad,
+        vad: this.countFrames(o.vad),
         stt,
         tts,
         inputSampleRate: INPUT_RATE,
@@ -176,12 +183,12 @@ export class BenchSession {
       const t = this.current;
       if (t?.firstFrameAt !== undefined && t.outcome === undefined && t.detectAt === undefined) {
         t.detectAt = at;
-        t.detectFramePushAt = this.mic.lastPushAt;
+        t.detectFramePushAt = this.decidingFramePushAt();
       }
     });
     bus.subscribe('user.speech.stop', () => {
       this.user.stopAt = now();
-      this.user.stopFramePushAt = this.mic.lastPushAt;
+      this.user.stopFramePushAt = this.decidingFramePushAt();
       this.user.speechEndAt = this.mic.speechEndAt;
     });
     // A spoken turn starts at the user's speech start; its user marks (speech stop, transcript)
@@ -226,6 +233,38 @@ export class BenchSession {
     });
     bus.subscribe('turn.end', ({ turnId }) => this.finish(turnId, 'end'));
     bus.subscribe('turn.interrupted', ({ turnId }) => this.finish(turnId, 'interrupted'));
+  }
+
+  /** The session's VAD, its streams counting the frames they are given (nothing else changes). */
+  private countFrames(vad: VadModel): VadModel {
+    const self = this;
+    return {
+      specificationVersion: vad.specificationVersion,
+      provider: vad.provider,
+      modelId: vad.modelId,
+      sampleRate: vad.sampleRate,
+      frameSamples: vad.frameSamples,
+      createStream(): VadStream {
+        const stream = vad.createStream();
+        return {
+          process(frame) {
+            self.vadFrames++;
+            return stream.process(frame);
+          },
+          reset: () => stream.reset(),
+          close: () => stream.close(),
+        };
+      },
+    };
+  }
+
+  /**
+   * Push time of the input frame that completed the VAD frame scored last: transitions are
+   * published right after the score of the frame that caused them, one frame at a time.
+   */
+  private decidingFramePushAt(): number {
+    const endSample = this.vadFrames * this.vadFrameSamples;
+    return this.mic.pushTimeOf(Math.max(0, Math.ceil(endSample / FRAME_SAMPLES) - 1));
   }
 
   /** Resolves at the next `bot.speaking.start`. */
@@ -287,11 +326,19 @@ export class Mic {
   private dueAt = 0;
   private running = false;
   private onSaid: (() => void) | undefined;
+  /** Push time of each frame by its index since the start (a ring: the last 16,384, 5.5 min). */
+  private readonly pushTimes = new Float64Array(1 << 14);
+  private frameIndex = 0;
   /** Frames pushed and time spent inside `pushAudio` (the synchronous part of the per-frame path). */
   pushes = 0;
   pushMs = 0;
 
   constructor(private readonly session: VoiceSession) {}
+
+  /** Push time of the `index`-th frame since the start (16 kHz input: frames are VAD input frames). */
+  pushTimeOf(index: number): number {
+    return this.pushTimes[index & (this.pushTimes.length - 1)]!;
+  }
 
   /** Starts ticking after `phaseMs` (stagger many mics across the 20 ms period). */
   start(phaseMs = 0): void {
@@ -328,6 +375,7 @@ export class Mic {
       return;
     }
     const pushed = now();
+    this.pushTimes[this.frameIndex++ & (this.pushTimes.length - 1)] = pushed;
     this.pushes++;
     this.pushMs += pushed - started;
     this.lastPushAt = pushed;
