@@ -395,6 +395,25 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     expect(replay.turns.map((t) => `${t.role}: ${t.parts[0]!.text}`)).toEqual(['user: first', 'model: One.']);
   });
 
+  it('a reconnect refused at connect (HTTP 503) keeps the handle: the next attempt resumes with it', async () => {
+    const { server, model } = await gemini({ replies: [{ text: 'One.', audioMs: 200 }] });
+    const { session, rec } = harness(model);
+    await session.start();
+    // The handle follows turnComplete on the wire, ahead of the 200 ms the answer takes to play.
+    await session.sendText('first');
+    const authorize = (server as unknown as { authorize: (req: unknown) => number }).authorize.bind(server);
+    let refusals = 1;
+    (server as unknown as { authorize: (req: unknown) => number }).authorize = (req) =>
+      refusals-- > 0 ? 503 : authorize(req);
+    server.closeConnections(1011, 'internal');
+    expect(await rec.waitFor('session.resume')).toMatchObject({ handle: 'handle-1-1' });
+    expect(server.rejected).toBe(1);
+    expect((server.setups.at(-1)!.sessionResumption as { handle: string }).handle).toBe('handle-1-1');
+    // A failed connect is not a refused resumption: no realtime_resume_rejected.
+    expect(rec.payloads('error').map((e) => e.error.code)).not.toContain('realtime_resume_rejected');
+    expect(rec.payloads('error').map((e) => e.error.code)).toContain('realtime_unavailable');
+  });
+
   it('the model interrupted by the user: playout stops at once, the turn is interrupted', async () => {
     const { model } = await gemini({
       speed: 2,
