@@ -414,6 +414,31 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     expect(rec.payloads('error').map((e) => e.error.code)).toContain('realtime_unavailable');
   });
 
+  it('after a goAway the session reconnects once: the goAway deadline that comes after the reconnect does nothing', async () => {
+    // A: idle at its goAway, so it reconnects at once; its deadline (500 ms later) then finds it done.
+    const a = await gemini();
+    const first = harness(a.model);
+    await first.session.start();
+    a.server.goAway(2500);
+    await first.rec.waitFor(
+      'session.stateChange',
+      (p) => p.fromState === 'reconnecting' && p.toState === 'active',
+    );
+    // B: answering at its goAway, so it waits for its deadline, set after A's with the same delay:
+    // Node runs it after A's, so once B reconnects A's deadline has come and gone.
+    const b = await gemini({ replies: [{ text: 'A long answer.', audioMs: 5000 }], speed: 1 });
+    const second = harness(b.model);
+    await second.session.start();
+    void second.session.sendText('tell me').catch(() => undefined);
+    await second.rec.waitFor('llm.start');
+    b.server.goAway(2500);
+    await second.rec.waitFor('session.stateChange', (p) => p.toState === 'reconnecting', 3000);
+    expect(
+      first.rec.payloads('session.stateChange').filter((p) => p.toState === 'reconnecting'),
+    ).toHaveLength(1);
+    expect(a.server.connectionCount).toBe(2);
+  });
+
   it('the model interrupted by the user: playout stops at once, the turn is interrupted', async () => {
     const { model } = await gemini({
       speed: 2,
