@@ -73,6 +73,12 @@ describe('SpeechOutput, encoded pass-through mode', () => {
       'speech.complete',
     ]);
     expect(types.indexOf('speech.complete')).toBeGreaterThan(types.lastIndexOf('speech.chunk'));
+    // The bot starts speaking once, with its first chunk, and stops once.
+    expect(types.filter((t) => t.startsWith('bot.speaking'))).toEqual([
+      'bot.speaking.start',
+      'bot.speaking.stop',
+    ]);
+    expect(types.indexOf('bot.speaking.start')).toBeLessThan(types.indexOf('speech.chunk'));
     expect(outcome).toMatchObject({
       interrupted: false,
       heardText: 'Slow first sentence. Fast second one. Fast third one.',

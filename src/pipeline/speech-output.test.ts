@@ -229,6 +229,27 @@ describe('SpeechOutput', () => {
     ]);
   });
 
+  it('a timer exactly one frame late keeps the schedule (the frame owed is written at once); more than one restarts it', async () => {
+    const run = async (lateMs: number) => {
+      const lateClock: Clock = { ...fakeClock, setTimeout: (fn, ms) => setTimeout(fn, ms + lateMs) };
+      const { output, sink } = setup(() => ({ firstByteMs: 50, pieces: 1 }), { clock: lateClock });
+      const writtenAt: number[] = [];
+      const write = sink.write.bind(sink);
+      sink.write = (frame, info) => {
+        writtenAt.push(Date.now());
+        write(frame, info);
+      };
+      const start = Date.now();
+      output.speak('t1', 'x'.repeat(5) + '.', new AbortController().signal); // 6 frames
+      await vi.advanceTimersByTimeAsync(2000);
+      return writtenAt.map((t) => t - start);
+    };
+    // 20 ms late: frame 1, due at 70, comes at 90 with frame 2 (due at 90), and so on, two at a time.
+    expect(await run(20)).toEqual([50, 90, 90, 130, 130, 170]);
+    // 21 ms late: more than a frame, so each late frame starts the schedule again (no burst).
+    expect(await run(21)).toEqual([50, 91, 132, 173, 214, 255]);
+  });
+
   it('resamples TTS audio to the output rate and pads the final frame', async () => {
     const { output, sink, of } = setup(() => ({ pieces: 3 }), {}, 16000);
     await Promise.all([
@@ -436,6 +457,19 @@ describe('SpeechOutput', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(of('speech.chunk.error')).toEqual([]);
     expect((await done).interrupted).toBe(false);
+  });
+
+  it('audio that arrives while playout is paused waits for resume', async () => {
+    const { output, sink, of } = setup(() => ({ firstByteMs: 50, pieces: 2 }));
+    const done = output.speak('t1', 'x'.repeat(9) + '.', new AbortController().signal); // 10 frames
+    output.pause();
+    await vi.advanceTimersByTimeAsync(1000); // both pieces of audio came meanwhile
+    expect(sink.frames).toHaveLength(0);
+    expect(of('bot.speaking.start')).toEqual([]);
+    output.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    await done;
+    expect(sink.frames).toHaveLength(10);
   });
 
   it('pause holds playout and resume continues where it stopped', async () => {

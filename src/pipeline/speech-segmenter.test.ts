@@ -115,6 +115,17 @@ describe('SpeechSegmenter', () => {
     ]);
   });
 
+  it('a sentence longer than maxChunkSize that arrives in one delta is split the same way', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 10, maxChunkSize: 40 });
+    const text = 'We could meet on Monday; or perhaps on Tuesday after the long meeting ends. Thanks';
+    expect(seg.push(text)).toEqual([
+      'We could meet on Monday;',
+      'or perhaps on Tuesday after the long',
+      'meeting ends.',
+    ]);
+    expect(seg.flush()).toEqual(['Thanks']);
+  });
+
   it('each clause mark is a split point: , ; : and the dashes', () => {
     for (const mark of [',', ';', ':', '\u2014', '\u2013', '-']) {
       const seg = new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 30 });
