@@ -252,6 +252,46 @@ describe('UserAudioInput', () => {
     expect(turns.map((t) => t.text)).toEqual(['hello there']);
   });
 
+  it('a VAD that stalls on the deciding frame: the audio queued behind it is scored before the turn can end', async () => {
+    // Scores take 5 ms, but the frame that decides the speech-stop (ending at 1000 ms) takes 600 ms:
+    // the user's next words (from 1100 ms) wait in the queue meanwhile. Counting the silence from
+    // that frame's arrival must not end the turn before those words are scored.
+    const base = amplitudeVad();
+    let n = 0;
+    const stalling = {
+      ...base,
+      specificationVersion: base.specificationVersion,
+      sampleRate: base.sampleRate,
+      frameSamples: base.frameSamples,
+      createStream: () => {
+        const stream = base.createStream();
+        return {
+          process: (frame: Int16Array) => {
+            const p = stream.process(frame) as number;
+            const ms = ++n === 50 ? 600 : 5;
+            return new Promise<number>((resolve) => setTimeout(() => resolve(p), ms));
+          },
+          reset: () => stream.reset(),
+          close: () => stream.close(),
+        };
+      },
+    };
+    const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
+    const { input, turns } = setup(stt, { vad: stalling, endpointing: { endpointingMs: 500 } });
+    for (const f of frames([
+      [100, 0],
+      [600, 1000],
+      [400, 0],
+      [500, 1000],
+      [1000, 0],
+    ])) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(f, 16000);
+    }
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(turns.map((t) => t.text)).toEqual(['book a table for two']);
+  });
+
   it('consults the end-of-turn detector and waits up to maxEndpointingMs', async () => {
     const stt = new ScriptedStt([{ final: 'I want to' }]);
     const seen: string[] = [];
