@@ -52,6 +52,27 @@ describe('audio received ahead of playout is bounded (unit: the turns on a real 
     u.close();
   });
 
+  it('Gemini: the answer to a tool result, in the same response as a preamble that was cut, is heard and kept', async () => {
+    // Gemini answers a tool result within the response that asked for the tool (no new response
+    // starts), and cancel does not stop it: the answer is new speech, not the rest of the preamble.
+    const u = unit(400);
+    u.send({ type: 'response-started', responseId: 'r1' });
+    u.send(u.audio('i1', 300), u.said('Let me check. '));
+    u.send(u.audio('i1', 200), u.said('One moment.')); // 280 + 200 > 400: cut
+    expect(u.warnings()).toHaveLength(1);
+    u.send({ type: 'tool-call', callId: 'c1', name: 'lookup', argumentsJson: '{}' });
+    await new Promise((r) => setImmediate(r)); // the tool result is delivered
+    u.send(u.audio('i2', 100), u.said('Nine.'));
+    u.send({ type: 'response-done', status: 'completed', responseId: 'r1' });
+    await u.playOut();
+    expect(u.frames()).toBe(20); // 300 ms of the preamble, then 100 ms of the answer
+    expect(u.rec.payloads('bot.tts.text').map((p) => p.text)).toEqual(['Let me check. ', 'Nine.']);
+    expect(u.conversation.all.filter((m) => m.role === 'assistant').map((m) => m.content)).toEqual([
+      'Let me check. Nine.',
+    ]);
+    u.close();
+  });
+
   it('audio that brings the backlog exactly to the bound is kept', async () => {
     const u = unit(580);
     u.send({ type: 'response-started', responseId: 'r1' });

@@ -453,9 +453,12 @@ export class RealtimeTurns {
     turn.toolsPending++;
     void this.h.runTool(turn.id, callId, name, argumentsJson, turn.controller.signal).then((delivered) => {
       turn.toolsPending--;
-      // A delivered result makes the model answer (a new response of this turn); otherwise end here.
-      if (delivered) turn.awaitingAnswer = true;
-      else this.maybeEnd(turn);
+      // A delivered result makes the model answer (a new response of this turn, or, on Gemini, more
+      // of the same one: an answer heard afresh even if the speech before it was cut); otherwise end here.
+      if (delivered) {
+        turn.awaitingAnswer = true;
+        turn.dropping = false;
+      } else this.maybeEnd(turn);
     });
   }
 
