@@ -457,7 +457,10 @@ export function registerLiveKitRoutes(
     room: (name) => rooms.get(name)?.room,
     session: (name) => rooms.get(name)?.session,
     async closeAll(reason = 'server_shutdown') {
-      await Promise.allSettled([...rooms.values()].map((r) => r.session.close(reason)));
+      const open = [...rooms.values()];
+      await Promise.allSettled(open.map((r) => r.session.close(reason)));
+      // Each native connection closes after its channels (see closePeerConnection): wait for it.
+      await Promise.allSettled(open.map((r) => r.room.released()));
       for (const ws of wss.clients) ws.terminate();
       wss.close();
     },

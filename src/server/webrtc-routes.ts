@@ -333,7 +333,10 @@ export function registerWebRtcRoutes(app: AnyHono, deps: WebRtcRoutesDeps): WebR
     session: (pcId) => sessions.get(pcId),
     async closeAll(reason = 'server_shutdown') {
       await Promise.allSettled([...sessions.values()].map((s) => s.close(reason)));
-      for (const transport of [...peers.values()]) transport.close();
+      const open = [...peers.values()];
+      for (const transport of open) transport.close();
+      // Each native connection closes after its channels (see closePeerConnection): wait for it.
+      await Promise.allSettled(open.map((transport) => transport.released));
     },
   };
 }

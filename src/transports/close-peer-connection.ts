@@ -36,10 +36,10 @@ export function closePeerConnection(
     const state = channel.readyState;
     if (state === 'closed') continue;
     closing.push(new Promise<void>((resolve) => channel.addEventListener('close', () => resolve())));
-    if (state !== 'closing') channel.close();
+    if (state !== 'closing') quietly(() => channel.close());
   }
   if (closing.length === 0) {
-    pc.close();
+    quietly(() => pc.close());
     return Promise.resolve();
   }
   return new Promise<void>((resolve) => {
@@ -48,10 +48,19 @@ export function closePeerConnection(
       if (done) return;
       done = true;
       clearTimeout(timer);
-      pc.close();
+      quietly(() => pc.close());
       resolve();
     };
     const timer = setTimeout(finish, timeoutMs);
     void Promise.all(closing).then(finish);
   });
+}
+
+/** A close that throws (a native object already gone) must not stop the rest, nor escape a timer. */
+function quietly(close: () => void): void {
+  try {
+    close();
+  } catch {
+    // closed already: nothing left to close
+  }
 }

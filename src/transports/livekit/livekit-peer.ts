@@ -14,6 +14,7 @@ import { parseJsonWithLimits } from '../../json-limits.ts';
 import { requireOptional } from '../../optional-dependency.ts';
 import { closePeerConnection } from '../close-peer-connection.ts';
 import { attachPcmSink, PacedAudioOutput, type PcmSinkLike } from '../small-webrtc/paced-audio.ts';
+import { MAX_CHANNELS } from '../small-webrtc/peer.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from '../small-webrtc/sdp-guard.ts';
 
 type Wrtc = typeof import('@roamhq/wrtc');
@@ -62,6 +63,8 @@ export class LiveKitPeer {
   private closed = false;
   /** Resolves when the native connection is closed (`close()`). */
   private released: Promise<void> = Promise.resolve();
+  /** Every data channel the client opened that is not closed yet (`channels` has the latest by label). */
+  private readonly open = new Set<RTCDataChannel>();
   /** Offers are answered one at a time, in order. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -92,6 +95,15 @@ export class LiveKitPeer {
     };
     this.pc.ondatachannel = (event) => {
       const channel = event.channel;
+      // Every channel the client opens is closed before the connection (see closePeerConnection):
+      // at most MAX_CHANNELS at a time, none once closing; one by the same label replaces it.
+      if (this.closed || this.open.size >= MAX_CHANNELS) {
+        channel.close();
+        return;
+      }
+      this.open.add(channel);
+      channel.addEventListener('close', () => this.open.delete(channel));
+      this.channels.get(channel.label)?.close();
       channel.binaryType = 'arraybuffer';
       this.channels.set(channel.label, channel);
       channel.onmessage = (message) => {
@@ -231,7 +243,8 @@ export class LiveKitPeer {
     this.closed = true;
     this.output.close();
     for (const sink of this.sinks.splice(0)) sink.stop();
-    const channels = [...this.channels.values()];
+    const channels = [...this.open];
+    this.open.clear();
     this.channels.clear();
     this.track.stop();
     this.released = closePeerConnection(this.pc, channels);

@@ -59,6 +59,8 @@ export class LiveKitRoom implements LiveKitRoomLink {
   private state: RoomState = 'connecting';
   private readonly signal: SignalChannel;
   private peer: LiveKitPeer | undefined;
+  /** Native connections still closing (at most the replaced ones and the last). */
+  private readonly closing = new Set<Promise<void>>();
   private readonly incoming: IncomingDataDecoder;
   private resumeTimer: NodeJS.Timeout | undefined;
   private iceTimer: NodeJS.Timeout | undefined;
@@ -113,7 +115,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
     if (this.state === 'closed') throw new TransportError('livekit_room_closed', 'The room is closed');
     this.clearResumeTimer();
     this.signal.attach(ws);
-    this.peer?.close();
+    this.closePeer();
     this.peer = this.createPeer();
     this.incoming.restart();
     if (this.state !== 'connecting') this.move('connecting');
@@ -243,8 +245,7 @@ export class LiveKitRoom implements LiveKitRoomLink {
       );
     }
     this.signal.detach();
-    this.peer?.close();
-    this.peer = undefined;
+    this.closePeer();
     this.handlers.closed?.(reason);
   }
 
@@ -255,6 +256,20 @@ export class LiveKitRoom implements LiveKitRoomLink {
       throw new TransportError('livekit_bad_transition', `Room cannot go from ${this.state} to ${to}`);
     }
     this.state = to;
+  }
+
+  /** Closes the peer; its native connection closes after its channels (see closePeerConnection). */
+  private closePeer(): void {
+    const closing = this.peer?.close();
+    this.peer = undefined;
+    if (closing === undefined) return;
+    this.closing.add(closing);
+    void closing.then(() => this.closing.delete(closing));
+  }
+
+  /** Resolves once every native connection this room closed is closed (a replaced one, the last). */
+  released(): Promise<void> {
+    return Promise.all(this.closing).then(() => {});
   }
 
   private createPeer(): LiveKitPeer {

@@ -18,6 +18,8 @@ import { DisconnectGrace } from './disconnect-grace.ts';
 import { assertSafeIceCandidate, assertSafeOfferSdp } from './sdp-guard.ts';
 
 export const WEBRTC_RATE = 48_000;
+/** Data channels a client may hold open on one connection (Pipecat's client opens one, `chat`). */
+export const MAX_CHANNELS = 4;
 /** Samples per 10 ms frame at 48 kHz: what `RTCAudioSource.onData` takes. */
 export const FRAME_SAMPLES = 480;
 export const FRAME_MS = 10;
@@ -127,6 +129,8 @@ export class SmallWebRtcPeer {
   private closed = false;
   /** Resolves when the native connection is closed (`close()`). */
   private released: Promise<void> = Promise.resolve();
+  /** The data channels the client opened and that are not closed yet. */
+  private readonly channels = new Set<RTCDataChannel>();
   private readonly grace: DisconnectGrace;
 
   constructor(options: SmallWebRtcPeerOptions = {}) {
@@ -139,10 +143,19 @@ export class SmallWebRtcPeer {
     }) as unknown as RTCPeerConnection;
     this.track = this.source.createTrack() as unknown as MediaStreamTrack;
     this.pc.ontrack = (event) => {
-      if (event.track.kind === 'audio') this.attachSink(event.track);
+      if (event.track.kind === 'audio' && !this.closed) this.attachSink(event.track);
     };
     this.pc.ondatachannel = (event) => {
-      if (event.channel.label === 'chat') this.attachChannel(event.channel);
+      const channel = event.channel;
+      // Every channel the client opens is closed before the connection (see closePeerConnection):
+      // at most MAX_CHANNELS at a time, none once closing.
+      if (this.closed || this.channels.size >= MAX_CHANNELS) {
+        channel.close();
+        return;
+      }
+      this.channels.add(channel);
+      channel.addEventListener('close', () => this.channels.delete(channel));
+      if (channel.label === 'chat') this.attachChannel(channel);
     };
     this.grace = new DisconnectGrace(options.disconnectGraceMs ?? 15_000, (reason) => this.end(reason));
     this.pc.onconnectionstatechange = () => {
@@ -326,7 +339,8 @@ export class SmallWebRtcPeer {
     this.clearAudio();
     for (const sink of this.sinks.splice(0)) sink.stop();
     this.track.stop();
-    this.released = closePeerConnection(this.pc, this.channel ? [this.channel] : []);
+    this.released = closePeerConnection(this.pc, [...this.channels]);
+    this.channels.clear();
     this.audioHandlers.clear();
     this.messageHandlers.clear();
     this.signallingHandlers.clear();

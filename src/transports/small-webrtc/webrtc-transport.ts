@@ -144,6 +144,15 @@ export class SmallWebRtcTransport implements RtviTransport {
     old.close();
   }
 
+  /**
+   * Resolves once the transport has closed and its native connection with it (after `close()`: the
+   * client's leave, at most `closeFlushTimeoutMs`, then its channels, at most 1 s more).
+   */
+  private markReleased: () => void = () => {};
+  readonly released: Promise<void> = new Promise<void>((resolve) => {
+    this.markReleased = resolve;
+  });
+
   /** The bot leaves: `peerLeft` goes out (the client fires `onBotDisconnected`), then the connection closes. */
   close(): void {
     if (this.state !== 'open') return;
@@ -207,7 +216,7 @@ export class SmallWebRtcTransport implements RtviTransport {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.detachPeer();
-    this.current.close();
+    void this.current.close().then(this.markReleased);
     this.closeHandlers.clear();
     this.audioHandlers.clear();
     this.messageHandlers.clear();
