@@ -39,6 +39,7 @@ import { runStoreBench, type StoreBenchResult } from './store.ts';
 import { runTurnLatency, type TurnLatencyResult } from './turn-latency.ts';
 import { benchVad, type VadBenchResult } from './vad.ts';
 import { printVadWindow, runVadWindow, type VadWindowRow } from './vad-window.ts';
+import { printVadWorker, runVadWorker, type VadWorkerRow } from './vad-worker.ts';
 import { spokenFrames, warmUp } from './warmup.ts';
 import { printWorkers, runWorkersBench, type WorkersBenchResult } from './workers.ts';
 
@@ -81,6 +82,8 @@ export interface BenchReport {
   vad: VadBenchResult;
   /** Silero at 100 streams with and without the batching window, alternated. */
   vadWindow?: VadWindowRow[];
+  /** Silero at 100 streams with inference on the event loop and in a worker, alternated. */
+  vadWorker?: VadWorkerRow[];
   footprint: FootprintResult;
   hotPath: HotPathResult;
   callPath: CallPathRow[];
@@ -232,9 +235,12 @@ async function main(): Promise<void> {
   section('Silero VAD per-frame cost');
   const vad = await benchVad({ iterations: quick ? 150 : 300 });
   let vadWindow: VadWindowRow[] | undefined;
+  let vadWorker: VadWorkerRow[] | undefined;
   if (spoken !== undefined) {
     section('Silero at 100 streams: batching window on and off');
     vadWindow = await runVadWindow({ streams: 100, rounds: quick ? 1 : 2, windowMs: 2 });
+    section('Silero at 100 streams: inference on the event loop and in a worker');
+    vadWorker = await runVadWorker({ streams: 100, rounds: quick ? 1 : 2 });
   }
 
   section('footprint: CPU per turn above the AI SDK floor, idle heap, throughput');
@@ -289,6 +295,7 @@ async function main(): Promise<void> {
     concurrency,
     vad,
     ...(vadWindow ? { vadWindow } : {}),
+    ...(vadWorker ? { vadWorker } : {}),
     footprint,
     hotPath,
     callPath,
@@ -304,6 +311,7 @@ async function main(): Promise<void> {
 
   printReport(report);
   printVadWindow(vadWindow);
+  printVadWorker(vadWorker);
   printFootprint(footprint);
   printHotPath(hotPath);
   printCallPath(callPath);
