@@ -459,6 +459,21 @@ describe('SpeechOutput', () => {
     expect((await done).interrupted).toBe(false);
   });
 
+  it('pause with nothing queued does nothing; a second pause publishes nothing more', async () => {
+    const { output, types } = setup(() => ({ pieces: 1 }));
+    output.pause();
+    expect(output.paused).toBe(false);
+    expect(types()).toEqual([]);
+    const done = output.speak('t1', 'x'.repeat(9) + '.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(50);
+    output.pause();
+    output.pause();
+    expect(types().filter((t) => t === 'speech.paused')).toEqual(['speech.paused']);
+    output.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    await done;
+  });
+
   it('audio that arrives while playout is paused waits for resume', async () => {
     const { output, sink, of } = setup(() => ({ firstByteMs: 50, pieces: 2 }));
     const done = output.speak('t1', 'x'.repeat(9) + '.', new AbortController().signal); // 10 frames

@@ -111,6 +111,29 @@ describe('synthesizeChunk', () => {
     expect(r.audio).toHaveLength(2);
   });
 
+  it('empty pieces are no audio: a stream of them still fails as a first-audio timeout', async () => {
+    const empty: TtsModel = {
+      specificationVersion: SPECIFICATION_VERSIONS.tts,
+      provider: 'test',
+      modelId: 'empty-tts',
+      sampleRate: 24000,
+      async *synthesize() {
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          yield new Int16Array(0);
+        }
+      },
+    };
+    const r = run(empty, 100);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(r.errors).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await r.done;
+    expect(r.errors[0]!.message).toContain('TTS first audio');
+    expect(r.firstAudio).toEqual([]);
+    expect(r.audio).toEqual([]);
+  });
+
   it('no first audio within the timeout fails the chunk as a first-audio timeout', async () => {
     const r = run(new PacedTts([], true), 100);
     await vi.advanceTimersByTimeAsync(99);

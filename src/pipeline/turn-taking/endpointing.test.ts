@@ -32,6 +32,18 @@ afterEach(() => {
 });
 
 describe('Endpointing', () => {
+  it('cancel stops both timers of a pending end: none is left armed, and no end comes', async () => {
+    const { e, ends } = setup(detector(0.1));
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(600); // the detector said "not yet": the max-wait timer runs
+    expect(vi.getTimerCount()).toBe(1);
+    e.cancel();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(e.currentState).toBe('idle');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(ends).toEqual([]);
+  });
+
   it('ends the turn after endpointingMs of silence', async () => {
     const { e, ends } = setup();
     e.speechStopped();

@@ -436,6 +436,21 @@ describe('UserAudioInput', () => {
     expect(vad.framesScored).toBe(scored + 1);
   });
 
+  it('mute twice announces once; after close, mute and unmute do nothing', async () => {
+    const { input, of } = setup(undefined);
+    input.mute();
+    input.mute();
+    expect(of('user.mute.start')).toHaveLength(1);
+    input.unmute();
+    input.unmute();
+    expect(of('user.mute.stop')).toHaveLength(1);
+    input.close();
+    input.mute();
+    input.unmute();
+    expect(of('user.mute.start')).toHaveLength(1);
+    expect(of('user.mute.stop')).toHaveLength(1);
+  });
+
   it('validates frames with typed errors', () => {
     const { input } = setup(undefined);
     const bad = (f: () => void, code: string) => {
