@@ -125,6 +125,36 @@ describe('native projection: one response per turn', () => {
   });
 });
 
+describe('native projection: a turn cut between a transfer and the next agent', () => {
+  it('the held stream_finish is not sent: stream_abort, then response_complete (interrupted)', async () => {
+    const front = mockLanguageModel([transferTo('billing')]);
+    const billing = mockLanguageModel(['Your invoice is on its way.']);
+    const session = new VoiceSession({
+      sessionId: 's',
+      userId: 'u',
+      agents: [
+        { name: 'front', instructions: 'You greet.', description: 'greets', model: front },
+        { name: 'billing', instructions: 'You bill.', description: 'invoices', model: billing },
+      ],
+      model: front,
+      logger: silentLogger,
+    });
+    const sent: ServerMessage[] = [];
+    const projection = new NativeProjection(session.eventBus, {
+      send: (message) => sent.push(message),
+      sessionInit: () => ({ type: 'session_init' }) as never,
+    });
+    // The user cuts in as the front agent hands over: after its pass, before billing's.
+    session.eventBus.subscribe('agent.transfer', () => session.interrupt());
+    await session.sendText('Where is my invoice?');
+    projection.dispose();
+    await session.close();
+    const types = sent.map((m) => m.type);
+    expect(bracket(types)).toEqual(['stream_start', 'stream_abort', 'response_complete']);
+    expect(sent.find((m) => m.type === 'response_complete')).toMatchObject({ interrupted: true });
+  });
+});
+
 describe('native projection: errors', () => {
   it('forwards fatal errors and the warnings of components the client hears of no other way', () => {
     const bus = new EventBus<EventMap>({ logger: silentLogger });

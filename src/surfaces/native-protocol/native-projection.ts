@@ -157,6 +157,10 @@ const NATIVE_TABLE: Table = {
       }
       return;
     }
+    // Cut between a transfer's pass and the next agent's: no LLM stream runs to be aborted, and the
+    // finish held for the next pass will not come; the client's stream still ends, aborted.
+    const held = x.known(p.turnId)?.heldFinish;
+    if (held) x.send(m.streamAbort({ turnId: p.turnId, reason: x.reason('interrupted') }));
     x.complete(p.turnId, { interrupted: true, spokenText: p.text });
     const t = x.turn(p.turnId);
     if (t.speechOpen) {
