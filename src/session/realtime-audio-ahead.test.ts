@@ -73,6 +73,20 @@ describe('audio received ahead of playout is bounded (unit: the turns on a real 
     u.close();
   });
 
+  it('a bound below one piece of audio: a piece with nothing waiting is taken, the next over it is cut', async () => {
+    const u = unit(50);
+    u.send({ type: 'response-started', responseId: 'r1' });
+    u.send(u.audio('i1', 200), u.said('one '));
+    expect(u.warnings()).toEqual([]);
+    u.send(u.audio('i1', 200), u.said('two'));
+    expect(u.warnings()).toHaveLength(1);
+    u.send({ type: 'response-done', status: 'cancelled', responseId: 'r1' });
+    await u.playOut();
+    expect(u.frames()).toBe(10);
+    expect(u.conversation.all).toEqual([{ role: 'assistant', content: 'one' }]);
+    u.close();
+  });
+
   it('audio that brings the backlog exactly to the bound is kept', async () => {
     const u = unit(580);
     u.send({ type: 'response-started', responseId: 'r1' });

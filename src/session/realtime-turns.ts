@@ -300,7 +300,9 @@ export class RealtimeTurns {
     this.h.latency.mark(turn.id, 'ttsFirstByteAt');
     if (turn.dropping) return;
     const aheadMs = this.aheadMs(turn);
-    if (aheadMs + (pcm.length * 1000) / this.h.outputSampleRate() > this.h.maxAudioAheadMs) {
+    // Nothing waiting: the piece is taken whatever its length (a bound below one piece of the
+    // provider's would otherwise drop every response whole).
+    if (aheadMs > 0 && aheadMs + (pcm.length * 1000) / this.h.outputSampleRate() > this.h.maxAudioAheadMs) {
       this.cut(turn, itemId, aheadMs);
       return;
     }
