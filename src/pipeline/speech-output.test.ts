@@ -459,6 +459,22 @@ describe('SpeechOutput', () => {
     expect((await done).interrupted).toBe(false);
   });
 
+  it('after an interrupt, a cancelled head still makes room: the response queued behind it plays', async () => {
+    const { output, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }));
+    output.interrupt('user_speaking'); // nothing to cut; afterwards the output works as before
+    const first = new AbortController();
+    const a = output.speak('t1', 'x'.repeat(49) + '.', first.signal); // 50 frames
+    const b = output.speak('t2', 'y'.repeat(9) + '.', new AbortController().signal); // 10 frames
+    await vi.advanceTimersByTimeAsync(200); // both synthesised, the first playing
+    const before = sink.frames.length;
+    first.abort('client_request');
+    expect((await a).interrupted).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await b).toMatchObject({ turnId: 't2', interrupted: false });
+    expect(sink.frames.length - before).toBe(10);
+    expect(sink.turnIds.slice(before)).toEqual(Array(10).fill('t2'));
+  });
+
   it('pause with nothing queued does nothing; a second pause publishes nothing more', async () => {
     const { output, types } = setup(() => ({ pieces: 1 }));
     output.pause();
