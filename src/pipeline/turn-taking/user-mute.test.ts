@@ -69,6 +69,16 @@ describe('user mute strategies', () => {
     expect(log).toEqual(['mute', 'unmute']);
   });
 
+  it('a bot.speaking.stop without a start is no utterance ended: until-first-bot-complete stays muted', () => {
+    const { log, p } = rig(['until-first-bot-complete']);
+    p.start();
+    p.botStop('t0');
+    expect(log).toEqual(['mute']);
+    p.botStart('t1');
+    p.botStop('t1');
+    expect(log).toEqual(['mute', 'unmute']);
+  });
+
   it('function-call: muted while inline tool calls run (results, cancels; background tools ignored)', () => {
     const { log, p } = rig(['function-call']);
     p.start();
