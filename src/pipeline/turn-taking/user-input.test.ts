@@ -436,6 +436,25 @@ describe('UserAudioInput', () => {
     expect(vad.framesScored).toBe(scored + 1);
   });
 
+  it('commitTurn while muted ends nothing: the pending turn ends when endpointing says so', async () => {
+    const stt = new ScriptedStt([{ final: 'book a table' }]);
+    const { feed, input, turns } = setup(stt, { endpointing: { endpointingMs: 3000 } });
+    await feed(
+      frames([
+        [200, 0],
+        [600, 1000],
+        [1000, 0],
+      ]),
+    );
+    expect(turns).toEqual([]); // speech stopped; endpointing waits
+    input.mute();
+    await input.commitTurn();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(turns.map((t) => t.text)).toEqual(['book a table']);
+  });
+
   it('mute twice announces once; after close, mute and unmute do nothing', async () => {
     const { input, of } = setup(undefined);
     input.mute();
