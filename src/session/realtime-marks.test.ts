@@ -1,6 +1,7 @@
 /**
  * The timer that publishes a realtime turn's transcript (`bot.tts.text`) as its audio plays: one per
  * turn, however many of the turn's responses have audio, and none left once the turn is over.
+ * And the user's interim transcripts, kept per utterance within a bound.
  * Unit level (`RealtimeTurns` on a real `SpeechOutput` driven by a hand clock); only the global
  * interval functions are faked, so the timers the turn starts can be counted.
  */
@@ -39,6 +40,22 @@ describe('the transcript marks timer of a realtime turn', () => {
     u.send({ type: 'interrupted' });
     expect(u.rec.types(['turn.interrupted'])).toEqual(['turn.interrupted']);
     expect(vi.getTimerCount()).toBe(0);
+    u.close();
+  });
+});
+
+describe("the user's interim transcripts of a realtime session", () => {
+  it('the interim text of 16 utterances at once is kept for each; a 17th drops the oldest', () => {
+    const u = realtimeTurnsUnit();
+    const interim = (itemId: string, text: string) =>
+      u.send({ type: 'input-transcript', itemId, text, final: false });
+    for (let i = 1; i <= 16; i++) interim(`u${i}`, `one${i}`);
+    interim('u1', ' two');
+    expect(u.rec.payloads('transcription.interim').at(-1)?.text).toBe('one1 two');
+    interim('u17', 'one17');
+    // u1 was the oldest: its text so far is forgotten, the next piece starts afresh.
+    interim('u1', ' three');
+    expect(u.rec.payloads('transcription.interim').at(-1)?.text).toBe(' three');
     u.close();
   });
 });

@@ -552,7 +552,12 @@ describe('VoiceSession on a realtime model: local turn detection, connection cap
           realtime: { model, turnDetection: 'local' },
           audio: { inputSampleRate: 16000, outputSampleRate: 24000 },
         }),
-    ).toThrow(expect.objectContaining({ code: 'vad_required' }));
+    ).toThrow(
+      expect.objectContaining({
+        code: 'vad_required',
+        message: "realtime.turnDetection 'local' needs a VAD model (audio.vad)",
+      }),
+    );
   });
   const say = (session: VoiceSession) => {
     const speech = tone({ sampleRate: 16000, samples: 6400 });

@@ -220,22 +220,32 @@ describe('a text turn', () => {
 
 describe('bounded LLM calls', () => {
   it.each([
-    ['nothing arrives', { parts: [{ text: 'late' }], initialDelayMs: 5000 }, 'llm_timeout'],
+    [
+      'nothing arrives',
+      { parts: [{ text: 'late' }], initialDelayMs: 5000 },
+      'llm_timeout',
+      'LLM sent nothing for 100 ms',
+    ],
     [
       'the stream stalls mid-way',
       { parts: [{ text: 'Hello' }, { delayMs: 5000 }, { text: 'world' }] },
       'llm_stalled',
+      'LLM stream stalled for 100 ms',
     ],
-  ])('%s → a typed, retryable error, turn.end, and the session goes on', async (_what, response, code) => {
-    const model = mockLanguageModel([response, 'Back again.']);
-    const { session, rec } = makeSession({ model, llmFirstTokenTimeoutMs: 100, llmStallTimeoutMs: 100 });
-    const r = await session.sendText('hi');
-    expect(r.error?.code).toBe(code);
-    expect(r.error?.retryable).toBe(true);
-    expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
-    expect(rec.types(['turn.end'])).toHaveLength(1);
-    expect((await session.sendText('again')).text).toBe('Back again.');
-  });
+  ])(
+    '%s → a typed, retryable error, turn.end, and the session goes on',
+    async (_what, response, code, message) => {
+      const model = mockLanguageModel([response, 'Back again.']);
+      const { session, rec } = makeSession({ model, llmFirstTokenTimeoutMs: 100, llmStallTimeoutMs: 100 });
+      const r = await session.sendText('hi');
+      expect(r.error?.code).toBe(code);
+      expect(r.error?.message).toBe(message);
+      expect(r.error?.retryable).toBe(true);
+      expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
+      expect(rec.types(['turn.end'])).toHaveLength(1);
+      expect((await session.sendText('again')).text).toBe('Back again.');
+    },
+  );
 
   it('a stall limit shorter than the first-token limit applies from the first part on', async () => {
     const model = mockLanguageModel([{ parts: [{ text: 'Hello' }, { delayMs: 60_000 }, { text: 'world' }] }]);
