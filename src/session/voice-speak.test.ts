@@ -130,7 +130,8 @@ describe('a speak() utterance of which only blanks were heard', () => {
     });
     const said = session.speak('Welcome to the hotel.');
     port.endAll();
-    expect(await said).toMatchObject({ text: ' \n ', interrupted: false });
+    // An utterance's turn id says it is one (`say_<n>`, counted per session), not a model turn.
+    expect(await said).toMatchObject({ turnId: 'say_1', text: ' \n ', interrupted: false });
     expect(session.history).toEqual([]);
   });
 });
