@@ -88,6 +88,23 @@ describe('fatal failures end the session', () => {
   });
 });
 
+describe('LLM failures count only in a row', () => {
+  it('a turn answered between failures starts the count again: three failures spread out end nothing', async () => {
+    const boom = { parts: [{ error: new Error('502 Bad Gateway') }] };
+    const { session } = textSession(mockLanguageModel([boom, boom, 'Fine.', boom, boom]));
+    const rec = new EventRecorder(session.eventBus);
+    for (const text of ['one', 'two', 'three', 'four', 'five']) await session.sendText(text);
+    expect(session.state).toBe('active');
+    expect(rec.payloads('error').map((e) => [e.severity, e.error.code])).toEqual([
+      ['error', 'llm_stream_failed'],
+      ['error', 'llm_stream_failed'],
+      ['error', 'llm_stream_failed'],
+      ['error', 'llm_stream_failed'],
+    ]);
+    await session.close();
+  });
+});
+
 describe('STT and TTS failures reach onError and RTVI pipeline-error', () => {
   const RATE = 16000;
   const tone = () => {
