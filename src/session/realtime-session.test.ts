@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { closeAll, closeLater, FRAME, gemini, harness, openai } from '../../test/support/realtime-harness.ts';
 import { silentLogger } from '../logger.ts';
 import type { RealtimeModel } from '../providers/realtime/types.ts';
+import { decodePcm } from '../testing/fake-realtime-server.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockVad } from '../testing/mock-vad.ts';
 import { EventRecorder } from '../testing/recorder.ts';
@@ -437,6 +438,19 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
       first.rec.payloads('session.stateChange').filter((p) => p.toState === 'reconnecting'),
     ).toHaveLength(1);
     expect(a.server.connectionCount).toBe(2);
+  });
+
+  it('user audio pushed while the connection opens is held as a copy: the caller may reuse its buffer', async () => {
+    const { server, model } = await gemini();
+    const { session } = harness(model);
+    // 16 kHz is Gemini's own input rate: the frame is not resampled, so nothing else copies it.
+    const frame = new Int16Array(320).fill(1234);
+    session.pushAudio(frame, 16000); // starts the session; its connection is not open yet
+    frame.fill(-5); // the caller's next frame goes into the same buffer
+    await session.start();
+    const m = await server.waitFor('realtimeInput', (x) => 'audio' in (x.realtimeInput as object));
+    const sent = decodePcm((m.realtimeInput as { audio: { data: string } }).audio.data);
+    expect(sent).toEqual(new Int16Array(320).fill(1234));
   });
 
   it('the model interrupted by the user: playout stops at once, the turn is interrupted', async () => {
