@@ -478,6 +478,25 @@ describe('SpeechOutput', () => {
     expect(sink.turnIds.slice(before)).toEqual(Array(10).fill('t2'));
   });
 
+  it('cancelling a queued response leaves the playing one alone: still paused, then all of it heard', async () => {
+    const { output, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }));
+    const a = output.speak('t1', 'x'.repeat(19) + '.', new AbortController().signal); // 20 frames
+    const second = new AbortController();
+    const b = output.speak('t2', 'y'.repeat(9) + '.', second.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    output.pause();
+    const before = sink.frames.length;
+    second.abort('client_request');
+    expect((await b).interrupted).toBe(true);
+    expect(output.paused).toBe(true);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sink.frames.length).toBe(before);
+    output.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await a).toMatchObject({ interrupted: false });
+    expect(sink.turnIds).toEqual(Array(20).fill('t1'));
+  });
+
   it('pause with nothing queued does nothing; a second pause publishes nothing more', async () => {
     const { output, types } = setup(() => ({ pieces: 1 }));
     output.pause();
