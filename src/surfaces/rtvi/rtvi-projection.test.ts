@@ -120,6 +120,23 @@ const rows: Array<[string, Step[], unknown[]]> = [
     ],
   ],
   [
+    'a failed sentence of a turn already interrupted is not shown',
+    [
+      ['turn.interrupted', { sessionId: S, turnId: T, reason: 'user_speaking' }],
+      [
+        'speech.chunk.error',
+        {
+          sessionId: S,
+          turnId: T,
+          chunkId: 1,
+          text: 'Breakfast is at seven.',
+          error: new ProviderError('tts_failed', 'Speech failed'),
+        },
+      ],
+    ],
+    [m('bot-interrupted', { reason: 'user_speaking' })],
+  ],
+  [
     'TTS completes',
     [
       ['speech.start', { sessionId: S, turnId: T, streaming: true }],
