@@ -144,11 +144,12 @@ export class SmallWebRtcTransport implements RtviTransport {
     old.close();
   }
 
+  /** Resolves `released` (set before it: fields initialise in order). */
+  private markReleased: () => void = () => {};
   /**
    * Resolves once the transport has closed and its native connection with it (after `close()`: the
    * client's leave, at most `closeFlushTimeoutMs`, then its channels, at most 1 s more).
    */
-  private markReleased: () => void = () => {};
   readonly released: Promise<void> = new Promise<void>((resolve) => {
     this.markReleased = resolve;
   });
