@@ -426,8 +426,11 @@ export class UserAudioInput {
     // How long ago the frame behind these transitions arrived (waiting in the queue, being scored).
     // Only while nothing is queued behind it: audio that arrived after it is not scored yet, and the
     // user may be speaking again in it, so the silence then counts from now, when that audio will be.
-    const sinceMs = this.frames.length === 0 ? this.clock.now() - this.epoch - this.arrivedAt : 0;
-    for (let i = 0; i < transitions.length; i++) this.onTransition(transitions[i]!, sinceMs);
+    // Read only when the frame changed something (most scored frames do not: no clock read for them).
+    if (transitions.length > 0) {
+      const sinceMs = this.frames.length === 0 ? this.clock.now() - this.epoch - this.arrivedAt : 0;
+      for (let i = 0; i < transitions.length; i++) this.onTransition(transitions[i]!, sinceMs);
+    }
     if (this.utterance !== undefined) this.sendRing(this.utterance, this.sttSamples);
     // Only sound counts towards an interruption, not the silence hang before speech-stop.
     if (this.detector.currentState === 'speech') this.interruption.progress(this.detector.positionMs);
