@@ -271,10 +271,47 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
     await delivered(fits);
     expect(fits.socket.readyState).toBe(fits.socket.OPEN);
     const flood = await second.open();
-    const closed = closedWith(flood);
+    const closed = new Promise<[number, string]>((resolve) =>
+      flood.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
     flood.send({ type: 'resume', handle });
     for (let i = 0; i < 65; i++) flood.send({ type: 'transcript', text: `hello ${i}` });
-    expect(await closed).toBe(1008);
+    expect(await closed).toEqual([1008, 'too much sent before resume']);
+  });
+
+  it('a store that cannot be read picks nothing up: the failure is logged, new clients are served', async () => {
+    const store = SqliteSessionStore.open(join(dir, 'unreadable.db'));
+    const broken: SessionStore = new Proxy(store, {
+      get: (target, key) =>
+        key === 'listSnapshots'
+          ? async () => {
+              throw new Error('disk I/O error');
+            }
+          : Reflect.get(target, key, target),
+    });
+    const errors: unknown[][] = [];
+    const logger = { ...silentLogger, error: (...args: unknown[]) => errors.push(args) };
+    const resume = new AgentResume({ store: broken, logger });
+    const server = await startServer((socket) =>
+      resume.accept(
+        socket,
+        () => new VoiceAgent({ model: createScriptedModel(script), logger: silentLogger }),
+      ),
+    );
+    cleanups.push(
+      () => store.close(),
+      () => server.close(),
+      () => resume.close(),
+    );
+    expect(await resume.ready).toBe(0);
+    expect(resume.pickedUp).toBe(0);
+    expect(errors).toEqual([
+      ['resume: cannot read the stored sessions; none is picked up', new Error('disk I/O error')],
+    ]);
+    const c = await openClient(server.url);
+    cleanups.push(() => c.socket.terminate());
+    c.send({ type: 'transcript', text: 'My room is 9' });
+    await answered(c, 'Noted: your room.');
   });
 
   it('a picked-up session nobody claims within the window closes, its transcript kept', async () => {

@@ -51,6 +51,8 @@ describe('VideoAgent', () => {
     const init = await log.waitFor('session_init');
     expect(init.sessionId).toMatch(/^vs_[0-9a-z]+_[0-9a-z]{8}$/);
     expect(init.sessionId).toBe(agent.sessionId);
+    // The session (its bus events, its store records) runs under the id the client was told.
+    expect(agent.session.sessionId).toBe(agent.sessionId);
     for (const seq of [1, 2, 3]) log.send(frame(seq, PNG(seq)));
     await until(() => log.of('frame_ack').length === 3);
     expect(log.of('frame_ack').map((m) => m.sequence)).toEqual([1, 2, 3]);

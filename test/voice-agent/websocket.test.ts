@@ -396,6 +396,28 @@ describe('WebSocket: connect (client mode)', () => {
     expect(agent.connected).toBe(false);
   });
 
+  it('a socket error reaches the agent as a transport warning, then the agent is disconnected', async () => {
+    const server = await serve(
+      () => new VoiceAgent({ model: mockLanguageModel(['Unheard.']), logger: silentLogger }),
+    );
+    const log = await client(server.url);
+    await until(() => server.agents[0]?.connected === true);
+    const agent = server.agents[0]!;
+    const errors: unknown[] = [];
+    agent.on('error', (e) => errors.push(e));
+    const warnings: Array<{ component: string; severity: string; code: string }> = [];
+    agent.bus.subscribe('error', (p) =>
+      warnings.push({ component: p.component, severity: p.severity, code: p.error.code }),
+    );
+    const disconnected = new Promise<void>((resolve) => agent.once('disconnected', () => resolve()));
+    log.socket.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false }); // a text frame that is not UTF-8
+    await disconnected;
+    expect(warnings).toEqual([{ component: 'transport', severity: 'warn', code: 'socket_error' }]);
+    expect(errors).toMatchObject([
+      { name: 'TransportError', message: 'WebSocket error: Invalid WebSocket frame: invalid UTF-8 sequence' },
+    ]);
+  });
+
   it('keeps a message the server sends right after the socket opens', async () => {
     // The server speaks first, in the same breath as the upgrade: the listener must already be there.
     const server = await startServer((socket) =>
