@@ -148,6 +148,7 @@ export const ERROR_CODES = [
   'vad_inference_failed',
   'vad_model_load_failed',
   'vad_stream_closed',
+  'vad_stream_busy',
   'audio_input_behind',
   'realtime_failed',
   'realtime_provider_error',

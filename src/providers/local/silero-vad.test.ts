@@ -140,14 +140,34 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     });
   });
 
-  it('keeps frame order within a stream even when frames are submitted without awaiting', async () => {
-    const vad = new SileroVad();
-    const list = frames(speech).slice(15, 35);
-    const expected = await scoreSequentially(vad.createStream(), list);
-    const stream = vad.createStream();
-    const got = await Promise.all(list.map((f) => stream.process(f)));
-    for (let i = 0; i < got.length; i++) expect(got[i]!).toBeCloseTo(expected[i]!, 5);
-  });
+  it.each([
+    ['main', () => new SileroVad()],
+    ['worker', () => workerVad({ maxBatch: 63 })],
+  ] as const)(
+    'a stream scores one frame at a time (%s): an overlapping process() or scoreBatch is refused with vad_stream_busy, one after close() with vad_stream_closed',
+    async (_, make) => {
+      const vad = make();
+      const list = frames(speech).slice(15, 19);
+      const expected = await scoreSequentially(vad.createStream(), list);
+      const stream = vad.createStream();
+      const first = stream.process(list[0]!);
+      await expect(stream.process(list[1]!)).rejects.toMatchObject({
+        code: 'vad_stream_busy',
+        retryable: false,
+      });
+      await expect(vad.scoreBatch([stream], [list[1]!])).rejects.toMatchObject({ code: 'vad_stream_busy' });
+      // the refused frames changed nothing: the stream goes on as if they were never sent
+      expect(await first).toBeCloseTo(expected[0]!, 5);
+      expect(await stream.process(list[1]!)).toBeCloseTo(expected[1]!, 5);
+      const batch = vad.scoreBatch([stream], [list[2]!]);
+      await expect(stream.process(list[3]!)).rejects.toMatchObject({ code: 'vad_stream_busy' });
+      expect((await batch)[0]!).toBeCloseTo(expected[2]!, 5);
+      expect(await stream.process(list[3]!)).toBeCloseTo(expected[3]!, 5);
+      stream.close();
+      await expect(stream.process(list[0]!)).rejects.toMatchObject({ code: 'vad_stream_closed' });
+      await expect(vad.scoreBatch([stream], [list[0]!])).rejects.toMatchObject({ code: 'vad_stream_closed' });
+    },
+  );
 
   it('reset forgets state; close rejects further frames; bad frame sizes are typed errors', async () => {
     const vad = new SileroVad();
@@ -226,8 +246,8 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     const vad = workerVad({ maxBatch: 1, batchWindowMs: 0 });
     const streams = Array.from({ length: 30 }, () => vad.createStream());
     const runs0 = vad.stats.runs;
-    // every stream submits all its frames at once: 300 frames, one per run
-    const got = await Promise.all(streams.map((st) => Promise.all(list.map((f) => st.process(f)))));
+    // every stream sends its frames one after the other, all streams at once: 300 frames, one per run
+    const got = await Promise.all(streams.map((st) => scoreSequentially(st, list)));
     expect(vad.stats.runs - runs0).toBe(300);
     expect(vad.stats.peakRunsInFlight).toBe(2);
     for (const probs of got)

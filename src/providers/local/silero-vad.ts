@@ -359,8 +359,12 @@ class SileroEngine {
     this.seen.delete(stream);
     const kept: Job[] = [];
     for (const job of this.queue) {
-      if (job.stream === stream) job.reject(new ProviderError('vad_stream_closed', 'VAD stream was closed'));
-      else kept.push(job);
+      if (job.stream === stream) {
+        stream.busy = false;
+        job.reject(new ProviderError('vad_stream_closed', 'VAD stream was closed'));
+      } else {
+        kept.push(job);
+      }
     }
     this.queue = kept;
   }
@@ -424,10 +428,17 @@ class SileroEngine {
     this.run(rows, streams, generations)
       .then(
         (probs) => {
-          for (let i = 0; i < n; i++) batch[i]!.resolve(probs[i]!);
+          for (let i = 0; i < n; i++) {
+            const job = batch[i]!;
+            job.stream.busy = false;
+            job.resolve(probs[i]!);
+          }
         },
         (err: unknown) => {
-          for (const job of batch) job.reject(err);
+          for (const job of batch) {
+            job.stream.busy = false;
+            job.reject(err);
+          }
         },
       )
       .finally(() => {
@@ -542,6 +553,8 @@ export class SileroVadStream implements VadStream {
   /** Recurrent state, layout [2][128] (the stream's slice of the model's [2, N, 128]). */
   readonly state = new Float32Array(2 * STATE_UNITS);
   generation = 0;
+  /** A frame of this stream is queued or being scored (`process` and `scoreBatch` refuse another). */
+  busy = false;
   private readonly context = new Float32Array(SILERO_CONTEXT_SAMPLES);
   /** A row already copied into a run, reused for the next frame (one frame in flight: no allocation). */
   private spare: Float32Array | undefined;
@@ -569,18 +582,36 @@ export class SileroVadStream implements VadStream {
     return row;
   }
 
+  /** Throws `vad_stream_closed` after `close()`, `vad_stream_busy` while a frame is in flight. */
+  checkIdle(): void {
+    if (this.closed) throw new ProviderError('vad_stream_closed', 'VAD stream was closed');
+    if (this.busy) {
+      throw new ProviderError(
+        'vad_stream_busy',
+        'A frame of this VAD stream is still being scored: await its score before sending the next',
+      );
+    }
+  }
+
   /** The engine has copied `row` into a run: the next frame may fill it. */
   recycle(row: Float32Array): void {
     this.spare = row;
   }
 
+  /**
+   * Scores one frame. One at a time: a call before the previous frame's score settled is refused
+   * with `ProviderError` `vad_stream_busy` (the caller lends the frame until then, and the stream's
+   * state needs the previous frame's); a call after `close()` with `vad_stream_closed`.
+   */
   process(frame: Int16Array): Promise<number> {
     let row: Float32Array;
     try {
+      this.checkIdle();
       row = this.prepare(frame);
     } catch (err) {
       return Promise.reject(err);
     }
+    this.busy = true;
     return new Promise<number>((resolve, reject) => {
       this.engine.enqueue({ stream: this, row, generation: this.generation, resolve, reject });
     });
@@ -676,7 +707,8 @@ export class SileroVad implements VadModel {
 
   /**
    * Scores one frame per stream in a single `run` (batch dimension N = frames.length), bypassing
-   * the micro-batching queue. Each stream must appear once and have no frame in flight.
+   * the micro-batching queue. Each stream must appear once and have no frame in flight (else
+   * `vad_bad_batch`, `vad_stream_busy`).
    */
   async scoreBatch(
     streams: ReadonlyArray<SileroVadStream>,
@@ -686,12 +718,18 @@ export class SileroVad implements VadModel {
       throw new ProviderError('vad_bad_batch', 'scoreBatch needs one frame per distinct stream');
     }
     if (streams.length === 0) return [];
+    for (const stream of streams) stream.checkIdle();
     const rows = frames.map((f, i) => streams[i]!.prepare(f));
-    const probs = await this.engine.run(
-      rows,
-      [...streams],
-      streams.map((s) => s.generation),
-    );
-    return Array.from(probs);
+    for (const stream of streams) stream.busy = true;
+    try {
+      const probs = await this.engine.run(
+        rows,
+        [...streams],
+        streams.map((s) => s.generation),
+      );
+      return Array.from(probs);
+    } finally {
+      for (const stream of streams) stream.busy = false;
+    }
   }
 }
