@@ -1,3 +1,4 @@
+import { MockTranscriptionModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
@@ -8,7 +9,6 @@ import {
   openClient,
   type Recorded,
   recordEvents,
-  sleep,
   startServer,
   until,
 } from './helpers.ts';
@@ -152,23 +152,45 @@ describe('bad client input: error/warning event + error message; socket stays op
     expect(s.agent.getHistory().map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
-  it('a flood of inputs is bounded: beyond maxQueuedInputs each is dropped with a warning', async () => {
-    const s = await setup({
-      transcriptionModel: mockTranscriptionModel(['slow words'], 'en', 400).model,
-      maxQueuedInputs: 2,
+  it('a flood of inputs is bounded: with one running, exactly maxQueuedInputs wait and the rest are dropped with a warning', async () => {
+    // The first transcription holds until the test lets it go, so the queue's state is known.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    const stt = new MockTranscriptionModelV3({
+      provider: 'mock-stt',
+      modelId: 'held',
+      doGenerate: async () => {
+        started++;
+        await held;
+        return {
+          text: 'words',
+          segments: [],
+          language: 'en',
+          durationInSeconds: 1,
+          warnings: [],
+          response: { timestamp: new Date(0), modelId: 'held' },
+        };
+      },
     });
-    for (let i = 0; i < 10; i++)
+    const s = await setup({ transcriptionModel: stt, maxQueuedInputs: 2 });
+    const send = (i: number) =>
       s.log.send({ type: 'audio', data: Buffer.from(`rec ${i}`).toString('base64') });
+    send(0);
+    await until(() => started === 1);
+    for (let i = 1; i < 10; i++) send(i);
+    // 1 running + 2 waiting are kept: inputs 3..9 are dropped, each with its own error reply.
     await until(() => s.log.of('error').length >= 7);
-    await sleep(20);
-    const dropped = s.log.of('error').length;
-    // At most one running and two waiting were kept (the first may not have started yet).
-    expect(dropped === 7 || dropped === 8).toBe(true);
+    release();
+    await until(() => s.log.of('transcription_result').length === 3, 8000);
+    expect(s.log.of('error')).toHaveLength(7);
     expect(s.log.of('error').every((m) => m.code === 'input_queue_full' && m.retryable === true)).toBe(true);
-    expect(named(s.events, 'warning')).toHaveLength(dropped);
+    expect(s.log.of('error')[0]).toMatchObject({
+      error: 'Too many inputs waiting (limit 2); this one was dropped',
+    });
+    expect(named(s.events, 'warning')).toHaveLength(7);
     expect(named(s.events, 'error')).toHaveLength(0);
-    // The kept inputs still complete.
-    await until(() => s.log.of('transcription_result').length === 10 - dropped, 8000);
+    expect(started).toBe(3);
     expect(s.log.socket.readyState).toBe(s.log.socket.OPEN);
   });
 });
