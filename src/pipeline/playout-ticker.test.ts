@@ -94,6 +94,30 @@ describe('PlayoutTicker', () => {
     expect(ticker.running).toBe(true);
   });
 
+  it('when several members throw, the first one’s error is the one thrown (the error itself)', () => {
+    // Caught by hand: `toThrow('…')` also passes when `undefined` is thrown.
+    const m = manualClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    const first = new Error('first sink');
+    const second = new Error('second sink');
+    let ticks = 0;
+    ticker.join(() => {
+      throw first;
+    });
+    ticker.join(() => ticks++);
+    ticker.join(() => {
+      throw second;
+    });
+    let thrown: unknown;
+    try {
+      m.tick();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBe(first);
+    expect(ticks).toBe(1);
+  });
+
   it('re-arms on join when it has not ticked for more than three periods (a lost timer)', () => {
     const m = manualClock();
     const ticker = new PlayoutTicker(20, m.clock);

@@ -403,6 +403,25 @@ describe('SpeechOutput', () => {
     expect(sink.frames).toHaveLength(8 * 50);
   });
 
+  it('audio ahead exactly at maxAheadMs holds the next response back; one frame less lets it start', async () => {
+    // Playout paused: the first response's audio all waits, played 0. One frame per character.
+    for (const [frames, started] of [
+      [50, ['A']],
+      [49, ['A', 'B']],
+    ] as const) {
+      const { output, tts } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 1000 });
+      const a = output.speak('t1', `${'A'.repeat(frames - 1)}.`, new AbortController().signal);
+      output.pause();
+      await vi.advanceTimersByTimeAsync(100); // all of A synthesised: `frames` x 20 ms ahead
+      const b = output.speak('t2', 'B.', new AbortController().signal);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(tts.requests.map((r) => r.text[0])).toEqual(started);
+      output.resume();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(await Promise.all([a, b])).toMatchObject([{ interrupted: false }, { interrupted: false }]);
+    }
+  });
+
   it("the playing response's own chunks are never held back by the look-ahead bound", async () => {
     const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
     const done = output.speak(
@@ -495,6 +514,23 @@ describe('SpeechOutput', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(await a).toMatchObject({ interrupted: false });
     expect(sink.turnIds).toEqual(Array(20).fill('t1'));
+  });
+
+  it('a response cut by a listener while interrupt() cuts the others is announced once', async () => {
+    const { output, bus, of } = setup(() => ({ firstByteMs: 10, pieces: 1 }));
+    const second = new AbortController();
+    const a = output.speak('t1', 'x'.repeat(19) + '.', new AbortController().signal);
+    const b = output.speak('t2', 'y'.repeat(9) + '.', second.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    // The application ends the second turn as soon as it learns the first was cut.
+    bus.subscribe('speech.interrupted', (p) => {
+      if (p.turnId === 't1') second.abort('client_request');
+    });
+    output.interrupt('user_speaking');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(of('speech.interrupted').map((p) => p.turnId)).toEqual(['t1', 't2']);
+    expect(await a).toMatchObject({ interrupted: true, reason: 'user_speaking' });
+    expect((await b).interrupted).toBe(true);
   });
 
   it('pause with nothing queued does nothing; a second pause publishes nothing more', async () => {

@@ -156,6 +156,48 @@ describe('synthesizeChunk', () => {
     expect(r.errors).toEqual([]);
   });
 
+  it("the provider's stream is closed (`return()`) only when the chunk stops before the stream's end", async () => {
+    /** Two pieces 10 ms apart, then done; counts the calls of its iterator's `return()`. */
+    class CountingTts implements TtsModel {
+      readonly specificationVersion = SPECIFICATION_VERSIONS.tts;
+      readonly provider = 'test';
+      readonly modelId = 'counting-tts';
+      readonly sampleRate = 24000;
+      returns = 0;
+      synthesize(): AsyncIterable<Int16Array> {
+        let sent = 0;
+        return {
+          [Symbol.asyncIterator]: () => ({
+            next: async () => {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+              return sent < 2
+                ? { done: false, value: new Int16Array(100).fill(++sent) }
+                : { done: true, value: undefined };
+            },
+            return: async () => {
+              this.returns++;
+              return { done: true, value: undefined };
+            },
+          }),
+        };
+      }
+    }
+    const whole = new CountingTts();
+    const r = run(whole, 1000);
+    await vi.advanceTimersByTimeAsync(100);
+    await r.done;
+    expect(r.chunk.state).toBe('done');
+    expect(whole.returns).toBe(0); // it ended by itself: nothing to close
+
+    const cut = new CountingTts();
+    const c = run(cut, 1000);
+    await vi.advanceTimersByTimeAsync(15);
+    cancelChunk(c.chunk, 'user_speaking', systemClock);
+    await c.done;
+    expect(c.chunk.state).toBe('cancelled');
+    expect(cut.returns).toBe(1);
+  });
+
   it('cancelling a chunk already done or failed changes nothing', async () => {
     const r = run(new PacedTts([10]), 1000);
     await vi.advanceTimersByTimeAsync(20);

@@ -197,6 +197,49 @@ describe('SttUtterance', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('abort, then the model ends its stream anyway: still nothing reported', async () => {
+    const { stt, u, log, errors } = setup(700);
+    u.endAudio();
+    u.abort();
+    stt.say('close'); // a model that ignores its abort signal and ends its stream normally
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(log).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a final timeout, then the model ends its stream: settled once, one error', async () => {
+    const { stt, log, errors, u } = setup(700);
+    u.endAudio();
+    await vi.advanceTimersByTimeAsync(700);
+    stt.say('close');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(log).toEqual(['settled']);
+    expect(errors.map((e) => e.code)).toEqual(['timeout']);
+  });
+
+  it('abort after the transcript settled leaves the finished request alone: its signal is not aborted', async () => {
+    const { stt, u, log, settledOnce } = setup();
+    u.endAudio();
+    stt.say({ type: 'final', text: 'done' });
+    stt.say('close');
+    await settledOnce;
+    u.abort(); // the session closing later
+    expect(stt.options?.abortSignal?.aborted).toBe(false);
+    expect(log).toEqual(['final:done:undefined', 'settled']);
+  });
+
+  it('an event of a type the model contract does not have fails the utterance as a retryable stt_failed', async () => {
+    const { stt, u, log, errors, settledOnce } = setup();
+    stt.say({ type: 'partial', text: 'what' } as unknown as SttEvent);
+    stt.say({ type: 'final', text: 'never read' });
+    await settledOnce;
+    expect(log).toEqual(['settled']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'stt_failed', retryable: true });
+    expect((errors[0]!.cause as ColloquyError).message).toContain('partial');
+    expect(u.finalText).toBeUndefined();
+  });
+
   it('abort while streaming ends the audio', async () => {
     const { stt, u } = setup();
     u.pushAudio(pcm(1), 800);

@@ -574,6 +574,22 @@ describe('UserAudioInput', () => {
     expect(Math.abs(stt.received[0]!.length - 900 * 16)).toBeLessThanOrEqual(32);
   });
 
+  it('input whose rate changes between frames is resampled from each frame’s own rate', async () => {
+    // The first 200 ms at 48 kHz, the rest at 24 kHz: 20 ms frames all along.
+    const stt = new ScriptedStt([{ final: 'hi' }]);
+    const { input, of } = setup(stt);
+    for (let i = 0; i < 50; i++) {
+      await vi.advanceTimersByTimeAsync(20);
+      const rate = i < 10 ? 48000 : 24000;
+      input.pushAudio(new Int16Array(rate / 50).fill(i >= 5 && i < 30 ? 1000 : 0), rate);
+    }
+    await input.idle();
+    expect(of('user.speech.start')).toHaveLength(1);
+    expect(of('user.speech.stop')[0]!.durationMs).toBeCloseTo(500, -1);
+    // As at one rate: audio from 0 to the stop confirmed at 900 ms, 16 samples a millisecond.
+    expect(Math.abs(stt.received[0]!.length - 900 * 16)).toBeLessThanOrEqual(32);
+  });
+
   it('publishes audio.level only to listeners, at most every 100 ms', async () => {
     const { bus, feed } = setup(undefined);
     const levels: number[] = [];
