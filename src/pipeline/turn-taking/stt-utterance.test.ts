@@ -232,6 +232,7 @@ describe('SttUtterance', () => {
     const { stt, u, log, errors, settledOnce } = setup();
     stt.say({ type: 'partial', text: 'what' } as unknown as SttEvent);
     stt.say({ type: 'final', text: 'never read' });
+    stt.say('close');
     await settledOnce;
     expect(log).toEqual(['settled']);
     expect(errors).toHaveLength(1);
