@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioFormatError } from '../../errors.ts';
 import { synthesizeAll } from '../../testing/signals.ts';
 import { EspeakTts } from './espeak-tts.ts';
-import { SILERO_FRAME_SAMPLES, SileroVad, type SileroVadStream } from './silero-vad.ts';
+import { SILERO_FRAME_SAMPLES, SileroVad, type SileroVadStream, sileroWorkerFaults } from './silero-vad.ts';
 
 const FRAME = SILERO_FRAME_SAMPLES;
 let speech: Int16Array; // 16 kHz: 0.5 s silence, a spoken sentence, 0.5 s silence
@@ -261,6 +261,66 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     await expect(stream.process(new Int16Array(FRAME))).rejects.toMatchObject({
       code: 'vad_model_load_failed',
     });
+    stream.close();
+  });
+
+  it('a worker stuck in a run is terminated after runTimeoutMs: the runs waiting for it fail (vad_inference_failed, retryable) and the next frame starts a new worker', async () => {
+    const list = frames(speech).slice(20, 24);
+    const reference = await scoreSequentially(new SileroVad().createStream(), list);
+    const vad = workerVad({ maxBatch: 1, batchWindowMs: 0, runTimeoutMs: 1500 });
+    const a = vad.createStream();
+    const b = vad.createStream();
+    const w0 = vad.stats.workers;
+    sileroWorkerFaults.hangAtRun = 2; // the first worker blocks its thread at its second run
+    let first: number;
+    try {
+      first = await a.process(list[0]!);
+    } finally {
+      delete sileroWorkerFaults.hangAtRun;
+    }
+    expect(first).toBeCloseTo(reference[0]!, 5);
+    // two runs (maxBatch 1): the one the worker hangs in and the one queued behind it
+    const stuck = await Promise.allSettled([a.process(list[1]!), b.process(list[0]!)]);
+    for (const r of stuck) {
+      expect(r).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'vad_inference_failed', retryable: true, cause: { code: 'timeout' } },
+      });
+    }
+    expect(String((stuck[0] as PromiseRejectedResult).reason.message)).toMatch(/timed out after 1500 ms/);
+    // a new worker scores the next frames (the failed frame was lost: start the streams afresh)
+    a.reset();
+    b.reset();
+    const [again, other] = await Promise.all([scoreSequentially(a, list), scoreSequentially(b, list)]);
+    expect(vad.stats.workers - w0).toBe(2);
+    for (let i = 0; i < list.length; i++) {
+      expect(again[i]!).toBeCloseTo(reference[i]!, 5);
+      expect(other[i]!).toBeCloseTo(reference[i]!, 5);
+    }
+    a.close();
+    b.close();
+  });
+
+  it('a worker stuck while loading the model is given up on: vad_model_load_failed with a timeout cause, and the next frame loads a new one', async () => {
+    const list = frames(speech).slice(20, 22);
+    const reference = await scoreSequentially(new SileroVad().createStream(), list);
+    const vad = workerVad({ maxBatch: 59 });
+    const stream = vad.createStream();
+    const w0 = vad.stats.workers;
+    sileroWorkerFaults.hangAtLoad = true;
+    sileroWorkerFaults.loadTimeoutMs = 300;
+    let failed: Promise<number>;
+    try {
+      failed = stream.process(list[0]!);
+      await vad.warmup().catch(() => {}); // the same load: its worker has started with the fault
+    } finally {
+      delete sileroWorkerFaults.hangAtLoad;
+      delete sileroWorkerFaults.loadTimeoutMs;
+    }
+    await expect(failed).rejects.toMatchObject({ code: 'vad_model_load_failed', cause: { code: 'timeout' } });
+    stream.reset();
+    expect(await scoreSequentially(stream, list)).toEqual(reference.map((p) => expect.closeTo(p, 5)));
+    expect(vad.stats.workers - w0).toBe(2);
     stream.close();
   });
 });

@@ -17,7 +17,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AudioFormatError, ProviderError } from '../../errors.ts';
+import { AudioFormatError, ProviderError, TimeoutError } from '../../errors.ts';
 import { hasOptional, MissingDependencyError, requireOptional } from '../../optional-dependency.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { VadModel, VadStream } from '../types.ts';
@@ -49,10 +49,33 @@ export interface SileroVadOptions {
    * frame).
    */
   inference?: 'main' | 'worker';
+  /**
+   * With `inference: 'worker'`: longest wait (ms) for the worker's answer to a run once it is the
+   * oldest run waiting (default 2000; 1-60 000). A worker that does not answer in time (stuck in
+   * native code, starved) is terminated and replaced: its runs fail with `ProviderError`
+   * `vad_inference_failed` (retryable, `cause` a `TimeoutError`) instead of holding every
+   * stream's frames until their queues overflow. Loading the model is bounded by 30 s.
+   */
+  runTimeoutMs?: number;
 }
 
 /** A frame's duration at 16 kHz (ms): each active stream delivers one frame this often. */
 const FRAME_MS = (SILERO_FRAME_SAMPLES * 1000) / SILERO_SAMPLE_RATE;
+/** Default `runTimeoutMs`: a run takes milliseconds, so only a stuck worker takes this long. */
+const DEFAULT_RUN_TIMEOUT_MS = 2000;
+/** Longest wait for a worker to load onnxruntime-node and the model. */
+const LOAD_TIMEOUT_MS = 30_000;
+
+/**
+ * Test seam (not exported from the package): faults the next workers' program injects, read
+ * when a worker starts. `hangAtRun: n` blocks the worker's thread at its n-th run (as native
+ * code that never returns would); `hangAtLoad` blocks it before it loads the model, and
+ * `loadTimeoutMs` shortens the load bound.
+ *
+ * @internal
+ */
+export const sileroWorkerFaults: { hangAtRun?: number; hangAtLoad?: boolean; loadTimeoutMs?: number } = {};
+
 /** A run of this many frames is not worth waiting to grow (per-frame cost flattens out). */
 const FULL_BATCH = 16;
 
@@ -134,11 +157,14 @@ const SESSION_OPTIONS = {
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { ortPath, modelPath, options, row, units, rate } = workerData;
+const { ortPath, modelPath, options, row, units, rate, fault } = workerData;
 let ort;
 let session;
 let sr;
+let runs = 0;
+const block = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 const ready = (async () => {
+  if (fault.hangAtLoad) block();
   ort = require(ortPath);
   session = await ort.InferenceSession.create(modelPath, options);
   sr = new ort.Tensor('int64', BigInt64Array.of(BigInt(rate)), []);
@@ -150,6 +176,7 @@ ready.then(
 parentPort.on('message', async (m) => {
   try {
     await ready;
+    if (++runs === fault.hangAtRun) block();
     const out = await session.run({
       input: new ort.Tensor('float32', m.input, [m.n, row]),
       state: new ort.Tensor('float32', m.state, [2, m.n, units]),
@@ -171,10 +198,11 @@ interface WorkerReply {
 
 /**
  * Inference in a \`worker_threads\` worker. The worker is referenced only while a run is in flight
- * (an idle one never keeps the process alive); if it dies, its runs fail and the engine starts
- * another on the next frame.
+ * (an idle one never keeps the process alive). If it dies, or does not answer the oldest run
+ * waiting within `runTimeoutMs` (then it is terminated, without waiting for it: a thread stuck in
+ * native code may never stop), its runs fail and `onDead` tells the engine, which starts another.
  */
-async function workerBackend(modelPath: string, onExit: () => void): Promise<Backend> {
+async function workerBackend(modelPath: string, runTimeoutMs: number, onDead: () => void): Promise<Backend> {
   let ortPath: string;
   try {
     ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
@@ -190,6 +218,7 @@ async function workerBackend(modelPath: string, onExit: () => void): Promise<Bac
       row: ROW,
       units: STATE_UNITS,
       rate: SILERO_SAMPLE_RATE,
+      fault: { ...sileroWorkerFaults },
     },
   });
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (err: unknown) => void }>();
@@ -197,9 +226,35 @@ async function workerBackend(modelPath: string, onExit: () => void): Promise<Bac
   let dead: Error | undefined;
   let exited: Promise<void> | undefined;
   const failAll = (err: Error) => {
-    dead ??= err;
+    if (dead === undefined) {
+      dead = err;
+      onDead();
+    }
     for (const p of pending.values()) p.reject(err);
     pending.clear();
+  };
+  /** Fails its runs and terminates a worker that stopped answering (not awaited: it may never stop). */
+  const abandon = (err: Error) => {
+    failAll(err);
+    worker.unref();
+    worker.terminate().catch(() => {});
+  };
+  // One watchdog for all runs: re-armed when a run is sent to an idle worker and at each answer
+  // while others wait (the worker scores them in order), it fires once the oldest went unanswered.
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const onWatchdog = () => {
+    if (pending.size > 0 && dead === undefined)
+      abandon(
+        new TimeoutError('A Silero VAD worker run', runTimeoutMs, { details: { timeoutMs: runTimeoutMs } }),
+      );
+  };
+  const watch = () => {
+    if (watchdog === undefined) {
+      watchdog = setTimeout(onWatchdog, runTimeoutMs);
+      watchdog.unref();
+    } else {
+      watchdog.refresh();
+    }
   };
   const loaded = new Promise<void>((resolve, reject) => {
     pending.set(-1, {
@@ -212,6 +267,7 @@ async function workerBackend(modelPath: string, onExit: () => void): Promise<Bac
     if (p === undefined) return;
     pending.delete(r.id);
     if (pending.size === 0) worker.unref();
+    else if (r.id !== -1) watch();
     if (r.id !== -1 && r.error !== undefined) p.reject(new Error(r.error));
     else p.resolve(r);
   });
@@ -219,16 +275,24 @@ async function workerBackend(modelPath: string, onExit: () => void): Promise<Bac
   exited = new Promise<void>((resolve) => {
     worker.once('exit', (code) => {
       failAll(new Error(`Silero VAD worker exited (code ${code})`));
-      onExit();
+      if (watchdog !== undefined) clearTimeout(watchdog);
       resolve();
     });
   });
+  const loadTimeoutMs = sileroWorkerFaults.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+  const loadTimer = setTimeout(
+    () => abandon(new TimeoutError('Loading the Silero VAD model in a worker', loadTimeoutMs)),
+    loadTimeoutMs,
+  );
   try {
     await loaded;
   } catch (err) {
+    if (err instanceof TimeoutError) throw err;
     await worker.terminate();
     await exited;
     throw err;
+  } finally {
+    clearTimeout(loadTimer);
   }
   worker.unref();
   return {
@@ -236,13 +300,17 @@ async function workerBackend(modelPath: string, onExit: () => void): Promise<Bac
       if (dead !== undefined) return Promise.reject(dead);
       const id = nextId++;
       return new Promise<{ probs: unknown; stateN: unknown }>((resolve, reject) => {
-        if (pending.size === 0) worker.ref();
+        if (pending.size === 0) {
+          worker.ref();
+          watch();
+        }
         pending.set(id, { resolve: (r) => resolve({ probs: r.probs, stateN: r.stateN }), reject });
         worker.postMessage({ id, n, input, state });
       });
     },
     async close() {
       failAll(new Error('Silero VAD worker was stopped'));
+      if (watchdog !== undefined) clearTimeout(watchdog);
       await worker.terminate();
       await exited;
     },
@@ -286,6 +354,7 @@ class SileroEngine {
     private readonly maxBatch: number,
     private readonly windowMs: number,
     private readonly inference: 'main' | 'worker',
+    private readonly runTimeoutMs: number,
   ) {}
 
   load(): Promise<Backend> {
@@ -293,11 +362,11 @@ class SileroEngine {
     let loaded: Promise<Backend>;
     if (this.inference === 'worker') {
       this.stats.workers++;
-      // a worker that dies on its own is forgotten, so the next frame starts another
-      const onExit = () => {
+      // a worker that dies or stops answering is forgotten, so the next frame starts another
+      const onDead = () => {
         if (this.loaded === loaded) this.loaded = null;
       };
-      loaded = workerBackend(this.modelPath, onExit);
+      loaded = workerBackend(this.modelPath, this.runTimeoutMs, onDead);
     } else {
       loaded = mainThreadBackend(this.modelPath);
     }
@@ -476,10 +545,11 @@ class SileroEngine {
     try {
       out = await backend.infer(input, state, n);
     } catch (err) {
-      throw new ProviderError('vad_inference_failed', 'Silero VAD inference failed', {
-        cause: err,
-        retryable: true,
-      });
+      throw new ProviderError(
+        'vad_inference_failed',
+        `Silero VAD inference failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err, retryable: true },
+      );
     } finally {
       this.releaseBuffers(n, buffers);
     }
@@ -538,11 +608,12 @@ function engineFor(
   maxBatch: number,
   windowMs: number,
   inference: 'main' | 'worker',
+  runTimeoutMs: number,
 ): SileroEngine {
-  const key = `${modelPath}#${maxBatch}#${windowMs}#${inference}`;
+  const key = `${modelPath}#${maxBatch}#${windowMs}#${inference}#${runTimeoutMs}`;
   let engine = engines.get(key);
   if (!engine) {
-    engine = new SileroEngine(modelPath, maxBatch, windowMs, inference);
+    engine = new SileroEngine(modelPath, maxBatch, windowMs, inference, runTimeoutMs);
     engines.set(key, engine);
   }
   return engine;
@@ -670,8 +741,21 @@ export class SileroVad implements VadModel {
         `inference must be 'main' or 'worker', got ${String(inference)}`,
       );
     }
+    const runTimeoutMs = options.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    if (!Number.isInteger(runTimeoutMs) || runTimeoutMs < 1 || runTimeoutMs > 60_000) {
+      throw new ProviderError(
+        'vad_bad_option',
+        `runTimeoutMs must be a whole number of ms from 1 to 60000, got ${runTimeoutMs}`,
+      );
+    }
     if (!hasOptional('onnxruntime-node')) throw new MissingDependencyError('onnxruntime-node', 'Silero VAD');
-    this.engine = engineFor(options.modelPath ?? defaultSileroModelPath(), maxBatch, windowMs, inference);
+    this.engine = engineFor(
+      options.modelPath ?? defaultSileroModelPath(),
+      maxBatch,
+      windowMs,
+      inference,
+      inference === 'worker' ? runTimeoutMs : 0,
+    );
   }
 
   /**
