@@ -440,6 +440,47 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     expect(a.server.connectionCount).toBe(2);
   });
 
+  it('a goAway whose deadline passes during a tool call: no reconnect until the tool is answered and the turn ends', async () => {
+    const { server, model } = await gemini({
+      replies: [{ toolCall: { name: 'lookup', args: {} }, text: 'Found it.', audioMs: 200 }],
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const lookup = tool({
+      description: 'Looks something up',
+      inputSchema: z.object({}),
+      execute: async () => {
+        await gate;
+        return { found: true };
+      },
+    });
+    const { session, rec } = harness(model, {
+      agents: [{ name: 'main', instructions: 'x', tools: { lookup } }],
+    });
+    await session.start();
+    const answer = session.sendText('look it up');
+    await rec.waitFor('tool.call');
+    // 1 s left: the deadline (2 s before the end) is already past, so its timer fires at once.
+    server.goAway(1000);
+    await rec.waitFor('session.goaway');
+    // A timer of the same delay set after the deadline's runs after it.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(rec.payloads('session.stateChange').map((p) => p.toState)).not.toContain('reconnecting');
+    release();
+    expect(await answer).toMatchObject({ text: 'Found it.', interrupted: false });
+    // The result went to the connection that asked for it; the reconnect follows the end of the turn.
+    const response = server.received.find((r) => 'toolResponse' in r.message)!;
+    expect(response.connection).toBe(1);
+    await rec.waitFor('session.stateChange', (p) => p.fromState === 'reconnecting' && p.toState === 'active');
+    const order = rec.events
+      .filter((e) => e.type === 'turn.end' || e.type === 'session.stateChange')
+      .map((e) => (e.type === 'turn.end' ? 'turn.end' : (e.payload as { toState: string }).toState));
+    expect(order).toEqual(['connecting', 'active', 'turn.end', 'reconnecting', 'active']);
+    expect(server.connectionCount).toBe(2);
+  });
+
   it('user audio pushed while the connection opens is held as a copy: the caller may reuse its buffer', async () => {
     const { server, model } = await gemini();
     const { session } = harness(model);
