@@ -512,6 +512,21 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     expect(played * 20).toBeLessThan(4000);
   });
 
+  it('an `interrupted` while the turn waits for its answer (nothing said, nothing playing) does not cut it', async () => {
+    const { server, model } = await gemini({ replies: [{ text: 'Hi there.', audioMs: 200 }] });
+    const { session, rec } = harness(model);
+    await session.start();
+    // Written as the turn begins, before the fake reads the text, so it arrives ahead of the answer
+    // (a late one of an earlier response, as the provider may send).
+    const off = session.eventBus.subscribe('user.text', () => {
+      off();
+      server.sendRaw(JSON.stringify({ serverContent: { interrupted: true } }));
+    });
+    const answer = session.sendText('hello');
+    expect(await answer).toMatchObject({ text: 'Hi there.', interrupted: false });
+    expect(rec.types(['turn.interrupted', 'turn.end'])).toEqual(['turn.end']);
+  });
+
   it('a transfer reconnects with the new agent setup on the resumed session', async () => {
     const { server, model } = await gemini({
       replies: [
