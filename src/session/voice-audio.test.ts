@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
-import { mockLanguageModel } from '../testing/mock-llm.ts';
+import type { EndOfTurnContext, EndOfTurnDetector } from '../providers/types.ts';
+import { lastUserText, mockLanguageModel } from '../testing/mock-llm.ts';
 import { MockStt } from '../testing/mock-stt.ts';
 import { MockTts } from '../testing/mock-tts.ts';
 import { MockVad } from '../testing/mock-vad.ts';
@@ -29,6 +30,7 @@ function voiceSession(opts: {
   endpointingMs?: number;
   maxTextLength?: number;
   language?: string;
+  endOfTurn?: EndOfTurnDetector;
 }) {
   const written: Written[] = [];
   const stt = new MockStt({ script: opts.stt ?? ['hello there'] });
@@ -39,7 +41,7 @@ function voiceSession(opts: {
     sessionId: 'v',
     userId: 'u',
     agents: [{ name: 'main', instructions: 'x' }],
-    model: mockLanguageModel([opts.answer]),
+    model: mockLanguageModel([opts.answer === 'echo' ? (o) => `${lastUserText(o).length}` : opts.answer]),
     logger: silentLogger,
     mode: opts.mode ?? 'agent',
     ...(opts.maxTextLength !== undefined ? { maxTextLength: opts.maxTextLength } : {}),
@@ -47,6 +49,7 @@ function voiceSession(opts: {
       vad,
       stt,
       ...(opts.language !== undefined ? { language: opts.language } : {}),
+      ...(opts.endOfTurn ? { endOfTurn: opts.endOfTurn } : {}),
       tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
       inputSampleRate: RATE,
       outputSampleRate: 24000,
@@ -103,6 +106,42 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
     expect(await rec.waitFor('transcription.final')).toMatchObject({ text: 'salut', language: 'fr' });
     expect(stt.calls.map((c) => c.language)).toEqual(['fr']);
     await rec.waitFor('turn.end');
+  });
+
+  it('audio.endpointing reaches the turn: the end-of-turn detector is asked after endpointingMs of silence, with the last 10 messages of the conversation', async () => {
+    const asked: EndOfTurnContext[] = [];
+    const endOfTurn: EndOfTurnDetector = {
+      provider: 'test',
+      predict: async (context) => {
+        asked.push(context);
+        return 1;
+      },
+    };
+    // 'echo': each answer is the length of the user's text. endpointingMs 50, against the default 500.
+    const { session, rec } = voiceSession({ answer: 'echo', stt: ['and one more'], endpointingMs: 50, endOfTurn });
+    current = session;
+    for (let i = 1; i <= 6; i++) await session.sendText(`typed ${i}`);
+    // When the user stops speaking, a timer of 300 ms is set just before the endpointing timer: Node
+    // runs timers by due time, so the detector has been asked by then only if the silence asked for is
+    // under 300 ms.
+    const askedBy300 = new Promise<number>((resolve) => {
+      const off = session.eventBus.subscribe('user.speech.stop', () => {
+        off();
+        setTimeout(() => resolve(asked.length), 300);
+      });
+    });
+    await push(session, tone, 300);
+    await push(session, silence, 400);
+    expect(await askedBy300).toBe(1);
+    expect(asked[0]!.transcript).toBe('and one more');
+    // The 12 messages of the typed turns: the detector gets the newest 10, user and assistant text.
+    expect(asked[0]!.history).toEqual(
+      [2, 3, 4, 5, 6].flatMap((i) => [
+        { role: 'user', text: `typed ${i}` },
+        { role: 'assistant', text: '7' },
+      ]),
+    );
+    await rec.waitFor('turn.end', (p) => p.turnId === rec.payloads('user.text')[6]?.turnId);
   });
 
   it('speech → VAD → STT → LLM → TTS → paced 20 ms frames, with the seed 001 speech events in order', async () => {
