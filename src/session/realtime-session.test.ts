@@ -336,6 +336,49 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(fatal.error.message).toContain((fatal.error.cause as Error).message);
     expect(server.rejected).toBe(3);
   });
+
+  it('the backoff between reconnect attempts: initialDelayMs after the first failure, doubled after the second', async () => {
+    const { server, model: real } = await openai();
+    let refuse = false;
+    let connects = 0;
+    const model: RealtimeModel = {
+      specificationVersion: real.specificationVersion,
+      provider: real.provider,
+      modelId: real.modelId,
+      inputSampleRate: real.inputSampleRate,
+      outputSampleRate: real.outputSampleRate,
+      capabilities: real.capabilities,
+      connect: (config, options) => {
+        connects++;
+        return refuse ? Promise.reject(new Error('refused by the test')) : real.connect(config, options);
+      },
+    };
+    const { session, rec } = harness(model, {
+      realtime: { reconnect: { initialDelayMs: 100, maxDelayMs: 10_000, maxFailures: 3 } },
+    });
+    await session.start();
+    // At each failure, a timer is set just before the backoff's; Node runs timers by due time, so the
+    // next attempt has been made by then only if its delay is under the test's.
+    const seen: number[] = [];
+    const checked = new Promise<void>((resolve) => {
+      const delays = [150, 300]; // the backoff is 100 ms, then 200 ms
+      session.eventBus.subscribe('error', (e) => {
+        if (e.error.message !== 'refused by the test') return;
+        const wait = delays.shift();
+        if (wait === undefined) return;
+        setTimeout(() => {
+          seen.push(connects);
+          if (seen.length === 2) resolve();
+        }, wait);
+      });
+    });
+    refuse = true;
+    server.closeConnections(1011, 'gone');
+    await checked;
+    // 1 the session's own, 2 the reconnect at once, 3 after 100 ms, 4 after 200 ms more.
+    expect(seen).toEqual([3, 4]);
+    expect((await rec.waitFor('session.close', () => true, 8000)).reason).toBe('realtime_failed');
+  });
 });
 
 describe('VoiceSession on Gemini Live (local fake server)', () => {
