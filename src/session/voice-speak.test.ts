@@ -51,6 +51,33 @@ describe('speak() utterances queued behind each other', () => {
       ['assistant', 'Breakfast is at seven.'],
     ]);
   });
+
+  it('interrupt() with no turn running stops the utterance being said: its heard part enters history at once', async () => {
+    session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'main', instructions: 'x' }],
+      model: mockLanguageModel(['unused']),
+      logger: silentLogger,
+      audio: {
+        tts: new MockTts({ sampleRate: 24000, msPerChar: 40 }),
+        outputSampleRate: 24000,
+        output: { write: () => {} },
+      },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    const greeting = session.speak(
+      'Hello! I am the demo concierge. Ask me about breakfast, the pool, the spa, the gym, the restaurant, parking or anything else about your stay.',
+    );
+    await rec.waitFor('bot.tts.text', (t) => t.text.startsWith('I am')); // "Hello!" was heard
+    session.interrupt();
+    expect(session.history.map((m) => m.role)).toEqual(['assistant']);
+    const result = await greeting;
+    expect(result).toMatchObject({ turnId: 'say_1', interrupted: true, reason: 'interrupted' });
+    expect(result.text.startsWith('Hello!')).toBe(true);
+    expect(result.text.includes('your stay')).toBe(false);
+    expect(session.history.map((m) => [m.role, messageText(m)])).toEqual([['assistant', result.text]]);
+    expect(rec.types(['turn.start', 'turn.interrupted'])).toEqual([]);
+  });
 });
 
 /**
