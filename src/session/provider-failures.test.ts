@@ -1,4 +1,4 @@
-import { APICallError } from '@ai-sdk/provider';
+import { APICallError, type LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import type { LanguageModel } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,59 @@ describe('fatal failures end the session', () => {
       ['error', 'llm_stream_failed'],
       ['fatal', 'llm_unavailable'],
     ]);
+  });
+});
+
+describe('a model stream that breaks off', () => {
+  /** Streams `Partial`, then the stream itself errors with `error` (a dropped connection, a 401 mid-way); then answers `Back.`. */
+  function breaking(error: Error) {
+    let calls = 0;
+    return new MockLanguageModelV3({
+      doStream: async () => ({
+        stream: new ReadableStream<LanguageModelV3StreamPart>({
+          start(c) {
+            c.enqueue({ type: 'stream-start', warnings: [] });
+            c.enqueue({ type: 'text-start', id: 't' });
+            if (++calls > 1) {
+              c.enqueue({ type: 'text-delta', id: 't', delta: 'Back.' });
+              c.enqueue({ type: 'text-end', id: 't' });
+              c.enqueue({
+                type: 'finish',
+                finishReason: { unified: 'stop', raw: 'stop' },
+                usage: {
+                  inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
+                  outputTokens: { total: 1, text: 1, reasoning: 0 },
+                },
+              });
+              c.close();
+              return;
+            }
+            c.enqueue({ type: 'text-delta', id: 't', delta: 'Partial' });
+            c.error(error);
+          },
+        }),
+      }),
+    });
+  }
+
+  it('the stream erroring (not an error part) fails the turn with llm_stream_failed and its cause; the session goes on', async () => {
+    const { session, errors } = textSession(breaking(new Error('socket hang up')));
+    const { rec } = observed(session);
+    const result = await session.sendText('hello?');
+    expect(result.error).toMatchObject({ code: 'llm_stream_failed', message: 'LLM stream failed: socket hang up' });
+    expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
+    expect(errors).toEqual([['llm', 'error', 'llm_stream_failed']]);
+    expect((await session.sendText('again')).text).toBe('Back.');
+    await session.close();
+  });
+
+  it('a 401 that breaks the stream off is fatal (llm_auth_failed), as one refused at the start is', async () => {
+    const { session, errors } = textSession(breaking(unauthorized()));
+    const { rec } = observed(session);
+    const result = await session.sendText('hello?');
+    expect(result.error?.code).toBe('llm_auth_failed');
+    expect((await rec.waitFor('session.close')).reason).toBe('fatal:llm_auth_failed');
+    expect(errors).toEqual([['llm', 'fatal', 'llm_auth_failed']]);
   });
 });
 
