@@ -124,7 +124,10 @@ describe('a model stream that breaks off', () => {
     const { session, errors } = textSession(breaking(new Error('socket hang up')));
     const { rec } = observed(session);
     const result = await session.sendText('hello?');
-    expect(result.error).toMatchObject({ code: 'llm_stream_failed', message: 'LLM stream failed: socket hang up' });
+    expect(result.error).toMatchObject({
+      code: 'llm_stream_failed',
+      message: 'LLM stream failed: socket hang up',
+    });
     expect(rec.first('llm.end')).toMatchObject({ outcome: 'error' });
     expect(errors).toEqual([['llm', 'error', 'llm_stream_failed']]);
     expect((await session.sendText('again')).text).toBe('Back.');

@@ -118,7 +118,12 @@ describe('a spoken turn (mock VAD/STT/TTS, real timers)', () => {
       },
     };
     // 'echo': each answer is the length of the user's text. endpointingMs 50, against the default 500.
-    const { session, rec } = voiceSession({ answer: 'echo', stt: ['and one more'], endpointingMs: 50, endOfTurn });
+    const { session, rec } = voiceSession({
+      answer: 'echo',
+      stt: ['and one more'],
+      endpointingMs: 50,
+      endOfTurn,
+    });
     current = session;
     for (let i = 1; i <= 6; i++) await session.sendText(`typed ${i}`);
     // When the user stops speaking, a timer of 300 ms is set just before the endpointing timer: Node
