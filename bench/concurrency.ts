@@ -30,6 +30,9 @@ function collectGarbage(): void {
   gc();
 }
 
+/** `PerformanceEntry.detail.kind` of a `gc` entry (perf_hooks `NODE_PERFORMANCE_GC_*`). */
+const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+
 /** Event-loop lag samples come every `resolution` ms; the recorded delay includes the interval itself. */
 const ELD_RESOLUTION_MS = 10;
 
@@ -55,8 +58,18 @@ export interface ConcurrencyResult {
   idleProcessLagMs: { p50: number; p99: number; max: number } | undefined;
   /** 1-minute load average when the window ended. */
   loadavg1m: number;
-  /** GC pauses inside the window: total, count, the longest and the 90th percentile. */
-  gc: { pauseMs: number; count: number; maxMs: number; p90Ms: number };
+  /**
+   * GC pauses inside the window: total, count, the longest and the 90th percentile, and the same by
+   * kind (`minor`: scavenges; `major`: mark-compact, the finishing pause of incremental marking;
+   * `incremental`: marking steps; `weakcb`: weak callbacks).
+   */
+  gc: {
+    pauseMs: number;
+    count: number;
+    maxMs: number;
+    p90Ms: number;
+    byKind: Record<string, { count: number; ms: number; maxMs: number }>;
+  };
   /** Synchronous time inside `pushAudio` per frame (µs). */
   pushAudioUs: { mean: number };
   frameworkOverheadMs: Summary;
@@ -73,7 +86,7 @@ export interface ConcurrencyResult {
    * The slowest turns of the window (those that make the p99): their overhead, their largest gap,
    * and how much of that gap a GC pause covered.
    */
-  slowest: Array<{ overheadMs: number; gap: string; gapMs: number; gcInGapMs: number }>;
+  slowest: Array<{ overheadMs: number; gap: string; gapMs: number; gcInGapMs: number; gcKinds: string }>;
 }
 
 export async function runConcurrency(o: {
@@ -121,13 +134,20 @@ export async function runConcurrency(o: {
   const pushMs0 = list.reduce((n, bs) => n + bs.mic.pushMs, 0);
   const windowStart = performance.now();
   const gc = { pauseMs: 0, count: 0, maxMs: 0 };
-  const pauses: Array<[number, number]> = [];
+  const byKind: Record<string, { count: number; ms: number; maxMs: number }> = {};
+  const pauses: Array<[number, number, string]> = [];
   const countGc = (entries: PerformanceEntryList) => {
     for (const e of entries) {
-      pauses.push([e.startTime, e.startTime + e.duration]);
+      const kind = GC_KINDS[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? 'other';
+      pauses.push([e.startTime, e.startTime + e.duration, kind]);
       gc.pauseMs += e.duration;
       gc.count++;
       gc.maxMs = Math.max(gc.maxMs, e.duration);
+      byKind[kind] ??= { count: 0, ms: 0, maxMs: 0 };
+      const k = byKind[kind];
+      k.count++;
+      k.ms = round(k.ms + e.duration, 2);
+      k.maxMs = round(Math.max(k.maxMs, e.duration), 2);
     }
   };
   const gcObserver = new PerformanceObserver((items) => countGc(items.getEntries()));
@@ -194,6 +214,7 @@ export async function runConcurrency(o: {
       count: gc.count,
       maxMs: round(gc.maxMs, 2),
       p90Ms: pauses.length === 0 ? 0 : round(p90(pauses.map(([s, e]) => e - s)), 2),
+      byKind,
     },
     pushAudioUs: { mean: round((pushMs * 1000) / Math.max(1, pushes), 1) },
     frameworkOverheadMs: summarize(
@@ -215,11 +236,14 @@ function p90(xs: number[]): number {
   );
 }
 
-/** The 3 slowest turns by overhead: their largest framework gap and the GC pause time inside it. */
+/** Slowest turns listed: at 200 turns a window, the p99 is the second. */
+const SLOWEST = 4;
+
+/** The slowest turns by overhead: their largest framework gap and the GC pause time inside it. */
 function slowestTurns(
   turns: ReadonlyArray<TurnMarks>,
   policy: TurnPolicy,
-  pauses: ReadonlyArray<[number, number]>,
+  pauses: ReadonlyArray<[number, number, string]>,
 ): ConcurrencyResult['slowest'] {
   const rows: ConcurrencyResult['slowest'] = [];
   for (const t of turns) {
@@ -245,15 +269,22 @@ function slowestTurns(
       if (b - a > best[2] - best[1]) best = [name, a, b];
     }
     let gcInGapMs = 0;
-    for (const [s, e] of pauses) gcInGapMs += Math.max(0, Math.min(e, best[2]) - Math.max(s, best[1]));
+    const kinds: string[] = [];
+    for (const [s, e, kind] of pauses) {
+      const overlap = Math.max(0, Math.min(e, best[2]) - Math.max(s, best[1]));
+      if (overlap <= 0) continue;
+      gcInGapMs += overlap;
+      kinds.push(`${kind} ${round(overlap, 1)}`);
+    }
     rows.push({
       overheadMs: round(overheadMs, 2),
       gap: best[0],
       gapMs: round(best[2] - best[1], 2),
       gcInGapMs: round(gcInGapMs, 2),
+      gcKinds: kinds.join(', '),
     });
   }
-  return rows.sort((a, b) => b.overheadMs - a.overheadMs).slice(0, 3);
+  return rows.sort((a, b) => b.overheadMs - a.overheadMs).slice(0, SLOWEST);
 }
 
 /**

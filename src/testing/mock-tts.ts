@@ -9,6 +9,9 @@ import type { TtsModel, TtsRequest } from '../providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../specification-version.ts';
 import { sleep, waitForAbort } from './abortable.ts';
 
+/** Texts whose waveform `MockTts` keeps (a few sentences of a repeated answer). */
+const CACHED_TEXTS = 8;
+
 export type MockTtsMatcher = string | RegExp | ((text: string) => boolean);
 
 export interface MockTtsOptions {
@@ -64,8 +67,11 @@ export class MockTts implements TtsModel {
   /** Requests whose generation ran to completion. */
   completed = 0;
   private readonly options: MockTtsOptions;
-  /** The waveform of the last text synthesised (a model replying the same text often computes it once). */
-  private last: { text: string; audio: Int16Array } | undefined;
+  /**
+   * The waveforms of the last few texts synthesised: an answer of several sentences asks for each
+   * in turn, and a model replying the same answer then computes each sentence once.
+   */
+  private readonly cache = new Map<string, Int16Array>();
 
   constructor(options: MockTtsOptions = {}) {
     this.options = options;
@@ -102,8 +108,12 @@ export class MockTts implements TtsModel {
     signal?.throwIfAborted();
     const o = this.options;
     // Chunks are copies (`slice`), so the cached waveform is never handed out.
-    if (this.last?.text !== text) this.last = { text, audio: this.audioFor(text) };
-    const audio = this.last.audio;
+    let audio = this.cache.get(text);
+    if (audio === undefined) {
+      audio = this.audioFor(text);
+      if (this.cache.size >= CACHED_TEXTS) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(text, audio);
+    }
     const chunk = Math.max(1, Math.round(((o.chunkMs ?? 100) * this.sampleRate) / 1000));
     const fails = matches(o.failOn, text);
     const stalls = matches(o.stallOn, text);
