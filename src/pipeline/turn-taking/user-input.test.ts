@@ -157,6 +157,40 @@ describe('UserAudioInput', () => {
     expect(stt.received[0]!.length).toBe((1800 - 290) * 16);
   });
 
+  it('the audio STT is given stays as it was while later frames reuse the input buffers', async () => {
+    // An STT that keeps the arrays it is given (a provider may batch them before sending).
+    const kept: Int16Array[] = [];
+    let atEnd: Int16Array | undefined;
+    const stt: SttModel = {
+      specificationVersion: SPECIFICATION_VERSIONS.stt,
+      provider: 'test',
+      modelId: 'keeping-stt',
+      sampleRate: 16000,
+      async *transcribe(audio) {
+        for await (const pcm of audio) kept.push(pcm);
+        atEnd = new Int16Array(kept.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of kept) {
+          atEnd.set(p, at);
+          at += p.length;
+        }
+        yield { type: 'final', text: 'counted' };
+      },
+    };
+    const { feed, turns } = setup(stt);
+    // Every speech frame different (1000, 1001, ...), so a reused buffer shows.
+    const speech = Array.from({ length: 50 }, (_, i) => new Int16Array(320).fill(1000 + i));
+    const input = [...frames([[500, 0]]), ...speech, ...frames([[1000, 0]])];
+    await feed(input);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(turns.map((t) => t.text)).toEqual(['counted']);
+    // Pre-roll from 300 ms to the confirmed stop at 1800 ms: exactly the audio pushed then, read
+    // when the audio ended, after the history had reused the buffers of its first second.
+    const pushed = new Int16Array(input.length * 320);
+    for (const [i, f] of input.entries()) pushed.set(f, i * 320);
+    expect(atEnd).toEqual(pushed.subarray(300 * 16, 1800 * 16));
+  });
+
   it('without STT, speech start and stop are still published at the times of the audio', async () => {
     const { feed, of, t0 } = setup(undefined);
     await feed(

@@ -7,9 +7,11 @@
  * joined into one user turn.
  *
  * Nothing is allocated per frame while the user is silent: the copies are reused once processed
- * (and once they left the pre-roll history unsent), and the queue is drained without a promise per
- * frame. That relies on the VAD model not keeping a frame it was given (see `VadStream.process`);
- * what STT receives is never reused.
+ * (and once they left the pre-roll history), and the queue is drained without a promise per
+ * frame. That relies on the VAD model not keeping a frame it was given (see `VadStream.process`).
+ * STT is handed copies of its own, never reused here: the history keeps its pieces for the
+ * pre-roll (about a second), and a piece it lent to STT would live that long, through two
+ * scavenges into the old generation, where a copy dies as soon as the provider has sent it.
  */
 import { audioLevel } from '../../audio/pcm.ts';
 import { isSupportedSampleRate, StreamingResampler, SUPPORTED_SAMPLE_RATES } from '../../audio/resample.ts';
@@ -138,11 +140,10 @@ export class UserAudioInput {
   private toVad: StreamingResampler | undefined;
   private toStt: StreamingResampler | undefined;
   private lastLevelAt = Number.NEGATIVE_INFINITY;
-  // STT-rate audio history for the pre-roll: pieces with their first sample index, and whether
-  // part of the piece went to an STT stream (then it is never reused).
+  // STT-rate audio history for the pre-roll: pieces with their first sample index. STT is given
+  // copies of them, so every piece is reused once it leaves the history.
   private readonly ring = new Fifo<Int16Array>();
   private readonly ringStart = new Fifo<number>();
-  private readonly ringLent = new Fifo<boolean>();
   private sttSamples = 0;
   private utterance: SttUtterance | undefined;
   /** Utterances of the turn being collected, and of a turn that ended but awaits finals. */
@@ -497,12 +498,11 @@ export class UserAudioInput {
     while (this.ring.length > 0 && this.ringStart.at(0) + this.ring.at(0).length < this.sttSamples - keep) {
       const piece = this.ring.shift()!;
       this.ringStart.shift();
-      // Never sent to STT, so nothing else holds it: reuse it for a later frame's copy.
-      if (!this.ringLent.shift()) this.recycle(piece);
+      // STT got copies, so nothing else holds it: reuse it for a later frame's copy.
+      this.recycle(piece);
     }
     this.ring.push(pcm);
     this.ringStart.push(this.sttSamples);
-    this.ringLent.push(false);
     this.sttSamples += pcm.length;
   }
 
@@ -516,10 +516,8 @@ export class UserAudioInput {
       const from = Math.max(u.sentUpTo, start);
       const until = Math.min(end, to);
       if (until > from) {
-        this.ringLent.set(i, true);
-        // The whole piece as it is (the usual case while the user speaks: no view per frame).
-        const whole = from === start && until === end;
-        u.pushAudio(whole ? piece : piece.subarray(from - start, until - start), until);
+        // A copy STT may keep: the piece stays in the history and is reused after it.
+        u.pushAudio(piece.slice(from - start, until - start), until);
       }
     }
   }
