@@ -138,7 +138,7 @@ export async function runConcurrency(o: {
   const pauses: Array<[number, number, string]> = [];
   const countGc = (entries: PerformanceEntryList) => {
     for (const e of entries) {
-      const kind = GC_KINDS[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? 'other';
+      const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
       pauses.push([e.startTime, e.startTime + e.duration, kind]);
       gc.pauseMs += e.duration;
       gc.count++;
