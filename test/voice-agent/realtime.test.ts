@@ -184,6 +184,8 @@ describe('VoiceAgent on a realtime model', () => {
     });
     const agent = realtimeAgent(model);
     const events = recordEvents(agent);
+    // Connected first: speech the local VAD finds while the connection is still opening starts no
+    // turn today (`RealtimeRunner` drops a `user.speech.start` that comes before the connection).
     await agent.session.start();
     speakInto(agent, 400);
     await new Promise<void>((resolve) => agent.once('text', () => agent.once('text', () => resolve())));
@@ -317,6 +319,24 @@ describe('VoiceAgent on a realtime model', () => {
     expect(shapes(events)).toEqual(shapes(cascadeEvents));
     // The model got the text to say, as its own turn.
     expect(server.messages('response.create')).toHaveLength(1);
+  });
+
+  it("turnDetection 'local': the agent's own VAD finds the user's turn and tells the model where it starts and ends", async () => {
+    const { server, model } = await gemini({ replies: [{ text: 'Heard you.', audioMs: 200 }] });
+    const agent = realtimeAgent(model, {
+      realtime: { model, turnDetection: 'local', reconnect: { initialDelayMs: 20 } },
+      tools: {},
+    });
+    const events = recordEvents(agent);
+    // Connected first: speech the local VAD finds while the connection is still opening starts no
+    // turn today (`RealtimeRunner` drops a `user.speech.start` that comes before the connection).
+    await agent.session.start();
+    speakInto(agent, 400);
+    await until(() => of(events, 'text').some((t) => t.role === 'assistant'), 10_000);
+    expect(server.setups[0]!.realtimeInputConfig).toEqual({ automaticActivityDetection: { disabled: true } });
+    const kinds = server.messages('realtimeInput').map((m) => Object.keys(m.realtimeInput as object)[0]);
+    expect(kinds.filter((k) => k !== 'audio')).toEqual(['activityStart', 'activityEnd']);
+    expect(of(events, 'text').at(-1)).toEqual({ role: 'assistant', text: 'Heard you.' });
   });
 
   it('a VideoAgent refuses a realtime model with a typed error', async () => {

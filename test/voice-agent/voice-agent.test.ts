@@ -240,6 +240,19 @@ describe('VoiceAgent events (seed 001)', () => {
     expect(agent.getHistory()).toEqual([]);
   });
 
+  it('history maxMessages 0 keeps every message (the reference: 0 is unlimited)', async () => {
+    agent = new VoiceAgent({
+      model: mockLanguageModel(['Answer.']),
+      history: { maxMessages: 0 },
+      logger: silentLogger,
+    });
+    const events = recordEvents(agent);
+    await agent.sendText('one');
+    await agent.sendText('two');
+    expect(agent.getHistory().map(messageText)).toEqual(['one', 'Answer.', 'two', 'Answer.']);
+    expect(events.filter((e) => e.name === 'history_trimmed')).toEqual([]);
+  });
+
   it('errors: a failing LLM and a failing speech chunk emit Error objects; the agent goes on', async () => {
     const speech = mockSpeechModel({ failOn: (text) => text.includes('broken') });
     agent = new VoiceAgent({
@@ -283,10 +296,13 @@ describe('VoiceAgent events (seed 001)', () => {
       transcriptionModel: mockTranscriptionModel(['x']).model,
       logger: silentLogger,
     });
+    const closes: string[] = [];
+    agent.bus.subscribe('session.close', (p) => closes.push(p.reason));
     const first = agent.sendText('one');
     const waiting = agent.sendText('two');
     await sleep(10);
     agent.destroy();
+    expect(closes).toEqual(['destroyed']);
     await expect(waiting).rejects.toBeInstanceOf(AgentDestroyedError);
     await expect(waiting).rejects.toThrow(/^a queued input\(\) was called after destroy\(\)/);
     const interrupted = await first;
@@ -302,7 +318,7 @@ describe('VoiceAgent events (seed 001)', () => {
     await expect(a.connect('ws://127.0.0.1:1')).rejects.toBeInstanceOf(AgentDestroyedError);
     expect(() => a.interruptSpeech()).toThrow(AgentDestroyedError);
     expect(() => a.clearHistory()).toThrow(AgentDestroyedError);
-    expect(() => a.handleSocket({} as never)).toThrow(/destroy/);
+    expect(() => a.handleSocket({} as never)).toThrow(/^handleSocket\(\) was called after destroy\(\)/);
     expect(() => a.destroy()).not.toThrow();
   });
 });

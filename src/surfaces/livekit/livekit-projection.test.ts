@@ -267,6 +267,42 @@ describe('LiveKit projection', () => {
     ]);
   });
 
+  it('speech cut off without a turn (a greeting): its transcript stream is closed and the cut is reported once', () => {
+    const { bus, out } = setup();
+    bus.publish('bot.tts.text', { sessionId: S, turnId: 'g', chunkId: 0, text: 'Welcome to' });
+    bus.publish('speech.interrupted', {
+      sessionId: S,
+      turnId: 'g',
+      reason: 'user_speaking',
+      heardText: 'Welcome',
+    });
+    bus.publish('speech.interrupted', {
+      sessionId: S,
+      turnId: 'g',
+      reason: 'user_speaking',
+      heardText: 'Welcome',
+    });
+    expect(out).toEqual([
+      {
+        stream: 's1',
+        sender: 'concierge',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'Welcome to',
+        attributes: {
+          'lk.segment_id': 'agent-1',
+          'lk.transcribed_track_id': 'TR_agent',
+          'lk.transcription_final': 'false',
+        },
+        trailer: { 'lk.transcription_final': 'true' },
+      },
+      {
+        data: { type: 'turn-interrupted', turnId: 'g', reason: 'user_speaking' },
+        topic: EVENTS_TOPIC,
+        reliable: true,
+      },
+    ]);
+  });
+
   it('client_event: the raw arguments as JSON on the tool topic, reliable; gui events on colloquy.gui', () => {
     const { bus, out } = setup();
     bus.publish('client.event', {

@@ -246,6 +246,8 @@ describe('parseClientMessage: bad input', () => {
   it('rejects empty audio and frames, naming the empty field', () => {
     const audio = expectCode({ type: 'audio', data: '' }, 'empty_audio');
     expect(audio).toBeInstanceOf(AudioFormatError);
+    expect(audio.message).toBe('Audio is empty');
+    expect(expectCode(frame({}, { data: '' }), 'empty_frame').message).toBe('Video frame is empty');
     expect(audio.details).toEqual({ messageType: 'audio', field: 'data' });
     expect(expectCode({ type: 'audio', data: 'data:audio/webm;base64,' }, 'empty_audio').details).toEqual({
       messageType: 'audio',
@@ -262,8 +264,10 @@ describe('parseClientMessage: bad input', () => {
     const err = expectCode({ type: 'audio', data: AUDIO }, 'audio_too_large', limits);
     expect(err).toBeInstanceOf(AudioFormatError);
     expect(err.details).toMatchObject({ size: 6, max: 5, messageType: 'audio' });
+    expect(err.message).toBe('Audio is too large (6 bytes; the limit is 5 bytes)');
     const frameErr = expectCode(frame(), 'frame_too_large', limits);
     expect(frameErr).toBeInstanceOf(InvalidInputError);
+    expect(frameErr.message).toMatch(/^Video frame is too large \(\d+ bytes; the limit is 5 bytes\)$/);
   });
 
   // A 14 MB message parsed and checked: about a second on a quiet machine, more on a loaded one (or

@@ -114,9 +114,9 @@ describe('parseClientMessage: every bad input is a typed error', () => {
   });
 
   it('JSON that is not an object', () => {
-    for (const raw of ['null', '42', '"text"', '[1,2]', 'true']) expectError(raw, 'not_an_object');
-    expectError(undefined, 'not_an_object');
-    expectError(null, 'not_an_object');
+    for (const raw of ['null', '42', '"text"', '[1,2]', 'true', undefined, null]) {
+      expect(expectError(raw, 'not_an_object').message).toBe('RTVI message must be a JSON object');
+    }
   });
 
   it('wrong or missing label, keeping the id for the reply', () => {
@@ -230,6 +230,24 @@ describe('checkClientVersion', () => {
     expect(checkClientVersion('2.9.3-beta.1').ok).toBe(true);
     expect(checkClientVersion('1.4.2').ok).toBe(false);
     expect(checkClientVersion('2.1').ok).toBe(false);
+  });
+
+  it('reads parts of up to 4 digits each; a version with anything around it is invalid', () => {
+    expect(checkClientVersion('2.10.12')).toEqual({ ok: true, major: 2, minor: 10, patch: 12 });
+    expect(checkClientVersion('2.1024.2048+build.7')).toEqual({
+      ok: true,
+      major: 2,
+      minor: 1024,
+      patch: 2048,
+    });
+    expect(checkClientVersion('12.0.0')).toMatchObject({ ok: false, kind: 'unsupported_version' });
+    for (const bad of ['v2.1.0', '2.1.0 ', ' 2.1.0', '2.1.0.1', '2.10000.0', '2.1.10000']) {
+      expect(checkClientVersion(bad), bad).toEqual({
+        ok: false,
+        kind: 'invalid_data',
+        reason: `Invalid RTVI protocol version "${bad}"`,
+      });
+    }
   });
 });
 

@@ -426,16 +426,68 @@ describe('function calls', () => {
     expect(take().map((x) => x.type)).toEqual(['llm-function-call-in-progress']);
   });
 
-  it('cancellation stops each running call once', () => {
+  it('cancellation stops each running call once: at the tool.cancel, not again at its cancelled result', () => {
     const { bus, take } = setup();
     bus.publish(...(call('c1', 'slow', {}) as ['tool.call', EventMap['tool.call']]));
     take();
     bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c1'], turnId: T });
-    bus.publish(...(result('c1', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
     expect(take()).toEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c1',
         function_name: 'slow',
+        arguments: {},
+        cancelled: true,
+        transition_to: null,
+      }),
+    ]);
+    bus.publish(...(result('c1', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
+    expect(take()).toEqual([]);
+  });
+
+  it('a held transfer stop is kept when another call is cancelled, and released when the turn ends', () => {
+    const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish(...(call('c2', 'slow', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    take();
+    bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c2'], turnId: T });
+    expect(take().map((x) => (x as { data: { tool_call_id: string } }).data.tool_call_id)).toEqual(['c2']);
+    bus.publish('turn.end', { sessionId: S, turnId: T });
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: {},
+        cancelled: false,
+        result: 'ok',
+        transition_to: null,
+      }),
+    ]);
+  });
+
+  it('a transfer call is not held when its transfer is already known, nor when it was cancelled', () => {
+    const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
+    take();
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c9',
+        function_name: 'transfer_to_agent',
+        arguments: {},
+        cancelled: false,
+        result: 'ok',
+        transition_to: 'sales',
+      }),
+    ]);
+    bus.publish(...(call('c10', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    take();
+    bus.publish(...(result('c10', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
+    expect(take()).toEqual([
+      m('llm-function-call-stopped', {
+        tool_call_id: 'c10',
+        function_name: 'transfer_to_agent',
         arguments: {},
         cancelled: true,
         transition_to: null,
@@ -724,6 +776,13 @@ describe('options', () => {
     const disabled = setup({ enabled: false });
     disabled.projection.project('user.speech.start', { sessionId: S, at: AT });
     expect(disabled.take()).toEqual([]);
+  });
+
+  it('a user_id given to the projection is kept: session.start does not replace it', () => {
+    const { bus, take } = setup({ userId: 'client-9' });
+    bus.publish('session.start', { sessionId: S, userId: 'lead-7', agentName: 'main' });
+    bus.publish('transcription.final', { sessionId: S, text: 'yes', at: AT });
+    expect((take()[1] as { data: { user_id: string } }).data.user_id).toBe('client-9');
   });
 
   it('user_id comes from session.start when not given', () => {

@@ -29,6 +29,10 @@ describe('PcmInput', () => {
     expect(pushed.every((p) => p.sampleRate === 8000)).toBe(true);
     expect(pushed.flatMap((p) => p.samples)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(input.commit()).toBeUndefined();
+    // A frame of exactly two slices gives two: never an empty slice.
+    pushed.length = 0;
+    input.push(new Uint8Array(new Int16Array(1600).buffer));
+    expect(pushed.map((p) => p.samples.length)).toEqual([800, 800]);
   });
 
   it('mixes stereo frames to mono', () => {
