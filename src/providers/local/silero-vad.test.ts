@@ -1,8 +1,17 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioFormatError } from '../../errors.ts';
 import { synthesizeAll } from '../../testing/signals.ts';
 import { EspeakTts } from './espeak-tts.ts';
-import { SILERO_FRAME_SAMPLES, SileroVad, type SileroVadStream, sileroWorkerFaults } from './silero-vad.ts';
+import {
+  defaultSileroModelPath,
+  SILERO_FRAME_SAMPLES,
+  SileroVad,
+  type SileroVadStream,
+  sileroTestHooks,
+} from './silero-vad.ts';
 
 const FRAME = SILERO_FRAME_SAMPLES;
 let speech: Int16Array; // 16 kHz: 0.5 s silence, a spoken sentence, 0.5 s silence
@@ -264,38 +273,52 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     stream.close();
   });
 
-  it('a worker stuck in a run is terminated after runTimeoutMs: the runs waiting for it fail (vad_inference_failed, retryable) and the next frame starts a new worker', async () => {
+  it('a worker stuck in a run is terminated after runTimeoutMs: the runs waiting for it fail (vad_inference_failed, retryable) and the next frame starts a new worker; one stuck again is restarted after a delay', async () => {
     const list = frames(speech).slice(20, 24);
     const reference = await scoreSequentially(new SileroVad().createStream(), list);
     const vad = workerVad({ maxBatch: 1, batchWindowMs: 0, runTimeoutMs: 1500 });
     const a = vad.createStream();
     const b = vad.createStream();
     const w0 = vad.stats.workers;
-    sileroWorkerFaults.hangAtRun = 2; // the first worker blocks its thread at its second run
-    let first: number;
+    let now = 5_000_000;
+    sileroTestHooks.now = () => now;
     try {
-      first = await a.process(list[0]!);
-    } finally {
-      delete sileroWorkerFaults.hangAtRun;
-    }
-    expect(first).toBeCloseTo(reference[0]!, 5);
-    // two runs (maxBatch 1): the one the worker hangs in and the one queued behind it
-    const stuck = await Promise.allSettled([a.process(list[1]!), b.process(list[0]!)]);
-    for (const r of stuck) {
-      expect(r).toMatchObject({
-        status: 'rejected',
-        reason: { code: 'vad_inference_failed', retryable: true, cause: { code: 'timeout' } },
+      sileroTestHooks.hangAtRun = 2; // the first worker blocks its thread at its second run
+      expect(await a.process(list[0]!)).toBeCloseTo(reference[0]!, 5);
+      // two runs (maxBatch 1): the one the worker hangs in and the one queued behind it
+      const stuck = await Promise.allSettled([a.process(list[1]!), b.process(list[0]!)]);
+      for (const r of stuck) {
+        expect(r).toMatchObject({
+          status: 'rejected',
+          reason: { code: 'vad_inference_failed', retryable: true, cause: { code: 'timeout' } },
+        });
+      }
+      expect(String((stuck[0] as PromiseRejectedResult).reason.message)).toMatch(/timed out after 1500 ms/);
+      // the next frame starts a new worker at once; this one hangs at its first run too
+      sileroTestHooks.hangAtRun = 1;
+      await expect(a.process(list[2]!)).rejects.toMatchObject({ code: 'vad_inference_failed' });
+      delete sileroTestHooks.hangAtRun;
+      expect(vad.stats.workers - w0).toBe(2);
+      // two in a row: the next start waits 1 s, frames fail at once meanwhile
+      await expect(b.process(list[1]!)).rejects.toMatchObject({
+        code: 'vad_inference_failed',
+        retryable: true,
+        details: { failures: 2, retryInMs: 1000 },
       });
-    }
-    expect(String((stuck[0] as PromiseRejectedResult).reason.message)).toMatch(/timed out after 1500 ms/);
-    // a new worker scores the next frames (the failed frame was lost: start the streams afresh)
-    a.reset();
-    b.reset();
-    const [again, other] = await Promise.all([scoreSequentially(a, list), scoreSequentially(b, list)]);
-    expect(vad.stats.workers - w0).toBe(2);
-    for (let i = 0; i < list.length; i++) {
-      expect(again[i]!).toBeCloseTo(reference[i]!, 5);
-      expect(other[i]!).toBeCloseTo(reference[i]!, 5);
+      expect(vad.stats.workers - w0).toBe(2);
+      now += 1000;
+      // a third worker scores the next frames (the failed frames were lost: start the streams afresh)
+      a.reset();
+      b.reset();
+      const [again, other] = await Promise.all([scoreSequentially(a, list), scoreSequentially(b, list)]);
+      expect(vad.stats.workers - w0).toBe(3);
+      for (let i = 0; i < list.length; i++) {
+        expect(again[i]!).toBeCloseTo(reference[i]!, 5);
+        expect(other[i]!).toBeCloseTo(reference[i]!, 5);
+      }
+    } finally {
+      delete sileroTestHooks.hangAtRun;
+      delete sileroTestHooks.now;
     }
     a.close();
     b.close();
@@ -307,20 +330,86 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     const vad = workerVad({ maxBatch: 59 });
     const stream = vad.createStream();
     const w0 = vad.stats.workers;
-    sileroWorkerFaults.hangAtLoad = true;
-    sileroWorkerFaults.loadTimeoutMs = 300;
+    sileroTestHooks.hangAtLoad = true;
+    sileroTestHooks.loadTimeoutMs = 300;
     let failed: Promise<number>;
     try {
       failed = stream.process(list[0]!);
       await vad.warmup().catch(() => {}); // the same load: its worker has started with the fault
     } finally {
-      delete sileroWorkerFaults.hangAtLoad;
-      delete sileroWorkerFaults.loadTimeoutMs;
+      delete sileroTestHooks.hangAtLoad;
+      delete sileroTestHooks.loadTimeoutMs;
     }
     await expect(failed).rejects.toMatchObject({ code: 'vad_model_load_failed', cause: { code: 'timeout' } });
     stream.reset();
     expect(await scoreSequentially(stream, list)).toEqual(reference.map((p) => expect.closeTo(p, 5)));
     expect(vad.stats.workers - w0).toBe(2);
     stream.close();
+  });
+
+  it('a worker that fails at every load is restarted with back-off (once at once, then 1 s doubling to 30 s), meanwhile frames fail at once with the typed error; a fixed model file is picked up', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'colloquy-silero-'));
+    const modelPath = join(dir, 'silero.onnx');
+    await writeFile(modelPath, 'not an ONNX model');
+    let now = 1_000_000;
+    sileroTestHooks.now = () => now;
+    try {
+      const vad = workerVad({ modelPath });
+      const stream = vad.createStream();
+      const frame = new Int16Array(FRAME);
+      const w0 = vad.stats.workers;
+      const started = () => vad.stats.workers - w0;
+      // the worker's own load error, and the first restart at once
+      for (const n of [1, 2]) {
+        await expect(stream.process(frame)).rejects.toMatchObject({
+          code: 'vad_model_load_failed',
+          message: expect.stringContaining(modelPath),
+        });
+        expect(started()).toBe(n);
+      }
+      let failures = 2;
+      for (const delay of [1000, 2000, 4000, 8000, 16000, 30000, 30000]) {
+        // within the delay: no worker starts, the frame (and warmup) fail at once, saying why
+        await expect(stream.process(frame)).rejects.toMatchObject({
+          code: 'vad_model_load_failed',
+          retryable: false,
+          message: expect.stringMatching(
+            new RegExp(
+              `^Silero VAD worker failed ${failures} times in a row \\(last: Could not load .*\\); the next attempt in ${delay} ms$`,
+            ),
+          ),
+          details: { failures, retryInMs: delay },
+          cause: { code: 'vad_model_load_failed' },
+        });
+        now += delay - 1;
+        await expect(vad.warmup()).rejects.toMatchObject({ details: { failures, retryInMs: 1 } });
+        expect(started()).toBe(failures);
+        now += 1;
+        await expect(stream.process(frame)).rejects.toMatchObject({ code: 'vad_model_load_failed' });
+        failures++;
+        expect(started()).toBe(failures);
+      }
+      // the file is fixed: the next attempt after the delay loads it and scores
+      await copyFile(defaultSileroModelPath(), modelPath);
+      now += 30_000;
+      const reference = await new SileroVad().createStream().process(frame);
+      stream.reset();
+      expect(await stream.process(frame)).toBeCloseTo(reference, 5);
+      expect(started()).toBe(failures + 1);
+      // a scored run starts the count afresh: a new failure is again retried at once
+      await vad.close();
+      await writeFile(modelPath, 'broken again');
+      for (const n of [2, 3]) {
+        await expect(stream.process(frame)).rejects.toMatchObject({ code: 'vad_model_load_failed' });
+        expect(started()).toBe(failures + n);
+      }
+      await expect(stream.process(frame)).rejects.toMatchObject({
+        details: { failures: 2, retryInMs: 1000 },
+      });
+      stream.close();
+    } finally {
+      delete sileroTestHooks.now;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,7 +17,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AudioFormatError, ProviderError, TimeoutError } from '../../errors.ts';
+import { AudioFormatError, isColloquyError, ProviderError, TimeoutError } from '../../errors.ts';
 import { hasOptional, MissingDependencyError, requireOptional } from '../../optional-dependency.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import type { VadModel, VadStream } from '../types.ts';
@@ -67,14 +67,34 @@ const DEFAULT_RUN_TIMEOUT_MS = 2000;
 const LOAD_TIMEOUT_MS = 30_000;
 
 /**
- * Test seam (not exported from the package): faults the next workers' program injects, read
- * when a worker starts. `hangAtRun: n` blocks the worker's thread at its n-th run (as native
- * code that never returns would); `hangAtLoad` blocks it before it loads the model, and
- * `loadTimeoutMs` shortens the load bound.
+ * After this many failures in a row (a load failed, a worker died or got stuck) the next start
+ * waits: 1 s after the second, doubling up to 30 s (the first is replaced at once).
+ */
+const RESTART_DELAY_MS = 1000;
+const RESTART_MAX_DELAY_MS = 30_000;
+
+/** How long a start waits after `failures` failures in a row since the last scored run. */
+function restartDelay(failures: number): number {
+  if (failures < 2) return 0;
+  return Math.min(RESTART_DELAY_MS * 2 ** (failures - 2), RESTART_MAX_DELAY_MS);
+}
+
+/**
+ * Test seam (not exported from the package). Faults the next workers' program injects, read
+ * when a worker starts: `hangAtRun: n` blocks the worker's thread at its n-th run (as native code
+ * that never returns would); `hangAtLoad` blocks it before it loads the model, and
+ * `loadTimeoutMs` shortens the load bound. `now` replaces the clock of the restart back-off.
  *
  * @internal
  */
-export const sileroWorkerFaults: { hangAtRun?: number; hangAtLoad?: boolean; loadTimeoutMs?: number } = {};
+export const sileroTestHooks: {
+  hangAtRun?: number;
+  hangAtLoad?: boolean;
+  loadTimeoutMs?: number;
+  now?: () => number;
+} = {};
+
+const clock = (): number => (sileroTestHooks.now === undefined ? performance.now() : sileroTestHooks.now());
 
 /** A run of this many frames is not worth waiting to grow (per-frame cost flattens out). */
 const FULL_BATCH = 16;
@@ -202,7 +222,11 @@ interface WorkerReply {
  * waiting within `runTimeoutMs` (then it is terminated, without waiting for it: a thread stuck in
  * native code may never stop), its runs fail and `onDead` tells the engine, which starts another.
  */
-async function workerBackend(modelPath: string, runTimeoutMs: number, onDead: () => void): Promise<Backend> {
+async function workerBackend(
+  modelPath: string,
+  runTimeoutMs: number,
+  onDead: (err: Error) => void,
+): Promise<Backend> {
   let ortPath: string;
   try {
     ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
@@ -218,7 +242,7 @@ async function workerBackend(modelPath: string, runTimeoutMs: number, onDead: ()
       row: ROW,
       units: STATE_UNITS,
       rate: SILERO_SAMPLE_RATE,
-      fault: { ...sileroWorkerFaults },
+      fault: { hangAtRun: sileroTestHooks.hangAtRun, hangAtLoad: sileroTestHooks.hangAtLoad },
     },
   });
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (err: unknown) => void }>();
@@ -228,7 +252,7 @@ async function workerBackend(modelPath: string, runTimeoutMs: number, onDead: ()
   const failAll = (err: Error) => {
     if (dead === undefined) {
       dead = err;
-      onDead();
+      onDead(err);
     }
     for (const p of pending.values()) p.reject(err);
     pending.clear();
@@ -279,7 +303,7 @@ async function workerBackend(modelPath: string, runTimeoutMs: number, onDead: ()
       resolve();
     });
   });
-  const loadTimeoutMs = sileroWorkerFaults.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+  const loadTimeoutMs = sileroTestHooks.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
   const loadTimer = setTimeout(
     () => abandon(new TimeoutError('Loading the Silero VAD model in a worker', loadTimeoutMs)),
     loadTimeoutMs,
@@ -328,6 +352,11 @@ interface Job {
 /** One shared session plus the micro-batching queue, per model file. */
 class SileroEngine {
   private loaded: Promise<Backend> | null = null;
+  /** Backend failures in a row since the last scored run (a load failed, a worker died or got stuck). */
+  private failures = 0;
+  /** The last of them, and when the next start may be tried (back-off). */
+  private lastFailure: unknown;
+  private retryAt = 0;
   private openStreams = 0;
   private runsInFlight = 0;
   private queue: Job[] = [];
@@ -357,28 +386,78 @@ class SileroEngine {
     private readonly runTimeoutMs: number,
   ) {}
 
+  /**
+   * The backend: the one loaded (or loading), else a new one. After repeated failures a new one
+   * starts only once the back-off delay has passed; until then this fails at once with the last
+   * failure's code, saying how many failed and when the next attempt is.
+   */
   load(): Promise<Backend> {
     if (this.loaded !== null) return this.loaded;
+    const now = clock();
+    if (now < this.retryAt) return Promise.reject(this.backingOff(now));
     let loaded: Promise<Backend>;
+    let ready = false;
     if (this.inference === 'worker') {
       this.stats.workers++;
       // a worker that dies or stops answering is forgotten, so the next frame starts another
-      const onDead = () => {
-        if (this.loaded === loaded) this.loaded = null;
+      const onDead = (err: Error) => {
+        if (this.loaded !== loaded) return; // stopped, or failed to load (counted below)
+        this.loaded = null;
+        if (ready)
+          this.failed(
+            new ProviderError('vad_inference_failed', `Silero VAD worker failed: ${err.message}`, {
+              cause: err,
+              retryable: true,
+            }),
+          );
       };
       loaded = workerBackend(this.modelPath, this.runTimeoutMs, onDead);
     } else {
       loaded = mainThreadBackend(this.modelPath);
     }
-    loaded = loaded.catch((err: unknown) => {
-      if (this.loaded === loaded) this.loaded = null;
-      if (err instanceof MissingDependencyError) throw err;
-      throw new ProviderError('vad_model_load_failed', `Could not load Silero VAD model ${this.modelPath}`, {
-        cause: err,
-      });
-    });
+    loaded = loaded.then(
+      (backend) => {
+        ready = true;
+        return backend;
+      },
+      (err: unknown) => {
+        if (this.loaded === loaded) this.loaded = null;
+        const typed =
+          err instanceof MissingDependencyError
+            ? err
+            : new ProviderError(
+                'vad_model_load_failed',
+                `Could not load Silero VAD model ${this.modelPath}: ${err instanceof Error ? err.message : String(err)}`,
+                { cause: err },
+              );
+        this.failed(typed);
+        throw typed;
+      },
+    );
     this.loaded = loaded;
     return loaded;
+  }
+
+  /** Counts a failure of the backend and sets when the next may start. */
+  private failed(err: unknown): void {
+    this.failures++;
+    this.lastFailure = err;
+    this.retryAt = clock() + restartDelay(this.failures);
+  }
+
+  private backingOff(now: number): ProviderError {
+    const last = this.lastFailure;
+    const retryInMs = Math.ceil(this.retryAt - now);
+    const what = this.inference === 'worker' ? 'Silero VAD worker' : 'Silero VAD model';
+    return new ProviderError(
+      isColloquyError(last) ? last.code : 'vad_inference_failed',
+      `${what} failed ${this.failures} times in a row (last: ${last instanceof Error ? last.message : String(last)}); the next attempt in ${retryInMs} ms`,
+      {
+        cause: last,
+        retryable: isColloquyError(last) ? last.retryable : true,
+        details: { failures: this.failures, retryInMs },
+      },
+    );
   }
 
   /** A stream was created (the worker lives while any is open). */
@@ -555,6 +634,7 @@ class SileroEngine {
     }
     this.stats.runs++;
     this.stats.frames += n;
+    this.failures = 0;
     const probs = out.probs as Float32Array | undefined;
     const stateN = out.stateN as Float32Array | undefined;
     if (!probs || !stateN || probs.length !== n || stateN.length !== 2 * n * STATE_UNITS) {
