@@ -192,6 +192,26 @@ describe('resume on the native WebSocket protocol', () => {
     });
   });
 
+  it('an agent resumed before its client said anything starts its session at the first input, not at the resume', async () => {
+    const { agents, open } = await setup();
+    const first = await open();
+    first.send({ type: 'client_ready', capabilities: {} });
+    const issued = await first.waitFor('resume_handle');
+    await first.waitFor('session_init');
+    const starts: string[] = [];
+    agents[0]!.bus.subscribe('session.start', (e) => starts.push(e.sessionId));
+    first.socket.terminate();
+    await until(() => !agents[0]!.connected);
+    const second = await open();
+    second.send({ type: 'resume', handle: issued.handle });
+    await second.waitFor('resume_handle');
+    expect(agents[0]!.session.state).toBe('created');
+    expect(starts).toEqual([]);
+    second.send({ type: 'transcript', text: 'Hello' });
+    await second.waitFor('response_complete');
+    expect(starts).toEqual([agents[0]!.session.sessionId]);
+  });
+
   it("another user's handle is refused (resume_foreign) and stays good for its owner", async () => {
     const { agents, prompts, open } = await setup();
     const ana = await open('ana');
