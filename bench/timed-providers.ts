@@ -3,6 +3,7 @@
  * `mockLanguageModel` wrapped so each call and each first answer is recorded (`performance.now()`).
  */
 import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import { ABORTABLE_ITERATOR, type AbortableIterable } from '../src/providers/abortable-iterate.ts';
 import type { SttEvent, SttModel, SttStreamOptions, TtsModel, TtsRequest } from '../src/providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../src/specification-version.ts';
 import { mockLanguageModel } from '../src/testing/mock-llm.ts';
@@ -39,20 +40,26 @@ export class TimedStt implements SttModel {
  * allocation and awaits of a generator to the audio path it measures.
  */
 function endTapped(audio: AsyncIterable<Int16Array>, onEnd: (at: number) => void): AsyncIterable<Int16Array> {
-  return {
-    [Symbol.asyncIterator]() {
-      const source = audio[Symbol.asyncIterator]();
-      const seen = (r: IteratorResult<Int16Array>) => {
-        if (r.done) onEnd(now());
-        return r;
-      };
-      return {
-        next: () => source.next().then(seen),
-        return: (value?: unknown) =>
-          source.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
-      };
-    },
+  const tap = (source: AsyncIterator<Int16Array>): AsyncIterator<Int16Array> => {
+    const seen = (r: IteratorResult<Int16Array>) => {
+      if (r.done) onEnd(now());
+      return r;
+    };
+    return {
+      next: () => source.next().then(seen),
+      return: (value?: unknown) =>
+        source.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+    };
   };
+  const tapped: AsyncIterable<Int16Array> & Partial<AbortableIterable<Int16Array>> = {
+    [Symbol.asyncIterator]: () => tap(audio[Symbol.asyncIterator]()),
+  };
+  // The session's audio watches an abort signal itself (no wrapper per frame): so does the tap.
+  const abortable = (audio as Partial<AbortableIterable<Int16Array>>)[ABORTABLE_ITERATOR];
+  if (abortable !== undefined) {
+    tapped[ABORTABLE_ITERATOR] = (signal: AbortSignal) => tap(abortable.call(audio, signal));
+  }
+  return tapped;
 }
 
 /** `MockTts` with each request and its first audio timestamped. */

@@ -10,43 +10,6 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('untilAborted', () => {
-  it('yields every item of the source in order, then removes its abort listener', async () => {
-    const controller = new AbortController();
-    const source = new AudioQueue();
-    const frames = Array.from({ length: 50 }, (_, i) => Int16Array.of(i));
-    for (const f of frames) source.push(f);
-    source.end();
-    expect(await collect(untilAborted(source, controller.signal))).toEqual(frames);
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-  });
-
-  it('abandons a source that never yields again as soon as the signal aborts, with its reason', async () => {
-    const controller = new AbortController();
-    const source = new AudioQueue(); // never yields, never ends
-    const iterator = untilAborted(source, controller.signal)[Symbol.asyncIterator]();
-    const pending = iterator.next(); // waiting on the source
-    controller.abort(new Error('hung up'));
-    await expect(pending).rejects.toThrow('hung up');
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-  });
-
-  it('an abort while the consumer handles an item ends the iteration before the next item', async () => {
-    const controller = new AbortController();
-    const source = new AudioQueue();
-    source.push(Int16Array.of(1));
-    source.push(Int16Array.of(2));
-    const seen: number[] = [];
-    await expect(
-      (async () => {
-        for await (const f of untilAborted(source, controller.signal)) {
-          seen.push(f[0]!);
-          controller.abort();
-        }
-      })(),
-    ).rejects.toMatchObject({ name: 'AbortError' });
-    expect(seen).toEqual([1]);
-  });
-
   it('a consumer that stops early (break) stops the source and removes its listener', async () => {
     const controller = new AbortController();
     let stopped = 0;
@@ -95,11 +58,84 @@ describe('untilAborted', () => {
     );
     expect(opened).toBe(false);
   });
+});
+
+/** The same source seen as any async iterable: `untilAborted` wraps it (not the queue's own iterator). */
+const plain = (q: AudioQueue): AsyncIterable<Int16Array> => ({
+  [Symbol.asyncIterator]: () => q[Symbol.asyncIterator](),
+});
+
+describe.each([
+  ['an AudioQueue (its own abortable iterator)', (q: AudioQueue): AsyncIterable<Int16Array> => q],
+  ['any async iterable (the wrapper)', plain],
+])('untilAborted over %s', (_name, wrap) => {
+  it('yields every item of the source in order, then removes its abort listener', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue();
+    const frames = Array.from({ length: 50 }, (_, i) => Int16Array.of(i));
+    for (const f of frames) source.push(f);
+    source.end();
+    expect(await collect(untilAborted(wrap(source), controller.signal))).toEqual(frames);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('abandons a source that never yields again as soon as the signal aborts, with its reason', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue(); // never yields, never ends
+    const iterator = untilAborted(wrap(source), controller.signal)[Symbol.asyncIterator]();
+    const pending = iterator.next(); // waiting on the source
+    controller.abort(new Error('hung up'));
+    await expect(pending).rejects.toThrow('hung up');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an abort while the consumer handles an item ends the iteration before the next item', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue();
+    source.push(Int16Array.of(1));
+    source.push(Int16Array.of(2));
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const f of untilAborted(wrap(source), controller.signal)) {
+          seen.push(f[0]!);
+          controller.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual([1]);
+  });
+
+  it('an already aborted signal rejects the first call with its reason, no listener left', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    const source = new AudioQueue();
+    source.push(Int16Array.of(1));
+    await expect(
+      untilAborted(wrap(source), controller.signal)[Symbol.asyncIterator]().next(),
+    ).rejects.toThrow('gone');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a consumer that stops early (break) ends the queue and removes the listener', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue();
+    source.push(Int16Array.of(1));
+    source.push(Int16Array.of(2));
+    for await (const f of untilAborted(wrap(source), controller.signal)) {
+      expect(f[0]).toBe(1);
+      break;
+    }
+    expect(source.isEnded).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    source.push(Int16Array.of(3));
+    expect(await source[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
 
   it('calls made before the previous one settles get the items in order', async () => {
     const controller = new AbortController();
     const source = new AudioQueue();
-    const iterator = untilAborted(source, controller.signal)[Symbol.asyncIterator]();
+    const iterator = untilAborted(wrap(source), controller.signal)[Symbol.asyncIterator]();
     const calls = [iterator.next(), iterator.next(), iterator.next(), iterator.next()];
     source.push(Int16Array.of(1));
     source.push(Int16Array.of(2));

@@ -13,7 +13,25 @@
  */
 export function untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncIterable<T> {
   if (!signal) return passThrough(source);
+  if (isAbortableIterable(source))
+    return { [Symbol.asyncIterator]: () => source[ABORTABLE_ITERATOR](signal) };
   return { [Symbol.asyncIterator]: () => new AbortableIterator(source, signal) };
+}
+
+/**
+ * A source that ends its own iteration when a signal aborts, with the same behaviour as
+ * `untilAborted` gives any source (a waiting `next()` rejects at once with the reason, later calls
+ * too; the listener goes when the iteration ends), without a wrapper's promise per item. The
+ * session's audio for STT (`AudioQueue`) is one: a frame then costs its own promise only.
+ */
+export const ABORTABLE_ITERATOR: unique symbol = Symbol('colloquy.abortableIterator');
+
+export interface AbortableIterable<T> {
+  [ABORTABLE_ITERATOR](signal: AbortSignal): AsyncIterator<T>;
+}
+
+function isAbortableIterable<T>(source: AsyncIterable<T>): source is AsyncIterable<T> & AbortableIterable<T> {
+  return typeof (source as Partial<AbortableIterable<T>>)[ABORTABLE_ITERATOR] === 'function';
 }
 
 async function* passThrough<T>(source: AsyncIterable<T>): AsyncIterable<T> {
@@ -137,6 +155,6 @@ class AbortableIterator<T> implements AsyncIterator<T> {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
+export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
