@@ -84,6 +84,27 @@ describe('server configuration', () => {
   });
 });
 
+describe('numbers from the environment', () => {
+  it.each([
+    [{ PORT: '65536' }, 'invalid_port'],
+    [{ PORT: '-1' }, 'invalid_port'],
+    [{ PORT: '80.5' }, 'invalid_port'],
+    [{ COLLOQUY_RESUME_WINDOW_MS: '86400001' }, 'invalid_resume_window'],
+    [{ COLLOQUY_RESUME_WINDOW_MS: '-1' }, 'invalid_resume_window'],
+    [{ COLLOQUY_RESUME_WINDOW_MS: '1.5' }, 'invalid_resume_window'],
+  ])('%j is refused as %s', (env, code) => {
+    expect(() => loadServerConfig(env)).toThrowError(expect.objectContaining({ code }));
+  });
+
+  it('the bounds themselves are taken: PORT 0 and 65535, a resume window of 0 and of a day', () => {
+    expect(loadServerConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadServerConfig({ PORT: '65535' }).port).toBe(65535);
+    expect(loadServerConfig({ COLLOQUY_RESUME_WINDOW_MS: '0' }).resumeWindowMs).toBe(0);
+    expect(loadServerConfig({ COLLOQUY_RESUME_WINDOW_MS: '86400000' }).resumeWindowMs).toBe(86_400_000);
+    expect(loadServerConfig({}).resumeWindowMs).toBe(60_000);
+  });
+});
+
 describe('realtime settings', () => {
   it('COLLOQUY_REALTIME_TURN_DETECTION sets the realtime turn detection; none set, no realtime section', () => {
     expect(loadServerConfig({ COLLOQUY_REALTIME_TURN_DETECTION: 'local' }).realtime).toEqual({

@@ -54,6 +54,11 @@ describe('start checks: environment values', () => {
       { COLLOQUY_IDLE_TIMEOUT_MS: '' },
       ['COLLOQUY_IDLE_TIMEOUT_MS="" is not a duration: set a positive whole number of milliseconds'],
     ],
+    [{ COLLOQUY_LOG_LEVEL: 'warn' }, []],
+    [
+      { COLLOQUY_LOG_LEVEL: 'loud' },
+      ['COLLOQUY_LOG_LEVEL="loud" is not a level: use debug, info, warn, error, silent'],
+    ],
     [{ HOST: '127.0.0.1' }, []],
     [
       { HOST: 'bad host!' },

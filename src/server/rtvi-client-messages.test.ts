@@ -36,4 +36,21 @@ describe('append-to-context', () => {
     const transcript = await (await fetch(`${server.url}/sessions/${id}/transcript`)).json();
     expect(transcript.transcript).toEqual([]);
   });
+
+  it('send-text that only adds to the conversation (run_immediately false) with blank content: "Text is empty"', async () => {
+    c.send({
+      label: 'rtvi-ai',
+      type: 'send-text',
+      id: 'st-blank',
+      data: { content: ' \n ', options: { run_immediately: false } },
+    });
+    expect(await c.waitFor('the answer', (m) => m.id === 'st-blank')).toEqual({
+      label: 'rtvi-ai',
+      type: 'error-response',
+      id: 'st-blank',
+      data: { error: 'Text is empty' },
+    });
+    const transcript = await (await fetch(`${server.url}/sessions/${id}/transcript`)).json();
+    expect(transcript.transcript).toEqual([]);
+  });
 });

@@ -81,3 +81,29 @@ describe('buildAgents', () => {
     ).toThrow('Agent "a" names unknown tool "nope"');
   });
 });
+
+describe('ModelCache.loadTool: a kb tool whose documents are in a file', () => {
+  const kb = (file: string) =>
+    ({ name: 'faq', kind: 'kb', description: 'Search the FAQ', config: { file, top_k: 3 } }) as const;
+
+  it('loads the documents, and names the tool and the path of a file it cannot read or that holds no documents', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-kb-'));
+    writeFileSync(join(dir, 'docs.json'), JSON.stringify([{ id: 'a', text: 'Open at nine.' }]));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ id: 'a', text: 'not in an array' }));
+    const cache = new ModelCache(dir);
+    const loaded = cache.loadTool(kb('docs.json'));
+    expect(loaded.kind === 'kb' && loaded.config.documents).toEqual([{ id: 'a', text: 'Open at nine.' }]);
+    expect(() => cache.loadTool(kb('bad.json'))).toThrowError(
+      expect.objectContaining({
+        code: 'kb_file_invalid',
+        message: `kb tool "faq": ${join(dir, 'bad.json')} is not an array of documents`,
+      }),
+    );
+    expect(() => cache.loadTool(kb('missing.json'))).toThrowError(
+      expect.objectContaining({
+        code: 'kb_file_unreadable',
+        message: `kb tool "faq": cannot read ${join(dir, 'missing.json')}`,
+      }),
+    );
+  });
+});

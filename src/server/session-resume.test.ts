@@ -87,3 +87,19 @@ describe('ServerResume.pickUp: which stored sessions are its own', () => {
     expect(() => resume!.handles.redeem('handle-5')).toThrow(ResumeError);
   });
 });
+
+describe('ServerResume.redeem', () => {
+  it('a valid handle of a session that is neither live here nor waiting: resume_gone, "The session has ended"', () => {
+    const resume = new ServerResume({ windowMs: 60_000, handleTtlMs: 60_000 });
+    const { handle } = resume.handles.issue('s-elsewhere', 'ana', 60_000);
+    let thrown: unknown;
+    try {
+      resume.redeem(handle, 'ana');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ResumeError);
+    expect(thrown).toMatchObject({ code: 'resume_gone', message: 'The session has ended' });
+    resume.dispose();
+  });
+});

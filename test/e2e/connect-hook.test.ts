@@ -142,6 +142,19 @@ describe('connect hook', () => {
         503,
         'Connect hook timed out',
       ],
+      // Answers after 1 s: the server's own 50 ms bound ends it first (the default bound is 5 s).
+      [
+        ({ signal }) =>
+          new Promise((r) => {
+            const late = setTimeout(() => r(undefined), 1000);
+            signal.addEventListener('abort', () => {
+              clearTimeout(late);
+              r(undefined);
+            });
+          }),
+        503,
+        'Connect hook timed out',
+      ],
     ];
     for (const [onConnect, status, info] of cases) {
       server = await startTestServer({ file: FILE, onConnect, connectHookTimeoutMs: 50 });
