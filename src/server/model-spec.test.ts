@@ -107,3 +107,57 @@ describe('model spec: openai-compatible:MODEL@URL', () => {
     }
   });
 });
+
+describe('model spec: openai-compatible TTS', () => {
+  beforeAll(() => {
+    requireOptional('@ai-sdk/openai', '@ai-sdk/openai');
+  }, 120_000);
+
+  it('a spec without a model is refused, named as the TTS', () => {
+    expect(() =>
+      resolveTts('openai-compatible:', { COLLOQUY_OPENAI_COMPATIBLE_BASE_URL: 'http://127.0.0.1:9/v1' }),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'invalid_model_spec',
+        message: 'TTS: "openai-compatible:" needs a model name (openai-compatible:MODEL)',
+      }),
+    );
+  });
+
+  it('asks the server of COLLOQUY_OPENAI_COMPATIBLE_BASE_URL for MODEL, with the key "none" when no key is set', async () => {
+    const seen: { path?: string; authorization?: string; model?: unknown }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        seen.push({
+          path: req.url,
+          authorization: req.headers.authorization,
+          model: (JSON.parse(body) as { model?: unknown }).model,
+        });
+        res.statusCode = 400; // not retried
+        res.end('{"error":{"message":"no such voice"}}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const tts = resolveTts('openai-compatible:kokoro', {
+        COLLOQUY_OPENAI_COMPATIBLE_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      });
+      const failure = await (async () => {
+        for await (const _pcm of tts.synthesize({
+          text: 'Hello.',
+          abortSignal: new AbortController().signal,
+        }));
+      })().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(Error); // the server's 400
+      expect(seen).toEqual([{ path: '/v1/audio/speech', authorization: 'Bearer none', model: 'kokoro' }]);
+    } finally {
+      server.close();
+    }
+  });
+});
