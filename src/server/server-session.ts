@@ -98,13 +98,9 @@ export function buildServerSession(options: ServerSessionOptions): ServerSession
         }),
   });
   const offs = [
+    // Operators get every error once, whole, with its session and component (the client only a
+    // redacted text, see surfaces/client-safe.ts).
     logSessionEvents(bus, logger),
-    // Operators get the full error (the client only a redacted text, see surfaces/client-safe.ts).
-    bus.subscribe('error', (p) => {
-      const line = `session ${sessionId}: ${p.component} failed (${p.error.code}): ${p.error.message}`;
-      if (p.severity === 'warn') logger.warn(line, p.error.cause ?? '');
-      else logger.error(line, p.error.cause ?? '');
-    }),
   ];
   if (options.store) {
     offs.push(
