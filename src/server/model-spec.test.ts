@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { requireOptional } from '../optional-dependency.ts';
 import { EspeakTts } from '../providers/local/espeak-tts.ts';
-import { resolveLanguageModel, resolveStt, resolveTts } from './model-spec.ts';
+import { defaultSileroModelPath, SileroVad, sileroTestHooks } from '../providers/local/silero-vad.ts';
+import { parseVadSpec, resolveLanguageModel, resolveStt, resolveTts, resolveVad } from './model-spec.ts';
 
 describe('model spec: deepgram:MODEL', () => {
   it('builds a streaming Deepgram STT with the key and endpoint from the environment', () => {
@@ -159,5 +160,73 @@ describe('model spec: openai-compatible TTS', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('model spec: silero[:MODEL][?inference=worker&runTimeoutMs=MS]', () => {
+  it('inference=worker scores in a worker thread, with the run timeout the spec sets; without options in this thread', async () => {
+    const frame = new Int16Array(512);
+    const score = async (spec: string) => {
+      const vad = resolveVad(spec) as SileroVad;
+      expect(vad).toBeInstanceOf(SileroVad);
+      const workers = vad.stats.workers;
+      const stream = vad.createStream();
+      try {
+        return { p: await stream.process(frame), workers: vad.stats.workers - workers };
+      } finally {
+        stream.close();
+        await vad.close();
+      }
+    };
+    const inThread = await score('silero');
+    expect(inThread.workers).toBe(0);
+    const worker = await score(`silero:${defaultSileroModelPath()}?inference=worker`);
+    expect(worker).toEqual({ p: expect.closeTo(inThread.p, 5), workers: 1 });
+    // the timeout reaches the worker: one stuck at its first run is given up on after 300 ms
+    sileroTestHooks.hangAtRun = 1;
+    try {
+      await expect(score('silero?inference=worker&runTimeoutMs=300')).rejects.toMatchObject({
+        code: 'vad_inference_failed',
+        message: expect.stringContaining('timed out after 300 ms'),
+      });
+    } finally {
+      delete sileroTestHooks.hangAtRun;
+    }
+    expect(parseVadSpec('silero:/models/v5.onnx?runTimeoutMs=60000&inference=worker')).toEqual({
+      provider: 'silero',
+      model: '/models/v5.onnx',
+      options: { inference: 'worker', runTimeoutMs: 60000 },
+    });
+    expect(parseVadSpec('silero?inference=main')).toEqual({
+      provider: 'silero',
+      model: '',
+      options: { inference: 'main' },
+    });
+  });
+
+  it.each([
+    ['silero?inference=gpu', 'inference must be main or worker, got "gpu"'],
+    ['silero?inference=', 'inference must be main or worker, got ""'],
+    ['silero?inference', 'inference must be main or worker, got ""'],
+    ['silero?', 'unknown option "" (use inference, runTimeoutMs)'],
+    ['silero?batch=4', 'unknown option "batch" (use inference, runTimeoutMs)'],
+    ['silero?inference=worker&inference=main', 'option "inference" is given twice'],
+    ['silero?runTimeoutMs=500', 'runTimeoutMs applies to inference=worker only'],
+    ['silero?inference=main&runTimeoutMs=500', 'runTimeoutMs applies to inference=worker only'],
+    [
+      'silero?inference=worker&runTimeoutMs=0',
+      'runTimeoutMs must be a whole number of ms from 1 to 60000, got "0"',
+    ],
+    ['silero?inference=worker&runTimeoutMs=60001', 'from 1 to 60000, got "60001"'],
+    ['silero?inference=worker&runTimeoutMs=1.5', 'from 1 to 60000, got "1.5"'],
+    ['silero?inference=worker&runTimeoutMs=1e3', 'from 1 to 60000, got "1e3"'],
+    ['energy?inference=worker', 'only silero takes options after "?"'],
+  ])('refuses %s with a ConfigError naming the spec', (spec, why) => {
+    expect(() => resolveVad(spec)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_model_spec',
+        message: expect.stringContaining(`${why} in "${spec}"`),
+      }),
+    );
   });
 });

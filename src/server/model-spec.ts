@@ -13,7 +13,7 @@ import { TranscriptionStt } from '../providers/ai-sdk/transcription-stt.ts';
 import { EnergyVad } from '../providers/local/energy-vad.ts';
 import { EspeakTts } from '../providers/local/espeak-tts.ts';
 import { PocketsphinxStt } from '../providers/local/pocketsphinx-stt.ts';
-import { SileroVad } from '../providers/local/silero-vad.ts';
+import { SileroVad, type SileroVadOptions } from '../providers/local/silero-vad.ts';
 import { GeminiLiveModel } from '../providers/realtime/gemini-live.ts';
 import { OpenAIRealtimeModel } from '../providers/realtime/openai-realtime.ts';
 import type { RealtimeModel } from '../providers/realtime/types.ts';
@@ -312,8 +312,53 @@ function espeakSlots(env: Env): { maxProcesses?: number; maxWaiting?: number } {
   };
 }
 
+/** The Silero options a VAD spec may set after `?` (`silero?inference=worker&runTimeoutMs=2000`). */
+const SILERO_SPEC_OPTIONS = ['inference', 'runTimeoutMs'] as const;
+
 /**
- * A VAD from a spec: `silero` or `energy`.
+ * Splits a VAD spec `provider[:MODEL][?key=value&…]` (throws `ConfigError` `invalid_model_spec`).
+ * Only `silero` takes options: `inference` (`main` or `worker`) and, with `inference=worker`,
+ * `runTimeoutMs` (1-60000). The last `?` starts them, so a model path may not contain one.
+ */
+export function parseVadSpec(spec: string): ParsedSpec & {
+  options: Pick<SileroVadOptions, 'inference' | 'runTimeoutMs'>;
+} {
+  const q = typeof spec === 'string' ? spec.lastIndexOf('?') : -1;
+  const p = parseSpec(q < 0 ? spec : spec.slice(0, q), 'VAD');
+  const options: Pick<SileroVadOptions, 'inference' | 'runTimeoutMs'> = {};
+  if (q < 0) return { ...p, options };
+  const bad = (why: string) => new ConfigError('invalid_model_spec', `VAD: ${why} in "${spec}"`);
+  if (p.provider !== 'silero') throw bad(`only silero takes options after "?"`);
+  const seen = new Set<string>();
+  for (const pair of spec.slice(q + 1).split('&')) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : pair.slice(eq + 1);
+    if (!(SILERO_SPEC_OPTIONS as readonly string[]).includes(key)) {
+      throw bad(`unknown option "${key}" (use ${SILERO_SPEC_OPTIONS.join(', ')})`);
+    }
+    if (seen.has(key)) throw bad(`option "${key}" is given twice`);
+    seen.add(key);
+    if (key === 'inference') {
+      if (value !== 'main' && value !== 'worker')
+        throw bad(`inference must be main or worker, got "${value}"`);
+      options.inference = value;
+    } else {
+      const ms = Number(value);
+      if (!/^\d{1,5}$/.test(value) || ms < 1 || ms > 60_000) {
+        throw bad(`runTimeoutMs must be a whole number of ms from 1 to 60000, got "${value}"`);
+      }
+      options.runTimeoutMs = ms;
+    }
+  }
+  if (options.runTimeoutMs !== undefined && options.inference !== 'worker') {
+    throw bad('runTimeoutMs applies to inference=worker only');
+  }
+  return { ...p, options };
+}
+
+/**
+ * A VAD from a spec: `silero[:MODEL.onnx][?inference=worker[&runTimeoutMs=MS]]` or `energy`.
  *
  * @example
  * ```ts
@@ -324,10 +369,10 @@ function espeakSlots(env: Env): { maxProcesses?: number; maxWaiting?: number } {
  * ```
  */
 export function resolveVad(spec: string): VadModel {
-  const p = parseSpec(spec, 'VAD');
+  const p = parseVadSpec(spec);
   switch (p.provider) {
     case 'silero':
-      return new SileroVad(p.model ? { modelPath: p.model } : {});
+      return new SileroVad({ ...(p.model ? { modelPath: p.model } : {}), ...p.options });
     case 'energy':
       return new EnergyVad();
     default:

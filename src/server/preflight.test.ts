@@ -112,3 +112,40 @@ describe('start checks: knowledge-base tools and optional transports', () => {
     expect(off).toHaveLength(hasOptional('@roamhq/wrtc') ? 0 : 1);
   });
 });
+
+describe('start checks: Silero options in a VAD spec', () => {
+  it('checks the VAD specs of COLLOQUY_VAD and of the config file: options and the model file without them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-preflight-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        models: { vad: 'silero?inference=worker&runTimeoutMs=2500' },
+        configurations: {
+          broken: { models: { vad: 'silero?inference=worker&runTimeoutMs=soon' } },
+          elsewhere: { models: { vad: 'silero:/no/such/silero.onnx?inference=worker' } },
+        },
+      }),
+    );
+    const { problems } = await check({
+      COLLOQUY_CONFIG: config,
+      COLLOQUY_VAD: 'silero?inference=gpu',
+      OPENAI_API_KEY: 'sk-test',
+    });
+    expect(problems).toEqual([
+      'VAD "silero?inference=gpu": inference must be main or worker, got "gpu" in "silero?inference=gpu"',
+      'VAD "silero?inference=worker&runTimeoutMs=soon": runTimeoutMs must be a whole number of ms from 1 to 60000, got "soon" in "silero?inference=worker&runTimeoutMs=soon"',
+      'VAD "silero:/no/such/silero.onnx?inference=worker": Silero model file /no/such/silero.onnx not found: fix the path',
+    ]);
+    // valid specs pass: the file's default and the worker with the default model
+    expect(
+      (
+        await check({
+          COLLOQUY_CONFIG: config,
+          OPENAI_API_KEY: 'sk-test',
+          COLLOQUY_VAD: 'silero?inference=worker',
+        })
+      ).problems,
+    ).toEqual(problems.slice(1));
+  });
+});

@@ -18,6 +18,7 @@ import { loadServerConfig, type ServerConfig } from './config.ts';
 import {
   isRealtimeSpec,
   parseSpec,
+  parseVadSpec,
   resolveLanguageModel,
   resolveRealtimeModel,
   resolveStt,
@@ -240,7 +241,7 @@ export async function preflight(env: Env = process.env): Promise<PreflightResult
       problems.push(prefixed('VAD', spec, err));
       continue;
     }
-    const { provider, model } = parseSpec(spec, 'VAD');
+    const { provider, model } = parseVadSpec(spec);
     if (provider === 'silero') {
       const file = model || defaultSileroModelPath();
       if (!existsSync(file))
