@@ -25,7 +25,8 @@ export interface VadStream {
    * Speech probability 0..1 for exactly `frameSamples` samples. The frame is lent: it may be read
    * until the score is returned (or its promise settles), then the caller refills the same buffer
    * with the next frame. A model that needs samples later (a context window, a batch) copies them.
-   * The conformance suite (`describeVadModel`) checks this.
+   * The conformance suite (`describeVadModel`) checks this. One frame at a time: the next call
+   * comes after the previous score settled (an asynchronous model may refuse an overlapping one).
    */
   process(frame: Int16Array): number | Promise<number>;
   /** Forget recurrent state (new utterance / new call). */
