@@ -17,7 +17,7 @@ import type { ServerStore } from './server-store.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import type { ServerResume } from './session-resume.ts';
 
-/** How many times (100 ms apart) an adopting node reads a snapshot that has not caught up with its handle. */
+/** How many times (100 ms apart) an adopting node reads a snapshot that is missing or has not caught up with its handle. */
 const ADOPT_TRIES = 30;
 
 export interface ServerClusterOptions {
@@ -64,10 +64,11 @@ export function serverCluster(o: ServerClusterOptions): ServerCluster {
       if (!o.resume) return { status: 400, info: 'Resume is off on this server', code: 'resume_unsupported' };
       let snapshot: ResumeSnapshot | undefined;
       try {
-        // The node that handed out this handle may be writing its last snapshot (a drain): wait for it a little.
+        // The node that handed out this handle may be writing its last snapshot (a drain), or its first
+        // (the turn before): wait for it a little. Without a handle to wait for, what is stored is it.
         for (let tries = 0; ; tries++) {
           snapshot = await o.data.store.loadSnapshot(sessionId);
-          if (!snapshot || !handleHash || snapshot.handleHash === handleHash || tries >= ADOPT_TRIES) break;
+          if (!handleHash || snapshot?.handleHash === handleHash || tries >= ADOPT_TRIES) break;
           await new Promise((r) => setTimeout(r, 100));
         }
       } catch (err) {
