@@ -45,7 +45,7 @@ function adopter(store: SessionStore) {
     registry: {} as never,
     data: { store } as never,
     resume,
-    auth: (async (_c, next) => next()) as never,
+    auth: {} as never,
     gate: undefined as never,
     trustProxy: false,
     maxBodyBytes: 1024,
