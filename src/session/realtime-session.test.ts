@@ -524,6 +524,26 @@ describe('VoiceSession on Gemini Live (local fake server)', () => {
     expect(server.connectionCount).toBe(2);
   });
 
+  it('a goAway while the model answers, its deadline far off: the reconnect waits for the end of the turn', async () => {
+    // 800 ms of audio sent at twice real time: the goAway, sent as the answer starts, comes during it.
+    const { server, model } = await gemini({ replies: [{ text: 'Hello there.', audioMs: 800 }], speed: 2 });
+    const { session, rec } = harness(model);
+    await session.start();
+    const off = session.eventBus.subscribe('llm.start', () => {
+      off();
+      server.goAway(60_000);
+    });
+    const answer = session.sendText('hi');
+    await rec.waitFor('session.goaway');
+    expect(rec.payloads('session.stateChange').map((p) => p.toState)).not.toContain('reconnecting');
+    expect(await answer).toMatchObject({ text: 'Hello there.', interrupted: false });
+    await rec.waitFor('session.stateChange', (p) => p.fromState === 'reconnecting' && p.toState === 'active');
+    const order = rec.events
+      .filter((e) => e.type === 'turn.end' || e.type === 'session.stateChange')
+      .map((e) => (e.type === 'turn.end' ? 'turn.end' : (e.payload as { toState: string }).toState));
+    expect(order).toEqual(['connecting', 'active', 'turn.end', 'reconnecting', 'active']);
+  });
+
   it('user audio pushed while the connection opens is held as a copy: the caller may reuse its buffer', async () => {
     const { server, model } = await gemini();
     const { session } = harness(model);

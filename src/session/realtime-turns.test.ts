@@ -137,6 +137,25 @@ describe('transferTo() on a realtime session', () => {
   });
 });
 
+describe('typed turns on a realtime session', () => {
+  it('refuses a turn with images (InvalidInputError invalid_argument); sends nothing, and the next turn is answered', async () => {
+    const { server, model } = await openai({ replies: [{ text: 'Hi.' }] });
+    const { session } = harness(model);
+    await session.start();
+    const image = { data: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), mediaType: 'image/png' };
+    await expect(session.sendText('what is this?', { images: [image] })).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      code: 'invalid_argument',
+      message: 'A realtime session takes no images with a turn',
+    });
+    expect(await session.sendText('hello')).toMatchObject({ text: 'Hi.', interrupted: false });
+    const texts = server
+      .messages('conversation.item.create')
+      .map((m) => (m.item as { content?: Array<{ text?: string }> }).content?.[0]?.text);
+    expect(texts).toEqual(['hello']);
+  });
+});
+
 describe('connecting', () => {
   it('a provider that never confirms the setup fails the session after realtime.connectTimeoutMs', async () => {
     // A WebSocket server that accepts the connection and never answers.

@@ -16,7 +16,10 @@ describe('ResumeHandles', () => {
     handles.adopt(hashHandle('stored-handle'), 's1', 'ana', 2000);
     handles.adopt(hashHandle('old-handle'), 's2', 'bo', 900);
     expect(() => handles.redeem('stored-handle', 'mallory')).toThrow(
-      expect.objectContaining({ code: 'resume_foreign' }),
+      expect.objectContaining({
+        code: 'resume_foreign',
+        message: 'This resume handle belongs to another user',
+      }),
     );
     expect(handles.redeem('stored-handle', 'ana')).toEqual({ sessionId: 's1', userId: 'ana' });
     expect(() => handles.redeem('stored-handle', 'ana')).toThrow(
