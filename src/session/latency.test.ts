@@ -127,3 +127,50 @@ describe('LatencyTracker.textOutput', () => {
     });
   });
 });
+
+describe('LatencyTracker: a spoken turn', () => {
+  function tracked() {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const latency: EventMap['turn.latency'][] = [];
+    bus.subscribe('turn.latency', (p) => latency.push(p));
+    const clock = { now: 1000 };
+    return { latency, clock, tracker: new LatencyTracker(bus, 's1', () => clock.now) };
+  }
+
+  it('its marks from the turn start: the speech end and the final transcript of its utterance', () => {
+    const { latency, clock, tracker } = tracked();
+    tracker.speechStarted();
+    clock.now = 1100;
+    tracker.turnStarted('t1');
+    clock.now = 1500;
+    tracker.speechStopped();
+    clock.now = 1700;
+    tracker.transcribed();
+    clock.now = 1750;
+    tracker.userText('t1', 'speech');
+    clock.now = 2000;
+    tracker.finish('t1');
+    expect(latency[0]).toMatchObject({ turnId: 't1', kind: 'cascade' });
+    expect(latency[0]?.marks).toEqual({
+      turnStartAt: 1100,
+      userSpeechEndAt: 1500,
+      transcriptFinalAt: 1700,
+      userTextAt: 1750,
+      turnEndAt: 2000,
+    });
+  });
+
+  it('the speech end and transcript of an earlier utterance that made no turn do not apply after a new speech start', () => {
+    const { latency, clock, tracker } = tracked();
+    tracker.speechStopped(); // a cough: it ended, was transcribed, and made no turn
+    tracker.transcribed();
+    clock.now = 1200;
+    tracker.speechStarted();
+    tracker.turnStarted('t1');
+    clock.now = 1300;
+    tracker.userText('t1', 'speech'); // committed before its own speech end is known
+    clock.now = 1400;
+    tracker.finish('t1');
+    expect(latency[0]?.marks).toEqual({ turnStartAt: 1200, userTextAt: 1300, turnEndAt: 1400 });
+  });
+});

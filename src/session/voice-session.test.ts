@@ -273,6 +273,65 @@ describe('bounded LLM calls', () => {
   });
 });
 
+describe('reasoning and usage of a pass', () => {
+  it('reasoning streams as llm.reasoning.* with its whole text at the end; usage keeps only the details the provider gave', async () => {
+    const model = mockLanguageModel([
+      {
+        parts: [{ reasoning: 'First think it over, then answer.' }, { text: 'Done.' }],
+        usage: { inputTokens: 10, outputTokens: 5 },
+      },
+      { parts: [{ text: 'Again.' }], usage: { inputTokens: 12, outputTokens: 6, cacheReadTokens: 4, reasoningTokens: 2 } },
+    ]);
+    const { session, rec } = makeSession({ model });
+    expect((await session.sendText('think')).text).toBe('Done.');
+    const deltas = rec.payloads('llm.reasoning.delta');
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.map((d) => d.text).join('')).toBe('First think it over, then answer.');
+    expect(rec.payloads('llm.reasoning.end').map((e) => e.text)).toEqual(['First think it over, then answer.']);
+    await session.sendText('again');
+    expect(rec.payloads('metrics.usage').map((m) => m.usage)).toStrictEqual([
+      { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+      {
+        inputTokens: 12,
+        inputTokenDetails: { cacheReadTokens: 4 },
+        outputTokens: 6,
+        outputTokenDetails: { reasoningTokens: 2 },
+        totalTokens: 18,
+        reasoningTokens: 2,
+        cachedInputTokens: 4,
+      },
+    ]);
+    await session.close();
+  });
+});
+
+describe('a session without audio output', () => {
+  it('speak() says nothing aloud: the whole text counts as heard, not interrupted, and enters history', async () => {
+    const { session, rec } = makeSession();
+    const said = await session.speak('Welcome back.');
+    expect(said).toEqual({ turnId: 'say_1', agentName: 'main', text: 'Welcome back.', interrupted: false });
+    expect(rec.first('assistant.text')).toMatchObject({ turnId: 'say_1', text: 'Welcome back.', interrupted: false });
+    expect(session.history).toEqual([{ role: 'assistant', content: 'Welcome back.' }]);
+    await session.close();
+  });
+});
+
+describe('publishClientEvent', () => {
+  it('publishes client.event with its topic and payload; an empty or non-string topic is refused (invalid_topic)', async () => {
+    const { session, rec } = makeSession();
+    await session.start();
+    expect(session.publishClientEvent('cart', { items: 2 })).toMatchObject({ delivered: false });
+    expect(rec.payloads('client.event')).toEqual([{ sessionId: 's1', topic: 'cart', payload: { items: 2 } }]);
+    for (const topic of ['', 7 as unknown as string]) {
+      expect(() => session.publishClientEvent(topic, {})).toThrow(
+        expect.objectContaining({ code: 'invalid_topic', message: 'A client event needs a non-empty topic' }),
+      );
+    }
+    expect(rec.payloads('client.event')).toHaveLength(1);
+    await session.close();
+  });
+});
+
 describe('tools', () => {
   const weather = tool({
     description: 'Weather for a city',
