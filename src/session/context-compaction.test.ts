@@ -1,5 +1,6 @@
 /** Context compaction on a real VoiceSession (AI SDK mock models for the chat and the summariser). */
 import { type ModelMessage, tool } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { silentLogger } from '../logger.ts';
@@ -9,6 +10,7 @@ import { StoreWriter } from '../store/store-writer.ts';
 import { mockLanguageModel } from '../testing/mock-llm.ts';
 import { EventRecorder } from '../testing/recorder.ts';
 import { cutPoint, DEFAULT_COMPACTION_PROMPT, SUMMARY_PREFIX } from './context-compaction.ts';
+import { messageText } from './history.ts';
 import { VoiceSession } from './voice-session.ts';
 
 const call = (id: string): ModelMessage => ({
@@ -132,6 +134,82 @@ describe('context compaction', () => {
     expect(rec.payloads('context.compact')).toEqual([]);
     expect(session.history[0]).toEqual({ role: 'user', content: 'Where is my booking number 0, please?' });
     await session.close();
+  });
+
+  it('the trigger is reached at exactly its share of the budget', async () => {
+    const summariser = mockLanguageModel(['They said hello twice.']);
+    const session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'desk', instructions: 'Help.' }],
+      model: mockLanguageModel(['Fine.']),
+      logger: silentLogger,
+      // Two turns of 'hello' / 'Fine.' make 20 characters: exactly the trigger.
+      compaction: { maxChars: 25, triggerRatio: 0.8, keepRecent: 2, model: summariser },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    await session.sendText('hello');
+    await session.sendText('hello');
+    await vi.waitFor(() => expect(rec.payloads('context.compact')).toHaveLength(1));
+    expect(rec.first('context.compact')).toMatchObject({
+      removedItems: 2,
+      summary: 'They said hello twice.',
+    });
+    await session.close();
+  });
+
+  it('a summary that outlasts timeoutMs is aborted: compaction_failed (warn), the history kept', async () => {
+    const seen: AbortSignal[] = [];
+    const summariser = new MockLanguageModelV3({
+      // Answers only when aborted, with the abort's reason.
+      doGenerate: ({ abortSignal }) =>
+        new Promise((_resolve, reject) => {
+          seen.push(abortSignal!);
+          abortSignal!.addEventListener('abort', () => reject(abortSignal!.reason));
+        }),
+    });
+    const session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'desk', instructions: 'Help.' }],
+      model: mockLanguageModel(['Fine.']),
+      logger: silentLogger,
+      compaction: { maxChars: 25, keepRecent: 2, model: summariser, timeoutMs: 50 },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    await session.sendText('hello');
+    await session.sendText('hello');
+    const error = await rec.waitFor('error');
+    expect(error).toMatchObject({ component: 'compaction', severity: 'warn' });
+    expect(error.error).toMatchObject({ code: 'compaction_failed', retryable: true });
+    expect((error.error.cause as Error).name).toBe('TimeoutError');
+    expect(seen).toHaveLength(1);
+    expect(session.history.map((m) => messageText(m))).toEqual(['hello', 'Fine.', 'hello', 'Fine.']);
+    await session.close();
+  });
+
+  it('closing the session aborts a summary under way; nothing is reported', async () => {
+    const seen: AbortSignal[] = [];
+    const summariser = new MockLanguageModelV3({
+      doGenerate: ({ abortSignal }) =>
+        new Promise((_resolve, reject) => {
+          seen.push(abortSignal!);
+          abortSignal!.addEventListener('abort', () => reject(abortSignal!.reason));
+        }),
+    });
+    const session = new VoiceSession({
+      userId: 'u',
+      agents: [{ name: 'desk', instructions: 'Help.' }],
+      model: mockLanguageModel(['Fine.']),
+      logger: silentLogger,
+      compaction: { maxChars: 25, keepRecent: 2, model: summariser },
+    });
+    const rec = new EventRecorder(session.eventBus);
+    await session.sendText('hello');
+    await session.sendText('hello');
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    expect(seen[0]!.aborted).toBe(false);
+    await session.close();
+    expect(seen[0]!.aborted).toBe(true);
+    expect(rec.payloads('error')).toEqual([]);
   });
 
   it('below the budget nothing happens', async () => {

@@ -280,14 +280,19 @@ describe('reasoning and usage of a pass', () => {
         parts: [{ reasoning: 'First think it over, then answer.' }, { text: 'Done.' }],
         usage: { inputTokens: 10, outputTokens: 5 },
       },
-      { parts: [{ text: 'Again.' }], usage: { inputTokens: 12, outputTokens: 6, cacheReadTokens: 4, reasoningTokens: 2 } },
+      {
+        parts: [{ text: 'Again.' }],
+        usage: { inputTokens: 12, outputTokens: 6, cacheReadTokens: 4, reasoningTokens: 2 },
+      },
     ]);
     const { session, rec } = makeSession({ model });
     expect((await session.sendText('think')).text).toBe('Done.');
     const deltas = rec.payloads('llm.reasoning.delta');
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.map((d) => d.text).join('')).toBe('First think it over, then answer.');
-    expect(rec.payloads('llm.reasoning.end').map((e) => e.text)).toEqual(['First think it over, then answer.']);
+    expect(rec.payloads('llm.reasoning.end').map((e) => e.text)).toEqual([
+      'First think it over, then answer.',
+    ]);
     await session.sendText('again');
     expect(rec.payloads('metrics.usage').map((m) => m.usage)).toStrictEqual([
       { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
@@ -310,7 +315,11 @@ describe('a session without audio output', () => {
     const { session, rec } = makeSession();
     const said = await session.speak('Welcome back.');
     expect(said).toEqual({ turnId: 'say_1', agentName: 'main', text: 'Welcome back.', interrupted: false });
-    expect(rec.first('assistant.text')).toMatchObject({ turnId: 'say_1', text: 'Welcome back.', interrupted: false });
+    expect(rec.first('assistant.text')).toMatchObject({
+      turnId: 'say_1',
+      text: 'Welcome back.',
+      interrupted: false,
+    });
     expect(session.history).toEqual([{ role: 'assistant', content: 'Welcome back.' }]);
     await session.close();
   });
