@@ -137,6 +137,58 @@ describe('transferTo() on a realtime session', () => {
   });
 });
 
+describe('llm.start and llm.end of a cut realtime turn', () => {
+  it('cut while its finished answer still plays: llm.end finish (with the usage) before the interruption', async () => {
+    // 2 s of audio sent at 8 times real time: the response is done long before it has played.
+    const { model } = await openai({ replies: [{ text: 'A long answer.', audioMs: 2000 }] });
+    const { session, rec } = harness(model);
+    await session.start();
+    const cut = session.sendText('hi');
+    await rec.waitFor('metrics.usage'); // published with the end of the response
+    await rec.waitFor('bot.speaking.start');
+    session.interrupt();
+    expect(await cut).toMatchObject({ interrupted: true });
+    expect(rec.types(['llm.start', 'llm.end', 'turn.interrupted'])).toEqual([
+      'llm.start',
+      'llm.end',
+      'turn.interrupted',
+    ]);
+    expect(rec.first('llm.end')).toMatchObject({
+      outcome: 'finish',
+      usage: rec.first('metrics.usage')!.usage,
+    });
+  });
+
+  it('cut while its tool runs (between two responses): llm.end abort', async () => {
+    const { model } = await openai({
+      replies: [{ toolCall: { name: 'lookup', args: {} }, text: 'Found it.' }],
+    });
+    const lookup = tool({
+      description: 'Looks something up',
+      inputSchema: z.object({}),
+      execute: (_args, { abortSignal }) =>
+        new Promise((_resolve, reject) =>
+          abortSignal?.addEventListener('abort', () => reject(abortSignal.reason)),
+        ),
+    });
+    const { session, rec } = harness(model, {
+      agents: [{ name: 'main', instructions: 'x', tools: { lookup } }],
+    });
+    await session.start();
+    const cut = session.sendText('look it up');
+    await rec.waitFor('tool.call');
+    await rec.waitFor('metrics.usage');
+    session.interrupt();
+    expect(await cut).toMatchObject({ interrupted: true });
+    expect(rec.types(['llm.start', 'llm.end', 'turn.interrupted'])).toEqual([
+      'llm.start',
+      'llm.end',
+      'turn.interrupted',
+    ]);
+    expect(rec.first('llm.end')).toMatchObject({ outcome: 'abort' });
+  });
+});
+
 describe('typed turns on a realtime session', () => {
   it('refuses a turn with images (InvalidInputError invalid_argument); sends nothing, and the next turn is answered', async () => {
     const { server, model } = await openai({ replies: [{ text: 'Hi.' }] });

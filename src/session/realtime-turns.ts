@@ -135,6 +135,8 @@ interface RealtimeTurn {
    * `assistant.text` but no `llm.*` events (the text was not the model's own answer).
    */
   saying: boolean;
+  /** `llm.start` was published and no `llm.end` yet. */
+  llmOpen: boolean;
 }
 
 let counter = 0;
@@ -168,6 +170,7 @@ export class RealtimeTurns {
       markTimer: undefined,
       toolsPending: 0,
       responding: false,
+      llmOpen: false,
       awaitingAnswer: false,
       dropping: false,
       usage: {},
@@ -285,6 +288,7 @@ export class RealtimeTurns {
     turn.awaitingAnswer = false;
     turn.dropping = false;
     if (turn.saying) return;
+    turn.llmOpen = true;
     this.h.bus.publish('llm.start', {
       sessionId: this.h.sessionId,
       turnId: turn.id,
@@ -575,8 +579,15 @@ export class RealtimeTurns {
     this.stopMarks(turn);
     if (turn.responding) conn?.cancelResponse();
     for (const cut of cuts) if (cut.itemId !== undefined) conn?.truncate(cut.itemId, cut.heardMs);
-    if (turn.responding && !turn.saying)
-      this.h.bus.publish('llm.end', { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' });
+    // The model's part ended with its last response unless a response, a tool call or the answer to
+    // one was still under way (then it was cut short): cut while only its audio plays, it finished.
+    if (turn.llmOpen)
+      this.h.bus.publish(
+        'llm.end',
+        turn.responding || turn.toolsPending > 0 || turn.awaitingAnswer
+          ? { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'abort' }
+          : { sessionId: this.h.sessionId, turnId: turn.id, outcome: 'finish', usage: turn.usage },
+      );
     this.h.cancelTools(turn.id);
     this.commit(turn, kept);
     this.h.bus.publish('assistant.text', {
