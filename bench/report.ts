@@ -200,6 +200,18 @@ export function printReport(r: BenchReport): void {
   out.push(
     '   CPU is the whole process (all threads: pipeline, stand-in providers, the load generator itself, ONNX runtime); sessions/core = 1 / (% core per session). Memory: heap / RSS growth after a full GC with the sessions alive, divided by their number (noisy at 1 session).',
   );
+  // What made the p99 of the largest rows: GC pauses by kind, and the slowest turns' largest gap with
+  // the GC inside it (the p99 of 200 turns is the second slowest).
+  for (const c of r.concurrency) {
+    if (c.sessions < 100) continue;
+    const kinds = Object.entries(c.gc.byKind ?? {})
+      .map(([kind, k]) => `${kind} ${k.count} (${k.ms} ms, max ${k.maxMs})`)
+      .join(', ');
+    const slow = c.slowest
+      .map((t) => `${t.overheadMs} ms: ${t.gap} ${t.gapMs} ms${t.gcInGapMs > 0 ? ` [GC ${t.gcKinds}]` : ''}`)
+      .join('; ');
+    out.push(`   ${c.vad} × ${c.sessions}: GC ${kinds || 'none'}. Slowest turns: ${slow || '–'}.`);
+  }
 
   const v = r.vad;
   out.push('\n4. Silero VAD v5 — cost per 512-sample (32 ms) frame, µs');
