@@ -214,6 +214,32 @@ describe('LiveKit joins on a server of their own', () => {
     expect(errors).toEqual(['livekit: the stored session of room room-stored cannot be restored']);
   });
 
+  it('closeAll() with its default reason suspends the rooms of a server that stores sessions: a rejoin here gets 503', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-livekit-suspend-'));
+    teardown.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { server, routes } = await start({
+      env: { COLLOQUY_STORE: join(dir, 'sessions.db'), COLLOQUY_RESUME_WINDOW_MS: '60000' },
+    });
+    await enter(server, 'room-kept');
+    await routes.closeAll(); // the server shutting down: the room is the next server's to pick up
+    const rejoin = await openSignal(server.url, {
+      access_token: token('room-kept'),
+      join_request: joinParam(new proto.JoinRequest({})),
+    });
+    if (typeof rejoin !== 'number') rejoin.ws.terminate();
+    expect(rejoin).toBe(503);
+    expect(routes.size).toBe(0); // nothing left open here
+  });
+
+  it('GET /rtc/v1/validate: a valid token gets "success", another a 401 naming why', async () => {
+    const { server } = await start();
+    const ok = await fetch(`${server.url}/rtc/v1/validate?access_token=${token('room-v')}`);
+    expect([ok.status, await ok.text()]).toEqual([200, 'success']);
+    const bad = await fetch(`${server.url}/rtc/v1/validate?access_token=nope`);
+    expect(bad.status).toBe(401);
+    expect((await bad.text()).length).toBeGreaterThan(0);
+  });
+
   it('a session that cannot start closes the socket 1011 and leaves nothing open', async () => {
     // Valid configuration, but the default TTS cannot be built (no base URL): a join with a token
     // minted elsewhere (no connection-details, which would have checked the models) meets it first.
