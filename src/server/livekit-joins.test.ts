@@ -214,21 +214,26 @@ describe('LiveKit joins on a server of their own', () => {
     expect(errors).toEqual(['livekit: the stored session of room room-stored cannot be restored']);
   });
 
-  it('closeAll() with its default reason suspends the rooms of a server that stores sessions: a rejoin here gets 503', async () => {
+  it('a room whose session ends with the server shutting down is suspended: a rejoin here gets 503; closeAll() ends rooms so by default', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'colloquy-livekit-suspend-'));
     teardown.push(() => rmSync(dir, { recursive: true, force: true }));
     const { server, routes } = await start({
       env: { COLLOQUY_STORE: join(dir, 'sessions.db'), COLLOQUY_RESUME_WINDOW_MS: '60000' },
     });
     await enter(server, 'room-kept');
-    await routes.closeAll(); // the server shutting down: the room is the next server's to pick up
+    await routes.session('room-kept')!.close('server_shutdown');
+    // The room is the next server's to pick up from the store, not this one's.
     const rejoin = await openSignal(server.url, {
       access_token: token('room-kept'),
       join_request: joinParam(new proto.JoinRequest({})),
     });
     if (typeof rejoin !== 'number') rejoin.ws.terminate();
     expect(rejoin).toBe(503);
-    expect(routes.size).toBe(0); // nothing left open here
+    await enter(server, 'room-other');
+    const other = routes.session('room-other')!;
+    await routes.closeAll();
+    expect(await other.closed).toBe('server_shutdown');
+    expect(routes.size).toBe(0);
   });
 
   it('GET /rtc/v1/validate: a valid token gets "success", another a 401 naming why', async () => {
