@@ -279,6 +279,39 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
     expect(await closed).toEqual([1008, 'too much sent before resume']);
   });
 
+  it('a client may send exactly 1 MiB behind its resume while the store is read; one byte more closes it (1008)', async () => {
+    const { handle } = await shutDownAfterOneTurn('held-bytes.db');
+    let read!: () => void;
+    const second = await start('held-bytes.db', 20_000, undefined, new Promise<void>((r) => (read = r)));
+    cleanups.push(() => read());
+    const fits = await second.open();
+    fits.send({ type: 'resume', handle });
+    for (let i = 0; i < 16; i++) fits.socket.send(Buffer.alloc(65_536)); // 16 × 64 KiB = 1 MiB
+    await delivered(fits);
+    expect(fits.socket.readyState).toBe(fits.socket.OPEN);
+    const over = await second.open();
+    const closed = new Promise<[number, string]>((resolve) =>
+      over.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    over.send({ type: 'resume', handle });
+    for (let i = 0; i < 16; i++) over.socket.send(Buffer.alloc(65_536));
+    over.socket.send(Buffer.alloc(1));
+    expect(await closed).toEqual([1008, 'too much sent before resume']);
+  });
+
+  it('close() waits at most about a second for a told client that does not answer its close', {
+    timeout: 10_000,
+  }, async () => {
+    const first = await start('stuck.db');
+    const c = await first.open();
+    c.send({ type: 'transcript', text: 'My room is 214' });
+    await answered(c, 'Noted: your room.');
+    c.socket.pause(); // reads nothing more: the server's close frame is never answered
+    await first.resume.close(); // without its bound, ws would wait 30 s for the closing handshake
+    expect(c.socket.readyState).toBe(c.socket.OPEN);
+    c.socket.resume();
+  });
+
   it('a store that cannot be read picks nothing up: the failure is logged, new clients are served', async () => {
     const store = SqliteSessionStore.open(join(dir, 'unreadable.db'));
     const broken: SessionStore = new Proxy(store, {

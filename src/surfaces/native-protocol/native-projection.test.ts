@@ -125,6 +125,46 @@ describe('native projection: one response per turn', () => {
   });
 });
 
+describe('native projection: only a transfer holds the stream_finish', () => {
+  it('a pass whose tool is not a transfer, or whose transfer failed, finishes the response at its llm.end', () => {
+    for (const [name, status] of [
+      ['lookup', 'success'],
+      ['transfer_to_agent', 'error'],
+    ] as const) {
+      const bus = new EventBus<EventMap>({ logger: silentLogger });
+      const sent: ServerMessage[] = [];
+      new NativeProjection(bus, {
+        send: (m) => sent.push(m),
+        sessionInit: () => ({ type: 'session_init' }) as never,
+      });
+      bus.publish('llm.start', { sessionId: 's', turnId: 't', agentName: 'main' });
+      bus.publish('tool.call', { sessionId: 's', agentName: 'main', id: 'c1', name, args: {}, turnId: 't' });
+      bus.publish('tool.result', {
+        sessionId: 's',
+        toolCallId: 'c1',
+        name,
+        status,
+        result: status === 'success' ? { ok: true } : null,
+        ...(status === 'error' ? { error: new ColloquyError('tool_failed', 'no such agent') } : {}),
+        turnId: 't',
+      });
+      bus.publish('llm.end', {
+        sessionId: 's',
+        turnId: 't',
+        outcome: 'finish',
+        finishReason: 'stop',
+        usage: {},
+      });
+      // Before the turn's speech ends and its assistant.text: the client learns the answer is complete.
+      expect(bracket(sent.map((m) => m.type)), name).toEqual([
+        'stream_start',
+        'stream_finish',
+        'response_complete',
+      ]);
+    }
+  });
+});
+
 describe('native projection: a turn cut between a transfer and the next agent', () => {
   it('the held stream_finish is not sent: stream_abort, then response_complete (interrupted)', async () => {
     const front = mockLanguageModel([transferTo('billing')]);
