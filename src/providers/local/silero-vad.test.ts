@@ -2,7 +2,11 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../bus/event-bus.ts';
+import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { AudioFormatError } from '../../errors.ts';
+import { silentLogger } from '../../logger.ts';
+import { UserAudioInput } from '../../pipeline/turn-taking/user-input.ts';
 import { synthesizeAll } from '../../testing/signals.ts';
 import { EspeakTts } from './espeak-tts.ts';
 import {
@@ -411,5 +415,42 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
       delete sileroTestHooks.now;
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a session's VAD gets past a stuck worker: the lost frame is reported (vad_inference_failed), the user's speech is still found, nothing is dropped", async () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const events: BusEvent[] = [];
+    bus.subscribeAll((e) => events.push(e));
+    const vad = workerVad({ maxBatch: 58, runTimeoutMs: 500 });
+    const input = new UserAudioInput({
+      bus,
+      sessionId: 's1',
+      vad,
+      inputSampleRate: 16000,
+      isBotSpeaking: () => false,
+      speech: { pause() {}, resume() {}, interrupt() {} },
+      onUserTurn: () => {},
+    });
+    sileroTestHooks.hangAtRun = 3; // the session's third VAD frame, in the leading silence
+    try {
+      await vad.warmup(); // the worker starts with the fault
+    } finally {
+      delete sileroTestHooks.hangAtRun;
+    }
+    // the whole recording at once (faster than real time), in 20 ms frames
+    for (let i = 0; i + 320 <= speech.length; i += 320) input.pushAudio(speech.subarray(i, i + 320), 16000);
+    await input.idle(); // without the run timeout this never settles: every later frame waits
+    const of = (type: BusEvent['type']) => events.filter((e) => e.type === type).map((e) => e.payload);
+    expect(of('error')).toEqual([
+      expect.objectContaining({
+        component: 'vad',
+        error: expect.objectContaining({ code: 'vad_inference_failed', retryable: true }),
+      }),
+    ]);
+    expect(of('user.speech.start')).toHaveLength(1);
+    expect(of('user.speech.stop')).toHaveLength(1);
+    expect(input.droppedFrames).toBe(0);
+    expect(vad.stats.workers).toBe(2);
+    input.close();
   });
 });
