@@ -197,6 +197,10 @@ describe('model spec: silero[:MODEL][?inference=worker&runTimeoutMs=MS]', () => 
       model: '/models/v5.onnx',
       options: { inference: 'worker', runTimeoutMs: 60000 },
     });
+    // a spec that is not a string (a config built in code) is refused like an empty one
+    expect(() => parseVadSpec(undefined as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'invalid_model_spec', message: 'VAD: empty model spec' }),
+    );
     expect(parseVadSpec('silero?inference=main')).toEqual({
       provider: 'silero',
       model: '',
