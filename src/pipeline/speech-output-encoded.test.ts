@@ -159,3 +159,29 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     expect(events.map((e) => e.type).filter((t) => t.startsWith('speech.'))).toEqual([]);
   });
 });
+
+describe('SpeechOutput, encoded pass-through mode: the sample rate of the encoded audio', () => {
+  it('each speech.chunk carries the TTS’s declared sampleRate; none declared, no sampleRate key', async () => {
+    for (const declared of [22050, undefined]) {
+      const bus = new EventBus<EventMap>({ logger: silentLogger });
+      const events: BusEvent[] = [];
+      bus.subscribeAll((e) => events.push(e));
+      const tts = Object.assign(
+        new FakeEncoded(() => 1),
+        declared === undefined ? {} : { sampleRate: declared },
+      );
+      const output = new SpeechOutput({
+        bus,
+        sessionId: 's',
+        tts,
+        sink: { write: () => {} },
+        minChunkSize: 5,
+      });
+      await output.speak('t1', 'One sentence here.', new AbortController().signal);
+      const sent = events.flatMap((e) => (e.type === 'speech.chunk' ? [e.payload] : []));
+      expect(sent).toHaveLength(1);
+      if (declared === undefined) expect('sampleRate' in sent[0]!).toBe(false);
+      else expect(sent[0]!.sampleRate).toBe(declared);
+    }
+  });
+});

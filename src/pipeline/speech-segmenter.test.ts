@@ -38,6 +38,16 @@ describe('SpeechSegmenter', () => {
     ]);
   });
 
+  it('a dot after a space or after only an opening quote ends its sentence (no word before it to abbreviate)', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect(streamAll(seg, 'It costs ten . Then more. He wrote ". Next one.')).toEqual([
+      'It costs ten .',
+      'Then more.',
+      'He wrote ".',
+      'Next one.',
+    ]);
+  });
+
   it('splits at ellipses, runs of terminators, closing quotes and newlines', () => {
     const seg = new SpeechSegmenter({ minChunkSize: 1 });
     expect(streamAll(seg, 'Well… I see. Really?! "Yes." Line one\nLine two', 2)).toEqual([

@@ -519,6 +519,17 @@ describe('UserAudioInput', () => {
     bad(() => input.pushAudio(new Int16Array(0), 16000), 'empty_audio_frame');
     bad(() => input.pushAudio(new Int16Array(32000), 16000), 'audio_frame_too_large');
     bad(() => input.pushAudio([1, 2] as unknown as Int16Array, 16000), 'invalid_audio_frame');
+    let tooLarge: unknown;
+    try {
+      input.pushAudio(new Int16Array(32000), 16000);
+    } catch (e) {
+      tooLarge = e;
+    }
+    expect((tooLarge as AudioFormatError).details).toEqual({
+      samples: 32000,
+      sampleRate: 16000,
+      maxFrameMs: 1000,
+    });
   });
 
   it('bounds the audio waiting for the VAD: frames over maxQueuedMs are dropped, counted and warned once per backlog', async () => {
@@ -622,6 +633,23 @@ describe('UserAudioInput', () => {
     expect(of('user.speech.stop')[0]!.durationMs).toBeCloseTo(500, -1);
     // As at one rate: audio from 0 to the stop confirmed at 900 ms, 16 samples a millisecond.
     expect(Math.abs(stt.received[0]!.length - 900 * 16)).toBeLessThanOrEqual(32);
+  });
+
+  it('a VAD that throws on a frame: one vad error for that frame, and the frames after it are still scored', async () => {
+    let calls = 0;
+    const vad = new MockVad({
+      frameSamples: 320,
+      sampleRate: 16000,
+      script: () => {
+        calls++;
+        if (calls === 3) throw new Error('model exploded');
+        return 0;
+      },
+    });
+    const { feed, of } = setup(undefined, { vad });
+    await feed(frames([[200, 0]])); // 10 frames
+    expect(of('error').map((p) => [p.component, p.error.code])).toEqual([['vad', 'vad_failed']]);
+    expect(calls).toBeGreaterThanOrEqual(10); // every frame after the third too
   });
 
   it('publishes audio.level only to listeners, at most every 100 ms', async () => {
