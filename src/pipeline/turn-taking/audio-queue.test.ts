@@ -1,4 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { ABORTABLE_ITERATOR } from '../../providers/abortable-iterate.ts';
 import { AudioQueue } from './audio-queue.ts';
 
 const frame = (v: number) => Int16Array.of(v, v);
@@ -56,5 +58,28 @@ describe('AudioQueue', () => {
     expect(q.isEnded).toBe(true);
     q.push(frame(3));
     expect(await q[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('read until a signal aborts: one abort listener for the iteration, removed when it ends or is aborted', async () => {
+    const q = new AudioQueue();
+    const c = new AbortController();
+    const reader = q[ABORTABLE_ITERATOR](c.signal);
+    q.push(Int16Array.of(1));
+    expect((await reader.next()).value).toEqual(Int16Array.of(1));
+    q.push(Int16Array.of(2));
+    await reader.next();
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(1);
+    q.end();
+    expect(await reader.next()).toEqual({ done: true, value: undefined });
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+
+    const waited = new AudioQueue();
+    const stop = new AbortController();
+    const waiting = waited[ABORTABLE_ITERATOR](stop.signal).next();
+    stop.abort(new Error('closed'));
+    await expect(waiting).rejects.toThrow('closed');
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    waited.push(Int16Array.of(3)); // the queue ended with the abort: nothing is kept
+    expect(waited.isEnded).toBe(true);
   });
 });
