@@ -40,4 +40,13 @@ describe('a live session’s resume snapshot', () => {
     snapshots.drop();
     expect(await stored()).toEqual(['s2']);
   });
+
+  it('drop() then keep() or save(): a session that ended for good is not saved again', async () => {
+    const { snapshots, stored } = snapshotsOf('s3');
+    snapshots.save();
+    snapshots.drop();
+    snapshots.keep();
+    snapshots.save();
+    expect(await stored()).toEqual([]);
+  });
 });
