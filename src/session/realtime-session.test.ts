@@ -337,6 +337,23 @@ describe('VoiceSession on OpenAI Realtime (local fake server)', () => {
     expect(server.rejected).toBe(3);
   });
 
+  it.each([
+    ['an Error', new Error('no route'), 'no route'],
+    ['no error value at all', undefined, 'undefined'],
+  ])(
+    'a first connect rejected with %s fails the session: fatal realtime_connect_failed',
+    async (_what, reason, message) => {
+      const { model: real } = await openai();
+      const model: RealtimeModel = { ...real, connect: () => Promise.reject(reason) };
+      const { session, rec } = harness(model);
+      await session.start();
+      const fatal = await rec.waitFor('error', (e) => e.severity === 'fatal');
+      expect(fatal.error).toMatchObject({ code: 'realtime_connect_failed', message });
+      expect(fatal.error.cause).toBe(reason);
+      expect((await rec.waitFor('session.close')).reason).toBe('realtime_failed');
+    },
+  );
+
   it('the backoff between reconnect attempts: initialDelayMs after the first failure, doubled after the second', async () => {
     const { server, model: real } = await openai();
     let refuse = false;
