@@ -280,7 +280,7 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
   it('a worker stuck in a run is terminated after runTimeoutMs: the runs waiting for it fail (vad_inference_failed, retryable) and the next frame starts a new worker; one stuck again is restarted after a delay', async () => {
     const list = frames(speech).slice(20, 24);
     const reference = await scoreSequentially(new SileroVad().createStream(), list);
-    const vad = workerVad({ maxBatch: 1, batchWindowMs: 0, runTimeoutMs: 1500 });
+    const vad = workerVad({ maxBatch: 1, batchWindowMs: 0 }); // runTimeoutMs: the default, 2 s
     const a = vad.createStream();
     const b = vad.createStream();
     const w0 = vad.stats.workers;
@@ -297,7 +297,7 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
           reason: { code: 'vad_inference_failed', retryable: true, cause: { code: 'timeout' } },
         });
       }
-      expect(String((stuck[0] as PromiseRejectedResult).reason.message)).toMatch(/timed out after 1500 ms/);
+      expect(String((stuck[0] as PromiseRejectedResult).reason.message)).toMatch(/timed out after 2000 ms/);
       // the next frame starts a new worker at once; this one hangs at its first run too
       sileroTestHooks.hangAtRun = 1;
       await expect(a.process(list[2]!)).rejects.toMatchObject({ code: 'vad_inference_failed' });
@@ -421,7 +421,7 @@ describe('SileroVad (v5, onnxruntime-node)', () => {
     const bus = new EventBus<EventMap>({ logger: silentLogger });
     const events: BusEvent[] = [];
     bus.subscribeAll((e) => events.push(e));
-    const vad = workerVad({ maxBatch: 58, runTimeoutMs: 500 });
+    const vad = workerVad({ maxBatch: 58 }); // the default run timeout: healthy runs never reach it
     const input = new UserAudioInput({
       bus,
       sessionId: 's1',
