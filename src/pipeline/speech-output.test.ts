@@ -403,6 +403,11 @@ describe('SpeechOutput', () => {
     expect(sink.frames).toHaveLength(8 * 50);
   });
 
+  it('a TTS whose rate cannot be resampled to the output rate is refused when the output is made, not at its first chunk', () => {
+    expect(() => setup(undefined, {}, 7000)).toThrow(/Unsupported input sample rate 7000/);
+    expect(() => setup(undefined, {}, 16000)).not.toThrow();
+  });
+
   it('audio ahead exactly at maxAheadMs holds the next response back; one frame less lets it start', async () => {
     // Playout paused: the first response's audio all waits, played 0. One frame per character.
     for (const [frames, started] of [
