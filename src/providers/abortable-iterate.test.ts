@@ -132,6 +132,22 @@ describe.each([
     expect(await source[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
   });
 
+  it('return() while a call waits on the source settles that call as done, and later calls too', async () => {
+    const controller = new AbortController();
+    const source = new AudioQueue();
+    const iterator = untilAborted(wrap(source), controller.signal)[Symbol.asyncIterator]();
+    const outcomes: unknown[] = [];
+    const record = (r: IteratorResult<Int16Array>) => outcomes.push(r.done ? 'done' : r.value[0]);
+    iterator.next().then(record, (e: unknown) => outcomes.push(e)); // waiting on the source
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined });
+    iterator.next().then(record, (e: unknown) => outcomes.push(e));
+    source.push(Int16Array.of(1));
+    await new Promise((resolve) => setImmediate(resolve)); // every promise that will settle has
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(source.isEnded).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('calls made before the previous one settles get the items in order', async () => {
     const controller = new AbortController();
     const source = new AudioQueue();

@@ -67,8 +67,12 @@ class AbortableIterator<T> implements AsyncIterator<T> {
     return after;
   }
 
+  /** Ends the iteration; a call still waiting on the source is done, and so are later calls. */
   return(): Promise<IteratorResult<T>> {
+    const resolve = this.resolvePending;
+    if (resolve !== undefined) this.settle();
     this.finish();
+    resolve?.(DONE);
     return Promise.resolve(DONE);
   }
 

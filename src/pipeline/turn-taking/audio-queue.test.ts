@@ -82,4 +82,18 @@ describe('AudioQueue', () => {
     waited.push(Int16Array.of(3)); // the queue ended with the abort: nothing is kept
     expect(waited.isEnded).toBe(true);
   });
+
+  it('return() while a read waits settles that read as done, and later reads too', async () => {
+    const q = new AudioQueue();
+    const it = q[Symbol.asyncIterator]();
+    const outcomes: unknown[] = [];
+    const record = (r: IteratorResult<Int16Array>) => outcomes.push(r.done ? 'done' : r.value[0]);
+    it.next().then(record); // waiting for a frame
+    expect(await it.return!()).toEqual({ done: true, value: undefined });
+    it.next().then(record);
+    q.push(frame(1));
+    await new Promise((resolve) => setImmediate(resolve)); // every promise that will settle has
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(q.isEnded).toBe(true);
+  });
 });

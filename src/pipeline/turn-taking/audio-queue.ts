@@ -105,9 +105,16 @@ class QueueReader implements AsyncIterator<Int16Array> {
     return after;
   }
 
+  /** Ends the iteration; a read still waiting is done, and so are later calls. */
   return(): Promise<IteratorResult<Int16Array>> {
+    const resolve = this.resolvePending;
+    if (resolve !== undefined) {
+      this.settle();
+      this.queue.unwait(this);
+    }
     this.queue.stop();
     this.finish();
+    resolve?.(DONE);
     return Promise.resolve(DONE);
   }
 
