@@ -113,3 +113,40 @@ describe('payloads are built only for events someone listens to', () => {
     expect(names()).toEqual(['error']);
   });
 });
+
+describe('tool results', () => {
+  it('a cancelled call is no tool_result for the agent or the native client; a finished one is', () => {
+    const agent = agentEvents();
+    const native = nativeMessages();
+    for (const bus of [agent.bus, native.bus]) {
+      bus.publish('tool.call', {
+        sessionId: 's',
+        agentName: 'main',
+        id: 'c1',
+        name: 'slow',
+        args: {},
+        turnId: 't1',
+      });
+      bus.publish('tool.result', {
+        sessionId: 's',
+        toolCallId: 'c1',
+        name: 'slow',
+        status: 'cancelled',
+        result: null,
+        turnId: 't1',
+      });
+      bus.publish('tool.result', {
+        sessionId: 's',
+        toolCallId: 'c2',
+        name: 'fast',
+        status: 'success',
+        result: { ok: true },
+        turnId: 't1',
+      });
+    }
+    expect(agent.seen.filter(([n]) => n === 'tool_result')).toEqual([
+      ['tool_result', { name: 'fast', toolCallId: 'c2', result: { ok: true } }],
+    ]);
+    expect(native.types().filter((t) => t.startsWith('tool'))).toEqual(['tool_call', 'tool_result']);
+  });
+});

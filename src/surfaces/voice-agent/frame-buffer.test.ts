@@ -57,6 +57,7 @@ describe('image formats', () => {
       expect(sniffImageFormat(Uint8Array.from(bytes)), format).toBe(format);
     }
     expect(sniffImageFormat(Uint8Array.of(0xff, 0xd8))).toBeUndefined();
+    expect(sniffImageFormat(Uint8Array.of(0xff, 0xd8, 0xff))).toBe('jpeg'); // the whole JPEG signature is 3 bytes
     expect(sniffImageFormat(Uint8Array.of(0xff, 0xd8, 0x00))).toBeUndefined();
     expect(sniffImageFormat(Uint8Array.of(0x89, 0x50, 0x4e, 0x47))).toBeUndefined();
     expect(sniffImageFormat(Uint8Array.of(0x89, 0x50, 0x4e, 0x00, 0, 0, 0, 0))).toBeUndefined();
