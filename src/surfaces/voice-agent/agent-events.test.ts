@@ -28,7 +28,7 @@ function nativeMessages() {
     send: (m) => sent.push(m as { type: string }),
     sessionInit: () => ({ type: 'session_init' }) as never,
   });
-  return { bus, types: () => sent.map((m) => m.type) };
+  return { bus, types: () => sent.map((m) => m.type), last: () => sent.at(-1) };
 }
 
 describe('speech_interrupted only when speech was queued', () => {
@@ -118,6 +118,7 @@ describe('tool results', () => {
   it('a cancelled call is no tool_result for the agent or the native client; a finished one is', () => {
     const agent = agentEvents();
     const native = nativeMessages();
+    native.bus.publish('llm.start', { sessionId: 's', turnId: 't1', agentName: 'main' });
     for (const bus of [agent.bus, native.bus]) {
       bus.publish('tool.call', {
         sessionId: 's',
@@ -148,5 +149,16 @@ describe('tool results', () => {
       ['tool_result', { name: 'fast', toolCallId: 'c2', result: { ok: true } }],
     ]);
     expect(native.types().filter((t) => t.startsWith('tool'))).toEqual(['tool_call', 'tool_result']);
+    native.bus.publish('llm.end', {
+      sessionId: 's',
+      turnId: 't1',
+      outcome: 'finish',
+      finishReason: 'stop',
+      usage: {},
+    });
+    expect(native.last()).toMatchObject({
+      type: 'response_complete',
+      toolResults: [{ toolName: 'fast', toolCallId: 'c2', output: { ok: true } }],
+    });
   });
 });
