@@ -317,6 +317,43 @@ describe('WebSocket: handleSocket', () => {
     ]);
   });
 
+  it('barge-in by an audio message: the response is cut with the reason user_speaking', async () => {
+    const speech = mockSpeechModel({ delayFor: (t) => (t.startsWith('One') ? 5 : 3000) });
+    const { url } = await serve(
+      () =>
+        new VoiceAgent({
+          model: mockLanguageModel([
+            {
+              parts: [
+                { text: 'One sentence first. Then a second one. ' },
+                { delayMs: 3000 },
+                { text: 'Never.' },
+              ],
+            },
+            'Sure, stopping.',
+          ]),
+          speechModel: speech.model,
+          transcriptionModel: mockTranscriptionModel(['stop']).model,
+          streamingSpeech: { minChunkSize: 5 },
+          logger: silentLogger,
+        }),
+    );
+    const log = await client(url);
+    log.send({ type: 'transcript', text: 'tell me a story' });
+    await log.waitFor('audio_chunk');
+    log.send({
+      type: 'audio',
+      data: Buffer.from('fake webm bytes').toString('base64'),
+      format: 'audio/webm',
+    });
+    await log.waitFor('response_complete', (m) => m.text === 'Sure, stopping.');
+    const first = log.of('stream_start')[0]!.turnId;
+    expect(log.of('stream_abort')).toEqual([
+      { type: 'stream_abort', turnId: first, reason: 'user_speaking' },
+    ]);
+    expect(log.of('speech_interrupted')[0]).toMatchObject({ reason: 'user_speaking' });
+  });
+
   it('audio message: transcription_result, then the turn', async () => {
     const { url } = await serve(
       () =>
