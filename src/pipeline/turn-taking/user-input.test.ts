@@ -652,6 +652,33 @@ describe('UserAudioInput', () => {
     expect(calls).toBeGreaterThanOrEqual(10); // every frame after the third too
   });
 
+  it.each([
+    ['synchronous', false],
+    ['asynchronous', true],
+  ])(
+    'a %s VAD that fails frame after frame (a model backing off): one vad error per run of failures, not one per frame',
+    async (_, async) => {
+      let calls = 0;
+      const vad = new MockVad({
+        frameSamples: 320,
+        sampleRate: 16000,
+        async,
+        script: () => {
+          calls++;
+          if ((calls >= 3 && calls <= 5) || calls === 10) throw new Error(`model exploded at ${calls}`);
+          return 0;
+        },
+      });
+      const { feed, of } = setup(undefined, { vad });
+      await feed(frames([[200, 0]])); // calls 3..5 fail, 6..9 score, 10 fails again, the rest score
+      expect(calls).toBeGreaterThanOrEqual(10);
+      expect(of('error').map((p) => [p.component, p.error.code, p.error.message])).toEqual([
+        ['vad', 'vad_failed', 'model exploded at 3'],
+        ['vad', 'vad_failed', 'model exploded at 10'],
+      ]);
+    },
+  );
+
   it('publishes audio.level only to listeners, at most every 100 ms', async () => {
     const { bus, feed } = setup(undefined);
     const levels: number[] = [];

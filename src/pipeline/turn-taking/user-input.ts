@@ -317,10 +317,11 @@ export class UserAudioInput {
         scored = this.score(frame, rate);
       } catch (error) {
         this.releaseCurrent();
-        this.publishError('vad', error);
+        this.vadFailed(error);
         continue;
       }
       if (Array.isArray(scored)) {
+        this.vadFailing = false;
         const transitions = scored as ReadonlyArray<VadTransition>;
         if (
           transitions.length === 0 &&
@@ -345,6 +346,8 @@ export class UserAudioInput {
     if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
 
+  /** The VAD failed on the last frame it was given (its failures are reported once per run). */
+  private vadFailing = false;
   /** Transitions of the frame scored synchronously, waiting for `afterSyncScore`. */
   private scored: ReadonlyArray<VadTransition> = NONE;
   private readonly afterSyncScore = (): void => {
@@ -354,6 +357,7 @@ export class UserAudioInput {
   };
   private readonly afterAsyncScore = (transitions: ReadonlyArray<VadTransition>): void => {
     this.releaseCurrent();
+    this.vadFailing = false;
     try {
       this.afterScore(transitions);
     } catch (error) {
@@ -363,9 +367,20 @@ export class UserAudioInput {
   };
   private readonly afterScoreError = (error: unknown): void => {
     this.releaseCurrent();
-    this.publishError('vad', error);
+    this.vadFailed(error);
     this.drain();
   };
+
+  /**
+   * The VAD failed on a frame: reported for the first frame of a run of failures only (a model that
+   * is down, e.g. a Silero worker backing off, fails every frame: 50 a second); the next frame it
+   * scores ends the run.
+   */
+  private vadFailed(error: unknown): void {
+    if (this.vadFailing) return;
+    this.vadFailing = true;
+    this.publishError('vad', error);
+  }
 
   /** Hands the frame to STT's ring and scores it (synchronously with a synchronous VAD). */
   private score(frame: Int16Array, rate: number): ReturnType<VadDetector['push']> {
