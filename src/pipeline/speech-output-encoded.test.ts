@@ -151,6 +151,27 @@ describe('SpeechOutput, encoded pass-through mode', () => {
     expect((await b.done).interrupted).toBe(false);
   });
 
+  it('a response cut by a listener of its own speech.complete: the response behind it still goes out, whole', async () => {
+    const { output, events, bus } = setup(() => 1);
+    const first = new AbortController();
+    const a = output.beginResponse('t1', first.signal);
+    output.pause(); // (pausing needs a response under way)
+    a.pushText('First sentence here.');
+    a.end();
+    const b = output.beginResponse('t2', new AbortController().signal);
+    b.pushText('Second answer here.');
+    b.end();
+    const ttfb = () => events.filter((e) => e.type === 'metrics.ttfb').length;
+    while (ttfb() < 2) await new Promise((r) => setTimeout(r, 2));
+    bus.subscribe('speech.complete', ({ turnId }) => {
+      if (turnId === 't1') first.abort('client_request');
+    });
+    output.resume(); // t1 released whole; its speech.complete listener cuts it before it is finished
+    expect(chunks(events).map((c) => c[1])).toEqual(['First sentence here.', 'Second answer here.']);
+    expect((await a.done).interrupted).toBe(true);
+    expect((await b.done).interrupted).toBe(false);
+  });
+
   it('a response without text completes with no speech.start and no speech.complete', async () => {
     const { output, events } = setup(() => 1);
     const response = output.beginResponse('t1', new AbortController().signal);
