@@ -55,6 +55,8 @@ describe('start checks: environment values', () => {
       ['COLLOQUY_IDLE_TIMEOUT_MS="" is not a duration: set a positive whole number of milliseconds'],
     ],
     [{ COLLOQUY_LOG_LEVEL: 'warn' }, []],
+    [{ COLLOQUY_LOG_FORMAT: 'json' }, []],
+    [{ COLLOQUY_LOG_FORMAT: 'xml' }, ['COLLOQUY_LOG_FORMAT="xml" is not a format: use human or json']],
     [
       { COLLOQUY_LOG_LEVEL: 'loud' },
       ['COLLOQUY_LOG_LEVEL="loud" is not a level: use debug, info, warn, error, silent'],
