@@ -21,7 +21,7 @@ export function untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal | 
 /**
  * A source that ends its own iteration when a signal aborts, with the same behaviour as
  * `untilAborted` gives any source (a waiting `next()` rejects at once with the reason, later calls
- * too; the listener goes when the iteration ends), without a wrapper's promise per item. The
+ * are done; the listener goes when the iteration ends), without a wrapper's promise per item. The
  * session's audio for STT (`AudioQueue`) is one: a frame then costs its own promise only.
  */
 export const ABORTABLE_ITERATOR: unique symbol = Symbol('colloquy.abortableIterator');
