@@ -165,6 +165,45 @@ describe('native projection: only a transfer holds the stream_finish', () => {
   });
 });
 
+describe('native projection: response_complete once, for a turn the client saw start', () => {
+  it('speech cut after the answer was complete sends no second response_complete; a turn with no stream sends none', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const sent: ServerMessage[] = [];
+    new NativeProjection(bus, {
+      send: (m) => sent.push(m),
+      sessionInit: () => ({ type: 'session_init' }) as never,
+    });
+    const complete = () => sent.filter((m) => m.type === 'response_complete').map((m) => m.turnId);
+    bus.publish('llm.start', { sessionId: 's', turnId: 't1', agentName: 'main' });
+    bus.publish('llm.end', {
+      sessionId: 's',
+      turnId: 't1',
+      outcome: 'finish',
+      finishReason: 'stop',
+      usage: {},
+    });
+    expect(complete()).toEqual(['t1']);
+    // The answer was still being spoken when the user cut in.
+    bus.publish('assistant.text', {
+      sessionId: 's',
+      turnId: 't1',
+      agentName: 'main',
+      text: 'Hel',
+      interrupted: true,
+    });
+    expect(complete()).toEqual(['t1']);
+    // A turn cut before its LLM started: the client never saw a stream_start for it.
+    bus.publish('assistant.text', {
+      sessionId: 's',
+      turnId: 't2',
+      agentName: 'main',
+      text: '',
+      interrupted: true,
+    });
+    expect(complete()).toEqual(['t1']);
+  });
+});
+
 describe('native projection: a turn cut between a transfer and the next agent', () => {
   it('the held stream_finish is not sent: stream_abort, then response_complete (interrupted)', async () => {
     const front = mockLanguageModel([transferTo('billing')]);
