@@ -2,7 +2,7 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { simulateReadableStream } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
+import { type WebSocket, WebSocket as WebSocketClient } from 'ws';
 import { silentLogger } from '../../src/logger.ts';
 import { messageText } from '../../src/session/history.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
@@ -414,6 +414,26 @@ describe('WebSocket: connect (client mode)', () => {
       // The socket's own error, for a caller to tell a refused port from a DNS failure.
       cause: expect.objectContaining({ code: 'ECONNREFUSED' }),
     });
+  });
+
+  it('disconnect() closes a socket handed over while still connecting: it never opens', async () => {
+    const server = await startServer(() => {});
+    cleanups.push(() => server.close());
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Unheard.']), logger: silentLogger });
+    cleanups.push(() => agent.destroy());
+    agent.on('error', () => {}); // ws reports the aborted handshake as a socket error
+    const socket = new WebSocketClient(server.url);
+    cleanups.push(() => socket.terminate());
+    let opened = false;
+    socket.on('open', () => {
+      opened = true;
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    agent.handleSocket(socket);
+    agent.disconnect();
+    await closed;
+    expect(opened).toBe(false);
+    expect(socket.readyState).toBe(socket.CLOSED);
   });
 
   it('a socket already closed when handed to handleSocket: the agent is disconnected at once', async () => {
