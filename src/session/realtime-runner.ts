@@ -47,6 +47,8 @@ export class RealtimeRunner {
   private started: Promise<void> | undefined;
   private closed = false;
   private pendingAudio: Int16Array[] = [];
+  /** Local-VAD speech found before the connection existed (`turnDetection: 'local'`): replayed on connect. */
+  private heldSpeech: 'speaking' | 'spoken' | undefined;
   private resampler: { rate: number; r: StreamingResampler | undefined } | undefined;
   private notifications: string[] = [];
   /** The `speak` calls queued so far (each waits for the one before). */
@@ -94,11 +96,21 @@ export class RealtimeRunner {
     if (h.realtime.turnDetection === 'local') {
       this.offs.push(
         h.bus.subscribe('user.speech.start', () => {
-          if (!this.conn) return;
+          // Before the connection is open the speech is held with its audio, and replayed then.
+          if (!this.conn) {
+            this.heldSpeech = 'speaking';
+            return;
+          }
           this.turns.begin('user_speaking');
           this.conn.startInput();
         }),
-        h.bus.subscribe('user.speech.stop', () => this.conn?.commitInput()),
+        h.bus.subscribe('user.speech.stop', () => {
+          if (!this.conn) {
+            if (this.heldSpeech === 'speaking') this.heldSpeech = 'spoken';
+            return;
+          }
+          this.conn.commitInput();
+        }),
       );
     }
   }
@@ -255,8 +267,15 @@ export class RealtimeRunner {
   }
 
   private flushPendingAudio(): void {
+    const held = this.heldSpeech;
+    this.heldSpeech = undefined;
+    if (held !== undefined && this.conn) {
+      this.turns.begin('user_speaking');
+      this.conn.startInput();
+    }
     for (const frame of this.pendingAudio) this.conn?.sendAudio(frame);
     this.pendingAudio = [];
+    if (held === 'spoken') this.conn?.commitInput();
   }
 
   private fail(err: unknown, code: ColloquyErrorCode): void {

@@ -184,8 +184,6 @@ describe('VoiceAgent on a realtime model', () => {
     });
     const agent = realtimeAgent(model);
     const events = recordEvents(agent);
-    // Connected first: speech the local VAD finds while the connection is still opening starts no
-    // turn today (`RealtimeRunner` drops a `user.speech.start` that comes before the connection).
     await agent.session.start();
     speakInto(agent, 400);
     await new Promise<void>((resolve) => agent.once('text', () => agent.once('text', () => resolve())));
@@ -328,14 +326,28 @@ describe('VoiceAgent on a realtime model', () => {
       tools: {},
     });
     const events = recordEvents(agent);
-    // Connected first: speech the local VAD finds while the connection is still opening starts no
-    // turn today (`RealtimeRunner` drops a `user.speech.start` that comes before the connection).
     await agent.session.start();
     speakInto(agent, 400);
     await until(() => of(events, 'text').some((t) => t.role === 'assistant'), 10_000);
     expect(server.setups[0]!.realtimeInputConfig).toEqual({ automaticActivityDetection: { disabled: true } });
     const kinds = server.messages('realtimeInput').map((m) => Object.keys(m.realtimeInput as object)[0]);
     expect(kinds.filter((k) => k !== 'audio')).toEqual(['activityStart', 'activityEnd']);
+    expect(of(events, 'text').at(-1)).toEqual({ role: 'assistant', text: 'Heard you.' });
+  });
+
+  it("turnDetection 'local': speech found while the connection still opens is the first turn once it is open (activityStart, the held audio, activityEnd)", async () => {
+    const { server, model } = await gemini({ replies: [{ text: 'Heard you.', audioMs: 200 }] });
+    const agent = realtimeAgent(model, {
+      realtime: { model, turnDetection: 'local', reconnect: { initialDelayMs: 20 } },
+      tools: {},
+    });
+    const events = recordEvents(agent);
+    speakInto(agent, 400); // no session.start() awaited: the user speaks at once
+    await until(() => of(events, 'text').some((t) => t.role === 'assistant'), 10_000);
+    const kinds = server.messages('realtimeInput').map((m) => Object.keys(m.realtimeInput as object)[0]);
+    expect(kinds[0]).toBe('activityStart');
+    expect(kinds.filter((k) => k !== 'audio')).toEqual(['activityStart', 'activityEnd']);
+    expect(kinds.indexOf('activityEnd')).toBeGreaterThan(kinds.indexOf('audio'));
     expect(of(events, 'text').at(-1)).toEqual({ role: 'assistant', text: 'Heard you.' });
   });
 
