@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/logger.ts';
+import { createConsoleLogger, type Logger } from '../../src/logger.ts';
 import { loadServerConfig } from '../../src/server/config.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { connectRaw, OFFLINE_ENV, withoutGreeting } from './helpers.ts';
@@ -17,13 +17,13 @@ const PROMPT = 'You are the vault keeper; the code is 4471.';
 describe('provider errors', () => {
   let fake: Server;
   let server: RunningServer;
+  // What an operator reads: the server's own console logger, its lines captured.
   const lines: string[] = [];
-  const logger: Logger = {
-    debug() {},
-    info() {},
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
+  const logger: Logger = createConsoleLogger({
+    level: 'warn',
+    format: 'human',
+    write: (line, level) => lines.push(`${level} ${line}`),
+  });
   beforeAll(async () => {
     fake = createServer((req, res) => {
       let body = '';
@@ -74,7 +74,7 @@ describe('provider errors', () => {
     const everything = JSON.stringify(c.messages);
     expect(everything).not.toContain('SECRET');
     expect(everything).not.toContain('4471');
-    const logged = lines.find((l) => l.startsWith('error session') && l.includes('llm failed'));
+    const logged = lines.find((l) => l.startsWith('error ') && l.includes('llm failed'));
     expect(logged).toMatch(/401|Incorrect API key/);
     c.ws.terminate();
   });
