@@ -6,9 +6,10 @@
  * may reuse their buffers). Utterances that follow each other before endpointing ends the turn are
  * joined into one user turn.
  *
- * Nothing is allocated per frame while the user is silent: the copies are reused once processed
- * (and once they left the pre-roll history), and the queue is drained without a promise per
- * frame. That relies on the VAD model not keeping a frame it was given (see `VadStream.process`).
+ * Nothing is allocated per frame while the user is silent and the input comes at the STT's rate:
+ * the copies are reused once processed (and once they left the pre-roll history), and the queue is
+ * drained without a promise per frame. (Input at another rate, e.g. 48 kHz WebRTC, still allocates
+ * its resampled pieces and, as the history's pieces are not of the copies' size, a frame copy.) That relies on the VAD model not keeping a frame it was given (see `VadStream.process`).
  * STT is handed copies of its own, never reused here: the history keeps its pieces for the
  * pre-roll (about a second), and a piece it lent to STT would live that long, through two
  * scavenges into the old generation, where a copy dies as soon as the provider has sent it.
