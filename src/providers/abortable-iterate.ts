@@ -47,8 +47,7 @@ class AbortableIterator<T> implements AsyncIterator<T> {
   private resolvePending: ((result: IteratorResult<T>) => void) | undefined;
   private rejectPending: ((reason: unknown) => void) | undefined;
   private waiting: Promise<IteratorResult<T>> | undefined;
-  /** Calls made while another waits run in order after it (what an async generator does). */
-  private tail: Promise<IteratorResult<T>> | undefined;
+  private readonly order = new CallOrder<IteratorResult<T>>();
 
   constructor(
     private readonly source: AsyncIterable<T>,
@@ -56,15 +55,7 @@ class AbortableIterator<T> implements AsyncIterator<T> {
   ) {}
 
   next(): Promise<IteratorResult<T>> {
-    const before = this.tail ?? (this.resolvePending !== undefined ? this.waiting : undefined);
-    if (before === undefined) return this.step();
-    const after = before.then(this.step, this.step);
-    this.tail = after;
-    const settled = (): void => {
-      if (this.tail === after) this.tail = undefined;
-    };
-    after.then(settled, settled);
-    return after;
+    return this.order.call(this.resolvePending !== undefined ? this.waiting : undefined, this.step);
   }
 
   /** Ends the iteration; a call still waiting on the source is done, and so are later calls. */
@@ -161,4 +152,26 @@ class AbortableIterator<T> implements AsyncIterator<T> {
 
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/**
+ * Runs an iterator's reads one after another in call order, as an async generator's `next()` calls
+ * do: a call made while an earlier read waits runs once that read, and the calls queued behind it,
+ * have settled. Nothing is chained while no read waits (the usual case: one call per item).
+ */
+export class CallOrder<R> {
+  private tail: Promise<R> | undefined;
+
+  /** `read()` now, or after `waiting` (the read in flight) and the calls made after it. */
+  call(waiting: Promise<R> | undefined, read: () => Promise<R>): Promise<R> {
+    const before = this.tail ?? waiting;
+    if (before === undefined) return read();
+    const after = before.then(read, read);
+    this.tail = after;
+    const settled = (): void => {
+      if (this.tail === after) this.tail = undefined;
+    };
+    after.then(settled, settled);
+    return after;
+  }
 }

@@ -10,6 +10,7 @@ import {
   ABORTABLE_ITERATOR,
   type AbortableIterable,
   abortReason,
+  CallOrder,
 } from '../../providers/abortable-iterate.ts';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -83,8 +84,7 @@ class QueueReader implements AsyncIterator<Int16Array> {
   private resolvePending: ((result: IteratorResult<Int16Array>) => void) | undefined;
   private rejectPending: ((reason: unknown) => void) | undefined;
   private waiting: Promise<IteratorResult<Int16Array>> | undefined;
-  /** Calls made while another waits run in order after it (what an async generator does). */
-  private tail: Promise<IteratorResult<Int16Array>> | undefined;
+  private readonly order = new CallOrder<IteratorResult<Int16Array>>();
   private listening = false;
   private finished = false;
 
@@ -94,15 +94,7 @@ class QueueReader implements AsyncIterator<Int16Array> {
   ) {}
 
   next(): Promise<IteratorResult<Int16Array>> {
-    const before = this.tail ?? this.waiting;
-    if (before === undefined) return this.read();
-    const after = before.then(this.read, this.read);
-    this.tail = after;
-    const settled = (): void => {
-      if (this.tail === after) this.tail = undefined;
-    };
-    after.then(settled, settled);
-    return after;
+    return this.order.call(this.waiting, this.read);
   }
 
   /** Ends the iteration; a read still waiting is done, and so are later calls. */
