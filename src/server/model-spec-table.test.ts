@@ -100,8 +100,8 @@ describe('resolvers: spec → model', () => {
     ['google:gemini-2.5-flash', { provider: 'google.generative-ai', modelId: 'gemini-2.5-flash' }],
     ['groq:llama', { provider: 'groq.chat', modelId: 'llama' }],
     [
-      'openai-compatible:org@v2@http://127.0.0.1:9/v1',
-      { provider: 'openai-compatible.chat', modelId: 'org@v2' },
+      'openai-compatible:org@httpx@http://127.0.0.1:9/v1',
+      { provider: 'openai-compatible.chat', modelId: 'org@httpx' },
     ],
   ])('LLM %s → %j', (spec, model) => {
     expect(identity(resolveLanguageModel(spec, {}))).toEqual(model);
