@@ -199,7 +199,10 @@ describe('serverCluster: what the routes’ host answers', () => {
   ])('admit counts the request against its client (trustProxy %s)', (trustProxy, client) => {
     const { cluster, gate } = build({ trustProxy });
     const c = {
-      req: { raw: new Request('http://node/connect'), header: (n: string) => (n === 'x-forwarded-for' ? '203.0.113.9' : undefined) },
+      req: {
+        raw: new Request('http://node/connect'),
+        header: (n: string) => (n === 'x-forwarded-for' ? '203.0.113.9' : undefined),
+      },
       env: { incoming: { socket: { remoteAddress: '10.0.0.1' } } },
     } as unknown as Context;
     expect(cluster.host.admit(c)).toBeUndefined();
@@ -260,7 +263,10 @@ describe('serverCluster: adopting a stored session', () => {
   });
 
   it.each([
-    ['a LiveKit room’s session (it rejoins its room instead)', { carrier: { kind: 'livekit' as const, room: 'r' } }],
+    [
+      'a LiveKit room’s session (it rejoins its room instead)',
+      { carrier: { kind: 'livekit' as const, room: 'r' } },
+    ],
     ['a native socket’s session', { carrier: { kind: 'native' as const } }],
     ['a snapshot expiring now', { expiresAt: 1_000_000 }],
     ['an expired snapshot', { expiresAt: 999_999 }],

@@ -26,7 +26,10 @@ describe('realtimeConfig', () => {
       turnDetection: 'local',
     });
     expect(
-      realtimeConfig({ COLLOQUY_REALTIME_TURN_DETECTION: 'provider' }, { turnDetection: 'local', compression: false }),
+      realtimeConfig(
+        { COLLOQUY_REALTIME_TURN_DETECTION: 'provider' },
+        { turnDetection: 'local', compression: false },
+      ),
     ).toEqual({ turnDetection: 'provider', compression: false });
   });
 
@@ -147,14 +150,18 @@ describe('compactionConfig bounds', () => {
 
   it('a budget in the env with nothing else configured turns it on; both budgets kept', () => {
     expect(
-      compactionConfig({ COLLOQUY_COMPACTION_MAX_TOKENS: '3000', COLLOQUY_COMPACTION_MAX_CHARS: '9000' }, undefined),
+      compactionConfig(
+        { COLLOQUY_COMPACTION_MAX_TOKENS: '3000', COLLOQUY_COMPACTION_MAX_CHARS: '9000' },
+        undefined,
+      ),
     ).toEqual({ maxTokens: 3000, maxChars: 9000 });
   });
 
   it('settings without a budget: ConfigError naming both ways to set one', () => {
     expect(thrown(() => compactionConfig({}, { triggerRatio: 0.5 }))).toMatchObject({
       code: 'invalid_compaction',
-      message: 'compaction needs a budget: maxTokens or maxChars (COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS)',
+      message:
+        'compaction needs a budget: maxTokens or maxChars (COLLOQUY_COMPACTION_MAX_TOKENS / _MAX_CHARS)',
     });
   });
 });

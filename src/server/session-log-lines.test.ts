@@ -14,7 +14,12 @@ import { drainNotice, shutdownNotice } from './session-snapshots.ts';
 
 function setup() {
   const lines: string[] = [];
-  const logger = createConsoleLogger({ level: 'debug', format: 'json', now: () => 0, write: (l) => lines.push(l) });
+  const logger = createConsoleLogger({
+    level: 'debug',
+    format: 'json',
+    now: () => 0,
+    write: (l) => lines.push(l),
+  });
   const bus = new EventBus<EventMap>({ logger });
   const off = logSessionEvents(bus, logger);
   const entries = () =>
@@ -68,7 +73,13 @@ describe('session log lines', () => {
     const { bus, off, entries } = setup();
     off();
     const error = new ProviderError('x', 'y');
-    bus.publish('turn.latency', { sessionId: 's1', turnId: 't1', kind: 'cascade', segments: {}, marks: {} } as never);
+    bus.publish('turn.latency', {
+      sessionId: 's1',
+      turnId: 't1',
+      kind: 'cascade',
+      segments: {},
+      marks: {},
+    } as never);
     bus.publish('turn.end', { sessionId: 's1', turnId: 't1', abandoned: true } as never);
     bus.publish('turn.interrupted', { sessionId: 's1', turnId: 't1' } as never);
     bus.publish('transcription.error', { sessionId: 's1', error } as never);
@@ -87,7 +98,12 @@ describe('the notices of a suspended or drained session', () => {
       type: 'server-message',
       data: {
         type: 'server-shutdown',
-        data: { session_id: 's1', resume_handle: 'h-123', resume_expires_at: 1_700_000_000_000, reconnect: true },
+        data: {
+          session_id: 's1',
+          resume_handle: 'h-123',
+          resume_expires_at: 1_700_000_000_000,
+          reconnect: true,
+        },
       },
     });
   });

@@ -194,26 +194,29 @@ describe('ServerResume.attach', () => {
   it.each([
     ['an Error', new Error('bad profile'), 'The stored session cannot be restored: bad profile'],
     ['a string', 'no models', 'The stored session cannot be restored: no models'],
-  ])('a rebuild that throws %s: resume_gone naming it; the stored session closes (restore_failed)', (_, failure, message) => {
-    const r = newResume(true);
-    const { writer, writes } = recordingWriter();
-    r.restoreWith(writer, () => {
-      throw failure;
-    });
-    const stored = snapshot('s1');
-    r.adopt(stored);
-    const err = thrown(() => r.attach('s1', transport, 'handle-s1'));
-    expect(err).toBeInstanceOf(ResumeError);
-    expect(err).toMatchObject({ code: 'resume_gone', message });
-    expect(r.pickedUp).toBe(0);
-    expect(writes).toEqual([
-      { type: 'session.history', sessionId: 's1', history: stored.history, at: expect.any(Number) },
-      { type: 'session.close', sessionId: 's1', reason: 'restore_failed', at: expect.any(Number) },
-      { type: 'snapshot.delete', sessionId: 's1' },
-    ]);
-    // Not tracked: nothing to attach to.
-    expect(thrown(() => r.attach('s1', transport, 'h'))).toMatchObject({ code: 'resume_gone' });
-  });
+  ])(
+    'a rebuild that throws %s: resume_gone naming it; the stored session closes (restore_failed)',
+    (_, failure, message) => {
+      const r = newResume(true);
+      const { writer, writes } = recordingWriter();
+      r.restoreWith(writer, () => {
+        throw failure;
+      });
+      const stored = snapshot('s1');
+      r.adopt(stored);
+      const err = thrown(() => r.attach('s1', transport, 'handle-s1'));
+      expect(err).toBeInstanceOf(ResumeError);
+      expect(err).toMatchObject({ code: 'resume_gone', message });
+      expect(r.pickedUp).toBe(0);
+      expect(writes).toEqual([
+        { type: 'session.history', sessionId: 's1', history: stored.history, at: expect.any(Number) },
+        { type: 'session.close', sessionId: 's1', reason: 'restore_failed', at: expect.any(Number) },
+        { type: 'snapshot.delete', sessionId: 's1' },
+      ]);
+      // Not tracked: nothing to attach to.
+      expect(thrown(() => r.attach('s1', transport, 'h'))).toMatchObject({ code: 'resume_gone' });
+    },
+  );
 });
 
 describe('ServerResume.adopt: one stored session (a cluster node adopting a gone node’s session)', () => {
