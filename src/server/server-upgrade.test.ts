@@ -210,9 +210,9 @@ describe('refused upgrades: the exact HTTP answer', () => {
   it('a draining node: 503 node_draining for a new session; a token issued before the drain is honoured', async () => {
     const { server } = await start();
     const url = await connectToken(server.url);
-    expect(server.context.isDraining()).toBe(false);
+    expect(server.context.isDraining?.()).toBe(false);
     await server.drain(0);
-    expect(server.context.isDraining()).toBe(true);
+    expect(server.context.isDraining?.()).toBe(true);
     expect(await rawUpgrade(server.port, '/ws')).toBe(
       refusal('503 Service Unavailable', {
         info: 'This node is draining and starts no new session',
@@ -277,7 +277,7 @@ describe('session slots of a client (limits.maxSessionsPerClient)', () => {
   it('a session that cannot start: the client is told (fatal error) and closed, the slot given back, logged', async () => {
     const { server, ws, lines } = await start({}, { limits: { maxSessionsPerClient: 1 } });
     server.context.createSession = () => {
-      throw new ConfigError('bad_profile', 'no such model');
+      throw new ConfigError('unknown_agent', 'no such model');
     };
     const c = await open(ws);
     await c.closed;
@@ -296,7 +296,7 @@ describe('session slots of a client (limits.maxSessionsPerClient)', () => {
       [
         'error',
         'ws: cannot start a session',
-        expect.objectContaining({ code: 'bad_profile', message: 'no such model' }),
+        expect.objectContaining({ code: 'unknown_agent', message: 'no such model' }),
       ],
     ]);
     // The slot is free again: the next client is admitted (and fails the same way).

@@ -72,7 +72,7 @@ describe('session log lines', () => {
   it('unsubscribed: nothing more is logged, of any kind', () => {
     const { bus, off, entries } = setup();
     off();
-    const error = new ProviderError('x', 'y');
+    const error = new ProviderError('tts_unavailable', 'y');
     bus.publish('turn.latency', {
       sessionId: 's1',
       turnId: 't1',
