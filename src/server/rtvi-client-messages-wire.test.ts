@@ -589,3 +589,14 @@ describe('what the user does restarts the idle timer', () => {
     expect(wire.closes).toBe(1);
   });
 });
+
+describe('an answer the subagent UI fails on with something not its own error', () => {
+  it('is refused as ui_invalid_response with the error text', async () => {
+    const { wire, rtvi, replies } = await readySession();
+    vi.spyOn(rtvi.session.subagentUi, 'respond').mockImplementation(() => {
+      throw new Error('answer store broke');
+    });
+    clientMessage(wire, 'x-1', 'subagent-ui-response', { requestId: 'ui_1', value: 'red' });
+    expect(replies()).toEqual([refused('x-1', 'ui_invalid_response: answer store broke')]);
+  });
+});
