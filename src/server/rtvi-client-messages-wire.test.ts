@@ -9,6 +9,9 @@ import { closeAll, type FakeWire, startRtvi } from '../../test/support/rtvi-wire
 import type { BusEvent } from '../bus/events.ts';
 import { MockTts } from '../testing/mock-tts.ts';
 
+/** Bounded waits for what follows at once on a quiet machine (a loaded one can take a while). */
+const WAIT = { timeout: 4000, interval: 5 };
+
 afterEach(async () => {
   vi.useRealTimers();
   vi.restoreAllMocks();
@@ -36,7 +39,7 @@ async function readySession(options: Parameters<typeof startRtvi>[0] = {}) {
   const events: BusEvent[] = [];
   started.rtvi.session.eventBus.subscribeAll((e) => events.push(e));
   started.wire.ready();
-  await vi.waitFor(() => expect(started.rtvi.session.state).not.toBe('created'));
+  await vi.waitFor(() => expect(started.rtvi.session.state).not.toBe('created'), WAIT);
   const before = started.wire.sent.length;
   return { ...started, events, before, replies: () => started.wire.sent.slice(before) };
 }
@@ -202,7 +205,7 @@ describe('client-message', () => {
     ]);
     // Both utterances cut: their places are free again.
     rtvi.session.interrupt('interrupted');
-    await vi.waitFor(() => expect(events.filter((e) => e.type === 'assistant.text')).toHaveLength(2));
+    await vi.waitFor(() => expect(events.filter((e) => e.type === 'assistant.text')).toHaveLength(2), WAIT);
     await new Promise((r) => setImmediate(r));
     clientMessage(wire, 'q-4', 'tts-speak', { text: 'four' });
     clientMessage(wire, 'q-5', 'tts-speak', { text: 'five' });
@@ -225,7 +228,7 @@ describe('client-message', () => {
     clientMessage(wire, 'b-1', 'tts-speak', { text: `${' '.repeat(2000)}words after the limit` });
     const answers = () => replies().filter((m) => m.id !== undefined);
     expect(answers()).toEqual([answered('b-1', 'tts-speak', { queued: true, length: 2000 })]);
-    await vi.waitFor(() => expect(events.some((e) => e.type === 'error')).toBe(true));
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'error')).toBe(true), WAIT);
     const errors = events.filter((e) => e.type === 'error').map((e) => e.payload as any);
     expect(errors.map((p) => [p.component, p.severity, p.error.code, p.error.message])).toEqual([
       ['tts-speak', 'warn', 'empty_text', 'Text is empty'],
@@ -241,7 +244,7 @@ describe('send-text and append-to-context', () => {
   it('send-text runs a turn with the text as is', async () => {
     const { wire, rtvi, replies } = await readySession();
     wire.send('send-text', { content: 'hello there' }, 'st-1');
-    await vi.waitFor(() => expect(rtvi.session.history.length).toBeGreaterThanOrEqual(1));
+    await vi.waitFor(() => expect(rtvi.session.history.length).toBeGreaterThanOrEqual(1), WAIT);
     expect(rtvi.session.history[0]).toEqual({ role: 'user', content: 'hello there' });
     expect(replies().filter((m) => m.id === 'st-1')).toEqual([]);
   });
@@ -285,7 +288,7 @@ describe('send-text and append-to-context', () => {
     const { wire, rtvi, replies, events } = await readySession();
     vi.spyOn(rtvi.session, 'sendText').mockImplementation(() => Promise.reject(new Error('turn broke')));
     wire.send('send-text', { content: 'hello' }, 'st-5');
-    await vi.waitFor(() => expect(events.some((e) => e.type === 'error')).toBe(true));
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'error')).toBe(true), WAIT);
     const p = events.find((e) => e.type === 'error')!.payload as any;
     expect([p.component, p.severity, p.error.code, p.error.message]).toEqual([
       'session',
@@ -326,7 +329,7 @@ describe('send-text and append-to-context', () => {
   it('append-to-context of a user text with run_immediately: a turn runs with it', async () => {
     const { wire, rtvi, events } = await readySession();
     wire.send('append-to-context', { role: 'user', content: 'hello', run_immediately: true }, 'ac-2');
-    await vi.waitFor(() => expect(events.some((e) => e.type === 'user.text')).toBe(true));
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'user.text')).toBe(true), WAIT);
     expect(rtvi.session.history[0]).toEqual({ role: 'user', content: 'hello' });
   });
 
