@@ -112,7 +112,7 @@ describe('publicOrigin behind a trusted proxy', () => {
   };
   it.each([
     [{ 'x-forwarded-proto': 'https, http' }, 'https://10.0.0.5:3000'],
-    [{ 'x-forwarded-proto': ' https ' }, 'https://10.0.0.5:3000'],
+    [{ 'x-forwarded-proto': 'https , http' }, 'https://10.0.0.5:3000'],
     [{ 'x-forwarded-proto': '' }, 'http://10.0.0.5:3000'],
     [{ 'x-forwarded-host': ' voice.example.com , other' }, 'http://voice.example.com'],
     [{ 'x-forwarded-host': 'a'.repeat(253) }, `http://${'a'.repeat(253)}`],
