@@ -87,7 +87,7 @@ describe('loadServerConfig: one variable at a time', () => {
     allowedOrigins: undefined,
     trustProxy: undefined,
   };
-  it.each([
+  it.each<readonly [Record<string, string>, Record<string, unknown>]>([
     [{ HOST: '127.0.0.1' }, { host: '127.0.0.1' }],
     [{ COLLOQUY_AUTH_TOKEN: '' }, {}],
     [{ COLLOQUY_AUTH_TOKEN: 'tok' }, { authToken: 'tok' }],
