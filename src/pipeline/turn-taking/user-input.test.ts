@@ -191,6 +191,47 @@ describe('UserAudioInput', () => {
     expect(atEnd).toEqual(pushed.subarray(300 * 16, 1800 * 16));
   });
 
+  it.each([
+    [16000, 320],
+    [48000, 960],
+  ])(
+    'input at %i Hz while the user is silent: the frame copies are reused, not made anew per frame',
+    async (rate, samples) => {
+      // Counts every Int16Array of a frame's length made while silent frames are pushed (the
+      // resampled pieces at 48 kHz are a third as long, and are not counted).
+      let copies = 0;
+      const Real = Int16Array;
+      vi.stubGlobal(
+        'Int16Array',
+        new Proxy(Real, {
+          construct(target, args, newTarget) {
+            if (args[0] === samples) copies++;
+            return Reflect.construct(target, args, newTarget);
+          },
+        }),
+      );
+      try {
+        const { input } = setup(new ScriptedStt([]), { inputSampleRate: rate });
+        const silence = new Real(samples);
+        const push = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            input.pushAudio(silence, rate);
+            await input.idle();
+          }
+        };
+        // The first 2 s: copies are made while the pre-roll history (about 1 s, 50 frames) fills up
+        // (at the STT's rate it keeps the copies themselves) and starts giving its oldest pieces back.
+        await push(100);
+        copies = 0;
+        // Then each frame reuses a copy freed by an earlier frame.
+        await push(100);
+        expect(copies).toBe(0);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    },
+  );
+
   it('without STT, speech start and stop are still published at the times of the audio', async () => {
     const { feed, of, t0 } = setup(undefined);
     await feed(

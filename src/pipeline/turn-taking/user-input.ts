@@ -9,7 +9,9 @@
  * Nothing is allocated per frame while the user is silent and the input comes at the STT's rate:
  * the copies are reused once processed (and once they left the pre-roll history), and the queue is
  * drained without a promise per frame. (Input at another rate, e.g. 48 kHz WebRTC, still allocates
- * its resampled pieces and, as the history's pieces are not of the copies' size, a frame copy.) That relies on the VAD model not keeping a frame it was given (see `VadStream.process`).
+ * its resampled pieces; those are not put among the spare copies, being of another size, so the
+ * copies are still reused.) That relies on the VAD model not keeping a frame it was given (see
+ * `VadStream.process`).
  * STT is handed copies of its own, never reused here: the history keeps its pieces for the
  * pre-roll (about a second), and a piece it lent to STT would live that long, through two
  * scavenges into the old generation, where a copy dies as soon as the provider has sent it.
@@ -138,6 +140,8 @@ export class UserAudioInput {
   private currentKept = false;
   /** Copies free for the next frames (see `copyOf`), at most `MAX_SPARE_FRAMES`. */
   private readonly spare = new Fifo<Int16Array>();
+  /** The length of the last frame copy: only buffers of that length are kept as spares. */
+  private copyLength = 0;
   private toVad: StreamingResampler | undefined;
   private toStt: StreamingResampler | undefined;
   private lastLevelAt = Number.NEGATIVE_INFINITY;
@@ -421,14 +425,19 @@ export class UserAudioInput {
 
   /** A copy of the caller's frame, in a buffer freed by an earlier frame when one fits. */
   private copyOf(frame: Int16Array): Int16Array {
-    const spare = this.spare.shift();
-    const copy = spare !== undefined && spare.length === frame.length ? spare : new Int16Array(frame.length);
+    if (frame.length !== this.copyLength) {
+      // Frames of another size from now on (a new rate or frame duration): the spares do not fit.
+      this.copyLength = frame.length;
+      this.spare.clear();
+    }
+    const copy = this.spare.shift() ?? new Int16Array(frame.length);
     copy.set(frame);
     return copy;
   }
 
   private recycle(buffer: Int16Array): void {
-    if (this.spare.length < MAX_SPARE_FRAMES) this.spare.push(buffer);
+    // A resampled history piece is of another size than the copies: it would only push out a spare.
+    if (buffer.length === this.copyLength && this.spare.length < MAX_SPARE_FRAMES) this.spare.push(buffer);
   }
 
   /** The frame just scored is no longer read (the VAD keeps no frame): reuse it unless the ring took it. */
