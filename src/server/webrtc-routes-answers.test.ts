@@ -225,6 +225,12 @@ describe('SmallWebRTC offers refused before any peer connection exists', () => {
       'Invalid requestData: text_only is for the WebSocket transport',
     ],
     [
+      'a media line the route reads as unsupported',
+      offer({ sdp: 'v=0\r\nm=audio x\r\n' }),
+      400,
+      'SDP refused: line 2: unsupported media line',
+    ],
+    [
       'a media type the WebRTC stack would crash on',
       offer({ sdp: OFFER_SDP.replace('m=application', 'm=applicatiox') }),
       400,
@@ -505,7 +511,15 @@ interface Answer {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Passes the route's checks but not the WebRTC stack's: `createAnswer` fails. */
-const WRTC_REFUSES = 'v=0\r\nm=audio x\r\n';
+const WRTC_REFUSES = OFFER_SDP.replace('a=mid:0', 'a=mid:7');
+const WRTC_REFUSAL = refused(
+  400,
+  "SDP refused: Failed to set remote offer sdp: A BUNDLE group contains a MID='0' matching no m= section.",
+);
+
+/** The connection's wire ends (ICE failed) while the session is being started on it. */
+const failWire = (transport: RtviTransport) =>
+  ((transport as SmallWebRtcTransport).peer as unknown as { end(reason: string): void }).end('failed');
 
 describe('SmallWebRTC offers answered (a server peer connection, no client)', () => {
   const xff = { 'x-forwarded-for': '198.51.100.7' };
@@ -564,7 +578,7 @@ describe('SmallWebRTC offers answered (a server peer connection, no client)', ()
     const { gate, config } = gated();
     const { post, routes, started } = routesOn({ gate, config });
     const res = await answerOf(await post(offer({ sdp: WRTC_REFUSES }), xff));
-    expect(res).toEqual(refused(400, expect.stringMatching(/^SDP refused: \S/) as unknown as string));
+    expect(res).toEqual(WRTC_REFUSAL);
     expect(routes.size).toBe(0);
     expect(gate.sessionsOf('198.51.100.7')).toBe(0);
     expect(started).toEqual([]);
@@ -620,6 +634,22 @@ describe('SmallWebRTC offers answered (a server peer connection, no client)', ()
     expect(res.status).toBe(200);
     const { pc_id } = (await res.json()) as Answer;
     expect(routes.session(pc_id)).toBeUndefined();
+  });
+
+  it('a connection whose wire fails while its session starts: neither it nor its session is kept', async () => {
+    const stand = standIn();
+    const { post, routes } = routesOn({
+      createSession: (transport) => {
+        failWire(transport);
+        return stand.session;
+      },
+    });
+    const res = await post(offer());
+    expect(res.status).toBe(200);
+    const { pc_id } = (await res.json()) as Answer;
+    expect(routes.session(pc_id)).toBeUndefined();
+    expect(routes.get(pc_id)).toBeUndefined();
+    expect(routes.size).toBe(0);
   });
 
   it('a connection whose chat channel does not open within connectTimeoutMs is dropped', async () => {
@@ -694,6 +724,25 @@ describe('SmallWebRTC offers that resume a session (a one-time token carrying a 
     const res = await post(body);
     expect(res.status).toBe(200);
     expect(routes.session(((await res.json()) as Answer).pc_id)).toBeUndefined();
+  });
+
+  it('a connection whose wire fails as it attaches: neither it nor the session is kept', async () => {
+    const { tokens, body } = resuming();
+    const back = standIn('sess-1');
+    const { post, routes } = routesOn({
+      tokens,
+      resume: {
+        attach: (_id: string, transport: RtviTransport) => {
+          failWire(transport);
+          return back.session;
+        },
+      } as WebRtcRoutesDeps['resume'],
+    });
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    const { pc_id } = (await res.json()) as Answer;
+    expect(routes.session(pc_id)).toBeUndefined();
+    expect(routes.size).toBe(0);
   });
 
   it.each<[string, WebRtcRoutesDeps['resume'] | undefined, number, Record<string, string>]>([
@@ -797,15 +846,22 @@ describe('SmallWebRTC re-offers for a live pc_id', () => {
     });
   });
 
-  it.each([false, true])(
+  it.each<[boolean, string]>([
+    // The same peer: its previous offer's m-lines were 0 and 1.
+    [
+      false,
+      "Failed to set remote offer sdp: The order of m-lines in subsequent offer doesn't match order from previous offer/answer.",
+    ],
+    [true, "Failed to set remote offer sdp: A BUNDLE group contains a MID='0' matching no m= section."],
+  ])(
     'an SDP the WebRTC stack refuses (restart_pc %s): 400, the connection keeps its peer',
-    async (restart) => {
+    async (restart, why) => {
       const r = await live();
       const peer = r.transport.peer;
       const res = await answerOf(
         await r.post(offer({ sdp: WRTC_REFUSES, pc_id: r.pcId, restart_pc: restart })),
       );
-      expect(res).toEqual(refused(400, expect.stringMatching(/^SDP refused: \S/) as unknown as string));
+      expect(res).toEqual(refused(400, `SDP refused: ${why}`));
       expect(r.transport.peer).toBe(peer);
       expect(r.transport.closed).toBe(false);
       expect(r.routes.size).toBe(1);
