@@ -384,7 +384,7 @@ describe('runLlmPass: failures', () => {
   });
 
   it('a ProviderError from the stream is passed on as it is', async () => {
-    const own = new ProviderError('llm_rate_limited', 'slow down', { retryable: false });
+    const own = new ProviderError('llm_timeout', 'slow down', { retryable: false });
     const { rec, run } = pass(
       scripted([[{ type: 'stream-start', warnings: [] }, { type: 'error', error: own }, FINISH]]),
     );
