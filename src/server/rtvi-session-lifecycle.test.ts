@@ -72,6 +72,7 @@ describe('building the session', () => {
 
   it('is listed in the registry while live, with its final transcript and reason once closed', async () => {
     const registry = new SessionRegistry();
+    const t0 = Date.now();
     const { rtvi, wire } = startRtvi({
       sessionId: 'reg-1',
       userId: 'u-1',
@@ -89,6 +90,7 @@ describe('building the session', () => {
       startedAt: expect.any(Number),
       transcript: [],
     });
+    expect(live.startedAt).toBeGreaterThanOrEqual(t0);
     expect(live.startedAt).toBeLessThanOrEqual(before);
     wire.ready();
     rtvi.session.setHistory([{ role: 'user', content: 'kept' }]);
@@ -259,9 +261,12 @@ describe('mic audio on the wire', () => {
       'session mic-1: bad audio frame (unsupported_sample_rate)',
     ]);
     await rtvi.close('done');
-    expect(logger.lines.filter((l) => l[0] === 'warn').map((l) => l[1])).toContain(
+    await rtvi.close('done again'); // closing twice reports once
+    expect(logger.lines.filter((l) => l[0] === 'warn').map((l) => l[1])).toEqual([
+      'session mic-1: bad audio frame (audio_too_fast)',
+      'session mic-1: bad audio frame (unsupported_sample_rate)',
       'session mic-1: refused audio frames: audio_too_fast ×2, unsupported_sample_rate ×3',
-    );
+    ]);
   });
 
   it('a frame the session fails on with a foreign error: invalid_audio', async () => {
@@ -485,5 +490,90 @@ describe('losing the wire with resume', () => {
     }
     expect(caught).toBeInstanceOf(ResumeError);
     expect(caught).toMatchObject({ code: 'resume_gone', message: 'The session has ended' });
+  });
+});
+
+describe('what closing releases', () => {
+  it.each([
+    ['waiting for client-ready', false],
+    ['ready (the idle timer armed)', true],
+  ])('%s: no timer left, no listener of user activity left on the bus', async (_what, ready) => {
+    fakeTimeouts();
+    const { wire, rtvi } = startRtvi({ readyTimeoutMs: 5000, edit: (c) => ({ ...c, idleTimeoutMs: 3000 }) });
+    if (ready) wire.ready();
+    await flush();
+    expect(vi.getTimerCount()).toBe(1); // the deadline, or the idle timer
+    await rtvi.close('bye');
+    expect(vi.getTimerCount()).toBe(0);
+    const bus = rtvi.session.eventBus;
+    const activity = ['user.speech.start', 'user.speech.stop', 'user.text', 'bot.speaking.stop'] as const;
+    expect(activity.filter((type) => bus.hasSubscribers(type))).toEqual([]);
+  });
+
+  it('closed while detached: the resume window is cleared, nothing happens when it would have ended', async () => {
+    fakeTimeouts();
+    const started = startRtvi({
+      resume: { handles: new ResumeHandles(), windowMs: 1000, handleTtlMs: 60_000 },
+    });
+    const events = recordEvents(started);
+    const { wire, rtvi } = started;
+    wire.ready();
+    await flush();
+    wire.drop('error');
+    expect(rtvi.state).toBe('detached');
+    await rtvi.close('server_closed');
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5000);
+    await flush();
+    expect(await rtvi.closed).toBe('server_closed');
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+
+  it('the idle timer does not run while the client is away or not yet ready, whatever the session does', async () => {
+    fakeTimeouts();
+    const { wire, rtvi } = startRtvi({
+      resume: { handles: new ResumeHandles(), windowMs: 10_000, handleTtlMs: 60_000 },
+      readyTimeoutMs: 10_000,
+      edit: (c) => ({ ...c, idleTimeoutMs: 500 }),
+    });
+    const bus = rtvi.session.eventBus;
+    bus.publish('user.text', { sessionId: rtvi.id, text: 'typed early' } as never);
+    vi.advanceTimersByTime(1000);
+    await flush();
+    expect(rtvi.state).toBe('waiting');
+    wire.ready();
+    await flush();
+    wire.drop('client_disconnected');
+    // The answer cut by the disconnect stops speaking.
+    bus.publish('bot.speaking.stop', { sessionId: rtvi.id } as never);
+    vi.advanceTimersByTime(1000);
+    await flush();
+    expect(rtvi.state).toBe('detached');
+  });
+
+  it('messages that arrive while the session closes are dropped', async () => {
+    const started = startRtvi();
+    const events = recordEvents(started);
+    const { wire, rtvi } = started;
+    wire.ready();
+    let finishClose!: () => void;
+    const close = rtvi.session.close.bind(rtvi.session);
+    vi.spyOn(rtvi.session, 'close').mockImplementation(async (reason) => {
+      await new Promise<void>((r) => {
+        finishClose = r;
+      });
+      return close(reason);
+    });
+    const closing = rtvi.close('bye');
+    expect(rtvi.state).toBe('closed');
+    const count = wire.sent.length;
+    wire.send('client-message', { t: 'ping' }, 'late-1');
+    wire.send('dtmf', { buttons: ['1'] });
+    wire.ready('ready-late');
+    expect(wire.sent.length).toBe(count);
+    expect(events.filter((e) => e.type === 'user.dtmf')).toEqual([]);
+    finishClose();
+    await closing;
+    expect(await rtvi.closed).toBe('bye');
   });
 });

@@ -208,8 +208,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     bus.subscribe('session.close', (p) => void finish(p.reason, true)),
   ];
 
+  // Cleared by client-ready and by closing: it fires only while the session waits.
   const readyTimer = setTimeout(() => {
-    if (state !== 'waiting') return;
     const ms = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     transport.sendMessage(errorMessage(`No client-ready within ${ms} ms`, true));
     void finish('client_ready_timeout', true);
@@ -284,8 +284,8 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     limits,
     budget: new MessageBudget(limits),
     mic,
+    // Never called once closed: a closed session's messages are dropped before they are handled.
     onClientReady: (id, about) => {
-      if (state === 'closed') return;
       if (state === 'ready') {
         projection.botReady(id, readyAbout());
         return;
@@ -369,10 +369,10 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
   /**
    * The conversation's connection was lost and did not come back (no resume, or the window passed):
    * a `fatal` transport error. The session ends itself on it (`fatal:transport_lost`), which closes
-   * this one through `session.close`; the transcript stays in the registry and the store.
+   * this one through `session.close`; the transcript stays in the registry and the store. Called
+   * while the session is ready or detached only (closing clears the detach timer).
    */
   function transportLost(): void {
-    if (state === 'closed') return;
     const error = new TransportError(
       'transport_lost',
       `The ${transport.name} connection to the client was lost and did not come back`,
