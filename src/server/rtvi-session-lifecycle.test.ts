@@ -5,6 +5,9 @@
  * and what closing releases. Timers are faked where a deadline is the point; each test starts and
  * closes its own session.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, FakeWire, startRtvi } from '../../test/support/rtvi-wire.ts';
 import type { BusEvent } from '../bus/events.ts';
@@ -575,5 +578,90 @@ describe('what closing releases', () => {
     finishClose();
     await closing;
     expect(await rtvi.closed).toBe('bye');
+  });
+});
+
+describe('client function calls', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A session whose scripted LLM calls the client function `pick_color` on "color". */
+  async function withClientFunction(rtviEvents: boolean) {
+    const dir = await mkdtemp(join(tmpdir(), 'rtvi-calls-'));
+    dirs.push(dir);
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        mode: 'agent',
+        models: { llm: 'scripted:script.json' },
+        agents: [{ name: 'main', instructions: 'Be brief.', tools: ['pick_color'] }],
+        tools: [
+          {
+            name: 'pick_color',
+            kind: 'client_function',
+            description: 'Ask the app which color the user picked',
+            input_schema: { type: 'object', properties: { hint: { type: 'string' } } },
+            timeout_ms: 60_000,
+          },
+        ],
+      }),
+    );
+    await writeFile(
+      join(dir, 'script.json'),
+      JSON.stringify({
+        rules: [
+          {
+            when: 'color',
+            call: { name: 'pick_color', args: { hint: 'favourite' } },
+            say: 'You picked {{result.color}}.',
+          },
+        ],
+        fallback: 'Ask me about your color.',
+      }),
+    );
+    const started = startRtvi({
+      env: { COLLOQUY_CONFIG: join(dir, 'config.json'), COLLOQUY_RTVI_EVENTS: rtviEvents ? 'true' : 'false' },
+    });
+    const events = recordEvents(started);
+    started.wire.ready();
+    started.wire.send('send-text', { content: 'which color did I pick' });
+    await vi.waitFor(
+      () => expect(started.wire.ofType('llm-function-call-in-progress')).not.toEqual([]),
+      WAIT,
+    );
+    return { ...started, events };
+  }
+
+  it.each([
+    ['with RTVI events off, the session itself asks the client', false],
+    ['with RTVI events on, the projection asks (once)', true],
+  ])('%s', async (_what, rtviEvents) => {
+    const { wire } = await withClientFunction(rtviEvents);
+    await flush();
+    const calls = wire.ofType('llm-function-call-in-progress');
+    expect(calls).toEqual([
+      {
+        label: 'rtvi-ai',
+        type: 'llm-function-call-in-progress',
+        data: {
+          tool_call_id: expect.any(String),
+          function_name: 'pick_color',
+          arguments: { hint: 'favourite' },
+        },
+      },
+    ]);
+    wire.send(
+      'llm-function-call-result',
+      {
+        function_name: 'pick_color',
+        tool_call_id: calls[0]!.data.tool_call_id,
+        arguments: { hint: 'favourite' },
+        result: { color: 'teal' },
+      },
+      'res-1',
+    );
+    expect(wire.answer('res-1')).toBeUndefined(); // a result for a waiting call is not answered
   });
 });
