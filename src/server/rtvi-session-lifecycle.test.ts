@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, FakeWire, startRtvi } from '../../test/support/rtvi-wire.ts';
 import type { BusEvent } from '../bus/events.ts';
 import { ResumeError, ResumeHandles } from '../session/resume-handles.ts';
+import { MockTts } from '../testing/mock-tts.ts';
 import { SessionRegistry } from './session-registry.ts';
 
 const WAIT = { timeout: 4000, interval: 5 };
@@ -663,5 +664,19 @@ describe('client function calls', () => {
       'res-1',
     );
     expect(wire.answer('res-1')).toBeUndefined(); // a result for a waiting call is not answered
+  });
+});
+
+describe('bot audio', () => {
+  it('goes to the wire at the output rate; cutting the bot off clears what the wire still holds', async () => {
+    const tts = new MockTts({ msPerChar: 40, sampleRate: 16000 });
+    const { wire, rtvi } = startRtvi({ requestData: { config: 'stream' }, tts });
+    wire.ready();
+    wire.send('client-message', { t: 'tts-speak', d: { text: 'a sentence long enough to cut' } }, 's-1');
+    await vi.waitFor(() => expect(wire.audioFrames).toBeGreaterThan(0), WAIT);
+    expect(new Set(wire.audioRates)).toEqual(new Set([24000])); // the session's output rate
+    expect(wire.clears).toBe(0);
+    rtvi.session.interrupt('interrupted');
+    expect(wire.clears).toBeGreaterThan(0);
   });
 });

@@ -36,6 +36,8 @@ export class FakeWire implements RtviTransport {
   /** What the session sent, as JSON carries it (undefined keys dropped). */
   readonly sent: WireMessage[] = [];
   audioFrames = 0;
+  /** The sample rate of each bot audio frame sent. */
+  readonly audioRates: number[] = [];
   clears = 0;
   closes = 0;
   /** Throws instead of sending a message of this type (a broken wire, a handler failure). */
@@ -52,8 +54,9 @@ export class FakeWire implements RtviTransport {
     }
     this.sent.push(JSON.parse(JSON.stringify(message)));
   }
-  sendAudio(): void {
+  sendAudio(_frame: Int16Array, sampleRate: number): void {
     this.audioFrames++;
+    this.audioRates.push(sampleRate);
   }
   clearAudio(): void {
     this.clears++;
