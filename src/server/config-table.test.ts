@@ -22,7 +22,7 @@ const DEMO_FILE = JSON.parse(readFileSync(join(DEMO_DIR, 'demo-config.json'), 'u
 
 describe('loadServerConfig: the defaults', () => {
   it('an empty environment: the demo, every default, no optional key', () => {
-    expect(loadServerConfig({})).toEqual({
+    expect(loadServerConfig({})).toStrictEqual({
       port: 8080,
       host: '0.0.0.0',
       rtviEvents: true,
@@ -235,7 +235,7 @@ describe('resolveProfile', () => {
   const MODELS = { llm: 'openai:gpt', stt: 'openai:stt', tts: 'espeak', vad: 'energy' };
 
   it('a file without agents: the default assistant, agent mode, no optional key', () => {
-    expect(resolveProfile(config({}))).toEqual({
+    expect(resolveProfile(config({}))).toStrictEqual({
       mode: 'agent',
       models: MODELS,
       agents: [
@@ -278,7 +278,7 @@ describe('resolveProfile', () => {
 
   it('the file alone, then a named configuration over it, then the request over both', () => {
     const c = config(FILE);
-    expect(resolveProfile(c)).toEqual({
+    expect(resolveProfile(c)).toStrictEqual({
       mode: 'stream',
       models: MODELS,
       agents: FILE.agents,
@@ -287,7 +287,7 @@ describe('resolveProfile', () => {
       greeting: 'Base hello',
       userMute: ['first-speech'],
     });
-    expect(resolveProfile(c, { config: 'named' })).toEqual({
+    expect(resolveProfile(c, { config: 'named' })).toStrictEqual({
       mode: 'agent',
       models: { ...MODELS, tts: 'openai:named-tts' },
       agents: FILE.configurations.named.agents,

@@ -221,7 +221,7 @@ describe('the decision: the session it makes', () => {
 
   it('nothing decided: the request and the file decide, the greeting not filled', async () => {
     const profile = await profileOf(() => undefined, { agent: 'back', user_id: 'u-1' });
-    expect(profile).toEqual({
+    expect(profile).toStrictEqual({
       mode: 'agent',
       models: { llm: 'openai:gpt-4.1-mini', stt: 'openai:whisper-1', tts: 'espeak', vad: 'energy' },
       agents: [

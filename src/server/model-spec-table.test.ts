@@ -122,7 +122,7 @@ describe('resolvers: spec → model', () => {
   ])('STT %s → %j, options %j', (spec, model, options) => {
     const stt = resolveStt(spec, {}, DEMO_DIR);
     expect(identity(stt)).toEqual(model);
-    expect(optionsOf(stt)).toEqual(options);
+    expect(optionsOf(stt)).toStrictEqual(options);
   });
 
   it.each([
@@ -154,7 +154,7 @@ describe('resolvers: spec → model', () => {
   });
 
   it('realtime specs pass the settings and the environment on, and only what is set', () => {
-    expect(optionsOf(resolveRealtimeModel('openai-realtime:gpt-realtime', {}))).toEqual({
+    expect(optionsOf(resolveRealtimeModel('openai-realtime:gpt-realtime', {}))).toStrictEqual({
       model: 'gpt-realtime',
     });
     expect(
@@ -175,7 +175,7 @@ describe('resolvers: spec → model', () => {
       apiKey: 'sk',
       url: 'ws://127.0.0.1:9/rt',
     });
-    expect(optionsOf(resolveRealtimeModel('google-live:gemini-live', {}))).toEqual({ model: 'gemini-live' });
+    expect(optionsOf(resolveRealtimeModel('google-live:gemini-live', {}))).toStrictEqual({ model: 'gemini-live' });
     expect(
       optionsOf(
         resolveRealtimeModel(

@@ -144,7 +144,7 @@ describe('GET /sessions', () => {
       status: 200,
       body: { sessions: [{ id: 's-1' }], nextCursor: 'c2' },
     });
-    expect(f.calls).toEqual([['flush'], ['listSessions', asked]]);
+    expect(f.calls).toStrictEqual([['flush'], ['listSessions', asked]]);
   });
 
   it.each([
