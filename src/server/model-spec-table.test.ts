@@ -175,7 +175,9 @@ describe('resolvers: spec → model', () => {
       apiKey: 'sk',
       url: 'ws://127.0.0.1:9/rt',
     });
-    expect(optionsOf(resolveRealtimeModel('google-live:gemini-live', {}))).toStrictEqual({ model: 'gemini-live' });
+    expect(optionsOf(resolveRealtimeModel('google-live:gemini-live', {}))).toStrictEqual({
+      model: 'gemini-live',
+    });
     expect(
       optionsOf(
         resolveRealtimeModel(
