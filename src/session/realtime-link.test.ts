@@ -121,6 +121,21 @@ describe('connect and adoption', () => {
     u.link.close();
   });
 
+  it("events a connection sends while its connect is under way are not the session's", async () => {
+    const u = unit();
+    await u.link.connect(false);
+    u.model.emitOnConnect(
+      { type: 'speech-started' },
+      { type: 'error', error: new ProviderError('realtime_provider_error' as never, 'x'), severity: 'fatal' },
+      { type: 'closed', code: 1006, reason: '', expected: false },
+    );
+    await u.link.connect(true);
+    expect(u.log).toEqual([]);
+    u.model.last.emit({ type: 'speech-stopped' });
+    expect(u.calls('onEvent')).toEqual([['speech-stopped']]);
+    u.link.close();
+  });
+
   it('a connection that opens after close() is closed at once and never adopted', async () => {
     const u = unit();
     const release = u.model.hold();

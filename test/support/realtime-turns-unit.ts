@@ -56,7 +56,17 @@ function handClock() {
 }
 
 /** `RealtimeTurns` of a session whose speech output is real (24 kHz, 20 ms frames) on a hand clock. */
-export function realtimeTurnsUnit(maxAudioAheadMs = DEFAULT_MAX_AUDIO_AHEAD_MS) {
+export function realtimeTurnsUnit(
+  maxAudioAheadMs = DEFAULT_MAX_AUDIO_AHEAD_MS,
+  o: {
+    /** Runs a tool call: whether its result went to the model (default: at once, true). */
+    runTool?: (callId: string, name: string) => Promise<boolean>;
+    /** A text-only session: no speech output. */
+    textOnly?: boolean;
+    /** A v1 connection without `say`. */
+    noSay?: boolean;
+  } = {},
+) {
   const bus = new EventBus<EventMap>({ logger: silentLogger });
   const rec = new EventRecorder(bus);
   const { clock, runAll } = handClock();
@@ -74,7 +84,11 @@ export function realtimeTurnsUnit(maxAudioAheadMs = DEFAULT_MAX_AUDIO_AHEAD_MS) 
     open: true,
     cancelResponse: () => provider.push('cancel'),
     truncate: (itemId: string, ms: number) => provider.push(`truncate ${itemId} ${ms}`),
+    sendText: (text: string) => provider.push(`text ${text}`),
+    ...(o.noSay ? {} : { say: (text: string) => provider.push(`say ${text}`) }),
   } as unknown as RealtimeConnection;
+  /** What the turns asked of the session, in order. */
+  const host: string[] = [];
   const conversation = new ConversationHistory();
   const turns = new RealtimeTurns({
     bus,
@@ -85,11 +99,18 @@ export function realtimeTurnsUnit(maxAudioAheadMs = DEFAULT_MAX_AUDIO_AHEAD_MS) 
     outputSampleRate: () => 24000,
     currentAgent: () => 'main',
     connection: () => conn,
-    beginAudio: (turnId, signal) => output.beginAudioResponse(turnId, signal, 24000),
-    stopSpeech: (reason) => void output.interrupt(reason),
-    runTool: async () => true,
-    cancelTools: () => {},
-    onIdle: () => {},
+    beginAudio: (turnId, signal) =>
+      o.textOnly ? undefined : output.beginAudioResponse(turnId, signal, 24000),
+    stopSpeech: (reason) => {
+      host.push(`stopSpeech ${reason}`);
+      output.interrupt(reason);
+    },
+    runTool: async (turnId, callId, name) => {
+      host.push(`runTool ${turnId} ${callId} ${name}`);
+      return o.runTool ? o.runTool(callId, name) : true;
+    },
+    cancelTools: (turnId, ids) => host.push(`cancelTools ${turnId} ${ids?.join(',') ?? '-'}`),
+    onIdle: () => host.push('onIdle'),
     maxAudioAheadMs,
   });
   const send = (...events: RealtimeEvent[]) => {
@@ -129,6 +150,9 @@ export function realtimeTurnsUnit(maxAudioAheadMs = DEFAULT_MAX_AUDIO_AHEAD_MS) 
         details: (p.error as ColloquyError).details,
       }));
   return {
+    bus,
+    turns,
+    host,
     rec,
     send,
     audio,

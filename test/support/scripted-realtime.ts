@@ -104,6 +104,7 @@ export class ScriptedRealtimeModel implements RealtimeModel {
   readonly connections: ScriptedConnection[] = [];
   private plan: Array<{ kind: 'refuse'; err: unknown } | { kind: 'hold'; gate: Promise<void> }> = [];
   private readonly withSay: boolean;
+  private readonly early: RealtimeEvent[][] = [];
 
   constructor(
     o: {
@@ -142,6 +143,11 @@ export class ScriptedRealtimeModel implements RealtimeModel {
     return release;
   }
 
+  /** The next connect emits these events before it resolves (as an adapter emits `ready`). */
+  emitOnConnect(...events: RealtimeEvent[]): void {
+    this.early.push(events);
+  }
+
   /** The newest connection made. */
   get last(): ScriptedConnection {
     const c = this.connections.at(-1);
@@ -154,6 +160,7 @@ export class ScriptedRealtimeModel implements RealtimeModel {
     const step = this.plan.shift();
     if (step?.kind === 'refuse') throw step.err;
     if (step?.kind === 'hold') await step.gate;
+    for (const e of this.early.shift() ?? []) options.onEvent(e);
     const conn = new ScriptedConnection(config, options, this.withSay);
     this.connections.push(conn);
     return conn;
