@@ -86,7 +86,7 @@ describe('which store', () => {
     const err =
       failure === 'missing'
         ? new MissingDependencyError('better-sqlite3', 'The SQLite session store')
-        : new StoreError('store_unavailable', 'cannot open');
+        : new StoreError('store_locked', 'cannot open');
     vi.spyOn(SqliteSessionStore, 'open').mockImplementation(() => {
       throw err;
     });
@@ -113,7 +113,7 @@ describe('which store', () => {
     await (await opening).close();
     expect(opened).toBe(true);
 
-    const refused = new StoreError('store_unavailable', 'no database');
+    const refused = new StoreError('store_locked', 'no database');
     const failing = Object.assign(new InMemorySessionStore(), { ready: Promise.reject(refused) });
     await expect(openServerStore(memoryConfig(), logger, failing)).rejects.toBe(refused);
   });
@@ -124,7 +124,7 @@ describe('the writer and closing', () => {
   function failingStore(closeFails = false) {
     const store = new InMemorySessionStore();
     vi.spyOn(store, 'write').mockRejectedValue(
-      new StoreError('store_unavailable', 'database is down', { retryable: true }),
+      new StoreError('store_locked', 'database is down', { retryable: true }),
     );
     const close = vi.spyOn(store, 'close');
     if (closeFails) close.mockRejectedValue(new Error('close failed'));
