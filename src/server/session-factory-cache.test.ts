@@ -18,7 +18,12 @@ import { defaultSpecs } from './model-spec.ts';
 import { buildAgents, ModelCache } from './session-factory.ts';
 
 const ENV = { OPENAI_API_KEY: 'sk-test', GOOGLE_GENERATIVE_AI_API_KEY: 'g-test' };
-const SPECS = { llm: 'openai-compatible:a@http://127.0.0.1:9/v1', stt: 'pocketsphinx', tts: 'espeak', vad: 'energy' };
+const SPECS = {
+  llm: 'openai-compatible:a@http://127.0.0.1:9/v1',
+  stt: 'pocketsphinx',
+  tts: 'espeak',
+  vad: 'energy',
+};
 
 describe('ModelCache.models', () => {
   it('one object per spec: the same specs give the same models, another spec another', () => {
@@ -30,7 +35,12 @@ describe('ModelCache.models', () => {
     expect(b.tts).toBe(a.tts);
     expect(b.vad).toBe(a.vad);
     expect(Object.keys(a).sort()).toEqual(['llm', 'stt', 'tts', 'vad']);
-    const c = cache.models({ ...SPECS, llm: 'openai-compatible:b@http://127.0.0.1:9/v1', tts: 'espeak:en-gb', vad: 'silero' });
+    const c = cache.models({
+      ...SPECS,
+      llm: 'openai-compatible:b@http://127.0.0.1:9/v1',
+      tts: 'espeak:en-gb',
+      vad: 'silero',
+    });
     expect(c.llm).not.toBe(a.llm);
     expect(c.tts).not.toBe(a.tts);
     expect(c.vad).not.toBe(a.vad);
