@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ToolError } from '../errors.ts';
 import { ClientCalls } from './client-calls.ts';
@@ -26,6 +27,65 @@ describe('ClientCalls', () => {
     const gone = calls.call({ ...call, toolCallId: 'c2' }, new AbortController().signal);
     calls.rejectAll('bye');
     await expect(gone).rejects.toBeInstanceOf(ToolError);
+    expect(calls.size).toBe(0);
+  });
+});
+
+describe('ClientCalls: bounds and what it releases', () => {
+  it('a call whose signal is already aborted fails at once with its reason, never announced', async () => {
+    const announced: unknown[] = [];
+    const calls = new ClientCalls((c) => announced.push(c));
+    const controller = new AbortController();
+    const reason = new Error('turn cut');
+    controller.abort(reason);
+    await expect(calls.call(call, controller.signal)).rejects.toBe(reason);
+    expect([announced, calls.size]).toEqual([[], 0]);
+  });
+
+  it('at most 64 calls wait at once; the 65th fails with client_calls_full and is not announced', async () => {
+    const announced: unknown[] = [];
+    const calls = new ClientCalls((c) => announced.push(c));
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 64; i++) void calls.call({ ...call, toolCallId: `c${i}` }, signal).catch(() => {});
+    expect(calls.size).toBe(64);
+    const refused = calls.call({ ...call, toolCallId: 'c64' }, signal);
+    await expect(refused).rejects.toBeInstanceOf(ToolError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'client_calls_full',
+      message: 'Too many client function calls pending',
+    });
+    expect([announced.length, calls.size]).toEqual([64, 64]);
+    calls.rejectAll('done');
+  });
+
+  it('an aborted call stops waiting at once: its result is no longer taken', async () => {
+    const calls = new ClientCalls(undefined);
+    const controller = new AbortController();
+    const pending = calls.call(call, controller.signal);
+    controller.abort(new Error('timed out'));
+    expect(calls.size).toBe(0);
+    expect(calls.settle('c1', 'pick', 1)).toBe(false);
+    await expect(pending).rejects.toThrow('timed out');
+  });
+
+  it('settled or failed, a call leaves no listener on its signal', async () => {
+    const calls = new ClientCalls(undefined);
+    const settled = new AbortController();
+    const gone = new AbortController();
+    const a = calls.call(call, settled.signal);
+    const b = calls.call({ ...call, toolCallId: 'c2' }, gone.signal);
+    expect([
+      getEventListeners(settled.signal, 'abort').length,
+      getEventListeners(gone.signal, 'abort').length,
+    ]).toEqual([1, 1]);
+    calls.settle('c1', 'pick', 'ok');
+    calls.rejectAll('the client left');
+    await expect(a).resolves.toBe('ok');
+    await expect(b).rejects.toMatchObject({ code: 'client_gone', message: 'the client left' });
+    expect([
+      getEventListeners(settled.signal, 'abort').length,
+      getEventListeners(gone.signal, 'abort').length,
+    ]).toEqual([0, 0]);
     expect(calls.size).toBe(0);
   });
 });

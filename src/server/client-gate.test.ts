@@ -67,3 +67,45 @@ describe('ClientGate', () => {
     expect(() => gate.request('c99')).toThrow(ClientLimitError);
   });
 });
+
+describe('ClientGate: retry times and the client memory', () => {
+  it.each([
+    [60, 1],
+    [6, 10],
+    [7, 9], // 8.57 s, rounded up
+    [120, 1], // 0.5 s: at least 1
+  ])('%s per minute, burst used up: retry after %s s', (perMinute, seconds) => {
+    const gate = new ClientGate({ ...limits, connectsPerMinute: perMinute, connectBurst: 1 }, () => 0);
+    gate.request('a');
+    const err = refusal(() => gate.request('a'));
+    expect(err).toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: seconds,
+      retryable: true,
+      details: { retryAfterSeconds: seconds },
+      message: `Too many session starts from your address (${perMinute} per minute); try again in ${seconds} s`,
+    });
+  });
+
+  it('too many sessions: retry after 5 s', () => {
+    const gate = new ClientGate({ ...limits, maxSessionsPerClient: 1 });
+    gate.openSession('a');
+    expect(refusal(() => gate.openSession('a'))).toMatchObject({
+      code: 'too_many_sessions',
+      retryAfterSeconds: 5,
+      message: 'Too many sessions from your address (1); end one first',
+    });
+  });
+
+  it('keeps exactly maxTrackedClients, and a client seen again is the most recent', () => {
+    const gate = new ClientGate({ ...limits, connectBurst: 2 }, () => 0, 2);
+    gate.request('a');
+    gate.request('b');
+    gate.request('a'); // a: burst used up, now the most recently seen
+    expect(() => gate.request('a')).toThrow(ClientLimitError); // still remembered (2 tracked)
+    gate.request('c'); // b, the least recently seen, is forgotten
+    expect(() => gate.request('a')).toThrow(ClientLimitError);
+    gate.request('b');
+    gate.request('b'); // a fresh bucket of 2
+  });
+});

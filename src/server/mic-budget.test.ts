@@ -34,3 +34,15 @@ describe('MicBudget', () => {
     expect(mic.admit(8, 8000)).toBe(false);
   });
 });
+
+describe('MicBudget: a bad sample rate', () => {
+  it.each([0, -16000, Number.NaN])(
+    'rate %s passes (the session refuses it with its own code) and costs nothing',
+    (rate) => {
+      const mic = new MicBudget(1, () => 0);
+      expect(mic.admit(1_000_000, rate)).toBe(true);
+      expect(mic.admit(16000 * 15, 16000)).toBe(true); // the whole burst is still there
+      expect(mic.admit(16, 16000)).toBe(false);
+    },
+  );
+});
