@@ -72,7 +72,7 @@ describe('ClientGate: retry times and the client memory', () => {
   it.each([
     [60, 1],
     [6, 10],
-    [13, 5], // 4.6 s, rounded up
+    [11, 6], // 5.45 s, rounded up
     [120, 1], // 0.5 s: at least 1
   ])('%s per minute, burst used up: retry after %s s', (perMinute, seconds) => {
     const gate = new ClientGate({ ...limits, connectsPerMinute: perMinute, connectBurst: 1 }, () => 0);
