@@ -669,7 +669,9 @@ describe('client function calls', () => {
 
 describe('bot audio', () => {
   it('goes to the wire at the output rate; cutting the bot off clears what the wire still holds', async () => {
-    const tts = new MockTts({ msPerChar: 40, sampleRate: 16000 });
+    // 11.6 s of speech: still playing when the test cuts it, even after a long stall of a loaded
+    // machine (at 40 ms a character it was 1.2 s; a 1.5 s stall let it finish uncut: no clear).
+    const tts = new MockTts({ msPerChar: 400, sampleRate: 16000 });
     const { wire, rtvi } = startRtvi({ requestData: { config: 'stream' }, tts });
     wire.ready();
     wire.send('client-message', { t: 'tts-speak', d: { text: 'a sentence long enough to cut' } }, 's-1');
