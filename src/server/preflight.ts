@@ -48,6 +48,12 @@ const KEYS: Record<string, string> = {
   'google-live': 'GOOGLE_GENERATIVE_AI_API_KEY',
 };
 
+/**
+ * What the checks look up on this machine (programs on PATH, optional packages, files). Tests replace
+ * an entry to check a machine without it, and put it back.
+ */
+export const preflightProbes = { findExecutable, hasOptional, existsSync };
+
 const POCKETSPHINX_BINARY = 'pocketsphinx_continuous';
 const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
@@ -137,13 +143,13 @@ function keyProblem(kind: string, spec: string, env: Env): string | undefined {
 }
 
 async function checkPocketsphinx(spec: string, env: Env, baseDir: string, problems: string[]): Promise<void> {
-  if (!(await findExecutable(POCKETSPHINX_BINARY))) {
+  if (!(await preflightProbes.findExecutable(POCKETSPHINX_BINARY))) {
     problems.push(
       `STT "${spec}" needs the ${POCKETSPHINX_BINARY} program: apt install pocketsphinx pocketsphinx-en-us`,
     );
     return;
   }
-  if (!existsSync(POCKETSPHINX_MODEL_DIR)) {
+  if (!preflightProbes.existsSync(POCKETSPHINX_MODEL_DIR)) {
     problems.push(
       `STT "${spec}" needs the en-us acoustic model (${POCKETSPHINX_MODEL_DIR}): apt install pocketsphinx-en-us`,
     );
@@ -151,7 +157,7 @@ async function checkPocketsphinx(spec: string, env: Env, baseDir: string, proble
   }
   const stt = resolveStt(spec, env, baseDir);
   const { model } = parseSpec(spec, 'STT');
-  if (model && !existsSync(resolve(baseDir, model))) {
+  if (model && !preflightProbes.existsSync(resolve(baseDir, model))) {
     problems.push(`STT "${spec}": grammar file ${resolve(baseDir, model)} not found: fix the path`);
     return;
   }
@@ -172,8 +178,8 @@ async function checkPocketsphinx(spec: string, env: Env, baseDir: string, proble
 }
 
 async function checkEspeak(spec: string, problems: string[], notices: string[]): Promise<void> {
-  if (await findExecutable('espeak-ng')) return;
-  if (hasOptional('espeak-ng')) {
+  if (await preflightProbes.findExecutable('espeak-ng')) return;
+  if (preflightProbes.hasOptional('espeak-ng')) {
     notices.push(
       `TTS "${spec}": the espeak-ng program is not on PATH, so the slower WebAssembly build speaks (apt install espeak-ng for faster speech)`,
     );
@@ -244,12 +250,12 @@ export async function preflight(env: Env = process.env): Promise<PreflightResult
     const { provider, model } = parseVadSpec(spec);
     if (provider === 'silero') {
       const file = model || defaultSileroModelPath();
-      if (!existsSync(file))
+      if (!preflightProbes.existsSync(file))
         problems.push(`VAD "${spec}": Silero model file ${file} not found: fix the path`);
     }
   }
   checkTools(config, env, problems);
-  if (!hasOptional('@roamhq/wrtc')) {
+  if (!preflightProbes.hasOptional('@roamhq/wrtc')) {
     notices.push(
       `SmallWebRTC is off: ${new MissingDependencyError('@roamhq/wrtc', 'the SmallWebRTC transport').message}`,
     );
@@ -278,7 +284,7 @@ function checkTools(config: ServerConfig, env: Env, problems: string[]): void {
         problems.push(`tool "${tool.name}": ${message(err).replace(`kb tool "${tool.name}": `, '')}`);
         continue;
       }
-      if (!hasOptional('@orama/orama')) {
+      if (!preflightProbes.hasOptional('@orama/orama')) {
         problems.push(
           `tool "${tool.name}": ${new MissingDependencyError('@orama/orama', 'Knowledge-base tools').message}`,
         );
