@@ -78,13 +78,15 @@ describe('LiveKit session on a realtime model', () => {
     const texts: string[] = [];
     lk.session.eventBus.subscribe('assistant.text', (p) => texts.push(p.text));
     handlers.mediaConnected!();
-    await expect.poll(() => texts).toEqual(['Welcome to the hotel.']);
+    await expect.poll(() => texts, { timeout: 3000 }).toEqual(['Welcome to the hotel.']);
     // The greeting was the model's own turn: a response with the text in its instructions.
     expect(fake.messages('response.create')[0]).toMatchObject({
       response: { instructions: expect.stringContaining('Welcome to the hotel.') },
     });
     handlers.data!({ type: 'text', topic: 'lk.chat', text: 'when is breakfast?' } as never, 'guest');
-    await expect.poll(() => texts).toEqual(['Welcome to the hotel.', 'Breakfast is from seven.']);
+    await expect
+      .poll(() => texts, { timeout: 3000 })
+      .toEqual(['Welcome to the hotel.', 'Breakfast is from seven.']);
     expect(fake.connectionCount).toBe(1);
     // 400 ms of the model's audio, paced to the room in 20 ms frames at 24 kHz.
     expect(audio.length).toBe(20);

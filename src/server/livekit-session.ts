@@ -164,7 +164,13 @@ export function createLiveKitSession(options: LiveKitSessionOptions): LiveKitSes
       case 'text':
         if (data.topic === CHAT_TOPIC) {
           const text = data.text.trim();
-          if (text) session.sendText(text).catch((err) => reportError('livekit', err, 'warn'));
+          if (!text) return;
+          // sendText refuses text it cannot take (over its length limit) by throwing, not rejecting.
+          try {
+            session.sendText(text).catch((err) => reportError('livekit', err, 'warn'));
+          } catch (err) {
+            reportError('livekit', err, 'warn');
+          }
           return;
         }
         bus.publish('client.data', {
