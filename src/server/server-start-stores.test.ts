@@ -97,6 +97,17 @@ describe('stored sessions picked up at start', () => {
     expect(server.context.resume?.redeem('resume-handle-of-2')).toBe('s2');
   });
 
+  it('close(): the picked-up sessions stop waiting here', async () => {
+    const config = baseConfig();
+    const store = durableStore();
+    await store.saveSnapshot(snapshotOf(config, 1));
+    const { server } = await start({ config, store });
+    expect(server.context.resume?.pickedUp).toBe(1);
+    servers.splice(servers.indexOf(server), 1);
+    await server.close();
+    expect(server.context.resume?.pickedUp).toBe(0);
+  });
+
   it('an expired stored session is not picked up (read at the start’s clock)', async () => {
     const config = baseConfig();
     const store = durableStore();

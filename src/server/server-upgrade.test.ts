@@ -345,6 +345,32 @@ describe('session slots of a client (limits.maxSessionsPerClient)', () => {
   });
 });
 
+describe('the client of an upgrade', () => {
+  it.each([
+    // trust proxy, forwarded-for of the second upgrade, its answer
+    [false, '203.0.113.2', 429],
+    [true, '203.0.113.2', 101],
+    [true, '203.0.113.1', 429],
+  ])(
+    'trustProxy %s: a second upgrade forwarded for %s → %i (one session per client)',
+    async (trust, second, status) => {
+      const { ws } = await start(trust ? { COLLOQUY_TRUST_PROXY: '1' } : {}, {
+        limits: { maxSessionsPerClient: 1 },
+      });
+      expect(await tryOpen(ws, { 'x-forwarded-for': '203.0.113.1' })).toEqual({ opened: true });
+      const answer = await tryOpen(ws, { 'x-forwarded-for': second });
+      expect('opened' in answer ? 101 : answer.status).toBe(status);
+    },
+  );
+
+  it('a session whose client never says client-ready ends at limits.readyTimeoutMs', async () => {
+    const { ws, sessions } = await start({}, { limits: { readyTimeoutMs: 150 } });
+    const c = await open(ws);
+    expect(await sessions[0]!.closed).toBe('client_ready_timeout');
+    await c.closed;
+  });
+});
+
 describe('resuming over the WebSocket', () => {
   it('a redeemed handle attaches the new connection to the waiting session (logged)', async () => {
     const { server, ws, lines, sessions } = await start({ COLLOQUY_RESUME_WINDOW_MS: '60000' });
@@ -465,6 +491,12 @@ describe('what the server is built with', () => {
       COLLOQUY_VAD: 'energy',
     });
     await expect(startServer({ config, logger })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+
+  it('bound to every IPv6 address (::): reached at localhost', async () => {
+    const { server } = await start({ HOST: '::' });
+    expect(server.url).toBe(`http://localhost:${server.port}`);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
 
   it('bound to ::1: the url brackets the address', async () => {
