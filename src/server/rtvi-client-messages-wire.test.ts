@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, type FakeWire, startRtvi } from '../../test/support/rtvi-wire.ts';
 import type { BusEvent } from '../bus/events.ts';
+import { InvalidInputError } from '../errors.ts';
 import { MockTts } from '../testing/mock-tts.ts';
 
 /** Bounded waits for what follows at once on a quiet machine (a loaded one can take a while). */
@@ -217,25 +218,40 @@ describe('client-message', () => {
     ]);
   });
 
-  it('a tts-speak the session cannot say is reported as a tts-speak warning, and frees its place', async () => {
-    // 2000 blanks then words: the clipped text is blank, which the session refuses (empty_text).
+  it('a text of blanks then words: the words are said (blanks around a text count nothing)', async () => {
     const tts = new MockTts({ msPerChar: 1, stallOn: () => true });
-    const { wire, replies, events } = await readySession({
+    const { wire, replies, rtvi } = await readySession({ requestData: { config: 'stream' }, tts });
+    const speak = vi.spyOn(rtvi.session, 'speak');
+    clientMessage(wire, 'b-1', 'tts-speak', { text: `${' '.repeat(2000)}words after the blanks\n` });
+    clientMessage(wire, 'b-2', 'tts-speak', { text: `  ${'c'.repeat(2001)}` });
+    expect(replies().filter((m) => m.id !== undefined)).toEqual([
+      answered('b-1', 'tts-speak', { queued: true, length: 22 }),
+      answered('b-2', 'tts-speak', { queued: true, length: 2000 }),
+    ]);
+    expect(speak.mock.calls).toEqual([['words after the blanks'], ['c'.repeat(2000)]]);
+  });
+
+  it('a tts-speak the session fails to say is reported as a tts-speak warning, and frees its place', async () => {
+    const tts = new MockTts({ msPerChar: 1, stallOn: () => true });
+    const { wire, replies, events, rtvi } = await readySession({
       requestData: { config: 'stream' },
       tts,
       limits: { ttsSpeakQueue: 1 },
     });
-    clientMessage(wire, 'b-1', 'tts-speak', { text: `${' '.repeat(2000)}words after the limit` });
+    vi.spyOn(rtvi.session, 'speak').mockRejectedValueOnce(
+      new InvalidInputError('empty_text', 'Text is empty'),
+    );
+    clientMessage(wire, 'f-1', 'tts-speak', { text: 'first' });
     const answers = () => replies().filter((m) => m.id !== undefined);
-    expect(answers()).toEqual([answered('b-1', 'tts-speak', { queued: true, length: 2000 })]);
+    expect(answers()).toEqual([answered('f-1', 'tts-speak', { queued: true, length: 5 })]);
     await vi.waitFor(() => expect(events.some((e) => e.type === 'error')).toBe(true), WAIT);
     const errors = events.filter((e) => e.type === 'error').map((e) => e.payload as any);
     expect(errors.map((p) => [p.component, p.severity, p.error.code, p.error.message])).toEqual([
       ['tts-speak', 'warn', 'empty_text', 'Text is empty'],
     ]);
     await new Promise((r) => setImmediate(r));
-    clientMessage(wire, 'b-2', 'tts-speak', { text: 'now this' });
-    expect(answers().slice(1)).toEqual([answered('b-2', 'tts-speak', { queued: true, length: 8 })]);
+    clientMessage(wire, 'f-2', 'tts-speak', { text: 'now this' });
+    expect(answers().slice(1)).toEqual([answered('f-2', 'tts-speak', { queued: true, length: 8 })]);
     expect(tts.requests.map((r) => r.text)).toEqual(['now this']);
   });
 });

@@ -206,9 +206,11 @@ function clientMessage(id: string, t: string, d: unknown, s: RtviSessionInternal
         refuse('tts-speak is only available in stream mode');
         return;
       }
-      const text = (d as { text?: unknown } | null | undefined)?.text;
+      const raw = (d as { text?: unknown } | null | undefined)?.text;
+      // Blanks around the text count nothing: a clip of blanks would be answered queued, never said.
+      const text = typeof raw === 'string' ? raw.trim() : '';
       // Empty or non-string texts are silently ignored (seed 002).
-      if (typeof text !== 'string' || !text.trim()) {
+      if (!text) {
         respond({ queued: false });
         return;
       }
