@@ -200,23 +200,24 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     bus,
     config.idleTimeoutMs,
     () => state === 'ready',
-    () => void finish('idle_timeout', true),
+    () => void finish('idle_timeout'),
   );
   const armIdle = () => idle.arm();
   const offs = [
     // The session ended itself (a fatal error): the client already got `conversation-end`; close.
-    bus.subscribe('session.close', (p) => void finish(p.reason, true)),
+    bus.subscribe('session.close', (p) => void finish(p.reason)),
   ];
 
   // Cleared by client-ready and by closing: it fires only while the session waits.
   const readyTimer = setTimeout(() => {
     const ms = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     transport.sendMessage(errorMessage(`No client-ready within ${ms} ms`, true));
-    void finish('client_ready_timeout', true);
+    void finish('client_ready_timeout');
   }, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   readyTimer.unref?.();
 
-  async function finish(reason: string, closeTransport: boolean): Promise<void> {
+  /** Ends the session; the transport is closed last (a no-op once the wire has closed itself). */
+  async function finish(reason: string): Promise<void> {
     if (state === 'closed') return;
     const suspend =
       (reason === SERVER_SHUTDOWN || reason === SERVER_DRAIN) &&
@@ -258,7 +259,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     projection.dispose();
     built.dispose();
     options.registry?.markClosed(sessionId, reason);
-    if (closeTransport) transport.close();
+    transport.close();
     resolveClosed(reason);
   }
 
@@ -308,7 +309,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
         .catch((err) => reportError('session', err, 'error'));
     },
     touch: armIdle,
-    disconnect: (reason) => finish(reason, true),
+    disconnect: (reason) => finish(reason),
     reportError,
   };
 
@@ -352,7 +353,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     const resume = options.resume;
     if (!resume || state !== 'ready') {
       if (lost && state === 'ready') transportLost();
-      else void finish(lost ? 'transport_error' : 'client_disconnected', false);
+      else void finish(lost ? 'transport_error' : 'client_disconnected');
       return;
     }
     // Detached: the session waits for its client to come back with the handle.
@@ -360,7 +361,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
     idle.pause();
     session.interrupt('disconnected');
     detachTimer = setTimeout(
-      () => (lost ? transportLost() : void finish('client_disconnected', false)),
+      () => (lost ? transportLost() : void finish('client_disconnected')),
       resume.windowMs,
     );
     detachTimer.unref?.();
@@ -403,7 +404,7 @@ export function createRtviSession(options: RtviSessionOptions): RtviSession {
       return state;
     },
     closed,
-    close: (reason) => finish(reason, true),
+    close: (reason) => finish(reason),
     attach: (wire, usedHandle) => {
       if (state === 'closed') throw new ResumeError('resume_gone', 'The session has ended');
       if (detachTimer) clearTimeout(detachTimer);
