@@ -682,3 +682,23 @@ describe('bot audio', () => {
     expect(wire.clears).toBeGreaterThan(0);
   });
 });
+
+describe('context compaction', () => {
+  it('the given compaction reaches the session: a long history is summarised after a turn', async () => {
+    const started = startRtvi({
+      requestData: { text_only: true },
+      compaction: { maxChars: 200, keepRecent: 2 },
+    });
+    const events = recordEvents(started);
+    const { wire, rtvi } = started;
+    rtvi.session.setHistory(
+      Array.from({ length: 6 }, (_, i) => ({
+        role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+        content: `message ${i} ${'x'.repeat(60)}`,
+      })),
+    );
+    wire.ready();
+    wire.send('send-text', { content: 'hello' });
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'context.compact')).toBe(true), WAIT);
+  });
+});
