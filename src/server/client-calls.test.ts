@@ -45,10 +45,11 @@ describe('ClientCalls: bounds and what it releases', () => {
   it('at most 64 calls wait at once; the 65th fails with client_calls_full and is not announced', async () => {
     const announced: unknown[] = [];
     const calls = new ClientCalls((c) => announced.push(c));
-    const signal = new AbortController().signal;
-    for (let i = 0; i < 64; i++) void calls.call({ ...call, toolCallId: `c${i}` }, signal).catch(() => {});
+    // A signal per call: 64 abort listeners on one signal make Node print a MaxListenersExceededWarning.
+    const signal = () => new AbortController().signal;
+    for (let i = 0; i < 64; i++) void calls.call({ ...call, toolCallId: `c${i}` }, signal()).catch(() => {});
     expect(calls.size).toBe(64);
-    const refused = calls.call({ ...call, toolCallId: 'c64' }, signal);
+    const refused = calls.call({ ...call, toolCallId: 'c64' }, signal());
     await expect(refused).rejects.toBeInstanceOf(ToolError);
     await expect(refused).rejects.toMatchObject({
       code: 'client_calls_full',
