@@ -6,6 +6,9 @@
  * policy and proxy trust of the config, the body bound of other routes, the transcript of a live
  * session and the error answers.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ColloquyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -299,5 +302,74 @@ describe('other routes', () => {
       expect(answer).toMatchObject({ status: 500, json: { info: 'A typed failure' } });
       expect(logged).toEqual([['http handler failed', err]]);
     });
+  });
+});
+
+describe('a cluster node', () => {
+  /** A host whose hand-overs are accepted when `accept`, whose sessions live on `peer`. */
+  const clusterOf = (server: RunningServer, o: { accept: boolean; peer?: string }) =>
+    ({
+      node: {
+        id: 'node-a',
+        url: 'http://node-a.example:8080',
+        online: true,
+        stats: {},
+        acceptForward: async () => (o.accept ? {} : undefined),
+        whereIs: async () => (o.peer ? { nodeId: 'node-b', url: o.peer } : undefined),
+      },
+      logger: server.context.logger,
+      maxBodyBytes: 65536,
+      auth: server.context.auth,
+      admit: () => undefined,
+      markAdmitted: () => {},
+      liveCount: () => 0,
+      capacity: 10,
+      isLive: () => false,
+      adopt: async () => undefined,
+      isDraining: () => false,
+    }) as unknown as ServerContext['cluster'];
+
+  it('connects through the cluster middleware and answers with the node URL, even while draining', async () => {
+    await withServer({}, async (server) => {
+      const handOver = { 'x-colloquy-forward': 'hand-over-1' };
+      const accepted = await ask(server, '/connect', post({}, handOver), {
+        override: { cluster: clusterOf(server, { accept: true }), isDraining: () => true },
+      });
+      expect(accepted.status).toBe(200);
+      expect(String(accepted.json?.ws_url)).toMatch(/^ws:\/\/node-a\.example:8080\/ws\?token=[\w-]{32}$/);
+      expect(
+        await ask(server, '/connect', post({}, handOver), {
+          override: { cluster: clusterOf(server, { accept: false }) },
+        }),
+      ).toMatchObject({
+        status: 403,
+        json: { info: 'Unknown or expired hand-over from another node', code: 'connect_refused' },
+      });
+    });
+  });
+
+  it("answers a session's transcript and detail from the node it lives on", async () => {
+    const peer = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ from: 'node-b', path: req.url }));
+    });
+    peer.listen(0, '127.0.0.1');
+    await once(peer, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
+      await withServer({ COLLOQUY_AUTH_TOKEN: 'c-token' }, async (server) => {
+        const override = { cluster: clusterOf(server, { accept: true, peer: url }) };
+        const auth = { headers: { authorization: 'Bearer c-token' } };
+        for (const path of ['/sessions/s-9/transcript', '/sessions/s-9']) {
+          expect(await ask(server, path, auth, { override })).toMatchObject({
+            status: 200,
+            json: { from: 'node-b', path },
+          });
+        }
+        expect(await ask(server, '/sessions/s-9/transcript', auth)).toMatchObject({ status: 404 });
+      });
+    } finally {
+      peer.close();
+    }
   });
 });
