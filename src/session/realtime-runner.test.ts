@@ -188,6 +188,15 @@ describe('user audio', () => {
     expect(upsampled).toBeLessThanOrEqual(3200);
   });
 
+  it('a frame the resampler turns into no samples sends nothing (48 kHz → 16 kHz, one sample)', async () => {
+    const { model, session } = rt();
+    await session.start();
+    session.pushAudio(frame(100), 48000);
+    expect(model.last.calls).toEqual([]);
+    session.pushAudio(frame(100, 100, 100), 48000);
+    expect(model.last.of('sendAudio').map(([pcm]) => pcm.length)).toEqual([1]);
+  });
+
   it('commitAudioTurn() commits the input on the connection (push-to-talk)', async () => {
     const { model, session } = rt();
     await session.start();
