@@ -35,6 +35,8 @@ async function start(routesOptions: LiveKitRoutesOptions = {}, limits: Record<st
         { name: 'front', instructions: 'Greet.' },
         { name: 'concierge', instructions: 'Help.' },
       ],
+      // Its speech recognition needs a key this server does not have.
+      configurations: { broken: { models: { stt: 'deepgram:nova-3' } } },
     },
     // Every request of a table is a session start of the same client: no rate in the way.
     limits: { connectBurst: 10_000, connectsPerMinute: 10_000, ...limits },
@@ -386,5 +388,51 @@ describe('/rtc/v1: per-client limits and the client-driven resume', () => {
     await back.next('reconnect');
     expect(resumed).toEqual([{ sessionId: session.id, handle: sid }]);
     expect(routes.session('room-r')).toBe(session);
+  });
+});
+
+describe('connection-details: the per-client rate, and profiles that cannot be built', () => {
+  it('a client over its rate: 429 rate_limited with retry-after, no room reserved', async () => {
+    const { details } = await start({}, { connectBurst: 1, connectsPerMinute: 1 });
+    expect((await details('{}')).status).toBe(200);
+    const limited = await details('{}');
+    expect({
+      status: limited.status,
+      retryAfter: limited.headers.get('retry-after'),
+      body: await limited.json(),
+    }).toEqual({
+      status: 429,
+      retryAfter: '60',
+      body: {
+        info: 'Too many session starts from your address (1 per minute); try again in 60 s',
+        code: 'rate_limited',
+      },
+    });
+  });
+
+  it("a configuration whose models cannot be built: 500 naming why (not the client's fault)", async () => {
+    const { details } = await start();
+    const res = await details('{"config":"broken"}');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ info: 'Deepgram STT needs an API key: set DEEPGRAM_API_KEY' });
+  });
+});
+
+describe('/rtc/v1: the user of an open room joining it again', () => {
+  it('is taken into the same room and session', async () => {
+    const { server, routes } = await start();
+    const join = () => joinParam(new proto.JoinRequest({}));
+    const first = await openSignal(server.url, { access_token: token('room-again'), join_request: join() });
+    if (typeof first === 'number') throw new Error(`join refused: ${first}`);
+    teardown.push(() => first.ws.terminate());
+    await first.next('join');
+    const session = routes.session('room-again');
+    const again = await openSignal(server.url, { access_token: token('room-again'), join_request: join() });
+    if (typeof again === 'number') throw new Error(`join refused: ${again}`);
+    teardown.push(() => again.ws.terminate());
+    const response = (await again.next('join')).message.value as proto.JoinResponse;
+    expect(response.room?.name).toBe('room-again');
+    expect(routes.size).toBe(1);
+    expect(routes.session('room-again')).toBe(session);
   });
 });

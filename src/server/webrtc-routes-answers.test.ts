@@ -9,10 +9,11 @@
  * `webrtc-routes.test.ts` covers real client peers, candidates and RTVI sessions end to end.
  */
 import { Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { ResumeError } from '../session/resume-handles.ts';
+import { SmallWebRtcPeer } from '../transports/small-webrtc/peer.ts';
 import type { SmallWebRtcTransport } from '../transports/small-webrtc/webrtc-transport.ts';
 import { ClientGate } from './client-gate.ts';
 import { loadServerConfig, resolveProfile, type ServerConfig, type SessionProfile } from './config.ts';
@@ -907,5 +908,36 @@ describe('SmallWebRTC candidates for a live connection', () => {
     expect(await answerOf(await r.patch({ pc_id, candidates: [] }))).toEqual(
       refused(404, `No peer connection "${pc_id}"`),
     );
+  });
+});
+
+describe('SmallWebRTC restart_pc racing the connection closing', () => {
+  it('a connection that closes while its new peer connection is answered: 404, the new one closed', async () => {
+    const r = routesOn();
+    const { pc_id } = (await (await r.post(offer())).json()) as Answer;
+    const transport = r.routes.get(pc_id)!;
+    const old = transport.peer;
+    const answer = SmallWebRtcPeer.prototype.createAnswer;
+    const made: SmallWebRtcPeer[] = [];
+    const spy = vi.spyOn(SmallWebRtcPeer.prototype, 'createAnswer').mockImplementationOnce(async function (
+      this: SmallWebRtcPeer,
+      sdp,
+    ) {
+      made.push(this);
+      const result = await answer.call(this, sdp);
+      transport.close(); // the client went away meanwhile
+      return result;
+    });
+    try {
+      expect(await answerOf(await r.post(offer({ pc_id, restart_pc: true })))).toEqual(
+        refused(404, `No peer connection "${pc_id}"`),
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(made).toHaveLength(1);
+    expect(made[0]).not.toBe(old);
+    expect(made[0]?.connectionState).toBe('closed');
+    expect(transport.peer).toBe(old);
   });
 });
