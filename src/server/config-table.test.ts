@@ -204,7 +204,7 @@ describe('loadServerConfig: long-term memory', () => {
     [{}, { COLLOQUY_MEMORY_EVERY_TURNS: '0' }, undefined],
   ])('file %j, environment %j → %j', (memory, env, expected) => {
     const c = loadServerConfig({ COLLOQUY_CONFIG: withConfig({ memory }), ...env });
-    expect(c.memory).toEqual(expected);
+    expect(c.memory).toStrictEqual(expected);
     expect('memory' in c).toBe(expected !== undefined);
   });
 });

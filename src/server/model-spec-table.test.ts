@@ -75,6 +75,20 @@ describe('parseSpec', () => {
     expect(parseSpec(spec, 'LLM')).toEqual(parsed);
   });
 
+  it('each resolver names its own kind in the empty-spec refusal', () => {
+    for (const [build, kind] of [
+      [() => resolveStt('', {}), 'STT'],
+      [() => resolveTts(' ', {}), 'TTS'],
+      [() => resolveLanguageModel('', {}), 'LLM'],
+      [() => resolveRealtimeModel('', {}), 'LLM'],
+      [() => resolveVad(''), 'VAD'],
+    ] as const) {
+      expect(build).toThrow(
+        expect.objectContaining({ code: 'invalid_model_spec', message: `${kind}: empty model spec` }),
+      );
+    }
+  });
+
   it.each(['', '   ', undefined, 42])('%j is refused as empty, naming the kind', (spec) => {
     expect(() => parseSpec(spec as string, 'TTS')).toThrow(
       expect.objectContaining({ code: 'invalid_model_spec', message: 'TTS: empty model spec' }),
@@ -208,6 +222,7 @@ describe('resolvers: spec → model', () => {
       inference: 'worker',
       runTimeoutMs: 1234,
     });
+    expect(engine(resolveVad('silero?inference=worker&runTimeoutMs=1')).runTimeoutMs).toBe(1);
     expect(engine(resolveVad('silero?inference=main'))).toEqual({
       modelPath: defaultSileroModelPath(),
       inference: 'main',
