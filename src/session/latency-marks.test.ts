@@ -358,7 +358,13 @@ describe('LatencyTracker: its bookkeeping', () => {
     tracker.setInput('t1', { client: { sentAt: 900, receivedAt: 960 } });
     tracker.setInput('t1', {});
     tracker.finish('t1');
-    expect(latency[0]?.marks).toMatchObject({ clientSentAt: 900, clientReceivedAt: 960 });
+    // Only the marks reached: no speech end key at all (not even an undefined one).
+    expect(latency[0]?.marks).toStrictEqual({
+      turnStartAt: 1000,
+      clientSentAt: 900,
+      clientReceivedAt: 960,
+      turnEndAt: 1000,
+    });
     expect(latency[0]?.segments).toEqual({ clientToBackendMs: 60 });
   });
 });
