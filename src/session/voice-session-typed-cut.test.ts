@@ -24,7 +24,13 @@ function stoppingPort(heard: number): SpeechPort & { interrupts: number } {
       });
       const entry = { turnId, text: '', resolve };
       queue.push(entry);
-      return { pushText: (d: string) => void (entry.text += d), end: () => {}, done };
+      return {
+        pushText: (d: string) => {
+          entry.text += d;
+        },
+        end: () => {},
+        done,
+      };
     },
     speak(turnId: string, text: string) {
       return new Promise<SpeechOutcome>((resolve) => void queue.push({ turnId, text, resolve }));
