@@ -281,14 +281,14 @@ describe("the model's answer (a text-only session)", () => {
 });
 
 describe('tools of a turn', () => {
-  it('a tool call with no turn open opens one; a result not delivered ends it', async () => {
+  it('a tool call with no turn open opens one; a result not delivered ends it, with no llm.end (no llm.start came)', async () => {
     const u = unit(undefined, { textOnly: true, runTool: async () => false });
     u.send({ type: 'tool-call', callId: 'c1', name: 'lookup', argumentsJson: '{}' });
     const turnId = u.rec.first('turn.start')!.turnId;
     expect(u.host).toEqual([`runTool ${turnId} c1 lookup`]);
     expect(u.rec.types(['turn.end'])).toEqual([]);
     await u.rec.waitFor('turn.end');
-    expect(flow(u.rec, ['llm.start', 'assistant.text', 'turn.end'])).toEqual([
+    expect(flow(u.rec, ['llm.start', 'llm.end', 'assistant.text', 'turn.end'])).toEqual([
       ['assistant.text', { turnId, agentName: 'main', text: '', interrupted: false }],
       ['turn.end', { turnId }],
     ]);

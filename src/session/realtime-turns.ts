@@ -528,7 +528,8 @@ export class RealtimeTurns {
       return;
     this.turn = undefined;
     this.commit(turn, turn.text);
-    if (!turn.saying)
+    // Only a turn whose model part started ends it (not a `say`, nor a turn that got no response).
+    if (turn.llmOpen)
       this.h.bus.publish('llm.end', {
         sessionId: this.h.sessionId,
         turnId: turn.id,
