@@ -3,13 +3,11 @@
  * streams up to 64 KiB) is reported as a `livekit` warning like any other refused chat, not thrown
  * back into the room's data handler (where the WebRTC peer's guard swallowed it, so nobody heard of it).
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent } from '../bus/events.ts';
-import { silentLogger } from '../logger.ts';
-import type { IncomingData, LiveKitRoomLink, RoomEvents } from '../transports/livekit/room-options.ts';
-import { loadServerConfig, resolveProfile } from './config.ts';
-import { CHAT_TOPIC, createLiveKitSession } from './livekit-session.ts';
-import { ModelCache } from './session-factory.ts';
+import { startRoomSession } from '../../test/support/livekit-room-stub.ts';
+import type { IncomingData } from '../transports/livekit/room-options.ts';
+import { CHAT_TOPIC } from './livekit-session.ts';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -17,41 +15,7 @@ afterEach(async () => {
 });
 
 function start() {
-  const handlers: Partial<RoomEvents> = {};
-  const room: LiveKitRoomLink = {
-    name: 'room-chat',
-    roomState: 'connected' as LiveKitRoomLink['roomState'],
-    userIdentity: 'guest',
-    agentIdentity: 'agent',
-    userTrackSid: undefined,
-    agentTrackSid: 'TR_agent',
-    queuedAudioMs: 0,
-    sentAudioFrames: 0,
-    on: (event, handler) => {
-      (handlers as Record<string, unknown>)[event] = handler;
-    },
-    sendAudio: () => {},
-    clearAudio: () => {},
-    close: () => {},
-    setAgentAttributes: () => {},
-    publishData: () => true,
-    openTextStream: () => ({ write: () => {}, close: () => {} }),
-  };
-  const config = loadServerConfig({ COLLOQUY_VAD: 'energy' });
-  const profile = resolveProfile(config);
-  delete profile.greeting;
-  const lk = createLiveKitSession({
-    room,
-    profile,
-    config,
-    logger: silentLogger,
-    models: new ModelCache(config.baseDir),
-    sessionId: 'lk-chat-1',
-  });
-  cleanup.push(() => lk.close('test_done'));
-  const events: BusEvent[] = [];
-  lk.session.eventBus.subscribeAll((e) => events.push(e));
-  handlers.mediaConnected!();
+  const { lk, handlers, events } = startRoomSession('room-chat', 'lk-chat-1', cleanup);
   const chat = (text: string): IncomingData => ({ type: 'text', topic: CHAT_TOPIC, text, attributes: {} });
   return { lk, handlers, events, chat };
 }

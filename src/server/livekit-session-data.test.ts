@@ -4,15 +4,12 @@
  * the JSON limit error as its cause, and `client.data` without a topic has no `topic` key at all.
  * The room is a stand-in with the interface the session uses; the models are the offline demo's.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent } from '../bus/events.ts';
+import { startRoomSession } from '../../test/support/livekit-room-stub.ts';
 import { JsonLimitError } from '../json-limits.ts';
-import { silentLogger } from '../logger.ts';
 import { RTVI_MAX_JSON_DEPTH } from '../surfaces/rtvi/messages.ts';
-import type { IncomingData, LiveKitRoomLink, RoomEvents } from '../transports/livekit/room-options.ts';
-import { loadServerConfig, resolveProfile } from './config.ts';
-import { createLiveKitSession } from './livekit-session.ts';
-import { ModelCache } from './session-factory.ts';
+import type { IncomingData } from '../transports/livekit/room-options.ts';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -20,40 +17,7 @@ afterEach(async () => {
 });
 
 function start() {
-  const handlers: Partial<RoomEvents> = {};
-  const room: LiveKitRoomLink = {
-    name: 'room-data',
-    roomState: 'connected' as LiveKitRoomLink['roomState'],
-    userIdentity: 'guest',
-    agentIdentity: 'agent',
-    userTrackSid: undefined,
-    agentTrackSid: 'TR_agent',
-    queuedAudioMs: 0,
-    sentAudioFrames: 0,
-    on: (event, handler) => {
-      (handlers as Record<string, unknown>)[event] = handler;
-    },
-    sendAudio: () => {},
-    clearAudio: () => {},
-    close: () => {},
-    setAgentAttributes: () => {},
-    publishData: () => true,
-    openTextStream: () => ({ write: () => {}, close: () => {} }),
-  };
-  const config = loadServerConfig({ COLLOQUY_VAD: 'energy' });
-  const profile = resolveProfile(config);
-  delete profile.greeting;
-  const lk = createLiveKitSession({
-    room,
-    profile,
-    config,
-    logger: silentLogger,
-    models: new ModelCache(config.baseDir),
-    sessionId: 'lk-data-1',
-  });
-  cleanup.push(() => lk.close('test_done'));
-  const events: BusEvent[] = [];
-  lk.session.eventBus.subscribeAll((e) => events.push(e));
+  const { handlers, events } = startRoomSession('room-data', 'lk-data-1', cleanup, { mediaConnected: false });
   const ofType = (type: string) => events.filter((e) => e.type === type).map((e) => e.payload);
   return { handlers, ofType };
 }

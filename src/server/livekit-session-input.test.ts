@@ -4,13 +4,9 @@
  * is nothing). The room is a stand-in with the interface the session uses (the WebRTC side is covered
  * by the LiveKit e2e tests); the models are the offline demo's, with the energy VAD.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent } from '../bus/events.ts';
-import { silentLogger } from '../logger.ts';
-import type { LiveKitRoomLink, RoomEvents } from '../transports/livekit/room-options.ts';
-import { loadServerConfig, resolveProfile } from './config.ts';
-import { createLiveKitSession } from './livekit-session.ts';
-import { ModelCache } from './session-factory.ts';
+import { startRoomSession } from '../../test/support/livekit-room-stub.ts';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -18,42 +14,7 @@ afterEach(async () => {
 });
 
 function start() {
-  const handlers: Partial<RoomEvents> = {};
-  const room: LiveKitRoomLink = {
-    name: 'room-1',
-    roomState: 'connected' as LiveKitRoomLink['roomState'],
-    userIdentity: 'guest',
-    agentIdentity: 'agent',
-    userTrackSid: undefined,
-    agentTrackSid: 'TR_agent',
-    queuedAudioMs: 0,
-    sentAudioFrames: 0,
-    on: (event, handler) => {
-      (handlers as Record<string, unknown>)[event] = handler;
-    },
-    sendAudio: () => {},
-    clearAudio: () => {},
-    close: () => {},
-    setAgentAttributes: () => {},
-    publishData: () => true,
-    openTextStream: () => ({ write: () => {}, close: () => {} }),
-  };
-  const config = loadServerConfig({ COLLOQUY_VAD: 'energy' });
-  const profile = resolveProfile(config);
-  delete profile.greeting;
-  const lk = createLiveKitSession({
-    room,
-    profile,
-    config,
-    logger: silentLogger,
-    models: new ModelCache(config.baseDir),
-    sessionId: 'lk-input-1',
-  });
-  cleanup.push(() => lk.close('test_done'));
-  const events: BusEvent[] = [];
-  lk.session.eventBus.subscribeAll((e) => events.push(e));
-  handlers.mediaConnected!();
-  return { lk, handlers, events };
+  return startRoomSession('room-1', 'lk-input-1', cleanup);
 }
 
 describe('LiveKit session input', () => {
