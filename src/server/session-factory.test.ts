@@ -103,6 +103,8 @@ describe('ModelCache.loadTool: a kb tool whose documents are in a file', () => {
       expect.objectContaining({
         code: 'kb_file_unreadable',
         message: `kb tool "faq": cannot read ${join(dir, 'missing.json')}`,
+        // What went wrong, for the log: here the file system's answer.
+        cause: expect.objectContaining({ code: 'ENOENT' }),
       }),
     );
   });
