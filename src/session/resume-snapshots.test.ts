@@ -6,7 +6,7 @@ import { InMemorySessionStore } from '../store/memory-store.ts';
 import { StoreWriter } from '../store/store-writer.ts';
 import { SessionSnapshots } from './resume-snapshots.ts';
 
-function snapshotsOf(sessionId: string) {
+function snapshotsOf(sessionId: string, notifications: string[] = []) {
   const store = new InMemorySessionStore();
   const writer = new StoreWriter(store);
   const snapshots = new SessionSnapshots({
@@ -17,12 +17,17 @@ function snapshotsOf(sessionId: string) {
     history: () => [{ role: 'user', content: 'hi' }],
     agentName: () => 'main',
     credential: () => ({ userId: 'ana', handleHash: 'h', expiresAt: Date.now() + 60_000 }),
+    notifications: () => notifications,
   });
   const stored = async () => {
     await writer.flush();
     return (await store.listSnapshots(Date.now())).map((s) => s.sessionId);
   };
-  return { snapshots, stored };
+  const snapshot = async () => {
+    await writer.flush();
+    return (await store.listSnapshots(Date.now()))[0];
+  };
+  return { snapshots, stored, snapshot };
 }
 
 describe('a live session’s resume snapshot', () => {
@@ -48,5 +53,18 @@ describe('a live session’s resume snapshot', () => {
     snapshots.keep();
     snapshots.save();
     expect(await stored()).toEqual([]);
+  });
+
+  it('the work under way is saved only when there is some: none, no pending key; a result to announce, all of it', async () => {
+    const idle = snapshotsOf('s4');
+    idle.snapshots.save();
+    expect(await idle.snapshot()).not.toHaveProperty('pending');
+    const busy = snapshotsOf('s5', ['The report is ready.']);
+    busy.snapshots.save();
+    expect((await busy.snapshot())?.pending).toEqual({
+      tools: [],
+      subagents: [],
+      notifications: ['The report is ready.'],
+    });
   });
 });
