@@ -1,0 +1,103 @@
+/**
+ * What VoiceAgent refuses, and how it names the refusal: empty text is refused by the agent itself
+ * (its own message, nothing queued), audio without a transcription model is refused before it is
+ * announced, and an `audio_commit` dropped by a full input queue is named as the `audio_commit`.
+ */
+import { MockTranscriptionModelV3 } from 'ai/test';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.ts';
+import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
+import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
+import { openClient, recordEvents, startServer, until } from './helpers.ts';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('VoiceAgent input refusals', () => {
+  it('sendText with blank or non-string text: refused by the agent with its own message, no turn runs', async () => {
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Never.']), logger: silentLogger });
+    cleanups.push(() => agent.destroy());
+    const events = recordEvents(agent);
+    for (const text of ['', '   ', '\n\t', 7 as never]) {
+      await expect(agent.sendText(text)).rejects.toMatchObject({
+        name: 'InvalidInputError',
+        code: 'empty_text',
+        message: 'Text input cannot be empty',
+      });
+    }
+    expect(agent.getHistory()).toEqual([]);
+    expect(events).toEqual([]);
+  });
+
+  it('sendAudio without a transcription model: refused before anything is announced', async () => {
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Never.']), logger: silentLogger });
+    cleanups.push(() => agent.destroy());
+    const events = recordEvents(agent);
+    for (const method of ['sendAudio', 'transcribeAudio'] as const) {
+      await expect(agent[method](new Uint8Array([1, 2, 3, 4]))).rejects.toMatchObject({
+        code: 'no_transcription_model',
+        message: 'This agent has no transcriptionModel',
+      });
+    }
+    // No `audio_received`: the recording was never taken.
+    expect(events).toEqual([]);
+  });
+
+  it('an audio_commit dropped by a full input queue is named: messageType audio_commit', async () => {
+    // The first recording's transcription holds until the test lets it go, so the queue's state is known.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    const stt = new MockTranscriptionModelV3({
+      provider: 'mock-stt',
+      modelId: 'held',
+      doGenerate: async () => {
+        started++;
+        await held;
+        return {
+          text: 'words',
+          segments: [],
+          language: 'en',
+          durationInSeconds: 1,
+          warnings: [],
+          response: { timestamp: new Date(0), modelId: 'held' },
+        };
+      },
+    });
+    const agent = new VoiceAgent({
+      model: mockLanguageModel(['Fine.']),
+      transcriptionModel: stt,
+      maxQueuedInputs: 1,
+      logger: silentLogger,
+    });
+    const server = await startServer((socket) => agent.handleSocket(socket));
+    const log = await openClient(server.url);
+    cleanups.push(
+      () => log.socket.terminate(),
+      () => agent.destroy(),
+      () => server.close(),
+      () => release(),
+    );
+    log.send({ type: 'audio', data: Buffer.from('rec 0').toString('base64') });
+    await until(() => started === 1);
+    // One recording waits behind the running one: the queue (limit 1) is full.
+    log.send({ type: 'audio', data: Buffer.from('rec 1').toString('base64') });
+    log.send({ type: 'audio_config', sampleRate: 16000, vad: false });
+    await log.waitFor('audio_config_ack');
+    log.socket.send(new Uint8Array(new Int16Array(320).fill(500).buffer));
+    log.send({ type: 'audio_commit' });
+    await until(() => log.of('error').length > 0);
+    expect(log.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'Too many inputs waiting (limit 1); this one was dropped',
+        code: 'input_queue_full',
+        retryable: true,
+        messageType: 'audio_commit',
+      },
+    ]);
+    expect(started).toBe(1);
+  });
+});
