@@ -1,0 +1,37 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { InterruptionPolicy } from './interruption.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('InterruptionPolicy bounds', () => {
+  it('a second speech start while pending neither restarts nor advances the count', () => {
+    const calls: string[] = [];
+    const policy = new InterruptionPolicy(
+      { minInterruptionMs: 300 },
+      {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        interrupt: (reason) => calls.push(`interrupt:${reason}`),
+      },
+      () => true,
+    );
+    policy.speechStarted(1000, 1100);
+    expect(policy.currentState).toBe('pending');
+    // Already pending: ignored, even with a position past minInterruptionMs.
+    policy.speechStarted(1000, 1400);
+    expect(calls).toEqual(['pause']);
+    expect(policy.currentState).toBe('pending');
+    policy.progress(1299);
+    expect(calls).toEqual(['pause']);
+    policy.progress(1300);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    // Triggered: a new speech start changes nothing.
+    policy.speechStarted(5000, 6000);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+});
