@@ -32,7 +32,7 @@ const cut = (text = 'Hel'): Step => [
 const queued: Step = ['speech.chunk.queued', { sessionId: S, turnId: T, chunkId: 0, text: 'Hello.' }];
 const interrupted: Step = [
   'speech.interrupted',
-  { sessionId: S, turnId: T, reason: 'user_speech', heardText: 'Hel' },
+  { sessionId: S, turnId: T, reason: 'user_speaking', heardText: 'Hel' },
 ];
 const open = { type: 'speech_stream_start', turnId: T };
 const end = { type: 'speech_stream_end', turnId: T };
@@ -55,7 +55,7 @@ describe('native projection: the speech stream bracket', () => {
     [
       'speech interrupted after a queued chunk: the mapped reason and what was heard',
       [queued, interrupted],
-      [{ type: 'speech_interrupted', turnId: T, reason: 'mapped:user_speech', heardText: 'Hel' }],
+      [{ type: 'speech_interrupted', turnId: T, reason: 'mapped:user_speaking', heardText: 'Hel' }],
     ],
     [
       'an answer not interrupted with nothing held sends nothing',
