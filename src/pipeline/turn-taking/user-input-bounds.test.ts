@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { audioLevel } from '../../audio/pcm.ts';
 import { EventBus } from '../../bus/event-bus.ts';
 import type { EventMap } from '../../bus/events.ts';
 import { AudioFormatError, ConfigError } from '../../errors.ts';
@@ -21,8 +22,10 @@ class CountingStt implements SttModel {
   }
 }
 
-function make(options: Partial<UserAudioInputOptions> = {}) {
-  const bus = new EventBus<EventMap>({ logger: silentLogger });
+function make(
+  options: Partial<UserAudioInputOptions> = {},
+  bus = new EventBus<EventMap>({ logger: silentLogger }),
+) {
   return new UserAudioInput({
     bus,
     sessionId: 's1',
@@ -97,6 +100,45 @@ describe('UserAudioInput bounds', () => {
     // 200 ms of silence: under minSilenceMs (300), so speech has not stopped, yet STT gets that audio now.
     await push(200, 0);
     expect(stt.samples).toBe((1700 - 300) * 16);
+    input.close();
+  });
+  it('refuses bad frames with exact messages; a frame of exactly maxFrameMs is taken', () => {
+    const input = make({ maxFrameMs: 100 });
+    const message = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(AudioFormatError);
+        return (e as AudioFormatError).message;
+      }
+      return 'taken';
+    };
+    expect(message(() => input.pushAudio([1, 2] as unknown as Int16Array, 16000))).toBe(
+      'Audio frame must be an Int16Array of PCM16 samples',
+    );
+    expect(message(() => input.pushAudio(new Int16Array(0), 16000))).toBe('Audio frame is empty');
+    expect(message(() => input.pushAudio(new Int16Array(1601), 16000))).toBe(
+      'Audio frame of 1601 samples at 16000 Hz exceeds 100 ms',
+    );
+    expect(message(() => input.pushAudio(new Int16Array(1600), 16000))).toBe('taken');
+    expect(message(() => input.pushAudio(new Int16Array(4800), 48000))).toBe('taken');
+    input.close();
+  });
+
+  it('publishes audio.level at most every levelIntervalMs (inclusive), with the frame level', async () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const levels: Array<{ t: number; payload: unknown }> = [];
+    const t0 = Date.now();
+    bus.subscribe('audio.level', (p) => levels.push({ t: Date.now() - t0, payload: p }));
+    const input = make({ levelIntervalMs: 40 }, bus);
+    const frame = new Int16Array(320).fill(1000);
+    for (let i = 0; i < 6; i++) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(frame, 16000);
+    }
+    await input.idle();
+    expect(levels.map((l) => l.t)).toEqual([20, 60, 100]);
+    expect(levels[0]!.payload).toEqual({ sessionId: 's1', source: 'user', level: audioLevel(frame) });
     input.close();
   });
 });
