@@ -38,7 +38,9 @@ afterEach(async () => {
 });
 
 const closedWith = (log: MessageLog) =>
-  new Promise<number>((resolve) => log.socket.once('close', (code) => resolve(code)));
+  new Promise<[number, string]>((resolve) =>
+    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+  );
 
 describe('native protocol: resume across a restart (AgentResume with a store)', () => {
   let dir: string;
@@ -141,7 +143,7 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
 
     const closed = closedWith(c1);
     await first.stop();
-    expect(await closed).toBe(1012);
+    expect(await closed).toEqual([1012, 'server restarting']);
     const notice = c1.of('server_shutdown');
     expect(notice).toEqual([
       {
@@ -228,7 +230,7 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
     await answered(c, 'Noted: your room.');
     const closed = closedWith(c);
     await first.stop();
-    expect(await closed).toBe(1012);
+    expect(await closed).toEqual([1012, 'server restarting']);
     const handle = (c.of('server_shutdown')[0] as unknown as { handle: string }).handle;
     return { id: first.agents[0]!.session.sessionId, handle };
   }
@@ -355,7 +357,7 @@ describe('native protocol: resume across a restart (AgentResume with a store)', 
     const id = first.agents[0]!.session.sessionId;
     const closed = closedWith(c);
     await first.stop();
-    expect(await closed).toBe(1012);
+    expect(await closed).toEqual([1012, 'server restarting']);
     const handle = (c.of('server_shutdown')[0] as unknown as { handle: string }).handle;
 
     const second = await start('unclaimed.db', 300);
