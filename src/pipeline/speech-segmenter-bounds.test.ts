@@ -15,3 +15,62 @@ describe('SpeechSegmenter bounds', () => {
     expect(over.push('Aaaaaa, bbbbbbbbbbb.) ')).toEqual(['Aaaaaa,', 'bbbbbbbbbbb.)']);
   });
 });
+
+describe('SpeechSegmenter abbreviations', () => {
+  const ABBREVIATIONS = [
+    'Mr',
+    'Mrs',
+    'Ms',
+    'Dr',
+    'Prof',
+    'Sr',
+    'Jr',
+    'St',
+    'Mt',
+    'vs',
+    'etc',
+    'e.g',
+    'i.e',
+    'eg',
+    'ie',
+    'cf',
+    'approx',
+    'No',
+    'Nos',
+    'Vol',
+    'Fig',
+    'Inc',
+    'Ltd',
+    'Co',
+    'Corp',
+    'Dept',
+    'est',
+    'a.m',
+    'p.m',
+    'U.S',
+    'U.K',
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Sept',
+    'Oct',
+    'Nov',
+    'Dec',
+    'min',
+    'max',
+    'ca',
+  ];
+  it.each(ABBREVIATIONS)('"%s." does not end a sentence', (abbr) => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push(`Say ${abbr}. then stop. `), ...seg.flush()]).toEqual([`Say ${abbr}. then stop.`]);
+  });
+  it('a word that is not one ends its sentence', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push('Say Mx. then stop. '), ...seg.flush()]).toEqual(['Say Mx.', 'then stop.']);
+  });
+});
