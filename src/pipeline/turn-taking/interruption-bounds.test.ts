@@ -34,4 +34,24 @@ describe('InterruptionPolicy bounds', () => {
     policy.speechStarted(5000, 6000);
     expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
   });
+  it('a wordless sound made a real interruption at the timeout ends the episode: the next speech pauses again', async () => {
+    const calls: string[] = [];
+    const policy = new InterruptionPolicy(
+      { minInterruptionMs: 300, resumeFalseInterruption: false, falseInterruptionTimeoutMs: 1000 },
+      {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        interrupt: (reason) => calls.push(`interrupt:${reason}`),
+      },
+      () => true,
+    );
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+    expect(policy.currentState).toBe('idle');
+    policy.speechStarted(3000, 3100);
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking', 'pause']);
+    expect(policy.currentState).toBe('pending');
+  });
 });
