@@ -100,4 +100,28 @@ describe('VoiceAgent input refusals', () => {
     ]);
     expect(started).toBe(1);
   });
+
+  it('an audio message to an agent without a transcription model: an error naming the audio message', async () => {
+    const agent = new VoiceAgent({ model: mockLanguageModel(['Never.']), logger: silentLogger });
+    const events = recordEvents(agent);
+    const server = await startServer((socket) => agent.handleSocket(socket));
+    const log = await openClient(server.url);
+    cleanups.push(
+      () => log.socket.terminate(),
+      () => agent.destroy(),
+      () => server.close(),
+    );
+    log.send({ type: 'audio', data: Buffer.from('rec').toString('base64') });
+    await until(() => log.of('error').length > 0);
+    expect(log.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'This agent has no transcriptionModel',
+        code: 'no_transcription_model',
+        retryable: false,
+        messageType: 'audio',
+      },
+    ]);
+    expect(events.filter((e) => e.name === 'audio_received')).toEqual([]);
+  });
 });
