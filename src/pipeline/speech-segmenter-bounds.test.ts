@@ -74,3 +74,13 @@ describe('SpeechSegmenter abbreviations', () => {
     expect([...seg.push('Say Mx. then stop. '), ...seg.flush()]).toEqual(['Say Mx.', 'then stop.']);
   });
 });
+
+describe('SpeechSegmenter closers', () => {
+  it('a straight double quote after the terminator stays with its sentence', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push('He said "It works." Next'), ...seg.flush()]).toEqual([
+      'He said "It works."',
+      'Next',
+    ]);
+  });
+});
