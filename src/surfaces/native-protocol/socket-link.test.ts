@@ -195,3 +195,25 @@ describe('SocketLink over a real socket', () => {
     expect(pings).toBe(2);
   });
 });
+
+describe('SocketLink.close defaults', () => {
+  it('close() sends 1000 "closing" to the peer and reports it once to onClose', async () => {
+    const { server, client } = await pair();
+    const closes: Array<[number, string]> = [];
+    const link = new SocketLink(server, {
+      onMessage: () => {},
+      onBinary: () => {},
+      onInvalid: () => {},
+      onClose: (code, reason) => closes.push([code, reason]),
+      onError: () => {},
+    });
+    const seen = new Promise<[number, string]>((resolve) =>
+      client.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    link.close();
+    link.close(); // already closed: nothing more
+    expect(closes).toEqual([[1000, 'closing']]);
+    expect(link.open).toBe(false);
+    expect(await seen).toEqual([1000, 'closing']);
+  });
+});
