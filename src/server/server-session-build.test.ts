@@ -4,11 +4,17 @@
  * transport's name and the profile's mode on `session.open`) until `dispose()`, which also stops the
  * log lines.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { InMemoryMemoryStore } from '../agents/memory.ts';
 import { ProviderError } from '../errors.ts';
 import { createConsoleLogger } from '../logger.ts';
 import { ClientChannels } from '../session/client-channels.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
+import { mockLanguageModel } from '../testing/mock-llm.ts';
+import { EventRecorder } from '../testing/recorder.ts';
 import { loadServerConfig, resolveProfile, type SessionProfile } from './config.ts';
 import { buildServerSession, type ServerSessionOptions } from './server-session.ts';
 import { ModelCache } from './session-factory.ts';
@@ -125,6 +131,50 @@ describe('buildServerSession', () => {
       expect(lines.slice(before)).toEqual([]);
     } finally {
       await built.session.close();
+    }
+  });
+
+  it('the long-term memory given is the session’s: its user’s facts are loaded when the session starts', async () => {
+    const store = new InMemoryMemoryStore();
+    await store.save('ana', ['Ana likes green tea.']);
+    const loaded: string[] = [];
+    const load = store.load.bind(store);
+    store.load = (userId) => {
+      loaded.push(userId);
+      return load(userId);
+    };
+    const { built } = build((p) => ({ ...p, textOnly: true }), { memory: { store } });
+    try {
+      expect(loaded).toEqual([]);
+      await built.session.start();
+      expect(loaded).toEqual(['ana']);
+    } finally {
+      built.dispose();
+      await built.session.close();
+    }
+  });
+
+  it('the context compaction given is the session’s: a history over its budget is summarised', async () => {
+    const summariser = mockLanguageModel(['They talked about the demo.']);
+    // A script that answers every turn with one word (the demo script's answers are paced word by word).
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-build-'));
+    const script = join(dir, 'script.json');
+    writeFileSync(script, JSON.stringify({ rules: [], fallback: 'Fine.' }));
+    const llm = `scripted:${script}`;
+    const { built } = build((p) => ({ ...p, textOnly: true, models: { ...p.models, llm } }), {
+      compaction: { maxChars: 30, keepRecent: 2, model: summariser },
+    });
+    try {
+      const rec = new EventRecorder(built.bus);
+      await built.session.start();
+      await built.session.sendText('hello there');
+      await built.session.sendText('hello again');
+      await vi.waitFor(() => expect(rec.payloads('context.compact')).toHaveLength(1));
+      expect(rec.first('context.compact')).toMatchObject({ summary: 'They talked about the demo.' });
+    } finally {
+      built.dispose();
+      await built.session.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
