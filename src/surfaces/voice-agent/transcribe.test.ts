@@ -1,5 +1,5 @@
 import { MockTranscriptionModelV3 } from 'ai/test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { type ColloquyError, ProviderError } from '../../errors.ts';
@@ -39,6 +39,10 @@ function setup(answer: () => Promise<{ text: string; language?: string }>, timeo
 }
 
 describe('transcribeRecording', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('publishes the trimmed transcript with its language and resolves with it', async () => {
     const { run, events, empty } = setup(async () => ({ text: '  hello there ', language: 'en' }));
     expect(await run()).toBe('hello there');
@@ -85,6 +89,41 @@ describe('transcribeRecording', () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ code: 'stt_failed' });
     expect(events).toEqual([{ type: 'transcription.error', payload: { sessionId: 's1', error } }]);
+  });
+
+  it("a provider failure is passed on as the provider's own error, not wrapped again", async () => {
+    const { run, events } = setup(() => Promise.reject(new Error('quota exceeded')));
+    const error = (await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as ProviderError;
+    expect([error.code, error.message]).toEqual([
+      'stt_failed',
+      'mock-stt transcription failed: quota exceeded',
+    ]);
+    expect((error.cause as Error).message).toBe('quota exceeded');
+    expect(events).toEqual([{ type: 'transcription.error', payload: { sessionId: 's1', error } }]);
+  });
+
+  it('the request is bounded at 60 s by default', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { run, events } = setup(() => new Promise(() => {}));
+    const settled: unknown[] = [];
+    void run().catch((e: unknown) => settled.push(e));
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(settled).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toHaveLength(1);
+    expect((settled[0] as Error).message).toMatch(/^Transcription failed: .*timed out after 60000 ms$/);
+    expect(events.map((e) => e.type)).toEqual(['transcription.error']);
+  });
+
+  it("the provider's own abort is passed on as it came, and publishes nothing", async () => {
+    const abort = new DOMException('The provider gave up', 'AbortError');
+    const { run, events, controller } = setup(() => Promise.reject(abort));
+    await expect(run()).rejects.toBe(abort);
+    expect(controller.signal.aborted).toBe(false);
+    expect(events).toEqual([]);
   });
 
   it('a timeout is published as a stt_failed error naming it', async () => {
