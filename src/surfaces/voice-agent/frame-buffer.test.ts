@@ -131,6 +131,15 @@ describe('FrameBuffer', () => {
     ]);
   });
 
+  it('latest is the newest frame, however many are kept', () => {
+    const b = new FrameBuffer(3);
+    b.push(stored(1));
+    expect([b.latest?.sequence, b.context()]).toEqual([1, { frameCount: 1, lastFrameSequence: 1 }]);
+    b.push(stored(2));
+    b.push(stored(3));
+    expect([b.latest?.sequence, b.context()]).toEqual([3, { frameCount: 3, lastFrameSequence: 3 }]);
+  });
+
   it('a lower bound drops the oldest frames at once; a higher one keeps more from then on', () => {
     const b = new FrameBuffer(3);
     for (const s of [1, 2, 3]) b.push(stored(s));

@@ -74,6 +74,7 @@ describe('PcmInput', () => {
       expect.objectContaining({
         code: 'audio_too_large',
         message: 'Buffered audio exceeds 8 bytes; the turn was discarded (send "audio_commit" sooner)',
+        details: { messageType: 'binary' },
       }),
     );
     expect(input.commit()).toBeUndefined();
@@ -102,6 +103,7 @@ describe('PcmInput', () => {
       expect.objectContaining({
         code: 'audio_not_configured',
         message: '"audio_commit" before an "audio_config" message',
+        details: { messageType: 'audio_commit' },
       }),
     );
   });
