@@ -252,8 +252,10 @@ describe('AgentLink: the client timing of stamped inputs', () => {
   it('a stamped input gets its timing and measures a new round trip; others do not', async () => {
     const { open, calls } = await setup();
     const { log, pings } = await open();
-    // The first round trip is measured at attach (the client answers the ping by itself).
-    await until(() => pings.length === 1);
+    // The first round trip is measured at attach: once the client got an answer sent after it, the
+    // client's pong (sent by itself) is on its way before anything it sends next.
+    await sendThenSync(log, { type: 'client_ready' });
+    expect(pings).toHaveLength(1);
     calls.length = 0;
     await sendThenSync(log, { type: 'transcript', text: 'plain' });
     expect(pings).toHaveLength(1);
