@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InMemoryMemoryStore } from '../agents/memory.ts';
 import { ProviderError } from '../errors.ts';
 import { createConsoleLogger } from '../logger.ts';
@@ -169,7 +169,9 @@ describe('buildServerSession', () => {
       await built.session.start();
       await built.session.sendText('hello there');
       await built.session.sendText('hello again');
-      await vi.waitFor(() => expect(rec.payloads('context.compact')).toHaveLength(1));
+      // Compaction runs after the turn: wait for its event (up to 5 s), not vi.waitFor's 1 s of wall clock.
+      await rec.waitFor('context.compact');
+      expect(rec.payloads('context.compact')).toHaveLength(1);
       expect(rec.first('context.compact')).toMatchObject({ summary: 'They talked about the demo.' });
     } finally {
       built.dispose();
