@@ -11,7 +11,12 @@ import { MockStt } from '../../testing/mock-stt.ts';
 import { MockTts } from '../../testing/mock-tts.ts';
 import { MockVad } from '../../testing/mock-vad.ts';
 import { EventRecorder } from '../../testing/recorder.ts';
-import { UserMuteController, type UserMuteStrategy, validateUserMuteStrategies } from './user-mute.ts';
+import {
+  UserMuteController,
+  type UserMuteState,
+  type UserMuteStrategy,
+  validateUserMuteStrategies,
+} from './user-mute.ts';
 
 const MUTE = ['user.mute.start', 'user.mute.stop'];
 
@@ -260,5 +265,140 @@ describe('user mute in a VoiceSession', () => {
     session.setMuted(true);
     session.setMuted(false);
     expect(rec.types(MUTE)).toEqual(['user.mute.start', 'user.mute.stop']);
+  });
+});
+
+describe('user mute strategies: exact refusals, callback answers and listeners', () => {
+  const NAMES = 'first-speech, until-first-bot-complete, function-call, bot-speaking';
+  const refusal = (s: unknown) => {
+    try {
+      validateUserMuteStrategies([s]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return { code: (e as ConfigError).code, message: (e as ConfigError).message };
+    }
+    return 'accepted';
+  };
+  const callbackLike = Object.assign(() => true, { type: 'callback', shouldMute: () => true });
+
+  it.each([
+    ['null', null, 'null'],
+    ['undefined', undefined, 'undefined'],
+    ['an unknown name', 'always-ish', '"always-ish"'],
+    ['a number', 7, '7'],
+    ['a callback without shouldMute', { type: 'callback' }, '{"type":"callback"}'],
+    ['a shouldMute that is no function', { type: 'callback', shouldMute: true }, '{"type":"callback","shouldMute":true}'],
+    // a function carrying the right fields is still no strategy object
+    ['a function with type and shouldMute', callbackLike, 'undefined'],
+  ])('refuses %s with invalid_user_mute and the exact message', (_, s, shown) => {
+    expect(refusal(s)).toEqual({
+      code: 'invalid_user_mute',
+      message: `Unknown user mute strategy ${shown} (use ${NAMES} or {type: 'callback', shouldMute})`,
+    });
+  });
+
+  it('accepts every strategy name and a callback object, in order, as given', () => {
+    const cb = { type: 'callback' as const, shouldMute: () => false };
+    expect(validateUserMuteStrategies([...NAMES.split(', '), cb])).toEqual([...NAMES.split(', '), cb]);
+    expect(validateUserMuteStrategies([cb])[0]).toBe(cb);
+  });
+
+  it('only a callback answer of exactly true mutes', () => {
+    for (const [answer, muted] of [
+      [true, true],
+      [1, false],
+      ['yes', false],
+      [{}, false],
+      [false, false],
+    ] as const) {
+      const { log, p, controller } = rig([{ type: 'callback', shouldMute: () => answer as boolean }]);
+      p.start();
+      expect([answer, controller.isMuted, log]).toEqual([answer, muted, muted ? ['mute'] : []]);
+    }
+  });
+
+  it('the callback is given a copy of the state: changing it changes nothing', () => {
+    const seen: UserMuteState[] = [];
+    const { p } = rig([
+      {
+        type: 'callback',
+        shouldMute: (s) => {
+          seen.push({ ...s });
+          (s as UserMuteState).botUtterancesStarted = 99;
+          (s as UserMuteState).toolCallsRunning = 99;
+          return false;
+        },
+      },
+    ]);
+    p.botStart();
+    p.call('a');
+    expect(seen).toEqual([
+      { botSpeaking: true, botUtterancesStarted: 1, botUtterancesEnded: 0, toolCallsRunning: 0 },
+      { botSpeaking: true, botUtterancesStarted: 1, botUtterancesEnded: 0, toolCallsRunning: 1 },
+    ]);
+  });
+
+  it('the callback is asked once per event that changes the state, not for results or cancels of calls it does not know', () => {
+    let asked = 0;
+    const { p } = rig([
+      {
+        type: 'callback',
+        shouldMute: () => {
+          asked++;
+          return false;
+        },
+      },
+    ]);
+    p.start();
+    expect(asked).toBe(1);
+    p.result('unknown');
+    p.cancel(['unknown', 'other']);
+    p.call('bg', 'background');
+    p.botStop(); // no utterance running
+    expect(asked).toBe(1);
+    p.call('a');
+    p.cancel(['x', 'a']);
+    expect(asked).toBe(3);
+  });
+
+  it('cancel of several calls: muted until every running call is gone, whatever the order of the ids', () => {
+    const { log, p, controller } = rig(['function-call']);
+    p.call('a');
+    p.call('b');
+    p.call('c');
+    p.cancel(['x', 'a']);
+    expect(controller.isMuted).toBe(true);
+    p.cancel(['b', 'y', 'c']);
+    expect([controller.isMuted, log]).toEqual([false, ['mute', 'unmute']]);
+  });
+
+  it('a throwing callback is published as one user_mute warning with its session and code', () => {
+    const { bus, p } = rig([
+      {
+        type: 'callback',
+        shouldMute: () => {
+          throw new Error('boom');
+        },
+      },
+    ]);
+    const errors: EventMap['error'][] = [];
+    bus.subscribe('error', (e) => errors.push(e));
+    p.start();
+    expect(errors).toHaveLength(1);
+    const { error, ...rest } = errors[0]!;
+    expect(rest).toEqual({ sessionId: 's', component: 'user_mute', severity: 'warn' });
+    expect([error.code, error.message]).toEqual(['user_mute_callback_failed', 'boom']);
+  });
+
+  it('without strategies the controller does not listen to the bus; close() lets every listener go', () => {
+    const events = ['session.start', 'bot.speaking.start', 'bot.speaking.stop', 'tool.call', 'tool.result', 'tool.cancel'] as const;
+    const none = rig([]);
+    expect(events.filter((e) => none.bus.hasSubscribers(e))).toEqual([]);
+    none.controller.setManual(true);
+    expect([none.controller.isMuted, none.log]).toEqual([true, ['mute']]);
+    const some = rig(['bot-speaking']);
+    expect(events.filter((e) => some.bus.hasSubscribers(e))).toEqual([...events]);
+    some.controller.close();
+    expect(events.filter((e) => some.bus.hasSubscribers(e))).toEqual([]);
   });
 });
