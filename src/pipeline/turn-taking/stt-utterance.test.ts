@@ -250,3 +250,99 @@ describe('SttUtterance', () => {
     expect(stt.received).toEqual([1]);
   });
 });
+
+describe('SttUtterance: exact texts and timers', () => {
+  it('starts with no interim text, no final and nothing settled', () => {
+    const { u } = setup();
+    expect([u.interimText, u.finalText, u.finalAt, u.settled, u.sentUpTo]).toEqual([
+      '',
+      undefined,
+      undefined,
+      false,
+      480,
+    ]);
+    u.abort();
+  });
+
+  it('the final timeout is a retryable timeout error with the exact message', async () => {
+    const { u, errors } = setup(700);
+    u.endAudio();
+    await vi.advanceTimersByTimeAsync(700);
+    expect(errors).toHaveLength(1);
+    expect([errors[0]!.code, errors[0]!.message, errors[0]!.retryable]).toEqual([
+      'timeout',
+      'Final transcript timed out after 700 ms',
+      true,
+    ]);
+  });
+
+  it('an event of an unknown type fails with a cause naming it exactly', async () => {
+    const { stt, errors, settledOnce } = setup();
+    stt.say({ type: 'partial', text: 'what' } as unknown as SttEvent);
+    await settledOnce;
+    const cause = errors[0]!.cause as ColloquyError;
+    expect([cause.code, cause.message]).toEqual([
+      'unreachable',
+      'Unexpected STT event: {"type":"partial","text":"what"}',
+    ]);
+  });
+
+  it('with an injected clock: the final timeout is set once, cleared once when the final comes, never cleared after it fired or when none was set', async () => {
+    const calls: string[] = [];
+    let next = 0;
+    const pending = new Map<number, () => void>();
+    const clock = {
+      now: () => 1234,
+      setTimeout: (fn: () => void, ms: number) => {
+        const handle = ++next;
+        pending.set(handle, fn);
+        calls.push(`set ${handle} ${ms}`);
+        return handle;
+      },
+      clearTimeout: (handle: unknown) => {
+        calls.push(`clear ${String(handle)}`);
+        pending.delete(handle as number);
+      },
+    };
+    const make = () => {
+      const stt = new HandStt();
+      const errors: ColloquyError[] = [];
+      let settled!: () => void;
+      const done = new Promise<void>((r) => {
+        settled = r;
+      });
+      const u = new SttUtterance({
+        stt,
+        clock,
+        finalTimeoutMs: 300,
+        firstSample: 0,
+        onInterim: () => {},
+        onFinal: () => {},
+        onError: (e) => errors.push(e),
+        onSettled: () => settled(),
+      });
+      u.start();
+      return { stt, u, errors, done };
+    };
+    // streaming, then aborted: no timer was set, none is cleared
+    const a = make();
+    a.u.abort();
+    expect(calls).toEqual([]);
+    // the final arrives in time: its timer is cleared once
+    const b = make();
+    b.u.endAudio();
+    b.stt.say({ type: 'final', text: 'hi' });
+    b.stt.say('close');
+    await b.done;
+    expect(b.u.finalAt).toBe(1234);
+    expect(calls).toEqual(['set 1 300', 'clear 1']);
+    // the timer fires: the utterance settles with no clearTimeout of the fired timer
+    const c = make();
+    c.u.endAudio();
+    pending.get(2)!();
+    await c.done;
+    c.u.abort();
+    expect(c.errors.map((e) => e.message)).toEqual(['Final transcript timed out after 300 ms']);
+    expect(calls).toEqual(['set 1 300', 'clear 1', 'set 2 300']);
+  });
+});

@@ -287,7 +287,11 @@ describe('user mute strategies: exact refusals, callback answers and listeners',
     ['an unknown name', 'always-ish', '"always-ish"'],
     ['a number', 7, '7'],
     ['a callback without shouldMute', { type: 'callback' }, '{"type":"callback"}'],
-    ['a shouldMute that is no function', { type: 'callback', shouldMute: true }, '{"type":"callback","shouldMute":true}'],
+    [
+      'a shouldMute that is no function',
+      { type: 'callback', shouldMute: true },
+      '{"type":"callback","shouldMute":true}',
+    ],
     // a function carrying the right fields is still no strategy object
     ['a function with type and shouldMute', callbackLike, 'undefined'],
   ])('refuses %s with invalid_user_mute and the exact message', (_, s, shown) => {
@@ -391,7 +395,14 @@ describe('user mute strategies: exact refusals, callback answers and listeners',
   });
 
   it('without strategies the controller does not listen to the bus; close() lets every listener go', () => {
-    const events = ['session.start', 'bot.speaking.start', 'bot.speaking.stop', 'tool.call', 'tool.result', 'tool.cancel'] as const;
+    const events = [
+      'session.start',
+      'bot.speaking.start',
+      'bot.speaking.stop',
+      'tool.call',
+      'tool.result',
+      'tool.cancel',
+    ] as const;
     const none = rig([]);
     expect(events.filter((e) => none.bus.hasSubscribers(e))).toEqual([]);
     none.controller.setManual(true);
