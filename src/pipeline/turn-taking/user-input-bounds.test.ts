@@ -141,4 +141,21 @@ describe('UserAudioInput bounds', () => {
     expect(levels[0]!.payload).toEqual({ sessionId: 's1', source: 'user', level: audioLevel(frame) });
     input.close();
   });
+
+  it('audio.level goes to listeners only: the first frame after a listener subscribes is measured at once', async () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const input = make({}, bus);
+    const frame = new Int16Array(320).fill(1000);
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(frame, 16000);
+    }
+    const levels: number[] = [];
+    bus.subscribe('audio.level', (p) => levels.push(p.level));
+    await vi.advanceTimersByTimeAsync(20);
+    input.pushAudio(frame, 16000);
+    await input.idle();
+    expect(levels).toEqual([audioLevel(frame)]);
+    input.close();
+  });
 });

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../../bus/events.ts';
-import { AudioFormatError } from '../../errors.ts';
+import { AudioFormatError, type ConfigError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
-import type { SttEvent, SttModel, SttStreamOptions } from '../../providers/types.ts';
+import type { SttEvent, SttModel, SttStreamOptions, VadModel } from '../../providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { amplitudeVad, MockVad } from '../../testing/mock-vad.ts';
 import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
@@ -747,5 +747,336 @@ describe('UserAudioInput', () => {
     expect(errors).toEqual(['stt_failed', 'timeout']);
     expect(stt.options[1]!.abortSignal?.aborted).toBe(true);
     expect(turns).toEqual([]);
+  });
+});
+
+describe('UserAudioInput: payloads, options and cleanup', () => {
+  const speechOnce = () =>
+    frames([
+      [100, 0],
+      [600, 1000],
+      [400, 0],
+    ]);
+
+  it.each([
+    ['vad', 'VAD model'],
+    ['stt', 'STT model'],
+  ] as const)('refuses a %s of another specification version with the exact message', (kind, name) => {
+    const stranger = { specificationVersion: 'v0', provider: 'odd' };
+    let caught: unknown;
+    try {
+      setup(kind === 'stt' ? (stranger as unknown as SttModel) : undefined, {
+        ...(kind === 'vad' ? { vad: stranger as unknown as VadModel } : {}),
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as ConfigError).code).toBe('unsupported_specification');
+    expect((caught as ConfigError).message).toMatch(new RegExp(`^The ${name} "odd" implements "v0"; `));
+  });
+
+  it('stamps events with the injected clock', async () => {
+    const clock = {
+      now: () => Date.now() + 1_000_000,
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const stt = new ScriptedStt([{ final: 'hi' }]);
+    const { feed, of, turns, t0 } = setup(stt, { clock });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(of('user.speech.start')).toEqual([{ sessionId: 's1', at: t0 + 1_000_100 }]);
+    expect(of('user.speech.stop')).toEqual([{ sessionId: 's1', at: t0 + 1_000_700, durationMs: 600 }]);
+    expect(turns).toEqual([
+      { text: 'hi', info: { speechEndAt: t0 + 1_000_700, transcriptAt: t0 + 1_001_000 } },
+    ]);
+  });
+
+  it('userSpeaking is true from user.speech.start to user.speech.stop', async () => {
+    const { input, feed } = setup(undefined);
+    expect(input.userSpeaking).toBe(false);
+    await feed(
+      frames([
+        [100, 0],
+        [300, 1000],
+      ]),
+    );
+    expect(input.userSpeaking).toBe(true);
+    await feed(frames([[400, 0]]));
+    expect(input.userSpeaking).toBe(false);
+  });
+
+  it('the end-of-turn detector sees the interim text while the final is awaited, and the history', async () => {
+    const stt = new ScriptedStt([
+      { interims: ['so I', 'so I want'], final: 'so I want it', finalDelayMs: 3000 },
+    ]);
+    const seen: Array<{ transcript: string; history: unknown }> = [];
+    const history = [{ role: 'assistant' as const, text: 'Hello?' }];
+    const { feed } = setup(stt, {
+      history: () => history,
+      endOfTurn: {
+        provider: 'test',
+        predict: async (ctx) => {
+          seen.push({ transcript: ctx.transcript, history: ctx.history });
+          return 0.9;
+        },
+      },
+      endpointing: { endpointingMs: 500 },
+    });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    expect(seen).toEqual([{ transcript: 'so I want', history }]);
+  });
+
+  it('a failing end-of-turn detector is published as an end_of_turn error, and the turn ends on silence', async () => {
+    const stt = new ScriptedStt([{ final: 'hello' }]);
+    const { feed, of, turns } = setup(stt, {
+      endOfTurn: {
+        provider: 'test',
+        predict: async () => {
+          throw new Error('detector down');
+        },
+      },
+      endpointing: { endpointingMs: 500 },
+    });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    expect(of('error')).toEqual([
+      {
+        sessionId: 's1',
+        component: 'end_of_turn',
+        error: expect.objectContaining({ code: 'end_of_turn_failed', message: 'detector down' }),
+        severity: 'error',
+      },
+    ]);
+    expect(turns.map((t) => t.text)).toEqual(['hello']);
+  });
+
+  it('every caller of idle() is resolved when the queue is drained', async () => {
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000, async: true });
+    const { input } = setup(undefined, { vad });
+    for (let i = 0; i < 5; i++) input.pushAudio(new Int16Array(320), 16000);
+    const done: number[] = [];
+    await Promise.all([input.idle().then(() => done.push(1)), input.idle().then(() => done.push(2))]);
+    expect(done.sort()).toEqual([1, 2]);
+    expect(vad.framesScored).toBe(5);
+  });
+
+  it('commitTurn during speech: the speech stops now and the turn is delivered without waiting for endpointing', async () => {
+    const stt = new ScriptedStt([{ final: 'book it' }]);
+    const empty: number[] = [];
+    const { input, feed, of, turns } = setup(stt, {
+      endpointing: { endpointingMs: 5000 },
+      onEmptyTurn: () => empty.push(1),
+    });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+      ]),
+    );
+    expect(of('user.speech.stop')).toEqual([]);
+    await input.commitTurn();
+    expect(of('user.speech.stop')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(turns.map((t) => t.text)).toEqual(['book it']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(turns.map((t) => t.text)).toEqual(['book it']);
+    expect(empty).toEqual([]);
+  });
+
+  it('commitTurn with nothing said ends no turn: neither onUserTurn nor onEmptyTurn', async () => {
+    const empty: number[] = [];
+    const { input, feed, turns } = setup(new ScriptedStt([]), { onEmptyTurn: () => empty.push(1) });
+    await feed(frames([[200, 0]]));
+    await input.commitTurn();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([turns, empty]).toEqual([[], []]);
+  });
+
+  it('a turn whose speech gave no words calls onEmptyTurn once, not onUserTurn', async () => {
+    const empty: number[] = [];
+    const { feed, turns } = setup(new ScriptedStt([{ final: '  ' }]), { onEmptyTurn: () => empty.push(1) });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([turns, empty]).toEqual([[], [1]]);
+  });
+
+  it('mute and unmute publish their session only', () => {
+    const { input, of } = setup(undefined);
+    input.mute();
+    input.unmute();
+    expect([of('user.mute.start'), of('user.mute.stop')]).toEqual([
+      [{ sessionId: 's1' }],
+      [{ sessionId: 's1' }],
+    ]);
+  });
+
+  it('two turns one after the other: each delivered once, with the times of its own speech and final', async () => {
+    const stt = new ScriptedStt([{ final: 'first' }, { final: 'second' }]);
+    const { feed, turns, t0 } = setup(stt, { endpointing: { endpointingMs: 500 } });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    expect(turns).toEqual([
+      { text: 'first', info: { speechEndAt: t0 + 700, transcriptAt: t0 + 1000 } },
+      { text: 'second', info: { speechEndAt: t0 + 2400, transcriptAt: t0 + 2700 } },
+    ]);
+  });
+
+  it('a joined turn reports the time of its latest final', async () => {
+    const stt = new ScriptedStt([{ final: 'book a table', finalDelayMs: 900 }, { final: 'for two' }]);
+    const { feed, turns, t0 } = setup(stt, { endpointing: { endpointingMs: 500 } });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [400, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    // finals at 1000 + 900 and at 2000; the second speech ended at 1700
+    expect(turns).toEqual([
+      { text: 'book a table for two', info: { speechEndAt: t0 + 1700, transcriptAt: t0 + 2000 } },
+    ]);
+  });
+
+  it('a turn still waiting for its final when the next turn ends is closed with what it has', async () => {
+    const stt = new ScriptedStt([{ final: 'lost', finalDelayMs: 60_000 }, { final: 'second' }]);
+    const empty: number[] = [];
+    const { feed, turns } = setup(stt, {
+      endpointing: { endpointingMs: 500 },
+      sttFinalTimeoutMs: 120_000,
+      onEmptyTurn: () => empty.push(1),
+    });
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    expect([turns, empty]).toEqual([[], []]);
+    await feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    expect([turns.map((t) => t.text), empty]).toEqual([['second'], [1]]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect([turns.map((t) => t.text), empty]).toEqual([['second'], [1]]);
+  });
+
+  it('a turn delivers finals only: an utterance whose STT failed after interims adds nothing', async () => {
+    const stt = new ScriptedStt([{ interims: ['never'], fail: true }, { final: 'kept' }]);
+    const { feed, turns } = setup(stt, { endpointing: { endpointingMs: 500 } });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [400, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(turns.map((t) => t.text)).toEqual(['kept']);
+  });
+
+  it('transcripts are published with their session, text and time; a final without a language has no language field', async () => {
+    const stt: SttModel = {
+      specificationVersion: SPECIFICATION_VERSIONS.stt,
+      provider: 'test',
+      modelId: 'plain',
+      sampleRate: 16000,
+      async *transcribe(audio) {
+        let n = 0;
+        for await (const _ of audio) if (++n === 5) yield { type: 'interim', text: 'he' };
+        yield { type: 'final', text: 'hey' };
+      },
+    };
+    const { feed, of, t0 } = setup(stt);
+    await feed(speechOnce());
+    // the start is confirmed at 200 ms (minSpeechMs 100) and the pre-roll from 0 ms goes to STT then
+    expect(of('transcription.interim')).toEqual([{ sessionId: 's1', text: 'he', at: t0 + 200 }]);
+    expect(of('transcription.final')).toEqual([{ sessionId: 's1', text: 'hey', at: t0 + 1000 }]);
+  });
+
+  it('passes the language hint to STT', async () => {
+    const stt = new ScriptedStt([{ final: 'hola' }]);
+    const { feed } = setup(stt, { language: 'es' });
+    await feed(speechOnce());
+    expect(stt.options.map((o) => o.language)).toEqual(['es']);
+  });
+
+  it('waits 5000 ms for a final by default', async () => {
+    const stt = new ScriptedStt([{ hang: true }]);
+    const { feed, of } = setup(stt);
+    await feed(speechOnce()); // the stop is confirmed at 1000 ms, the feed ends at 1100 ms
+    await vi.advanceTimersByTimeAsync(4899);
+    expect(of('transcription.error')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(of('transcription.error').map((p) => [p.sessionId, p.error.message])).toEqual([
+      ['s1', 'Final transcript timed out after 5000 ms'],
+    ]);
+  });
+
+  it('onSpeechStart is called after user.speech.start is published', async () => {
+    const order: string[] = [];
+    const { bus, feed } = setup(undefined, { onSpeechStart: () => order.push('onSpeechStart') });
+    bus.subscribe('user.speech.start', () => order.push('user.speech.start'));
+    await feed(speechOnce());
+    expect(order).toEqual(['user.speech.start', 'onSpeechStart']);
+  });
+
+  it('close mid-utterance: the STT request is aborted, the VAD stream closed, nothing more is published or delivered', async () => {
+    const stt = new ScriptedStt([{ final: 'never' }]);
+    const vad = new MockVad({ frameSamples: 320, sampleRate: 16000 });
+    const { input, feed, events, turns } = setup(stt, { vad });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 10000],
+      ]),
+    );
+    const before = events.length;
+    input.close();
+    expect(stt.options[0]!.abortSignal?.aborted).toBe(true);
+    expect(vad.streams.map((s) => s.closed)).toEqual([true]);
+    input.pushAudio(new Int16Array(320), 16000);
+    await input.commitTurn();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(events.slice(before)).toEqual([]);
+    expect(turns).toEqual([]);
+  });
+
+  it('close while a turn waits for endpointing or for its final: no turn afterwards', async () => {
+    const a = setup(new ScriptedStt([{ final: 'pending' }]), { endpointing: { endpointingMs: 3000 } });
+    await a.feed(speechOnce());
+    a.input.close();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(a.turns).toEqual([]);
+    const b = setup(new ScriptedStt([{ final: 'late', finalDelayMs: 2000 }]), {
+      endpointing: { endpointingMs: 500 },
+    });
+    await b.feed(speechOnce());
+    await vi.advanceTimersByTimeAsync(600);
+    b.input.close();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(b.turns).toEqual([]);
+  });
+
+  it('close after a cough paused the bot: the bot is not resumed nor interrupted later', async () => {
+    const { input, feed, calls } = setup(
+      undefined,
+      { interruption: { minInterruptionMs: 300, falseInterruptionTimeoutMs: 1000 } },
+      true,
+    );
+    await feed(
+      frames([
+        [1200, 0],
+        [150, 1000],
+        [500, 0],
+      ]),
+    );
+    expect(calls.map((c) => c.call)).toEqual(['pause']);
+    input.close();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls.map((c) => c.call)).toEqual(['pause']);
   });
 });
