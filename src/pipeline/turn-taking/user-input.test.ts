@@ -1045,20 +1045,45 @@ describe('UserAudioInput: payloads, options and cleanup', () => {
     expect(turns).toEqual([]);
   });
 
-  it('close while a turn waits for endpointing or for its final: no turn afterwards', async () => {
-    const a = setup(new ScriptedStt([{ final: 'pending' }]), { endpointing: { endpointingMs: 3000 } });
-    await a.feed(speechOnce());
-    a.input.close();
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(a.turns).toEqual([]);
-    const b = setup(new ScriptedStt([{ final: 'late', finalDelayMs: 2000 }]), {
-      endpointing: { endpointingMs: 500 },
+  it('close while a turn waits for endpointing or for its finals: requests aborted, no timer left, no detector asked, no turn', async () => {
+    // the final never comes (the model hangs): only close() can end these requests
+    const asked: string[] = [];
+    const a = setup(new ScriptedStt([{ hang: true }]), {
+      endpointing: { endpointingMs: 3000 },
+      sttFinalTimeoutMs: 10_000,
+      endOfTurn: {
+        provider: 'test',
+        predict: async (ctx) => {
+          asked.push(ctx.transcript);
+          return 1;
+        },
+      },
     });
+    await a.feed(speechOnce()); // the speech stopped; the utterance awaits its final, endpointing waits
+    a.input.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect([a.turns, asked]).toEqual([[], []]);
+    const aborted = (stt: ScriptedStt) => stt.options.map((o) => o.abortSignal?.aborted);
+    const sttA = new ScriptedStt([{ hang: true }]);
+    const b = setup(sttA, { endpointing: { endpointingMs: 500 }, sttFinalTimeoutMs: 10_000 });
     await b.feed(speechOnce());
-    await vi.advanceTimersByTimeAsync(600);
+    await vi.advanceTimersByTimeAsync(600); // endpointing ended the turn; it awaits its final
+    expect(aborted(sttA)).toEqual([false]);
     b.input.close();
-    await vi.advanceTimersByTimeAsync(5000);
+    expect(aborted(sttA)).toEqual([true]);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(20_000);
     expect(b.turns).toEqual([]);
+  });
+
+  it('close while an ended utterance of the turn awaits its final: its request is aborted', async () => {
+    const stt = new ScriptedStt([{ hang: true }]);
+    const { input, feed } = setup(stt, { endpointing: { endpointingMs: 3000 }, sttFinalTimeoutMs: 10_000 });
+    await feed(speechOnce());
+    expect(stt.options.map((o) => o.abortSignal?.aborted)).toEqual([false]);
+    input.close();
+    expect(stt.options.map((o) => o.abortSignal?.aborted)).toEqual([true]);
   });
 
   it('close after a cough paused the bot: the bot is not resumed nor interrupted later', async () => {
