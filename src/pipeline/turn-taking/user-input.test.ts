@@ -1105,3 +1105,119 @@ describe('UserAudioInput: payloads, options and cleanup', () => {
     expect(calls.map((c) => c.call)).toEqual(['pause']);
   });
 });
+
+describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
+  /** The amplitude VAD of `amplitudeVad()`, answering with promises as an ONNX model does. */
+  const asyncAmplitudeVad = () => new MockVad({ ...amplitudeVad().options, async: true });
+
+  it('the backlog shrinks as its frames are scored: once one of five waiting frames is taken, one more fits', async () => {
+    // Scores answered by hand: each frame waits until the test resolves its score.
+    const pending: Array<() => void> = [];
+    const base = amplitudeVad();
+    const handVad = {
+      ...base,
+      specificationVersion: base.specificationVersion,
+      sampleRate: base.sampleRate,
+      frameSamples: base.frameSamples,
+      createStream: () => {
+        const stream = base.createStream();
+        return {
+          process: (frame: Int16Array) => {
+            const p = stream.process(frame) as number;
+            return new Promise<number>((resolve) => pending.push(() => resolve(p)));
+          },
+          reset: () => stream.reset(),
+          close: () => stream.close(),
+        };
+      },
+    };
+    const { input } = setup(undefined, { vad: handVad, maxQueuedMs: 100 });
+    const push = () => input.pushAudio(new Int16Array(320), 16000);
+    for (let i = 0; i < 6; i++) push(); // one being scored, five (100 ms) waiting
+    expect([pending.length, input.droppedFrames]).toEqual([1, 0]);
+    pending.shift()!();
+    await vi.advanceTimersByTimeAsync(0); // the next frame is being scored: 80 ms wait
+    expect(pending.length).toBe(1);
+    push(); // 100 ms waiting: fits
+    push(); // 120 ms: dropped
+    expect(input.droppedFrames).toBe(1);
+    while (pending.length > 0) {
+      pending.shift()!();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await input.idle();
+    expect(base.framesScored).toBe(7);
+  });
+
+  it('mute drops the waiting frames with their rates and arrival times: audio after unmute is scored at its own rate, silence counted from its own arrival', async () => {
+    const vad = asyncAmplitudeVad();
+    const stt = new ScriptedStt([{ final: 'after mute' }]);
+    const { input, feed, turns } = setup(stt, { vad, endpointing: { endpointingMs: 500 } });
+    // three 48 kHz frames at once: one being scored, two waiting when the input is muted
+    for (let i = 0; i < 3; i++) input.pushAudio(new Int16Array(960), 48000);
+    input.mute();
+    input.unmute();
+    await input.idle();
+    const scored = vad.framesScored;
+    await vi.advanceTimersByTimeAsync(5000);
+    const start = Date.now();
+    // 16 kHz audio: every 20 ms frame is one VAD frame
+    const list = frames([
+      [100, 0],
+      [600, 1000],
+      [400, 0],
+    ]);
+    await feed(list);
+    expect(vad.framesScored - scored).toBe(list.length);
+    // the stop is confirmed by the frame captured at +1000 ms: the turn ends 500 ms after it
+    await vi.advanceTimersByTimeAsync(start + 1499 - Date.now());
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(turns.map((t) => t.text)).toEqual(['after mute']);
+  });
+
+  it('a score that arrives after mute changes nothing: no speech start, no transcription', async () => {
+    const vad = asyncAmplitudeVad();
+    const stt = new ScriptedStt([{ final: 'muted words' }]);
+    const { input, of } = setup(stt, { vad });
+    const speech = new Int16Array(320).fill(1000);
+    for (let i = 0; i < 4; i++) {
+      input.pushAudio(speech, 16000);
+      await input.idle();
+    }
+    expect(of('user.speech.start')).toEqual([]);
+    input.pushAudio(speech, 16000); // the fifth frame (100 ms, minSpeechMs) is being scored
+    input.mute();
+    await input.idle();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([of('user.speech.start'), stt.options, input.userSpeaking]).toEqual([[], [], false]);
+  });
+
+  it('keeps at most 8 spare frame copies after a burst: the next burst of 20 frames makes 12 new copies', async () => {
+    let copies = 0;
+    const Real = Int16Array;
+    vi.stubGlobal(
+      'Int16Array',
+      new Proxy(Real, {
+        construct(target, args, newTarget) {
+          if (args[0] === 320) copies++;
+          return Reflect.construct(target, args, newTarget);
+        },
+      }),
+    );
+    try {
+      const { input } = setup(undefined, { vad: asyncAmplitudeVad() });
+      const silence = new Real(320);
+      const burst = async () => {
+        for (let i = 0; i < 20; i++) input.pushAudio(silence, 16000);
+        await input.idle();
+      };
+      await burst();
+      copies = 0;
+      await burst();
+      expect(copies).toBe(12);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
