@@ -1179,18 +1179,24 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
   it('a score that arrives after mute changes nothing: no speech start, no transcription', async () => {
     const vad = asyncAmplitudeVad();
     const stt = new ScriptedStt([{ final: 'muted words' }]);
-    const { input, of } = setup(stt, { vad });
-    const speech = new Int16Array(320).fill(1000);
-    for (let i = 0; i < 4; i++) {
-      input.pushAudio(speech, 16000);
-      await input.idle();
-    }
-    expect(of('user.speech.start')).toEqual([]);
-    input.pushAudio(speech, 16000); // the fifth frame (100 ms, minSpeechMs) is being scored
+    // one 20 ms frame of speech is enough to start speech, also for the detector reset by mute
+    const { input, of } = setup(stt, { vad, vadOptions: { minSpeechMs: 20 } });
+    input.pushAudio(new Int16Array(320).fill(1000), 16000); // being scored
     input.mute();
     await input.idle();
     await vi.advanceTimersByTimeAsync(1000);
-    expect([of('user.speech.start'), stt.options, input.userSpeaking]).toEqual([[], [], false]);
+    expect(vad.framesScored).toBe(1);
+    expect([of('user.speech.start'), stt.options.length]).toEqual([[], 0]);
+  });
+
+  it('the same frame unmuted starts speech and its transcription', async () => {
+    const vad = asyncAmplitudeVad();
+    const stt = new ScriptedStt([{ final: 'words' }]);
+    const { input, of } = setup(stt, { vad, vadOptions: { minSpeechMs: 20 } });
+    input.pushAudio(new Int16Array(320).fill(1000), 16000);
+    await input.idle();
+    expect([of('user.speech.start').length, stt.options.length]).toEqual([1, 1]);
+    input.close();
   });
 
   it('keeps at most 8 spare frame copies after a burst: the next burst of 20 frames makes 12 new copies', async () => {
