@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StreamingResampler } from '../../audio/resample.ts';
 import { EventBus } from '../../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { AudioFormatError, type ConfigError } from '../../errors.ts';
@@ -1224,6 +1225,71 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
       expect(copies).toBe(12);
     } finally {
       vi.unstubAllGlobals();
+    }
+  });
+});
+
+describe('UserAudioInput: the pre-roll history and resampling', () => {
+  const sentToStt = async (options: Partial<UserAudioInputOptions>, segments: Array<[number, number]>) => {
+    const stt = new ScriptedStt([{ final: 'x' }]);
+    const { feed } = setup(stt, options);
+    await feed(frames(segments));
+    await vi.advanceTimersByTimeAsync(0);
+    return stt.received[0]?.length;
+  };
+
+  it.each([
+    // [case, VAD options and model, speech at, first sample sent (ms), stop confirmed (ms)]
+    ['a 1000 ms prefix padding', { vadOptions: { prefixPaddingMs: 1000 } }, 1500, 500, 2800],
+    ['a 1000 ms minSpeechMs', { vadOptions: { minSpeechMs: 1000 } }, 1500, 1300, 2800],
+    // 1 s VAD frames: speech 1000–2000 is confirmed at 2000, its stop at the end of the next frame (3000)
+    ['1 s VAD frames', { vad: amplitudeVad(16000, 16000) }, 1000, 800, 3000],
+  ])('the history keeps the whole pre-roll with %s', async (_, options, speechAt, fromMs, stopMs) => {
+    const samples = await sentToStt(options as Partial<UserAudioInputOptions>, [
+      [speechAt, 0],
+      [1000, 1000],
+      [1000, 0],
+    ]);
+    expect(samples).toBe((stopMs - fromMs) * 16);
+  });
+
+  it('48 kHz input reaches the VAD through one streaming resampler: exactly what it makes of the frames in order', async () => {
+    const seen: number[] = [];
+    const vad = new MockVad({
+      frameSamples: 320,
+      sampleRate: 16000,
+      script: (_i, frame) => {
+        seen.push(...frame);
+        return 0;
+      },
+    });
+    const { input } = setup(undefined, { vad, inputSampleRate: 48000 });
+    const reference = new StreamingResampler(48000, 16000);
+    const expected: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const frame = Int16Array.from({ length: 960 }, (_, k) =>
+        Math.round(8000 * Math.sin((i * 960 + k) / 7)),
+      );
+      expected.push(...reference.process(frame));
+      input.pushAudio(frame, 48000);
+      await input.idle();
+    }
+    expect(seen.length).toBe(3200);
+    expect(seen).toEqual(expected.slice(0, 3200));
+  });
+
+  it('input at the STT and VAD rate is not copied again per frame (no slice)', async () => {
+    const slice = vi.spyOn(Int16Array.prototype, 'slice');
+    try {
+      const { input } = setup(new ScriptedStt([]));
+      const silence = new Int16Array(320);
+      for (let i = 0; i < 20; i++) {
+        input.pushAudio(silence, 16000);
+        await input.idle();
+      }
+      expect(slice).not.toHaveBeenCalled();
+    } finally {
+      slice.mockRestore();
     }
   });
 });
