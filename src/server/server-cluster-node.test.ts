@@ -9,9 +9,9 @@
  */
 import type { Context } from 'hono';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordingLogger } from '../../test/support/recording-logger.ts';
 import type { ClusterConfig } from '../cluster/cluster-config.ts';
 import { ClusterNode } from '../cluster/cluster-node.ts';
-import type { Logger } from '../logger.ts';
 import { clientAddress } from '../net/client-address.ts';
 import { hashHandle } from '../session/resume-handles.ts';
 import { InMemorySessionStore } from '../store/memory-store.ts';
@@ -29,17 +29,6 @@ const CONFIG: ClusterConfig = {
 };
 
 /** A logger that keeps `[level, message, ...meta]`. */
-function recordingLogger() {
-  const lines: unknown[][] = [];
-  const logger: Logger = {
-    debug: (m, ...meta) => lines.push(['debug', m, ...meta]),
-    info: (m, ...meta) => lines.push(['info', m, ...meta]),
-    warn: (m, ...meta) => lines.push(['warn', m, ...meta]),
-    error: (m, ...meta) => lines.push(['error', m, ...meta]),
-  };
-  return { logger, lines };
-}
-
 const liveSession = (id: string): RegisteredSession => ({
   id,
   transport: 'websocket',

@@ -9,24 +9,13 @@
 import { Server } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectRaw, type RawClient } from '../../test/e2e/helpers.ts';
+import { recordingLogger } from '../../test/support/recording-logger.ts';
 import { ClusterNode } from '../cluster/cluster-node.ts';
-import type { Logger } from '../logger.ts';
 import { hashHandle } from '../session/resume-handles.ts';
 import { InMemorySessionStore } from '../store/memory-store.ts';
 import type { ResumeSnapshot, SessionStore } from '../store/types.ts';
 import { loadServerConfig, resolveProfile, type ServerConfig } from './config.ts';
 import { type RunningServer, type StartServerOptions, startServer } from './server.ts';
-
-function recordingLogger() {
-  const lines: unknown[][] = [];
-  const logger: Logger = {
-    debug: (m, ...meta) => lines.push(['debug', m, ...meta]),
-    info: (m, ...meta) => lines.push(['info', m, ...meta]),
-    warn: (m, ...meta) => lines.push(['warn', m, ...meta]),
-    error: (m, ...meta) => lines.push(['error', m, ...meta]),
-  };
-  return { logger, lines };
-}
 
 /** The in-memory store, passed off as one that outlives the process. */
 function durableStore(): InMemorySessionStore {

@@ -6,7 +6,7 @@
  * logged, once however often it is called.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Logger } from '../logger.ts';
+import { recordingLogger } from '../../test/support/recording-logger.ts';
 import { MissingDependencyError } from '../optional-dependency.ts';
 import { InMemorySessionStore } from '../store/memory-store.ts';
 import { SqliteSessionStore } from '../store/sqlite-store.ts';
@@ -14,17 +14,6 @@ import { StoreError } from '../store/store-error.ts';
 import type { SessionStore } from '../store/types.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
 import { openServerStore } from './server-store.ts';
-
-function recordingLogger() {
-  const lines: unknown[][] = [];
-  const logger: Logger = {
-    debug: (m, ...meta) => lines.push(['debug', m, ...meta]),
-    info: (m, ...meta) => lines.push(['info', m, ...meta]),
-    warn: (m, ...meta) => lines.push(['warn', m, ...meta]),
-    error: (m, ...meta) => lines.push(['error', m, ...meta]),
-  };
-  return { logger, lines };
-}
 
 const memoryConfig = (): ServerConfig => loadServerConfig({ COLLOQUY_STORE: 'memory' });
 

@@ -8,24 +8,13 @@ import { connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openRaw, type RawClient, until } from '../../test/e2e/helpers.ts';
+import { recordingLogger } from '../../test/support/recording-logger.ts';
 import { ConfigError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { loadServerConfig, type ServerConfig } from './config.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import { type RunningServer, type StartServerOptions, startServer } from './server.ts';
 
 /** A logger that keeps `[level, message, ...meta]`. */
-function recordingLogger() {
-  const lines: unknown[][] = [];
-  const logger: Logger = {
-    debug: (m, ...meta) => lines.push(['debug', m, ...meta]),
-    info: (m, ...meta) => lines.push(['info', m, ...meta]),
-    warn: (m, ...meta) => lines.push(['warn', m, ...meta]),
-    error: (m, ...meta) => lines.push(['error', m, ...meta]),
-  };
-  return { logger, lines };
-}
-
 const servers: RunningServer[] = [];
 const clients: RawClient[] = [];
 afterEach(async () => {

@@ -22,6 +22,7 @@ import {
 import type { RtviTransport, RtviTransportCloseReason } from '../../src/server/rtvi-transport.ts';
 import { ModelCache, type SessionModels } from '../../src/server/session-factory.ts';
 import { SPECIFICATION_VERSIONS } from '../../src/specification-version.ts';
+import { recordingLogger as keepLines } from './recording-logger.ts';
 
 export interface WireMessage {
   label: string;
@@ -114,12 +115,8 @@ export class FakeWire implements RtviTransport {
 
 /** A logger that keeps its lines, `[level, message, ...meta]`. */
 export function recordingLogger(): Logger & { lines: unknown[][] } {
-  const lines: unknown[][] = [];
-  const at =
-    (level: string) =>
-    (message: string, ...meta: unknown[]) =>
-      void lines.push([level, message, ...meta]);
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const { logger, lines } = keepLines();
+  return Object.assign(logger, { lines });
 }
 
 /** The demo's models, with `tts` in place of the configured TTS when given. */
