@@ -1,0 +1,223 @@
+/**
+ * `AgentResume` with real agents on loopback sockets (mock LLM, in-memory store): the handle every
+ * attached socket gets (its expiry after `handleTtlMs`, 1 h by default), the default 60 s window, a
+ * shutdown without a store, which stored sessions a new process picks up (native ones only), a stored
+ * session that cannot be rebuilt (the client is told why, the session is closed in the store), and a
+ * store that fails its writes (logged).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type MessageLog, openClient, startServer, until } from '../../../test/voice-agent/helpers.ts';
+import type { Logger } from '../../logger.ts';
+import { silentLogger } from '../../logger.ts';
+import { InMemorySessionStore } from '../../store/memory-store.ts';
+import type { ResumeSnapshot, SessionStore } from '../../store/types.ts';
+import { mockLanguageModel } from '../../testing/mock-llm.ts';
+import {
+  AgentResume,
+  type AgentResumeOptions,
+  type CreateAgent,
+  type RestoredAgent,
+} from './agent-resume.ts';
+import { VoiceAgent } from './voice-agent.ts';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const closedWith = (log: MessageLog) =>
+  new Promise<[number, string]>((resolve) =>
+    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+  );
+
+/** An AgentResume serving a loopback server; `create` by default makes a plain agent (recorded). */
+async function serve(options: AgentResumeOptions, create?: CreateAgent) {
+  const resume = new AgentResume({ logger: silentLogger, ...options });
+  const agents: VoiceAgent[] = [];
+  const restored: Array<RestoredAgent | undefined> = [];
+  const make: CreateAgent =
+    create ??
+    ((r) => {
+      restored.push(r);
+      const agent = new VoiceAgent({ model: mockLanguageModel(['Hi.']), logger: silentLogger, ...r });
+      agents.push(agent);
+      return agent;
+    });
+  const server = await startServer((socket) => resume.accept(socket, make));
+  cleanups.push(
+    () => server.close(),
+    () => resume.close(),
+    () => {
+      for (const a of agents) a.destroy();
+    },
+  );
+  const open = async () => {
+    const log = await openClient(server.url);
+    cleanups.push(() => log.socket.terminate());
+    return log;
+  };
+  return { resume, agents, restored, open };
+}
+
+describe('AgentResume: handles and the window', () => {
+  it('every attached socket gets its session id and a fresh handle, valid handleTtlMs (default 1 h)', async () => {
+    for (const [options, ttl] of [
+      [{}, 3_600_000],
+      [{ handleTtlMs: 5000 }, 5000],
+    ] as const) {
+      const { open, agents } = await serve(options);
+      const log = await open();
+      const before = Date.now();
+      log.send({ type: 'client_ready' });
+      const message = await log.waitFor('resume_handle');
+      const after = Date.now();
+      expect(message).toEqual({
+        type: 'resume_handle',
+        sessionId: agents[0]!.session.sessionId,
+        handle: expect.stringMatching(/^[\w-]{43}$/),
+        expiresAt: expect.any(Number),
+      });
+      const issuedAt = (message.expiresAt as number) - ttl;
+      expect(issuedAt, `ttl ${ttl}`).toBeGreaterThanOrEqual(before);
+      expect(issuedAt, `ttl ${ttl}`).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it('a dropped agent waits 60 s for its client by default, then is destroyed', async () => {
+    const { open, agents, resume } = await serve({});
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    cleanups.push(() => vi.useRealTimers());
+    const log = await open();
+    log.send({ type: 'client_ready' });
+    await log.waitFor('resume_handle');
+    log.socket.terminate();
+    await until(() => !agents[0]!.connected);
+    vi.advanceTimersByTime(59_000);
+    expect(agents[0]!.destroyed).toBe(false);
+    expect(resume.size).toBe(1);
+    vi.advanceTimersByTime(1000);
+    await until(() => agents[0]!.destroyed);
+    expect(resume.size).toBe(0);
+  });
+
+  it('without a store, close() ends every agent: no shutdown notice, nothing picked up', async () => {
+    const { open, agents, resume } = await serve({});
+    expect(await resume.ready).toBe(0);
+    const log = await open();
+    log.send({ type: 'client_ready' });
+    await log.waitFor('resume_handle');
+    const closed = closedWith(log);
+    await resume.close();
+    expect(agents[0]!.destroyed).toBe(true);
+    expect(resume.size).toBe(0);
+    expect(resume.pickedUp).toBe(0);
+    expect((await closed)[0]).toBe(1000);
+    expect(log.of('server_shutdown')).toEqual([]);
+  });
+});
+
+/** A first "process" over `store`: one client talks, then the server shuts down; its handle. */
+async function storedSession(store: SessionStore): Promise<{ handle: string; sessionId: string }> {
+  const first = await serve({ store });
+  const log = await first.open();
+  log.send({ type: 'transcript', text: 'Hello' });
+  await log.waitFor('response_complete');
+  await first.resume.close();
+  const notice = log.of('server_shutdown')[0]!;
+  return { handle: notice.handle as string, sessionId: notice.sessionId as string };
+}
+
+describe('AgentResume: stored sessions', () => {
+  it('a new process picks up the stored native sessions only', async () => {
+    const store = new InMemorySessionStore();
+    const { sessionId } = await storedSession(store);
+    const native = (await store.loadSnapshot(sessionId))!;
+    for (const [id, carrier] of [
+      ['s-rtvi', undefined],
+      ['s-livekit', { kind: 'livekit', room: 'r' }],
+    ] as const) {
+      const other: ResumeSnapshot = { ...native, sessionId: id, ...(carrier ? { carrier } : {}) };
+      if (!carrier) delete other.carrier;
+      await store.saveSnapshot(other);
+    }
+    const second = await serve({ store });
+    expect(await second.resume.ready).toBe(1);
+    expect(second.resume.pickedUp).toBe(1);
+  });
+
+  it('a stored session whose agent cannot be rebuilt: the client is told why, the session closes', async () => {
+    const cases: Array<[string, (r?: RestoredAgent) => VoiceAgent, string]> = [
+      [
+        'another session id',
+        () => new VoiceAgent({ model: mockLanguageModel(['Hi.']), logger: silentLogger }),
+        'create(restored) must give the agent restored.sessionId',
+      ],
+      [
+        'create throws',
+        () => {
+          throw new Error('no model today');
+        },
+        'no model today',
+      ],
+    ];
+    for (const [name, make, why] of cases) {
+      const store = new InMemorySessionStore();
+      const { handle, sessionId } = await storedSession(store);
+      const made: VoiceAgent[] = [];
+      const asked: Array<RestoredAgent | undefined> = [];
+      const second = await serve({ store }, (r) => {
+        asked.push(r);
+        const agent = make(r);
+        made.push(agent);
+        return agent;
+      });
+      await second.resume.ready;
+      const log = await second.open();
+      const closed = closedWith(log);
+      log.send({ type: 'resume', handle });
+      expect(await closed, name).toEqual([1008, 'resume_gone']);
+      expect(log.messages, name).toEqual([
+        {
+          type: 'error',
+          error: `The stored session cannot be restored: ${why}`,
+          code: 'resume_gone',
+          messageType: 'resume',
+        },
+      ]);
+      expect(asked, name).toEqual([{ sessionId, userId: expect.any(String) }]);
+      expect(
+        made.every((a) => a.destroyed),
+        name,
+      ).toBe(true);
+      expect(second.resume.pickedUp, name).toBe(0);
+      expect(second.resume.size, name).toBe(0);
+      await second.resume.close();
+      expect((await store.getSession(sessionId))?.session, name).toMatchObject({
+        state: 'closed',
+        closeReason: 'restore_failed',
+      });
+      expect(await store.loadSnapshot(sessionId), name).toBeUndefined();
+    }
+  });
+
+  it('a store that fails its writes: the failure is logged with the count of writes lost', async () => {
+    const errors: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (message: string) => errors.push(message) };
+    const inner = new InMemorySessionStore();
+    const store = new Proxy(inner, {
+      get: (target, key) =>
+        key === 'write'
+          ? async () => {
+              throw new Error('disk full');
+            }
+          : Reflect.get(target, key, target),
+    });
+    const { open, resume } = await serve({ store, logger });
+    const log = await open();
+    log.send({ type: 'client_ready' });
+    await log.waitFor('resume_handle');
+    await resume.close();
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e).toMatch(/^session store: disk full \([1-9]\d* writes\)$/);
+  });
+});
