@@ -117,14 +117,20 @@ describe('AgentResume: handles and the window', () => {
 });
 
 /** A first "process" over `store`: one client talks, then the server shuts down; its handle. */
-async function storedSession(store: SessionStore): Promise<{ handle: string; sessionId: string }> {
+async function storedSession(
+  store: SessionStore,
+): Promise<{ handle: string; sessionId: string; userId: string }> {
   const first = await serve({ store });
   const log = await first.open();
   log.send({ type: 'transcript', text: 'Hello' });
   await log.waitFor('response_complete');
   await first.resume.close();
   const notice = log.of('server_shutdown')[0]!;
-  return { handle: notice.handle as string, sessionId: notice.sessionId as string };
+  return {
+    handle: notice.handle as string,
+    sessionId: notice.sessionId as string,
+    userId: first.agents[0]!.session.userId,
+  };
 }
 
 describe('AgentResume: stored sessions', () => {
@@ -162,7 +168,7 @@ describe('AgentResume: stored sessions', () => {
     ];
     for (const [name, make, why] of cases) {
       const store = new InMemorySessionStore();
-      const { handle, sessionId } = await storedSession(store);
+      const { handle, sessionId, userId } = await storedSession(store);
       const made: VoiceAgent[] = [];
       const asked: Array<RestoredAgent | undefined> = [];
       const second = await serve({ store }, (r) => {
@@ -184,7 +190,8 @@ describe('AgentResume: stored sessions', () => {
           messageType: 'resume',
         },
       ]);
-      expect(asked, name).toEqual([{ sessionId, userId: expect.any(String) }]);
+      expect(asked, name).toEqual([{ sessionId, userId }]);
+      expect(userId).not.toBe('');
       expect(
         made.every((a) => a.destroyed),
         name,
