@@ -164,6 +164,32 @@ describe('AgentResume.accept: the first message', () => {
   });
 });
 
+describe('AgentResume.accept: sockets still waiting when close() comes', () => {
+  it('a first message after close() is closed 1012 "server restarting": no agent, no resume', async () => {
+    for (const first of [{ type: 'client_ready' }, { type: 'resume', handle: 'h' }]) {
+      made.length = 0;
+      const socket = accept();
+      await resume!.close();
+      socket.text(first);
+      expect(socket.closes, first.type).toEqual([[1012, 'server restarting']]);
+      expect(socket.sent, first.type).toEqual([]);
+      expect(made, first.type).toEqual([]);
+    }
+  });
+
+  it('a resume held while the store is read, when close() came meanwhile, is closed 1012', async () => {
+    const { store, read } = slowStore();
+    const socket = accept({ store });
+    socket.text({ type: 'resume', handle: 'h' });
+    const closing = resume!.close();
+    read();
+    await resume!.ready;
+    await closing;
+    expect(socket.closes).toEqual([[1012, 'server restarting']]);
+    expect(socket.sent).toEqual([]);
+  });
+});
+
 describe('AgentResume.accept: a resume while the store is being read', () => {
   it('is answered once the store is read; nothing listens for held messages after', async () => {
     const { store, read } = slowStore();

@@ -181,6 +181,11 @@ export class AgentResume {
     socket.once('message', (data, isBinary) => {
       clearTimeout(timer);
       socket.off('close', onClose);
+      // Accepted before `close()`, first message after it: no agent is started or resumed any more.
+      if (this.closing) {
+        socket.close(1012, 'server restarting');
+        return;
+      }
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
       const parsed = isBinary ? undefined : tryParseClientMessage(bytes);
       if (parsed?.ok && parsed.message.type === 'resume') {
@@ -243,7 +248,11 @@ export class AgentResume {
     userId: string | undefined,
     create: CreateAgent,
   ): boolean {
-    if (socket.readyState !== WebSocket.OPEN || this.closing) return false;
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (this.closing) {
+      socket.close(1012, 'server restarting');
+      return false;
+    }
     let agent: VoiceAgent;
     let stored: ResumeSnapshot | undefined;
     try {
@@ -373,7 +382,8 @@ export class AgentResume {
    * Server shutdown. Without a store every tracked agent is destroyed. With one, each is suspended
    * for the next process: its connected client gets `server_shutdown {sessionId, handle, expiresAt,
    * reconnect: true}` and its socket closes (1012); the snapshot stays and the stored session waits
-   * `detached`. Resolves once the store's writes are flushed. Later sockets are closed (1012).
+   * `detached`. Resolves once the store's writes are flushed. Later sockets, and sockets accepted before
+   * whose first message (or held `resume`) comes after it, are closed (1012) without an agent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
