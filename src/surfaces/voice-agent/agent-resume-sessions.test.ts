@@ -9,9 +9,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type MessageLog, openClient, startServer, until } from '../../../test/voice-agent/helpers.ts';
 import type { Logger } from '../../logger.ts';
 import { silentLogger } from '../../logger.ts';
+import { hashHandle } from '../../session/resume-handles.ts';
 import { InMemorySessionStore } from '../../store/memory-store.ts';
 import type { ResumeSnapshot, SessionStore } from '../../store/types.ts';
 import { mockLanguageModel } from '../../testing/mock-llm.ts';
+import { until as eventually } from '../../testing/signals.ts';
 import {
   AgentResume,
   type AgentResumeOptions,
@@ -149,6 +151,46 @@ describe('AgentResume: stored sessions', () => {
     const second = await serve({ store });
     expect(await second.resume.ready).toBe(1);
     expect(second.resume.pickedUp).toBe(1);
+  });
+
+  it("the snapshot: the agent's name, no profile, the native carrier, the newest handle as soon as it is issued; gone when the session ends", async () => {
+    const store = new InMemorySessionStore();
+    const { open, agents } = await serve({ store });
+    const first = await open();
+    first.send({ type: 'transcript', text: 'Hello' });
+    await first.waitFor('response_complete');
+    const { handle } = await first.waitFor('resume_handle');
+    first.socket.terminate();
+    const agent = agents[0]!;
+    await until(() => !agent.connected);
+    const second = await open();
+    second.send({ type: 'resume', handle });
+    await second.waitFor('session_resumed');
+    const fresh = (await second.waitFor('resume_handle')).handle as string;
+    // No turn since: the handle reached the store when it was issued.
+    const id = agent.session.sessionId;
+    const snapshot = await eventually(
+      'the snapshot with the fresh handle',
+      async () => {
+        const stored = await store.loadSnapshot(id);
+        return stored?.handleHash === hashHandle(fresh) ? stored : undefined;
+      },
+      3000,
+    );
+    expect(agent.session.currentAgent).not.toBe('');
+    expect(snapshot).toMatchObject({
+      sessionId: id,
+      userId: agent.session.userId,
+      agentName: agent.session.currentAgent,
+      profile: null,
+      carrier: { kind: 'native' },
+    });
+    agent.destroy();
+    await eventually(
+      'the snapshot deleted',
+      async () => ((await store.loadSnapshot(id)) ? undefined : true),
+      3000,
+    );
   });
 
   it('a stored session whose agent cannot be rebuilt: the client is told why, the session closes', async () => {
