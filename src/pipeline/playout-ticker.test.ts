@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { type IntervalClock, PlayoutTicker, sharedPlayoutTicker } from './playout-ticker.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type IntervalClock,
+  monotonicIntervalClock,
+  PlayoutTicker,
+  sharedPlayoutTicker,
+} from './playout-ticker.ts';
 
 /** Interval timers driven by hand: `tick()` runs the armed interval's callback once. */
 function manualClock() {
@@ -134,5 +139,100 @@ describe('PlayoutTicker', () => {
     expect(sharedPlayoutTicker(20)).toBe(sharedPlayoutTicker(20));
     expect(sharedPlayoutTicker(10)).not.toBe(sharedPlayoutTicker(20));
     expect(() => new PlayoutTicker(0)).toThrow(RangeError);
+  });
+});
+
+/** Interval timers driven by hand that keeps every armed interval (to count the live ones). */
+function intervalsClock() {
+  let now = 0;
+  const live = new Map<number, { fn: () => void; ms: number }>();
+  let created = 0;
+  const clock: IntervalClock = {
+    now: () => now,
+    setInterval: (fn, ms) => {
+      live.set(++created, { fn, ms });
+      return created;
+    },
+    clearInterval: (id) => {
+      live.delete(id as number);
+    },
+  };
+  return {
+    clock,
+    live,
+    get created() {
+      return created;
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    /** Advances one period of the (single) live interval and runs it. */
+    tick() {
+      const [only] = [...live.values()];
+      now += only!.ms;
+      only!.fn();
+    },
+  };
+}
+
+describe('PlayoutTicker, the lost-timer check', () => {
+  it('re-arms only after more than three periods without a tick, counted from the arming or the last tick', () => {
+    const table: [string, number, number][] = [
+      // what, ms since the interval was armed (no tick since), intervals created after a second join
+      ['right after arming', 0, 1],
+      ['exactly three periods', 60, 1],
+      ['one ms more', 61, 2],
+    ];
+    for (const [what, idle, created] of table) {
+      const m = intervalsClock();
+      m.advance(1000); // armed at 1000, not at 0
+      const ticker = new PlayoutTicker(20, m.clock);
+      ticker.join(() => {});
+      m.advance(idle);
+      ticker.join(() => {});
+      expect([what, m.created, m.live.size]).toEqual([what, created, 1]);
+    }
+  });
+
+  it('a ticking interval is kept however long it has run', () => {
+    const m = intervalsClock();
+    const ticker = new PlayoutTicker(20, m.clock);
+    let ticks = 0;
+    ticker.join(() => ticks++);
+    for (let i = 0; i < 10; i++) m.tick(); // 200 ms, the last tick just now
+    m.advance(60);
+    ticker.join(() => {});
+    expect([ticks, m.created, m.live.size]).toEqual([10, 1, 1]);
+    m.advance(1);
+    ticker.join(() => {});
+    expect([m.created, m.live.size]).toEqual([2, 1]); // the lost one is cleared, not left beside the new one
+  });
+
+  it('refuses a period that is not positive, naming it', () => {
+    for (const period of [0, -20, Number.NaN]) {
+      expect(() => new PlayoutTicker(period)).toThrow(
+        new RangeError(`periodMs must be positive, got ${period}`),
+      );
+    }
+    expect(new PlayoutTicker(0.5).periodMs).toBe(0.5);
+  });
+});
+
+describe('monotonicIntervalClock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads performance.now() and runs the global interval timers until cleared', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const start = monotonicIntervalClock.now();
+    expect(start).toBe(performance.now());
+    let calls = 0;
+    const handle = monotonicIntervalClock.setInterval(() => calls++, 20);
+    vi.advanceTimersByTime(60);
+    expect([calls, monotonicIntervalClock.now() - start]).toEqual([3, 60]);
+    monotonicIntervalClock.clearInterval(handle);
+    vi.advanceTimersByTime(100);
+    expect([calls, vi.getTimerCount()]).toEqual([3, 0]);
   });
 });
