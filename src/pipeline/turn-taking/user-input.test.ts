@@ -1293,3 +1293,41 @@ describe('UserAudioInput: the pre-roll history and resampling', () => {
     }
   });
 });
+
+describe('UserAudioInput: edges of the VAD and of the audio sent to STT', () => {
+  it('a VAD that fails on the very first frame is reported', async () => {
+    const vad = new MockVad({
+      frameSamples: 320,
+      sampleRate: 16000,
+      script: (i) => {
+        if (i === 0) throw new Error('cold start');
+        return 0;
+      },
+    });
+    const { feed, of } = setup(undefined, { vad });
+    await feed(frames([[100, 0]]));
+    expect(of('error').map((p) => [p.component, p.error.code, p.error.message])).toEqual([
+      ['vad', 'vad_failed', 'cold start'],
+    ]);
+  });
+
+  it('STT gets the audio up to the confirmed stop exactly, also when it falls inside an input frame', async () => {
+    // 32 ms VAD frames (512 samples), 20 ms input frames (320): speech is samples 8192–16383
+    // (512–1024 ms). Its start is confirmed at 640 ms (minSpeechMs 100), so the pre-roll starts at
+    // 312 ms (sample 4992); its stop at 1344 ms (minSilenceMs 300: sample 21504), inside the input
+    // frame 21440–21760.
+    const stt = new ScriptedStt([{ final: 'x' }]);
+    const { input } = setup(stt, { vad: amplitudeVad(512, 16000) });
+    const signal = new Int16Array(320 * 100);
+    signal.fill(1000, 8192, 16384);
+    for (let at = 0; at < signal.length; at += 320) {
+      await vi.advanceTimersByTimeAsync(20);
+      input.pushAudio(signal.subarray(at, at + 320), 16000);
+    }
+    await input.idle();
+    await vi.advanceTimersByTimeAsync(0);
+    const sent = stt.received[0]!;
+    const expected = signal.subarray(4992, 21504);
+    expect([sent.length, sent.every((v, i) => v === expected[i])]).toEqual([21504 - 4992, true]);
+  });
+});
