@@ -1331,3 +1331,28 @@ describe('UserAudioInput: edges of the VAD and of the audio sent to STT', () => 
     expect([sent.length, sent.every((v, i) => v === expected[i])]).toEqual([21504 - 4992, true]);
   });
 });
+
+describe('UserAudioInput: transcripts against a paused bot', () => {
+  it.each([
+    ['a final with words interrupts the bot', 'wait', ['pause', 'interrupt:user_speaking']],
+    ['an empty final lets it resume', '', ['pause', 'resume']],
+  ])('a short speech pauses the bot; after its stop, %s', async (_, final, expected) => {
+    // The final arrives 100 ms after the stop (confirmed at 1660 ms), within the 1000 ms the
+    // false-interruption wait lasts; there are no interims.
+    const stt = new ScriptedStt([{ final, finalDelayMs: 100 }]);
+    const { feed, calls } = setup(
+      stt,
+      { interruption: { minInterruptionMs: 300, falseInterruptionTimeoutMs: 1000 } },
+      true,
+    );
+    await feed(
+      frames([
+        [1200, 0],
+        [150, 1000],
+        [500, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls.map((c) => c.call)).toEqual(expected);
+  });
+});
