@@ -1356,3 +1356,52 @@ describe('UserAudioInput: transcripts against a paused bot', () => {
     expect(calls.map((c) => c.call)).toEqual(expected);
   });
 });
+
+describe('UserAudioInput: turns and release', () => {
+  it('a turn waits for the final of each of its utterances, the earlier one arriving last', async () => {
+    // finals: the first at 1000 + 2000 ms, the second at 2000 ms; endpointing ends the turn at 2500
+    const stt = new ScriptedStt([{ final: 'book a table', finalDelayMs: 2000 }, { final: 'for two' }]);
+    const { feed, turns, t0 } = setup(stt, { endpointing: { endpointingMs: 500 } });
+    await feed(
+      frames([
+        [100, 0],
+        [600, 1000],
+        [400, 0],
+        [600, 1000],
+        [300, 0],
+      ]),
+    );
+    await vi.advanceTimersByTimeAsync(2999 - (Date.now() - t0));
+    expect(turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(turns).toEqual([
+      { text: 'book a table for two', info: { speechEndAt: t0 + 1700, transcriptAt: t0 + 3000 } },
+    ]);
+  });
+
+  it('close twice releases the VAD stream once', () => {
+    const base = amplitudeVad();
+    let closes = 0;
+    const vad = {
+      ...base,
+      specificationVersion: base.specificationVersion,
+      sampleRate: base.sampleRate,
+      frameSamples: base.frameSamples,
+      createStream: () => {
+        const stream = base.createStream();
+        return {
+          process: (frame: Int16Array) => stream.process(frame),
+          reset: () => stream.reset(),
+          close: () => {
+            closes++;
+            stream.close();
+          },
+        };
+      },
+    };
+    const { input } = setup(undefined, { vad });
+    input.close();
+    input.close();
+    expect(closes).toBe(1);
+  });
+});
