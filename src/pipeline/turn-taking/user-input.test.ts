@@ -1200,33 +1200,55 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
     input.close();
   });
 
-  it('keeps at most 8 spare frame copies after a burst: the next burst of 20 frames makes 12 new copies', async () => {
-    let copies = 0;
-    const Real = Int16Array;
-    vi.stubGlobal(
-      'Int16Array',
-      new Proxy(Real, {
-        construct(target, args, newTarget) {
-          if (args[0] === 320) copies++;
-          return Reflect.construct(target, args, newTarget);
-        },
-      }),
-    );
-    try {
-      const { input } = setup(undefined, { vad: asyncAmplitudeVad() });
-      const silence = new Real(320);
-      const burst = async () => {
-        for (let i = 0; i < 20; i++) input.pushAudio(silence, 16000);
-        await input.idle();
-      };
-      await burst();
-      copies = 0;
-      await burst();
-      expect(copies).toBe(12);
-    } finally {
-      vi.unstubAllGlobals();
-    }
-  });
+  it.each([
+    ['scores', () => asyncAmplitudeVad()],
+    [
+      'fails on',
+      () => {
+        const base = amplitudeVad();
+        return {
+          ...base,
+          specificationVersion: base.specificationVersion,
+          sampleRate: base.sampleRate,
+          frameSamples: base.frameSamples,
+          createStream: () => ({
+            process: () => Promise.reject(new Error('model down')),
+            reset: () => {},
+            close: () => {},
+          }),
+        };
+      },
+    ],
+  ] as const)(
+    'keeps at most 8 spare frame copies after a burst the VAD %s: the next burst of 20 frames makes 12 new copies',
+    async (_, makeVad) => {
+      let copies = 0;
+      const Real = Int16Array;
+      vi.stubGlobal(
+        'Int16Array',
+        new Proxy(Real, {
+          construct(target, args, newTarget) {
+            if (args[0] === 320) copies++;
+            return Reflect.construct(target, args, newTarget);
+          },
+        }),
+      );
+      try {
+        const { input } = setup(undefined, { vad: makeVad() as VadModel });
+        const silence = new Real(320);
+        const burst = async () => {
+          for (let i = 0; i < 20; i++) input.pushAudio(silence, 16000);
+          await input.idle();
+        };
+        await burst();
+        copies = 0;
+        await burst();
+        expect(copies).toBe(12);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    },
+  );
 });
 
 describe('UserAudioInput: the pre-roll history and resampling', () => {
