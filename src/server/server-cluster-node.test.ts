@@ -28,7 +28,6 @@ const CONFIG: ClusterConfig = {
   drainTimeoutMs: 1000,
 };
 
-/** A logger that keeps `[level, message, ...meta]`. */
 const liveSession = (id: string): RegisteredSession => ({
   id,
   transport: 'websocket',

@@ -14,7 +14,6 @@ import { loadServerConfig, type ServerConfig } from './config.ts';
 import type { RtviSession } from './rtvi-session.ts';
 import { type RunningServer, type StartServerOptions, startServer } from './server.ts';
 
-/** A logger that keeps `[level, message, ...meta]`. */
 const servers: RunningServer[] = [];
 const clients: RawClient[] = [];
 afterEach(async () => {
