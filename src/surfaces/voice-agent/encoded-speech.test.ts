@@ -4,7 +4,7 @@
  */
 import type { SpeechModelV3CallOptions } from '@ai-sdk/provider';
 import { MockSpeechModelV3 } from 'ai/test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SpeechModelTts } from './encoded-speech.ts';
 
 const MP3 = Uint8Array.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]);
@@ -22,6 +22,10 @@ function model(calls: SpeechModelV3CallOptions[], fail?: Error) {
 }
 
 describe('SpeechModelTts', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("returns the provider's bytes as they came, in the configured format, voice and instructions", async () => {
     const calls: SpeechModelV3CallOptions[] = [];
     const tts = new SpeechModelTts({
@@ -54,6 +58,21 @@ describe('SpeechModelTts', () => {
     await tts.synthesizeEncoded({ text: 'x', abortSignal: controller.signal });
     expect(calls[1]?.abortSignal).toBeInstanceOf(AbortSignal);
     expect(calls[1]?.abortSignal).not.toBe(controller.signal);
+  });
+
+  it('a request is bounded at 30 s by default', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const tts = new SpeechModelTts({
+      model: new MockSpeechModelV3({ doGenerate: () => new Promise(() => {}) }),
+      outputFormat: 'mp3',
+    });
+    const settled: unknown[] = [];
+    void tts.synthesizeEncoded({ text: 'x' }).catch((e: unknown) => settled.push(e));
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(settled).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toEqual([expect.objectContaining({ code: 'timeout' })]);
+    expect((settled[0] as Error).message).toMatch(/timed out after 30000 ms$/);
   });
 
   it('a provider failure is a typed tts_failed error; blank text is refused before any request', async () => {
