@@ -193,6 +193,29 @@ describe('AgentResume: stored sessions', () => {
     );
   });
 
+  it('a client that dropped before the shutdown comes back to the next process with the handle it has', async () => {
+    const store = new InMemorySessionStore();
+    const first = await serve({ store });
+    const log = await first.open();
+    log.send({ type: 'transcript', text: 'Hello' });
+    await log.waitFor('response_complete');
+    const { handle, sessionId } = await log.waitFor('resume_handle');
+    log.socket.terminate();
+    await until(() => !first.agents[0]!.connected);
+    await first.resume.close();
+    expect(log.of('server_shutdown')).toEqual([]);
+    // A process that picks it up and closes lets go of it (its window is no longer kept).
+    const idle = await serve({ store });
+    expect(await idle.resume.ready).toBe(1);
+    await idle.resume.close();
+    expect(idle.resume.pickedUp).toBe(0);
+    const second = await serve({ store });
+    expect(await second.resume.ready).toBe(1);
+    const back = await second.open();
+    back.send({ type: 'resume', handle });
+    expect(await back.waitFor('session_resumed')).toEqual({ type: 'session_resumed', sessionId });
+  });
+
   it('a stored session whose agent cannot be rebuilt: the client is told why, the session closes', async () => {
     const cases: Array<[string, (r?: RestoredAgent) => VoiceAgent, string]> = [
       [
