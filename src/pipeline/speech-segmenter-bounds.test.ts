@@ -84,3 +84,18 @@ describe('SpeechSegmenter closers', () => {
     ]);
   });
 });
+
+describe('SpeechSegmenter sentence ends and the minimum', () => {
+  it('a lone ? or … ends its sentence', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push('Why? Because… So. '), ...seg.flush()]).toEqual(['Why?', 'Because…', 'So.']);
+  });
+
+  it('a sentence of exactly minChunkSize is a chunk of its own; one character shorter waits for the next', () => {
+    const exact = new SpeechSegmenter({ minChunkSize: 10, fastFirstChunk: false });
+    expect(exact.push('Abcdefghi. Next')).toEqual(['Abcdefghi.']);
+    const short = new SpeechSegmenter({ minChunkSize: 10, fastFirstChunk: false });
+    expect(short.push('Abcdefgh. Next')).toEqual([]);
+    expect(short.flush()).toEqual(['Abcdefgh. Next']);
+  });
+});
