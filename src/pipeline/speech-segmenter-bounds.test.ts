@@ -99,3 +99,25 @@ describe('SpeechSegmenter sentence ends and the minimum', () => {
     expect(short.flush()).toEqual(['Abcdefgh. Next']);
   });
 });
+
+describe('SpeechSegmenter after flush', () => {
+  it('a flush starts the next text afresh: its first sentence is fast again, its scan from the start', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 10, maxChunkSize: 100 });
+    expect([...seg.push('Hello there. A text without an end'), ...seg.flush()]).toEqual([
+      'Hello there.',
+      'A text without an end',
+    ]);
+    expect([...seg.push('Hi. Then a longer one. '), ...seg.flush()]).toEqual(['Hi.', 'Then a longer one.']);
+  });
+});
+
+describe('SpeechSegmenter newlines', () => {
+  it('a newline bounds the word before an abbreviation like a space does', () => {
+    // "Hello there" (11) is below the minimum, so the newline's sentence waits for the next one;
+    // "Dr." after the newline is still an abbreviation, so it does not end "Hello there\nDr.".
+    const seg = new SpeechSegmenter({ minChunkSize: 12, fastFirstChunk: false });
+    expect([...seg.push('Hello there\nDr. Smith is here. '), ...seg.flush()]).toEqual([
+      'Hello there\nDr. Smith is here.',
+    ]);
+  });
+});

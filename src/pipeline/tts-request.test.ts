@@ -252,8 +252,12 @@ class HandTts implements TtsModel {
     };
   }
 
+  /** The last piece given to the request. */
+  last: Int16Array | undefined;
+
   piece(samples: number, value = 7): void {
-    this.waiting!.resolve({ done: false, value: new Int16Array(samples).fill(value) });
+    this.last = new Int16Array(samples).fill(value);
+    this.waiting!.resolve({ done: false, value: this.last });
   }
   end(): void {
     this.waiting!.resolve({ done: true, value: undefined });
@@ -336,6 +340,7 @@ describe('synthesizeChunk, what it asks and what it hands on', () => {
     same.end();
     await s.done;
     expect(s.audio.map((a) => a.length)).toEqual([100]);
+    expect(s.audio[0]).toBe(same.last); // not copied
     expect(s.chunk.state).toBe('done');
 
     // 16 kHz to 24 kHz: 1 + 100 input samples are 0 + 150 output samples, then a tail of 2 (152 in all).
@@ -602,5 +607,21 @@ describe('cancelChunk and the encoded request', () => {
     file.reject(new Error('aborted late'));
     await vi.advanceTimersByTimeAsync(0);
     expect([e.chunk.state, e.errors]).toEqual(['cancelled', []]);
+  });
+});
+
+describe('synthesizeChunk, an encoded failure as the chunk is cancelled', () => {
+  it('a rejection that arrives as the chunk is cancelled is not reported, and the chunk stays cancelled', async () => {
+    const model: EncodedTtsModel = {
+      specificationVersion: SPECIFICATION_VERSIONS.encodedTts,
+      provider: 'test',
+      modelId: 'instant-failure',
+      format: 'mp3',
+      synthesizeEncoded: () => Promise.reject(new Error('refused')),
+    };
+    const e = run(model, 1000);
+    cancelChunk(e.chunk, 'interrupted', systemClock); // before the rejection's continuation runs
+    await e.done;
+    expect([e.chunk.state, e.errors, e.firstAudio]).toEqual(['cancelled', [], []]);
   });
 });
