@@ -588,3 +588,182 @@ describe('SpeechOutput', () => {
     ]);
   });
 });
+
+describe('SpeechOutput: responses begun cut, and the look-ahead bound', () => {
+  it('a response begun after close() or with an aborted signal ends at once, never synthesised', async () => {
+    const table: [string, boolean, unknown, string][] = [
+      // case, closed first, abort reason (undefined: no signal), reason reported
+      ['closed, no signal', true, undefined, 'disconnected'],
+      ['closed, signal aborted', true, 'user_speaking', 'disconnected'],
+      ['signal aborted with a reason', false, 'client_request', 'client_request'],
+      ['signal aborted with an error', false, new Error('gone'), 'interrupted'],
+    ];
+    for (const [name, closed, abortReason, reason] of table) {
+      const { output, tts, sink, events } = setup();
+      if (closed) output.close();
+      const signal = abortReason === undefined ? undefined : AbortSignal.abort(abortReason);
+      const r = output.beginResponse('t1', signal);
+      r.pushText('Hello there.');
+      r.end();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect([name, await r.done]).toEqual([
+        name,
+        { turnId: 't1', heardText: '', fullText: '', interrupted: true, reason },
+      ]);
+      expect([name, events.map((e) => [e.type, e.payload])]).toEqual([
+        name,
+        [['speech.interrupted', { sessionId: 's1', turnId: 't1', reason, heardText: '' }]],
+      ]);
+      expect([tts.requests.length, sink.frames.length, output.currentTurnId]).toEqual([0, 0, undefined]);
+    }
+  });
+
+  it('an audio response begun after close() or with an aborted signal ends at once, its audio refused', async () => {
+    const table: [string, boolean, unknown, string][] = [
+      ['closed', true, 'user_speaking', 'disconnected'],
+      ['signal aborted with a reason', false, 'client_request', 'client_request'],
+      ['signal aborted with an error', false, new Error('gone'), 'interrupted'],
+    ];
+    for (const [name, closed, abortReason, reason] of table) {
+      const { output, sink, events } = setup();
+      if (closed) output.close();
+      const a = output.beginAudioResponse('t1', AbortSignal.abort(abortReason), 24000);
+      a.pushAudio(new Int16Array(960).fill(4));
+      a.pushText('Hi');
+      a.end();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect([name, await a.done]).toEqual([
+        name,
+        { turnId: 't1', heardText: '', fullText: '', interrupted: true, reason },
+      ]);
+      expect([name, events.map((e) => e.type), sink.frames.length, a.receivedMs, a.finished]).toEqual([
+        name,
+        ['speech.interrupted'],
+        0,
+        0,
+        true,
+      ]);
+    }
+  });
+
+  it('a TTS at the output rate needs no resampler, even at a rate the resampler does not support', async () => {
+    const { output, sink, of } = setup(() => ({ pieces: 1 }), { outputSampleRate: 7000 }, 7000);
+    // 7 kHz, 20 ms frames of 140 samples; the scripted TTS gives 140 samples a character.
+    const done = output.speak('t1', 'Hi.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await done).interrupted).toBe(false);
+    expect([sink.frames.length, sink.frames[0]!.length, of('speech.chunk')[0]!.sampleRate]).toEqual([
+      3, 140, 7000,
+    ]);
+  });
+
+  it('a request held back for room is checked again every 25 frames played, not at every frame', async () => {
+    // 1 s of look-ahead = 50 frames; A has 50 frames synthesised while paused: B is held.
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 1000 });
+    const a = output.speak('t1', `${'A'.repeat(49)}.`, new AbortController().signal);
+    output.pause();
+    await vi.advanceTimersByTimeAsync(100);
+    const b = output.speak('t2', 'B.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    const requestsAtFrame: number[] = [];
+    const write = sink.write.bind(sink);
+    sink.write = (frame, info) => {
+      requestsAtFrame.push(tts.requests.length);
+      write(frame, info);
+    };
+    output.resume();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(await Promise.all([a, b])).toMatchObject([{ interrupted: false }, { interrupted: false }]);
+    // Room from the first frame played, but B's request starts at the check after frame 25.
+    expect(requestsAtFrame).toEqual([...Array(25).fill(1), ...Array(27).fill(2)]);
+  });
+});
+
+describe('SpeechOutput: a request held back for room when the response ahead of it ends', () => {
+  it('starts when a queued response ahead of it is cut, while playout is paused', async () => {
+    // 500 ms of look-ahead = 25 frames. A (playing, 2 frames) and B (30 frames) synthesised while
+    // paused; C is held. Cutting B leaves 2 frames ahead: C starts at once, though no frame plays.
+    const { output, tts } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 500 });
+    const a = output.speak('t1', 'A.', new AbortController().signal);
+    output.pause();
+    const second = new AbortController();
+    const b = output.speak('t2', `${'B'.repeat(29)}.`, second.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    const c = output.speak('t3', 'C.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B']);
+    second.abort('client_request');
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B', 'C']);
+    output.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await Promise.all([a, b, c])).toMatchObject([
+      { interrupted: false },
+      { interrupted: true },
+      { interrupted: false },
+    ]);
+  });
+
+  it('a response begun by a listener while interrupt() cuts the queue is not left held: it plays', async () => {
+    // 100 ms of look-ahead = 5 frames. A (10 frames) synthesised while paused; B (30 characters) held.
+    const { output, tts, bus, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
+    const a = output.speak('t1', `${'A'.repeat(9)}.`, new AbortController().signal);
+    output.pause();
+    await vi.advanceTimersByTimeAsync(100);
+    const b = output.speak('t2', `${'B'.repeat(29)}.`, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    // The application answers the cut at once: its response queues behind B, not yet cut, whose
+    // request starts (A is gone) with 30 frames expected: C is held, then B is cut too.
+    let c: Promise<unknown> | undefined;
+    bus.subscribe('speech.interrupted', ({ turnId }) => {
+      if (turnId === 't1') c = output.speak('t3', 'C.', new AbortController().signal);
+    });
+    output.interrupt('user_speaking');
+    expect(tts.requests.map((r) => [r.text[0], r.abortSignal?.aborted])).toEqual([
+      ['A', false],
+      ['B', true],
+      ['C', false],
+    ]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await Promise.all([a, b, c])).toMatchObject([
+      { interrupted: true },
+      { interrupted: true },
+      { turnId: 't3', interrupted: false, heardText: 'C.' },
+    ]);
+    expect(sink.turnIds).toEqual(['t3', 't3']);
+  });
+
+  it('starts when the playing response finishes before the next room check', async () => {
+    // 100 ms of look-ahead = 5 frames; A has 10 frames: B is held, and A ends 10 frames later,
+    // before the check 25 frames on.
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
+    const a = output.speak('t1', `${'A'.repeat(9)}.`, new AbortController().signal);
+    output.pause();
+    await vi.advanceTimersByTimeAsync(100);
+    const b = output.speak('t2', 'B.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    output.resume();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B']);
+    expect(await Promise.all([a, b])).toMatchObject([{ interrupted: false }, { interrupted: false }]);
+    expect(sink.turnIds).toEqual([...Array(10).fill('t1'), ...Array(2).fill('t2')]);
+  });
+
+  it('starts when the playing response is cut', async () => {
+    const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
+    const first = new AbortController();
+    const a = output.speak('t1', `${'A'.repeat(29)}.`, first.signal);
+    output.pause();
+    await vi.advanceTimersByTimeAsync(100);
+    const b = output.speak('t2', 'B.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    first.abort('client_request');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A', 'B']);
+    expect(await Promise.all([a, b])).toMatchObject([{ interrupted: true }, { interrupted: false }]);
+    expect(sink.turnIds).toEqual(Array(2).fill('t2'));
+  });
+});

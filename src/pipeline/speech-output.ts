@@ -275,6 +275,7 @@ export class SpeechOutput {
     } finally {
       this.interrupting = false;
     }
+    this.roomMade();
     return head;
   }
 
@@ -341,8 +342,7 @@ export class SpeechOutput {
     while (this.activeRequests < this.maxParallel && this.ttsQueue.length > 0) {
       // Enough audio waits to be played: the next request starts as playout makes room (the
       // playing response's own chunks always start, so playout never waits on this bound).
-      const next = this.ttsQueue[0]!;
-      if (next.response !== this.responses[0] && this.aheadSamples() >= this.maxAheadSamples) {
+      if (!this.mayStart(this.ttsQueue[0]!)) {
         this.waitingForRoom = true;
         this.framesToRoomCheck = ROOM_CHECK_FRAMES;
         return;
@@ -353,6 +353,11 @@ export class SpeechOutput {
       this.activeRequests++;
       void this.synthesize(chunk);
     }
+  }
+
+  /** The playing response's chunks always start; a later one's only while the audio ahead is under the bound. */
+  private mayStart(next: Chunk): boolean {
+    return next.response === this.responses[0] || this.aheadSamples() < this.maxAheadSamples;
   }
 
   private async synthesize(chunk: Chunk): Promise<void> {
@@ -500,6 +505,7 @@ export class SpeechOutput {
       });
     }
     r.resolve({ turnId: r.turnId, heardText: this.heard(r), fullText: r.fullText, interrupted: false });
+    this.roomMade();
   }
 
   private cancel(r: OutputResponse, reason: InterruptReason): SpeechOutcome | undefined {
@@ -539,9 +545,20 @@ export class SpeechOutput {
       reason,
     };
     r.resolve(outcome);
+    this.roomMade();
     // A cancelled head makes room for the next response (not when `interrupt` cancels them all).
     if (wasHead && this.responses.length > 0 && !this.interrupting) this.pump();
     return outcome;
+  }
+
+  /**
+   * A response left the queue: its unplayed audio no longer counts, and the next one may now be the
+   * playing one, whose chunks always start. A request held back for room starts now if it may, not at
+   * the next room check, which never comes when no frame is played meanwhile.
+   */
+  private roomMade(): void {
+    // (Held implies a queued chunk: only `startRequests` takes chunks off the queue.)
+    if (this.waitingForRoom && !this.interrupting && this.mayStart(this.ttsQueue[0]!)) this.startRequests();
   }
 
   private heard(r: OutputResponse): string {
