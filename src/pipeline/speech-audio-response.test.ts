@@ -221,3 +221,81 @@ describe('SpeechOutput on the shared playout ticker', () => {
     expect([ticker.size, vi.getTimerCount()]).toEqual([0, 0]);
   });
 });
+
+describe('an audio response: exact amounts and what it publishes', () => {
+  it("the resampler's tail is counted and played at end: 100 ms at 16 kHz is 2,400 samples at 24 kHz", async () => {
+    const { output, frames } = setup();
+    const a = output.beginAudioResponse('t1', new AbortController().signal, 16000);
+    a.pushAudio(new Int16Array(1600).fill(1000));
+    expect(a.receivedMs).toBe((2399 * 1000) / 24000); // one sample held back by the resampler
+    a.end();
+    expect(a.receivedMs).toBe(100);
+    await played(a.done);
+    expect([frames.length, a.playedMs]).toEqual([5, 100]);
+    // The last sample of the last frame is the tail, not padding.
+    expect(frames[4]![479]).not.toBe(0);
+  });
+
+  it('end() after a cut flushes nothing more: received and heard stay as they were', async () => {
+    const { output } = setup();
+    const abort = new AbortController();
+    const a = output.beginAudioResponse('t1', abort.signal, 16000);
+    a.pushText('one two three four five');
+    a.pushAudio(new Int16Array(1600).fill(1000));
+    abort.abort('user_speaking');
+    const outcome = await played(a.done);
+    a.end();
+    expect([a.receivedMs, a.playedMs, a.heardText]).toEqual([(2399 * 1000) / 24000, 20, 'one']);
+    expect(outcome).toEqual({
+      turnId: 't1',
+      heardText: 'one',
+      fullText: 'one two three four five',
+      interrupted: true,
+      reason: 'user_speaking',
+    });
+  });
+
+  it('publishes only bot.speaking start and stop: no speech.start, speech.chunk, bot.tts.text or speech.complete', async () => {
+    const { output, events } = setup();
+    const a = output.beginAudioResponse('t1', new AbortController().signal, 24000);
+    a.pushText('Hi there');
+    a.pushAudio(new Int16Array(960).fill(3));
+    a.end();
+    await played(a.done);
+    expect(events.map((e) => [e.type, e.payload])).toEqual([
+      ['bot.speaking.start', { sessionId: 's1', turnId: 't1' }],
+      ['bot.speaking.stop', { sessionId: 's1', turnId: 't1', interrupted: false }],
+    ]);
+  });
+
+  it('its audio not yet played counts toward the look-ahead bound of a TTS response queued behind it', async () => {
+    for (const [samples, requested] of [
+      [2400, []],
+      [2399, ['Next.']],
+    ] as const) {
+      const requests: string[] = [];
+      const tts: TtsModel = {
+        ...unusedTts,
+        synthesize: (request) => {
+          requests.push(request.text);
+          return (async function* () {})();
+        },
+      };
+      const bus = new EventBus<EventMap>({ logger: silentLogger });
+      // 100 ms of look-ahead = 2,400 samples at 24 kHz.
+      const output = new SpeechOutput({
+        bus,
+        sessionId: 's',
+        tts,
+        sink: { write: () => {} },
+        maxAheadMs: 100,
+      });
+      const a = output.beginAudioResponse('t1', new AbortController().signal, 24000);
+      output.pause();
+      a.pushAudio(new Int16Array(samples));
+      output.beginResponse('t2').pushText('Next. ');
+      expect([samples, requests]).toEqual([samples, requested]);
+      output.close();
+    }
+  });
+});
