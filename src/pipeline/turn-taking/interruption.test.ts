@@ -201,3 +201,143 @@ describe('InterruptionPolicy', () => {
     expect(calls).toEqual(['pause', 'pause']);
   });
 });
+
+describe('InterruptionPolicy timers and episodes', () => {
+  it('speech again during the wait, then a second short sound: the wait restarts from the second stop', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStopped(); // false_wait, resume due at 1000
+    await vi.advanceTimersByTimeAsync(500);
+    policy.speechStarted(500, 600); // pending again: the first wait is cancelled
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(100);
+    policy.speechStopped(); // false_wait again at 600: resume due at 1600
+    expect(policy.currentState).toBe('false_wait');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toEqual(['pause']);
+    expect(policy.currentState).toBe('false_wait');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(['pause', 'resume']);
+    expect(policy.currentState).toBe('idle');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a second speech stop during the wait changes nothing: one wait, from the first stop', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(600);
+    policy.speechStopped();
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(calls).toEqual(['pause', 'resume']);
+    expect(vi.getTimerCount()).toBe(0);
+    // the next short sound waits its own full timeout
+    await vi.advanceTimersByTimeAsync(100);
+    policy.speechStarted(1100, 1150);
+    policy.speechStopped();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toEqual(['pause', 'resume', 'pause']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(['pause', 'resume', 'pause', 'resume']);
+  });
+
+  it('a transcript with words during the wait cancels the wait timer', async () => {
+    const { policy, calls } = setup();
+    policy.speechStarted(0, 100);
+    policy.speechStopped();
+    policy.transcript('wait');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(policy.currentState).toBe('interrupted');
+    policy.speechStopped();
+    expect(policy.currentState).toBe('idle');
+    expect(calls).toEqual(['pause', 'interrupt:user_speaking']);
+  });
+
+  it('the clock is asked to clear only the timers it armed', async () => {
+    const armed: unknown[] = [];
+    const cleared: unknown[] = [];
+    const calls: string[] = [];
+    const policy = new InterruptionPolicy(
+      {
+        clock: {
+          now: () => 0,
+          setTimeout: (fn, ms) => {
+            const handle = setTimeout(fn, ms);
+            armed.push(handle);
+            return handle;
+          },
+          clearTimeout: (handle) => {
+            cleared.push(handle);
+            clearTimeout(handle as ReturnType<typeof setTimeout>);
+          },
+        },
+      },
+      { pause: () => calls.push('pause'), resume: () => calls.push('resume'), interrupt: () => calls.push('cut') },
+      () => true,
+    );
+    policy.reset();
+    policy.speechStarted(0, 0);
+    policy.progress(400); // interrupted with no wait armed
+    policy.speechStopped();
+    expect(cleared).toEqual([]);
+    policy.speechStarted(1000, 1000);
+    policy.speechStopped(); // a wait armed
+    expect(armed).toHaveLength(1);
+    policy.speechStarted(1200, 1200); // cancels it
+    expect(cleared).toEqual([armed[0]]);
+    policy.reset();
+    expect(cleared).toEqual([armed[0]]);
+    expect(calls).toEqual(['pause', 'cut', 'pause']);
+  });
+
+  it.each([
+    ['never paused', (p: InterruptionPolicy) => p],
+    [
+      'after a reset while pending',
+      (p: InterruptionPolicy) => {
+        p.speechStarted(0, 0);
+        p.reset();
+      },
+    ],
+    [
+      'after an interruption',
+      (p: InterruptionPolicy) => {
+        p.speechStarted(0, 0);
+        p.progress(300);
+        p.speechStopped();
+      },
+    ],
+  ])('without pauseOnSpeech a short sound %s is ignored: no wait, no resume', async (_name, before) => {
+    const { policy, calls } = setup({ pauseOnSpeech: false });
+    before(policy);
+    const earlier = [...calls];
+    policy.speechStarted(5000, 5050);
+    policy.speechStopped();
+    expect(policy.currentState).toBe('idle');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toEqual(earlier);
+    expect(calls.filter((c) => c === 'pause' || c === 'resume')).toEqual([]);
+  });
+});
+
+describe('countWords', () => {
+  it.each([
+    ['', 0],
+    ['...', 0],
+    ['stop', 1],
+    ["don't", 1],
+    ['don’t', 1],
+    ["we're", 1],
+    ["rock'n'roll", 1],
+    ["'quoted'", 1],
+    ['42', 1],
+    ['90s', 1],
+    ['café au lait', 3],
+    ['日本', 1],
+    ["  don't stop, 42 times! ", 4],
+    ["it's-a me", 3],
+  ])('%j has %i words', (text, words) => {
+    expect(countWords(text)).toBe(words);
+  });
+});
