@@ -97,3 +97,101 @@ describe('AudioQueue', () => {
     expect(q.isEnded).toBe(true);
   });
 });
+
+describe('AudioQueue aborts and call order', () => {
+  it('a signal already aborted before the first read: the read rejects with its reason, the queue is left as it is', async () => {
+    const q = new AudioQueue();
+    q.push(frame(1));
+    const c = new AbortController();
+    const reason = new Error('gone');
+    c.abort(reason);
+    const reader = q[ABORTABLE_ITERATOR](c.signal);
+    await expect(reader.next()).rejects.toBe(reason);
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+    expect(await reader.next()).toEqual({ done: true, value: undefined });
+    expect(q.isEnded).toBe(false);
+    q.push(frame(2));
+    q.end();
+    expect(await readAll(q)).toEqual([1, 2]);
+  });
+
+  it('aborted while the consumer holds a frame: its next call rejects, the queue ends and drops its frames, later calls are done', async () => {
+    const q = new AudioQueue();
+    q.push(frame(1));
+    q.push(frame(2));
+    const c = new AbortController();
+    const reader = q[ABORTABLE_ITERATOR](c.signal);
+    expect(await reader.next()).toEqual({ done: false, value: frame(1) });
+    const reason = new Error('stop');
+    c.abort(reason);
+    expect(q.isEnded).toBe(false); // nothing waited: the abort is seen by the next call
+    await expect(reader.next()).rejects.toBe(reason);
+    expect(q.isEnded).toBe(true);
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+    expect(await reader.next()).toEqual({ done: true, value: undefined });
+    expect(await q[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('a waiting read aborted rejects once; later calls are done and frames pushed later are dropped', async () => {
+    const q = new AudioQueue();
+    const c = new AbortController();
+    const reader = q[ABORTABLE_ITERATOR](c.signal);
+    const waiting = reader.next();
+    const reason = new Error('closed');
+    c.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    q.push(frame(5));
+    expect(await reader.next()).toEqual({ done: true, value: undefined });
+    expect(await q[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('reads called before any frame arrives get the frames in call order, then the end', async () => {
+    const q = new AudioQueue();
+    const it = q[Symbol.asyncIterator]();
+    const reads = [it.next(), it.next(), it.next()];
+    q.push(frame(1));
+    q.push(frame(2));
+    q.end();
+    expect(await Promise.all(reads)).toEqual([
+      { done: false, value: frame(1) },
+      { done: false, value: frame(2) },
+      { done: true, value: undefined },
+    ]);
+  });
+
+  it('reads called before any frame arrives on an abortable reader: in call order, and one listener', async () => {
+    const q = new AudioQueue();
+    const c = new AbortController();
+    const it = q[ABORTABLE_ITERATOR](c.signal);
+    const reads = [it.next(), it.next()];
+    q.push(frame(1));
+    await reads[0];
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(1);
+    q.push(frame(2));
+    expect(await Promise.all(reads)).toEqual([
+      { done: false, value: frame(1) },
+      { done: false, value: frame(2) },
+    ]);
+    q.end();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an empty queue ended before it is read is done at once', async () => {
+    const q = new AudioQueue();
+    q.end();
+    expect(q.isEnded).toBe(true);
+    expect(await readAll(q)).toEqual([]);
+  });
+
+  it('a frame pushed to a waiting reader is handed over, not buffered: a second reader after end sees nothing', async () => {
+    const q = new AudioQueue();
+    const it = q[Symbol.asyncIterator]();
+    const first = it.next();
+    q.push(frame(3));
+    q.end();
+    expect(await first).toEqual({ done: false, value: frame(3) });
+    expect(await q[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+});
