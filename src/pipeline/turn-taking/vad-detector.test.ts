@@ -147,3 +147,113 @@ describe('VadDetector', () => {
     expect(d.reset()).toEqual({ type: 'speech-stop', atMs: 900, durationMs: 400, confirmedAtMs: 900 });
   });
 });
+
+describe('VadDetector details', () => {
+  it('close() closes the model stream; reset() resets it and forgets the last probability', async () => {
+    const vad = amplitudeVad();
+    const d = new VadDetector({ vad });
+    const stream = vad.streams[0]!;
+    await d.push(timeline([[40, 1000]]));
+    expect(d.probability).toBe(1);
+    expect(d.reset()).toBeUndefined(); // maybe_speech is not speaking yet
+    expect([stream.resets, d.probability, d.currentState]).toEqual([1, 0, 'silence']);
+    expect(stream.closed).toBe(false);
+    d.close();
+    expect(stream.closed).toBe(true);
+  });
+
+  it('defaults: thresholds 0.5 / 0.35, 100 ms of speech, 300 ms of silence, 200 ms of padding', () => {
+    const d = new VadDetector({ vad: amplitudeVad() });
+    expect([d.startThreshold, d.stopThreshold, d.minSpeechMs, d.minSilenceMs, d.prefixPaddingMs]).toEqual([
+      0.5, 0.35, 100, 300, 200,
+    ]);
+    expect([d.sampleRate, d.frameSamples]).toEqual([16000, 320]);
+    // a stop threshold above the start threshold is lowered to it
+    expect(new VadDetector({ vad: amplitudeVad(), startThreshold: 0.6, stopThreshold: 0.8 }).stopThreshold).toBe(0.6);
+  });
+
+  it('the padded start is not before the stream start', async () => {
+    const d = new VadDetector({ vad: amplitudeVad() });
+    expect(
+      await d.push(
+        timeline([
+          [60, 0],
+          [200, 1000],
+        ]),
+      ),
+    ).toEqual([{ type: 'speech-start', atMs: 60, paddedAtMs: 0, confirmedAtMs: 160 }]);
+  });
+
+  it('candidate speech is held to the start threshold: a frame between the thresholds ends it', async () => {
+    const d = new VadDetector({ vad: amplitudeVad(), startThreshold: 0.5, stopThreshold: 0.35 });
+    const t = await d.push(
+      timeline([
+        [20, 1000], // maybe_speech
+        [200, 400], // p = 0.4: below start, so silence again
+        [20, 1000], // a new candidate from 220
+        [100, 1000],
+      ]),
+    );
+    expect(t).toEqual([{ type: 'speech-start', atMs: 220, paddedAtMs: 20, confirmedAtMs: 320 }]);
+  });
+
+  it('the position counts a partial frame not yet scored', async () => {
+    const d = new VadDetector({ vad: amplitudeVad() });
+    await d.push(new Int16Array(320 + 80));
+    expect(d.positionMs).toBe(25);
+    await d.push(new Int16Array(8));
+    expect(d.positionMs).toBe(25.5);
+  });
+
+  it('an asynchronous model fed several frames in one push scores every frame, in order', async () => {
+    const audio = timeline([
+      [300, 0],
+      [640, 1000],
+      [700, 0],
+    ]);
+    const level = (frame: Int16Array) => {
+      let sum = 0;
+      for (let k = 0; k < frame.length; k++) sum += Math.abs(frame[k]!);
+      return Math.min(1, sum / frame.length / 1000);
+    };
+    const vad = new MockVad({ frameSamples: 512, async: true, script: (_i, frame) => level(frame) });
+    const promised = new VadDetector({ vad });
+    const t = await promised.push(audio);
+    expect(t).toEqual(await new VadDetector({ vad: amplitudeVad(512) }).push(audio));
+    expect(t.map((x) => x.type)).toEqual(['speech-start', 'speech-stop']);
+    expect(vad.framesScored).toBe(Math.floor(audio.length / 512));
+    expect(promised.positionMs).toBe(1640);
+  });
+
+  it('a model that turns asynchronous within a push keeps the transitions found before it', async () => {
+    let frames = 0;
+    const d = new VadDetector({
+      vad: {
+        specificationVersion: amplitudeVad().specificationVersion,
+        provider: 'test',
+        modelId: 'switching',
+        sampleRate: 16000,
+        frameSamples: 320,
+        createStream: () => ({
+          process: (frame: Int16Array) => {
+            const p = frame[0] === 0 ? 0 : 1;
+            return ++frames <= 10 ? p : Promise.resolve(p);
+          },
+          reset: () => {},
+          close: () => {},
+        }),
+      },
+    });
+    const out = await d.push(
+      timeline([
+        [60, 1000], // frames 1-3
+        [40, 1000], // frames 4-5: speech confirmed at 100 ms, while the model is synchronous
+        [400, 0], // frame 11 on scores by promise: the stop comes from them
+      ]),
+    );
+    expect(out).toEqual([
+      { type: 'speech-start', atMs: 0, paddedAtMs: 0, confirmedAtMs: 100 },
+      { type: 'speech-stop', atMs: 100, durationMs: 100, confirmedAtMs: 400 },
+    ]);
+  });
+});
