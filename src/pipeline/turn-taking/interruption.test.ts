@@ -273,7 +273,11 @@ describe('InterruptionPolicy timers and episodes', () => {
           },
         },
       },
-      { pause: () => calls.push('pause'), resume: () => calls.push('resume'), interrupt: () => calls.push('cut') },
+      {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        interrupt: () => calls.push('cut'),
+      },
       () => true,
     );
     policy.reset();

@@ -169,7 +169,9 @@ describe('VadDetector details', () => {
     ]);
     expect([d.sampleRate, d.frameSamples]).toEqual([16000, 320]);
     // a stop threshold above the start threshold is lowered to it
-    expect(new VadDetector({ vad: amplitudeVad(), startThreshold: 0.6, stopThreshold: 0.8 }).stopThreshold).toBe(0.6);
+    expect(
+      new VadDetector({ vad: amplitudeVad(), startThreshold: 0.6, stopThreshold: 0.8 }).stopThreshold,
+    ).toBe(0.6);
   });
 
   it('the padded start is not before the stream start', async () => {
