@@ -162,3 +162,276 @@ describe('tool results', () => {
     });
   });
 });
+
+describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact arguments', () => {
+  const audio = new Uint8Array([1, 2, 3]);
+  const frame = {
+    sessionId: 's',
+    sequence: 7,
+    timestamp: 1234,
+    triggerReason: 'timer' as const,
+    size: 99,
+    dimensions: { width: 640, height: 480 },
+  };
+  const request = {
+    requestId: 'r1',
+    subagentName: 'booker',
+    prompt: 'Which day?',
+    options: ['Mon', 'Tue'],
+    expiresAt: 5000,
+  };
+  const rows: Array<{ bus: keyof EventMap; payload: unknown; out: Array<[string, unknown]> }> = [
+    {
+      bus: 'user.text',
+      payload: { sessionId: 's', turnId: 't1', text: 'hi', source: 'text' },
+      out: [['text', { role: 'user', text: 'hi' }]],
+    },
+    {
+      bus: 'user.text',
+      payload: { sessionId: 's', turnId: 't1', text: 'look', source: 'speech', hasImage: true },
+      out: [['text', { role: 'user', text: 'look', hasImage: true }]],
+    },
+    {
+      bus: 'user.text',
+      payload: { sessionId: 's', turnId: 't1', text: 'plain', source: 'text', hasImage: false },
+      out: [['text', { role: 'user', text: 'plain' }]],
+    },
+    {
+      bus: 'llm.text.delta',
+      payload: { sessionId: 's', turnId: 't1', id: 'd1', text: 'Hel' },
+      out: [['chunk:text_delta', { id: 'd1', text: 'Hel' }]],
+    },
+    {
+      bus: 'llm.reasoning.delta',
+      payload: { sessionId: 's', turnId: 't1', id: 'r1', text: 'think' },
+      out: [['chunk:reasoning_delta', { id: 'r1', text: 'think' }]],
+    },
+    {
+      bus: 'tool.call',
+      payload: { sessionId: 's', agentName: 'main', id: 'c1', name: 'lookup', args: { q: 1 }, turnId: 't1' },
+      out: [['chunk:tool_call', { toolName: 'lookup', toolCallId: 'c1', input: { q: 1 } }]],
+    },
+    {
+      bus: 'tool.result',
+      payload: { sessionId: 's', toolCallId: 'c1', status: 'success', result: 42, name: 'lookup' },
+      out: [['tool_result', { name: 'lookup', toolCallId: 'c1', result: 42 }]],
+    },
+    {
+      bus: 'tool.result',
+      payload: { sessionId: 's', toolCallId: 'c2', status: 'error', result: 'boom' },
+      out: [['tool_result', { name: '', toolCallId: 'c2', result: 'boom' }]],
+    },
+    {
+      bus: 'speech.chunk.queued',
+      payload: { sessionId: 's', turnId: 't1', chunkId: 3, text: 'Hi.' },
+      out: [['speech_chunk_queued', { id: 3, text: 'Hi.' }]],
+    },
+    {
+      bus: 'speech.start',
+      payload: { sessionId: 's', turnId: 't1', streaming: true },
+      out: [['speech_start', { streaming: true }]],
+    },
+    {
+      bus: 'speech.start',
+      payload: { sessionId: 's', turnId: 't1', streaming: false },
+      out: [['speech_start', { streaming: false }]],
+    },
+    {
+      bus: 'speech.chunk',
+      payload: { sessionId: 's', turnId: 't1', chunkId: 2, text: 'Yes.', audio, format: 'mp3' },
+      out: [['audio_chunk', { chunkId: 2, data: 'AQID', format: 'mp3', text: 'Yes.', uint8Array: audio }]],
+    },
+    {
+      bus: 'speech.complete',
+      payload: { sessionId: 's', turnId: 't1', streaming: false },
+      out: [['speech_complete', { streaming: false }]],
+    },
+    {
+      bus: 'speech.complete',
+      payload: { sessionId: 's', turnId: 't1', streaming: true },
+      out: [['speech_complete', { streaming: true }]],
+    },
+    {
+      bus: 'speech.full',
+      payload: { sessionId: 's', text: 'All of it.', audio, format: 'opus' },
+      out: [['audio', { data: 'AQID', format: 'opus', uint8Array: audio }]],
+    },
+    {
+      bus: 'assistant.text',
+      payload: { sessionId: 's', turnId: 't1', agentName: 'main', text: 'Done.', interrupted: false },
+      out: [['text', { role: 'assistant', text: 'Done.' }]],
+    },
+    {
+      bus: 'assistant.text',
+      payload: { sessionId: 's', turnId: 't1', agentName: 'main', text: 'Do', interrupted: true },
+      out: [],
+    },
+    {
+      bus: 'transcription.final',
+      payload: { sessionId: 's', text: 'hola', language: 'es', at: 1 },
+      out: [['transcription', { text: 'hola', language: 'es' }]],
+    },
+    {
+      bus: 'transcription.final',
+      payload: { sessionId: 's', text: 'hi', at: 1 },
+      out: [['transcription', { text: 'hi' }]],
+    },
+    { bus: 'audio.received', payload: { sessionId: 's', size: 321 }, out: [['audio_received', { size: 321 }]] },
+    { bus: 'history.cleared', payload: { sessionId: 's' }, out: [['history_cleared', undefined]] },
+    {
+      bus: 'history.trimmed',
+      payload: { sessionId: 's', removedCount: 4, reason: 'max_chars' },
+      out: [['history_trimmed', { removedCount: 4, reason: 'max_chars' }]],
+    },
+    {
+      bus: 'transport.connected',
+      payload: { sessionId: 's', transport: 'websocket' },
+      out: [['connected', undefined]],
+    },
+    {
+      bus: 'transport.disconnected',
+      payload: { sessionId: 's', transport: 'websocket' },
+      out: [['disconnected', undefined]],
+    },
+    {
+      bus: 'video.frame',
+      payload: frame,
+      out: [
+        [
+          'frame_received',
+          { sequence: 7, timestamp: 1234, triggerReason: 'timer', size: 99, dimensions: { width: 640, height: 480 } },
+        ],
+      ],
+    },
+    {
+      bus: 'video.frame.requested',
+      payload: { sessionId: 's', reason: 'scene_change' },
+      out: [['frame_requested', { reason: 'scene_change' }]],
+    },
+    {
+      bus: 'client.ready',
+      payload: { sessionId: 's', capabilities: { audio: true } },
+      out: [['client_ready', { audio: true }]],
+    },
+    {
+      bus: 'client.event',
+      payload: { sessionId: 's', topic: 'map', payload: { x: 1 }, toolCallId: 'c9', turnId: 't1' },
+      out: [['client_event', { topic: 'map', payload: { x: 1 }, toolCallId: 'c9' }]],
+    },
+    {
+      bus: 'client.event',
+      payload: { sessionId: 's', topic: 'map', payload: 'raw' },
+      out: [['client_event', { topic: 'map', payload: 'raw' }]],
+    },
+    {
+      bus: 'gui.update',
+      payload: { sessionId: 's', data: { page: 2 }, turnId: 't1' },
+      out: [['gui_update', { data: { page: 2 } }]],
+    },
+    {
+      bus: 'gui.notification',
+      payload: { sessionId: 's', message: 'Saved', turnId: 't1' },
+      out: [['gui_notification', { message: 'Saved' }]],
+    },
+    {
+      bus: 'subagent.ui.send',
+      payload: { sessionId: 's', payload: { type: 'request', ...request } },
+      out: [['subagent_ui_request', request]],
+    },
+    {
+      bus: 'subagent.ui.send',
+      payload: { sessionId: 's', payload: { type: 'cancel', requestId: 'r1', reason: 'timeout' } },
+      out: [['subagent_ui_cancel', { requestId: 'r1', reason: 'timeout' }]],
+    },
+    {
+      bus: 'config.changed',
+      payload: { sessionId: 's', config: { maxContextFrames: 3 } },
+      out: [['config_changed', { maxContextFrames: 3 }]],
+    },
+    {
+      bus: 'warning',
+      payload: { sessionId: 's', component: 'input', code: 'empty_text', message: 'Text input cannot be empty' },
+      out: [['warning', 'Text input cannot be empty']],
+    },
+  ];
+
+  it.each(rows.map((r, i) => [i, r.bus, r] as const))('row %i: %s', (_i, _bus, row) => {
+    const { bus, seen } = agentEvents();
+    bus.publish(row.bus, row.payload as never);
+    expect(seen).toEqual(row.out);
+  });
+
+  it.each(rows.map((r, i) => [i, r.bus, r] as const))('row %i: %s with only its own listener', (_i, _bus, row) => {
+    const names = new Set(row.out.map(([n]) => n));
+    const { bus, seen } = agentEvents((name) => names.has(name));
+    bus.publish(row.bus, row.payload as never);
+    expect(seen).toEqual(row.out);
+  });
+
+  it.each(rows.map((r, i) => [i, r.bus, r] as const))('row %i: %s builds nothing without a listener', (_i, _bus, row) => {
+    const asked: string[] = [];
+    const { bus, seen } = agentEvents((name) => {
+      asked.push(name);
+      return false;
+    });
+    bus.publish(row.bus, row.payload as never);
+    expect(seen).toEqual([]);
+    expect(asked).toEqual(row.out.map(([n]) => n));
+  });
+
+  it('a subagent question is emitted only to a request listener, a withdrawal only to a cancel listener', () => {
+    const cancelOnly = agentEvents((name) => name === 'subagent_ui_cancel');
+    cancelOnly.bus.publish('subagent.ui.send', { sessionId: 's', payload: { type: 'request', ...request } });
+    expect(cancelOnly.seen).toEqual([]);
+    const requestOnly = agentEvents((name) => name === 'subagent_ui_request');
+    requestOnly.bus.publish('subagent.ui.send', {
+      sessionId: 's',
+      payload: { type: 'cancel', requestId: 'r1', reason: 'cancelled' },
+    });
+    expect(requestOnly.seen).toEqual([]);
+  });
+
+  it('an interrupted turn forgets its speech, so a later speech.interrupted of it is silent', () => {
+    const { bus, names } = agentEvents();
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('turn.interrupted', { sessionId: 's', turnId: 't1', reason: 'user_speaking' });
+    bus.publish('speech.interrupted', interrupted);
+    expect(names()).toEqual(['speech_chunk_queued']);
+  });
+
+  it('forgetting one turn keeps another turn that queued speech', () => {
+    const { bus, seen } = agentEvents();
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('speech.chunk.queued', { ...queued, turnId: 't2', chunkId: 1 });
+    bus.publish('turn.end', { sessionId: 's', turnId: 't1' });
+    bus.publish('turn.interrupted', { sessionId: 's', turnId: 't1' });
+    bus.publish('speech.interrupted', interrupted);
+    bus.publish('speech.interrupted', { ...interrupted, turnId: 't2', reason: 'client_request' });
+    expect(seen.slice(2)).toEqual([['speech_interrupted', { reason: 'client_request' }]]);
+  });
+
+  it('speech_interrupted carries the reason as the agent words it (reasonFor)', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const seen: Array<[string, unknown]> = [];
+    projectAgentEvents(
+      bus,
+      (name, ...args) => seen.push([name, args[0]]),
+      (r) => `said:${r}`,
+      () => true,
+    );
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('speech.interrupted', interrupted);
+    expect(seen.at(-1)).toEqual(['speech_interrupted', { reason: 'said:user_speaking' }]);
+  });
+
+  it('the unsubscribe it returns stops every projection', () => {
+    const bus = new EventBus<EventMap>({ logger: silentLogger });
+    const seen: string[] = [];
+    const off = projectAgentEvents(bus, (name) => seen.push(name), (r) => r, () => true);
+    bus.publish('history.cleared', { sessionId: 's' });
+    off();
+    bus.publish('history.cleared', { sessionId: 's' });
+    bus.publish('error', { sessionId: 's', component: 'x', error: new Error('e') as never, severity: 'warn' });
+    expect(seen).toEqual(['history_cleared']);
+  });
+});
