@@ -4,6 +4,7 @@
  * sends on a socket (an in-memory socket, `FakeWebSocket`). Every agent is made inside its test and
  * destroyed after it.
  */
+import { jsonSchema, tool } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeWebSocket } from '../../../test/support/fake-ws.ts';
 import { mockSpeechModel, mockTranscriptionModel } from '../../../test/voice-agent/helpers.ts';
@@ -365,5 +366,430 @@ describe('destroy()', () => {
       message: 'a queued input() was called after destroy(); create a new agent',
     });
     await expect(first).resolves.toBe('');
+  });
+});
+
+describe('generateAndSendSpeechFull and generateSpeechFromText', () => {
+  it('without a speech model: no_speech_model; empty text: empty_text (each method its own message)', async () => {
+    const textOnly = make();
+    for (const call of [() => textOnly.generateAndSendSpeechFull('hi'), () => textOnly.generateSpeechFromText('hi')]) {
+      await expect(call()).rejects.toMatchObject({
+        name: 'SessionStateError',
+        code: 'no_speech_model',
+        message: 'This agent has no speechModel',
+      });
+    }
+    const speaking = make({ speechModel: mockSpeechModel().model });
+    for (const text of ['', '  ', 7]) {
+      for (const call of [
+        () => speaking.generateAndSendSpeechFull(text as string),
+        () => speaking.generateSpeechFromText(text as string),
+      ]) {
+        await expect(call()).rejects.toMatchObject({
+          name: 'InvalidInputError',
+          code: 'empty_text',
+          message: 'Speech text cannot be empty',
+        });
+      }
+    }
+  });
+
+  it('publishes speech.start, speech.full, speech.complete with a turn id counted per call', async () => {
+    const agent = make({ speechModel: mockSpeechModel().model, outputFormat: 'mp3', sessionId: 'sf' });
+    const seen: Array<[string, unknown]> = [];
+    for (const name of ['speech.start', 'speech.full', 'speech.complete'] as const) {
+      agent.bus.subscribe(name, (p) => seen.push([name, p]));
+    }
+    await agent.generateAndSendSpeechFull('One.');
+    await agent.generateAndSendSpeechFull('Two.');
+    const audio = (t: string) => new TextEncoder().encode(`AUDIO<${t}>`);
+    expect(seen).toEqual([
+      ['speech.start', { sessionId: 'sf', turnId: 'speech_full_1', streaming: false }],
+      ['speech.full', { sessionId: 'sf', text: 'One.', audio: audio('One.'), format: 'mp3' }],
+      ['speech.complete', { sessionId: 'sf', turnId: 'speech_full_1', streaming: false }],
+      ['speech.start', { sessionId: 'sf', turnId: 'speech_full_2', streaming: false }],
+      ['speech.full', { sessionId: 'sf', text: 'Two.', audio: audio('Two.'), format: 'mp3' }],
+      ['speech.complete', { sessionId: 'sf', turnId: 'speech_full_2', streaming: false }],
+    ]);
+  });
+
+  it('generateSpeechFromText returns the audio and publishes nothing', async () => {
+    const speech = mockSpeechModel();
+    const agent = make({ speechModel: speech.model, voice: 'nova' });
+    const published: string[] = [];
+    agent.bus.subscribeAll((e) => published.push(e.type));
+    const audio = await agent.generateSpeechFromText('Hello.');
+    expect(new TextDecoder().decode(audio)).toBe('AUDIO<Hello.>');
+    expect(speech.calls.map((c) => [c.text, c.voice])).toEqual([['Hello.', 'nova']]);
+    expect(published.filter((t) => t.startsWith('speech'))).toEqual([]);
+  });
+
+  it('generateSpeechFromText stops when its own signal aborts', async () => {
+    const speech = mockSpeechModel({ delayFor: () => 10_000 });
+    const agent = make({ speechModel: speech.model });
+    const controller = new AbortController();
+    const pending = agent.generateSpeechFromText('Hello.', controller.signal);
+    const outcome = pending.catch((e: unknown) => e);
+    await new Promise<void>((resolve) => {
+      const check = () => (speech.calls.length > 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    controller.abort(new Error('caller gave up'));
+    expect(await outcome).toBeInstanceOf(Error);
+    expect(speech.aborted).toEqual(['Hello.']);
+  });
+
+  it.each([
+    ['generateSpeechFromText', (a: VoiceAgent) => a.generateSpeechFromText('Hello.', new AbortController().signal)],
+    ['generateSpeechFromText without a signal', (a: VoiceAgent) => a.generateSpeechFromText('Hello.')],
+    ['generateAndSendSpeechFull', (a: VoiceAgent) => a.generateAndSendSpeechFull('Hello.')],
+  ])('%s in flight is aborted by destroy()', async (_name, call) => {
+    const speech = mockSpeechModel({ delayFor: () => 10_000 });
+    const agent = make({ speechModel: speech.model });
+    const outcome = call(agent).catch((e: unknown) => e);
+    await new Promise<void>((resolve) => {
+      const check = () => (speech.calls.length > 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    agent.destroy();
+    expect(await outcome).toBeInstanceOf(Error);
+    expect(speech.aborted).toEqual(['Hello.']);
+    expect(speech.calls[0]?.abortSignal?.reason).toMatchObject({
+      code: 'agent_destroyed',
+      message: 'an in-flight call() was called after destroy(); create a new agent',
+    });
+  });
+});
+
+/** Resolves once `check()` holds, looking again after each turn of the event loop. */
+function whenTrue(check: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const look = () => (check() ? resolve() : setImmediate(look));
+    look();
+  });
+}
+
+describe('recordings (sendAudio, transcribeAudio, a client audio message)', () => {
+  const wav = new Uint8Array([1, 2, 3, 4, 5]);
+
+  it('sendAudio without any transcription is refused before anything is published', async () => {
+    const agent = make();
+    const published: string[] = [];
+    agent.bus.subscribeAll((e) => published.push(e.type));
+    for (const call of [() => agent.sendAudio(wav), () => agent.transcribeAudio(wav)]) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'no_transcription_model',
+        message: 'This agent has no transcriptionModel',
+      });
+    }
+    expect(published).toEqual([]);
+  });
+
+  it('with only a streaming STT, a whole recording is refused: no transcription model to send it to', async () => {
+    const agent = make({ sttModel: idleStt });
+    for (const call of [() => agent.sendAudio(wav), () => agent.transcribeAudio(wav)]) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'no_transcription_model',
+        message: 'This agent has no transcriptionModel',
+      });
+    }
+  });
+
+  it('sendAudio publishes audio.received with the decoded size, then answers the transcript', async () => {
+    const stt = mockTranscriptionModel(['What time is it?']);
+    const agent = make({ transcriptionModel: stt.model, sessionId: 'rec' });
+    const received: unknown[] = [];
+    agent.bus.subscribe('audio.received', (p) => received.push(p));
+    const user: string[] = [];
+    agent.bus.subscribe('user.text', (p) => user.push(`${p.source}:${p.text}`));
+    await expect(agent.sendAudio(Buffer.from(wav).toString('base64'))).resolves.toBe('Fine.');
+    expect(received).toEqual([{ sessionId: 'rec', size: 5 }]);
+    expect(user).toEqual(['speech:What time is it?']);
+  });
+
+  it('a recording with no words resolves with "" and starts no turn; the socket gets transcription_error', async () => {
+    const agent = make({ transcriptionModel: mockTranscriptionModel(['']).model });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const turns: string[] = [];
+    agent.bus.subscribe('turn.start', (p) => turns.push(p.turnId));
+    await expect(agent.sendAudio(wav)).resolves.toBe('');
+    expect(turns).toEqual([]);
+    expect(socket.of('transcription_error')).toEqual([
+      { type: 'transcription_error', error: 'The recording contained no speech', code: 'empty_transcript' },
+    ]);
+  });
+
+  it('transcribeAudio returns the text without a turn', async () => {
+    const agent = make({ transcriptionModel: mockTranscriptionModel(['Just words'], 'de').model });
+    const seen: unknown[] = [];
+    agent.on('transcription', (t) => seen.push(t));
+    const turns: string[] = [];
+    agent.bus.subscribe('turn.start', (p) => turns.push(p.turnId));
+    await expect(agent.transcribeAudio(wav)).resolves.toBe('Just words');
+    expect(seen).toEqual([{ text: 'Just words', language: 'de' }]);
+    expect(turns).toEqual([]);
+  });
+
+  it.each([
+    ['destroy() (no socket)', false, (a: VoiceAgent) => a.destroy(), 'agent_destroyed'],
+    ['the socket closing', true, (_a: VoiceAgent, s: FakeWebSocket) => s.peerClose(1001, 'bye'), 'connection_closed'],
+  ])('a transcription in flight is aborted by %s', async (_name, attached, end, code) => {
+    const stt = mockTranscriptionModel(['never'], 'en', 10_000);
+    const agent = make({ transcriptionModel: stt.model });
+    const socket = new FakeWebSocket();
+    if (attached) agent.handleSocket(socket.asSocket);
+    const outcome = agent.transcribeAudio(wav).catch((e: unknown) => e);
+    await whenTrue(() => stt.calls.length > 0);
+    end(agent, socket);
+    expect(await outcome).toBeInstanceOf(Error);
+    expect(stt.calls[0]?.abortSignal?.aborted).toBe(true);
+    expect(stt.calls[0]?.abortSignal?.reason).toMatchObject({ code });
+  });
+
+  it('a new socket gets a fresh transcription signal: the closed one does not abort its recordings', async () => {
+    const stt = mockTranscriptionModel(['one', 'two']);
+    const agent = make({ transcriptionModel: stt.model });
+    const first = new FakeWebSocket();
+    agent.handleSocket(first.asSocket);
+    await agent.transcribeAudio(wav);
+    first.peerClose();
+    agent.handleSocket(new FakeWebSocket().asSocket);
+    await expect(agent.transcribeAudio(wav)).resolves.toBe('two');
+  });
+
+  it('a client audio message without a transcription model: an error naming messageType audio, nothing received', () => {
+    const agent = make({ sessionId: 'na' });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const bus: Array<[string, unknown]> = [];
+    agent.bus.subscribe('error', (p) => bus.push(['error', { ...p, error: p.error.code }]));
+    agent.bus.subscribe('warning', (p) => bus.push(['warning', p]));
+    agent.bus.subscribe('audio.received', (p) => bus.push(['audio.received', p]));
+    socket.receive({ type: 'audio', data: Buffer.from(wav).toString('base64') });
+    expect(socket.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'This agent has no transcriptionModel',
+        code: 'no_transcription_model',
+        retryable: false,
+        messageType: 'audio',
+      },
+    ]);
+    expect(bus).toEqual([
+      ['error', { sessionId: 'na', component: 'input', error: 'no_transcription_model', severity: 'warn' }],
+    ]);
+  });
+
+  it('a client recording publishes audio.received with its size and is answered', async () => {
+    const agent = make({ transcriptionModel: mockTranscriptionModel(['Hello']).model, sessionId: 'cr' });
+    const received: unknown[] = [];
+    agent.bus.subscribe('audio.received', (p) => received.push(p));
+    const done = new Promise<void>((resolve) => agent.bus.once('turn.end', () => resolve()));
+    agent.clientRecording(wav, 'audio_commit');
+    expect(received).toEqual([{ sessionId: 'cr', size: 5 }]);
+    await done;
+    expect(agent.getHistory().map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+});
+
+describe('client messages handled by the agent', () => {
+  it('client_ready without capabilities publishes null; with them, as given', () => {
+    const agent = make({ sessionId: 'cr' });
+    const seen: unknown[] = [];
+    agent.bus.subscribe('client.ready', (p) => seen.push(p));
+    agent.clientReady(undefined);
+    agent.clientReady({ mic: true });
+    expect(seen).toEqual([
+      { sessionId: 'cr', capabilities: null },
+      { sessionId: 'cr', capabilities: { mic: true } },
+    ]);
+  });
+
+  it('a video frame sent to a VoiceAgent is refused as unsupported_message naming video_frame', () => {
+    const agent = make();
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    agent.clientFrame({} as never);
+    expect(socket.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'This agent takes no video; use a VideoAgent',
+        code: 'unsupported_message',
+        retryable: false,
+        messageType: 'video_frame',
+      },
+    ]);
+  });
+
+  it('an answer to an unknown subagent question is an error message naming subagent_ui_response; the socket stays open', () => {
+    const agent = make();
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    agent.clientSubagentAnswer({ requestId: 'nope', value: 'x' });
+    expect(socket.of('error')).toEqual([
+      expect.objectContaining({ code: 'ui_request_unknown', messageType: 'subagent_ui_response' }),
+    ]);
+    expect(agent.connected).toBe(true);
+  });
+
+  it('a thrown non-Colloquy error in a subagent answer is reported as ui_invalid_response', () => {
+    const agent = make();
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    (agent.session.subagentUi as unknown as { respond: () => void }).respond = () => {
+      throw new TypeError('odd');
+    };
+    agent.clientSubagentAnswer({ requestId: 'r', value: 'x' });
+    expect(socket.of('error')).toEqual([
+      expect.objectContaining({ code: 'ui_invalid_response', messageType: 'subagent_ui_response' }),
+    ]);
+  });
+
+  it('answerSubagent throws the refusal to the caller', () => {
+    const agent = make();
+    expect(() => agent.answerSubagent({ requestId: 'nope', value: 'x' })).toThrow(
+      expect.objectContaining({ code: 'ui_request_unknown' }),
+    );
+  });
+
+  it('the socket closing publishes transport.disconnected and rejects waiting inputs as connection_closed', async () => {
+    const agent = make({
+      sessionId: 'dc',
+      model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]),
+    });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const seen: unknown[] = [];
+    agent.bus.subscribe('transport.disconnected', (p) => seen.push(p));
+    const started = new Promise<void>((resolve) => agent.bus.once('user.text', () => resolve()));
+    const first = agent.sendText('one');
+    const waiting = agent.sendText('two').catch((e: unknown) => e);
+    await started;
+    socket.peerClose(1001, 'going away');
+    expect(seen).toEqual([{ sessionId: 'dc', transport: 'websocket' }]);
+    expect(await waiting).toMatchObject({ code: 'connection_closed' });
+    await expect(first).resolves.toBe('');
+  });
+
+  it('disconnect() closes the socket with 1000 disconnect and emits disconnected', () => {
+    const agent = make();
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const events: string[] = [];
+    agent.on('disconnected', () => events.push('disconnected'));
+    expect(agent.connected).toBe(true);
+    agent.disconnect();
+    expect(socket.closedWith).toEqual({ code: 1000, reason: 'disconnect' });
+    expect(events).toEqual(['disconnected']);
+    expect(agent.connected).toBe(false);
+  });
+});
+
+describe('rejected client input: a warning or an error, and an error message', () => {
+  it.each([
+    ['empty_text is a warning', 'empty_text', undefined, 'warning', {}],
+    ['input_queue_full is a warning', 'input_queue_full', 'transcript', 'warning', { messageType: 'transcript' }],
+    ['bad base64 of an audio message is a warning', 'invalid_base64', 'audio', 'warning', { messageType: 'audio' }],
+    ['bad base64 elsewhere is an error', 'invalid_base64', 'video_frame', 'error', { messageType: 'video_frame' }],
+    ['any other code is an error', 'text_too_long', undefined, 'error', {}],
+  ])('%s', (_name, code, messageType, kind, typed) => {
+    const agent = make({ sessionId: 'rj' });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const bus: Array<[string, unknown]> = [];
+    agent.bus.subscribe('error', (p) => bus.push(['error', { ...p, error: p.error.message }]));
+    agent.bus.subscribe('warning', (p) => bus.push(['warning', p]));
+    const error = new SessionStateError(code, `it was ${code}`);
+    agent.rejectInput(error, messageType);
+    expect(bus).toEqual([
+      kind === 'warning'
+        ? ['warning', { sessionId: 'rj', component: 'input', code, message: `it was ${code}` }]
+        : ['error', { sessionId: 'rj', component: 'input', error: `it was ${code}`, severity: 'warn' }],
+    ]);
+    expect(socket.of('error')).toEqual([
+      { type: 'error', error: `it was ${code}`, code, retryable: false, ...typed },
+    ]);
+  });
+});
+
+describe('client inputs queue behind each other', () => {
+  it('a full queue refuses the next client input as an input_queue_full warning naming its message type', async () => {
+    const agent = make({
+      maxQueuedInputs: 1,
+      model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]),
+    });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    const warnings: unknown[] = [];
+    agent.bus.subscribe('warning', (p) => warnings.push(p.code));
+    agent.clientTranscript('one');
+    agent.clientTranscript('two');
+    expect(socket.of('error')).toEqual([
+      {
+        type: 'error',
+        error: 'Too many inputs waiting (limit 1); this one was dropped',
+        code: 'input_queue_full',
+        retryable: true,
+        messageType: 'transcript',
+      },
+    ]);
+    expect(warnings).toEqual(['input_queue_full']);
+  });
+
+  it('the default queue holds 16 waiting inputs and refuses the 17th', async () => {
+    const agent = make({ model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]) });
+    const started = new Promise<void>((resolve) => agent.bus.once('user.text', () => resolve()));
+    const outcomes = Array.from({ length: 17 }, (_, i) => agent.sendText(`input ${i}`).catch((e: unknown) => e));
+    expect(await outcomes[16]).toMatchObject({
+      code: 'input_queue_full',
+      message: 'Too many inputs waiting (limit 16); this one was dropped',
+    });
+    await started;
+    agent.destroy();
+    const settled = await Promise.all(outcomes.slice(0, 16));
+    expect(settled.map((e) => (typeof e === 'string' ? e : (e as { code: string }).code))).toEqual([
+      '',
+      ...Array.from({ length: 15 }, () => 'agent_destroyed'),
+    ]);
+  });
+
+  it('an input from a client that ends in failure is logged at debug with its message type', async () => {
+    const { logger, lines } = recordingLogger();
+    const agent = make({ logger, model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]) });
+    const socket = new FakeWebSocket();
+    agent.handleSocket(socket.asSocket);
+    agent.clientTranscript('one');
+    agent.clientTranscript('two');
+    socket.peerClose();
+    await whenTrue(() => lines.some(([level]) => level === 'debug'));
+    expect(lines.filter(([level]) => level === 'debug')).toContainEqual([
+      'debug',
+      'input from transcript ended: ConnectionClosedError: Connection closed',
+    ]);
+  });
+});
+
+describe('registerTools and history', () => {
+  it('registered tools are offered to the model on the next turn, replacing same-named ones', async () => {
+    const model = mockLanguageModel(['One.', 'Two.']);
+    const agent = make({ model });
+    const t = (description: string) => tool({ description, inputSchema: jsonSchema({ type: 'object' }) });
+    agent.registerTools({ clock: t('first') });
+    await agent.sendText('a');
+    agent.registerTools({ clock: t('second'), map: t('map') });
+    await agent.sendText('b');
+    const offered = model.calls.map((c) =>
+      (c.tools ?? []).map((tool) => `${tool.name}:${(tool as { description?: string }).description}`),
+    );
+    expect(offered).toEqual([['clock:first'], ['clock:second', 'map:map']]);
+  });
+
+  it('setHistory replaces the history; clearHistory empties it', () => {
+    const agent = make();
+    agent.setHistory([{ role: 'user', content: 'earlier' }]);
+    expect(agent.getHistory()).toEqual([{ role: 'user', content: 'earlier' }]);
+    agent.clearHistory();
+    expect(agent.getHistory()).toEqual([]);
   });
 });
