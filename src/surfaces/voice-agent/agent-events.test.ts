@@ -276,7 +276,11 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
       payload: { sessionId: 's', text: 'hi', at: 1 },
       out: [['transcription', { text: 'hi' }]],
     },
-    { bus: 'audio.received', payload: { sessionId: 's', size: 321 }, out: [['audio_received', { size: 321 }]] },
+    {
+      bus: 'audio.received',
+      payload: { sessionId: 's', size: 321 },
+      out: [['audio_received', { size: 321 }]],
+    },
     { bus: 'history.cleared', payload: { sessionId: 's' }, out: [['history_cleared', undefined]] },
     {
       bus: 'history.trimmed',
@@ -299,7 +303,13 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
       out: [
         [
           'frame_received',
-          { sequence: 7, timestamp: 1234, triggerReason: 'timer', size: 99, dimensions: { width: 640, height: 480 } },
+          {
+            sequence: 7,
+            timestamp: 1234,
+            triggerReason: 'timer',
+            size: 99,
+            dimensions: { width: 640, height: 480 },
+          },
         ],
       ],
     },
@@ -350,7 +360,12 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
     },
     {
       bus: 'warning',
-      payload: { sessionId: 's', component: 'input', code: 'empty_text', message: 'Text input cannot be empty' },
+      payload: {
+        sessionId: 's',
+        component: 'input',
+        code: 'empty_text',
+        message: 'Text input cannot be empty',
+      },
       out: [['warning', 'Text input cannot be empty']],
     },
   ];
@@ -361,23 +376,29 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
     expect(seen).toEqual(row.out);
   });
 
-  it.each(rows.map((r, i) => [i, r.bus, r] as const))('row %i: %s with only its own listener', (_i, _bus, row) => {
-    const names = new Set(row.out.map(([n]) => n));
-    const { bus, seen } = agentEvents((name) => names.has(name));
-    bus.publish(row.bus, row.payload as never);
-    expect(seen).toEqual(row.out);
-  });
+  it.each(rows.map((r, i) => [i, r.bus, r] as const))(
+    'row %i: %s with only its own listener',
+    (_i, _bus, row) => {
+      const names = new Set(row.out.map(([n]) => n));
+      const { bus, seen } = agentEvents((name) => names.has(name));
+      bus.publish(row.bus, row.payload as never);
+      expect(seen).toEqual(row.out);
+    },
+  );
 
-  it.each(rows.map((r, i) => [i, r.bus, r] as const))('row %i: %s builds nothing without a listener', (_i, _bus, row) => {
-    const asked: string[] = [];
-    const { bus, seen } = agentEvents((name) => {
-      asked.push(name);
-      return false;
-    });
-    bus.publish(row.bus, row.payload as never);
-    expect(seen).toEqual([]);
-    expect(asked).toEqual(row.out.map(([n]) => n));
-  });
+  it.each(rows.map((r, i) => [i, r.bus, r] as const))(
+    'row %i: %s builds nothing without a listener',
+    (_i, _bus, row) => {
+      const asked: string[] = [];
+      const { bus, seen } = agentEvents((name) => {
+        asked.push(name);
+        return false;
+      });
+      bus.publish(row.bus, row.payload as never);
+      expect(seen).toEqual([]);
+      expect(asked).toEqual(row.out.map(([n]) => n));
+    },
+  );
 
   it('a subagent question is emitted only to a request listener, a withdrawal only to a cancel listener', () => {
     const cancelOnly = agentEvents((name) => name === 'subagent_ui_cancel');
@@ -427,11 +448,21 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
   it('the unsubscribe it returns stops every projection', () => {
     const bus = new EventBus<EventMap>({ logger: silentLogger });
     const seen: string[] = [];
-    const off = projectAgentEvents(bus, (name) => seen.push(name), (r) => r, () => true);
+    const off = projectAgentEvents(
+      bus,
+      (name) => seen.push(name),
+      (r) => r,
+      () => true,
+    );
     bus.publish('history.cleared', { sessionId: 's' });
     off();
     bus.publish('history.cleared', { sessionId: 's' });
-    bus.publish('error', { sessionId: 's', component: 'x', error: new Error('e') as never, severity: 'warn' });
+    bus.publish('error', {
+      sessionId: 's',
+      component: 'x',
+      error: new Error('e') as never,
+      severity: 'warn',
+    });
     expect(seen).toEqual(['history_cleared']);
   });
 });

@@ -110,7 +110,11 @@ describe('protocol limits derived from the options', () => {
   const rows: Array<[string, Partial<VoiceAgentOptions>, Partial<ProtocolLimits>]> = [
     ['defaults', {}, {}],
     ['maxTextLength', { maxTextLength: 120 }, { maxTextChars: 120 }],
-    ['a small audio limit keeps the 16 MiB message limit', { maxAudioInputSize: 1000 }, { maxAudioBytes: 1000 }],
+    [
+      'a small audio limit keeps the 16 MiB message limit',
+      { maxAudioInputSize: 1000 },
+      { maxAudioBytes: 1000 },
+    ],
     [
       'a large audio limit raises the message limit to its base64 size plus 4 KiB',
       { maxAudioInputSize: 30 * MiB },
@@ -129,7 +133,10 @@ describe('protocol limits derived from the options', () => {
   });
 
   it('a VideoAgent-style default frame limit is taken from the constructor defaults', () => {
-    const agent = new LimitsProbe({ model: mockLanguageModel(['x']), logger: silentLogger }, { maxFrameBytes: 777 });
+    const agent = new LimitsProbe(
+      { model: mockLanguageModel(['x']), logger: silentLogger },
+      { maxFrameBytes: 777 },
+    );
     agents.push(agent);
     expect(agent.derivedLimits).toEqual({ ...DEFAULT_PROTOCOL_LIMITS, maxFrameBytes: 777 });
   });
@@ -139,14 +146,18 @@ describe('protocol limits derived from the options', () => {
     const socket = new FakeWebSocket();
     agent.handleSocket(socket.asSocket);
     socket.receive({ type: 'transcript', text: 'abcdef' });
-    expect(socket.of('error')).toEqual([expect.objectContaining({ code: 'text_too_long', messageType: 'transcript' })]);
+    expect(socket.of('error')).toEqual([
+      expect.objectContaining({ code: 'text_too_long', messageType: 'transcript' }),
+    ]);
   });
 });
 
 describe('the session id', () => {
   it('is the sessionId option when given, a UUID otherwise', () => {
     expect(make({ sessionId: 'my-session' }).session.sessionId).toBe('my-session');
-    expect(make().session.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(make().session.sessionId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
   });
 
   it('the sessionId option wins over the constructor default', () => {
@@ -156,7 +167,10 @@ describe('the session id', () => {
     );
     agents.push(agent);
     expect(agent.session.sessionId).toBe('opt');
-    const other = new VoiceAgent({ model: mockLanguageModel(['x']), logger: silentLogger }, { sessionId: 'dflt' });
+    const other = new VoiceAgent(
+      { model: mockLanguageModel(['x']), logger: silentLogger },
+      { sessionId: 'dflt' },
+    );
     agents.push(other);
     expect(other.session.sessionId).toBe('dflt');
   });
@@ -180,14 +194,17 @@ describe('what the agent takes (hasTranscription, onRealtimeModel, takesStreamed
 });
 
 describe('text input refusals', () => {
-  it.each([[''], ['   '], ['\n\t'], [42], [undefined]])('sendText(%j) is refused as empty_text', async (text) => {
-    const agent = make();
-    await expect(agent.sendText(text as string)).rejects.toMatchObject({
-      name: 'InvalidInputError',
-      code: 'empty_text',
-      message: 'Text input cannot be empty',
-    });
-  });
+  it.each([[''], ['   '], ['\n\t'], [42], [undefined]])(
+    'sendText(%j) is refused as empty_text',
+    async (text) => {
+      const agent = make();
+      await expect(agent.sendText(text as string)).rejects.toMatchObject({
+        name: 'InvalidInputError',
+        code: 'empty_text',
+        message: 'Text input cannot be empty',
+      });
+    },
+  );
 });
 
 describe('the interruption reason: the session gets a bus reason, the agent words it as given', () => {
@@ -202,13 +219,25 @@ describe('the interruption reason: the session gets a bus reason, the agent word
   }
   const rows: Array<[string, (a: VoiceAgent) => void, [InterruptReason, string]]> = [
     ['interruptSpeech()', (a) => a.interruptSpeech(), ['interrupted', 'interrupted']],
-    ['interruptSpeech("client_request")', (a) => a.interruptSpeech('client_request'), ['client_request', 'client_request']],
+    [
+      'interruptSpeech("client_request")',
+      (a) => a.interruptSpeech('client_request'),
+      ['client_request', 'client_request'],
+    ],
     ['interruptSpeech("boss")', (a) => a.interruptSpeech('boss'), ['client_request', 'boss']],
     ['interruptCurrentResponse()', (a) => a.interruptCurrentResponse(), ['interrupted', 'interrupted']],
-    ['interruptCurrentResponse("boss")', (a) => a.interruptCurrentResponse('boss'), ['client_request', 'boss']],
+    [
+      'interruptCurrentResponse("boss")',
+      (a) => a.interruptCurrentResponse('boss'),
+      ['client_request', 'boss'],
+    ],
     ['clientInterrupt(undefined)', (a) => a.clientInterrupt(undefined), ['client_request', 'client_request']],
     ['clientInterrupt("stop")', (a) => a.clientInterrupt('stop'), ['client_request', 'stop']],
-    ['clientInterrupt("user_speaking")', (a) => a.clientInterrupt('user_speaking'), ['user_speaking', 'user_speaking']],
+    [
+      'clientInterrupt("user_speaking")',
+      (a) => a.clientInterrupt('user_speaking'),
+      ['user_speaking', 'user_speaking'],
+    ],
   ];
   it.each(rows)('%s', (_name, call, expected) => {
     const agent = make();
@@ -261,14 +290,56 @@ describe('pendingSpeechChunks counts queued chunks whose audio was not released'
   const released = { ...queued, audio: new Uint8Array([1]), format: 'mp3' };
   const failed = { ...queued, error: new SessionStateError('x', 'y') };
   const rows: Array<[string, Array<[keyof EventMap, unknown]>, number]> = [
-    ['three queued', [['speech.chunk.queued', queued], ['speech.chunk.queued', queued], ['speech.chunk.queued', queued]], 3],
-    ['two queued, one released', [['speech.chunk.queued', queued], ['speech.chunk.queued', queued], ['speech.chunk', released]], 1],
-    ['two queued, one failed', [['speech.chunk.queued', queued], ['speech.chunk.queued', queued], ['speech.chunk.error', failed]], 1],
-    ['a release with none queued stays at 0', [['speech.chunk', released], ['speech.chunk.queued', queued]], 1],
-    ['a failure with none queued stays at 0', [['speech.chunk.error', failed], ['speech.chunk.queued', queued]], 1],
+    [
+      'three queued',
+      [
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.queued', queued],
+      ],
+      3,
+    ],
+    [
+      'two queued, one released',
+      [
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.queued', queued],
+        ['speech.chunk', released],
+      ],
+      1,
+    ],
+    [
+      'two queued, one failed',
+      [
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.error', failed],
+      ],
+      1,
+    ],
+    [
+      'a release with none queued stays at 0',
+      [
+        ['speech.chunk', released],
+        ['speech.chunk.queued', queued],
+      ],
+      1,
+    ],
+    [
+      'a failure with none queued stays at 0',
+      [
+        ['speech.chunk.error', failed],
+        ['speech.chunk.queued', queued],
+      ],
+      1,
+    ],
     [
       'an interruption drops them all',
-      [['speech.chunk.queued', queued], ['speech.chunk.queued', queued], ['speech.interrupted', { ...turn, reason: 'interrupted', heardText: '' }]],
+      [
+        ['speech.chunk.queued', queued],
+        ['speech.chunk.queued', queued],
+        ['speech.interrupted', { ...turn, reason: 'interrupted', heardText: '' }],
+      ],
       0,
     ],
   ];
@@ -288,7 +359,12 @@ describe('pendingSpeechChunks counts queued chunks whose audio was not released'
 });
 
 describe('an error event nobody listens to is logged, not thrown', () => {
-  const error = { sessionId: 's', component: 'input', error: new SessionStateError('x', 'it broke'), severity: 'warn' } as const;
+  const error = {
+    sessionId: 's',
+    component: 'input',
+    error: new SessionStateError('x', 'it broke'),
+    severity: 'warn',
+  } as const;
 
   it('without an error listener: one warning in the log', () => {
     const { logger, lines } = recordingLogger();
@@ -372,7 +448,10 @@ describe('destroy()', () => {
 describe('generateAndSendSpeechFull and generateSpeechFromText', () => {
   it('without a speech model: no_speech_model; empty text: empty_text (each method its own message)', async () => {
     const textOnly = make();
-    for (const call of [() => textOnly.generateAndSendSpeechFull('hi'), () => textOnly.generateSpeechFromText('hi')]) {
+    for (const call of [
+      () => textOnly.generateAndSendSpeechFull('hi'),
+      () => textOnly.generateSpeechFromText('hi'),
+    ]) {
       await expect(call()).rejects.toMatchObject({
         name: 'SessionStateError',
         code: 'no_speech_model',
@@ -440,7 +519,10 @@ describe('generateAndSendSpeechFull and generateSpeechFromText', () => {
   });
 
   it.each([
-    ['generateSpeechFromText', (a: VoiceAgent) => a.generateSpeechFromText('Hello.', new AbortController().signal)],
+    [
+      'generateSpeechFromText',
+      (a: VoiceAgent) => a.generateSpeechFromText('Hello.', new AbortController().signal),
+    ],
     ['generateSpeechFromText without a signal', (a: VoiceAgent) => a.generateSpeechFromText('Hello.')],
     ['generateAndSendSpeechFull', (a: VoiceAgent) => a.generateAndSendSpeechFull('Hello.')],
   ])('%s in flight is aborted by destroy()', async (_name, call) => {
@@ -533,7 +615,12 @@ describe('recordings (sendAudio, transcribeAudio, a client audio message)', () =
 
   it.each([
     ['destroy() (no socket)', false, (a: VoiceAgent) => a.destroy(), 'agent_destroyed'],
-    ['the socket closing', true, (_a: VoiceAgent, s: FakeWebSocket) => s.peerClose(1001, 'bye'), 'connection_closed'],
+    [
+      'the socket closing',
+      true,
+      (_a: VoiceAgent, s: FakeWebSocket) => s.peerClose(1001, 'bye'),
+      'connection_closed',
+    ],
   ])('a transcription in flight is aborted by %s', async (_name, attached, end, code) => {
     const stt = mockTranscriptionModel(['never'], 'en', 10_000);
     const agent = make({ transcriptionModel: stt.model });
@@ -689,9 +776,27 @@ describe('client messages handled by the agent', () => {
 describe('rejected client input: a warning or an error, and an error message', () => {
   it.each([
     ['empty_text is a warning', 'empty_text', undefined, 'warning', {}],
-    ['input_queue_full is a warning', 'input_queue_full', 'transcript', 'warning', { messageType: 'transcript' }],
-    ['bad base64 of an audio message is a warning', 'invalid_base64', 'audio', 'warning', { messageType: 'audio' }],
-    ['bad base64 elsewhere is an error', 'invalid_base64', 'video_frame', 'error', { messageType: 'video_frame' }],
+    [
+      'input_queue_full is a warning',
+      'input_queue_full',
+      'transcript',
+      'warning',
+      { messageType: 'transcript' },
+    ],
+    [
+      'bad base64 of an audio message is a warning',
+      'invalid_base64',
+      'audio',
+      'warning',
+      { messageType: 'audio' },
+    ],
+    [
+      'bad base64 elsewhere is an error',
+      'invalid_base64',
+      'video_frame',
+      'error',
+      { messageType: 'video_frame' },
+    ],
     ['any other code is an error', 'text_too_long', undefined, 'error', {}],
   ])('%s', (_name, code, messageType, kind, typed) => {
     const agent = make({ sessionId: 'rj' });
@@ -740,7 +845,9 @@ describe('client inputs queue behind each other', () => {
   it('the default queue holds 16 waiting inputs and refuses the 17th', async () => {
     const agent = make({ model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]) });
     const started = new Promise<void>((resolve) => agent.bus.once('user.text', () => resolve()));
-    const outcomes = Array.from({ length: 17 }, (_, i) => agent.sendText(`input ${i}`).catch((e: unknown) => e));
+    const outcomes = Array.from({ length: 17 }, (_, i) =>
+      agent.sendText(`input ${i}`).catch((e: unknown) => e),
+    );
     expect(await outcomes[16]).toMatchObject({
       code: 'input_queue_full',
       message: 'Too many inputs waiting (limit 16); this one was dropped',
@@ -756,7 +863,10 @@ describe('client inputs queue behind each other', () => {
 
   it('an input from a client that ends in failure is logged at debug with its message type', async () => {
     const { logger, lines } = recordingLogger();
-    const agent = make({ logger, model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]) });
+    const agent = make({
+      logger,
+      model: mockLanguageModel([{ parts: [{ text: 'slow' }], initialDelayMs: 10_000 }]),
+    });
     const socket = new FakeWebSocket();
     agent.handleSocket(socket.asSocket);
     agent.clientTranscript('one');
