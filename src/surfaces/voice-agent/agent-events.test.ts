@@ -450,7 +450,9 @@ describe('AGENT_EVENT_TABLE: each bus event → the agent event and its exact ar
     const seen: string[] = [];
     const off = projectAgentEvents(
       bus,
-      (name) => seen.push(name),
+      (name, ..._args) => {
+        seen.push(name);
+      },
       (r) => r,
       () => true,
     );

@@ -288,7 +288,7 @@ describe('pendingSpeechChunks counts queued chunks whose audio was not released'
   const turn = { sessionId: 's', turnId: 't1' };
   const queued = { ...turn, chunkId: 0, text: 'Hi.' };
   const released = { ...queued, audio: new Uint8Array([1]), format: 'mp3' };
-  const failed = { ...queued, error: new SessionStateError('x', 'y') };
+  const failed = { ...queued, error: new SessionStateError('tts_failed', 'y') };
   const rows: Array<[string, Array<[keyof EventMap, unknown]>, number]> = [
     [
       'three queued',
@@ -362,7 +362,7 @@ describe('an error event nobody listens to is logged, not thrown', () => {
   const error = {
     sessionId: 's',
     component: 'input',
-    error: new SessionStateError('x', 'it broke'),
+    error: new SessionStateError('internal_error', 'it broke'),
     severity: 'warn',
   } as const;
 
@@ -805,7 +805,7 @@ describe('rejected client input: a warning or an error, and an error message', (
     const bus: Array<[string, unknown]> = [];
     agent.bus.subscribe('error', (p) => bus.push(['error', { ...p, error: p.error.message }]));
     agent.bus.subscribe('warning', (p) => bus.push(['warning', p]));
-    const error = new SessionStateError(code, `it was ${code}`);
+    const error = new SessionStateError(code as never, `it was ${code}`);
     agent.rejectInput(error, messageType);
     expect(bus).toEqual([
       kind === 'warning'
