@@ -216,6 +216,46 @@ describe('AgentResume: stored sessions', () => {
     expect(await back.waitFor('session_resumed')).toEqual({ type: 'session_resumed', sessionId });
   });
 
+  it('close() resolves once its told clients are closed, without waiting out its one-second bound', async () => {
+    const store = new InMemorySessionStore();
+    const { open, resume } = await serve({ store });
+    const log = await open();
+    log.send({ type: 'transcript', text: 'Hello' });
+    await log.waitFor('response_complete');
+    const closed = closedWith(log);
+    // The bound's timer is fake and never runs: only the told client's closed socket ends the wait.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cleanups.push(() => vi.useRealTimers());
+    await resume.close();
+    vi.useRealTimers();
+    expect(await closed).toEqual([1012, 'server restarting']);
+    expect(log.of('server_shutdown')).toHaveLength(1);
+  });
+
+  it('a rebuilt agent whose session fails to start: the failure is logged', async () => {
+    const store = new InMemorySessionStore();
+    const { handle, sessionId } = await storedSession(store);
+    const errors: unknown[][] = [];
+    const logger: Logger = { ...silentLogger, error: (...args: unknown[]) => errors.push(args) };
+    const failure = new Error('cannot start');
+    const made: VoiceAgent[] = [];
+    cleanups.push(() => {
+      for (const a of made) a.destroy();
+    });
+    const second = await serve({ store, logger }, (r) => {
+      const agent = new VoiceAgent({ model: mockLanguageModel(['Hi.']), logger: silentLogger, ...r });
+      vi.spyOn(agent.session, 'start').mockRejectedValue(failure);
+      made.push(agent);
+      return agent;
+    });
+    await second.resume.ready;
+    const log = await second.open();
+    log.send({ type: 'resume', handle });
+    await log.waitFor('session_resumed');
+    await until(() => errors.length > 0);
+    expect(errors).toEqual([[`session ${sessionId}: start failed`, failure]]);
+  });
+
   it('a stored session whose agent cannot be rebuilt: the client is told why, the session closes', async () => {
     const cases: Array<[string, (r?: RestoredAgent) => VoiceAgent, string]> = [
       [
