@@ -4,7 +4,7 @@ import { EventBus } from '../../bus/event-bus.ts';
 import type { BusEvent, EventMap } from '../../bus/events.ts';
 import { AudioFormatError, type ConfigError } from '../../errors.ts';
 import { silentLogger } from '../../logger.ts';
-import type { SttEvent, SttModel, SttStreamOptions, VadModel } from '../../providers/types.ts';
+import type { SttEvent, SttModel, SttStreamOptions, VadModel, VadStream } from '../../providers/types.ts';
 import { SPECIFICATION_VERSIONS } from '../../specification-version.ts';
 import { amplitudeVad, MockVad } from '../../testing/mock-vad.ts';
 import { UserAudioInput, type UserAudioInputOptions, type UserTurnInfo } from './user-input.ts';
@@ -48,6 +48,29 @@ class ScriptedStt implements SttModel {
     if (s.finalDelayMs) await new Promise((r) => setTimeout(r, s.finalDelayMs));
     yield { type: 'final', text: s.final ?? '', language: 'en' };
   }
+}
+
+/**
+ * `base` (an amplitude VAD) with the methods of its streams replaced where `over` says: a slow,
+ * hand-answered, failing or counting model.
+ */
+function wrapVad(base: MockVad, over: (inner: VadStream) => Partial<VadStream>): VadModel {
+  return {
+    specificationVersion: base.specificationVersion,
+    provider: base.provider,
+    modelId: base.modelId,
+    sampleRate: base.sampleRate,
+    frameSamples: base.frameSamples,
+    createStream: () => {
+      const inner = base.createStream();
+      return {
+        process: (frame) => inner.process(frame),
+        reset: () => inner.reset(),
+        close: () => inner.close(),
+        ...over(inner),
+      };
+    },
+  };
 }
 
 /** 20 ms frames at 16 kHz from [durationMs, amplitude] segments. */
@@ -293,23 +316,12 @@ describe('UserAudioInput', () => {
   it('counts endpointing from when the deciding frame arrived, not from when a slow VAD scored it', async () => {
     // each score arrives 15 ms after its frame (an inference queue), frames every 20 ms
     const lagging = amplitudeVad();
-    const slowVad = {
-      ...lagging,
-      specificationVersion: lagging.specificationVersion,
-      sampleRate: lagging.sampleRate,
-      frameSamples: lagging.frameSamples,
-      createStream: () => {
-        const stream = lagging.createStream();
-        return {
-          process: (frame: Int16Array) => {
-            const p = stream.process(frame);
-            return new Promise<number>((resolve) => setTimeout(() => resolve(p as number), 15));
-          },
-          reset: () => stream.reset(),
-          close: () => stream.close(),
-        };
+    const slowVad = wrapVad(lagging, (stream) => ({
+      process: (frame) => {
+        const p = stream.process(frame);
+        return new Promise<number>((resolve) => setTimeout(() => resolve(p as number), 15));
       },
-    };
+    }));
     const stt = new ScriptedStt([{ final: 'hello there' }]);
     const { input, turns, t0 } = setup(stt, { vad: slowVad, endpointing: { endpointingMs: 500 } });
     // speech 100–700 ms; 300 ms of silence (minSilenceMs) decides at the frame ending at 1000 ms,
@@ -334,24 +346,13 @@ describe('UserAudioInput', () => {
     // that frame's arrival must not end the turn before those words are scored.
     const base = amplitudeVad();
     let n = 0;
-    const stalling = {
-      ...base,
-      specificationVersion: base.specificationVersion,
-      sampleRate: base.sampleRate,
-      frameSamples: base.frameSamples,
-      createStream: () => {
-        const stream = base.createStream();
-        return {
-          process: (frame: Int16Array) => {
-            const p = stream.process(frame) as number;
-            const ms = ++n === 50 ? 600 : 5;
-            return new Promise<number>((resolve) => setTimeout(() => resolve(p), ms));
-          },
-          reset: () => stream.reset(),
-          close: () => stream.close(),
-        };
+    const stalling = wrapVad(base, (stream) => ({
+      process: (frame) => {
+        const p = stream.process(frame) as number;
+        const ms = ++n === 50 ? 600 : 5;
+        return new Promise<number>((resolve) => setTimeout(() => resolve(p), ms));
       },
-    };
+    }));
     const stt = new ScriptedStt([{ final: 'book a table' }, { final: 'for two' }]);
     const { input, turns } = setup(stt, { vad: stalling, endpointing: { endpointingMs: 500 } });
     for (const f of frames([
@@ -1115,23 +1116,12 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
     // Scores answered by hand: each frame waits until the test resolves its score.
     const pending: Array<() => void> = [];
     const base = amplitudeVad();
-    const handVad = {
-      ...base,
-      specificationVersion: base.specificationVersion,
-      sampleRate: base.sampleRate,
-      frameSamples: base.frameSamples,
-      createStream: () => {
-        const stream = base.createStream();
-        return {
-          process: (frame: Int16Array) => {
-            const p = stream.process(frame) as number;
-            return new Promise<number>((resolve) => pending.push(() => resolve(p)));
-          },
-          reset: () => stream.reset(),
-          close: () => stream.close(),
-        };
+    const handVad = wrapVad(base, (stream) => ({
+      process: (frame) => {
+        const p = stream.process(frame) as number;
+        return new Promise<number>((resolve) => pending.push(() => resolve(p)));
       },
-    };
+    }));
     const { input } = setup(undefined, { vad: handVad, maxQueuedMs: 100 });
     const push = () => input.pushAudio(new Int16Array(320), 16000);
     for (let i = 0; i < 6; i++) push(); // one being scored, five (100 ms) waiting
@@ -1204,20 +1194,7 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
     ['scores', () => asyncAmplitudeVad()],
     [
       'fails on',
-      () => {
-        const base = amplitudeVad();
-        return {
-          ...base,
-          specificationVersion: base.specificationVersion,
-          sampleRate: base.sampleRate,
-          frameSamples: base.frameSamples,
-          createStream: () => ({
-            process: () => Promise.reject(new Error('model down')),
-            reset: () => {},
-            close: () => {},
-          }),
-        };
-      },
+      () => wrapVad(amplitudeVad(), () => ({ process: () => Promise.reject(new Error('model down')) })),
     ],
   ] as const)(
     'keeps at most 8 spare frame copies after a burst the VAD %s: the next burst of 20 frames makes 12 new copies',
@@ -1234,7 +1211,7 @@ describe('UserAudioInput: the queue behind an asynchronous VAD', () => {
         }),
       );
       try {
-        const { input } = setup(undefined, { vad: makeVad() as VadModel });
+        const { input } = setup(undefined, { vad: makeVad() });
         const silence = new Real(320);
         const burst = async () => {
           for (let i = 0; i < 20; i++) input.pushAudio(silence, 16000);
@@ -1404,23 +1381,12 @@ describe('UserAudioInput: turns and release', () => {
   it('close twice releases the VAD stream once', () => {
     const base = amplitudeVad();
     let closes = 0;
-    const vad = {
-      ...base,
-      specificationVersion: base.specificationVersion,
-      sampleRate: base.sampleRate,
-      frameSamples: base.frameSamples,
-      createStream: () => {
-        const stream = base.createStream();
-        return {
-          process: (frame: Int16Array) => stream.process(frame),
-          reset: () => stream.reset(),
-          close: () => {
-            closes++;
-            stream.close();
-          },
-        };
+    const vad = wrapVad(base, (stream) => ({
+      close: () => {
+        closes++;
+        stream.close();
       },
-    };
+    }));
     const { input } = setup(undefined, { vad });
     input.close();
     input.close();
