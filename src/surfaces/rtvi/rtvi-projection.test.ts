@@ -368,7 +368,10 @@ describe('RtviProjection: bus event → RTVI message', () => {
   it.each(rows)('%s', (_name, steps, expected) => {
     const { bus, take } = setup({ userId: 'u-42' });
     for (const [type, payload] of steps) bus.publish(type, payload as never);
-    expect(JSON.parse(JSON.stringify(take()))).toEqual(expected);
+    const sent = take();
+    expect(JSON.parse(JSON.stringify(sent))).toEqual(expected);
+    // The objects handed to `send` carry no key JSON would drop (an `undefined` field).
+    expect(sent).toStrictEqual(expected);
   });
 });
 
@@ -386,7 +389,7 @@ describe('function calls', () => {
     const { bus, take } = setup();
     for (const [t, p] of [call('c1', 'get_weather', { city: 'Paris' }), result('c1', { temp: 21 })])
       bus.publish(t, p as never);
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-started', { function_name: 'get_weather' }),
       m('llm-function-call-in-progress', {
         tool_call_id: 'c1',
@@ -408,7 +411,7 @@ describe('function calls', () => {
     for (const args of ['{"city":"Paris"}', ['Paris'], 7, null]) {
       const { bus, take } = setup();
       bus.publish(...(call('c1', 'get_weather', args) as ['tool.call', EventMap['tool.call']]));
-      expect(take()[1], JSON.stringify(args)).toEqual(
+      expect(take()[1], JSON.stringify(args)).toStrictEqual(
         m('llm-function-call-in-progress', {
           tool_call_id: 'c1',
           function_name: 'get_weather',
@@ -421,9 +424,9 @@ describe('function calls', () => {
   it('started is sent when the LLM begins the call, once', () => {
     const { bus, take } = setup();
     bus.publish('llm.tool-input.start', { sessionId: S, turnId: T, id: 'c1', toolName: 'book' });
-    expect(take()).toEqual([m('llm-function-call-started', { function_name: 'book' })]);
+    expect(take()).toStrictEqual([m('llm-function-call-started', { function_name: 'book' })]);
     bus.publish(...(call('c1', 'book', { day: 'mon' }) as ['tool.call', EventMap['tool.call']]));
-    expect(take().map((x) => x.type)).toEqual(['llm-function-call-in-progress']);
+    expect(take().map((x) => x.type)).toStrictEqual(['llm-function-call-in-progress']);
   });
 
   it('cancellation stops each running call once: at the tool.cancel, not again at its cancelled result', () => {
@@ -431,7 +434,7 @@ describe('function calls', () => {
     bus.publish(...(call('c1', 'slow', {}) as ['tool.call', EventMap['tool.call']]));
     take();
     bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c1'], turnId: T });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c1',
         function_name: 'slow',
@@ -441,7 +444,7 @@ describe('function calls', () => {
       }),
     ]);
     bus.publish(...(result('c1', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
-    expect(take()).toEqual([]);
+    expect(take()).toStrictEqual([]);
   });
 
   it('a held transfer stop is kept when another call is cancelled, and released when the turn ends', () => {
@@ -451,9 +454,9 @@ describe('function calls', () => {
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
     take();
     bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c2'], turnId: T });
-    expect(take().map((x) => (x as { data: { tool_call_id: string } }).data.tool_call_id)).toEqual(['c2']);
+    expect(take().map((x) => (x as { data: { tool_call_id: string } }).data.tool_call_id)).toStrictEqual(['c2']);
     bus.publish('turn.end', { sessionId: S, turnId: T });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -471,7 +474,7 @@ describe('function calls', () => {
     bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
     take();
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -484,7 +487,7 @@ describe('function calls', () => {
     bus.publish(...(call('c10', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
     take();
     bus.publish(...(result('c10', null, 'cancelled') as ['tool.result', EventMap['tool.result']]));
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c10',
         function_name: 'transfer_to_agent',
@@ -502,7 +505,7 @@ describe('function calls', () => {
     );
     bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'billing' });
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
-    expect(take().at(-1)).toEqual(
+    expect(take().at(-1)).toStrictEqual(
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -519,9 +522,9 @@ describe('function calls', () => {
     bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
     take();
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
-    expect(take()).toEqual([]);
+    expect(take()).toStrictEqual([]);
     bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -539,7 +542,7 @@ describe('function calls', () => {
     bus.publish(...(result('c9', 'refused') as ['tool.result', EventMap['tool.result']]));
     take();
     bus.publish('turn.end', { sessionId: S, turnId: T });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -557,7 +560,7 @@ describe('function calls', () => {
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
     take();
     projection.dispose();
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
         tool_call_id: 'c9',
         function_name: 'transfer_to_agent',
@@ -569,7 +572,7 @@ describe('function calls', () => {
     ]);
     bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
     projection.dispose();
-    expect(take()).toEqual([]);
+    expect(take()).toStrictEqual([]);
   });
 });
 
@@ -583,7 +586,7 @@ describe('metrics', () => {
       model: 'gpt-4o-mini',
       usage: { inputTokens: 120, outputTokens: 30 },
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', {
         tokens: [
           {
@@ -604,7 +607,7 @@ describe('metrics', () => {
       model: 'gpt-4o-mini',
       usage: { inputTokens: 120 },
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', {
         tokens: [{ processor: 'llm', model: 'gpt-4o-mini', prompt_tokens: 120, total_tokens: 120 }],
       }),
@@ -616,7 +619,7 @@ describe('metrics', () => {
       segments: { sttMs: 210, llmProcessingMs: 340, ttsMs: 120, totalE2EMs: 800 },
       marks: {},
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', {
         processing: [
           { processor: 'stt', value: 0.21 },
@@ -651,7 +654,7 @@ describe('metrics', () => {
       },
       marks: {},
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', {
         processing: [{ processor: 'turn', value: 0.245 }],
         ttfb: [{ processor: 'llm', value: 0.24 }],
@@ -681,7 +684,7 @@ describe('metrics', () => {
       segments: { sttMs: 200, totalE2EMs: 900 },
       marks: {},
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', {
         ttfb: [
           { processor: 'llm', value: 0.3 },
@@ -717,7 +720,7 @@ describe('metrics', () => {
       segments: { llmProcessingMs: 312, totalE2EMs: 400 },
       marks: {},
     });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       m('metrics', { ttfb: [{ processor: 'openai-llm', value: 0.312, model: 'gpt-4o' }] }),
       m('metrics', {
         processing: [{ processor: 'turn', value: 0.4 }],
@@ -746,10 +749,10 @@ describe('options', () => {
     const { bus, take, projection } = setup({ enabled: false });
     bus.publish('user.speech.start', { sessionId: S, at: AT });
     bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'main' });
-    expect(take()).toEqual([]);
+    expect(take()).toStrictEqual([]);
     expect(bus.hasSubscribers('user.speech.start')).toBe(false);
     projection.botReady('abcd1234');
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       { label: 'rtvi-ai', type: 'bot-ready', id: 'abcd1234', data: { version: '2.1.0' } },
     ]);
   });
@@ -757,7 +760,7 @@ describe('options', () => {
   it('bot-ready answers client-ready and is mirrored as the seed custom message', () => {
     const { take, projection } = setup();
     projection.botReady('abcd1234', { library: 'colloquy' });
-    expect(take()).toEqual([
+    expect(take()).toStrictEqual([
       {
         label: 'rtvi-ai',
         type: 'bot-ready',
@@ -772,7 +775,7 @@ describe('options', () => {
     const { take, projection } = setup();
     projection.project('turn.start', { sessionId: S, turnId: T });
     projection.project('user.speech.start', { sessionId: S, at: AT });
-    expect(take()).toEqual([m('user-started-speaking')]);
+    expect(take()).toStrictEqual([m('user-started-speaking')]);
     const disabled = setup({ enabled: false });
     disabled.projection.project('user.speech.start', { sessionId: S, at: AT });
     expect(disabled.take()).toEqual([]);
@@ -796,7 +799,7 @@ describe('options', () => {
     const { bus, take } = setup({ audioLevels: true });
     bus.publish('audio.level', { sessionId: S, source: 'user', level: 0.25 });
     bus.publish('audio.level', { sessionId: S, source: 'bot', level: 0.5 });
-    expect(take()).toEqual([m('user-audio-level', { value: 0.25 }), m('bot-audio-level', { value: 0.5 })]);
+    expect(take()).toStrictEqual([m('user-audio-level', { value: 0.25 }), m('bot-audio-level', { value: 0.5 })]);
   });
 
   it('per-frame events without a mapping have no subscriber; dispose unsubscribes everything', () => {
