@@ -253,35 +253,57 @@ describe('checkClientVersion', () => {
 
 describe('server → client builders', () => {
   it('build the exact envelopes', () => {
-    expect(botReadyMessage('abcd1234', { library: 'colloquy' })).toEqual({
+    expect(botReadyMessage('abcd1234', { library: 'colloquy' })).toStrictEqual({
       label: 'rtvi-ai',
       type: 'bot-ready',
       id: 'abcd1234',
       data: { version: '2.1.0', about: { library: 'colloquy' } },
     });
-    expect(errorMessage('boom', true)).toEqual({
+    expect(errorMessage('boom', true)).toStrictEqual({
       label: 'rtvi-ai',
       type: 'error',
       data: { error: 'boom', message: 'boom', fatal: true },
     });
-    expect(errorResponseMessage('r1', 'no')).toEqual({
+    expect(errorResponseMessage('r1', 'no')).toStrictEqual({
       label: 'rtvi-ai',
       type: 'error-response',
       id: 'r1',
       data: { error: 'no' },
     });
-    expect(serverResponseMessage('r2', 'tts-speak', { queued: true })).toEqual({
+    expect(serverResponseMessage('r2', 'tts-speak', { queued: true })).toStrictEqual({
       label: 'rtvi-ai',
       type: 'server-response',
       id: 'r2',
       data: { t: 'tts-speak', d: { queued: true } },
     });
-    expect(serverMessage('conversation-end', { reason: 'idle_timeout' })).toEqual({
+    // Without `d` the answer has no `d` key (`sendClientRequest` resolves with undefined).
+    expect(serverResponseMessage('r3', 'ping')).toStrictEqual({
+      label: 'rtvi-ai',
+      type: 'server-response',
+      id: 'r3',
+      data: { t: 'ping' },
+    });
+    // Without about, bot-ready has no about key.
+    expect(botReadyMessage('r4')).toStrictEqual({
+      label: 'rtvi-ai',
+      type: 'bot-ready',
+      id: 'r4',
+      data: { version: '2.1.0' },
+    });
+    expect(errorMessage('oops')).toStrictEqual({
+      label: 'rtvi-ai',
+      type: 'error',
+      data: { error: 'oops', message: 'oops', fatal: false },
+    });
+    expect(serverMessage('conversation-end', { reason: 'idle_timeout' })).toStrictEqual({
       label: 'rtvi-ai',
       type: 'server-message',
       data: { type: 'conversation-end', data: { reason: 'idle_timeout' } },
     });
-    expect(rtviMessage('user-started-speaking')).toEqual({ label: 'rtvi-ai', type: 'user-started-speaking' });
+    expect(rtviMessage('user-started-speaking')).toStrictEqual({
+      label: 'rtvi-ai',
+      type: 'user-started-speaking',
+    });
     expect(JSON.stringify(rtviMessage('bot-llm-stopped'))).toBe(
       '{"label":"rtvi-ai","type":"bot-llm-stopped"}',
     );

@@ -454,7 +454,9 @@ describe('function calls', () => {
     bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
     take();
     bus.publish('tool.cancel', { sessionId: S, toolCallIds: ['c2'], turnId: T });
-    expect(take().map((x) => (x as { data: { tool_call_id: string } }).data.tool_call_id)).toStrictEqual(['c2']);
+    expect(take().map((x) => (x as { data: { tool_call_id: string } }).data.tool_call_id)).toStrictEqual([
+      'c2',
+    ]);
     bus.publish('turn.end', { sessionId: S, turnId: T });
     expect(take()).toStrictEqual([
       m('llm-function-call-stopped', {
@@ -729,6 +731,22 @@ describe('metrics', () => {
       }),
     ]);
   });
+
+  it('a provider TTFB without model or turn: no model key, and a later turn summary keeps its own ttfb list', () => {
+    const { bus, take } = setup();
+    bus.publish('metrics.ttfb', { sessionId: S, processor: 'tts', valueMs: 80.4 });
+    bus.publish('turn.latency', {
+      sessionId: S,
+      turnId: T,
+      kind: 'text',
+      segments: { ttsMs: 80 },
+      marks: {},
+    });
+    expect(take()).toStrictEqual([
+      m('metrics', { ttfb: [{ processor: 'tts', value: 0.08 }] }),
+      m('metrics', { ttfb: [{ processor: 'tts', value: 0.08 }], tts_ttfb_ms: 80 }),
+    ]);
+  });
 });
 
 describe('options', () => {
@@ -799,7 +817,10 @@ describe('options', () => {
     const { bus, take } = setup({ audioLevels: true });
     bus.publish('audio.level', { sessionId: S, source: 'user', level: 0.25 });
     bus.publish('audio.level', { sessionId: S, source: 'bot', level: 0.5 });
-    expect(take()).toStrictEqual([m('user-audio-level', { value: 0.25 }), m('bot-audio-level', { value: 0.5 })]);
+    expect(take()).toStrictEqual([
+      m('user-audio-level', { value: 0.25 }),
+      m('bot-audio-level', { value: 0.5 }),
+    ]);
   });
 
   it('per-frame events without a mapping have no subscriber; dispose unsubscribes everything', () => {
