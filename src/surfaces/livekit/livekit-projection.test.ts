@@ -354,3 +354,111 @@ describe('LiveKit projection', () => {
     expect(out).toHaveLength(1);
   });
 });
+
+describe('LiveKit projection: edges', () => {
+  const states = (out: Out[]) => out.flatMap((o) => ('attributes' in o ? [o.attributes] : []));
+  const events = (out: Out[]) =>
+    out.flatMap((o) => ('topic' in o && o.topic === EVENTS_TOPIC ? [(o as { data: unknown }).data] : []));
+
+  it('a turn that ends without speech (a typed answer, an abandoned turn) sets listening; the same state is not sent twice', () => {
+    const { bus, out, projection } = setup();
+    bus.publish('session.start', { sessionId: S, userId: 'u', agentName: 'concierge' });
+    bus.publish('llm.start', { sessionId: S, turnId: 't1', agentName: 'concierge' });
+    bus.publish('llm.start', { sessionId: S, turnId: 't1', agentName: 'concierge' }); // a second pass
+    expect(projection.agentState).toBe('thinking');
+    bus.publish('turn.end', { sessionId: S, turnId: 't1' });
+    expect(projection.agentState).toBe('listening');
+    bus.publish('turn.end', { sessionId: S, turnId: 't2', abandoned: true });
+    expect(states(out)).toStrictEqual([
+      { 'lk.agent.state': 'listening', 'colloquy.session_id': S },
+      { 'lk.agent.state': 'thinking' },
+      { 'lk.agent.state': 'listening' },
+    ]);
+  });
+
+  it('interruptions are reported once per turn, remembering the 8 newest turns', () => {
+    const { bus, out } = setup();
+    const cut = (turnId: string) =>
+      bus.publish('turn.interrupted', { sessionId: S, turnId, reason: 'user_speaking' });
+    for (let i = 1; i <= 9; i++) cut(`t${i}`);
+    cut('t2'); // the 8th newest: still remembered
+    cut('t9');
+    cut('t1'); // the 9th newest: forgotten, reported again
+    expect(events(out).map((e) => (e as { turnId: string }).turnId)).toEqual([
+      't1',
+      't2',
+      't3',
+      't4',
+      't5',
+      't6',
+      't7',
+      't8',
+      't9',
+      't1',
+    ]);
+  });
+
+  it('a cut without a reason reports reason null; a tool result without name or duration reports null', () => {
+    const { bus, out } = setup();
+    bus.publish('turn.interrupted', { sessionId: S, turnId: 't1' });
+    bus.publish('tool.result', { sessionId: S, toolCallId: 'c1', status: 'timeout', result: null });
+    expect(events(out)).toStrictEqual([
+      { type: 'turn-interrupted', turnId: 't1', reason: null },
+      { type: 'tool-result', toolCallId: 'c1', name: null, status: 'timeout', durationMs: null },
+    ]);
+  });
+
+  it('a user transcript before the mic track is known names no track; empty transcripts and empty agent text open no stream', () => {
+    const { bus, out } = setup();
+    bus.publish('transcription.interim', { sessionId: S, text: '', at: 1 });
+    bus.publish('transcription.final', { sessionId: S, text: '', at: 1 });
+    bus.publish('bot.tts.text', { sessionId: S, turnId: 't1', chunkId: 0, text: '' });
+    bus.publish('transcription.final', { sessionId: S, text: 'hi', at: 2 });
+    expect(out).toStrictEqual([
+      {
+        stream: 's1',
+        sender: 'user-1',
+        topic: TRANSCRIPTION_TOPIC,
+        text: 'hi',
+        attributes: { 'lk.segment_id': 'user-1', 'lk.transcription_final': 'true' },
+        trailer: {},
+      },
+    ]);
+  });
+
+  it("another turn's words close the open agent stream; session.close and dispose close it (final)", () => {
+    for (const end of ['session.close', 'dispose'] as const) {
+      const { bus, out, projection } = setup();
+      bus.publish('bot.tts.text', { sessionId: S, turnId: 't1', chunkId: 0, text: 'One.' });
+      bus.publish('bot.tts.text', { sessionId: S, turnId: 't2', chunkId: 0, text: 'Two.' });
+      const streams = () =>
+        out.flatMap((o) => ('stream' in o ? [[o.attributes['lk.segment_id'], o.text, o.trailer]] : []));
+      expect(streams(), end).toStrictEqual([
+        ['agent-1', 'One.', { 'lk.transcription_final': 'true' }],
+        ['agent-2', 'Two.', undefined],
+      ]);
+      if (end === 'dispose') projection.dispose();
+      else bus.publish('session.close', { sessionId: S, reason: 'done' });
+      expect(streams(), end).toStrictEqual([
+        ['agent-1', 'One.', { 'lk.transcription_final': 'true' }],
+        ['agent-2', 'Two.', { 'lk.transcription_final': 'true' }],
+      ]);
+    }
+  });
+
+  it('publishJson: undefined is sent as {}; a value JSON cannot write is not sent (false); publishData passes bytes and options', () => {
+    const { out, projection } = setup();
+    expect(projection.publishJson('a', undefined)).toBe(true);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(projection.publishJson('b', cyclic)).toBe(false);
+    expect(projection.publishJson('c', { n: 1n })).toBe(false);
+    expect(projection.publishData(new TextEncoder().encode('[1]'), { topic: 'd', reliable: false })).toBe(
+      true,
+    );
+    expect(out).toStrictEqual([
+      { data: {}, topic: 'a', reliable: true },
+      { data: [1], topic: 'd', reliable: false },
+    ]);
+  });
+});
