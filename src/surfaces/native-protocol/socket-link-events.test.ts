@@ -133,6 +133,17 @@ describe('SocketLink: socket events → handlers', () => {
     }
   });
 
+  it('a link closed at once on a socket already closed reports only that close', async () => {
+    const socket = new ScriptedSocket();
+    socket.readyState = WebSocket.CLOSED;
+    const { calls, link: l } = link(socket);
+    l.close(4003, 'gone');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(calls).toEqual([['close', 4003, 'gone']]);
+    expect(socket.closes).toEqual([]); // a closed socket is not closed again
+  });
+
   it('a connecting socket is not open yet, and is left connecting', async () => {
     const socket = new ScriptedSocket();
     socket.readyState = WebSocket.CONNECTING;
