@@ -121,3 +121,17 @@ describe('SpeechSegmenter newlines', () => {
     ]);
   });
 });
+
+describe('SpeechSegmenter abbreviations before other marks', () => {
+  it('an abbreviation followed by a question mark or a closing quote ends its sentence', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push('Did you bring pens, paper, etc.? Yes, all of it. '), ...seg.flush()]).toEqual([
+      'Did you bring pens, paper, etc.?',
+      'Yes, all of it.',
+    ]);
+    expect([...seg.push('He said "see you in Jan." Then he left. '), ...seg.flush()]).toEqual([
+      'He said "see you in Jan."',
+      'Then he left.',
+    ]);
+  });
+});
