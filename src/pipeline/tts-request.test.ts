@@ -625,3 +625,34 @@ describe('synthesizeChunk, an encoded failure as the chunk is cancelled', () => 
     expect([e.chunk.state, e.errors, e.firstAudio]).toEqual(['cancelled', [], []]);
   });
 });
+
+describe('synthesizeChunk, a stream step that arrives as the chunk is cancelled', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a piece that arrives as the chunk is cancelled is dropped', async () => {
+    const tts = new HandTts();
+    const r = run(tts, 1000);
+    await vi.advanceTimersByTimeAsync(0);
+    tts.piece(100);
+    // After the read has taken the piece, before the request loop's continuation runs.
+    queueMicrotask(() => cancelChunk(r.chunk, 'interrupted', systemClock));
+    await r.done;
+    expect([r.chunk.state, r.audio, r.firstAudio, r.errors]).toEqual(['cancelled', [], [], []]);
+  });
+
+  it('a stream failure that arrives as the chunk is cancelled is not reported, and the chunk stays cancelled', async () => {
+    const tts = new HandTts();
+    const r = run(tts, 1000);
+    await vi.advanceTimersByTimeAsync(0);
+    tts.fail(new Error('refused'));
+    // After the read has taken the rejection, before the request loop's continuation runs.
+    queueMicrotask(() => cancelChunk(r.chunk, 'interrupted', systemClock));
+    await r.done;
+    expect([r.chunk.state, r.errors]).toEqual(['cancelled', []]);
+  });
+});
