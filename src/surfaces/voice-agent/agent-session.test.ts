@@ -6,6 +6,7 @@
 import type { ModelMessage } from 'ai';
 import { stepCountIs } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { whenTrue } from '../../../test/support/when-true.ts';
 import { mockSpeechModel } from '../../../test/voice-agent/helpers.ts';
 import { silentLogger } from '../../logger.ts';
 import { mockLanguageModel } from '../../testing/mock-llm.ts';
@@ -21,14 +22,6 @@ function make(options: Partial<VoiceAgentOptions> = {}): VoiceAgent {
   const agent = new VoiceAgent({ model: mockLanguageModel(['Fine.']), logger: silentLogger, ...options });
   agents.push(agent);
   return agent;
-}
-
-/** Resolves once `check()` holds, looking again after each turn of the event loop. */
-function whenTrue(check: () => boolean): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const look = () => (check() ? resolve() : setImmediate(look));
-    look();
-  });
 }
 
 describe('what the speech model is asked for', () => {

@@ -7,10 +7,12 @@
 import { jsonSchema, tool } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeWebSocket } from '../../../test/support/fake-ws.ts';
+import { recordingLogger } from '../../../test/support/recording-logger.ts';
+import { whenTrue } from '../../../test/support/when-true.ts';
 import { mockSpeechModel, mockTranscriptionModel } from '../../../test/voice-agent/helpers.ts';
 import type { EventMap, InterruptReason } from '../../bus/events.ts';
 import { SessionStateError } from '../../errors.ts';
-import { type Logger, silentLogger } from '../../logger.ts';
+import { silentLogger } from '../../logger.ts';
 import type { SttModel } from '../../providers/types.ts';
 import { mockLanguageModel } from '../../testing/mock-llm.ts';
 import { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from '../native-protocol/client-messages.ts';
@@ -44,17 +46,6 @@ const idleStt: SttModel = {
   sampleRate: 16000,
   transcribe: async function* () {},
 };
-
-function recordingLogger() {
-  const lines: Array<[string, string]> = [];
-  const logger: Logger = {
-    debug: (m: string) => lines.push(['debug', m]),
-    info: (m: string) => lines.push(['info', m]),
-    warn: (m: string) => lines.push(['warn', m]),
-    error: (m: string) => lines.push(['error', m]),
-  } as Logger;
-  return { logger, lines };
-}
 
 describe('after destroy(), each method names itself in AgentDestroyedError', () => {
   const bytes = new Uint8Array([1, 2, 3]);
@@ -411,7 +402,7 @@ describe('destroy()', () => {
     (agent.session as unknown as { close: () => Promise<void> }).close = () => Promise.reject(failure);
     agent.destroy();
     await new Promise((r) => setImmediate(r));
-    expect(lines).toEqual([['error', 'session close failed']]);
+    expect(lines).toEqual([['error', 'session close failed', failure]]);
   });
 
   it('closes its socket with 1000 disconnect: waiting inputs are rejected as connection_closed', async () => {
@@ -542,14 +533,6 @@ describe('generateAndSendSpeechFull and generateSpeechFromText', () => {
     });
   });
 });
-
-/** Resolves once `check()` holds, looking again after each turn of the event loop. */
-function whenTrue(check: () => boolean): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const look = () => (check() ? resolve() : setImmediate(look));
-    look();
-  });
-}
 
 describe('recordings (sendAudio, transcribeAudio, a client audio message)', () => {
   const wav = new Uint8Array([1, 2, 3, 4, 5]);
