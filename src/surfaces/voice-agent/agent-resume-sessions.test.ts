@@ -87,19 +87,26 @@ describe('AgentResume: handles and the window', () => {
 
   it('a dropped agent waits 60 s for its client by default, then is destroyed', async () => {
     const { open, agents, resume } = await serve({});
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
-    cleanups.push(() => vi.useRealTimers());
     const log = await open();
     log.send({ type: 'client_ready' });
     await log.waitFor('resume_handle');
+    const agent = agents[0]!;
+    // The window's timer is armed on `transport.disconnected` (AgentResume subscribed first), on a
+    // fake clock that moves only when the test moves it.
+    const dropped = new Promise<void>((resolve) =>
+      agent.bus.subscribe('transport.disconnected', () => resolve()),
+    );
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cleanups.push(() => vi.useRealTimers());
     log.socket.terminate();
-    await until(() => !agents[0]!.connected);
-    vi.advanceTimersByTime(59_000);
-    expect(agents[0]!.destroyed).toBe(false);
+    await dropped;
+    vi.advanceTimersByTime(59_999);
+    expect(agent.destroyed).toBe(false);
     expect(resume.size).toBe(1);
-    vi.advanceTimersByTime(1000);
-    await until(() => agents[0]!.destroyed);
-    expect(resume.size).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(agent.destroyed).toBe(true);
+    vi.useRealTimers();
+    await until(() => resume.size === 0);
   });
 
   it('without a store, close() ends every agent: no shutdown notice, nothing picked up', async () => {
