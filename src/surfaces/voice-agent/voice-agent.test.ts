@@ -886,3 +886,18 @@ describe('registerTools and history', () => {
     expect(agent.getHistory()).toEqual([]);
   });
 });
+
+describe('one lifetime for every call', () => {
+  it('destroy() aborts every speech call in flight, not only the last one started', async () => {
+    const speech = mockSpeechModel({ delayFor: () => 10_000 });
+    const agent = make({ speechModel: speech.model });
+    const outcomes = [
+      agent.generateSpeechFromText('One.').catch((e: unknown) => e),
+      agent.generateAndSendSpeechFull('Two.').catch((e: unknown) => e),
+    ];
+    await whenTrue(() => speech.calls.length === 2);
+    agent.destroy();
+    expect((await Promise.all(outcomes)).every((e) => e instanceof Error)).toBe(true);
+    expect(speech.aborted.sort()).toEqual(['One.', 'Two.']);
+  });
+});
