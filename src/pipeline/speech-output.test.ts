@@ -767,3 +767,49 @@ describe('SpeechOutput: a request held back for room when the response ahead of 
     expect(sink.turnIds).toEqual(Array(2).fill('t2'));
   });
 });
+
+describe('SpeechOutput: the expected length of a chunk still synthesising', () => {
+  it('counts at the synthesis rate observed so far (samples per character) toward the look-ahead bound', async () => {
+    // Paused: A's first chunk (3 characters, 1,440 samples) is done, 480 samples a character; its
+    // second (10 characters) has no audio yet and is expected at 4,800: 6,240 samples ahead = 260 ms.
+    for (const [maxAheadMs, started] of [
+      [260, false],
+      [261, true],
+    ] as const) {
+      const { output, tts } = setup((t) => ({ firstByteMs: t.startsWith('A') ? 10 : 60_000, pieces: 1 }), {
+        maxAheadMs,
+      });
+      const a = output.beginResponse('t1');
+      output.pause();
+      a.pushText('Ax. Qqqqqqqqq. ');
+      await vi.advanceTimersByTimeAsync(100);
+      output.speak('t2', 'C.', new AbortController().signal);
+      expect([maxAheadMs, tts.requests.map((r) => r.text)]).toEqual([
+        maxAheadMs,
+        ['Ax.', 'Qqqqqqqqq.', ...(started ? ['C.'] : [])],
+      ]);
+      output.close();
+    }
+  });
+});
+
+describe('SpeechOutput on the shared playout ticker: a queued response cut between ticks', () => {
+  it('writes no frame of the playing response before its tick', async () => {
+    const { output, sink } = setup(undefined, { clock: undefined });
+    const a = output.beginAudioResponse('t1', new AbortController().signal, 24000);
+    const second = new AbortController();
+    const b = output.beginAudioResponse('t2', second.signal, 24000);
+    a.pushAudio(new Int16Array(480 * 5).fill(1));
+    expect(sink.frames).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(15); // frame 1 is due at 20, within half a frame
+    second.abort('client_request');
+    expect((await b.done).interrupted).toBe(true);
+    expect(sink.frames).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(sink.frames).toHaveLength(2);
+    a.end();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await a.done).toMatchObject({ interrupted: false });
+    output.close();
+  });
+});
