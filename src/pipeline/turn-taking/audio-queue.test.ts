@@ -195,3 +195,20 @@ describe('AudioQueue aborts and call order', () => {
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 });
+
+describe('AudioQueue: abort after a handed-over frame', () => {
+  it('a frame handed to a waiting read, then an abort: the queue ends only when the consumer calls next', async () => {
+    const q = new AudioQueue();
+    const c = new AbortController();
+    const reader = q[ABORTABLE_ITERATOR](c.signal);
+    const waiting = reader.next();
+    q.push(frame(1)); // handed over to the waiting read
+    expect(await waiting).toEqual({ done: false, value: frame(1) });
+    const reason = new Error('stop');
+    c.abort(reason);
+    expect(q.isEnded).toBe(false);
+    await expect(reader.next()).rejects.toBe(reason);
+    expect(q.isEnded).toBe(true);
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+  });
+});

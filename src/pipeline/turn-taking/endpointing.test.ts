@@ -332,3 +332,97 @@ describe('Endpointing', () => {
     expect(ends).toHaveLength(1);
   });
 });
+
+describe('Endpointing timers', () => {
+  it('without a detector one timer waits (no max-wait timer); with one, two', () => {
+    const plain = setup();
+    plain.e.speechStopped();
+    expect(vi.getTimerCount()).toBe(1);
+    plain.e.cancel();
+    const checked = setup(detector(0.1));
+    checked.e.speechStopped();
+    expect(vi.getTimerCount()).toBe(2);
+    checked.e.cancel();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the clock is asked to clear only the timers it armed', async () => {
+    const armed: unknown[] = [];
+    const cleared: unknown[] = [];
+    const ends: EndOfTurnReason[] = [];
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        clock: {
+          now: () => Date.now(),
+          setTimeout: (fn, ms) => {
+            const handle = setTimeout(fn, ms);
+            armed.push(handle);
+            return handle;
+          },
+          clearTimeout: (handle) => {
+            cleared.push(handle);
+            clearTimeout(handle as ReturnType<typeof setTimeout>);
+          },
+        },
+      },
+      { transcript: () => '', onEndOfTurn: (i) => ends.push(i.reason) },
+    );
+    e.cancel();
+    e.speechStarted();
+    expect(cleared).toEqual([]);
+    e.speechStopped();
+    expect(armed).toHaveLength(1);
+    e.speechStarted();
+    expect(cleared).toEqual([armed[0]]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ends).toEqual([]);
+  });
+
+  it.each([
+    [-100, 500],
+    [0, 500],
+    [1, 499],
+    [500, 0],
+  ])('speechStopped(%i) ends the turn %i ms later, with 500 ms of silence', async (sinceMs, waitMs) => {
+    const { e, ends } = setup();
+    e.speechStopped(sinceMs);
+    if (waitMs > 0) {
+      await vi.advanceTimersByTimeAsync(waitMs - 1);
+      expect(ends).toEqual([]);
+    }
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ends).toEqual([{ reason: 'silence', silenceMs: 500 }]);
+  });
+
+  it('a failing detector without onDetectorError still ends the turn on silence at endpointingMs', async () => {
+    const ends: Array<{ reason: EndOfTurnReason; silenceMs: number }> = [];
+    const e = new Endpointing(
+      {
+        endpointingMs: 500,
+        maxEndpointingMs: 2000,
+        endOfTurn: { provider: 'test', predict: () => Promise.reject(new Error('model gone')) },
+      },
+      { transcript: () => '', onEndOfTurn: (i) => ends.push(i) },
+    );
+    e.speechStopped();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(ends).toEqual([{ reason: 'silence', silenceMs: 500 }]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the detector is asked with the transcript and history read when the silence is over, not at the stop', async () => {
+    const d = detector(0.9);
+    let words = 'I want';
+    const e = new Endpointing(
+      { endpointingMs: 500, endOfTurn: d },
+      { transcript: () => words, onEndOfTurn: () => {} },
+    );
+    e.speechStopped();
+    words = 'I want two';
+    await vi.advanceTimersByTimeAsync(500);
+    expect(d.calls).toHaveLength(1);
+    expect(d.calls[0]).toMatchObject({ transcript: 'I want two', history: [], silenceMs: 500 });
+    expect(d.calls[0]!.abortSignal?.aborted).toBe(true); // the turn ended: the finished check is released
+  });
+});
