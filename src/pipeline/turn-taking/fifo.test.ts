@@ -41,3 +41,39 @@ describe('Fifo', () => {
     expect(drain(q)).toEqual(['y']);
   });
 });
+
+describe('Fifo bounds', () => {
+  it('shift on an empty queue, new or drained, gives undefined and leaves the length at 0', () => {
+    const q = new Fifo<number>();
+    expect(q.shift()).toBeUndefined();
+    expect(q.length).toBe(0);
+    q.push(1);
+    expect(q.shift()).toBe(1);
+    expect(q.shift()).toBeUndefined();
+    expect(q.length).toBe(0);
+    q.push(2);
+    q.push(3);
+    expect(drain(q)).toEqual([2, 3]);
+  });
+
+  it('shift and clear release what they held: no slot past the length still holds an item', () => {
+    const q = new Fifo<string>();
+    for (const s of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) q.push(s); // storage of 8, full
+    q.shift();
+    expect(q.at(7)).toBeUndefined(); // the slot 'a' left
+    q.push('i');
+    q.clear();
+    expect(Array.from({ length: 8 }, (_, i) => q.at(i))).toEqual(Array(8).fill(undefined));
+  });
+
+  it('grows past 8 and 16 items keeping the order, with the head moved', () => {
+    const q = new Fifo<number>();
+    for (let i = 0; i < 5; i++) q.push(i);
+    q.shift();
+    q.shift();
+    for (let i = 5; i < 20; i++) q.push(i);
+    expect(q.length).toBe(18);
+    expect([q.at(0), q.at(17)]).toEqual([2, 19]);
+    expect(drain(q)).toEqual(Array.from({ length: 18 }, (_, i) => i + 2));
+  });
+});
