@@ -996,7 +996,7 @@ describe('UserAudioInput: payloads, options and cleanup', () => {
     await feed(speechOnce());
     // the start is confirmed at 200 ms (minSpeechMs 100) and the pre-roll from 0 ms goes to STT then
     expect(of('transcription.interim')).toEqual([{ sessionId: 's1', text: 'he', at: t0 + 200 }]);
-    expect(of('transcription.final')).toEqual([{ sessionId: 's1', text: 'hey', at: t0 + 1000 }]);
+    expect(of('transcription.final')).toStrictEqual([{ sessionId: 's1', text: 'hey', at: t0 + 1000 }]);
   });
 
   it('passes the language hint to STT', async () => {
