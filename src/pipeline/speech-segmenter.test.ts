@@ -220,3 +220,17 @@ describe('SpeechSegmenter', () => {
     expect(streamAll(seg, 'Wait. ... Go on.')).toEqual(['Wait.', 'Go on.']);
   });
 });
+
+describe('SpeechSegmenter at the start of the text', () => {
+  it('an abbreviation that opens the text is still one', () => {
+    const seg = new SpeechSegmenter({ minChunkSize: 1 });
+    expect([...seg.push('Dr. Smith is here. Next'), ...seg.flush()]).toEqual(['Dr. Smith is here.', 'Next']);
+  });
+
+  it('a forced split counts its bounds from the first word, after leading whitespace', () => {
+    // Lead of 3: the word boundary at 12 is within maxChunkSize (10) of the first word, not of the text start.
+    expect(
+      streamAll(new SpeechSegmenter({ minChunkSize: 5, maxChunkSize: 10 }), '   abcdefghi jklmnop', 1),
+    ).toEqual(['abcdefghi', 'jklmnop']);
+  });
+});
