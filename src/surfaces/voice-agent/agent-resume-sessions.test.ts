@@ -263,6 +263,26 @@ describe('AgentResume: stored sessions', () => {
     expect(errors).toEqual([[`session ${sessionId}: start failed`, failure]]);
   });
 
+  it('a new process picks up at most 1000 stored sessions by default, the newest', async () => {
+    const store = new InMemorySessionStore();
+    const { sessionId } = await storedSession(store);
+    const native = (await store.loadSnapshot(sessionId))!;
+    await store.deleteSnapshot(sessionId);
+    for (let i = 0; i < 1001; i++) {
+      await store.saveSnapshot({
+        ...native,
+        sessionId: `s${i}`,
+        handleHash: `h${i}`,
+        updatedAt: native.updatedAt + i,
+      });
+    }
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    const second = await serve({ store, logger });
+    expect(await second.resume.ready).toBe(1000);
+    expect(warnings).toEqual(['resume: 1001 stored sessions; only the newest 1000 are picked up']);
+  });
+
   it('a stored session whose agent cannot be rebuilt: the client is told why, the session closes', async () => {
     const cases: Array<[string, (r?: RestoredAgent) => VoiceAgent, string]> = [
       [
