@@ -657,6 +657,15 @@ describe('SpeechOutput: responses begun cut, and the look-ahead bound', () => {
     ]);
   });
 
+  it('an audio response at the output rate needs no resampler, even at a rate the resampler does not support', async () => {
+    const { output, sink } = setup(undefined, { outputSampleRate: 7000 }, 7000);
+    const a = output.beginAudioResponse('t1', new AbortController().signal, 7000);
+    a.pushAudio(new Int16Array(280).fill(5));
+    a.end();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([(await a.done).interrupted, sink.frames.length, a.receivedMs]).toEqual([false, 2, 40]);
+  });
+
   it('a request held back for room is checked again every 25 frames played, not at every frame', async () => {
     // 1 s of look-ahead = 50 frames; A has 50 frames synthesised while paused: B is held.
     const { output, tts, sink } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 1000 });
@@ -811,5 +820,49 @@ describe('SpeechOutput on the shared playout ticker: a queued response cut betwe
     await vi.advanceTimersByTimeAsync(100);
     expect(await a.done).toMatchObject({ interrupted: false });
     output.close();
+  });
+});
+
+describe('SpeechOutput: every event of a response, with its payload', () => {
+  it('queued, start, first-audio latency, speaking, text, chunk, chunk error, paused/resumed, complete, stop', async () => {
+    const { output, events } = setup((t) => ({ firstByteMs: 10, pieces: 1, fail: t.startsWith('Bravo') }));
+    const done = output.speak('t1', 'Alpha. Bravo.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(30);
+    output.pause();
+    output.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await done).toEqual({
+      turnId: 't1',
+      heardText: 'Alpha.',
+      fullText: 'Alpha. Bravo.',
+      interrupted: false,
+    });
+    const shown = events.map((e) => {
+      const p = e.payload as Record<string, unknown>;
+      if (e.type === 'speech.chunk') return [e.type, { ...p, audio: (p.audio as Uint8Array).byteLength }];
+      if (e.type === 'speech.chunk.error') return [e.type, { ...p, error: (p.error as Error).message }];
+      return [e.type, p];
+    });
+    const s = { sessionId: 's1', turnId: 't1' };
+    expect(shown).toEqual([
+      ['speech.chunk.queued', { ...s, chunkId: 0, text: 'Alpha.' }],
+      ['speech.start', { ...s, streaming: true }],
+      ['speech.chunk.queued', { ...s, chunkId: 1, text: 'Bravo.' }],
+      ['metrics.ttfb', { ...s, processor: 'tts', model: 'scripted-tts', valueMs: 10 }],
+      ['bot.speaking.start', s],
+      ['bot.tts.text', { ...s, chunkId: 0, text: 'Alpha.' }],
+      [
+        'speech.chunk',
+        { ...s, chunkId: 0, text: 'Alpha.', audio: 6 * 480 * 2, format: 'pcm16', sampleRate: 24000 },
+      ],
+      [
+        'speech.chunk.error',
+        { ...s, chunkId: 1, text: 'Bravo.', error: 'TTS failed for chunk 1: synthesis exploded' },
+      ],
+      ['speech.complete', { ...s, streaming: true }],
+      ['speech.paused', s],
+      ['speech.resumed', s],
+      ['bot.speaking.stop', { ...s, interrupted: false }],
+    ]);
   });
 });
