@@ -46,3 +46,17 @@ describe('parseClientMessage: the id and type of a message over the bounds', () 
     ]);
   });
 });
+
+describe('RTVI refusals: exact texts', () => {
+  it('an oversized message names the limit it broke; a message without data is refused as missing data', () => {
+    const big = parseClientMessage('{"label":"rtvi-ai","type":"send-text","id":"r1"}', { maxBytes: 10 });
+    expect(!big.ok && [big.error.kind, big.error.message.startsWith('RTVI message is too large: ')]).toEqual([
+      'oversized',
+      true,
+    ]);
+    const noData = parseClientMessage({ label: 'rtvi-ai', type: 'send-text', id: 'r2' });
+    expect(!noData.ok && noData.error.message).toBe(
+      'Invalid "send-text" data: Invalid input: expected object, received undefined',
+    );
+  });
+});

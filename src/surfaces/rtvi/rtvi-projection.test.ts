@@ -538,6 +538,20 @@ describe('function calls', () => {
     ]);
   });
 
+  it('with transferToolName the transfer target goes to the transfer call, not to a later call of another tool', () => {
+    const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
+    bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish(...(call('c2', 'lookup', {}) as ['tool.call', EventMap['tool.call']]));
+    bus.publish('agent.transfer', { sessionId: S, fromAgent: 'main', toAgent: 'sales' });
+    take();
+    bus.publish(...(result('c2', 'found') as ['tool.result', EventMap['tool.result']]));
+    bus.publish(...(result('c9', 'ok') as ['tool.result', EventMap['tool.result']]));
+    expect(take().map((x) => (x as { data: { transition_to: unknown } }).data.transition_to)).toEqual([
+      null,
+      'sales',
+    ]);
+  });
+
   it('a held transfer stop is released with transition_to null when the turn ends without a transfer', () => {
     const { bus, take } = setup({ transferToolName: 'transfer_to_agent' });
     bus.publish(...(call('c9', 'transfer_to_agent', {}) as ['tool.call', EventMap['tool.call']]));
