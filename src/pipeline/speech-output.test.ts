@@ -866,3 +866,26 @@ describe('SpeechOutput: every event of a response, with its payload', () => {
     ]);
   });
 });
+
+describe('SpeechOutput: chunk ids across audio responses', () => {
+  it('an audio response takes a chunk id of its own: the speech after it gets the next one, never an earlier id', async () => {
+    const { output, of } = setup();
+    const first = output.speak('t1', 'Alpha.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(2000);
+    await first;
+    const audio = output.beginAudioResponse('t2', new AbortController().signal, 24000);
+    audio.pushAudio(new Int16Array(480));
+    audio.end();
+    await vi.advanceTimersByTimeAsync(200);
+    await audio.done;
+    const last = output.speak('t3', 'Bravo.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(2000);
+    await last;
+    // Chunk 1 was the audio response's (it publishes no speech.chunk).
+    expect(of('speech.chunk').map((p) => [p.turnId, p.chunkId])).toEqual([
+      ['t1', 0],
+      ['t3', 2],
+    ]);
+    expect(of('bot.tts.text').map((p) => p.chunkId)).toEqual([0, 2]);
+  });
+});
