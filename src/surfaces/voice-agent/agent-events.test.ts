@@ -49,6 +49,19 @@ describe('speech_interrupted only when speech was queued', () => {
     ]);
   });
 
+  it('VoiceAgent: speech queued by two turns: each turn’s interruption is told once, the first one’s too', () => {
+    const { bus, seen } = agentEvents();
+    bus.publish('speech.chunk.queued', queued);
+    bus.publish('speech.chunk.queued', { ...queued, turnId: 't2', chunkId: 1, text: 'And more.' });
+    bus.publish('speech.interrupted', interrupted);
+    bus.publish('speech.interrupted', { ...interrupted, turnId: 't2', reason: 'client_request' as const });
+    bus.publish('speech.interrupted', interrupted);
+    expect(seen.filter(([n]) => n === 'speech_interrupted')).toEqual([
+      ['speech_interrupted', { reason: 'user_speaking' }],
+      ['speech_interrupted', { reason: 'client_request' }],
+    ]);
+  });
+
   it('VoiceAgent: a finished turn forgets its speech, so a later interruption of it is silent', () => {
     const { bus, names } = agentEvents();
     bus.publish('speech.chunk.queued', queued);
