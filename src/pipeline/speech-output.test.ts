@@ -889,3 +889,18 @@ describe('SpeechOutput: chunk ids across audio responses', () => {
     expect(of('bot.tts.text').map((p) => p.chunkId)).toEqual([0, 2]);
   });
 });
+
+describe('SpeechOutput: interrupt and the look-ahead bound', () => {
+  it('interrupt() with a response held back for room starts no request for it', async () => {
+    const { output, tts } = setup(() => ({ firstByteMs: 10, pieces: 1 }), { maxAheadMs: 100 });
+    const a = output.speak('t1', `${'A'.repeat(9)}.`, new AbortController().signal);
+    output.pause();
+    await vi.advanceTimersByTimeAsync(100);
+    const b = output.speak('t2', 'B.', new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    output.interrupt('user_speaking');
+    expect(tts.requests.map((r) => r.text[0])).toEqual(['A']);
+    await Promise.all([a, b]);
+  });
+});
