@@ -802,6 +802,25 @@ describe('SpeechOutput: the expected length of a chunk still synthesising', () =
   });
 });
 
+describe('SpeechOutput: the synthesis rate observed counts done chunks only', () => {
+  it('a failed chunk adds nothing to it: the chunk still synthesising is expected at the rate of the done ones', async () => {
+    // As above, with a failed chunk between: A's 3 characters made 1,440 samples (480 a character); the
+    // failed 'Fxxx.' counts neither its characters nor samples, so 'Qqqqqqqqq.' is still expected at 4,800
+    // and 6,240 samples (260 ms) are ahead: C waits. Counting the failed chunk would expect 1,800.
+    const { output, tts } = setup(
+      (t) => ({ firstByteMs: t.startsWith('A') ? 10 : 60_000, pieces: 1, fail: t.startsWith('F') }),
+      { maxAheadMs: 260 },
+    );
+    const a = output.beginResponse('t1');
+    output.pause();
+    a.pushText('Ax. Fxxx. Qqqqqqqqq. ');
+    await vi.advanceTimersByTimeAsync(100);
+    output.speak('t2', 'C.', new AbortController().signal);
+    expect(tts.requests.map((r) => r.text)).toEqual(['Ax.', 'Fxxx.', 'Qqqqqqqqq.']);
+    output.close();
+  });
+});
+
 describe('SpeechOutput on the shared playout ticker: a queued response cut between ticks', () => {
   it('writes no frame of the playing response before its tick', async () => {
     const { output, sink } = setup(undefined, { clock: undefined });
