@@ -808,7 +808,7 @@ describe('SpeechOutput: the synthesis rate observed counts done chunks only', ()
     // failed 'Fxxx.' counts neither its characters nor samples, so 'Qqqqqqqqq.' is still expected at 4,800
     // and 6,240 samples (260 ms) are ahead: C waits. Counting the failed chunk would expect 1,800.
     const { output, tts } = setup(
-      (t) => ({ firstByteMs: t.startsWith('A') ? 10 : 60_000, pieces: 1, fail: t.startsWith('F') }),
+      (t) => ({ firstByteMs: t.startsWith('Q') ? 60_000 : 10, pieces: 1, fail: t.startsWith('F') }),
       { maxAheadMs: 260 },
     );
     const a = output.beginResponse('t1');
