@@ -9,17 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stubRoom } from '../../test/support/livekit-room-stub.ts';
 import type { BusEvent } from '../bus/events.ts';
 import { InvalidInputError, TransportError } from '../errors.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import type { StoreWriter } from '../store/store-writer.ts';
 import { RTVI_MAX_JSON_DEPTH } from '../surfaces/rtvi/messages.ts';
-import type {
-  IncomingData,
-  LiveKitRoomLink,
-  RoomCloseReason,
-  RoomEvents,
-} from '../transports/livekit/room-options.ts';
+import type { IncomingData, RoomCloseReason } from '../transports/livekit/room-options.ts';
 import { loadServerConfig, resolveProfile, type SessionProfile } from './config.ts';
 import { CHAT_TOPIC, createLiveKitSession, liveKitRoomKey } from './livekit-session.ts';
 import { SERVER_SHUTDOWN } from './rtvi-session.ts';
@@ -40,33 +36,17 @@ interface Options {
 
 /** A session on a stand-in room ('room-1', user 'guest'); media not connected yet. */
 function start(options: Options = {}) {
-  const handlers: Partial<RoomEvents> = {};
   const roomCloses: string[] = [];
   const published: Array<{ topic: string | undefined; json: unknown }> = [];
-  const room: LiveKitRoomLink = {
-    name: 'room-1',
-    roomState: 'connected' as LiveKitRoomLink['roomState'],
-    userIdentity: 'guest',
-    agentIdentity: 'agent',
-    userTrackSid: undefined,
-    agentTrackSid: 'TR_agent',
-    queuedAudioMs: 0,
-    sentAudioFrames: 0,
-    on: (event, handler) => {
-      (handlers as Record<string, unknown>)[event] = handler;
-    },
-    sendAudio: () => {},
-    clearAudio: () => {},
+  const { room, handlers } = stubRoom('room-1', {
     close: (reason) => {
       roomCloses.push(reason);
     },
-    setAgentAttributes: () => {},
     publishData: (payload, { topic }) => {
       published.push({ topic, json: JSON.parse(new TextDecoder().decode(payload)) });
       return true;
     },
-    openTextStream: () => ({ write: () => {}, close: () => {} }),
-  };
+  });
   const config = loadServerConfig({ COLLOQUY_VAD: 'energy' });
   const base = resolveProfile(config);
   delete base.greeting;

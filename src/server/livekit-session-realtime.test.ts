@@ -9,10 +9,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stubRoom } from '../../test/support/livekit-room-stub.ts';
 import { silentLogger } from '../logger.ts';
 import { FakeGeminiLiveServer } from '../testing/fake-gemini-live-server.ts';
 import { FakeOpenAIRealtimeServer } from '../testing/fake-openai-realtime-server.ts';
-import type { LiveKitRoomLink, RoomEvents } from '../transports/livekit/room-options.ts';
 import { loadServerConfig, resolveProfile } from './config.ts';
 import { createLiveKitSession } from './livekit-session.ts';
 import { ModelCache } from './session-factory.ts';
@@ -23,27 +23,8 @@ afterEach(async () => {
 });
 
 function roomDouble() {
-  const handlers: Partial<RoomEvents> = {};
   const audio: number[] = [];
-  const room: LiveKitRoomLink = {
-    name: 'room-1',
-    roomState: 'connected' as LiveKitRoomLink['roomState'],
-    userIdentity: 'guest',
-    agentIdentity: 'agent',
-    userTrackSid: undefined,
-    agentTrackSid: 'TR_agent',
-    queuedAudioMs: 0,
-    sentAudioFrames: 0,
-    on: (event, handler) => {
-      (handlers as Record<string, unknown>)[event] = handler;
-    },
-    sendAudio: (pcm) => audio.push(pcm.length),
-    clearAudio: () => {},
-    close: () => {},
-    setAgentAttributes: () => {},
-    publishData: () => true,
-    openTextStream: () => ({ write: () => {}, close: () => {} }),
-  };
+  const { room, handlers } = stubRoom('room-1', { sendAudio: (pcm) => void audio.push(pcm.length) });
   return { room, handlers, audio };
 }
 
