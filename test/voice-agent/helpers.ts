@@ -185,6 +185,12 @@ export async function openClient(url: string): Promise<MessageLog> {
   return log;
 }
 
+/** The close code and reason the client's socket gets. */
+export const closedWith = (log: MessageLog) =>
+  new Promise<[number, string]>((resolve) =>
+    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
+  );
+
 export type Recorded = {
   [K in keyof AgentEventMap]: { name: K; args: AgentEventMap[K] };
 }[keyof AgentEventMap];

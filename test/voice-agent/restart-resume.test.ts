@@ -20,7 +20,7 @@ import { AgentResume, type RestoredAgent } from '../../src/surfaces/voice-agent/
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { until } from '../../src/testing/signals.ts';
 import { ASKED_DESK, LEAVE_LATER, QUESTION, subagentScenario } from '../e2e/subagent-scenario.ts';
-import { type MessageLog, openClient, startServer } from './helpers.ts';
+import { closedWith, type MessageLog, openClient, startServer } from './helpers.ts';
 
 const SORRY = 'Sorry, the server restarted: I have to start that again.';
 const script = parseScript(
@@ -36,11 +36,6 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const closedWith = (log: MessageLog) =>
-  new Promise<[number, string]>((resolve) =>
-    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
-  );
 
 describe('native protocol: resume across a restart (AgentResume with a store)', () => {
   let dir: string;

@@ -8,17 +8,12 @@ import { silentLogger } from '../../src/logger.ts';
 import { AgentResume } from '../../src/surfaces/voice-agent/agent-resume.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
-import { type MessageLog, openClient, startServer } from './helpers.ts';
+import { closedWith, openClient, startServer } from './helpers.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const closedWith = (log: MessageLog) =>
-  new Promise<[number, string]>((resolve) =>
-    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
-  );
 
 async function setup(resume: AgentResume, create: () => VoiceAgent) {
   const server = await startServer((socket) => resume.accept(socket, create));

@@ -6,7 +6,7 @@
  * store that fails its writes (logged).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type MessageLog, openClient, startServer, until } from '../../../test/voice-agent/helpers.ts';
+import { closedWith, openClient, startServer, until } from '../../../test/voice-agent/helpers.ts';
 import type { Logger } from '../../logger.ts';
 import { silentLogger } from '../../logger.ts';
 import { hashHandle } from '../../session/resume-handles.ts';
@@ -26,11 +26,6 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const closedWith = (log: MessageLog) =>
-  new Promise<[number, string]>((resolve) =>
-    log.socket.once('close', (code, reason) => resolve([code, reason.toString()])),
-  );
 
 /** An AgentResume serving a loopback server; `create` by default makes a plain agent (recorded). */
 async function serve(options: AgentResumeOptions, create?: CreateAgent) {
