@@ -170,10 +170,7 @@ export class AgentResume {
    * agent is refused (`resume_foreign`).
    */
   accept(socket: WebSocket, create: CreateAgent, client: AgentResumeAcceptOptions = {}): void {
-    if (this.closing) {
-      socket.close(1012, 'server restarting');
-      return;
-    }
+    if (this.refusedAfterClose(socket)) return;
     const timer = setTimeout(() => socket.close(1008, 'no first message'), this.firstMessageTimeoutMs);
     timer.unref?.();
     const onClose = () => clearTimeout(timer);
@@ -182,10 +179,7 @@ export class AgentResume {
       clearTimeout(timer);
       socket.off('close', onClose);
       // Accepted before `close()`, first message after it: no agent is started or resumed any more.
-      if (this.closing) {
-        socket.close(1012, 'server restarting');
-        return;
-      }
+      if (this.refusedAfterClose(socket)) return;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
       const parsed = isBinary ? undefined : tryParseClientMessage(bytes);
       if (parsed?.ok && parsed.message.type === 'resume') {
@@ -208,6 +202,13 @@ export class AgentResume {
       // The message that chose "new session" is the session's first input.
       socket.emit('message', data, isBinary);
     });
+  }
+
+  /** After `close()` began: closes `socket` (1012, the client reconnects to the next server) and says so. */
+  private refusedAfterClose(socket: WebSocket): boolean {
+    if (!this.closing) return false;
+    socket.close(1012, 'server restarting');
+    return true;
   }
 
   /**
@@ -248,11 +249,7 @@ export class AgentResume {
     userId: string | undefined,
     create: CreateAgent,
   ): boolean {
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    if (this.closing) {
-      socket.close(1012, 'server restarting');
-      return false;
-    }
+    if (socket.readyState !== WebSocket.OPEN || this.refusedAfterClose(socket)) return false;
     let agent: VoiceAgent;
     let stored: ResumeSnapshot | undefined;
     try {
