@@ -1,9 +1,9 @@
-import { MockTranscriptionModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
 import {
+  heldTranscriptionModel,
   type MessageLog,
   mockTranscriptionModel,
   openClient,
@@ -154,30 +154,12 @@ describe('bad client input: error/warning event + error message; socket stays op
 
   it('a flood of inputs is bounded: with one running, exactly maxQueuedInputs wait and the rest are dropped with a warning', async () => {
     // The first transcription holds until the test lets it go, so the queue's state is known.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started = 0;
-    const stt = new MockTranscriptionModelV3({
-      provider: 'mock-stt',
-      modelId: 'held',
-      doGenerate: async () => {
-        started++;
-        await held;
-        return {
-          text: 'words',
-          segments: [],
-          language: 'en',
-          durationInSeconds: 1,
-          warnings: [],
-          response: { timestamp: new Date(0), modelId: 'held' },
-        };
-      },
-    });
+    const { model: stt, release, started } = heldTranscriptionModel();
     const s = await setup({ transcriptionModel: stt, maxQueuedInputs: 2 });
     const send = (i: number) =>
       s.log.send({ type: 'audio', data: Buffer.from(`rec ${i}`).toString('base64') });
     send(0);
-    await until(() => started === 1);
+    await until(() => started() === 1);
     for (let i = 1; i < 10; i++) send(i);
     // 1 running + 2 waiting are kept: inputs 3..9 are dropped, each with its own error reply.
     await until(() => s.log.of('error').length >= 7);
@@ -190,7 +172,7 @@ describe('bad client input: error/warning event + error message; socket stays op
     });
     expect(named(s.events, 'warning')).toHaveLength(7);
     expect(named(s.events, 'error')).toHaveLength(0);
-    expect(started).toBe(3);
+    expect(started()).toBe(3);
     expect(s.log.socket.readyState).toBe(s.log.socket.OPEN);
   });
 });

@@ -121,6 +121,26 @@ export function mockTranscriptionModel(
   return { model, calls };
 }
 
+/**
+ * A transcription model whose every call waits until the test calls `release()`, then answers 'words':
+ * with the first call held, what waits behind it is known. `started()`: how many calls began.
+ */
+export function heldTranscriptionModel() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let started = 0;
+  const model = new MockTranscriptionModelV3({
+    provider: 'mock-stt',
+    modelId: 'held',
+    doGenerate: async () => {
+      started++;
+      await held;
+      return { text: 'words', segments: [], language: 'en', durationInSeconds: 1, warnings: [], response };
+    },
+  });
+  return { model, release, started: () => started };
+}
+
 /** A real WebSocket server on 127.0.0.1 (random port). */
 export async function startServer(onConnection: (socket: WebSocket, request: IncomingMessage) => void) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });

@@ -1,14 +1,8 @@
-/**
- * What VoiceAgent refuses, and how it names the refusal: empty text is refused by the agent itself
- * (its own message, nothing queued), audio without a transcription model is refused before it is
- * announced, and an `audio_commit` dropped by a full input queue is named as the `audio_commit`.
- */
-import { MockTranscriptionModelV3 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { VoiceAgent } from '../../src/surfaces/voice-agent/voice-agent.ts';
 import { mockLanguageModel } from '../../src/testing/mock-llm.ts';
-import { openClient, recordEvents, startServer, until } from './helpers.ts';
+import { heldTranscriptionModel, openClient, recordEvents, startServer, until } from './helpers.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -47,25 +41,7 @@ describe('VoiceAgent input refusals', () => {
 
   it('an audio_commit dropped by a full input queue is named: messageType audio_commit', async () => {
     // The first recording's transcription holds until the test lets it go, so the queue's state is known.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started = 0;
-    const stt = new MockTranscriptionModelV3({
-      provider: 'mock-stt',
-      modelId: 'held',
-      doGenerate: async () => {
-        started++;
-        await held;
-        return {
-          text: 'words',
-          segments: [],
-          language: 'en',
-          durationInSeconds: 1,
-          warnings: [],
-          response: { timestamp: new Date(0), modelId: 'held' },
-        };
-      },
-    });
+    const { model: stt, release, started } = heldTranscriptionModel();
     const agent = new VoiceAgent({
       model: mockLanguageModel(['Fine.']),
       transcriptionModel: stt,
@@ -81,7 +57,7 @@ describe('VoiceAgent input refusals', () => {
       () => release(),
     );
     log.send({ type: 'audio', data: Buffer.from('rec 0').toString('base64') });
-    await until(() => started === 1);
+    await until(() => started() === 1);
     // One recording waits behind the running one: the queue (limit 1) is full.
     log.send({ type: 'audio', data: Buffer.from('rec 1').toString('base64') });
     log.send({ type: 'audio_config', sampleRate: 16000, vad: false });
@@ -98,7 +74,7 @@ describe('VoiceAgent input refusals', () => {
         messageType: 'audio_commit',
       },
     ]);
-    expect(started).toBe(1);
+    expect(started()).toBe(1);
   });
 
   it('an audio message to an agent without a transcription model: an error naming the audio message', async () => {
